@@ -1,0 +1,34 @@
+//! The `no_std` core of scalemodel: a scale model of a small asynchronous
+//! distributed system, for studying Lamport logical clocks.
+//!
+//! This crate holds all of the model's logic: the [`Clock`], the bounded
+//! [`Inbox`], the [`Machine`] and its tick rule, the per-machine random streams,
+//! the wire codec ([`wire`]), the log [`Record`] and the deterministic simulator
+//! ([`sim`]).
+//!
+//! It never reads a clock, never touches a socket or a file and never
+//! allocates: time, randomness and bytes are passed in, and what the model
+//! decides comes back as plain data for the host to act on. The same code runs
+//! in the simulator, behind real TCP sockets and on a microcontroller.
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+mod clock;
+mod id;
+mod inbox;
+mod machine;
+mod record;
+pub mod rng;
+pub mod sim;
+mod summary;
+pub mod wire;
+
+pub use clock::{Clock, ClockOverflow};
+pub use id::{MachineId, N};
+pub use inbox::Inbox;
+pub use machine::{ConfigError, Machine, Message, model_ns};
+pub use record::{Event, HEADER, Record, Sends};
+pub use summary::Tally;

@@ -1,0 +1,308 @@
+//! A model machine: its clock, its inbox and the tick rule.
+
+use core::fmt;
+
+use rand_core::Rng;
+
+use crate::rng::roll;
+use crate::{Clock, ClockOverflow, Event, Inbox, MachineId, N, Record, Sends};
+
+/// The model's message: the sender's clock at the send, numbered per directed link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Message {
+    /// The sender.
+    pub from: MachineId,
+    /// The sender's Lamport clock after the send.
+    pub clock: u64,
+    /// The message's number on its directed link, from 0.
+    pub seq: u64,
+}
+
+/// A machine's parameters are out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The rate must be at least one tick per second.
+    ZeroRate,
+    /// The die needs at least 4 faces: three kinds of send and an internal event.
+    TooFewSides(u8),
+    /// The speed must be at least 1.
+    ZeroSpeed,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ZeroRate => f.write_str("a machine's rate must be at least 1 tick per second"),
+            Self::TooFewSides(s) => write!(f, "the die needs at least 4 sides, got {s}"),
+            Self::ZeroSpeed => f.write_str("the speed must be at least 1"),
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+/// The scheduled model time of `tick` at `rate` ticks per second: `tick * 1e9 / rate`, in ns.
+pub const fn model_ns(tick: u64, rate: u32) -> u64 {
+    // u128 so that no tick count can overflow; the quotient fits u64 for any rate >= 1
+    // and any tick a run can reach.
+    (tick as u128 * 1_000_000_000 / rate as u128) as u64
+}
+
+/// One model machine: a Lamport clock, an inbox of at most `CAP` messages and
+/// the tick rule. It never reads a clock or touches I/O.
+#[derive(Debug, Clone)]
+pub struct Machine<const CAP: usize> {
+    id: MachineId,
+    rate: u32,
+    sides: u8,
+    clock: Clock,
+    inbox: Inbox<CAP>,
+    ticks: u64,
+    next_seq: [u64; N],
+}
+
+impl<const CAP: usize> Machine<CAP> {
+    /// A machine at clock 0 with an empty inbox.
+    pub const fn new(id: MachineId, rate: u32, sides: u8) -> Result<Self, ConfigError> {
+        if rate == 0 {
+            return Err(ConfigError::ZeroRate);
+        }
+        if sides < 4 {
+            return Err(ConfigError::TooFewSides(sides));
+        }
+        Ok(Self {
+            id,
+            rate,
+            sides,
+            clock: Clock::new(),
+            inbox: Inbox::new(),
+            ticks: 0,
+            next_seq: [0; N],
+        })
+    }
+
+    /// This machine's id.
+    pub const fn id(&self) -> MachineId {
+        self.id
+    }
+
+    /// Ticks per model second.
+    pub const fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// The Lamport clock's value.
+    pub const fn clock(&self) -> u64 {
+        self.clock.get()
+    }
+
+    /// Ticks done so far; also the index of the next tick.
+    pub const fn ticks(&self) -> u64 {
+        self.ticks
+    }
+
+    /// The scheduled model time of the next tick, in ns.
+    pub const fn next_tick_ns(&self) -> u64 {
+        model_ns(self.ticks, self.rate)
+    }
+
+    /// The inbox.
+    pub const fn inbox(&self) -> &Inbox<CAP> {
+        &self.inbox
+    }
+
+    /// Messages sent so far on the link to `to`.
+    pub const fn sent_to(&self, to: MachineId) -> u64 {
+        self.next_seq[to.index()]
+    }
+
+    /// Puts an arrived message in the inbox, or hands it back when the inbox is full.
+    pub fn deliver(&mut self, msg: Message) -> Result<(), Message> {
+        self.inbox.push(msg)
+    }
+
+    /// One tick at wall-clock time `system_ns`: take one message if any, else
+    /// roll the die. Returns the event's record; its [`Record::outgoing`]
+    /// messages are for the host to send.
+    ///
+    /// On [`ClockOverflow`] the clock, the inbox and the tick count are left as
+    /// they were (a die roll already made is spent).
+    pub fn tick<R: Rng + ?Sized>(
+        &mut self,
+        system_ns: u64,
+        rng: &mut R,
+    ) -> Result<Record, ClockOverflow> {
+        let event = if let Some(msg) = self.inbox.front() {
+            self.clock.receive(msg.clock)?;
+            self.inbox.pop();
+            Event::Receive(msg)
+        } else {
+            let (next, other) = (self.id.next(), self.id.other());
+            let face = roll(rng, self.sides);
+            self.clock.tick()?;
+            match face {
+                1 => Event::Send(Sends::one(next, self.take_seq(next))),
+                2 => Event::Send(Sends::one(other, self.take_seq(other))),
+                3 => Event::Send(Sends::both(
+                    (next, self.take_seq(next)),
+                    (other, self.take_seq(other)),
+                )),
+                _ => Event::Internal,
+            }
+        };
+        let record = Record {
+            machine: self.id,
+            tick: self.ticks,
+            model_ns: self.next_tick_ns(),
+            system_ns,
+            clock: self.clock.get(),
+            // The inbox holds at most CAP messages; saturate for a CAP beyond u32.
+            queue_len: u32::try_from(self.inbox.len()).unwrap_or(u32::MAX),
+            event,
+        };
+        self.ticks += 1;
+        Ok(record)
+    }
+
+    fn take_seq(&mut self, to: MachineId) -> u64 {
+        let seq = self.next_seq[to.index()];
+        self.next_seq[to.index()] = seq + 1;
+        seq
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::TryRng;
+
+    /// Yields the given words in turn, so a test picks the die faces.
+    struct Faces<'a> {
+        words: &'a [u64],
+        used: usize,
+    }
+
+    impl<'a> Faces<'a> {
+        fn new(words: &'a [u64]) -> Self {
+            Self { words, used: 0 }
+        }
+    }
+
+    impl TryRng for Faces<'_> {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(self.try_next_u64()? as u32)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            let w = self.words[self.used];
+            self.used += 1;
+            Ok(w)
+        }
+        fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> {
+            unimplemented!("the machine draws whole words")
+        }
+    }
+
+    /// The 64-bit word that `roll(_, sides)` maps to `face`.
+    fn word(face: u8, sides: u8) -> u64 {
+        ((u128::from(face - 1) << 64) / u128::from(sides) + 1) as u64
+    }
+
+    fn machine() -> Machine<4> {
+        Machine::new(MachineId::ONE, 2, 10).unwrap()
+    }
+
+    #[test]
+    fn faces_map_to_the_model_rules() {
+        let words = [
+            word(1, 10),
+            word(2, 10),
+            word(3, 10),
+            word(4, 10),
+            word(10, 10),
+        ];
+        let mut rng = Faces::new(&words);
+        let mut m = machine();
+        let r = m.tick(100, &mut rng).unwrap();
+        assert_eq!(r.event, Event::Send(Sends::one(MachineId::TWO, 0)));
+        assert_eq!((r.clock, r.tick, r.model_ns, r.system_ns), (1, 0, 0, 100));
+        let r = m.tick(200, &mut rng).unwrap();
+        assert_eq!(r.event, Event::Send(Sends::one(MachineId::ZERO, 0)));
+        assert_eq!((r.clock, r.model_ns), (2, 500_000_000));
+        let r = m.tick(300, &mut rng).unwrap();
+        let both = Sends::both((MachineId::ZERO, 1), (MachineId::TWO, 1));
+        assert_eq!(r.event, Event::Send(both));
+        assert_eq!(r.outgoing().count(), 2);
+        for _ in 0..2 {
+            let r = m.tick(400, &mut rng).unwrap();
+            assert_eq!(r.event, Event::Internal);
+        }
+        assert_eq!(m.clock(), 5);
+        assert_eq!(m.sent_to(MachineId::ZERO), 2);
+        assert_eq!(m.sent_to(MachineId::TWO), 2);
+    }
+
+    #[test]
+    fn a_waiting_message_is_taken_without_a_roll() {
+        let mut rng = Faces::new(&[]);
+        let mut m = machine();
+        let msg = |clock, seq| Message {
+            from: MachineId::ZERO,
+            clock,
+            seq,
+        };
+        m.deliver(msg(7, 0)).unwrap();
+        m.deliver(msg(3, 1)).unwrap();
+        let r = m.tick(0, &mut rng).unwrap();
+        assert_eq!(r.event, Event::Receive(msg(7, 0)));
+        assert_eq!((r.clock, r.queue_len), (8, 1));
+        let r = m.tick(0, &mut rng).unwrap();
+        assert_eq!((r.clock, r.queue_len), (9, 0));
+        assert_eq!(rng.used, 0);
+    }
+
+    #[test]
+    fn a_full_inbox_hands_the_message_back() {
+        let mut m = machine();
+        let msg = |seq| Message {
+            from: MachineId::TWO,
+            clock: 1,
+            seq,
+        };
+        for seq in 0..4 {
+            m.deliver(msg(seq)).unwrap();
+        }
+        assert_eq!(m.deliver(msg(4)), Err(msg(4)));
+        assert_eq!(m.inbox().len(), 4);
+    }
+
+    #[test]
+    fn overflow_leaves_the_machine_as_it_was() {
+        let mut m = machine();
+        let big = Message {
+            from: MachineId::TWO,
+            clock: u64::MAX - 1,
+            seq: 0,
+        };
+        m.deliver(big).unwrap();
+        let r = m.tick(0, &mut Faces::new(&[])).unwrap();
+        assert_eq!(r.clock, u64::MAX);
+        assert_eq!(m.clock(), u64::MAX);
+        m.deliver(Message { seq: 1, ..big }).unwrap();
+        assert_eq!(m.tick(0, &mut Faces::new(&[])), Err(ClockOverflow));
+        assert_eq!((m.ticks(), m.inbox().len()), (1, 1));
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        assert_eq!(
+            Machine::<1>::new(MachineId::ZERO, 0, 10).err(),
+            Some(ConfigError::ZeroRate)
+        );
+        assert_eq!(
+            Machine::<1>::new(MachineId::ZERO, 1, 3).err(),
+            Some(ConfigError::TooFewSides(3))
+        );
+        assert_eq!(model_ns(3, 6), 500_000_000);
+    }
+}

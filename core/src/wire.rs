@@ -1,0 +1,568 @@
+//! Wire codec: how [`Frame`]s travel between machines over a byte stream.
+//!
+//! Each frame is encoded with postcard (enum discriminant and integers as
+//! LEB128 varints, `u8` as one raw byte), then COBS-encoded so that the
+//! encoded bytes contain no `0x00`, and followed by a single `0x00`
+//! delimiter. A receiver can therefore always find the next frame boundary,
+//! even after corrupted or oversized input, by scanning for `0x00`.
+//!
+//! Encoding is [`encode`]; decoding a stream chunk by chunk is [`Decoder`];
+//! [`FrameReader`] wraps a [`Decoder`] around an [`embedded_io::Read`].
+
+use core::fmt;
+
+/// Protocol version carried in Hello.
+pub const PROTOCOL: u16 = 1;
+
+/// One message on a link between two machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Frame {
+    /// First frame each way on a link.
+    Hello {
+        /// Protocol version of the sender; see [`PROTOCOL`].
+        protocol: u16,
+        /// Identifier of the run, so links from different runs are not mixed.
+        run: u64,
+        /// Machine id of the sender.
+        from: u8,
+    },
+    /// Start barrier.
+    Ready,
+    /// The model's message; `seq` counts per directed link from 0.
+    Clock {
+        /// Machine id of the sender.
+        from: u8,
+        /// The sender's Lamport clock when it sent this message.
+        clock: u64,
+        /// Position of this frame among the Clock frames on this directed link.
+        seq: u64,
+    },
+    /// Clean end, with how many Clock frames this side sent on the link.
+    Bye {
+        /// Number of Clock frames this side sent on the link.
+        sent: u64,
+    },
+}
+
+/// Longest postcard varint of a `u64`: ceil(64 / 7) bytes.
+const VARINT_U64: usize = 10;
+/// Longest postcard varint of a `u16`: ceil(16 / 7) bytes.
+const VARINT_U16: usize = 3;
+/// The discriminant (0..=3) is a varint below 128: one byte.
+const DISCRIMINANT: usize = 1;
+/// postcard `Hello`: discriminant, `u16` varint, `u64` varint, raw `u8`.
+const HELLO_RAW: usize = DISCRIMINANT + VARINT_U16 + VARINT_U64 + 1;
+/// postcard `Clock`: discriminant, raw `u8`, two `u64` varints.
+const CLOCK_RAW: usize = DISCRIMINANT + 1 + VARINT_U64 + VARINT_U64;
+/// postcard `Bye`: discriminant, `u64` varint (`Ready` is the discriminant only).
+const BYE_RAW: usize = DISCRIMINANT + VARINT_U64;
+
+/// `max` usable in constant expressions.
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+/// Largest postcard encoding of a [`Frame`] (22 bytes, a `Clock`).
+const MAX_RAW: usize = max(max(HELLO_RAW, CLOCK_RAW), BYE_RAW);
+/// COBS adds one code byte per run of up to 254 non-zero bytes.
+const MAX_COBS: usize = MAX_RAW + 1 + MAX_RAW / 254;
+
+/// Largest encoded frame in bytes, COBS overhead and the `0x00` delimiter
+/// included; decoders reject anything longer.
+pub const MAX_FRAME_LEN: usize = MAX_COBS + 1;
+
+/// Largest COBS-encoded frame body, i.e. without its delimiter.
+const MAX_BODY: usize = MAX_FRAME_LEN - 1;
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The frame was longer than [`MAX_FRAME_LEN`] bytes.
+    TooLong,
+    /// The COBS encoding was invalid.
+    BadCobs,
+    /// postcard could not decode a [`Frame`] from the bytes.
+    BadFrame,
+    /// A [`Frame`] was decoded but bytes were left over after it.
+    TrailingBytes,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLong => write!(f, "frame longer than {MAX_FRAME_LEN} bytes"),
+            Self::BadCobs => f.write_str("invalid cobs encoding"),
+            Self::BadFrame => f.write_str("invalid frame encoding"),
+            Self::TrailingBytes => f.write_str("trailing bytes after frame"),
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}
+
+/// Why a frame could not be encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The output buffer cannot hold the encoded frame.
+    BufferTooSmall,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BufferTooSmall => f.write_str("buffer too small for encoded frame"),
+        }
+    }
+}
+
+impl core::error::Error for EncodeError {}
+
+/// Writes `frame`, COBS-encoded and followed by one `0x00`, into `buf` and
+/// returns the written prefix; a buffer of [`MAX_FRAME_LEN`] bytes always fits.
+pub fn encode<'b>(frame: &Frame, buf: &'b mut [u8]) -> Result<&'b mut [u8], EncodeError> {
+    // `to_slice_cobs` does postcard + COBS + the trailing 0x00 delimiter; the
+    // only error it can hit for a `Frame` is running out of buffer.
+    postcard::to_slice_cobs(frame, buf).map_err(|_| EncodeError::BufferTooSmall)
+}
+
+/// Decodes a COBS body (no delimiter, no zero bytes) in place and returns the
+/// decoded length. Decoding only ever shrinks, so writes never pass reads.
+fn cobs_decode_in_place(buf: &mut [u8]) -> Result<usize, DecodeError> {
+    let len = buf.len();
+    let mut read = 0usize;
+    let mut write = 0usize;
+    while let Some(&code) = buf.get(read) {
+        if code == 0 {
+            return Err(DecodeError::BadCobs);
+        }
+        let start = read + 1;
+        let end = start + usize::from(code - 1);
+        if end > len {
+            return Err(DecodeError::BadCobs);
+        }
+        buf.copy_within(start..end, write);
+        write += end - start;
+        read = end;
+        // Every group but the last and the full 254-byte ones stood for a zero.
+        if code != 0xFF && read < len {
+            if let Some(slot) = buf.get_mut(write) {
+                *slot = 0;
+            }
+            write += 1;
+        }
+    }
+    Ok(write)
+}
+
+/// What one call to `Decoder::feed` produced.
+#[derive(Debug)]
+pub struct Feed<'a> {
+    /// The frame or error completed by this call, if any.
+    pub event: Option<Result<Frame, DecodeError>>,
+    /// The input not consumed by this call; feed it again.
+    pub rest: &'a [u8],
+}
+
+/// Streaming frame decoder with a fixed buffer; never allocates.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    /// COBS body of the frame in progress. The delimiter is never stored, so
+    /// the body of the longest valid frame fills it exactly.
+    buf: heapless::Vec<u8, MAX_BODY>,
+    /// Skipping an oversized frame up to its delimiter.
+    discarding: bool,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder {
+    /// An empty decoder, between frames.
+    pub const fn new() -> Self {
+        Self {
+            buf: heapless::Vec::new(),
+            discarding: false,
+        }
+    }
+
+    /// True while a partial frame is buffered or being discarded.
+    pub fn is_mid_frame(&self) -> bool {
+        self.discarding || !self.buf.is_empty()
+    }
+
+    /// Consumes `bytes` up to the first completed frame or error and returns
+    /// it with the unconsumed input; buffers everything if nothing completes.
+    pub fn feed<'a>(&mut self, bytes: &'a [u8]) -> Feed<'a> {
+        let mut rest = bytes;
+        while let Some((&byte, tail)) = rest.split_first() {
+            rest = tail;
+            if self.discarding {
+                // The error was already reported; resynchronise silently.
+                if byte == 0 {
+                    self.discarding = false;
+                }
+            } else if byte == 0 {
+                // An empty frame carries nothing; skip it.
+                if !self.buf.is_empty() {
+                    let event = Some(self.finish());
+                    self.buf.clear();
+                    return Feed { event, rest };
+                }
+            } else if self.buf.push(byte).is_err() {
+                // Report as soon as the limit is passed, so hosts can react
+                // without waiting for a delimiter that may never come.
+                self.buf.clear();
+                self.discarding = true;
+                return Feed {
+                    event: Some(Err(DecodeError::TooLong)),
+                    rest,
+                };
+            }
+        }
+        Feed { event: None, rest }
+    }
+
+    /// Decodes the buffered body of a complete frame.
+    fn finish(&mut self) -> Result<Frame, DecodeError> {
+        let len = cobs_decode_in_place(&mut self.buf)?;
+        let raw = self.buf.get(..len).ok_or(DecodeError::BadCobs)?;
+        match postcard::take_from_bytes::<Frame>(raw) {
+            Ok((frame, [])) => Ok(frame),
+            Ok(_) => Err(DecodeError::TrailingBytes),
+            Err(_) => Err(DecodeError::BadFrame),
+        }
+    }
+}
+
+/// Why [`FrameReader::next_frame`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadError<E> {
+    /// The underlying reader failed.
+    Io(E),
+    /// A frame was malformed; the next call continues with the next frame.
+    Decode(DecodeError),
+    /// The stream ended in the middle of a frame.
+    Truncated,
+}
+
+impl<E: fmt::Display> fmt::Display for ReadError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "read failed: {e}"),
+            Self::Decode(e) => write!(f, "bad frame: {e}"),
+            Self::Truncated => f.write_str("stream ended mid-frame"),
+        }
+    }
+}
+
+impl<E: core::error::Error + 'static> core::error::Error for ReadError<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            Self::Decode(e) => Some(e),
+            Self::Truncated => None,
+        }
+    }
+}
+
+/// Reads frames from an `embedded_io::Read` source.
+#[derive(Debug)]
+pub struct FrameReader<R> {
+    reader: R,
+    decoder: Decoder,
+    /// Bytes read but not yet fed; `buf[start..end]` survives between calls.
+    buf: [u8; 64],
+    start: usize,
+    end: usize,
+}
+
+impl<R: embedded_io::Read> FrameReader<R> {
+    /// Wraps `reader`, starting between frames.
+    pub fn new(reader: R) -> Self {
+        Self {
+            reader,
+            decoder: Decoder::new(),
+            buf: [0; 64],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Next frame; Ok(None) on a clean end of stream between frames.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, ReadError<R::Error>> {
+        loop {
+            let pending = self.buf.get(self.start..self.end).unwrap_or_default();
+            if !pending.is_empty() {
+                let feed = self.decoder.feed(pending);
+                self.start = self.end.saturating_sub(feed.rest.len());
+                match feed.event {
+                    Some(Ok(frame)) => return Ok(Some(frame)),
+                    Some(Err(e)) => return Err(ReadError::Decode(e)),
+                    None => continue,
+                }
+            }
+            self.start = 0;
+            self.end = 0;
+            let n = self.reader.read(&mut self.buf).map_err(ReadError::Io)?;
+            if n == 0 {
+                if self.decoder.is_mid_frame() {
+                    // Report the truncation once; a further call sees a clean end.
+                    self.decoder = Decoder::new();
+                    return Err(ReadError::Truncated);
+                }
+                return Ok(None);
+            }
+            self.end = n.min(self.buf.len());
+        }
+    }
+
+    /// Gives back the underlying reader; buffered bytes are dropped.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    /// Golden vectors, worked out by hand from the postcard and COBS specs.
+    const GOLDEN: &[(Frame, &[u8])] = &[
+        // raw 00 01 82 02 02: disc 0, protocol 1, run 258 = LEB128 82 02, from 2.
+        // COBS: the leading zero is an empty group (01), then 4 bytes (05 ..).
+        (
+            Frame::Hello {
+                protocol: 1,
+                run: 0x0102,
+                from: 2,
+            },
+            &[0x01, 0x05, 0x01, 0x82, 0x02, 0x02, 0x00],
+        ),
+        // raw 01.
+        (Frame::Ready, &[0x02, 0x01, 0x00]),
+        // raw 02 01 ac 02 00: disc 2, from 1, clock 300 = LEB128 ac 02, seq 0.
+        // COBS: 4 bytes then the zero (05 ..), then an empty final group (01).
+        (
+            Frame::Clock {
+                from: 1,
+                clock: 300,
+                seq: 0,
+            },
+            &[0x05, 0x02, 0x01, 0xAC, 0x02, 0x01, 0x00],
+        ),
+        // raw 03 05.
+        (Frame::Bye { sent: 5 }, &[0x03, 0x03, 0x05, 0x00]),
+    ];
+
+    const MAX_CLOCK: Frame = Frame::Clock {
+        from: u8::MAX,
+        clock: u64::MAX,
+        seq: u64::MAX,
+    };
+
+    fn decode_all(dec: &mut Decoder, mut bytes: &[u8]) -> Vec<Result<Frame, DecodeError>> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let f = dec.feed(bytes);
+            assert!(f.rest.len() < bytes.len(), "feed must make progress");
+            out.extend(f.event);
+            bytes = f.rest;
+        }
+        out
+    }
+
+    fn decode_chunked(bytes: &[u8], chunks: &[usize]) -> Vec<Result<Frame, DecodeError>> {
+        let mut dec = Decoder::new();
+        let mut out = Vec::new();
+        let mut rest = bytes;
+        for &size in chunks.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, tail) = rest.split_at(size.clamp(1, rest.len()));
+            out.extend(decode_all(&mut dec, chunk));
+            assert!(dec.buf.len() <= MAX_FRAME_LEN);
+            rest = tail;
+        }
+        out
+    }
+
+    fn encode_vec(frame: &Frame) -> Vec<u8> {
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        encode(frame, &mut buf).unwrap().to_vec()
+    }
+
+    #[test]
+    fn test_emit() {
+        for (frame, bytes) in GOLDEN {
+            assert_eq!(&encode_vec(frame)[..], *bytes, "{frame:?}");
+        }
+    }
+
+    #[test]
+    fn test_parse() {
+        for (frame, bytes) in GOLDEN {
+            assert_eq!(decode_all(&mut Decoder::new(), bytes), [Ok(*frame)]);
+        }
+    }
+
+    #[test]
+    fn max_frame_len_is_tight() {
+        assert_eq!(MAX_FRAME_LEN, 24);
+        assert_eq!(encode_vec(&MAX_CLOCK).len(), MAX_FRAME_LEN);
+        let hello = Frame::Hello {
+            protocol: u16::MAX,
+            run: u64::MAX,
+            from: u8::MAX,
+        };
+        assert!(encode_vec(&hello).len() <= MAX_FRAME_LEN);
+        assert!(encode_vec(&Frame::Bye { sent: u64::MAX }).len() <= MAX_FRAME_LEN);
+        let mut small = [0u8; MAX_FRAME_LEN - 1];
+        assert_eq!(
+            encode(&MAX_CLOCK, &mut small),
+            Err(EncodeError::BufferTooSmall)
+        );
+        assert_eq!(
+            decode_all(&mut Decoder::new(), &encode_vec(&MAX_CLOCK)),
+            [Ok(MAX_CLOCK)]
+        );
+    }
+
+    #[test]
+    fn byte_at_a_time_equals_whole() {
+        let mut stream = Vec::new();
+        for (_, bytes) in GOLDEN {
+            stream.extend_from_slice(bytes);
+            stream.push(0); // empty frames are skipped
+        }
+        stream.extend(encode_vec(&MAX_CLOCK));
+        let whole = decode_all(&mut Decoder::new(), &stream);
+        assert_eq!(whole.len(), GOLDEN.len() + 1);
+        assert_eq!(decode_chunked(&stream, &[1]), whole);
+    }
+
+    #[test]
+    fn resync_after_too_long() {
+        let mut stream = std::vec![0xFF; MAX_FRAME_LEN * 3];
+        stream.extend_from_slice(&[0x00, 0x02, 0x01, 0x00]);
+        let mut dec = Decoder::new();
+        let f = dec.feed(&stream);
+        assert_eq!(f.event, Some(Err(DecodeError::TooLong)));
+        assert!(dec.is_mid_frame());
+        assert_eq!(decode_all(&mut dec, f.rest), [Ok(Frame::Ready)]);
+        assert!(!dec.is_mid_frame());
+        assert_eq!(
+            decode_chunked(&stream, &[1]),
+            [Err(DecodeError::TooLong), Ok(Frame::Ready)]
+        );
+    }
+
+    #[test]
+    fn errors_then_next_frame() {
+        let cases: [(&[u8], DecodeError); 3] = [
+            (&[0x02, 0x04, 0x00], DecodeError::BadFrame), // discriminant 4
+            (&[0x03, 0x01, 0x05, 0x00], DecodeError::TrailingBytes), // Ready + 05
+            (&[0x05, 0x01, 0x00], DecodeError::BadCobs),  // code points past end
+        ];
+        for (bad, err) in cases {
+            let mut stream = bad.to_vec();
+            stream.extend_from_slice(&[0x03, 0x03, 0x05, 0x00]);
+            let got = decode_all(&mut Decoder::new(), &stream);
+            assert_eq!(got, [Err(err), Ok(Frame::Bye { sent: 5 })]);
+        }
+        // Truncated postcard (Clock without its fields).
+        assert_eq!(
+            decode_all(&mut Decoder::new(), &[0x02, 0x02, 0x00]),
+            [Err(DecodeError::BadFrame)]
+        );
+    }
+
+    #[test]
+    fn reader_reads_frames_then_none() {
+        let mut stream = Vec::new();
+        for _ in 0..10 {
+            for (_, bytes) in GOLDEN {
+                stream.extend_from_slice(bytes);
+            }
+        }
+        let mut reader = FrameReader::new(&stream[..]);
+        for _ in 0..10 {
+            for (frame, _) in GOLDEN {
+                assert_eq!(reader.next_frame(), Ok(Some(*frame)));
+            }
+        }
+        assert_eq!(reader.next_frame(), Ok(None));
+        assert!(reader.into_inner().is_empty());
+    }
+
+    #[test]
+    fn reader_reports_decode_error_and_truncation() {
+        let stream: &[u8] = &[0x02, 0x04, 0x00, 0x02, 0x01, 0x00, 0x05, 0x02];
+        let mut reader = FrameReader::new(stream);
+        assert_eq!(
+            reader.next_frame(),
+            Err(ReadError::Decode(DecodeError::BadFrame))
+        );
+        assert_eq!(reader.next_frame(), Ok(Some(Frame::Ready)));
+        assert_eq!(reader.next_frame(), Err(ReadError::Truncated));
+        assert_eq!(reader.next_frame(), Ok(None));
+    }
+
+    fn any_frame() -> impl Strategy<Value = Frame> {
+        prop_oneof![
+            (any::<u16>(), any::<u64>(), any::<u8>()).prop_map(|(protocol, run, from)| {
+                Frame::Hello {
+                    protocol,
+                    run,
+                    from,
+                }
+            }),
+            Just(Frame::Ready),
+            (any::<u8>(), any::<u64>(), any::<u64>()).prop_map(|(from, clock, seq)| Frame::Clock {
+                from,
+                clock,
+                seq
+            }),
+            any::<u64>().prop_map(|sent| Frame::Bye { sent }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(
+            frames in proptest::collection::vec(any_frame(), 1..20),
+            chunks in proptest::collection::vec(1usize..40, 1..10),
+        ) {
+            let mut stream = Vec::new();
+            for frame in &frames {
+                let bytes = encode_vec(frame);
+                prop_assert!(bytes.len() <= MAX_FRAME_LEN);
+                prop_assert_eq!(decode_all(&mut Decoder::new(), &bytes), [Ok(*frame)]);
+                stream.extend(bytes);
+            }
+            let expected: Vec<_> = frames.iter().copied().map(Ok).collect();
+            prop_assert_eq!(decode_chunked(&stream, &chunks), expected);
+        }
+
+        #[test]
+        fn arbitrary_bytes(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2000),
+            chunks in proptest::collection::vec(1usize..100, 1..10),
+        ) {
+            let events = decode_chunked(&bytes, &chunks);
+            prop_assert_eq!(&events, &decode_chunked(&bytes, &[1]));
+            for frame in events.into_iter().flatten() {
+                let again = decode_all(&mut Decoder::new(), &encode_vec(&frame));
+                prop_assert_eq!(again, [Ok(frame)]);
+            }
+        }
+    }
+}
