@@ -123,6 +123,9 @@ mod tests {
             assert!((9_000..11_000).contains(&c), "{counts:?}");
         }
         assert_eq!(uniform(&mut rng, 5..=5), 5);
-        assert!(uniform(&mut rng, 0..=u64::MAX) <= u64::MAX);
+        // The full range must not overflow the span arithmetic.
+        let full = [(); 4].map(|()| uniform(&mut rng, 0..=u64::MAX));
+        assert!(full.windows(2).all(|w| w[0] != w[1]), "{full:?}");
+        assert_eq!(uniform(&mut rng, u64::MAX..=u64::MAX), u64::MAX);
     }
 }

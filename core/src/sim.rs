@@ -448,10 +448,17 @@ mod tests {
             assert_eq!(m.stalls, 0);
         }
         for r in &records {
-            assert_eq!(r.model_ns, crate::model_ns(r.tick, config.rates[r.machine.index()]));
+            assert_eq!(
+                r.model_ns,
+                crate::model_ns(r.tick, config.rates[r.machine.index()])
+            );
             assert_eq!(r.system_ns, 1_000 + r.model_ns / 2);
         }
-        assert!(report.links.iter().all(LinkReport::balanced), "{:?}", report.links);
+        assert!(
+            report.links.iter().all(LinkReport::balanced),
+            "{:?}",
+            report.links
+        );
         assert!(report.links.iter().any(|l| l.received > 0));
     }
 
@@ -493,7 +500,11 @@ mod tests {
         // Records show the inbox after the take, so a full inbox of 2 logs 1.
         assert_eq!(slow.tally.max_queue, 1);
         assert!(report.machines[1].stalls + report.machines[2].stalls > 0);
-        assert!(report.links.iter().all(LinkReport::balanced), "{:?}", report.links);
+        assert!(
+            report.links.iter().all(LinkReport::balanced),
+            "{:?}",
+            report.links
+        );
         // A stalled machine's ticks run late, never early, and never reorder.
         for r in &records {
             let at = (r.system_ns - config.start_ns) / u64::from(config.speed);

@@ -1,1 +1,34 @@
-fn main() {}
+//! `scalemodel`: run, simulate and analyse the Lamport-clock scale model.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use scalemodel::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout and exit 0.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // clap names the flag and the value; say it in the house's `Error:` form.
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprint!("Error: {text}");
+            std::process::exit(2);
+        }
+    };
+    match &cli.command {
+        Command::Sim(args) => scalemodel::sim_cmd::run(args),
+    }
+}

@@ -1,0 +1,200 @@
+//! The command line: flags shared by every command keep one meaning everywhere.
+
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use scalemodel_core::N;
+
+/// The highest rate a machine may tick at, in ticks per model second.
+pub const RATE_MAX: u32 = 1_000;
+
+/// A scale model of a small asynchronous distributed system, for studying
+/// Lamport logical clocks.
+#[derive(Debug, Parser)]
+#[command(name = "scalemodel", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the model in the deterministic simulator and write a run directory.
+    Sim(SimArgs),
+}
+
+/// The parameters of one run, shared by every command that runs the model.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// The run's seed. Rates, die rolls and jitter all come from it. Default: a
+    /// random seed, printed first so the run can be replayed.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// The run's length in model seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_duration_s)]
+    pub duration: f64,
+
+    /// Each machine's rate in ticks per model second: a range `A..=B` to draw
+    /// each rate from, or three exact rates `R0,R1,R2`, machine by machine.
+    #[arg(long, value_name = "A..=B|R0,R1,R2", default_value = "1..=6")]
+    pub rates: Rates,
+
+    /// Faces of the die a machine rolls when its inbox is empty: 1, 2 and 3
+    /// send, the rest (4 to S) are internal events. At least 4.
+    #[arg(long, value_name = "S", default_value_t = 10, value_parser = clap::value_parser!(u8).range(4..))]
+    pub sides: u8,
+
+    /// Model time runs K times faster than wall time. An integer, at least 1.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub speed: u32,
+
+    /// The run directory to write. Default: a new timestamped folder under `runs/`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `scalemodel sim`.
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// The model's parameters.
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// The delay of every simulated link, e.g. `100us`, `2ms`.
+    #[arg(long, value_name = "DELAY", default_value = "100us", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
+
+    /// The largest extra delay drawn per message from the seed, e.g. `5ms`.
+    /// Links stay first-in first-out.
+    #[arg(long, value_name = "DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub jitter: Duration,
+
+    /// Unix time in ns of model time 0, for the logs' `system_ns`. Fixed (not
+    /// the real time) so that the same seed writes byte-identical logs.
+    #[arg(long, value_name = "NS", default_value_t = 0)]
+    pub start_ns: u64,
+
+    /// Run and summarise without writing the CSV logs. Nothing is written
+    /// unless `--out` is given, then only `params.json`.
+    #[arg(long)]
+    pub no_log: bool,
+}
+
+/// How the machines' rates are chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rates {
+    /// Each rate drawn uniformly from the range.
+    Range(RangeInclusive<u32>),
+    /// The rates, machine by machine.
+    Exact([u32; N]),
+}
+
+impl Rates {
+    /// The machines' rates for a run with `seed`.
+    pub fn resolve(&self, seed: u64) -> [u32; N] {
+        match self {
+            Self::Range(range) => scalemodel_core::rng::draw_rates(seed, range.clone()),
+            Self::Exact(rates) => *rates,
+        }
+    }
+}
+
+impl std::fmt::Display for Rates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Range(r) => write!(f, "{}..={}", r.start(), r.end()),
+            Self::Exact([a, b, c]) => write!(f, "{a},{b},{c}"),
+        }
+    }
+}
+
+impl FromStr for Rates {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let rate = |t: &str| -> Result<u32, String> {
+            let r: u32 = t
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{t}` is not a whole number of ticks per second"))?;
+            if (1..=RATE_MAX).contains(&r) {
+                Ok(r)
+            } else {
+                Err(format!(
+                    "a rate must be between 1 and {RATE_MAX} ticks per second, got {r}"
+                ))
+            }
+        };
+        if let Some((lo, hi)) = s.split_once("..=") {
+            let (lo, hi) = (rate(lo)?, rate(hi)?);
+            if lo > hi {
+                return Err(format!("the range {lo}..={hi} is empty"));
+            }
+            return Ok(Self::Range(lo..=hi));
+        }
+        let parts: Vec<&str> = s.split(',').collect();
+        match parts.as_slice() {
+            [a, b, c] => Ok(Self::Exact([rate(a)?, rate(b)?, rate(c)?])),
+            _ => Err(format!(
+                "expected a range `A..=B` or three rates `R0,R1,R2`, got `{s}`"
+            )),
+        }
+    }
+}
+
+/// Parses a positive, finite number of seconds.
+fn parse_duration_s(s: &str) -> Result<f64, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    // A week of model time is far beyond any experiment and keeps ns in u64.
+    if secs > 0.0 && secs <= 604_800.0 {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "the duration must be more than 0 and at most 604800 seconds, got {s}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_ranges_and_lists() {
+        assert_eq!("1..=6".parse(), Ok(Rates::Range(1..=6)));
+        assert_eq!("1,6,6".parse(), Ok(Rates::Exact([1, 6, 6])));
+        assert!(
+            "0..=3"
+                .parse::<Rates>()
+                .unwrap_err()
+                .contains("between 1 and")
+        );
+        assert!("6..=1".parse::<Rates>().unwrap_err().contains("empty"));
+        assert!("1,2".parse::<Rates>().unwrap_err().contains("three rates"));
+        assert!(
+            "a..=3"
+                .parse::<Rates>()
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert_eq!(Rates::Exact([1, 6, 6]).resolve(5), [1, 6, 6]);
+        assert_eq!(Rates::Range(3..=3).resolve(5), [3, 3, 3]);
+    }
+
+    #[test]
+    fn durations_must_be_positive() {
+        assert_eq!(parse_duration_s("0.5"), Ok(0.5));
+        assert!(parse_duration_s("0").is_err());
+        assert!(parse_duration_s("-1").is_err());
+        assert!(parse_duration_s("NaN").is_err());
+        assert!(parse_duration_s("1e9").is_err());
+    }
+}

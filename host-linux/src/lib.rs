@@ -1,0 +1,6 @@
+//! The scalemodel command line, as a library so that tests and tools can reuse
+//! its parts: the run-directory format and the conformance checker.
+
+pub mod cli;
+pub mod rundir;
+pub mod sim_cmd;

@@ -1,0 +1,297 @@
+//! The run directory, a public format: `machine-<id>.csv` logs and `params.json`.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use scalemodel_core::sim::{LinkReport, MachineReport, Report, Sink};
+use scalemodel_core::{HEADER, MachineId, N, Record};
+use serde::{Deserialize, Serialize};
+
+/// The name of machine `id`'s log.
+pub fn log_name(id: MachineId) -> String {
+    format!("machine-{id}.csv")
+}
+
+/// The name of the parameters and summary file.
+pub const PARAMS: &str = "params.json";
+
+/// A problem with a run directory, naming the path.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    /// The directory could not be made.
+    #[error("cannot create the run directory {path}")]
+    Create {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The directory already holds files.
+    #[error("the run directory {0} is not empty; choose a new --out or remove it")]
+    NotEmpty(PathBuf),
+    /// A file could not be written.
+    #[error("cannot write {path}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// `params.json` does not parse.
+    #[error("{path} is not a valid params.json")]
+    Params {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: serde_json::Error,
+    },
+}
+
+/// Makes `dir` (and its parents) and checks that it holds nothing yet.
+pub fn create(dir: &Path) -> Result<(), RunDirError> {
+    let create = |source| RunDirError::Create {
+        path: dir.to_owned(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(create)?;
+    if fs::read_dir(dir).map_err(create)?.next().is_some() {
+        return Err(RunDirError::NotEmpty(dir.to_owned()));
+    }
+    Ok(())
+}
+
+/// How a machine's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum End {
+    /// It ran to the end.
+    Completed,
+    /// It was stalled on a full link when the run ended.
+    Stalled,
+}
+
+/// Events by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Events {
+    /// Receive events.
+    pub receive: u64,
+    /// Send events.
+    pub send: u64,
+    /// Internal events.
+    pub internal: u64,
+}
+
+/// One machine's summary in `params.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineSummary {
+    /// The machine's id.
+    pub id: u8,
+    /// Ticks per model second.
+    pub rate: u32,
+    /// Ticks done.
+    pub ticks: u64,
+    /// Events by kind.
+    pub events: Events,
+    /// The longest inbox logged after an event.
+    pub max_queue: u32,
+    /// The clock after the last event.
+    pub final_clock: u64,
+    /// The largest change of the clock in one event.
+    pub max_jump: u64,
+    /// Times the machine stalled on a full link.
+    pub stalls: u64,
+    /// Model ns it spent stalled.
+    pub stalled_ns: u64,
+    /// Arrivals that waited because its inbox was full.
+    pub held: u64,
+    /// Messages left in its inbox at the end.
+    pub inbox_left: u32,
+    /// How it ended.
+    pub end: End,
+}
+
+impl MachineSummary {
+    /// The summary of machine `id` from the simulator's report.
+    pub fn from_report(id: MachineId, m: &MachineReport) -> Self {
+        let t = &m.tally;
+        Self {
+            id: id.get(),
+            rate: m.rate,
+            ticks: t.ticks,
+            events: Events {
+                receive: t.receives,
+                send: t.sends,
+                internal: t.internals,
+            },
+            max_queue: t.max_queue,
+            final_clock: t.clock,
+            max_jump: t.max_jump,
+            stalls: m.stalls,
+            stalled_ns: m.stalled_ns,
+            held: m.held,
+            inbox_left: m.inbox_left,
+            end: if m.stalled_at_end {
+                End::Stalled
+            } else {
+                End::Completed
+            },
+        }
+    }
+}
+
+/// One directed link's accounting in `params.json`: `sent = received + queued + in_flight`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkSummary {
+    /// The sender's id.
+    pub from: u8,
+    /// The receiver's id.
+    pub to: u8,
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages received.
+    pub received: u64,
+    /// Messages left in the receiver's inbox.
+    pub queued: u64,
+    /// Messages still on the link or in the sender.
+    pub in_flight: u64,
+}
+
+impl From<&LinkReport> for LinkSummary {
+    fn from(l: &LinkReport) -> Self {
+        Self {
+            from: l.from.get(),
+            to: l.to.get(),
+            sent: l.sent,
+            received: l.received,
+            queued: l.queued,
+            in_flight: l.in_flight,
+        }
+    }
+}
+
+/// `params.json`: the run's parameters, then each machine's and link's summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// The scalemodel version that wrote the run.
+    pub version: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// `sim` or `net`.
+    pub mode: String,
+    /// The run's length in model seconds.
+    pub duration_s: f64,
+    /// Model time runs this many times faster than wall time.
+    pub speed: u32,
+    /// Faces of the die.
+    pub sides: u8,
+    /// The range the rates were drawn from, or `null` when they were given.
+    pub rate_range: Option<[u32; 2]>,
+    /// Each machine's rate in ticks per model second.
+    pub rates: [u32; N],
+    /// The simulated link delay in ns (`sim` only).
+    pub latency_ns: Option<u64>,
+    /// The simulated link jitter bound in ns (`sim` only).
+    pub jitter_ns: Option<u64>,
+    /// Each machine's listening address (`net` only), in machine order.
+    pub addresses: Vec<String>,
+    /// Unix time in ns of model time 0.
+    pub start_ns: u64,
+    /// Messages an inbox holds.
+    pub inbox_capacity: usize,
+    /// Messages a link holds (`sim` only).
+    pub link_capacity: Option<usize>,
+    /// Each machine's summary, by id.
+    pub machines: Vec<MachineSummary>,
+    /// Each directed link's accounting.
+    pub links: Vec<LinkSummary>,
+}
+
+impl Params {
+    /// Fills in the summaries from a simulator report.
+    pub fn summarise(&mut self, report: &Report) {
+        self.machines = MachineId::ALL
+            .iter()
+            .map(|&id| MachineSummary::from_report(id, &report.machines[id.index()]))
+            .collect();
+        self.links = report.links.iter().map(LinkSummary::from).collect();
+    }
+
+    /// Writes `dir/params.json`.
+    pub fn write(&self, dir: &Path) -> Result<(), RunDirError> {
+        let path = dir.join(PARAMS);
+        let write = |source| RunDirError::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut text = serde_json::to_string_pretty(self)
+            .map_err(io::Error::from)
+            .map_err(write)?;
+        text.push('\n');
+        fs::write(&path, text).map_err(write)
+    }
+
+    /// Reads `dir/params.json`.
+    pub fn read(dir: &Path) -> Result<Self, RunDirError> {
+        let path = dir.join(PARAMS);
+        let text = fs::read_to_string(&path).map_err(|source| RunDirError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| RunDirError::Params { path, source })
+    }
+}
+
+/// Writes each machine's records to its CSV log in `dir`, header first.
+pub struct CsvSink {
+    /// One log per machine, by id.
+    files: Vec<(PathBuf, BufWriter<File>)>,
+}
+
+impl CsvSink {
+    /// Creates the three logs and writes their headers.
+    pub fn create(dir: &Path) -> Result<Self, RunDirError> {
+        let mut files = Vec::with_capacity(N);
+        for id in MachineId::ALL {
+            let path = dir.join(log_name(id));
+            let write = |source| RunDirError::Write {
+                path: path.clone(),
+                source,
+            };
+            let mut w = BufWriter::with_capacity(1 << 16, File::create(&path).map_err(write)?);
+            writeln!(w, "{HEADER}").map_err(write)?;
+            files.push((path, w));
+        }
+        Ok(Self { files })
+    }
+
+    /// Flushes every log to disk.
+    pub fn finish(self) -> Result<(), RunDirError> {
+        for (path, mut w) in self.files {
+            w.flush()
+                .and_then(|()| w.get_ref().sync_all())
+                .map_err(|source| RunDirError::Write { path, source })?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for CsvSink {
+    type Error = RunDirError;
+
+    fn record(&mut self, record: &Record) -> Result<(), RunDirError> {
+        let (path, w) = &mut self.files[record.machine.index()];
+        writeln!(w, "{record}").map_err(|source| RunDirError::Write {
+            path: path.clone(),
+            source,
+        })
+    }
+}
