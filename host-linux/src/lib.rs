@@ -1,6 +1,7 @@
 //! The scalemodel command line, as a library so that tests and tools can reuse
 //! its parts: the run-directory format and the conformance checker.
 
+pub mod check;
 pub mod cli;
 pub mod rundir;
 pub mod sim_cmd;

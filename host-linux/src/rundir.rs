@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use scalemodel_core::sim::{LinkReport, MachineReport, Report, Sink};
+use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report, Sink};
 use scalemodel_core::{HEADER, MachineId, N, Record};
 use serde::{Deserialize, Serialize};
 
@@ -216,6 +216,34 @@ pub struct Params {
 }
 
 impl Params {
+    /// The parameters of a simulator run; the summaries come from [`Params::summarise`].
+    pub fn sim(
+        config: &Config,
+        rate_range: Option<[u32; 2]>,
+        duration_s: f64,
+        inbox_capacity: usize,
+        link_capacity: usize,
+    ) -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            seed: config.seed,
+            mode: "sim".to_owned(),
+            duration_s,
+            speed: config.speed,
+            sides: config.sides,
+            rate_range,
+            rates: config.rates,
+            latency_ns: Some(config.latency_ns),
+            jitter_ns: Some(config.jitter_ns),
+            addresses: Vec::new(),
+            start_ns: config.start_ns,
+            inbox_capacity,
+            link_capacity: Some(link_capacity),
+            machines: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
     /// Fills in the summaries from a simulator report.
     pub fn summarise(&mut self, report: &Report) {
         self.machines = MachineId::ALL

@@ -72,27 +72,11 @@ pub fn run(args: &SimArgs) -> Result<()> {
 
     let (report, elapsed) = simulate(config, sink)?;
 
-    let mut params = Params {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        seed,
-        mode: "sim".to_owned(),
-        duration_s: model.duration,
-        speed: config.speed,
-        sides: config.sides,
-        rate_range: match &model.rates {
-            Rates::Range(r) => Some([*r.start(), *r.end()]),
-            Rates::Exact(_) => None,
-        },
-        rates,
-        latency_ns: Some(config.latency_ns),
-        jitter_ns: Some(config.jitter_ns),
-        addresses: Vec::new(),
-        start_ns: config.start_ns,
-        inbox_capacity: INBOX_CAP,
-        link_capacity: Some(LINK_CAP),
-        machines: Vec::new(),
-        links: Vec::new(),
+    let rate_range = match &model.rates {
+        Rates::Range(r) => Some([*r.start(), *r.end()]),
+        Rates::Exact(_) => None,
     };
+    let mut params = Params::sim(&config, rate_range, model.duration, INBOX_CAP, LINK_CAP);
     params.summarise(&report);
     if let Some(dir) = &out {
         params.write(dir)?;

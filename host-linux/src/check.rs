@@ -1,0 +1,601 @@
+//! The conformance checker: does a run obey the model's rules?
+//!
+//! It reads the logs as any tool would (the public CSV format) and reports
+//! every violation with the file, line, tick and rule. Rules:
+//!
+//! - **format**: the header and every field parse; the `machine` column names the file's machine;
+//! - **tick order**: ticks count 0, 1, 2, … in each log;
+//! - **schedule**: `model_ns = tick * 1e9 / rate`, and no tick runs before it is due
+//!   (`system_ns >= start_ns + model_ns / speed`);
+//! - **clock**: each machine's clock strictly increases; a send or internal event adds
+//!   exactly 1; a receive sets `max(clock, msg_clock) + 1`;
+//! - **empty inbox**: sends and internal events happen only when the inbox is empty;
+//! - **send**: a send carries its own clock, goes to the machine's peers, and numbers
+//!   each link's messages 0, 1, 2, …;
+//! - **match**: each receive matches exactly one earlier send on its link by `seq`,
+//!   with the same clock, in FIFO order;
+//! - **conservation**: per link, the logs agree with `params.json`, and
+//!   `sent = received + queued + in_flight`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use scalemodel_core::{Event, MachineId, N, Record, model_ns};
+
+use crate::rundir::{self, Params, RunDirError};
+
+/// A rule of the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// The file's layout and fields.
+    Format,
+    /// Ticks count up from 0.
+    TickOrder,
+    /// Ticks are on their schedule.
+    Schedule,
+    /// The clock rules.
+    Clock,
+    /// Sends and internal events only with an empty inbox.
+    EmptyInbox,
+    /// A send's destinations, clock and numbering.
+    Send,
+    /// Each receive matches one earlier send, in FIFO order.
+    Match,
+    /// Every message is accounted for.
+    Conservation,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Format => "format",
+            Self::TickOrder => "tick order",
+            Self::Schedule => "schedule",
+            Self::Clock => "clock rule",
+            Self::EmptyInbox => "empty inbox",
+            Self::Send => "send",
+            Self::Match => "match",
+            Self::Conservation => "conservation",
+        })
+    }
+}
+
+/// One broken rule, located as precisely as the rule allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The file it is in (`machine-1.csv`, `params.json`).
+    pub file: String,
+    /// The 1-based line in that file, when it is one line's fault.
+    pub line: Option<usize>,
+    /// The tick of that line.
+    pub tick: Option<u64>,
+    /// The rule.
+    pub rule: Rule,
+    /// What is wrong, with the numbers.
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, " line {line}")?;
+        }
+        if let Some(tick) = self.tick {
+            write!(f, " (tick {tick})")?;
+        }
+        write!(f, ": {}: {}", self.rule, self.detail)
+    }
+}
+
+/// The kind of event on a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `send`.
+    Send,
+    /// `receive`.
+    Receive,
+    /// `internal`.
+    Internal,
+}
+
+/// One parsed log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The 1-based line in the file (the header is line 1).
+    pub line: usize,
+    /// `machine`.
+    pub machine: u8,
+    /// `tick`.
+    pub tick: u64,
+    /// `model_ns`.
+    pub model_ns: u64,
+    /// `system_ns`.
+    pub system_ns: u64,
+    /// `event`.
+    pub kind: Kind,
+    /// `clock`.
+    pub clock: u64,
+    /// `queue_len`.
+    pub queue_len: u64,
+    /// `peer`: the sender of a receive, the destinations of a send.
+    pub peers: Vec<u8>,
+    /// `msg_clock`.
+    pub msg_clock: Option<u64>,
+    /// `seq`, one per peer.
+    pub seqs: Vec<u64>,
+}
+
+impl Row {
+    /// The row a record is written as; `line` counts the header.
+    pub fn from_record(record: &Record, line: usize) -> Self {
+        let (kind, peers, msg_clock, seqs) = match &record.event {
+            Event::Receive(m) => (
+                Kind::Receive,
+                vec![m.from.get()],
+                Some(m.clock),
+                vec![m.seq],
+            ),
+            Event::Send(s) => (
+                Kind::Send,
+                s.as_slice().iter().map(|(to, _)| to.get()).collect(),
+                Some(record.clock),
+                s.as_slice().iter().map(|&(_, seq)| seq).collect(),
+            ),
+            Event::Internal => (Kind::Internal, vec![], None, vec![]),
+        };
+        Self {
+            line,
+            machine: record.machine.get(),
+            tick: record.tick,
+            model_ns: record.model_ns,
+            system_ns: record.system_ns,
+            kind,
+            clock: record.clock,
+            queue_len: u64::from(record.queue_len),
+            peers,
+            msg_clock,
+            seqs,
+        }
+    }
+}
+
+/// Checks the run directory `dir`: every violation found, or why it could not be read.
+pub fn check_dir(dir: &Path) -> Result<Vec<Violation>, RunDirError> {
+    let params = Params::read(dir)?;
+    let mut violations = Vec::new();
+    let mut logs: [Vec<Row>; N] = Default::default();
+    for id in MachineId::ALL {
+        let name = rundir::log_name(id);
+        let path = dir.join(&name);
+        let text = std::fs::read_to_string(&path).map_err(|source| RunDirError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        logs[id.index()] = parse_log(&name, &text, &mut violations);
+    }
+    violations.extend(check(&params, &logs));
+    Ok(violations)
+}
+
+/// Parses one log, adding a `format` violation for each line that does not parse.
+pub fn parse_log(file: &str, text: &str, violations: &mut Vec<Violation>) -> Vec<Row> {
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, scalemodel_core::HEADER)) => {}
+        other => violations.push(Violation {
+            file: file.to_owned(),
+            line: Some(1),
+            tick: None,
+            rule: Rule::Format,
+            detail: format!(
+                "expected the header `{}`, found `{}`",
+                scalemodel_core::HEADER,
+                other.map_or("", |(_, l)| l)
+            ),
+        }),
+    }
+    let mut rows = Vec::new();
+    for (i, text) in lines {
+        match parse_row(i + 1, text) {
+            Ok(row) => rows.push(row),
+            Err(detail) => violations.push(Violation {
+                file: file.to_owned(),
+                line: Some(i + 1),
+                tick: None,
+                rule: Rule::Format,
+                detail,
+            }),
+        }
+    }
+    rows
+}
+
+fn parse_row(line: usize, text: &str) -> Result<Row, String> {
+    let fields: Vec<&str> = text.split(',').collect();
+    let [
+        machine,
+        tick,
+        model,
+        system,
+        event,
+        clock,
+        queue,
+        peer,
+        msg_clock,
+        seq,
+    ] = fields.as_slice()
+    else {
+        return Err(format!("expected 10 fields, found {}", fields.len()));
+    };
+    fn num<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, String> {
+        s.parse()
+            .map_err(|_| format!("`{name}` is `{s}`, not a whole number"))
+    }
+    fn list<T: std::str::FromStr>(name: &str, s: &str) -> Result<Vec<T>, String> {
+        if s.is_empty() {
+            return Ok(vec![]);
+        }
+        s.split(';').map(|p| num(name, p)).collect()
+    }
+    let kind = match *event {
+        "send" => Kind::Send,
+        "receive" => Kind::Receive,
+        "internal" => Kind::Internal,
+        other => {
+            return Err(format!(
+                "`event` is `{other}`, not send, receive or internal"
+            ));
+        }
+    };
+    Ok(Row {
+        line,
+        machine: num("machine", machine)?,
+        tick: num("tick", tick)?,
+        model_ns: num("model_ns", model)?,
+        system_ns: num("system_ns", system)?,
+        kind,
+        clock: num("clock", clock)?,
+        queue_len: num("queue_len", queue)?,
+        peers: list("peer", peer)?,
+        msg_clock: if msg_clock.is_empty() {
+            None
+        } else {
+            Some(num("msg_clock", msg_clock)?)
+        },
+        seqs: list("seq", seq)?,
+    })
+}
+
+/// A send as the receiver's side needs it.
+struct SentMsg {
+    clock: u64,
+    system_ns: u64,
+}
+
+/// Checks three machines' logs against the model and the run's summary.
+pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Vec<Violation> {
+    let mut out = Vec::new();
+    // (from, to) -> the sends on that link, by seq.
+    let mut sent: HashMap<(u8, u8), Vec<SentMsg>> = HashMap::new();
+    for id in MachineId::ALL {
+        check_machine(params, id, &logs[id.index()], &mut sent, &mut out);
+    }
+    let mut received: HashMap<(u8, u8), u64> = HashMap::new();
+    for id in MachineId::ALL {
+        check_receives(id, &logs[id.index()], &sent, &mut received, &mut out);
+    }
+    check_conservation(params, &sent, &received, &mut out);
+    check_summary(params, logs, &mut out);
+    out
+}
+
+/// The machines' summaries agree with their logs.
+fn check_summary(params: &Params, logs: &[Vec<Row>; N], out: &mut Vec<Violation>) {
+    let mut fail = |detail| {
+        out.push(Violation {
+            file: rundir::PARAMS.to_owned(),
+            line: None,
+            tick: None,
+            rule: Rule::Conservation,
+            detail,
+        });
+    };
+    if params.machines.len() != N {
+        fail(format!(
+            "{} machines summarised, expected {N}",
+            params.machines.len()
+        ));
+    }
+    for m in &params.machines {
+        let Some(rows) = logs.get(usize::from(m.id)) else {
+            fail(format!(
+                "a summary for machine {}, which does not exist",
+                m.id
+            ));
+            continue;
+        };
+        if m.ticks != rows.len() as u64 {
+            fail(format!(
+                "machine {}: {} ticks summarised, {} logged",
+                m.id,
+                m.ticks,
+                rows.len()
+            ));
+        }
+        let queued: u64 = params
+            .links
+            .iter()
+            .filter(|l| l.to == m.id)
+            .map(|l| l.queued)
+            .sum();
+        if queued != u64::from(m.inbox_left) {
+            fail(format!(
+                "machine {}: {} messages left in its inbox, but its links account for {queued}",
+                m.id, m.inbox_left
+            ));
+        }
+    }
+}
+
+fn violation(id: MachineId, row: &Row, rule: Rule, detail: String) -> Violation {
+    Violation {
+        file: rundir::log_name(id),
+        line: Some(row.line),
+        tick: Some(row.tick),
+        rule,
+        detail,
+    }
+}
+
+/// The rules one machine's log must obey on its own; collects its sends.
+fn check_machine(
+    params: &Params,
+    id: MachineId,
+    rows: &[Row],
+    sent: &mut HashMap<(u8, u8), Vec<SentMsg>>,
+    out: &mut Vec<Violation>,
+) {
+    let rate = params.rates[id.index()];
+    let speed = u64::from(params.speed.max(1));
+    let peers = [id.next().get(), id.other().get()];
+    let mut clock = 0u64;
+    for (expect_tick, row) in (0u64..).zip(rows) {
+        let mut fail = |rule, detail| out.push(violation(id, row, rule, detail));
+        if row.machine != id.get() {
+            fail(
+                Rule::Format,
+                format!("`machine` is {} in machine {id}'s log", row.machine),
+            );
+        }
+        if row.tick != expect_tick {
+            fail(
+                Rule::TickOrder,
+                format!("tick {} where tick {expect_tick} was due", row.tick),
+            );
+        }
+        let due = model_ns(row.tick, rate);
+        if row.model_ns != due {
+            fail(
+                Rule::Schedule,
+                format!(
+                    "model_ns {} but tick {} at rate {rate} is due at {due}",
+                    row.model_ns, row.tick
+                ),
+            );
+        }
+        let earliest = params.start_ns + row.model_ns / speed;
+        if row.system_ns < earliest {
+            fail(
+                Rule::Schedule,
+                format!(
+                    "ran at system_ns {}, before it was due at {earliest}",
+                    row.system_ns
+                ),
+            );
+        }
+        let expect_clock = match (row.kind, row.msg_clock) {
+            (Kind::Receive, Some(m)) => clock.max(m).saturating_add(1),
+            (Kind::Receive, None) => {
+                fail(Rule::Format, "a receive without `msg_clock`".to_owned());
+                row.clock
+            }
+            (Kind::Send | Kind::Internal, _) => clock.saturating_add(1),
+        };
+        if row.clock != expect_clock || row.clock <= clock {
+            let rule = match row.kind {
+                Kind::Receive => format!(
+                    "max({clock}, {}) + 1 = {expect_clock}",
+                    row.msg_clock.unwrap_or(0)
+                ),
+                Kind::Send | Kind::Internal => format!("{clock} + 1 = {expect_clock}"),
+            };
+            fail(
+                Rule::Clock,
+                format!(
+                    "clock {} after a {:?}, expected {rule}",
+                    row.clock, row.kind
+                ),
+            );
+        }
+        clock = row.clock;
+        if row.kind != Kind::Receive && row.queue_len != 0 {
+            fail(
+                Rule::EmptyInbox,
+                format!(
+                    "a {:?} with {} messages in the inbox",
+                    row.kind, row.queue_len
+                ),
+            );
+        }
+        match row.kind {
+            Kind::Send => check_send(id, row, &peers, sent, &mut fail),
+            Kind::Receive => {
+                if row.peers.len() != 1 || row.seqs.len() != 1 || !peers.contains(&row.peers[0]) {
+                    fail(
+                        Rule::Format,
+                        format!(
+                            "a receive needs one peer of {peers:?} and one seq, found {:?} and {:?}",
+                            row.peers, row.seqs
+                        ),
+                    );
+                }
+            }
+            Kind::Internal => {
+                if !row.peers.is_empty() || row.msg_clock.is_some() || !row.seqs.is_empty() {
+                    fail(
+                        Rule::Format,
+                        "an internal event with a peer, msg_clock or seq".to_owned(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_send(
+    id: MachineId,
+    row: &Row,
+    peers: &[u8; 2],
+    sent: &mut HashMap<(u8, u8), Vec<SentMsg>>,
+    fail: &mut impl FnMut(Rule, String),
+) {
+    if row.msg_clock != Some(row.clock) {
+        fail(
+            Rule::Send,
+            format!(
+                "msg_clock {:?} differs from the clock {}",
+                row.msg_clock, row.clock
+            ),
+        );
+    }
+    let distinct = row.peers.len() != 2 || row.peers[0] != row.peers[1];
+    if row.peers.is_empty() || row.peers.len() != row.seqs.len() || !distinct {
+        fail(
+            Rule::Send,
+            format!(
+                "peers {:?} and seqs {:?} do not pair up",
+                row.peers, row.seqs
+            ),
+        );
+        return;
+    }
+    for (&to, &seq) in row.peers.iter().zip(&row.seqs) {
+        if !peers.contains(&to) {
+            fail(
+                Rule::Send,
+                format!("sent to {to}, not a peer of machine {id}"),
+            );
+            continue;
+        }
+        let link = sent.entry((id.get(), to)).or_default();
+        if seq != link.len() as u64 {
+            fail(
+                Rule::Send,
+                format!("seq {seq} on link {id}->{to} where {} was next", link.len()),
+            );
+        }
+        link.push(SentMsg {
+            clock: row.clock,
+            system_ns: row.system_ns,
+        });
+    }
+}
+
+/// Each receive matches the next send on its link.
+fn check_receives(
+    id: MachineId,
+    rows: &[Row],
+    sent: &HashMap<(u8, u8), Vec<SentMsg>>,
+    received: &mut HashMap<(u8, u8), u64>,
+    out: &mut Vec<Violation>,
+) {
+    // The seq due next on each link: FIFO without gaps or duplicates.
+    let mut next_seq: HashMap<(u8, u8), u64> = HashMap::new();
+    for row in rows.iter().filter(|r| r.kind == Kind::Receive) {
+        let (Some(&from), Some(&seq), Some(msg_clock)) =
+            (row.peers.first(), row.seqs.first(), row.msg_clock)
+        else {
+            continue; // a format violation, reported already
+        };
+        let link = (from, id.get());
+        *received.entry(link).or_default() += 1;
+        let next = next_seq.entry(link).or_default();
+        let mut fail = |detail| out.push(violation(id, row, Rule::Match, detail));
+        if seq != *next {
+            fail(format!(
+                "received seq {seq} on link {from}->{id} where seq {} was next (a gap, a duplicate or out of order)",
+                *next
+            ));
+        }
+        *next = (*next).max(seq.saturating_add(1));
+        match sent
+            .get(&link)
+            .and_then(|s| usize::try_from(seq).ok().and_then(|i| s.get(i)))
+        {
+            None => fail(format!("no send with seq {seq} on link {from}->{id}")),
+            Some(s) => {
+                if s.clock != msg_clock {
+                    fail(format!(
+                        "msg_clock {msg_clock} but the send with seq {seq} carried {}",
+                        s.clock
+                    ));
+                }
+                if s.system_ns > row.system_ns {
+                    fail(format!(
+                        "received at system_ns {} before it was sent at {}",
+                        row.system_ns, s.system_ns
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn check_conservation(
+    params: &Params,
+    sent: &HashMap<(u8, u8), Vec<SentMsg>>,
+    received: &HashMap<(u8, u8), u64>,
+    out: &mut Vec<Violation>,
+) {
+    let mut fail = |detail| {
+        out.push(Violation {
+            file: rundir::PARAMS.to_owned(),
+            line: None,
+            tick: None,
+            rule: Rule::Conservation,
+            detail,
+        });
+    };
+    if params.links.len() != N * (N - 1) {
+        fail(format!(
+            "{} links summarised, expected {}",
+            params.links.len(),
+            N * (N - 1)
+        ));
+    }
+    for l in &params.links {
+        let logged_sent = sent.get(&(l.from, l.to)).map_or(0, Vec::len) as u64;
+        let logged_received = received.get(&(l.from, l.to)).copied().unwrap_or(0);
+        let name = format!("link {}->{}", l.from, l.to);
+        if logged_sent != l.sent {
+            fail(format!(
+                "{name}: the logs show {logged_sent} sent, the summary {}",
+                l.sent
+            ));
+        }
+        if logged_received != l.received {
+            fail(format!(
+                "{name}: the logs show {logged_received} received, the summary {}",
+                l.received
+            ));
+        }
+        if l.sent != l.received + l.queued + l.in_flight {
+            fail(format!(
+                "{name}: sent {} != received {} + queued {} + in flight {}",
+                l.sent, l.received, l.queued, l.in_flight
+            ));
+        }
+    }
+}
