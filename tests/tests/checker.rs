@@ -1,0 +1,156 @@
+//! The checker catches each kind of broken run, naming the line and the rule.
+
+use scalemodel::check::{Kind, Row, Rule, Violation, check};
+use scalemodel::rundir::Params;
+use scalemodel_core::sim::Config;
+use scalemodel_tests::simulate;
+
+/// A valid run with receives on every machine.
+fn valid() -> (Params, [Vec<Row>; 3]) {
+    let mut config = Config::new(11, [2, 5, 6]);
+    config.duration_ns = 20_000_000_000;
+    let (params, rows, _) = simulate::<256, 64>(config);
+    assert!(check(&params, &rows.0).is_empty());
+    (params, rows.0)
+}
+
+/// The index of the first row of machine `m` matching `pred`.
+fn find(rows: &[Row], pred: impl Fn(&Row) -> bool) -> usize {
+    rows.iter().position(pred).expect("the run has such a row")
+}
+
+fn has(violations: &[Violation], file: &str, line: Option<usize>, rule: Rule) -> bool {
+    violations
+        .iter()
+        .any(|v| v.file == file && v.rule == rule && (line.is_none() || v.line == line))
+}
+
+#[test]
+fn a_wrong_clock_is_named_by_line_and_rule() {
+    let (params, mut logs) = valid();
+    let i = find(&logs[1], |r| r.kind == Kind::Receive);
+    logs[1][i].clock += 1;
+    let line = logs[1][i].line;
+    let v = check(&params, &logs);
+    assert!(has(&v, "machine-1.csv", Some(line), Rule::Clock), "{v:#?}");
+    let text = v[0].to_string();
+    assert!(
+        text.starts_with(&format!("machine-1.csv line {line} (tick")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_send_leaves_its_receive_unmatched() {
+    let (params, mut logs) = valid();
+    let i = find(&logs[2], |r| r.kind == Kind::Send && r.peers == [0]);
+    let seq = logs[2][i].seqs[0];
+    logs[2].remove(i);
+    let receive = find(&logs[0], |r| {
+        r.kind == Kind::Receive && r.peers == [2] && r.seqs == [seq]
+    });
+    let v = check(&params, &logs);
+    assert!(
+        has(
+            &v,
+            "machine-0.csv",
+            Some(logs[0][receive].line),
+            Rule::Match
+        ),
+        "{v:#?}"
+    );
+    assert!(has(&v, "machine-2.csv", None, Rule::TickOrder));
+    assert!(has(&v, "params.json", None, Rule::Conservation));
+}
+
+#[test]
+fn a_duplicated_receive_is_caught() {
+    let (params, mut logs) = valid();
+    let i = find(&logs[1], |r| r.kind == Kind::Receive);
+    let mut copy = logs[1][i].clone();
+    copy.line += 1;
+    logs[1].insert(i + 1, copy);
+    let v = check(&params, &logs);
+    assert!(
+        has(&v, "machine-1.csv", Some(logs[1][i].line + 1), Rule::Match),
+        "{v:#?}"
+    );
+}
+
+#[test]
+fn out_of_order_receives_break_fifo() {
+    let (params, mut logs) = valid();
+    let rx: Vec<usize> = (0..logs[1].len())
+        .filter(|&i| logs[1][i].kind == Kind::Receive && logs[1][i].peers == [2])
+        .take(2)
+        .collect();
+    let (a, b) = (rx[0], rx[1]);
+    let (sa, sb) = (logs[1][a].seqs.clone(), logs[1][b].seqs.clone());
+    logs[1][a].seqs = sb;
+    logs[1][b].seqs = sa;
+    let v = check(&params, &logs);
+    assert!(
+        has(&v, "machine-1.csv", Some(logs[1][a].line), Rule::Match),
+        "{v:#?}"
+    );
+}
+
+#[test]
+fn a_send_with_a_waiting_message_breaks_the_tick_rule() {
+    let (params, mut logs) = valid();
+    let i = find(&logs[0], |r| r.kind == Kind::Internal);
+    logs[0][i].queue_len = 1;
+    let v = check(&params, &logs);
+    assert!(
+        has(&v, "machine-0.csv", Some(logs[0][i].line), Rule::EmptyInbox),
+        "{v:#?}"
+    );
+}
+
+#[test]
+fn an_off_schedule_tick_is_caught() {
+    let (params, mut logs) = valid();
+    logs[2][5].model_ns += 1;
+    logs[2][6].system_ns = params.start_ns;
+    let v = check(&params, &logs);
+    assert!(
+        has(&v, "machine-2.csv", Some(logs[2][5].line), Rule::Schedule),
+        "{v:#?}"
+    );
+    assert!(
+        has(&v, "machine-2.csv", Some(logs[2][6].line), Rule::Schedule),
+        "{v:#?}"
+    );
+}
+
+#[test]
+fn an_unbalanced_summary_is_caught() {
+    let (mut params, logs) = valid();
+    params.links[3].in_flight += 1;
+    let v = check(&params, &logs);
+    assert!(has(&v, "params.json", None, Rule::Conservation), "{v:#?}");
+}
+
+#[test]
+fn unparseable_lines_are_format_violations() {
+    let mut v = Vec::new();
+    let text = "machine,tick,model_ns,system_ns,event,clock,queue_len,peer,msg_clock,seq\n\
+                0,0,0,0,internal,1,0,,,\n\
+                0,1,x,0,internal,2,0,,,\n\
+                0,2,0,0,jump,3,0,,,\n\
+                0,3,0\n";
+    let rows = scalemodel::check::parse_log("machine-0.csv", text, &mut v);
+    assert_eq!(rows.len(), 1);
+    let lines: Vec<_> = v.iter().map(|v| (v.line, v.rule)).collect();
+    assert_eq!(
+        lines,
+        [
+            (Some(3), Rule::Format),
+            (Some(4), Rule::Format),
+            (Some(5), Rule::Format)
+        ]
+    );
+    let mut v = Vec::new();
+    scalemodel::check::parse_log("machine-0.csv", "bad header\n", &mut v);
+    assert_eq!(v[0].line, Some(1));
+}

@@ -1,0 +1,167 @@
+//! `scalemodel sim` end to end: the real binary, its files and its errors.
+
+use std::path::Path;
+
+use scalemodel::check::check_dir;
+use scalemodel::rundir::Params;
+use scalemodel_tests::scalemodel;
+
+fn sim(out: &Path, args: &[&str]) -> String {
+    let output = scalemodel()
+        .arg("sim")
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .expect("scalemodel runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "scalemodel sim {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn read(dir: &Path, name: &str) -> Vec<u8> {
+    std::fs::read(dir.join(name)).expect("the run wrote the file")
+}
+
+const LOGS: [&str; 3] = ["machine-0.csv", "machine-1.csv", "machine-2.csv"];
+
+#[test]
+fn the_same_seed_writes_byte_identical_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    let first = sim(&a, &["--seed", "42", "--duration", "60"]);
+    sim(&b, &["--seed", "42", "--duration", "60"]);
+    sim(&c, &["--seed", "43", "--duration", "60"]);
+    assert!(
+        first.starts_with("seed 42\n"),
+        "the seed comes first: {first}"
+    );
+    for name in LOGS.iter().chain(&["params.json"]) {
+        assert_eq!(
+            read(&a, name),
+            read(&b, name),
+            "{name} differs between equal seeds"
+        );
+    }
+    assert!(LOGS.iter().any(|name| read(&a, name) != read(&c, name)));
+}
+
+#[test]
+fn written_runs_conform_to_the_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs: [&[&str]; 4] = [
+        &["--seed", "1"],
+        &[
+            "--seed",
+            "2",
+            "--rates",
+            "1,6,6",
+            "--sides",
+            "4",
+            "--duration",
+            "120",
+        ],
+        &[
+            "--seed", "3", "--rates", "3..=4", "--jitter", "300ms", "--speed", "7",
+        ],
+        &[
+            "--seed",
+            "4",
+            "--latency",
+            "0s",
+            "--start-ns",
+            "1700000000000000000",
+        ],
+    ];
+    for (i, args) in runs.iter().enumerate() {
+        let dir = tmp.path().join(format!("run-{i}"));
+        sim(&dir, args);
+        let violations = check_dir(&dir).expect("the run directory reads");
+        assert!(violations.is_empty(), "{args:?}: {violations:#?}");
+        let params = Params::read(&dir).unwrap();
+        assert_eq!(params.mode, "sim");
+        assert_eq!(params.machines.len(), 3);
+        assert!(
+            params
+                .links
+                .iter()
+                .all(|l| l.sent == l.received + l.queued + l.in_flight)
+        );
+    }
+}
+
+#[test]
+fn the_summary_table_names_every_machine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sim(
+        &tmp.path().join("t"),
+        &["--seed", "5", "--rates", "1,6,6", "--duration", "30"],
+    );
+    assert!(
+        out.contains(
+            "machine rate   ticks receives  sends internal max queue final clock max jump"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("      0    1      30"), "{out}");
+    assert!(out.contains("      1    6     180"), "{out}");
+    assert!(out.contains("M machine-ticks/s"), "{out}");
+}
+
+#[test]
+fn no_log_writes_only_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("quiet");
+    sim(&dir, &["--seed", "6", "--no-log"]);
+    assert!(dir.join("params.json").exists());
+    assert!(LOGS.iter().all(|name| !dir.join(name).exists()));
+}
+
+/// Runs with bad arguments: a clear `Error:` naming the problem, a non-zero exit, no panic.
+fn fails(args: &[&str], says: &str) {
+    let output = scalemodel().args(args).output().expect("scalemodel runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{args:?} succeeded");
+    assert!(stderr.starts_with("Error: "), "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(says),
+        "{args:?} should say `{says}`: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+}
+
+#[test]
+fn bad_flags_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let under_file = file.join("run");
+    let under_file = under_file.to_str().unwrap();
+    fails(&["sim", "--rates", "0..=3"], "--rates");
+    fails(&["sim", "--rates", "6..=1"], "empty");
+    fails(&["sim", "--rates", "1,2"], "three rates");
+    fails(&["sim", "--sides", "2"], "--sides");
+    fails(&["sim", "--duration", "0"], "--duration");
+    fails(&["sim", "--speed", "0"], "--speed");
+    fails(&["sim", "--latency", "soon"], "--latency");
+    fails(&["sim", "--seed", "nope"], "--seed");
+    fails(&["sim", "--seed=-1"], "--seed");
+    fails(
+        &["sim", "--duration", "1", "--out", under_file],
+        "cannot create the run directory",
+    );
+    let used = tmp.path().join("used");
+    sim(&used, &["--seed", "1", "--duration", "1"]);
+    fails(
+        &["sim", "--duration", "1", "--out", used.to_str().unwrap()],
+        "not empty",
+    );
+}
