@@ -291,17 +291,20 @@ pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Vec<Violation> {
     out
 }
 
+/// A broken accounting rule in `params.json`.
+fn summary_violation(detail: String) -> Violation {
+    Violation {
+        file: rundir::PARAMS.to_owned(),
+        line: None,
+        tick: None,
+        rule: Rule::Conservation,
+        detail,
+    }
+}
+
 /// The machines' summaries agree with their logs.
 fn check_summary(params: &Params, logs: &[Vec<Row>; N], out: &mut Vec<Violation>) {
-    let mut fail = |detail| {
-        out.push(Violation {
-            file: rundir::PARAMS.to_owned(),
-            line: None,
-            tick: None,
-            rule: Rule::Conservation,
-            detail,
-        });
-    };
+    let mut fail = |detail| out.push(summary_violation(detail));
     if params.machines.len() != N {
         fail(format!(
             "{} machines summarised, expected {N}",
@@ -559,15 +562,7 @@ fn check_conservation(
     received: &HashMap<(u8, u8), u64>,
     out: &mut Vec<Violation>,
 ) {
-    let mut fail = |detail| {
-        out.push(Violation {
-            file: rundir::PARAMS.to_owned(),
-            line: None,
-            tick: None,
-            rule: Rule::Conservation,
-            detail,
-        });
-    };
+    let mut fail = |detail| out.push(summary_violation(detail));
     if params.links.len() != N * (N - 1) {
         fail(format!(
             "{} links summarised, expected {}",
