@@ -1,5 +1,6 @@
 //! The command line: flags shared by every command keep one meaning everywhere.
 
+use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -26,6 +27,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the model in the deterministic simulator and write a run directory.
     Sim(SimArgs),
+    /// Run one machine of a networked run: what `run` starts three of, and how
+    /// a run spans several hosts.
+    Node(NodeArgs),
 }
 
 /// The parameters of one run, shared by every command that runs the model.
@@ -84,6 +88,47 @@ pub struct SimArgs {
     /// unless `--out` is given, then only `params.json`.
     #[arg(long)]
     pub no_log: bool,
+}
+
+/// `scalemodel node`.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// The model's parameters; every machine of a run must be given the same.
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// This machine's id: 0, 1 or 2.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..3))]
+    pub id: u8,
+
+    /// The address to listen on. Default: this machine's entry in `--peers`,
+    /// or 127.0.0.1 on a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// The three machines' addresses in id order, `A0,A1,A2`. This machine
+    /// connects to machine (id + 1) mod 3 and is connected to by (id + 2) mod 3.
+    #[arg(long, value_name = "A0,A1,A2", value_parser = parse_peers, required_unless_present = "launcher")]
+    pub peers: Option<[SocketAddr; N]>,
+
+    /// The run's id, checked in every handshake so that two runs never mix.
+    /// Default: the seed.
+    #[arg(long, value_name = "N")]
+    pub run_id: Option<u64>,
+
+    /// Unix time in ns of model time 0, the same on every machine. Default:
+    /// the moment this machine passes the start barrier.
+    #[arg(long, value_name = "NS")]
+    pub start_at: Option<u64>,
+
+    /// How long to keep trying to reach the peers.
+    #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Talk to the `run` launcher over stdin and stdout (its addresses, the
+    /// start time, stop); stdin closing ends the run.
+    #[arg(long, hide = true, conflicts_with = "peers")]
+    pub launcher: bool,
 }
 
 /// How the machines' rates are chosen.
@@ -146,6 +191,17 @@ impl FromStr for Rates {
             )),
         }
     }
+}
+
+/// Parses three socket addresses, `A0,A1,A2`.
+fn parse_peers(s: &str) -> Result<[SocketAddr; N], String> {
+    let addrs = s
+        .split(',')
+        .map(|a| a.trim().parse().map_err(|_| format!("`{a}` is not an address like 127.0.0.1:4000")))
+        .collect::<Result<Vec<SocketAddr>, String>>()?;
+    addrs
+        .try_into()
+        .map_err(|v: Vec<_>| format!("expected the three machines' addresses, got {}", v.len()))
 }
 
 /// Parses a positive, finite number of seconds.

@@ -3,6 +3,8 @@
 
 pub mod check;
 pub mod cli;
+pub mod node_cmd;
+pub mod procinfo;
 pub mod rundir;
 pub mod sim_cmd;
 pub mod timerfd;

@@ -30,5 +30,6 @@ fn run() -> anyhow::Result<()> {
     };
     match &cli.command {
         Command::Sim(args) => scalemodel::sim_cmd::run(args),
+        Command::Node(args) => scalemodel::node_cmd::run(args),
     }
 }

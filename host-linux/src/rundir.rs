@@ -46,8 +46,8 @@ pub enum RunDirError {
         /// Why.
         source: io::Error,
     },
-    /// `params.json` does not parse.
-    #[error("{path} is not a valid params.json")]
+    /// A JSON file of the run does not parse.
+    #[error("{path} does not parse")]
     Params {
         /// The file.
         path: PathBuf,
@@ -77,6 +77,11 @@ pub enum End {
     Completed,
     /// It was stalled on a full link when the run ended.
     Stalled,
+    /// It was told to stop (Ctrl-C, or its launcher went away).
+    Interrupted,
+    /// A peer was lost, ended early or said no `Bye`.
+    #[serde(rename = "peer lost")]
+    PeerLost,
 }
 
 /// Events by kind.
@@ -255,60 +260,78 @@ impl Params {
 
     /// Writes `dir/params.json`.
     pub fn write(&self, dir: &Path) -> Result<(), RunDirError> {
-        let path = dir.join(PARAMS);
-        let write = |source| RunDirError::Write {
-            path: path.clone(),
-            source,
-        };
-        let mut text = serde_json::to_string_pretty(self)
-            .map_err(io::Error::from)
-            .map_err(write)?;
-        text.push('\n');
-        fs::write(&path, text).map_err(write)
+        write_json(&dir.join(PARAMS), self)
     }
 
     /// Reads `dir/params.json`.
     pub fn read(dir: &Path) -> Result<Self, RunDirError> {
-        let path = dir.join(PARAMS);
-        let text = fs::read_to_string(&path).map_err(|source| RunDirError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|source| RunDirError::Params { path, source })
+        read_json(&dir.join(PARAMS))
     }
 }
 
-/// Writes each machine's records to its CSV log in `dir`, header first.
+/// One machine's CSV log, header first.
+#[derive(Debug)]
+pub struct LogWriter {
+    path: PathBuf,
+    w: BufWriter<File>,
+}
+
+impl LogWriter {
+    /// Creates `dir/machine-<id>.csv` and writes the header.
+    pub fn create(dir: &Path, id: MachineId) -> Result<Self, RunDirError> {
+        let path = dir.join(log_name(id));
+        let file = File::create(&path).map_err(|source| RunDirError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        let mut log = Self {
+            path,
+            w: BufWriter::with_capacity(1 << 16, file),
+        };
+        log.line(format_args!("{HEADER}"))?;
+        Ok(log)
+    }
+
+    /// Appends one record's line.
+    pub fn write(&mut self, record: &Record) -> Result<(), RunDirError> {
+        self.line(format_args!("{record}"))
+    }
+
+    fn line(&mut self, line: std::fmt::Arguments<'_>) -> Result<(), RunDirError> {
+        writeln!(self.w, "{line}").map_err(|source| RunDirError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Flushes the log to the file.
+    pub fn finish(mut self) -> Result<(), RunDirError> {
+        self.w.flush().map_err(|source| RunDirError::Write {
+            path: self.path,
+            source,
+        })
+    }
+}
+
+/// Writes each machine's records to its CSV log in `dir`.
 pub struct CsvSink {
     /// One log per machine, by id.
-    files: Vec<(PathBuf, BufWriter<File>)>,
+    logs: Vec<LogWriter>,
 }
 
 impl CsvSink {
     /// Creates the three logs and writes their headers.
     pub fn create(dir: &Path) -> Result<Self, RunDirError> {
-        let mut files = Vec::with_capacity(N);
-        for id in MachineId::ALL {
-            let path = dir.join(log_name(id));
-            let write = |source| RunDirError::Write {
-                path: path.clone(),
-                source,
-            };
-            let mut w = BufWriter::with_capacity(1 << 16, File::create(&path).map_err(write)?);
-            writeln!(w, "{HEADER}").map_err(write)?;
-            files.push((path, w));
-        }
-        Ok(Self { files })
+        let logs = MachineId::ALL
+            .iter()
+            .map(|&id| LogWriter::create(dir, id))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { logs })
     }
 
     /// Flushes every log to disk.
     pub fn finish(self) -> Result<(), RunDirError> {
-        for (path, mut w) in self.files {
-            w.flush()
-                .and_then(|()| w.get_ref().sync_all())
-                .map_err(|source| RunDirError::Write { path, source })?;
-        }
-        Ok(())
+        self.logs.into_iter().try_for_each(LogWriter::finish)
     }
 }
 
@@ -316,10 +339,88 @@ impl Sink for CsvSink {
     type Error = RunDirError;
 
     fn record(&mut self, record: &Record) -> Result<(), RunDirError> {
-        let (path, w) = &mut self.files[record.machine.index()];
-        writeln!(w, "{record}").map_err(|source| RunDirError::Write {
-            path: path.clone(),
-            source,
-        })
+        self.logs[record.machine.index()].write(record)
     }
+}
+
+/// The name of machine `id`'s part of the summary, written by `scalemodel node`.
+pub fn node_name(id: MachineId) -> String {
+    format!("node-{id}.json")
+}
+
+/// One peer's side of a link, as a networked machine saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerSummary {
+    /// The peer's id.
+    pub peer: u8,
+    /// Messages this machine sent to the peer.
+    pub sent: u64,
+    /// Of those, never handed to the peer because it was gone.
+    pub undeliverable: u64,
+    /// What the peer's `Bye` said it sent, if it said.
+    pub peer_sent: Option<u64>,
+    /// Messages from the peer taken off the inbox.
+    pub received: u64,
+    /// Messages from the peer left in the inbox at the end.
+    pub left: u64,
+    /// Protocol errors on the link.
+    pub protocol_errors: u64,
+    /// Model ns when the link broke, if it did.
+    pub lost_at_ns: Option<u64>,
+}
+
+/// `node-<id>.json`: one networked machine's part of the summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeSummary {
+    /// The address it listened on.
+    pub listen: String,
+    /// Unix time in ns of model time 0.
+    pub start_ns: u64,
+    /// Its summary, as in `params.json`.
+    pub machine: MachineSummary,
+    /// Each peer's side of the links.
+    pub peers: Vec<PeerSummary>,
+    /// Wall ms from the process's start to its first tick.
+    pub first_tick_ms: Option<f64>,
+    /// The process's peak resident memory in KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// The process's CPU time (user + system) in ms.
+    pub cpu_ms: Option<f64>,
+    /// What went wrong on the way, in words.
+    pub notes: Vec<String>,
+}
+
+impl NodeSummary {
+    /// Writes `dir/node-<id>.json`.
+    pub fn write(&self, dir: &Path, id: MachineId) -> Result<(), RunDirError> {
+        write_json(&dir.join(node_name(id)), self)
+    }
+
+    /// Reads `dir/node-<id>.json`.
+    pub fn read(dir: &Path, id: MachineId) -> Result<Self, RunDirError> {
+        read_json(&dir.join(node_name(id)))
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunDirError> {
+    let write = |source| RunDirError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(io::Error::from)
+        .map_err(write)?;
+    text.push('\n');
+    fs::write(path, text).map_err(write)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunDirError> {
+    let text = fs::read_to_string(path).map_err(|source| RunDirError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| RunDirError::Params {
+        path: path.to_owned(),
+        source,
+    })
 }

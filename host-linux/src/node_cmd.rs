@@ -1,0 +1,271 @@
+//! `scalemodel node`: one machine of a networked run.
+//!
+//! With `--launcher` it talks to `scalemodel run` over stdin and stdout, one
+//! line each way at a time:
+//!
+//! | node → launcher | launcher → node |
+//! | --- | --- |
+//! | `listening ADDR` | `peers A0 A1 A2` |
+//! | `ready` (the start barrier passed) | `start UNIX_NS` |
+//! | | `stop`, or stdin closing: end the run now |
+
+use std::io::{self, BufRead, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use scalemodel_core::{MachineId, Record};
+use scalemodel_mio::{Config, End, Handle, Host, Node, NodeReport, Note, Start};
+
+use crate::cli::NodeArgs;
+use crate::rundir::{self, Events, LogWriter, MachineSummary, NodeSummary, PeerSummary, RunDirError};
+use crate::timerfd::TimerFd;
+use crate::{procinfo, rundir::End as RunEnd};
+
+/// How long a new connection may take to say `Hello`.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long to wait for the peers' `Bye` after the end.
+const BYE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs `scalemodel node`.
+pub fn run(args: &NodeArgs) -> Result<()> {
+    let process_start = Instant::now();
+    let id = MachineId::new(args.id).context("--id must be 0, 1 or 2")?;
+    let model = &args.model;
+    let Some(seed) = model.seed else {
+        bail!("node needs --seed: every machine of a run must share it");
+    };
+    let Some(out) = &model.out else {
+        bail!("node needs --out: the run directory its log goes to");
+    };
+    let rate = model.rates.resolve(seed)[id.index()];
+    if args.launcher {
+        // Never outlive the launcher: its death stops this machine cleanly.
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))
+            .context("cannot tie this node to its launcher")?;
+    }
+    // Timer wake-ups are otherwise coalesced by up to 50 µs.
+    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
+
+    let listen = match (args.listen, args.peers) {
+        (Some(addr), _) => addr,
+        (None, Some(peers)) => peers[id.index()],
+        (None, None) => SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    let listener = TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    let peers = match args.peers {
+        Some(peers) => peers,
+        None => {
+            say(&format!("listening {local}"))?;
+            read_peers()?
+        }
+    };
+    let next = peers[id.next().index()];
+
+    std::fs::create_dir_all(out).map_err(|source| RunDirError::Create {
+        path: out.clone(),
+        source,
+    })?;
+    let log_path = out.join(rundir::log_name(id));
+    if log_path.exists() {
+        bail!("{} exists already: a run never overwrites another", log_path.display());
+    }
+    let config = Config {
+        id,
+        rate,
+        sides: model.sides,
+        seed,
+        run: args.run_id.unwrap_or(seed),
+        speed: model.speed,
+        duration_ns: (model.duration * 1e9).round() as u64,
+        next,
+        connect_timeout: args.connect_timeout,
+        hello_timeout: HELLO_TIMEOUT,
+        bye_timeout: BYE_TIMEOUT,
+    };
+    let setup_before_node = process_start.elapsed();
+    let node = Node::new(config, listener, TimerFd::new()?)?;
+    let handle = node.handle();
+    watch_signals(handle.clone())?;
+    if args.launcher {
+        watch_launcher(handle);
+    }
+    let start = match (args.launcher, args.start_at) {
+        (true, _) => Start::Handed,
+        (false, Some(t)) => Start::At(t),
+        (false, None) => Start::AtBarrier,
+    };
+    eprintln!("machine {id}: rate {rate}, listening on {local}, connecting to {next}");
+    let mut host = NodeHost {
+        id,
+        log: LogWriter::create(out, id)?,
+        launcher: args.launcher,
+        notes: Vec::new(),
+        failed: None,
+    };
+    let result = node.run(&mut host, start);
+    let NodeHost { log, notes, failed, .. } = host;
+    log.finish()?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let report = result.map_err(|e| anyhow::anyhow!("machine {id}: {e}"))?;
+    let summary = summarise(id, rate, local, &report, notes, setup_before_node);
+    summary.write(out, id)?;
+    eprintln!(
+        "machine {id}: {} ticks, ended {:?}",
+        report.tally.ticks, summary.machine.end
+    );
+    if args.launcher {
+        say("done")?;
+    }
+    Ok(())
+}
+
+/// Prints one line to the launcher.
+fn say(line: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
+}
+
+/// Reads `peers A0 A1 A2` from the launcher.
+fn read_peers() -> Result<[SocketAddr; 3]> {
+    let mut line = String::new();
+    io::stdin().lock().read_line(&mut line).context("reading the peers from the launcher")?;
+    let Some(rest) = line.trim().strip_prefix("peers ") else {
+        bail!("expected `peers A0 A1 A2` from the launcher, got `{}`", line.trim());
+    };
+    let peers = rest
+        .split_whitespace()
+        .map(|a| a.parse().with_context(|| format!("bad peer address `{a}`")))
+        .collect::<Result<Vec<SocketAddr>>>()?;
+    let n = peers.len();
+    peers
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("expected three peer addresses from the launcher, got {n}"))
+}
+
+/// Turns `start` and `stop` lines (and stdin closing) into calls on `handle`.
+fn watch_launcher(handle: Handle) {
+    std::thread::spawn(move || {
+        for line in io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            match line.trim().split_once(' ') {
+                Some(("start", t)) => match t.parse() {
+                    Ok(t) => handle.start_at(t),
+                    Err(_) => eprintln!("bad start time from the launcher: `{t}`"),
+                },
+                _ if line.trim() == "stop" => break,
+                _ => eprintln!("unknown line from the launcher: `{line}`"),
+            }
+        }
+        // stdin closed: the launcher is gone or wants us to stop.
+        handle.stop();
+    });
+}
+
+/// Ctrl-C and SIGTERM end the run cleanly.
+fn watch_signals(handle: Handle) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            handle.stop();
+        }
+    });
+    Ok(())
+}
+
+struct NodeHost {
+    id: MachineId,
+    log: LogWriter,
+    launcher: bool,
+    notes: Vec<String>,
+    failed: Option<RunDirError>,
+}
+
+impl Host for NodeHost {
+    type Error = ();
+
+    fn record(&mut self, record: &Record) -> Result<(), ()> {
+        self.log.write(record).map_err(|e| {
+            self.failed = Some(e);
+        })
+    }
+
+    fn ready(&mut self) {
+        if self.launcher && say("ready").is_err() {
+            eprintln!("machine {}: the launcher is gone", self.id);
+        }
+    }
+
+    fn note(&mut self, note: &Note) {
+        eprintln!("machine {}: {note}", self.id);
+        self.notes.push(note.to_string());
+    }
+}
+
+fn summarise(
+    id: MachineId,
+    rate: u32,
+    listen: SocketAddr,
+    report: &NodeReport,
+    notes: Vec<String>,
+    setup_before_node: Duration,
+) -> NodeSummary {
+    let t = &report.tally;
+    let peers: Vec<PeerSummary> = [id.next(), id.other()]
+        .iter()
+        .map(|&peer| {
+            let p = &report.peers[peer.index()];
+            PeerSummary {
+                peer: peer.get(),
+                sent: p.sent,
+                undeliverable: p.undeliverable,
+                peer_sent: p.peer_sent,
+                received: p.received,
+                left: p.left,
+                protocol_errors: p.protocol_errors,
+                lost_at_ns: p.lost_at_model_ns,
+            }
+        })
+        .collect();
+    let left: u64 = peers.iter().map(|p| p.left).sum();
+    // The node counts from its creation; the process started a little earlier.
+    let first_tick_ms = report
+        .first_tick_ns
+        .map(|ns| (setup_before_node.as_nanos() as f64 + ns as f64) / 1e6);
+    NodeSummary {
+        listen: listen.to_string(),
+        start_ns: report.start_unix_ns,
+        machine: MachineSummary {
+            id: id.get(),
+            rate,
+            ticks: t.ticks,
+            events: Events {
+                receive: t.receives,
+                send: t.sends,
+                internal: t.internals,
+            },
+            max_queue: t.max_queue,
+            final_clock: t.clock,
+            max_jump: t.max_jump,
+            stalls: report.stalls,
+            stalled_ns: report.stalled_ns,
+            held: report.held,
+            inbox_left: u32::try_from(left).unwrap_or(u32::MAX),
+            end: match report.end {
+                End::Completed => RunEnd::Completed,
+                End::Interrupted => RunEnd::Interrupted,
+                End::PeerLost => RunEnd::PeerLost,
+            },
+        },
+        peers,
+        first_tick_ms,
+        peak_rss_kib: procinfo::peak_rss_kib(),
+        cpu_ms: procinfo::cpu_ms(),
+        notes,
+    }
+}
