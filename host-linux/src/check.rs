@@ -161,10 +161,21 @@ impl Row {
     }
 }
 
-/// Checks the run directory `dir`: every violation found, or why it could not be read.
-pub fn check_dir(dir: &Path) -> Result<Vec<Violation>, RunDirError> {
+/// A run directory, read.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// `params.json`.
+    pub params: Params,
+    /// Each machine's log, by id.
+    pub logs: [Vec<Row>; N],
+    /// Lines that did not parse.
+    pub format_violations: Vec<Violation>,
+}
+
+/// Reads the run directory `dir`.
+pub fn read_run(dir: &Path) -> Result<Run, RunDirError> {
     let params = Params::read(dir)?;
-    let mut violations = Vec::new();
+    let mut format_violations = Vec::new();
     let mut logs: [Vec<Row>; N] = Default::default();
     for id in MachineId::ALL {
         let name = rundir::log_name(id);
@@ -173,9 +184,20 @@ pub fn check_dir(dir: &Path) -> Result<Vec<Violation>, RunDirError> {
             path: path.clone(),
             source,
         })?;
-        logs[id.index()] = parse_log(&name, &text, &mut violations);
+        logs[id.index()] = parse_log(&name, &text, &mut format_violations);
     }
-    violations.extend(check(&params, &logs));
+    Ok(Run {
+        params,
+        logs,
+        format_violations,
+    })
+}
+
+/// Checks the run directory `dir`: every violation found, or why it could not be read.
+pub fn check_dir(dir: &Path) -> Result<Vec<Violation>, RunDirError> {
+    let run = read_run(dir)?;
+    let mut violations = run.format_violations;
+    violations.extend(check(&run.params, &run.logs));
     Ok(violations)
 }
 

@@ -30,6 +30,25 @@ pub enum Command {
     /// Run one machine of a networked run: what `run` starts three of, and how
     /// a run spans several hosts.
     Node(NodeArgs),
+    /// The standard experiment on this host: three `node` processes over TCP
+    /// on loopback, for several trials.
+    Run(RunArgs),
+}
+
+/// `scalemodel run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The model's parameters. Trial k uses seed + k - 1.
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// How many trials to run, each in `OUT/trial-K/`.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub trials: u32,
+
+    /// How long the nodes keep trying to reach each other.
+    #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
 }
 
 /// The parameters of one run, shared by every command that runs the model.
@@ -61,6 +80,21 @@ pub struct ModelArgs {
     /// The run directory to write. Default: a new timestamped folder under `runs/`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// `--seed`, or a seed from the operating system.
+    pub fn seed_or_random(&self) -> u64 {
+        // A run without a seed is still replayable, since the seed is printed;
+        // if the OS has no randomness to give, the time is as good a seed as any.
+        self.seed.unwrap_or_else(|| {
+            getrandom::u64().unwrap_or_else(|_| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64)
+            })
+        })
+    }
 }
 
 /// `scalemodel sim`.
@@ -116,9 +150,10 @@ pub struct NodeArgs {
     #[arg(long, value_name = "N")]
     pub run_id: Option<u64>,
 
-    /// Unix time in ns of model time 0, the same on every machine. Default:
-    /// the moment this machine passes the start barrier.
-    #[arg(long, value_name = "NS")]
+    /// Unix time in ns of model time 0, the same on every machine (e.g.
+    /// `$(( $(date +%s%N) + 5000000000 ))` for five seconds from now). No
+    /// machine ticks before all three links are up, whatever the time.
+    #[arg(long, value_name = "NS", required_unless_present = "launcher")]
     pub start_at: Option<u64>,
 
     /// How long to keep trying to reach the peers.
@@ -197,7 +232,11 @@ impl FromStr for Rates {
 fn parse_peers(s: &str) -> Result<[SocketAddr; N], String> {
     let addrs = s
         .split(',')
-        .map(|a| a.trim().parse().map_err(|_| format!("`{a}` is not an address like 127.0.0.1:4000")))
+        .map(|a| {
+            a.trim()
+                .parse()
+                .map_err(|_| format!("`{a}` is not an address like 127.0.0.1:4000"))
+        })
         .collect::<Result<Vec<SocketAddr>, String>>()?;
     addrs
         .try_into()

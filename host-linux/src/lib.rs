@@ -3,8 +3,11 @@
 
 pub mod check;
 pub mod cli;
+pub mod merge;
 pub mod node_cmd;
 pub mod procinfo;
+pub mod run_cmd;
 pub mod rundir;
 pub mod sim_cmd;
 pub mod timerfd;
+pub mod timing;

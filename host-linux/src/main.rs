@@ -31,5 +31,6 @@ fn run() -> anyhow::Result<()> {
     match &cli.command {
         Command::Sim(args) => scalemodel::sim_cmd::run(args),
         Command::Node(args) => scalemodel::node_cmd::run(args),
+        Command::Run(args) => scalemodel::run_cmd::run(args),
     }
 }

@@ -15,10 +15,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use scalemodel_core::{MachineId, Record};
+use scalemodel_mio::node::INBOX_CAP;
 use scalemodel_mio::{Config, End, Handle, Host, Node, NodeReport, Note, Start};
 
-use crate::cli::NodeArgs;
-use crate::rundir::{self, Events, LogWriter, MachineSummary, NodeSummary, PeerSummary, RunDirError};
+use crate::cli::{NodeArgs, Rates};
+use crate::rundir::{
+    self, Events, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
+};
 use crate::timerfd::TimerFd;
 use crate::{procinfo, rundir::End as RunEnd};
 
@@ -52,7 +55,8 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         (None, Some(peers)) => peers[id.index()],
         (None, None) => SocketAddr::from(([127, 0, 0, 1], 0)),
     };
-    let listener = TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     let peers = match args.peers {
         Some(peers) => peers,
@@ -69,7 +73,10 @@ pub fn run(args: &NodeArgs) -> Result<()> {
     })?;
     let log_path = out.join(rundir::log_name(id));
     if log_path.exists() {
-        bail!("{} exists already: a run never overwrites another", log_path.display());
+        bail!(
+            "{} exists already: a run never overwrites another",
+            log_path.display()
+        );
     }
     let config = Config {
         id,
@@ -91,12 +98,13 @@ pub fn run(args: &NodeArgs) -> Result<()> {
     if args.launcher {
         watch_launcher(handle);
     }
-    let start = match (args.launcher, args.start_at) {
-        (true, _) => Start::Handed,
-        (false, Some(t)) => Start::At(t),
-        (false, None) => Start::AtBarrier,
+    let start = match args.start_at {
+        Some(t) => Start::At(t),
+        None => Start::Handed,
     };
-    eprintln!("machine {id}: rate {rate}, listening on {local}, connecting to {next}");
+    if !args.launcher {
+        eprintln!("machine {id}: rate {rate}, listening on {local}, connecting to {next}");
+    }
     let mut host = NodeHost {
         id,
         log: LogWriter::create(out, id)?,
@@ -105,20 +113,38 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         failed: None,
     };
     let result = node.run(&mut host, start);
-    let NodeHost { log, notes, failed, .. } = host;
+    let NodeHost {
+        log, notes, failed, ..
+    } = host;
     log.finish()?;
     if let Some(e) = failed {
         return Err(e.into());
     }
     let report = result.map_err(|e| anyhow::anyhow!("machine {id}: {e}"))?;
-    let summary = summarise(id, rate, local, &report, notes, setup_before_node);
+    let run = NetRun {
+        seed,
+        run_id: args.run_id.unwrap_or(seed),
+        duration_s: model.duration,
+        speed: model.speed,
+        sides: model.sides,
+        rate_range: match &model.rates {
+            Rates::Range(r) => Some([*r.start(), *r.end()]),
+            Rates::Exact(_) => None,
+        },
+        rates: model.rates.resolve(seed),
+        inbox_capacity: INBOX_CAP,
+    };
+    let summary = summarise(run, id, local, &report, notes, setup_before_node);
     summary.write(out, id)?;
-    eprintln!(
-        "machine {id}: {} ticks, ended {:?}",
-        report.tally.ticks, summary.machine.end
-    );
     if args.launcher {
         say("done")?;
+    } else {
+        eprintln!(
+            "machine {id}: {} ticks, ended {:?}; wrote {}",
+            report.tally.ticks,
+            summary.machine.end,
+            out.display()
+        );
     }
     Ok(())
 }
@@ -133,9 +159,15 @@ fn say(line: &str) -> io::Result<()> {
 /// Reads `peers A0 A1 A2` from the launcher.
 fn read_peers() -> Result<[SocketAddr; 3]> {
     let mut line = String::new();
-    io::stdin().lock().read_line(&mut line).context("reading the peers from the launcher")?;
+    io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the peers from the launcher")?;
     let Some(rest) = line.trim().strip_prefix("peers ") else {
-        bail!("expected `peers A0 A1 A2` from the launcher, got `{}`", line.trim());
+        bail!(
+            "expected `peers A0 A1 A2` from the launcher, got `{}`",
+            line.trim()
+        );
     };
     let peers = rest
         .split_whitespace()
@@ -208,8 +240,8 @@ impl Host for NodeHost {
 }
 
 fn summarise(
+    run: NetRun,
     id: MachineId,
-    rate: u32,
     listen: SocketAddr,
     report: &NodeReport,
     notes: Vec<String>,
@@ -237,7 +269,9 @@ fn summarise(
     let first_tick_ms = report
         .first_tick_ns
         .map(|ns| (setup_before_node.as_nanos() as f64 + ns as f64) / 1e6);
+    let rate = run.rates[id.index()];
     NodeSummary {
+        run,
         listen: listen.to_string(),
         start_ns: report.start_unix_ns,
         machine: MachineSummary {

@@ -56,6 +56,23 @@ pub enum RunDirError {
     },
 }
 
+/// `runs/KIND-YYYYMMDD-HHMMSS` (UTC), with a suffix if that folder exists.
+pub fn default_out(kind: &str) -> Result<PathBuf, RunDirError> {
+    let format = time::macros::format_description!("[year][month][day]-[hour][minute][second]");
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_else(|_| "undated".to_owned());
+    let base = Path::new("runs").join(format!("{kind}-{stamp}"));
+    let mut dir = base.clone();
+    for n in 2..1_000 {
+        if !dir.exists() {
+            return Ok(dir);
+        }
+        dir = PathBuf::from(format!("{}-{n}", base.display()));
+    }
+    Err(RunDirError::NotEmpty(base))
+}
+
 /// Makes `dir` (and its parents) and checks that it holds nothing yet.
 pub fn create(dir: &Path) -> Result<(), RunDirError> {
     let create = |source| RunDirError::Create {
@@ -218,6 +235,24 @@ pub struct Params {
     pub machines: Vec<MachineSummary>,
     /// Each directed link's accounting.
     pub links: Vec<LinkSummary>,
+    /// Each node process's resource use (`net` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessSummary>,
+}
+
+/// One node process's resource use and notes, in `params.json` of a `net` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSummary {
+    /// The machine's id.
+    pub id: u8,
+    /// Wall ms from the process's start to its first tick.
+    pub first_tick_ms: Option<f64>,
+    /// Peak resident memory in KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// CPU time, user and system, in ms.
+    pub cpu_ms: Option<f64>,
+    /// What went wrong on the way, in words.
+    pub notes: Vec<String>,
 }
 
 impl Params {
@@ -246,6 +281,7 @@ impl Params {
             link_capacity: Some(link_capacity),
             machines: Vec::new(),
             links: Vec::new(),
+            processes: Vec::new(),
         }
     }
 
@@ -369,9 +405,32 @@ pub struct PeerSummary {
     pub lost_at_ns: Option<u64>,
 }
 
+/// The parameters of a networked run, as each of its machines knows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetRun {
+    /// The run's seed.
+    pub seed: u64,
+    /// The run's id from the handshakes.
+    pub run_id: u64,
+    /// The run's length in model seconds.
+    pub duration_s: f64,
+    /// Model time runs this many times faster than wall time.
+    pub speed: u32,
+    /// Faces of the die.
+    pub sides: u8,
+    /// The range the rates were drawn from, or `null` when they were given.
+    pub rate_range: Option<[u32; 2]>,
+    /// Every machine's rate.
+    pub rates: [u32; N],
+    /// Messages an inbox holds.
+    pub inbox_capacity: usize,
+}
+
 /// `node-<id>.json`: one networked machine's part of the summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeSummary {
+    /// The run's parameters.
+    pub run: NetRun,
     /// The address it listened on.
     pub listen: String,
     /// Unix time in ns of model time 0.

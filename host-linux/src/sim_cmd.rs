@@ -1,6 +1,5 @@
 //! `scalemodel sim`: the run in the deterministic simulator.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -21,7 +20,7 @@ type HostSim = Sim<INBOX_CAP, LINK_CAP>;
 /// Runs `scalemodel sim`.
 pub fn run(args: &SimArgs) -> Result<()> {
     let model = &args.model;
-    let seed = model.seed.unwrap_or_else(random_seed);
+    let seed = model.seed_or_random();
     let rates = model.rates.resolve(seed);
     println!("seed {seed}");
     let config = Config {
@@ -59,7 +58,7 @@ pub fn run(args: &SimArgs) -> Result<()> {
 
     let out = match (&model.out, args.no_log) {
         (Some(dir), _) => Some(dir.clone()),
-        (None, false) => Some(default_out()?),
+        (None, false) => Some(rundir::default_out("sim")?),
         (None, true) => None,
     };
     if let Some(dir) = &out {
@@ -130,32 +129,6 @@ fn simulate(config: Config, sink: Option<CsvSink>) -> Result<(Report, Duration)>
 
 fn nanos(d: Duration, flag: &str) -> Result<u64> {
     u64::try_from(d.as_nanos()).with_context(|| format!("{flag} is too long"))
-}
-
-/// A seed from the operating system.
-fn random_seed() -> u64 {
-    // A run without a seed is still replayable, since the seed is printed; if
-    // the OS has no randomness to give, the time is as good a seed as any.
-    getrandom::u64().unwrap_or_else(|_| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-    })
-}
-
-/// `runs/sim-YYYYMMDD-HHMMSS`, with a suffix if that folder exists.
-fn default_out() -> Result<PathBuf> {
-    let format = time::macros::format_description!("[year][month][day]-[hour][minute][second]");
-    let stamp = time::OffsetDateTime::now_utc().format(&format)?;
-    let base = Path::new("runs").join(format!("sim-{stamp}"));
-    let mut dir = base.clone();
-    for n in 2..1_000 {
-        if !dir.exists() {
-            return Ok(dir);
-        }
-        dir = PathBuf::from(format!("{}-{n}", base.display()));
-    }
-    anyhow::bail!("too many runs named {} already; pass --out", base.display())
 }
 
 fn print_table(report: &Report) {

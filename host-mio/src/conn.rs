@@ -133,7 +133,11 @@ impl Conn {
                 Ok(n) => {
                     self.out_off += n;
                     self.written_total += n as u64;
-                    while self.clock_ends.front().is_some_and(|&e| e <= self.written_total) {
+                    while self
+                        .clock_ends
+                        .front()
+                        .is_some_and(|&e| e <= self.written_total)
+                    {
                         self.clock_ends.pop_front();
                     }
                 }
@@ -170,23 +174,22 @@ impl Conn {
         mut take: impl FnMut(Frame) -> Take,
         mut bad: impl FnMut(DecodeError),
     ) -> io::Result<ReadStop> {
-        if let Some(frame) = self.held.take() {
-            if take(frame) == Take::Hold {
-                self.held = Some(frame);
-                return Ok(ReadStop::Held);
-            }
+        if let Some(frame) = self.held.take()
+            && take(frame) == Take::Hold
+        {
+            self.held = Some(frame);
+            return Ok(ReadStop::Held);
         }
         loop {
             while self.rstart < self.rend {
                 let feed = self.decoder.feed(&self.rbuf[self.rstart..self.rend]);
                 self.rstart = self.rend - feed.rest.len();
                 match feed.event {
-                    Some(Ok(frame)) => {
-                        if take(frame) == Take::Hold {
-                            self.held = Some(frame);
-                            return Ok(ReadStop::Held);
-                        }
+                    Some(Ok(frame)) if take(frame) == Take::Hold => {
+                        self.held = Some(frame);
+                        return Ok(ReadStop::Held);
                     }
+                    Some(Ok(_)) => {}
                     Some(Err(e)) => bad(e),
                     None => {}
                 }

@@ -16,7 +16,9 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Poll, Token, Waker};
 use scalemodel_core::rng::{self, ModelRng, Stream};
 use scalemodel_core::wire::{Frame, PROTOCOL};
-use scalemodel_core::{ClockOverflow, ConfigError, Event, Machine, MachineId, Message, N, Record, Tally};
+use scalemodel_core::{
+    ClockOverflow, ConfigError, Event, Machine, MachineId, Message, N, Record, Tally,
+};
 
 use crate::conn::{Conn, ReadStop, Take};
 use crate::timer::Timer;
@@ -133,14 +135,22 @@ pub enum Note {
 impl std::fmt::Display for Note {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Rejected { addr: Some(a), why } => write!(f, "rejected a connection from {a}: {why}"),
+            Self::Rejected { addr: Some(a), why } => {
+                write!(f, "rejected a connection from {a}: {why}")
+            }
             Self::Rejected { addr: None, why } => write!(f, "rejected a connection: {why}"),
-            Self::PeerLost { peer, at_model_ns, why } => write!(
+            Self::PeerLost {
+                peer,
+                at_model_ns,
+                why,
+            } => write!(
                 f,
                 "lost machine {peer} at model time {:.3} s: {why}",
                 *at_model_ns as f64 / 1e9
             ),
-            Self::Protocol { peer, what } => write!(f, "protocol error from machine {peer}: {what}"),
+            Self::Protocol { peer, what } => {
+                write!(f, "protocol error from machine {peer}: {what}")
+            }
             Self::NoBye { peer } => write!(f, "machine {peer} sent no Bye before the bound"),
         }
     }
@@ -235,7 +245,9 @@ impl Handle {
 
     /// Sets model time 0 to Unix time `unix_ns` (for [`Start::Handed`]).
     pub fn start_at(&self, unix_ns: u64) {
-        self.shared.start_unix_ns.store(unix_ns.max(1), Ordering::SeqCst);
+        self.shared
+            .start_unix_ns
+            .store(unix_ns.max(1), Ordering::SeqCst);
         let _ = self.waker.wake();
     }
 }
@@ -329,16 +341,24 @@ fn nanos(d: Duration) -> u64 {
 impl<T: Timer> Node<T> {
     /// A node listening on `listener` (already bound, so that its address can
     /// be told to the peers before the node runs).
-    pub fn new(config: Config, listener: std::net::TcpListener, mut timer: T) -> Result<Self, io::Error> {
+    pub fn new(
+        config: Config,
+        listener: std::net::TcpListener,
+        mut timer: T,
+    ) -> Result<Self, io::Error> {
         let machine = Machine::new(config.id, config.rate, config.sides)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         if config.speed == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, ConfigError::ZeroSpeed));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                ConfigError::ZeroSpeed,
+            ));
         }
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
-        poll.registry().register(&mut listener, LISTENER, mio::Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, mio::Interest::READABLE)?;
         timer.register(poll.registry(), TIMER)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let created_ns = timer.now_ns();
@@ -390,7 +410,11 @@ impl<T: Timer> Node<T> {
     }
 
     /// Runs the node through all its phases.
-    pub fn run<H: Host>(mut self, host: &mut H, start: Start) -> Result<NodeReport, NodeError<H::Error>> {
+    pub fn run<H: Host>(
+        mut self,
+        host: &mut H,
+        start: Start,
+    ) -> Result<NodeReport, NodeError<H::Error>> {
         let setup_deadline = self.timer.now_ns() + nanos(self.config.connect_timeout);
         while !self.barrier_passed() {
             if self.stopping() {
@@ -429,17 +453,17 @@ impl<T: Timer> Node<T> {
         let (next, other) = (self.config.id.next(), self.config.id.other());
         let secs = self.config.connect_timeout.as_secs_f64();
         let mut why = Vec::new();
-        match self.links[next.index()] {
-            None => why.push(format!(
+        if self.links[next.index()].is_none() {
+            why.push(format!(
                 "machine {next} at {} did not answer within {secs} s",
                 self.config.next
-            )),
-            Some(_) => {}
+            ));
         }
         if self.links[other.index()].is_none() {
             why.push(format!(
                 "machine {other} did not connect to {} within {secs} s",
-                self.local_addr().map_or_else(|_| "this machine".to_owned(), |a| a.to_string())
+                self.local_addr()
+                    .map_or_else(|_| "this machine".to_owned(), |a| a.to_string())
             ));
         }
         if why.is_empty() {
@@ -469,10 +493,15 @@ impl<T: Timer> Node<T> {
     fn deadline_ns(&self, k: u64) -> u64 {
         let scale = u128::from(self.config.rate) * u128::from(self.config.speed);
         let offset = u128::from(k) * 1_000_000_000 / scale;
-        self.start_mono_ns.saturating_add(u64::try_from(offset).unwrap_or(u64::MAX))
+        self.start_mono_ns
+            .saturating_add(u64::try_from(offset).unwrap_or(u64::MAX))
     }
 
-    fn run_ticks<H: Host>(&mut self, host: &mut H, start_unix_ns: u64) -> Result<End, NodeError<H::Error>> {
+    fn run_ticks<H: Host>(
+        &mut self,
+        host: &mut H,
+        start_unix_ns: u64,
+    ) -> Result<End, NodeError<H::Error>> {
         let speed = u64::from(self.config.speed);
         let end_mono = self.start_mono_ns + self.config.duration_ns / speed;
         loop {
@@ -556,7 +585,9 @@ impl<T: Timer> Node<T> {
             return false;
         }
         if let Err(e) = slot.conn.flush(self.poll.registry()) {
-            slot.meta.close.get_or_insert_with(|| format!("write failed: {e}"));
+            slot.meta
+                .close
+                .get_or_insert_with(|| format!("write failed: {e}"));
         }
         true
     }
@@ -642,7 +673,12 @@ impl<T: Timer> Node<T> {
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
                 Err(e) => return Err(e),
             };
-            let waiting = self.slots.iter().flatten().filter(|s| s.meta.state != State::Up).count();
+            let waiting = self
+                .slots
+                .iter()
+                .flatten()
+                .filter(|s| s.meta.state != State::Up)
+                .count();
             if waiting >= PENDING_MAX {
                 self.notes.push(Note::Rejected {
                     addr: Some(addr),
@@ -655,8 +691,18 @@ impl<T: Timer> Node<T> {
         }
     }
 
-    fn add_slot(&mut self, stream: TcpStream, dir: Dir, state: State, addr: Option<SocketAddr>) -> io::Result<usize> {
-        let i = self.slots.iter().position(Option::is_none).unwrap_or(self.slots.len());
+    fn add_slot(
+        &mut self,
+        stream: TcpStream,
+        dir: Dir,
+        state: State,
+        addr: Option<SocketAddr>,
+    ) -> io::Result<usize> {
+        let i = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.slots.len());
         let conn = Conn::new(stream, Token(FIRST_CONN + i), self.poll.registry())?;
         let mut slot = Slot {
             conn,
@@ -690,7 +736,9 @@ impl<T: Timer> Node<T> {
         };
         let sent = slot.conn.queue(&hello).is_ok() && slot.conn.flush(self.poll.registry()).is_ok();
         if !sent {
-            slot.meta.close.get_or_insert_with(|| "could not send Hello".to_owned());
+            slot.meta
+                .close
+                .get_or_insert_with(|| "could not send Hello".to_owned());
         }
     }
 
@@ -699,7 +747,11 @@ impl<T: Timer> Node<T> {
         self.retry_at_ns = None;
         let next = self.config.id.next();
         let busy = self.links[next.index()].is_some()
-            || self.slots.iter().flatten().any(|s| s.meta.dir == Dir::Out && s.meta.peer.is_none());
+            || self
+                .slots
+                .iter()
+                .flatten()
+                .any(|s| s.meta.dir == Dir::Out && s.meta.peer.is_none());
         if busy || self.ended {
             return Ok(());
         }
@@ -744,16 +796,19 @@ impl<T: Timer> Node<T> {
             return;
         }
         if let Err(e) = slot.conn.flush(registry) {
-            slot.meta.close.get_or_insert_with(|| format!("write failed: {e}"));
+            slot.meta
+                .close
+                .get_or_insert_with(|| format!("write failed: {e}"));
         }
     }
 
     fn expire_hellos(&mut self, now: u64) {
         for slot in self.slots.iter_mut().flatten() {
-            if let State::Hello { deadline_ns } = slot.meta.state {
-                if now >= deadline_ns && slot.meta.close.is_none() {
-                    slot.meta.close = Some(format!("no Hello within {:?}", self.config.hello_timeout));
-                }
+            if let State::Hello { deadline_ns } = slot.meta.state
+                && now >= deadline_ns
+                && slot.meta.close.is_none()
+            {
+                slot.meta.close = Some(format!("no Hello within {:?}", self.config.hello_timeout));
             }
         }
     }
@@ -777,7 +832,10 @@ impl<T: Timer> Node<T> {
                     }
                     let refused = why.contains("connect failed");
                     if !refused {
-                        self.notes.push(Note::Rejected { addr: slot.meta.addr, why });
+                        self.notes.push(Note::Rejected {
+                            addr: slot.meta.addr,
+                            why,
+                        });
                     }
                 }
             }
@@ -789,16 +847,21 @@ impl<T: Timer> Node<T> {
         let p = peer.index();
         self.gone[p] = true;
         self.peers[p].undeliverable += slot.conn.unsent_clocks();
-        if self.peers[p].lost_at_model_ns.is_none() && !(slot.meta.eof && self.peers[p].peer_sent.is_some()) {
+        if self.peers[p].lost_at_model_ns.is_none()
+            && !(slot.meta.eof && self.peers[p].peer_sent.is_some())
+        {
             let now = self.timer.now_ns();
             let at = now.saturating_sub(self.start_mono_ns) * u64::from(self.config.speed);
             let at = if self.start_mono_ns == 0 { 0 } else { at };
             self.peers[p].lost_at_model_ns = Some(at);
-            self.notes.push(Note::PeerLost { peer, at_model_ns: at, why });
+            self.notes.push(Note::PeerLost {
+                peer,
+                at_model_ns: at,
+                why,
+            });
         }
     }
 }
-
 
 /// What a frame did to its link, for the node to act on after the read.
 #[derive(Debug, Default)]
@@ -852,7 +915,8 @@ impl<T: Timer> Node<T> {
                     });
                 }
                 _ => {
-                    meta.close.get_or_insert_with(|| format!("bad frame before Hello: {e}"));
+                    meta.close
+                        .get_or_insert_with(|| format!("bad frame before Hello: {e}"));
                 }
             }
         }
@@ -861,17 +925,22 @@ impl<T: Timer> Node<T> {
             Ok(ReadStop::Held) => out.held = true,
             Ok(ReadStop::Eof) => {
                 meta.eof = true;
-                let clean = meta.peer.is_some_and(|p| peers[p.index()].peer_sent.is_some());
+                let clean = meta
+                    .peer
+                    .is_some_and(|p| peers[p.index()].peer_sent.is_some());
                 if !clean {
-                    meta.close.get_or_insert_with(|| "the connection closed".to_owned());
+                    meta.close
+                        .get_or_insert_with(|| "the connection closed".to_owned());
                 }
             }
             Ok(ReadStop::Truncated) => {
                 meta.eof = true;
-                meta.close.get_or_insert_with(|| "the connection closed mid-frame".to_owned());
+                meta.close
+                    .get_or_insert_with(|| "the connection closed mid-frame".to_owned());
             }
             Err(e) => {
-                meta.close.get_or_insert_with(|| format!("read failed: {e}"));
+                meta.close
+                    .get_or_insert_with(|| format!("read failed: {e}"));
             }
         }
         if let Some(peer) = meta.peer {
@@ -895,9 +964,12 @@ impl<T: Timer> Node<T> {
             let Some(slot) = self.slots[*i].as_mut() else {
                 continue;
             };
-            let ok = slot.conn.queue(&Frame::Ready).is_ok() && slot.conn.flush(self.poll.registry()).is_ok();
+            let ok = slot.conn.queue(&Frame::Ready).is_ok()
+                && slot.conn.flush(self.poll.registry()).is_ok();
             if !ok {
-                slot.meta.close.get_or_insert_with(|| "could not send Ready".to_owned());
+                slot.meta
+                    .close
+                    .get_or_insert_with(|| "could not send Ready".to_owned());
             }
         }
     }
@@ -960,7 +1032,11 @@ impl Ctx {
                 if seq != meta.next_seq {
                     error(format!("seq {seq} where {} was next", meta.next_seq));
                 }
-                let msg = Message { from: peer, clock, seq };
+                let msg = Message {
+                    from: peer,
+                    clock,
+                    seq,
+                };
                 if self.ended {
                     peers[peer.index()].left += 1;
                 } else if machine.deliver(msg).is_err() {
@@ -986,7 +1062,9 @@ impl Ctx {
             Frame::Hello { protocol, .. } if protocol != PROTOCOL => {
                 format!("protocol {protocol}, expected {PROTOCOL}")
             }
-            Frame::Hello { run, .. } if run != self.run => format!("run {run}, expected {}", self.run),
+            Frame::Hello { run, .. } if run != self.run => {
+                format!("run {run}, expected {}", self.run)
+            }
             Frame::Hello { from, .. } if from != expect.get() => {
                 format!("it says it is machine {from}, expected machine {expect}")
             }
@@ -1007,7 +1085,12 @@ impl Ctx {
 
 /// The end: `Bye` both ways, then the accounting.
 impl<T: Timer> Node<T> {
-    fn finish<H: Host>(mut self, host: &mut H, end: End, start_unix_ns: u64) -> Result<NodeReport, NodeError<H::Error>> {
+    fn finish<H: Host>(
+        mut self,
+        host: &mut H,
+        end: End,
+        start_unix_ns: u64,
+    ) -> Result<NodeReport, NodeError<H::Error>> {
         self.ended = true;
         for msg in self.machine.inbox().iter() {
             self.peers[msg.from.index()].left += 1;
@@ -1032,7 +1115,9 @@ impl<T: Timer> Node<T> {
                 if slot.conn.queue(&Frame::Bye { sent }).is_ok() {
                     bye_queued[p] = true;
                     if let Err(e) = slot.conn.flush(self.poll.registry()) {
-                        slot.meta.close.get_or_insert_with(|| format!("write failed: {e}"));
+                        slot.meta
+                            .close
+                            .get_or_insert_with(|| format!("write failed: {e}"));
                     }
                 }
             }
