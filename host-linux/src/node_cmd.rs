@@ -227,6 +227,12 @@ impl Host for NodeHost {
         })
     }
 
+    fn idle(&mut self) -> Result<(), ()> {
+        self.log.flush().map_err(|e| {
+            self.failed = Some(e);
+        })
+    }
+
     fn ready(&mut self) {
         if self.launcher && say("ready").is_err() {
             eprintln!("machine {}: the launcher is gone", self.id);

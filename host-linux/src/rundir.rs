@@ -340,12 +340,17 @@ impl LogWriter {
         })
     }
 
-    /// Flushes the log to the file.
-    pub fn finish(mut self) -> Result<(), RunDirError> {
+    /// Hands what is buffered to the file.
+    pub fn flush(&mut self) -> Result<(), RunDirError> {
         self.w.flush().map_err(|source| RunDirError::Write {
-            path: self.path,
+            path: self.path.clone(),
             source,
         })
+    }
+
+    /// Flushes the log and closes it.
+    pub fn finish(mut self) -> Result<(), RunDirError> {
+        self.flush()
     }
 }
 

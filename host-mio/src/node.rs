@@ -168,6 +168,11 @@ pub trait Host {
     fn note(&mut self, note: &Note) {
         let _ = note;
     }
+    /// The loop is about to wait: a good moment to flush the log, so that it
+    /// is readable while the run goes and survives the process being killed.
+    fn idle(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 /// How a machine's run ended.
@@ -621,6 +626,7 @@ impl<T: Timer> Node<T> {
         if let Some(retry) = self.retry_at_ns {
             wake = wake.min(retry);
         }
+        host.idle().map_err(NodeError::Log)?;
         self.timer.arm(wake)?;
         let mut events = Events::with_capacity(64);
         let timeout = self.timer.poll_timeout(self.timer.now_ns());

@@ -58,3 +58,92 @@ pub fn scalemodel_bin() -> &'static Path {
 pub fn scalemodel() -> assert_cmd::Command {
     assert_cmd::Command::new(scalemodel_bin())
 }
+
+/// Child processes a test started; any still running when this is dropped
+/// (also when the test fails) are killed by their pid and reaped.
+#[derive(Debug, Default)]
+pub struct Children(pub Vec<std::process::Child>);
+
+impl Children {
+    /// Waits for every child to exit, up to `limit`; returns their statuses.
+    pub fn wait_all(&mut self, limit: std::time::Duration) -> Vec<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        let mut statuses = vec![None; self.0.len()];
+        while statuses.iter().any(Option::is_none) && std::time::Instant::now() < deadline {
+            for (child, status) in self.0.iter_mut().zip(&mut statuses) {
+                if status.is_none() {
+                    *status = child.try_wait().expect("try_wait works");
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        statuses
+            .into_iter()
+            .map(|s| s.expect("every child exited within the limit"))
+            .collect()
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `n` distinct free loopback ports, found by binding port 0.
+///
+/// The listeners are closed before the ports are used, so another process
+/// could take one in between; the kernel hands bind(0) ports out in turn, so
+/// this is rare, and a collision fails the test loudly rather than silently.
+pub fn free_ports(n: usize) -> Vec<std::net::SocketAddr> {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("loopback binds"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("a bound address"))
+        .collect()
+}
+
+/// Polls `done` every 20 ms until it holds or `limit` passes; true if it held.
+pub fn wait_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Lines in a file so far (0 if it does not exist yet).
+pub fn lines_in(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// Pids of live processes whose command line mentions `needle`.
+pub fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // A zombie has exited; it only waits for its parent to reap it.
+            let zombie = state
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            !zombie && String::from_utf8_lossy(&cmdline).contains(needle)
+        })
+        .collect()
+}

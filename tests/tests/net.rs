@@ -1,0 +1,361 @@
+//! The networked experiment end to end: real `node` processes over TCP on
+//! loopback. Every wait is bounded; every process a test starts is ended by
+//! its pid, also when the test fails.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use scalemodel::check::{Kind, check_dir, read_run};
+use scalemodel::merge::merge_nodes;
+use scalemodel::rundir::{End, Params};
+use scalemodel_tests::{
+    Children, free_ports, lines_in, processes_mentioning, scalemodel, scalemodel_bin, wait_until,
+};
+
+/// Runs `scalemodel run` with `args` into `out`; the launcher is killed if it
+/// takes longer than `limit` (its nodes then see their parent die and stop).
+fn run(out: &Path, args: &[&str], limit: Duration) -> String {
+    let output = scalemodel()
+        .arg("run")
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .timeout(limit)
+        .output()
+        .expect("scalemodel run starts");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "scalemodel run {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// A valid run: no violation, every machine completed, every message accounted for.
+fn assert_clean(dir: &Path) -> Params {
+    let violations = check_dir(dir).expect("the run directory reads");
+    assert!(violations.is_empty(), "{}: {violations:#?}", dir.display());
+    let params = Params::read(dir).expect("params.json");
+    assert_eq!(params.mode, "net");
+    for m in &params.machines {
+        assert_eq!(m.end, End::Completed, "machine {}: {m:?}", m.id);
+    }
+    for l in &params.links {
+        assert_eq!(l.in_flight, 0, "{l:?}");
+        assert_eq!(l.sent, l.received + l.queued, "{l:?}");
+    }
+    params
+}
+
+#[test]
+fn short_runs_conform_with_exact_conservation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fast = tmp.path().join("fast");
+    let out = run(
+        &fast,
+        &[
+            "--trials",
+            "2",
+            "--duration",
+            "3",
+            "--speed",
+            "20",
+            "--seed",
+            "11",
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(out.starts_with("seed 11\n"), "{out}");
+    for k in 1..=2 {
+        let params = assert_clean(&fast.join(format!("trial-{k}")));
+        assert_eq!(params.seed, 10 + k);
+        assert_eq!(params.addresses.len(), 3);
+        assert!(params.addresses.iter().all(|a| a.starts_with("127.0.0.1:")));
+        assert!(params.links.iter().map(|l| l.sent).sum::<u64>() > 0);
+    }
+    let slow = tmp.path().join("slow");
+    run(
+        &slow,
+        &[
+            "--trials",
+            "1",
+            "--duration",
+            "3",
+            "--rates",
+            "1,6,6",
+            "--sides",
+            "4",
+            "--seed",
+            "12",
+        ],
+        Duration::from_secs(60),
+    );
+    let params = assert_clean(&slow.join("trial-1"));
+    assert_eq!(params.rates, [1, 6, 6]);
+    assert!(
+        params.machines[0].max_queue > 0,
+        "the slow inbox fills: {:?}",
+        params.machines[0]
+    );
+}
+
+/// Each machine's die rolls in log order: the destination peers of each send,
+/// or none for an internal event.
+fn rolls(dir: &Path) -> [Vec<Vec<u8>>; 3] {
+    let run = read_run(dir).expect("the run reads");
+    run.logs.map(|rows| {
+        rows.iter()
+            .filter(|r| r.kind != Kind::Receive)
+            .map(|r| r.peers.clone())
+            .collect()
+    })
+}
+
+#[test]
+fn the_network_rolls_the_same_dice_as_the_simulator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (net, sim) = (tmp.path().join("net"), tmp.path().join("sim"));
+    let model = ["--seed", "21", "--rates", "2,3,4", "--duration", "20"];
+    run(
+        &net,
+        &[&model[..], &["--trials", "1", "--speed", "20"]].concat(),
+        Duration::from_secs(60),
+    );
+    scalemodel()
+        .arg("sim")
+        .args(model)
+        .arg("--out")
+        .arg(&sim)
+        .assert()
+        .success();
+    let (net, sim) = (rolls(&net.join("trial-1")), rolls(&sim));
+    for id in 0..3 {
+        let n = net[id].len().min(sim[id].len());
+        assert!(n >= 20, "machine {id} rolled only {n} times");
+        assert_eq!(net[id][..n], sim[id][..n], "machine {id}'s rolls differ");
+    }
+}
+
+/// Starts node `id` of a run on `peers`, writing into `out`: `duration`
+/// model seconds at speed 4, giving up on absent peers after `patience`.
+fn node(
+    id: usize,
+    peers: &[SocketAddr],
+    start_at: u64,
+    out: &Path,
+    duration: u32,
+    patience: &str,
+) -> std::process::Child {
+    let peers: Vec<String> = peers.iter().map(ToString::to_string).collect();
+    Command::new(scalemodel_bin())
+        .args(["node", "--id", &id.to_string(), "--peers", &peers.join(",")])
+        .args(["--seed", "31", "--rates", "3,4,5", "--speed", "4"])
+        .args(["--duration", &duration.to_string()])
+        .args(["--start-at", &start_at.to_string()])
+        .args(["--connect-timeout", patience])
+        .arg("--out")
+        .arg(out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("a node starts")
+}
+
+fn unix_ns_in(d: Duration) -> u64 {
+    (SystemTime::now() + d)
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos() as u64
+}
+
+#[test]
+fn three_nodes_make_a_valid_run_whatever_order_they_start_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let orders = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    std::thread::scope(|scope| {
+        for order in orders {
+            let dir = tmp
+                .path()
+                .join(format!("order-{}{}{}", order[0], order[1], order[2]));
+            scope.spawn(move || {
+                let peers = free_ports(3);
+                let start_at = unix_ns_in(Duration::from_millis(1500));
+                let mut children = Children::default();
+                for id in order {
+                    children.0.push(node(id, &peers, start_at, &dir, 2, "10s"));
+                    // Later nodes come up after the earlier ones have been refused.
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                let statuses = children.wait_all(Duration::from_secs(30));
+                assert!(
+                    statuses.iter().all(|s| s.success()),
+                    "{order:?}: {statuses:?}"
+                );
+                merge_nodes(&dir).unwrap().write(&dir).unwrap();
+                assert_clean(&dir);
+            });
+        }
+    });
+}
+
+#[test]
+fn strangers_are_turned_away_and_the_run_goes_on() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let peers = free_ports(3);
+    let start_at = unix_ns_in(Duration::from_millis(1500));
+    let mut children = Children::default();
+    children.0.push(node(0, &peers, start_at, &dir, 2, "10s"));
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(peers[0]).is_ok()
+    }));
+    // Garbage, a wrong run id, and a silent stranger, before the real peer.
+    let mut garbage = std::net::TcpStream::connect(peers[0]).unwrap();
+    garbage.write_all(&[0xff; 100]).unwrap();
+    let mut wrong_run = std::net::TcpStream::connect(peers[0]).unwrap();
+    let mut buf = [0u8; 32];
+    let hello = scalemodel_core::wire::Frame::Hello {
+        protocol: 1,
+        run: 999,
+        from: 2,
+    };
+    wrong_run
+        .write_all(scalemodel_core::wire::encode(&hello, &mut buf).unwrap())
+        .unwrap();
+    let _silent = std::net::TcpStream::connect(peers[0]).unwrap();
+    children.0.push(node(1, &peers, start_at, &dir, 2, "10s"));
+    children.0.push(node(2, &peers, start_at, &dir, 2, "10s"));
+    let statuses = children.wait_all(Duration::from_secs(30));
+    assert!(statuses.iter().all(|s| s.success()), "{statuses:?}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut children.0[0].stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("rejected a connection"), "{stderr}");
+    assert!(stderr.contains("run 999, expected 31"), "{stderr}");
+    merge_nodes(&dir).unwrap().write(&dir).unwrap();
+    assert_clean(&dir);
+}
+
+#[test]
+fn a_peer_that_never_appears_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let peers = free_ports(3);
+    let start_at = unix_ns_in(Duration::from_secs(1));
+    let mut children = Children::default();
+    children
+        .0
+        .push(node(0, &peers, start_at, tmp.path(), 2, "1s"));
+    let statuses = children.wait_all(Duration::from_secs(20));
+    assert!(!statuses[0].success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut children.0[0].stderr.take().unwrap(), &mut stderr).unwrap();
+    let expect = format!("machine 1 at {} did not answer within 1 s", peers[1]);
+    assert!(
+        stderr.contains("Error: ") && stderr.contains(&expect),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_peer_that_dies_is_logged_and_the_others_finish() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let peers = free_ports(3);
+    let start_at = unix_ns_in(Duration::from_millis(1000));
+    let mut children = Children::default();
+    for id in 0..3 {
+        children.0.push(node(id, &peers, start_at, &dir, 20, "10s"));
+    }
+    // Kill machine 2 once it has logged a few ticks (of 100).
+    let log = dir.join("machine-2.csv");
+    assert!(wait_until(Duration::from_secs(20), || lines_in(&log) > 10));
+    children.0[2].kill().unwrap();
+    let statuses = children.wait_all(Duration::from_secs(30));
+    assert!(
+        statuses[0].success() && statuses[1].success(),
+        "{statuses:?}"
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut children.0[0].stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("lost machine 2 at model time"), "{stderr}");
+    for id in 0..2 {
+        let node = scalemodel::rundir::NodeSummary::read(
+            &dir,
+            scalemodel_core::MachineId::new(id).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(node.machine.end, End::PeerLost);
+        // It kept its rate to the end: 20 model seconds at its rate.
+        assert_eq!(node.machine.ticks, 20 * u64::from(node.machine.rate));
+        let lost = node.peers.iter().find(|p| p.peer == 2).unwrap();
+        assert!(lost.lost_at_ns.is_some(), "{lost:?}");
+    }
+}
+
+#[test]
+fn an_interrupted_run_flushes_its_logs_and_leaves_no_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("interrupted");
+    let mut launcher = Children::default();
+    launcher.0.push(
+        Command::new(scalemodel_bin())
+            .args([
+                "run",
+                "--trials",
+                "3",
+                "--duration",
+                "30",
+                "--seed",
+                "41",
+                "--out",
+            ])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let log = out.join("trial-1").join("machine-0.csv");
+    assert!(
+        wait_until(Duration::from_secs(20), || lines_in(&log) > 2),
+        "the trial never started"
+    );
+    let pid = launcher.0[0].id();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let statuses = launcher.wait_all(Duration::from_secs(30));
+    assert!(!statuses[0].success(), "an interrupted run fails");
+    let dir = out.join("trial-1");
+    let violations = check_dir(&dir).unwrap();
+    assert!(violations.is_empty(), "{violations:#?}");
+    let params = Params::read(&dir).unwrap();
+    assert!(
+        params.machines.iter().all(|m| m.end == End::Interrupted),
+        "{:?}",
+        params.machines
+    );
+    assert!(
+        !out.join("trial-2").exists(),
+        "no trial starts after an interrupt"
+    );
+    let needle = out.to_str().unwrap();
+    assert!(wait_until(Duration::from_secs(10), || {
+        processes_mentioning(needle).is_empty()
+    }));
+}
