@@ -47,8 +47,8 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))
             .context("cannot tie this node to its launcher")?;
     }
-    // Timer wake-ups are otherwise coalesced by up to 50 µs.
-    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
+    // Best effort: without it ticks are only later.
+    let _ = crate::timerfd::tighten_timer_slack();
 
     let listen = match (args.listen, args.peers) {
         (Some(addr), _) => addr,

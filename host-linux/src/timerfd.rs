@@ -90,6 +90,44 @@ impl Timer for TimerFd {
     }
 }
 
+/// Lets this thread's timers fire on time: Linux otherwise coalesces
+/// wake-ups by up to 50 µs (the default timer slack).
+pub fn tighten_timer_slack() -> io::Result<()> {
+    rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1)).map_err(io::Error::from)
+}
+
+/// The lateness in ns of each tick of a bare loop, one mio `Poll` and one
+/// [`TimerFd`] armed at absolute deadlines `start + k * 1e9 / rate` for
+/// `duration`, with nothing else to do: the floor any tick loop on this
+/// machine can reach, for benchmarks to compare against.
+pub fn baseline_lateness(rate: f64, duration: std::time::Duration) -> io::Result<Vec<u64>> {
+    const TIMER: mio::Token = mio::Token(0);
+    tighten_timer_slack()?;
+    let mut poll = mio::Poll::new()?;
+    let mut events = mio::Events::with_capacity(16);
+    let mut timer = TimerFd::new()?;
+    timer.register(poll.registry(), TIMER)?;
+    let ticks = (duration.as_secs_f64() * rate).floor() as u64;
+    let start = timer.now_ns();
+    let mut lateness = Vec::with_capacity(usize::try_from(ticks).unwrap_or(0));
+    for k in 1..=ticks {
+        let deadline = start + (k as f64 * 1e9 / rate).round() as u64;
+        timer.arm(deadline)?;
+        loop {
+            poll.poll(&mut events, timer.poll_timeout(timer.now_ns()))?;
+            if events.iter().any(|e| e.token() == TIMER) {
+                timer.fired()?;
+            }
+            let now = timer.now_ns();
+            if now >= deadline {
+                lateness.push(now - deadline);
+                break;
+            }
+        }
+    }
+    Ok(lateness)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,8 +23,11 @@ use scalemodel_core::{
 use crate::conn::{Conn, ReadStop, Take};
 use crate::timer::Timer;
 
-/// Messages the inbox holds: far more than an hour at rates 1..=6 queues.
-pub const INBOX_CAP: usize = 1 << 14;
+/// Messages the inbox holds: about 45 minutes of the worst standard queue
+/// growth (rates 1,6,6, die of 4: 3 messages a second). When it is full the
+/// node stops reading that socket and TCP holds the rest: nothing is lost,
+/// and the summary counts the holds.
+pub const INBOX_CAP: usize = 1 << 13;
 /// Connections that may wait for their `Hello` at once; more are refused.
 const PENDING_MAX: usize = 8;
 /// The wait between two connection attempts to a refusing peer.
@@ -309,7 +312,8 @@ pub struct Node<T: Timer> {
     links: [Option<usize>; N],
     /// Peers whose link broke or ended; sends to them are undeliverable.
     gone: [bool; N],
-    machine: Machine<INBOX_CAP>,
+    /// Boxed: the inbox is large, and the node moves.
+    machine: Box<Machine<INBOX_CAP>>,
     dice: ModelRng,
     tally: Tally,
     peers: [PeerReport; N],
@@ -352,6 +356,7 @@ impl<T: Timer> Node<T> {
         mut timer: T,
     ) -> Result<Self, io::Error> {
         let machine = Machine::new(config.id, config.rate, config.sides)
+            .map(Box::new)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         if config.speed == 0 {
             return Err(io::Error::new(

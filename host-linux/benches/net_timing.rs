@@ -1,0 +1,97 @@
+//! The network experiment's timing, measured beside its floor.
+//!
+//! Runs `scalemodel run --trials 1` and, at the same time, the bare timerfd
+//! loop of `examples/timer_baseline.rs` at the fastest machine's rate, then
+//! prints per machine the rate error and tick lateness, the baseline's
+//! lateness, their ratio, each node's peak RSS and its start-up to first tick.
+//!
+//! `cargo bench -p scalemodel --bench net_timing -- [--duration 60] [--speed 1] [--seed 1]`
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use scalemodel::check::read_run;
+use scalemodel::timerfd::baseline_lateness;
+use scalemodel::timing::{percentile, timing};
+
+fn flag(args: &[String], name: &str, default: &str) -> String {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(|| default.to_owned(), Clone::clone)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let duration: f64 = flag(&args, "--duration", "60")
+        .parse()
+        .context("--duration")?;
+    let speed: u32 = flag(&args, "--speed", "1").parse().context("--speed")?;
+    let seed = flag(&args, "--seed", "1");
+    let rates = flag(&args, "--rates", "6,6,6");
+    ensure!(
+        duration > 0.0 && speed > 0,
+        "--duration and --speed must be positive"
+    );
+    let out = tempfile::tempdir()?;
+    let dir = out.path().join("bench");
+    println!(
+        "net_timing: scalemodel run --trials 1 --duration {duration} --speed {speed} --seed {seed} --rates {rates}"
+    );
+
+    let fastest: u32 = rates
+        .split(',')
+        .filter_map(|r| r.parse().ok())
+        .max()
+        .context("--rates must be three rates R0,R1,R2")?;
+    let wall = Duration::from_secs_f64(duration / f64::from(speed));
+    let baseline_rate = f64::from(fastest * speed);
+    let baseline = std::thread::spawn(move || baseline_lateness(baseline_rate, wall));
+    let status = Command::new(env!("CARGO_BIN_EXE_scalemodel"))
+        .args(["run", "--trials", "1", "--seed", &seed, "--rates", &rates])
+        .args([
+            "--duration",
+            &duration.to_string(),
+            "--speed",
+            &speed.to_string(),
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .status()?;
+    let mut base: Vec<i64> = baseline
+        .join()
+        .map_err(|_| anyhow::anyhow!("the baseline thread panicked"))??
+        .into_iter()
+        .map(|ns| ns as i64)
+        .collect();
+    if !status.success() {
+        bail!("scalemodel run failed: {status}");
+    }
+    base.sort_unstable();
+    let us = |p| percentile(&base, p) as f64 / 1e3;
+    let (b50, b99, bmax) = (us(50.0), us(99.0), us(100.0));
+    println!(
+        "baseline (bare timerfd loop at {baseline_rate}/s, same time): lateness p50 {b50:.1} µs, p99 {b99:.1} µs, max {bmax:.1} µs"
+    );
+
+    let run = read_run(&dir.join("trial-1"))?;
+    let p = &run.params;
+    for (id, rows) in run.logs.iter().enumerate() {
+        let t = timing(rows, p.rates[id], p.start_ns, p.speed).context("too few ticks to time")?;
+        let proc = p.processes.get(id);
+        println!(
+            "machine {id} (rate {}): {} ticks, rate error {:+.5} %, lateness p50 {:.1} µs, p99 {:.1} µs ({:.2}x baseline), max {:.1} µs; peak RSS {:.2} MiB; first tick {:.1} ms after start-up",
+            p.rates[id],
+            t.ticks,
+            t.rate_error_pct,
+            t.late_p50_us,
+            t.late_p99_us,
+            t.late_p99_us / b99.max(1e-3),
+            t.late_max_us,
+            proc.and_then(|p| p.peak_rss_kib).unwrap_or(0) as f64 / 1024.0,
+            proc.and_then(|p| p.first_tick_ms).unwrap_or(f64::NAN),
+        );
+    }
+    Ok(())
+}
