@@ -49,6 +49,11 @@ pub struct RunArgs {
     /// How long the nodes keep trying to reach each other.
     #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,
+
+    /// How long before each tick a node stops sleeping and waits awake (see
+    /// `scalemodel node --help`).
+    #[arg(long, value_name = "DELAY", default_value = "300us", value_parser = humantime::parse_duration)]
+    pub spin: Duration,
 }
 
 /// The parameters of one run, shared by every command that runs the model.
@@ -159,6 +164,12 @@ pub struct NodeArgs {
     /// How long to keep trying to reach the peers.
     #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,
+
+    /// How long before each tick to stop sleeping and wait awake, because
+    /// wake-ups from idle are slow on many machines (at most a quarter of a
+    /// tick period; `0s` to always sleep).
+    #[arg(long, value_name = "DELAY", default_value = "300us", value_parser = humantime::parse_duration)]
+    pub spin: Duration,
 
     /// Talk to the `run` launcher over stdin and stdout (its addresses, the
     /// start time, stop); stdin closing ends the run.

@@ -90,6 +90,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         connect_timeout: args.connect_timeout,
         hello_timeout: HELLO_TIMEOUT,
         bye_timeout: BYE_TIMEOUT,
+        spin: args.spin,
     };
     let setup_before_node = process_start.elapsed();
     let node = Node::new(config, listener, TimerFd::new()?)?;

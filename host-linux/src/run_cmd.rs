@@ -9,6 +9,7 @@
 //! killed by its pid if it is still there when its trial is given up.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
@@ -110,7 +111,9 @@ struct Nodes {
 
 impl Nodes {
     fn spawn(args: &RunArgs, seed: u64, dir: &Path, tx: &Sender<Line>) -> Result<Self> {
-        let exe = std::env::current_exe().context("cannot find the scalemodel binary")?;
+        // The kernel's link to this very binary: it still works if the file
+        // was replaced (say, rebuilt) while the run goes.
+        let exe = Path::new("/proc/self/exe");
         let run_id = getrandom::u64().unwrap_or(seed);
         let model = &args.model;
         let mut nodes = Self {
@@ -118,7 +121,8 @@ impl Nodes {
             stdins: Vec::new(),
         };
         for id in MachineId::ALL {
-            let mut child = Command::new(&exe)
+            let mut child = Command::new(exe)
+                .arg0("scalemodel")
                 .arg("node")
                 .arg("--launcher")
                 .args(["--id", &id.to_string()])
@@ -130,6 +134,8 @@ impl Nodes {
                 .args(["--run-id", &run_id.to_string()])
                 .arg("--connect-timeout")
                 .arg(humantime::format_duration(args.connect_timeout).to_string())
+                .arg("--spin")
+                .arg(humantime::format_duration(args.spin).to_string())
                 .arg("--out")
                 .arg(dir)
                 .stdin(Stdio::piped())
