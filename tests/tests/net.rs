@@ -102,6 +102,30 @@ fn short_runs_conform_with_exact_conservation() {
     );
 }
 
+#[test]
+fn a_full_inbox_holds_its_socket_and_loses_nothing() {
+    // The slow machine gets about 666 messages per model second and takes
+    // one: its 8,192-message inbox fills within 20 model seconds, the node
+    // stops reading, TCP holds the rest, and at the end every message is
+    // still accounted for.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("flood");
+    let args = ["--trials", "1", "--rates", "1,1000,1000", "--sides", "4"];
+    run(
+        &out,
+        &[
+            &args[..],
+            &["--duration", "20", "--speed", "10", "--seed", "51"],
+        ]
+        .concat(),
+        Duration::from_secs(90),
+    );
+    let params = assert_clean(&out.join("trial-1"));
+    let slow = &params.machines[0];
+    assert!(slow.held > 0, "the inbox never filled: {slow:?}");
+    assert!(slow.inbox_left > 8_000, "{slow:?}");
+}
+
 /// Each machine's die rolls in log order: the destination peers of each send,
 /// or none for an internal event.
 fn rolls(dir: &Path) -> [Vec<Vec<u8>>; 3] {
