@@ -13,10 +13,11 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
-#[cfg(test)]
+#[cfg(any(test, feature = "arbitrary"))]
 extern crate std;
 
 mod clock;
+pub mod digest;
 mod id;
 mod inbox;
 mod machine;

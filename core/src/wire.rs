@@ -16,6 +16,7 @@ pub const PROTOCOL: u16 = 1;
 
 /// One message on a link between two machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Frame {
     /// First frame each way on a link.
     Hello {

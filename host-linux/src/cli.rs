@@ -33,6 +33,14 @@ pub enum Command {
     /// The standard experiment on this host: three `node` processes over TCP
     /// on loopback, for several trials.
     Run(RunArgs),
+    /// Check run directories against the model, measure them, and write
+    /// `report.md`, `report.json` and the plots into each. Exits non-zero when
+    /// a run breaks a rule.
+    Analyze {
+        /// The run directories (each with `params.json` and three logs).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
 }
 
 /// `scalemodel run`.
@@ -127,6 +135,22 @@ pub struct SimArgs {
     /// unless `--out` is given, then only `params.json`.
     #[arg(long)]
     pub no_log: bool,
+
+    /// After the run, print `digest 0x…`: the FNV-1a 64 hash of every log
+    /// line (no headers) in simulation order, the same on every host. Works
+    /// with and without `--no-log`.
+    #[arg(long)]
+    pub digest: bool,
+
+    /// Messages each inbox holds: 4, 16, 64 or 16384 (the capacities are
+    /// built in). A full inbox makes arrivals wait on their link.
+    #[arg(long, value_name = "N", default_value_t = crate::sim_cmd::INBOX_CAP, value_parser = crate::sim_cmd::parse_inbox_cap)]
+    pub inbox_cap: usize,
+
+    /// Messages each link holds: 2, 8, 16 or 4096 (the capacities are built
+    /// in). A full link stalls its sender.
+    #[arg(long, value_name = "N", default_value_t = crate::sim_cmd::LINK_CAP, value_parser = crate::sim_cmd::parse_link_cap)]
+    pub link_cap: usize,
 }
 
 /// `scalemodel node`.

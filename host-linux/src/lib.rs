@@ -1,10 +1,13 @@
 //! The scalemodel command line, as a library so that tests and tools can reuse
 //! its parts: the run-directory format and the conformance checker.
 
+pub mod analysis;
+pub mod analyze_cmd;
 pub mod check;
 pub mod cli;
 pub mod merge;
 pub mod node_cmd;
+pub mod plot;
 pub mod procinfo;
 pub mod run_cmd;
 pub mod rundir;

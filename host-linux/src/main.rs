@@ -32,5 +32,6 @@ fn run() -> anyhow::Result<()> {
         Command::Sim(args) => scalemodel::sim_cmd::run(args),
         Command::Node(args) => scalemodel::node_cmd::run(args),
         Command::Run(args) => scalemodel::run_cmd::run(args),
+        Command::Analyze { dirs } => scalemodel::analyze_cmd::run(dirs),
     }
 }

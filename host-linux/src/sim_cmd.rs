@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use scalemodel_core::digest::{DigestSink, Tee};
 use scalemodel_core::sim::{Config, Discard, Report, Sim};
 use scalemodel_core::{MachineId, N};
 
@@ -14,8 +15,36 @@ pub const INBOX_CAP: usize = 1 << 14;
 /// Messages each simulated link holds before its sender stalls.
 pub const LINK_CAP: usize = 1 << 12;
 
-/// The simulator with the host's capacities.
-type HostSim = Sim<INBOX_CAP, LINK_CAP>;
+/// The inbox capacities `--inbox-cap` may choose: the simulator's capacities
+/// are const generics, so each one is built in. The small ones are for runs
+/// that fill their queues, and for comparing digests with a microcontroller.
+pub const INBOX_CAPS: [usize; 4] = [4, 16, 64, INBOX_CAP];
+/// The link capacities `--link-cap` may choose; see [`INBOX_CAPS`].
+pub const LINK_CAPS: [usize; 4] = [2, 8, 16, LINK_CAP];
+
+/// Parses `--inbox-cap`: one of [`INBOX_CAPS`].
+pub fn parse_inbox_cap(s: &str) -> Result<usize, String> {
+    parse_cap(s, &INBOX_CAPS)
+}
+
+/// Parses `--link-cap`: one of [`LINK_CAPS`].
+pub fn parse_link_cap(s: &str) -> Result<usize, String> {
+    parse_cap(s, &LINK_CAPS)
+}
+
+fn parse_cap(s: &str, allowed: &[usize]) -> Result<usize, String> {
+    let list = allowed
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    match s.trim().parse::<usize>() {
+        Ok(n) if allowed.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "the capacity must be one of {list} messages (built in), got `{s}`"
+        )),
+    }
+}
 
 /// Runs `scalemodel sim`.
 pub fn run(args: &SimArgs) -> Result<()> {
@@ -47,13 +76,15 @@ pub fn run(args: &SimArgs) -> Result<()> {
         config.speed,
     );
     println!(
-        "replay: scalemodel sim --seed {seed} --rates {r0},{r1},{r2} --sides {} --duration {} --speed {} --latency {} --jitter {} --start-ns {}",
+        "replay: scalemodel sim --seed {seed} --rates {r0},{r1},{r2} --sides {} --duration {} --speed {} --latency {} --jitter {} --start-ns {} --inbox-cap {} --link-cap {}",
         config.sides,
         model.duration,
         config.speed,
         humantime::format_duration(args.latency),
         humantime::format_duration(args.jitter),
         config.start_ns,
+        args.inbox_cap,
+        args.link_cap,
     );
 
     let out = match (&model.out, args.no_log) {
@@ -69,13 +100,18 @@ pub fn run(args: &SimArgs) -> Result<()> {
         _ => None,
     };
 
-    let (report, elapsed) = simulate(config, sink)?;
+    let caps = Caps {
+        inbox: args.inbox_cap,
+        link: args.link_cap,
+    };
+    let run = simulate(config, caps, sink, args.digest)?;
+    let (report, elapsed) = (run.report, run.elapsed);
 
     let rate_range = match &model.rates {
         Rates::Range(r) => Some([*r.start(), *r.end()]),
         Rates::Exact(_) => None,
     };
-    let mut params = Params::sim(&config, rate_range, model.duration, INBOX_CAP, LINK_CAP);
+    let mut params = Params::sim(&config, rate_range, model.duration, caps.inbox, caps.link);
     params.summarise(&report);
     if let Some(dir) = &out {
         params.write(dir)?;
@@ -93,38 +129,103 @@ pub fn run(args: &SimArgs) -> Result<()> {
         Some(dir) => println!("wrote {}", dir.display()),
         None => println!("wrote nothing (--no-log without --out)"),
     }
+    if let Some(digest) = run.digest {
+        println!("digest {digest:#018x}");
+    }
     Ok(())
 }
 
+/// The simulator's queue capacities for one run: one of [`INBOX_CAPS`] and
+/// one of [`LINK_CAPS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Caps {
+    inbox: usize,
+    link: usize,
+}
+
+/// What one simulated run gave.
+#[derive(Debug)]
+struct Outcome {
+    report: Report,
+    /// The log's digest, when asked for.
+    digest: Option<u64>,
+    /// The time the run itself took, without flushing the logs.
+    elapsed: Duration,
+}
+
 /// Runs the simulator on a thread with room for its fixed-capacity queues on
-/// the stack; returns the report and the time the run itself took.
-fn simulate(config: Config, sink: Option<CsvSink>) -> Result<(Report, Duration)> {
+/// the stack, at the capacities in `caps`.
+fn simulate(config: Config, caps: Caps, sink: Option<CsvSink>, digest: bool) -> Result<Outcome> {
     // The simulator keeps its queues inline (no allocation in the core): about
     // 2 MiB at the host's capacities, more than a default thread's stack.
     const STACK_BYTES: usize = 64 << 20;
-    let work = move || -> Result<(Report, Duration)> {
-        let mut sim = HostSim::new(config).context("invalid model parameters")?;
-        let started = Instant::now();
-        match sink {
-            Some(mut sink) => {
-                let report = sim.run(&mut sink)?;
-                let elapsed = started.elapsed();
-                sink.finish()?;
-                Ok((report, elapsed))
-            }
-            None => {
-                let report = sim.run(&mut Discard)?;
-                Ok((report, started.elapsed()))
-            }
-        }
-    };
     std::thread::Builder::new()
         .name("sim".to_owned())
         .stack_size(STACK_BYTES)
-        .spawn(work)
+        .spawn(move || with_inbox(config, caps, sink, digest))
         .context("cannot start the simulator thread")?
         .join()
         .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))?
+}
+
+/// Picks the inbox capacity: one arm per entry of [`INBOX_CAPS`].
+fn with_inbox(config: Config, caps: Caps, sink: Option<CsvSink>, digest: bool) -> Result<Outcome> {
+    match caps.inbox {
+        4 => with_link::<4>(config, caps, sink, digest),
+        16 => with_link::<16>(config, caps, sink, digest),
+        64 => with_link::<64>(config, caps, sink, digest),
+        INBOX_CAP => with_link::<INBOX_CAP>(config, caps, sink, digest),
+        other => bail!("--inbox-cap {other} is not built in; choose one of {INBOX_CAPS:?}"),
+    }
+}
+
+/// Picks the link capacity: one arm per entry of [`LINK_CAPS`].
+fn with_link<const INBOX: usize>(
+    config: Config,
+    caps: Caps,
+    sink: Option<CsvSink>,
+    digest: bool,
+) -> Result<Outcome> {
+    match caps.link {
+        2 => simulate_with::<INBOX, 2>(config, sink, digest),
+        8 => simulate_with::<INBOX, 8>(config, sink, digest),
+        16 => simulate_with::<INBOX, 16>(config, sink, digest),
+        LINK_CAP => simulate_with::<INBOX, LINK_CAP>(config, sink, digest),
+        other => bail!("--link-cap {other} is not built in; choose one of {LINK_CAPS:?}"),
+    }
+}
+
+/// One run of `Sim<INBOX, LINK>`, into the CSV logs, the digest, both or neither.
+fn simulate_with<const INBOX: usize, const LINK: usize>(
+    config: Config,
+    sink: Option<CsvSink>,
+    digest: bool,
+) -> Result<Outcome> {
+    let mut sim = Sim::<INBOX, LINK>::new(config).context("invalid model parameters")?;
+    let started = Instant::now();
+    let (report, digest, csv) = match (sink, digest) {
+        (Some(csv), true) => {
+            let mut tee = Tee(csv, DigestSink::new());
+            let report = sim.run(&mut tee)?;
+            let Tee(csv, hash) = tee;
+            (report, Some(hash.value()), Some(csv))
+        }
+        (Some(mut csv), false) => (sim.run(&mut csv)?, None, Some(csv)),
+        (None, true) => {
+            let mut hash = DigestSink::new();
+            (sim.run(&mut hash)?, Some(hash.value()), None)
+        }
+        (None, false) => (sim.run(&mut Discard)?, None, None),
+    };
+    let elapsed = started.elapsed();
+    if let Some(csv) = csv {
+        csv.finish()?;
+    }
+    Ok(Outcome {
+        report,
+        digest,
+        elapsed,
+    })
 }
 
 fn nanos(d: Duration, flag: &str) -> Result<u64> {

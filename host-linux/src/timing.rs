@@ -3,7 +3,7 @@
 use crate::check::Row;
 
 /// How one machine's ticks kept their schedule.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Timing {
     /// Ticks logged.
     pub ticks: u64,

@@ -1,0 +1,194 @@
+//! Writes the committed seed corpus, `corpus/<target>/`, from the real encoder.
+//!
+//! `cargo run --example seed_corpus` (in `fuzz/`). Every seed is checked here
+//! to mean what its name says before it is written, so a change to the wire
+//! format or to the targets' input layout fails loudly instead of leaving
+//! stale seeds. The fuzzer adds its own finds next to them (not committed).
+
+use std::fs;
+use std::path::Path;
+
+use arbitrary::{Arbitrary, Unstructured};
+use scalemodel_core::wire::{Decoder, Frame, MAX_FRAME_LEN, encode};
+
+#[path = "../fuzz_targets/ops.rs"]
+mod ops;
+use ops::{Input, Op};
+
+const FRAMES: [Frame; 5] = [
+    Frame::Hello {
+        protocol: 1,
+        run: 0x0102,
+        from: 2,
+    },
+    Frame::Ready,
+    Frame::Clock {
+        from: 1,
+        clock: 300,
+        seq: 0,
+    },
+    Frame::Bye { sent: 5 },
+    Frame::Clock {
+        from: u8::MAX,
+        clock: u64::MAX,
+        seq: u64::MAX,
+    },
+];
+
+fn encoded(frame: &Frame) -> Vec<u8> {
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    encode(frame, &mut buf).expect("any frame fits").to_vec()
+}
+
+fn decode(mut stream: &[u8]) -> Vec<Frame> {
+    let mut dec = Decoder::new();
+    let mut out = Vec::new();
+    while !stream.is_empty() {
+        let feed = dec.feed(stream);
+        out.extend(feed.event.and_then(Result::ok));
+        stream = feed.rest;
+    }
+    out
+}
+
+/// A `decode_stream` input: the chunk sizes (each feeds `c + 1` bytes), then the stream.
+fn stream_seed(chunks: &[u8], stream: &[u8], frames: &[Frame]) -> Vec<u8> {
+    assert!((1..=8).contains(&chunks.len()));
+    assert_eq!(decode(stream), frames, "the stream holds other frames");
+    let mut seed = vec![(chunks.len() - 1) as u8];
+    seed.extend_from_slice(chunks);
+    seed.extend_from_slice(stream);
+    seed
+}
+
+/// The bytes `arbitrary` reads as `variant` of an enum with `count` variants.
+fn variant(index: u32, count: u32) -> [u8; 4] {
+    let selector = (u64::from(index) << 32).div_ceil(u64::from(count));
+    u32::try_from(selector).expect("index < count").to_le_bytes()
+}
+
+/// A `frame_roundtrip` input for `frame`, checked to parse back to it.
+fn frame_seed(frame: &Frame) -> Vec<u8> {
+    let mut seed = Vec::new();
+    match *frame {
+        Frame::Hello {
+            protocol,
+            run,
+            from,
+        } => {
+            seed.extend(variant(0, 4));
+            seed.extend(protocol.to_le_bytes());
+            seed.extend(run.to_le_bytes());
+            seed.push(from);
+        }
+        Frame::Ready => seed.extend(variant(1, 4)),
+        Frame::Clock { from, clock, seq } => {
+            seed.extend(variant(2, 4));
+            seed.push(from);
+            seed.extend(clock.to_le_bytes());
+            seed.extend(seq.to_le_bytes());
+        }
+        Frame::Bye { sent } => {
+            seed.extend(variant(3, 4));
+            seed.extend(sent.to_le_bytes());
+        }
+    }
+    let parsed = Frame::arbitrary_take_rest(Unstructured::new(&seed)).expect("parses");
+    assert_eq!(parsed, *frame, "the seed does not parse to its frame");
+    seed
+}
+
+/// A `machine_ops` input for `input`, checked to parse back to it.
+fn ops_seed(input: &Input) -> Vec<u8> {
+    let mut seed = vec![input.id];
+    seed.extend(input.rate.to_le_bytes());
+    seed.push(input.sides);
+    for op in &input.ops {
+        seed.push(1); // "one more element", as `arbitrary` reads a Vec that takes the rest
+        match *op {
+            Op::Deliver { from, clock, seq } => {
+                seed.extend(variant(0, 2));
+                seed.push(from);
+                seed.extend(clock.to_le_bytes());
+                seed.extend(seq.to_le_bytes());
+            }
+            Op::Tick { system_ns, draw } => {
+                seed.extend(variant(1, 2));
+                seed.extend(system_ns.to_le_bytes());
+                seed.extend(draw.to_le_bytes());
+            }
+        }
+    }
+    let parsed = Input::arbitrary_take_rest(Unstructured::new(&seed)).expect("parses");
+    assert_eq!(&parsed, input, "the seed does not parse to its input");
+    seed
+}
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
+    fs::create_dir_all(&dir).expect("corpus directory");
+    fs::write(dir.join(name), bytes).expect("corpus file");
+    println!("corpus/{target}/{name}: {} bytes", bytes.len());
+}
+
+fn main() {
+    // decode_stream: valid frames in various chunkings, and garbage around them.
+    let all: Vec<u8> = FRAMES.iter().flat_map(encoded).collect();
+    write("decode_stream", "all-frames-chunks-of-4", &stream_seed(&[3], &all, &FRAMES));
+    write("decode_stream", "all-frames-byte-by-byte", &stream_seed(&[0], &all, &FRAMES));
+    let max = encoded(&FRAMES[4]);
+    write("decode_stream", "longest-frame-mixed-chunks", &stream_seed(&[6, 0, 22, 1], &max, &FRAMES[4..]));
+    let mut garbage = vec![0xFF; 2 * MAX_FRAME_LEN];
+    garbage.push(0);
+    garbage.extend([0x02, 0x04, 0x00]); // discriminant 4: a bad frame
+    garbage.extend(encoded(&Frame::Ready));
+    garbage.extend([0x05, 0x02]); // truncated at the end
+    write("decode_stream", "garbage-then-ready", &stream_seed(&[9, 2], &garbage, &[Frame::Ready]));
+    let clocks: Vec<Frame> = (0..6)
+        .map(|seq| Frame::Clock {
+            from: 0,
+            clock: 1 << (seq * 9),
+            seq,
+        })
+        .collect();
+    let stream: Vec<u8> = clocks.iter().flat_map(encoded).collect();
+    write("decode_stream", "clock-run", &stream_seed(&[0, 7, 1, 31, 2, 63, 3, 127], &stream, &clocks));
+
+    // frame_roundtrip: one of each kind.
+    for (name, frame) in ["hello", "ready", "clock", "bye", "clock-max"].iter().zip(&FRAMES) {
+        write("frame_roundtrip", name, &frame_seed(frame));
+    }
+
+    // machine_ops: a full inbox, a few ticks of each face, an overflow.
+    let deliver = |from, clock, seq| Op::Deliver { from, clock, seq };
+    let tick = |draw| Op::Tick {
+        system_ns: 1_000,
+        draw,
+    };
+    let face = |f: u64| (f << 60) + 1; // faces of a die of 16
+    let mut ops: Vec<Op> = (0..5).map(|seq| deliver(0, 7 + seq, seq)).collect();
+    ops.extend((0..6).map(|_| tick(0)));
+    ops.extend((0..16).map(|f| tick(face(f))));
+    let input = Input {
+        id: 1,
+        rate: 6,
+        sides: 16,
+        ops,
+    };
+    write("machine_ops", "full-inbox-then-every-face", &ops_seed(&input));
+    let input = Input {
+        id: 2,
+        rate: 1,
+        sides: 4,
+        ops: vec![
+            deliver(1, u64::MAX - 1, 0),
+            tick(0),
+            deliver(0, 3, 0),
+            tick(0),
+            tick(face(1)),
+        ],
+    };
+    write("machine_ops", "clock-overflow", &ops_seed(&input));
+}

@@ -1,0 +1,289 @@
+//! The figures that answer the exercise's questions, measured from a run's
+//! logs: clock jumps, drift between machines, inbox growth, and a queueing
+//! estimate to hold the growth against.
+
+use std::collections::BTreeMap;
+
+use scalemodel_core::{MachineId, N};
+use serde::Serialize;
+
+use crate::check::{Kind, Row, Run};
+use crate::timing::{Timing, percentile, timing};
+
+/// Points per series in the time-based figures and plots.
+pub const SAMPLES: usize = 600;
+
+/// The sizes of a machine's clock changes, one per event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Jumps {
+    /// Mean change per event.
+    pub mean: f64,
+    /// 99th percentile change.
+    pub p99: u64,
+    /// Largest change.
+    pub max: u64,
+    /// Events that moved the clock by more than 1: the jumps.
+    pub jumps: u64,
+    /// Mean size of those jumps.
+    pub mean_jump: f64,
+    /// How many events changed the clock by each size.
+    pub histogram: BTreeMap<u64, u64>,
+}
+
+/// How far a machine's clock trails the fastest machine's at the same model time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drift {
+    /// The machine compared against: the highest rate, lowest id on a tie.
+    pub against: u8,
+    /// Mean gap, in clock units.
+    pub mean: f64,
+    /// Largest gap.
+    pub max: i64,
+    /// Least-squares slope of the gap, in clock units per model second.
+    pub trend_per_s: f64,
+}
+
+/// A machine's inbox over the run (its length after each event).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Queue {
+    /// Mean length.
+    pub mean: f64,
+    /// 99th percentile length.
+    pub p99: u64,
+    /// Longest.
+    pub max: u64,
+    /// Least-squares growth, in messages per model second.
+    pub growth_per_s: f64,
+}
+
+/// The model's arithmetic for one machine's inbox.
+///
+/// A machine with rate `r` takes one message per tick when it has one; each
+/// tick without one sends to each peer with probability `2 / sides` (faces 3
+/// and one of 1 or 2). So a machine's free ticks per second are
+/// `f = max(0, r - arrivals)` and its arrivals are `2 / sides` times its peers'
+/// free ticks: a fixed point, solved by iteration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Messages expected to arrive per model second.
+    pub arrivals_per_s: f64,
+    /// Messages it can take per model second: its rate.
+    pub service_per_s: f64,
+    /// `max(0, arrivals - service)`: the inbox growth the model predicts.
+    pub predicted_growth_per_s: f64,
+    /// The growth measured in the run.
+    pub measured_growth_per_s: f64,
+}
+
+/// Everything measured for one machine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MachineFigures {
+    /// Its id.
+    pub id: u8,
+    /// Ticks per model second.
+    pub rate: u32,
+    /// Ticks logged.
+    pub ticks: u64,
+    /// Receive events.
+    pub receives: u64,
+    /// Send events.
+    pub sends: u64,
+    /// Internal events.
+    pub internals: u64,
+    /// The clock after its last event.
+    pub final_clock: u64,
+    /// Its clock's changes.
+    pub jumps: Jumps,
+    /// Its gap to the fastest machine.
+    pub drift: Drift,
+    /// Its inbox.
+    pub queue: Queue,
+    /// The queueing estimate.
+    pub estimate: Estimate,
+    /// Timing figures (network runs).
+    pub timing: Option<Timing>,
+}
+
+/// The figures of every machine of a run.
+pub fn measure(run: &Run) -> Vec<MachineFigures> {
+    let p = &run.params;
+    let end_ns = (p.duration_s * 1e9) as u64;
+    let fastest = fastest(&p.rates);
+    let arrivals = arrivals(&p.rates, p.sides);
+    MachineId::ALL
+        .iter()
+        .map(|&id| {
+            let rows = &run.logs[id.index()];
+            let rate = p.rates[id.index()];
+            let count = |k| rows.iter().filter(|r| r.kind == k).count() as u64;
+            let queue = queue(rows);
+            MachineFigures {
+                id: id.get(),
+                rate,
+                ticks: rows.len() as u64,
+                receives: count(Kind::Receive),
+                sends: count(Kind::Send),
+                internals: count(Kind::Internal),
+                final_clock: rows.last().map_or(0, |r| r.clock),
+                jumps: jumps(rows),
+                drift: drift(&run.logs[fastest], rows, fastest as u8, end_ns),
+                estimate: Estimate {
+                    arrivals_per_s: arrivals[id.index()],
+                    service_per_s: f64::from(rate),
+                    predicted_growth_per_s: (arrivals[id.index()] - f64::from(rate)).max(0.0),
+                    measured_growth_per_s: queue.growth_per_s,
+                },
+                queue,
+                timing: (p.mode == "net")
+                    .then(|| timing(rows, rate, p.start_ns, p.speed))
+                    .flatten(),
+            }
+        })
+        .collect()
+}
+
+/// The machine with the highest rate, lowest id on a tie.
+pub fn fastest(rates: &[u32; N]) -> usize {
+    (0..N).fold(0, |best, i| if rates[i] > rates[best] { i } else { best })
+}
+
+fn jumps(rows: &[Row]) -> Jumps {
+    let mut prev = 0;
+    let mut sizes: Vec<i64> = rows
+        .iter()
+        .map(|r| {
+            let d = r.clock.saturating_sub(prev);
+            prev = r.clock;
+            d as i64
+        })
+        .collect();
+    let mut histogram = BTreeMap::new();
+    for &s in &sizes {
+        *histogram.entry(s as u64).or_insert(0) += 1;
+    }
+    let big: Vec<i64> = sizes.iter().copied().filter(|&s| s > 1).collect();
+    let mean = |v: &[i64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<i64>() as f64 / v.len() as f64
+        }
+    };
+    let (m, mj) = (mean(&sizes), mean(&big));
+    sizes.sort_unstable();
+    Jumps {
+        mean: m,
+        p99: percentile(&sizes, 99.0) as u64,
+        max: sizes.last().copied().unwrap_or(0) as u64,
+        jumps: big.len() as u64,
+        mean_jump: mj,
+        histogram,
+    }
+}
+
+/// The clock of a machine at model time `t`: after its last event at or before `t`.
+pub fn clock_at(rows: &[Row], t: u64) -> u64 {
+    let n = rows.partition_point(|r| r.model_ns <= t);
+    if n == 0 { 0 } else { rows[n - 1].clock }
+}
+
+/// `SAMPLES` evenly spaced model times over `0..=end_ns`.
+pub fn sample_times(end_ns: u64) -> impl Iterator<Item = u64> {
+    (0..=SAMPLES).map(move |i| (end_ns as u128 * i as u128 / SAMPLES as u128) as u64)
+}
+
+fn drift(fast: &[Row], rows: &[Row], against: u8, end_ns: u64) -> Drift {
+    let points: Vec<(f64, f64)> = sample_times(end_ns)
+        .map(|t| {
+            (
+                t as f64 / 1e9,
+                clock_at(fast, t) as f64 - clock_at(rows, t) as f64,
+            )
+        })
+        .collect();
+    let n = points.len().max(1) as f64;
+    Drift {
+        against,
+        mean: points.iter().map(|p| p.1).sum::<f64>() / n,
+        max: points.iter().map(|p| p.1 as i64).max().unwrap_or(0),
+        trend_per_s: slope(&points),
+    }
+}
+
+fn queue(rows: &[Row]) -> Queue {
+    let points: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|r| (r.model_ns as f64 / 1e9, r.queue_len as f64))
+        .collect();
+    let mut lens: Vec<i64> = rows.iter().map(|r| r.queue_len as i64).collect();
+    lens.sort_unstable();
+    Queue {
+        mean: lens.iter().sum::<i64>() as f64 / lens.len().max(1) as f64,
+        p99: percentile(&lens, 99.0) as u64,
+        max: lens.last().copied().unwrap_or(0) as u64,
+        growth_per_s: slope(&points),
+    }
+}
+
+/// The least-squares slope of `y` over `x`; 0 when `x` does not vary.
+pub fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return 0.0;
+    }
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), p| (a + p.0 / n, b + p.1 / n));
+    let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(a, b), p| {
+        (a + (p.0 - mx) * (p.1 - my), b + (p.0 - mx) * (p.0 - mx))
+    });
+    if sxx == 0.0 { 0.0 } else { sxy / sxx }
+}
+
+/// Each machine's expected arrivals per model second, by the fixed point of
+/// [`Estimate`]'s arithmetic.
+pub fn arrivals(rates: &[u32; N], sides: u8) -> [f64; N] {
+    let p = 2.0 / f64::from(sides.max(1));
+    let rates = rates.map(f64::from);
+    let arrivals = |free: &[f64; N]| {
+        let total: f64 = free.iter().sum();
+        free.map(|f| p * (total - f))
+    };
+    let mut free = rates;
+    // Damped iteration: the plain one oscillates for a die of 4, the damped
+    // one contracts by at least a quarter per round for any die of 4 or more,
+    // so 200 rounds settle it far below a message per year.
+    for _ in 0..200 {
+        let arrive = arrivals(&free);
+        for (f, (r, a)) in free.iter_mut().zip(rates.iter().zip(&arrive)) {
+            *f = 0.5 * (*f + (r - a).max(0.0));
+        }
+    }
+    arrivals(&free)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slow_machine_gains_three_messages_a_second() {
+        let a = arrivals(&[1, 6, 6], 4);
+        assert!((a[0] - 4.0).abs() < 1e-9, "{a:?}");
+        assert!((a[1] - 2.0).abs() < 1e-9, "{a:?}");
+        // A die of 4 with equal rates: f = 6 - 0.5 * 2f, so f = 3 and 3 arrive.
+        let a = arrivals(&[6, 6, 6], 4);
+        assert!((a[0] - 3.0).abs() < 1e-9, "{a:?}");
+        let a = arrivals(&[6, 6, 6], 10);
+        // Balanced: f = 6 - 0.2 * 2f, so f = 30/7 and arrivals 12/7 each.
+        assert!((a[0] - 12.0 / 7.0).abs() < 1e-9, "{a:?}");
+    }
+
+    #[test]
+    fn slopes_fit_lines() {
+        let pts: Vec<(f64, f64)> = (0..10).map(|x| (x as f64, 3.0 * x as f64 + 1.0)).collect();
+        assert!((slope(&pts) - 3.0).abs() < 1e-12);
+        assert_eq!(slope(&[(1.0, 1.0)]), 0.0);
+        assert_eq!(fastest(&[3, 6, 6]), 1);
+    }
+}
