@@ -95,19 +95,31 @@ impl Drop for Children {
     }
 }
 
-/// `n` distinct free loopback ports, found by binding port 0.
+/// `n` distinct free loopback addresses for nodes a test starts by hand.
 ///
-/// The listeners are closed before the ports are used, so another process
-/// could take one in between; the kernel hands bind(0) ports out in turn, so
-/// this is rare, and a collision fails the test loudly rather than silently.
+/// They come from below Linux's ephemeral range (32768 and up), where no
+/// `bind(0)` of another test or of `scalemodel run` can take them between this
+/// call and the node's own bind; a process-wide counter keeps this process's
+/// tests apart, and each port is checked free by binding it.
 pub fn free_ports(n: usize) -> Vec<std::net::SocketAddr> {
-    let listeners: Vec<_> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("loopback binds"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("a bound address"))
-        .collect()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = (std::process::id() % 1_000) as u16 * 11;
+    let mut ports = Vec::with_capacity(n);
+    for _ in 0..SPAN {
+        if ports.len() == n {
+            break;
+        }
+        let port = FIRST + (base + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        if std::net::TcpListener::bind(addr).is_ok() {
+            ports.push(addr);
+        }
+    }
+    assert_eq!(ports.len(), n, "no {n} free loopback ports below 32768");
+    ports
 }
 
 /// Polls `done` every 20 ms until it holds or `limit` passes; true if it held.
