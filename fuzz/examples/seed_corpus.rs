@@ -64,7 +64,9 @@ fn stream_seed(chunks: &[u8], stream: &[u8], frames: &[Frame]) -> Vec<u8> {
 /// The bytes `arbitrary` reads as `variant` of an enum with `count` variants.
 fn variant(index: u32, count: u32) -> [u8; 4] {
     let selector = (u64::from(index) << 32).div_ceil(u64::from(count));
-    u32::try_from(selector).expect("index < count").to_le_bytes()
+    u32::try_from(selector)
+        .expect("index < count")
+        .to_le_bytes()
 }
 
 /// A `frame_roundtrip` input for `frame`, checked to parse back to it.
@@ -136,16 +138,32 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
 fn main() {
     // decode_stream: valid frames in various chunkings, and garbage around them.
     let all: Vec<u8> = FRAMES.iter().flat_map(encoded).collect();
-    write("decode_stream", "all-frames-chunks-of-4", &stream_seed(&[3], &all, &FRAMES));
-    write("decode_stream", "all-frames-byte-by-byte", &stream_seed(&[0], &all, &FRAMES));
+    write(
+        "decode_stream",
+        "all-frames-chunks-of-4",
+        &stream_seed(&[3], &all, &FRAMES),
+    );
+    write(
+        "decode_stream",
+        "all-frames-byte-by-byte",
+        &stream_seed(&[0], &all, &FRAMES),
+    );
     let max = encoded(&FRAMES[4]);
-    write("decode_stream", "longest-frame-mixed-chunks", &stream_seed(&[6, 0, 22, 1], &max, &FRAMES[4..]));
+    write(
+        "decode_stream",
+        "longest-frame-mixed-chunks",
+        &stream_seed(&[6, 0, 22, 1], &max, &FRAMES[4..]),
+    );
     let mut garbage = vec![0xFF; 2 * MAX_FRAME_LEN];
     garbage.push(0);
     garbage.extend([0x02, 0x04, 0x00]); // discriminant 4: a bad frame
     garbage.extend(encoded(&Frame::Ready));
     garbage.extend([0x05, 0x02]); // truncated at the end
-    write("decode_stream", "garbage-then-ready", &stream_seed(&[9, 2], &garbage, &[Frame::Ready]));
+    write(
+        "decode_stream",
+        "garbage-then-ready",
+        &stream_seed(&[9, 2], &garbage, &[Frame::Ready]),
+    );
     let clocks: Vec<Frame> = (0..6)
         .map(|seq| Frame::Clock {
             from: 0,
@@ -154,10 +172,17 @@ fn main() {
         })
         .collect();
     let stream: Vec<u8> = clocks.iter().flat_map(encoded).collect();
-    write("decode_stream", "clock-run", &stream_seed(&[0, 7, 1, 31, 2, 63, 3, 127], &stream, &clocks));
+    write(
+        "decode_stream",
+        "clock-run",
+        &stream_seed(&[0, 7, 1, 31, 2, 63, 3, 127], &stream, &clocks),
+    );
 
     // frame_roundtrip: one of each kind.
-    for (name, frame) in ["hello", "ready", "clock", "bye", "clock-max"].iter().zip(&FRAMES) {
+    for (name, frame) in ["hello", "ready", "clock", "bye", "clock-max"]
+        .iter()
+        .zip(&FRAMES)
+    {
         write("frame_roundtrip", name, &frame_seed(frame));
     }
 
@@ -177,7 +202,11 @@ fn main() {
         sides: 16,
         ops,
     };
-    write("machine_ops", "full-inbox-then-every-face", &ops_seed(&input));
+    write(
+        "machine_ops",
+        "full-inbox-then-every-face",
+        &ops_seed(&input),
+    );
     let input = Input {
         id: 2,
         rate: 1,

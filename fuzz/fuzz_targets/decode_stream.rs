@@ -38,7 +38,10 @@ fn feed_all(dec: &mut Decoder, mut chunk: &[u8], out: &mut Events) {
         let feed = dec.feed(chunk);
         assert!(feed.rest.len() < chunk.len(), "feed consumed nothing");
         if feed.event.is_none() {
-            assert!(feed.rest.is_empty(), "feed stopped early with nothing to show");
+            assert!(
+                feed.rest.is_empty(),
+                "feed stopped early with nothing to show"
+            );
         }
         out.extend(feed.event);
         chunk = feed.rest;
@@ -68,7 +71,11 @@ fn reencodes(frame: &Frame) {
     assert!(!body.contains(&0), "a COBS body holds no zero");
     let mut dec = Decoder::new();
     let feed = dec.feed(bytes);
-    assert_eq!(feed.event, Some(Ok(*frame)), "{frame:?} does not decode back");
+    assert_eq!(
+        feed.event,
+        Some(Ok(*frame)),
+        "{frame:?} does not decode back"
+    );
     assert!(feed.rest.is_empty());
     assert!(!dec.is_mid_frame());
 }

@@ -43,5 +43,4 @@ fuzz_target!(|frame: Frame| {
         rest = feed.rest;
     }
     assert_eq!(frames.last(), Some(&Ok(frame)));
-
 });

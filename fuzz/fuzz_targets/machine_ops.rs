@@ -66,9 +66,16 @@ fn tick(m: &mut Machine<CAP>, system_ns: u64, draw: u64) {
         assert_eq!(m.inbox().front(), front);
         return;
     };
-    assert!(m.clock() > clock, "the clock went from {clock} to {}", m.clock());
+    assert!(
+        m.clock() > clock,
+        "the clock went from {clock} to {}",
+        m.clock()
+    );
     assert_eq!(record.clock, m.clock());
-    assert_eq!((record.machine, record.tick, record.system_ns), (m.id(), ticks, system_ns));
+    assert_eq!(
+        (record.machine, record.tick, record.system_ns),
+        (m.id(), ticks, system_ns)
+    );
     assert_eq!(record.model_ns, model_ns(ticks, m.rate()));
     assert_eq!(m.ticks(), ticks + 1);
     assert_eq!(record.queue_len as usize, m.inbox().len());

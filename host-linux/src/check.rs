@@ -290,6 +290,14 @@ fn parse_row(line: usize, text: &str) -> Result<Row, String> {
     })
 }
 
+/// The sends logged on one link, by `seq`.
+#[derive(Default)]
+struct SentLink {
+    by_seq: HashMap<u64, SentMsg>,
+    /// The seq due next: one past the last seen, so that one gap is reported once.
+    next: u64,
+}
+
 /// A send as the receiver's side needs it.
 struct SentMsg {
     clock: u64,
@@ -300,7 +308,7 @@ struct SentMsg {
 pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Vec<Violation> {
     let mut out = Vec::new();
     // (from, to) -> the sends on that link, by seq.
-    let mut sent: HashMap<(u8, u8), Vec<SentMsg>> = HashMap::new();
+    let mut sent: HashMap<(u8, u8), SentLink> = HashMap::new();
     for id in MachineId::ALL {
         check_machine(params, id, &logs[id.index()], &mut sent, &mut out);
     }
@@ -379,14 +387,15 @@ fn check_machine(
     params: &Params,
     id: MachineId,
     rows: &[Row],
-    sent: &mut HashMap<(u8, u8), Vec<SentMsg>>,
+    sent: &mut HashMap<(u8, u8), SentLink>,
     out: &mut Vec<Violation>,
 ) {
     let rate = params.rates[id.index()];
     let speed = u64::from(params.speed.max(1));
     let peers = [id.next().get(), id.other().get()];
     let mut clock = 0u64;
-    for (expect_tick, row) in (0u64..).zip(rows) {
+    let mut expect_tick = 0u64;
+    for row in rows {
         let mut fail = |rule, detail| out.push(violation(id, row, rule, detail));
         if row.machine != id.get() {
             fail(
@@ -400,6 +409,8 @@ fn check_machine(
                 format!("tick {} where tick {expect_tick} was due", row.tick),
             );
         }
+        // Go on from this row's tick, so that one gap is reported once.
+        expect_tick = row.tick.saturating_add(1);
         let due = model_ns(row.tick, rate);
         if row.model_ns != due {
             fail(
@@ -483,7 +494,7 @@ fn check_send(
     id: MachineId,
     row: &Row,
     peers: &[u8; 2],
-    sent: &mut HashMap<(u8, u8), Vec<SentMsg>>,
+    sent: &mut HashMap<(u8, u8), SentLink>,
     fail: &mut impl FnMut(Rule, String),
 ) {
     if row.msg_clock != Some(row.clock) {
@@ -515,16 +526,23 @@ fn check_send(
             continue;
         }
         let link = sent.entry((id.get(), to)).or_default();
-        if seq != link.len() as u64 {
+        if seq != link.next {
             fail(
                 Rule::Send,
-                format!("seq {seq} on link {id}->{to} where {} was next", link.len()),
+                format!("seq {seq} on link {id}->{to} where {} was next", link.next),
             );
         }
-        link.push(SentMsg {
+        link.next = seq.saturating_add(1);
+        let msg = SentMsg {
             clock: row.clock,
             system_ns: row.system_ns,
-        });
+        };
+        if link.by_seq.insert(seq, msg).is_some() {
+            fail(
+                Rule::Send,
+                format!("seq {seq} sent twice on link {id}->{to}"),
+            );
+        }
     }
 }
 
@@ -532,7 +550,7 @@ fn check_send(
 fn check_receives(
     id: MachineId,
     rows: &[Row],
-    sent: &HashMap<(u8, u8), Vec<SentMsg>>,
+    sent: &HashMap<(u8, u8), SentLink>,
     received: &mut HashMap<(u8, u8), u64>,
     out: &mut Vec<Violation>,
 ) {
@@ -555,10 +573,7 @@ fn check_receives(
             ));
         }
         *next = (*next).max(seq.saturating_add(1));
-        match sent
-            .get(&link)
-            .and_then(|s| usize::try_from(seq).ok().and_then(|i| s.get(i)))
-        {
+        match sent.get(&link).and_then(|s| s.by_seq.get(&seq)) {
             None => fail(format!("no send with seq {seq} on link {from}->{id}")),
             Some(s) => {
                 if s.clock != msg_clock {
@@ -580,7 +595,7 @@ fn check_receives(
 
 fn check_conservation(
     params: &Params,
-    sent: &HashMap<(u8, u8), Vec<SentMsg>>,
+    sent: &HashMap<(u8, u8), SentLink>,
     received: &HashMap<(u8, u8), u64>,
     out: &mut Vec<Violation>,
 ) {
@@ -593,7 +608,7 @@ fn check_conservation(
         ));
     }
     for l in &params.links {
-        let logged_sent = sent.get(&(l.from, l.to)).map_or(0, Vec::len) as u64;
+        let logged_sent = sent.get(&(l.from, l.to)).map_or(0, |s| s.by_seq.len()) as u64;
         let logged_received = received.get(&(l.from, l.to)).copied().unwrap_or(0);
         let name = format!("link {}->{}", l.from, l.to);
         if logged_sent != l.sent {

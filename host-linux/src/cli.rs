@@ -41,6 +41,43 @@ pub enum Command {
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<PathBuf>,
     },
+    /// The exercise's whole protocol: the standard configuration, a smaller
+    /// spread of rates, fewer internal events and both, side by side in one
+    /// report with the exercise's observations checked against the data.
+    Study(StudyArgs),
+}
+
+/// `scalemodel study`.
+#[derive(Debug, Clone, Args)]
+pub struct StudyArgs {
+    /// Trials per configuration; trial k of every configuration uses seed + k - 1.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub trials: u32,
+
+    /// Each trial's length in model seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_duration_s)]
+    pub duration: f64,
+
+    /// The study's seed. Default: a random seed, printed first.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// The rates of the "smaller spread" configurations.
+    #[arg(long, value_name = "A..=B|R0,R1,R2", default_value = "3..=4")]
+    pub small_rates: Rates,
+
+    /// Run in the deterministic simulator (seconds) instead of on the network
+    /// (four configurations × trials × duration of wall time at speed 1).
+    #[arg(long)]
+    pub sim: bool,
+
+    /// Model time runs K times faster than wall time (network only).
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub speed: u32,
+
+    /// The study directory. Default: a new timestamped folder under `runs/`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `scalemodel run`.

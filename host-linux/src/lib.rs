@@ -12,5 +12,6 @@ pub mod procinfo;
 pub mod run_cmd;
 pub mod rundir;
 pub mod sim_cmd;
+pub mod study_cmd;
 pub mod timerfd;
 pub mod timing;

@@ -33,5 +33,6 @@ fn run() -> anyhow::Result<()> {
         Command::Node(args) => scalemodel::node_cmd::run(args),
         Command::Run(args) => scalemodel::run_cmd::run(args),
         Command::Analyze { dirs } => scalemodel::analyze_cmd::run(dirs),
+        Command::Study(args) => scalemodel::study_cmd::run(args),
     }
 }

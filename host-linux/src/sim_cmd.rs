@@ -279,3 +279,101 @@ fn print_table(report: &Report) {
     );
     let _ = N;
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use scalemodel_core::digest::Fnv1a;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn config(seed: u64, rates: [u32; N], seconds: u64) -> Config {
+        let mut config = Config::new(seed, rates);
+        config.sides = 4;
+        config.duration_ns = seconds * 1_000_000_000;
+        config
+    }
+
+    #[test]
+    fn capacity_flags_take_only_the_built_in_values() {
+        let sim = |extra: &[&str]| {
+            let args = ["scalemodel", "sim", "--no-log"].iter().chain(extra);
+            Cli::try_parse_from(args).map(|cli| match cli.command {
+                Command::Sim(args) => (args.inbox_cap, args.link_cap, args.digest),
+                other => panic!("parsed as {other:?}"),
+            })
+        };
+        assert_eq!(sim(&[]).unwrap(), (INBOX_CAP, LINK_CAP, false));
+        assert_eq!(
+            sim(&["--inbox-cap", "16", "--link-cap", "8", "--digest"]).unwrap(),
+            (16, 8, true)
+        );
+        let err = sim(&["--inbox-cap", "5"]).unwrap_err().to_string();
+        assert!(
+            err.contains("--inbox-cap") && err.contains("4, 16, 64, 16384"),
+            "{err}"
+        );
+        let err = sim(&["--link-cap", "4097"]).unwrap_err().to_string();
+        assert!(
+            err.contains("--link-cap") && err.contains("2, 8, 16, 4096"),
+            "{err}"
+        );
+        assert!(parse_link_cap("x").is_err());
+    }
+
+    #[test]
+    fn every_built_in_capacity_runs_and_a_small_inbox_fills() {
+        for inbox in INBOX_CAPS {
+            for link in LINK_CAPS {
+                let caps = Caps { inbox, link };
+                let run = simulate(config(1, [1, 6, 6], 30), caps, None, true).unwrap();
+                assert!(run.digest.is_some());
+                let slow = &run.report.machines[0];
+                // Records show the inbox after the take: a full inbox of C logs C - 1.
+                assert!((slow.tally.max_queue as usize) < inbox, "{caps:?}");
+                if inbox == 4 {
+                    assert_eq!(slow.tally.max_queue, 3, "{caps:?}");
+                    assert!(slow.held > 0, "{caps:?}");
+                }
+                assert!(run.report.links.iter().all(|l| l.balanced()), "{caps:?}");
+            }
+        }
+        let caps = Caps { inbox: 5, link: 8 };
+        let err = simulate(config(1, [1, 6, 6], 1), caps, None, true).unwrap_err();
+        assert!(err.to_string().contains("--inbox-cap 5"), "{err}");
+    }
+
+    #[test]
+    fn the_digest_is_the_log_text_in_simulation_order() {
+        let caps = Caps {
+            inbox: INBOX_CAP,
+            link: LINK_CAP,
+        };
+        let config = config(3, [2, 5, 6], 20);
+        let dir = tempfile::tempdir().unwrap();
+        let csv = CsvSink::create(dir.path()).unwrap();
+        let logged = simulate(config, caps, Some(csv), true).unwrap();
+        let bare = simulate(config, caps, None, true).unwrap();
+        assert_eq!(logged.digest, bare.digest);
+        assert_eq!(simulate(config, caps, None, false).unwrap().digest, None);
+
+        // Without stalls every tick runs on schedule, so simulation order is
+        // (model time, machine id): rebuild it from the three files.
+        assert!(logged.report.machines.iter().all(|m| m.stalls == 0));
+        let mut lines: Vec<(u64, u8, String)> = Vec::new();
+        for id in MachineId::ALL {
+            let text = std::fs::read_to_string(dir.path().join(rundir::log_name(id))).unwrap();
+            for line in text.lines().skip(1) {
+                let model_ns = line.split(',').nth(2).unwrap().parse().unwrap();
+                lines.push((model_ns, id.get(), format!("{line}\n")));
+            }
+        }
+        lines.sort_by_key(|(t, id, _)| (*t, *id));
+        let mut fnv = Fnv1a::new();
+        lines
+            .iter()
+            .for_each(|(_, _, line)| fnv.update(line.as_bytes()));
+        assert_eq!(logged.digest, Some(fnv.value()));
+    }
+}

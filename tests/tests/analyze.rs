@@ -1,0 +1,206 @@
+//! `scalemodel analyze` and `scalemodel study` end to end.
+
+use std::path::Path;
+
+use scalemodel_tests::scalemodel;
+
+fn sim(out: &Path, args: &[&str]) {
+    scalemodel()
+        .arg("sim")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+/// Runs `analyze` on `dir`: its exit status and what it printed.
+fn analyze(dir: &Path) -> (bool, String) {
+    let out = scalemodel()
+        .arg("analyze")
+        .arg(dir)
+        .output()
+        .expect("analyze runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+const FILES: [&str; 6] = [
+    "report.md",
+    "report.json",
+    "clocks.png",
+    "queues.png",
+    "jumps.png",
+    "drift.png",
+];
+
+#[test]
+fn a_valid_run_gets_its_report_and_pictures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    sim(&dir, &["--seed", "3", "--rates", "1,6,6", "--sides", "4"]);
+    let (ok, text) = analyze(&dir);
+    assert!(ok, "{text}");
+    assert!(text.contains("conforms"), "{text}");
+    for f in FILES {
+        let len = std::fs::metadata(dir.join(f)).map_or(0, |m| m.len());
+        assert!(len > 500, "{f} is missing or tiny ({len} bytes)");
+    }
+    let png = std::fs::read(dir.join("clocks.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    for section in [
+        "## Conformance",
+        "## Machines",
+        "## Queueing estimate",
+        "## Links",
+        "![Logical clocks](clocks.png)",
+    ] {
+        assert!(md.contains(section), "report.md lacks {section}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let slow = &json["machines"][0];
+    let (predicted, measured) = (
+        slow["estimate"]["predicted_growth_per_s"].as_f64().unwrap(),
+        slow["estimate"]["measured_growth_per_s"].as_f64().unwrap(),
+    );
+    assert!((predicted - 3.0).abs() < 1e-6, "{predicted}");
+    assert!(
+        (measured - predicted).abs() < 0.1 * predicted,
+        "measured {measured}, predicted {predicted}"
+    );
+}
+
+/// Copies the run in `from` to `to`, changing machine `m`'s log with `edit`.
+fn corrupt(from: &Path, to: &Path, m: usize, edit: impl FnOnce(&mut Vec<String>)) {
+    std::fs::create_dir_all(to).expect("the copy is writable");
+    for f in [
+        "machine-0.csv",
+        "machine-1.csv",
+        "machine-2.csv",
+        "params.json",
+    ] {
+        std::fs::copy(from.join(f), to.join(f)).expect("the copy is writable");
+    }
+    let path = to.join(format!("machine-{m}.csv"));
+    let mut lines: Vec<String> = std::fs::read_to_string(&path)
+        .expect("the copy is writable")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    edit(&mut lines);
+    std::fs::write(&path, lines.join("\n") + "\n").expect("the copy is writable");
+}
+
+/// The 0-based index of the first line of kind `event` (and with `peer`, if given).
+fn find(lines: &[String], event: &str, peer: Option<&str>) -> usize {
+    lines
+        .iter()
+        .position(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            f.get(4) == Some(&event) && peer.is_none_or(|p| f.get(7) == Some(&p))
+        })
+        .expect("the run has such a line")
+}
+
+#[test]
+fn corrupted_runs_fail_naming_the_line_and_the_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good");
+    sim(
+        &good,
+        &["--seed", "8", "--rates", "2,5,6", "--duration", "30"],
+    );
+
+    // A wrong clock on a receive.
+    let dir = tmp.path().join("wrong-clock");
+    let mut line = 0;
+    corrupt(&good, &dir, 1, |lines| {
+        let i = find(lines, "receive", None);
+        let mut f: Vec<String> = lines[i].split(',').map(str::to_owned).collect();
+        f[5] = (f[5].parse::<u64>().unwrap() + 7).to_string();
+        lines[i] = f.join(",");
+        line = i + 1;
+    });
+    let (ok, text) = analyze(&dir);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!("machine-1.csv line {line} (tick")) && text.contains("clock rule"),
+        "{text}"
+    );
+
+    // A missing send: its receive has no match.
+    let dir = tmp.path().join("missing-send");
+    corrupt(&good, &dir, 2, |lines| {
+        let i = find(lines, "send", Some("0"));
+        lines.remove(i);
+    });
+    let (ok, text) = analyze(&dir);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("machine-0.csv line") && text.contains("match: no send with seq"),
+        "{text}"
+    );
+
+    // A duplicated receive.
+    let dir = tmp.path().join("duplicate");
+    corrupt(&good, &dir, 0, |lines| {
+        let i = find(lines, "receive", None);
+        let copy = lines[i].clone();
+        lines.insert(i + 1, copy);
+        line = i + 2;
+    });
+    let (ok, text) = analyze(&dir);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!("machine-0.csv line {line} (tick"))
+            && text.contains("match: received seq"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_study_runs_every_configuration_and_checks_the_observations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("study");
+    let run = scalemodel()
+        .args([
+            "study",
+            "--sim",
+            "--trials",
+            "2",
+            "--duration",
+            "60",
+            "--seed",
+            "5",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for folder in ["standard", "smaller-spread", "fewer-internal", "both"] {
+        assert!(
+            out.join(folder).join("trial-2").join("report.md").exists(),
+            "{folder}"
+        );
+        assert!(
+            md.contains(&format!("({folder}/trial-1/clocks.png)")),
+            "{folder}"
+        );
+    }
+    let verdicts = md.lines().filter(|l| l.starts_with("- **")).count();
+    assert!(verdicts >= 5, "{md}");
+    assert!(
+        md.contains("in 2 of 2 trials") || md.contains("of 2 trials"),
+        "{md}"
+    );
+}
