@@ -20,7 +20,7 @@ use scalemodel_mio::{Config, End, Handle, Host, Node, NodeReport, Note, Start};
 
 use crate::cli::{NodeArgs, Rates};
 use crate::rundir::{
-    self, Events, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
+    self, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
 };
 use crate::timerfd::TimerFd;
 use crate::{procinfo, rundir::End as RunEnd};
@@ -277,31 +277,21 @@ fn summarise(
         .first_tick_ns
         .map(|ns| (setup_before_node.as_nanos() as f64 + ns as f64) / 1e6);
     let rate = run.rates[id.index()];
+    let end = match report.end {
+        End::Completed => RunEnd::Completed,
+        End::Interrupted => RunEnd::Interrupted,
+        End::PeerLost => RunEnd::PeerLost,
+    };
     NodeSummary {
         run,
         listen: listen.to_string(),
         start_ns: report.start_unix_ns,
         machine: MachineSummary {
-            id: id.get(),
-            rate,
-            ticks: t.ticks,
-            events: Events {
-                receive: t.receives,
-                send: t.sends,
-                internal: t.internals,
-            },
-            max_queue: t.max_queue,
-            final_clock: t.clock,
-            max_jump: t.max_jump,
             stalls: report.stalls,
             stalled_ns: report.stalled_ns,
             held: report.held,
             inbox_left: u32::try_from(left).unwrap_or(u32::MAX),
-            end: match report.end {
-                End::Completed => RunEnd::Completed,
-                End::Interrupted => RunEnd::Interrupted,
-                End::PeerLost => RunEnd::PeerLost,
-            },
+            ..MachineSummary::from_tally(id, rate, t, end)
         },
         peers,
         first_tick_ms,

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report, Sink};
-use scalemodel_core::{HEADER, MachineId, N, Record};
+use scalemodel_core::{HEADER, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
 
 /// The name of machine `id`'s log.
@@ -142,12 +142,12 @@ pub struct MachineSummary {
 }
 
 impl MachineSummary {
-    /// The summary of machine `id` from the simulator's report.
-    pub fn from_report(id: MachineId, m: &MachineReport) -> Self {
-        let t = &m.tally;
+    /// The summary of the machine with `id` and `rate` from the tally of its
+    /// records; the stall and inbox figures start at zero for the host to set.
+    pub fn from_tally(id: MachineId, rate: u32, t: &Tally, end: End) -> Self {
         Self {
             id: id.get(),
-            rate: m.rate,
+            rate,
             ticks: t.ticks,
             events: Events {
                 receive: t.receives,
@@ -157,15 +157,27 @@ impl MachineSummary {
             max_queue: t.max_queue,
             final_clock: t.clock,
             max_jump: t.max_jump,
+            stalls: 0,
+            stalled_ns: 0,
+            held: 0,
+            inbox_left: 0,
+            end,
+        }
+    }
+
+    /// The summary of machine `id` from the simulator's report.
+    pub fn from_report(id: MachineId, m: &MachineReport) -> Self {
+        let end = if m.stalled_at_end {
+            End::Stalled
+        } else {
+            End::Completed
+        };
+        Self {
             stalls: m.stalls,
             stalled_ns: m.stalled_ns,
             held: m.held,
             inbox_left: m.inbox_left,
-            end: if m.stalled_at_end {
-                End::Stalled
-            } else {
-                End::Completed
-            },
+            ..Self::from_tally(id, m.rate, &m.tally, end)
         }
     }
 }
