@@ -77,7 +77,7 @@ cat "$out"
 ((status != 124)) || fail "the firmware did not finish within $QEMU_TIMEOUT_S s"
 ((status == 0)) || fail "the firmware exited with status $status"
 qemu_ms=$(($(date +%s%N) / 1000000 - qemu_started_ms))
-stack=$(sed -n 's/^stack peak=\([0-9]*\) bytes$/\1/p' "$out")
+stack=$(sed -n 's/^stack peak=\([0-9]*\) bytes.*$/\1/p' "$out")
 [ -n "$stack" ] || fail "the firmware printed no stack peak"
 
 cd "$root"
