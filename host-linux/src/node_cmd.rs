@@ -141,7 +141,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         say("done")?;
     } else {
         eprintln!(
-            "machine {id}: {} ticks, ended {:?}; wrote {}",
+            "machine {id}: {} ticks, ended {}; wrote {}",
             report.tally.ticks,
             summary.machine.end,
             out.display()

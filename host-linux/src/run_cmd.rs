@@ -389,8 +389,7 @@ fn print_trial(t: &Trial) {
                 .map_or_else(|| "-".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)),
             proc.and_then(|p| p.cpu_ms)
                 .map_or_else(|| "-".to_owned(), |c| format!("{c:.0}")),
-            serde_json::to_value(m.end)
-                .map_or_else(|_| "?".to_owned(), |v| v.as_str().unwrap_or("?").to_owned()),
+            m.end,
         );
     }
     let balanced = p

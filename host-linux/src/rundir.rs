@@ -101,6 +101,18 @@ pub enum End {
     PeerLost,
 }
 
+impl std::fmt::Display for End {
+    /// The word `params.json` uses (padded to the width asked for).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            Self::Completed => "completed",
+            Self::Stalled => "stalled",
+            Self::Interrupted => "interrupted",
+            Self::PeerLost => "peer lost",
+        })
+    }
+}
+
 /// Events by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Events {
