@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use crate::analysis::{self, MachineFigures, fastest, sample_times};
 use crate::check::{self, Run, Violation};
+use crate::merge;
 use crate::plot;
-use crate::rundir::LinkSummary;
+use crate::rundir::{self, LinkSummary};
 
 /// The pictures every report links to, with their titles.
 pub const PLOTS: [(&str, &str); 4] = [
@@ -57,7 +58,18 @@ pub struct Analysis {
 }
 
 /// Reads, checks and measures the run in `dir`.
+///
+/// A directory of hand-started nodes (three `node-<id>.json`, no
+/// `params.json` yet) gets its `params.json` merged from them first.
 pub fn analyse(dir: &Path) -> Result<Analysis> {
+    let nodes_only = !dir.join(rundir::PARAMS).exists()
+        && MachineId::ALL
+            .iter()
+            .all(|&id| dir.join(rundir::node_name(id)).exists());
+    if nodes_only {
+        merge::merge_nodes(dir)?.write(dir)?;
+        println!("{}: merged node-0/1/2.json into params.json", dir.display());
+    }
     let run = check::read_run(dir)?;
     let mut violations = run.format_violations.clone();
     violations.extend(check::check(&run.params, &run.logs));
@@ -346,6 +358,5 @@ pub fn markdown(a: &Analysis) -> String {
     for (file, title) in PLOTS {
         let _ = writeln!(md, "![{title}]({file})\n");
     }
-    let _ = MachineId::ALL;
     md
 }

@@ -226,7 +226,11 @@ fn three_nodes_make_a_valid_run_whatever_order_they_start_in() {
                     statuses.iter().all(|s| s.success()),
                     "{order:?}: {statuses:?}"
                 );
-                merge_nodes(&dir).unwrap().write(&dir).unwrap();
+                // `analyze` merges the nodes' summaries into params.json itself.
+                let analyzed = scalemodel().arg("analyze").arg(&dir).output().unwrap();
+                let text = String::from_utf8_lossy(&analyzed.stdout);
+                assert!(analyzed.status.success(), "{order:?}: {text}");
+                assert!(text.contains("merged node-0/1/2.json"), "{text}");
                 assert_clean(&dir);
             });
         }
