@@ -192,15 +192,19 @@ pub fn sample_times(end_ns: u64) -> impl Iterator<Item = u64> {
     (0..=SAMPLES).map(move |i| (end_ns as u128 * i as u128 / SAMPLES as u128) as u64)
 }
 
-fn drift(fast: &[Row], rows: &[Row], against: u8, end_ns: u64) -> Drift {
-    let points: Vec<(f64, f64)> = sample_times(end_ns)
+/// How far `rows`' clock trails `fast`'s at [`SAMPLES`] model times, as
+/// (model seconds, clock units): what [`Drift`] sums up and the plot draws.
+pub fn drift_series(fast: &[Row], rows: &[Row], end_ns: u64) -> Vec<(f64, f64)> {
+    sample_times(end_ns)
         .map(|t| {
-            (
-                t as f64 / 1e9,
-                clock_at(fast, t) as f64 - clock_at(rows, t) as f64,
-            )
+            let gap = clock_at(fast, t) as f64 - clock_at(rows, t) as f64;
+            (t as f64 / 1e9, gap)
         })
-        .collect();
+        .collect()
+}
+
+fn drift(fast: &[Row], rows: &[Row], against: u8, end_ns: u64) -> Drift {
+    let points = drift_series(fast, rows, end_ns);
     let n = points.len().max(1) as f64;
     Drift {
         against,

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use scalemodel_core::MachineId;
 use serde::Serialize;
 
-use crate::analysis::{self, MachineFigures, fastest, sample_times};
+use crate::analysis::{self, MachineFigures, fastest};
 use crate::check::{self, Run, Violation};
 use crate::merge;
 use crate::plot;
@@ -211,16 +211,7 @@ fn plots(a: &Analysis) -> Result<()> {
     let drift: Vec<plot::Series> = figs
         .iter()
         .zip(logs.iter())
-        .map(|(m, rows)| {
-            let pts = sample_times(end_ns)
-                .map(|t| {
-                    let gap = analysis::clock_at(&logs[fast], t) as f64
-                        - analysis::clock_at(rows, t) as f64;
-                    (t as f64 / 1e9, gap)
-                })
-                .collect();
-            (legend(m), pts)
-        })
+        .map(|(m, rows)| (legend(m), analysis::drift_series(&logs[fast], rows, end_ns)))
         .collect();
     plot::lines(
         &a.dir.join(PLOTS[3].0),

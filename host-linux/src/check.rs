@@ -421,7 +421,7 @@ fn check_machine(
                 ),
             );
         }
-        let earliest = params.start_ns + row.model_ns / speed;
+        let earliest = params.start_ns.saturating_add(row.model_ns / speed);
         if row.system_ns < earliest {
             fail(
                 Rule::Schedule,

@@ -135,16 +135,19 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// `--seed`, or a seed from the operating system.
     pub fn seed_or_random(&self) -> u64 {
-        // A run without a seed is still replayable, since the seed is printed;
-        // if the OS has no randomness to give, the time is as good a seed as any.
-        self.seed.unwrap_or_else(|| {
-            getrandom::u64().unwrap_or_else(|_| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64)
-            })
-        })
+        self.seed.unwrap_or_else(random_u64)
     }
+}
+
+/// A random `u64` from the operating system, for seeds and run ids.
+pub fn random_u64() -> u64 {
+    // A run without a seed is still replayable, since the seed is printed; if
+    // the OS has no randomness to give, the time is as good a seed as any.
+    getrandom::u64().unwrap_or_else(|_| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    })
 }
 
 /// `scalemodel sim`.

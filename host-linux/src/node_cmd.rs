@@ -27,6 +27,8 @@ use crate::{procinfo, rundir::End as RunEnd};
 
 /// How long a new connection may take to say `Hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(2);
+/// Notes kept in the node's summary; more are counted.
+const NOTES_MAX: usize = 100;
 /// How long to wait for the peers' `Bye` after the end.
 const BYE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -42,6 +44,9 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         bail!("node needs --out: the run directory its log goes to");
     };
     let rate = model.rates.resolve(seed)[id.index()];
+    if let Some(start) = args.start_at {
+        check_start(start)?;
+    }
     if args.launcher {
         // Never outlive the launcher: its death stops this machine cleanly.
         rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))
@@ -111,12 +116,20 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         log: LogWriter::create(out, id)?,
         launcher: args.launcher,
         notes: Vec::new(),
+        notes_left_out: 0,
         failed: None,
     };
     let result = node.run(&mut host, start);
     let NodeHost {
-        log, notes, failed, ..
+        log,
+        mut notes,
+        notes_left_out,
+        failed,
+        ..
     } = host;
+    if notes_left_out > 0 {
+        notes.push(format!("… and {notes_left_out} more notes (on stderr)"));
+    }
     log.finish()?;
     if let Some(e) = failed {
         return Err(e.into());
@@ -145,6 +158,24 @@ pub fn run(args: &NodeArgs) -> Result<()> {
             report.tally.ticks,
             summary.machine.end,
             out.display()
+        );
+    }
+    Ok(())
+}
+
+/// A start far in the past would make the node rush through every tick it
+/// missed, and one far ahead looks like a unit mistake: both are refused.
+fn check_start(start_ns: u64) -> Result<()> {
+    const PAST_NS: i128 = 60 * 1_000_000_000;
+    const AHEAD_NS: i128 = 24 * 3_600 * 1_000_000_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    let ahead = i128::from(start_ns) - now;
+    if !(-PAST_NS..=AHEAD_NS).contains(&ahead) {
+        bail!(
+            "--start-at {start_ns} is {:.1} s from now; give a Unix time in ns at most a minute ago and at most a day ahead",
+            ahead as f64 / 1e9
         );
     }
     Ok(())
@@ -216,6 +247,7 @@ struct NodeHost {
     log: LogWriter,
     launcher: bool,
     notes: Vec<String>,
+    notes_left_out: u64,
     failed: Option<RunDirError>,
 }
 
@@ -242,7 +274,13 @@ impl Host for NodeHost {
 
     fn note(&mut self, note: &Note) {
         eprintln!("machine {}: {note}", self.id);
-        self.notes.push(note.to_string());
+        // Every note goes to stderr; the summary keeps the first NOTES_MAX
+        // and counts the rest, so a flood of strangers cannot grow it.
+        if self.notes.len() < NOTES_MAX {
+            self.notes.push(note.to_string());
+        } else {
+            self.notes_left_out += 1;
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
@@ -29,6 +29,8 @@ use crate::timing::{Timing, timing};
 
 /// The lead time between handing out the start and model time 0.
 const START_MARGIN: Duration = Duration::from_millis(50);
+/// Lines from the nodes waiting for the launcher, at most.
+const LINES_MAX: usize = 1024;
 /// How long after a trial's end its nodes may take to say goodbye and exit.
 const EXIT_GRACE: Duration = Duration::from_secs(15);
 
@@ -110,19 +112,15 @@ struct Nodes {
 }
 
 impl Nodes {
-    fn spawn(args: &RunArgs, seed: u64, dir: &Path, tx: &Sender<Line>) -> Result<Self> {
-        // The kernel's link to this very binary: it still works if the file
-        // was replaced (say, rebuilt) while the run goes.
-        let exe = Path::new("/proc/self/exe");
-        let run_id = getrandom::u64().unwrap_or(seed);
+    fn spawn(args: &RunArgs, seed: u64, dir: &Path, tx: &SyncSender<Line>) -> Result<Self> {
+        let run_id = crate::cli::random_u64();
         let model = &args.model;
         let mut nodes = Self {
             children: Vec::new(),
             stdins: Vec::new(),
         };
         for id in MachineId::ALL {
-            let mut child = Command::new(exe)
-                .arg0("scalemodel")
+            let mut child = scalemodel_command()
                 .arg("node")
                 .arg("--launcher")
                 .args(["--id", &id.to_string()])
@@ -195,10 +193,18 @@ impl Drop for Nodes {
     }
 }
 
+/// A command running this very binary, through the kernel's link to it: it
+/// still works if the file was replaced (say, rebuilt) while a run goes.
+pub(crate) fn scalemodel_command() -> Command {
+    let mut c = Command::new("/proc/self/exe");
+    c.arg0("scalemodel");
+    c
+}
+
 /// Forwards a child's output, line by line, to the launcher's channel.
 fn forward<R: std::io::Read + Send + 'static>(
     pipe: Option<R>,
-    tx: Sender<Line>,
+    tx: SyncSender<Line>,
     wrap: impl Fn(String) -> Line + Send + 'static,
 ) {
     let Some(pipe) = pipe else { return };
@@ -265,7 +271,8 @@ fn run_trial(
     interrupted: &AtomicBool,
 ) -> Result<Trial> {
     let model = &args.model;
-    let (tx, rx) = mpsc::channel();
+    // Bounded: a node that talks faster than the launcher reads waits on its pipe.
+    let (tx, rx) = mpsc::sync_channel(LINES_MAX);
     let mut nodes = Nodes::spawn(args, seed, dir, &tx)?;
     drop(tx);
     let note = |i: usize, line: &str| eprintln!("  trial {k}, machine {i}: {line}");
@@ -307,9 +314,13 @@ fn run_trial(
             nodes.stop();
             stopping = true;
         }
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Line::Err(i, line)) => bar.println(format!("  machine {i}: {line}")),
-            Ok(Line::Out(..)) | Err(_) => {}
+        // Wait for one line, then take all that are there, so that a chatty
+        // node never waits on its pipe for long.
+        let first = rx.recv_timeout(Duration::from_millis(100)).ok();
+        for line in first.into_iter().chain(rx.try_iter()) {
+            if let Line::Err(i, line) = line {
+                bar.println(format!("  machine {i}: {line}"));
+            }
         }
         bar.set_position(began.elapsed().as_millis() as u64);
     }

@@ -46,6 +46,14 @@ pub enum RunDirError {
         /// Why.
         source: io::Error,
     },
+    /// A file of the run parses but says something impossible.
+    #[error("{path}: {what}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
     /// A JSON file of the run does not parse.
     #[error("{path} does not parse")]
     Params {
@@ -323,9 +331,20 @@ impl Params {
         write_json(&dir.join(PARAMS), self)
     }
 
-    /// Reads `dir/params.json`.
+    /// Reads `dir/params.json`; a rate of 0 (a tick never due) is refused.
     pub fn read(dir: &Path) -> Result<Self, RunDirError> {
-        read_json(&dir.join(PARAMS))
+        let path = dir.join(PARAMS);
+        let params: Self = read_json(&path)?;
+        if params.rates.contains(&0) {
+            return Err(RunDirError::Invalid {
+                path,
+                what: format!(
+                    "rates {:?}: every rate must be at least 1 tick per second",
+                    params.rates
+                ),
+            });
+        }
+        Ok(params)
     }
 }
 

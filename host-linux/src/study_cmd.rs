@@ -8,14 +8,14 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::analysis::MachineFigures;
+use crate::analysis::{self, MachineFigures};
 use crate::analyze_cmd::{self, Analysis};
 use crate::cli::{Rates, StudyArgs};
+use crate::run_cmd::scalemodel_command;
 use crate::rundir;
 
 /// One configuration of the study.
@@ -34,7 +34,7 @@ struct Outcome {
 
 /// Runs `scalemodel study`.
 pub fn run(args: &StudyArgs) -> Result<()> {
-    let seed = args.seed.unwrap_or_else(|| getrandom::u64().unwrap_or(1));
+    let seed = args.seed.unwrap_or_else(crate::cli::random_u64);
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => rundir::default_out("study")?,
@@ -116,19 +116,11 @@ pub fn run(args: &StudyArgs) -> Result<()> {
     Ok(())
 }
 
-/// This very binary, for running `sim` and `run` as the user would.
-fn scalemodel() -> Command {
-    use std::os::unix::process::CommandExt;
-    let mut c = Command::new("/proc/self/exe");
-    c.arg0("scalemodel");
-    c
-}
-
 fn simulate(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Vec<PathBuf>> {
     (1..=args.trials)
         .map(|k| {
             let trial = dir.join(format!("trial-{k}"));
-            let status = scalemodel()
+            let status = scalemodel_command()
                 .args([
                     "sim",
                     "--seed",
@@ -161,7 +153,7 @@ fn network(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Vec
         "== {}: rates {}, die of {}",
         setup.name, setup.rates, setup.sides
     );
-    let status = scalemodel()
+    let status = scalemodel_command()
         .args([
             "run",
             "--trials",
@@ -198,8 +190,8 @@ fn slowest(figs: &[MachineFigures]) -> Vec<&MachineFigures> {
     figs.iter().filter(|m| m.rate == min).collect()
 }
 
-fn fastest(figs: &[MachineFigures]) -> Option<&MachineFigures> {
-    figs.iter().rev().max_by_key(|m| m.rate)
+fn fastest(a: &Analysis) -> Option<&MachineFigures> {
+    a.figures.get(analysis::fastest(&a.run.params.rates))
 }
 
 fn mean_sd(values: &[f64]) -> String {
@@ -315,9 +307,7 @@ fn verdicts(outcomes: &[Outcome]) -> Vec<Verdict> {
         .unwrap_or_default();
     let held = standard
         .iter()
-        .filter(|a| {
-            fastest(&a.figures).is_some_and(|m| m.jumps.jumps as f64 <= 0.05 * m.ticks as f64)
-        })
+        .filter(|a| fastest(a).is_some_and(|m| m.jumps.jumps as f64 <= 0.05 * m.ticks as f64))
         .count();
     v.push(Verdict {
         statement: "with the defaults the fastest machine's clock barely jumps".to_owned(),
@@ -389,7 +379,7 @@ fn report(args: &StudyArgs, seed: u64, outcomes: &[Outcome]) -> String {
             o.setup.rates,
             o.setup.sides,
             col(&|a| slow(a, |m| m.jumps.max as f64)),
-            col(&|a| fastest(&a.figures).map_or(0.0, |m| m.jumps.max as f64)),
+            col(&|a| fastest(a).map_or(0.0, |m| m.jumps.max as f64)),
             col(&|a| a.figures.iter().map(|m| m.drift.max).max().unwrap_or(0) as f64),
             col(&|a| slow(a, |m| m.queue.growth_per_s)),
             col(&|a| slow(a, |m| m.queue.max as f64)),

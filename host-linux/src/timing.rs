@@ -28,8 +28,9 @@ pub fn timing(rows: &[Row], rate: u32, start_ns: u64, speed: u32) -> Option<Timi
     let mut late: Vec<i64> = rows
         .iter()
         .map(|r| {
-            let due = start_ns + r.model_ns / speed;
-            r.system_ns as i64 - due as i64
+            let due = start_ns.saturating_add(r.model_ns / speed);
+            let late = i128::from(r.system_ns) - i128::from(due);
+            late.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
         })
         .collect();
     late.sort_unstable();

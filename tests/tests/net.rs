@@ -296,6 +296,24 @@ fn a_peer_that_never_appears_is_named() {
 }
 
 #[test]
+fn a_start_time_far_off_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let peers = free_ports(3);
+    let mut children = Children::default();
+    children
+        .0
+        .push(node(0, &peers, 1_000_000_000, tmp.path(), 2, "1s"));
+    let statuses = children.wait_all(Duration::from_secs(20));
+    assert!(!statuses[0].success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut children.0[0].stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.starts_with("Error: --start-at 1000000000 is"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_peer_that_dies_is_logged_and_the_others_finish() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
