@@ -3,8 +3,9 @@
 //!
 //! This crate holds all of the model's logic: the [`Clock`], the bounded
 //! [`Inbox`], the [`Machine`] and its tick rule, the per-machine random streams,
-//! the wire codec ([`wire`]), the log [`Record`] and the deterministic simulator
-//! ([`sim`]).
+//! the wire codec ([`wire`]), the log [`Record`], the [`node`] (one machine
+//! plus its link protocol: handshake, start barrier, numbered messages, clean
+//! end, accounting and timeouts) and the deterministic simulator ([`sim`]).
 //!
 //! It never reads a clock, never touches a socket or a file and never
 //! allocates: time, randomness and bytes are passed in, and what the model
@@ -21,6 +22,7 @@ pub mod digest;
 mod id;
 mod inbox;
 mod machine;
+pub mod node;
 mod record;
 pub mod rng;
 pub mod sim;
@@ -30,6 +32,6 @@ pub mod wire;
 pub use clock::{Clock, ClockOverflow};
 pub use id::{MachineId, N};
 pub use inbox::Inbox;
-pub use machine::{ConfigError, Machine, Message, model_ns};
+pub use machine::{ConfigError, Machine, Message, due_ns, model_ns};
 pub use record::{Event, HEADER, Record, Sends};
 pub use summary::Tally;

@@ -48,6 +48,15 @@ pub const fn model_ns(tick: u64, rate: u32) -> u64 {
     (tick as u128 * 1_000_000_000 / rate as u128) as u64
 }
 
+/// When a tick whose model time is `model_ns` is due, on a clock where model
+/// time 0 is `start_ns` and model time runs `speed` times faster:
+/// `start_ns + model_ns / speed` (saturating). The one schedule rule of every
+/// host and checker.
+pub const fn due_ns(start_ns: u64, model_ns: u64, speed: u32) -> u64 {
+    let speed = if speed == 0 { 1 } else { speed as u64 };
+    start_ns.saturating_add(model_ns / speed)
+}
+
 /// One model machine: a Lamport clock, an inbox of at most `CAP` messages and
 /// the tick rule. It never reads a clock or touches I/O.
 #[derive(Debug, Clone)]

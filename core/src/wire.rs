@@ -11,21 +11,56 @@
 
 use core::fmt;
 
-/// Protocol version carried in Hello.
-pub const PROTOCOL: u16 = 1;
+/// The protocol version, carried in the handshake's first frame each way.
+pub const PROTOCOL: u16 = 2;
+
+/// Bytes of a handshake challenge.
+pub const CHALLENGE_LEN: usize = 16;
+/// Bytes of a handshake proof (a truncated MAC).
+pub const PROOF_LEN: usize = 16;
+
+/// A random challenge: the other side must prove the run's key over it.
+pub type Challenge = [u8; CHALLENGE_LEN];
+/// A proof of the run's key over both challenges; see `node::handshake`.
+pub type Proof = [u8; PROOF_LEN];
 
 /// One message on a link between two machines.
+///
+/// A link opens with a three-frame handshake: the connecting side sends
+/// [`Frame::Hello`], the accepting side answers [`Frame::Welcome`] (proving the
+/// run's key over the caller's challenge), and the caller answers
+/// [`Frame::Proof`]. Neither side says anything about the run before the other
+/// has proved its key. Then [`Frame::Ready`] each way is the start barrier,
+/// [`Frame::Clock`] frames carry the model's messages, and [`Frame::Bye`] ends
+/// the link cleanly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Frame {
-    /// First frame each way on a link.
+    /// The caller's first frame: who it claims to be, and its challenge.
     Hello {
-        /// Protocol version of the sender; see [`PROTOCOL`].
+        /// The caller's protocol version; see [`PROTOCOL`].
         protocol: u16,
-        /// Identifier of the run, so links from different runs are not mixed.
-        run: u64,
-        /// Machine id of the sender.
+        /// The machine id the caller claims.
         from: u8,
+        /// The caller's challenge.
+        challenge: Challenge,
+    },
+    /// The answer to [`Frame::Hello`]: the answerer's id and challenge, and its
+    /// proof of the key over both challenges.
+    Welcome {
+        /// The answerer's protocol version.
+        protocol: u16,
+        /// The answerer's machine id.
+        from: u8,
+        /// The answerer's challenge.
+        challenge: Challenge,
+        /// The answerer's proof over the caller's challenge.
+        proof: Proof,
+    },
+    /// The caller's proof of the key over the answerer's challenge.
+    Proof {
+        /// The proof.
+        proof: Proof,
     },
     /// Start barrier.
     Ready,
@@ -45,17 +80,64 @@ pub enum Frame {
     },
 }
 
+impl Frame {
+    /// The frame's kind, without its fields.
+    pub const fn kind(&self) -> FrameKind {
+        match self {
+            Self::Hello { .. } => FrameKind::Hello,
+            Self::Welcome { .. } => FrameKind::Welcome,
+            Self::Proof { .. } => FrameKind::Proof,
+            Self::Ready => FrameKind::Ready,
+            Self::Clock { .. } => FrameKind::Clock,
+            Self::Bye { .. } => FrameKind::Bye,
+        }
+    }
+}
+
+/// The kinds of [`Frame`], for counting and for naming an unexpected one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FrameKind {
+    /// [`Frame::Hello`].
+    Hello,
+    /// [`Frame::Welcome`].
+    Welcome,
+    /// [`Frame::Proof`].
+    Proof,
+    /// [`Frame::Ready`].
+    Ready,
+    /// [`Frame::Clock`].
+    Clock,
+    /// [`Frame::Bye`].
+    Bye,
+}
+
+impl fmt::Display for FrameKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Hello => "Hello",
+            Self::Welcome => "Welcome",
+            Self::Proof => "Proof",
+            Self::Ready => "Ready",
+            Self::Clock => "Clock",
+            Self::Bye => "Bye",
+        })
+    }
+}
+
 /// Longest postcard varint of a `u64`: ceil(64 / 7) bytes.
 const VARINT_U64: usize = 10;
 /// Longest postcard varint of a `u16`: ceil(16 / 7) bytes.
 const VARINT_U16: usize = 3;
-/// The discriminant (0..=3) is a varint below 128: one byte.
+/// The discriminant (0..=5) is a varint below 128: one byte.
 const DISCRIMINANT: usize = 1;
-/// postcard `Hello`: discriminant, `u16` varint, `u64` varint, raw `u8`.
-const HELLO_RAW: usize = DISCRIMINANT + VARINT_U16 + VARINT_U64 + 1;
+/// postcard `Hello`: discriminant, `u16` varint, raw `u8`, the raw challenge.
+const HELLO_RAW: usize = DISCRIMINANT + VARINT_U16 + 1 + CHALLENGE_LEN;
+/// postcard `Welcome`: a `Hello` and the raw proof.
+const WELCOME_RAW: usize = HELLO_RAW + PROOF_LEN;
 /// postcard `Clock`: discriminant, raw `u8`, two `u64` varints.
 const CLOCK_RAW: usize = DISCRIMINANT + 1 + VARINT_U64 + VARINT_U64;
-/// postcard `Bye`: discriminant, `u64` varint (`Ready` is the discriminant only).
+/// postcard `Bye`: discriminant, `u64` varint (`Ready` is the discriminant
+/// only, `Proof` the discriminant and the proof).
 const BYE_RAW: usize = DISCRIMINANT + VARINT_U64;
 
 /// `max` usable in constant expressions.
@@ -63,10 +145,14 @@ const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
 }
 
-/// Largest postcard encoding of a [`Frame`] (22 bytes, a `Clock`).
-const MAX_RAW: usize = max(max(HELLO_RAW, CLOCK_RAW), BYE_RAW);
+/// Largest postcard encoding of a [`Frame`] (37 bytes, a `Welcome`).
+const MAX_RAW: usize = max(max(WELCOME_RAW, CLOCK_RAW), BYE_RAW);
 /// COBS adds one code byte per run of up to 254 non-zero bytes.
 const MAX_COBS: usize = MAX_RAW + 1 + MAX_RAW / 254;
+
+/// Longest encoded `Clock` frame, delimiter included: what one model message
+/// costs in an outbox at most.
+pub const CLOCK_FRAME_MAX: usize = CLOCK_RAW + 1 + CLOCK_RAW / 254 + 1;
 
 /// Largest encoded frame in bytes, COBS overhead and the `0x00` delimiter
 /// included; decoders reject anything longer.
@@ -335,21 +421,48 @@ mod tests {
     use proptest::prelude::*;
     use std::vec::Vec;
 
+    const C: Challenge = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+
     /// Golden vectors, worked out by hand from the postcard and COBS specs.
     const GOLDEN: &[(Frame, &[u8])] = &[
-        // raw 00 01 82 02 02: disc 0, protocol 1, run 258 = LEB128 82 02, from 2.
-        // COBS: the leading zero is an empty group (01), then 4 bytes (05 ..).
+        // raw 00 02 01 01..10: disc 0, protocol 2, from 1, the challenge.
+        // COBS: the leading zero is an empty group (01), then 18 bytes (13 ..).
         (
             Frame::Hello {
-                protocol: 1,
-                run: 0x0102,
-                from: 2,
+                protocol: 2,
+                from: 1,
+                challenge: C,
             },
-            &[0x01, 0x05, 0x01, 0x82, 0x02, 0x02, 0x00],
+            &[
+                0x01, 0x13, 0x02, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0x00,
+            ],
         ),
-        // raw 01.
-        (Frame::Ready, &[0x02, 0x01, 0x00]),
-        // raw 02 01 ac 02 00: disc 2, from 1, clock 300 = LEB128 ac 02, seq 0.
+        // raw 01 02 00 11*16 22*16: disc 1, protocol 2, from 0, challenge, proof.
+        // COBS: 2 bytes then the zero (03 ..), then 32 bytes (21 ..).
+        (
+            Frame::Welcome {
+                protocol: 2,
+                from: 0,
+                challenge: [0x11; 16],
+                proof: [0x22; 16],
+            },
+            &[
+                0x03, 0x01, 0x02, 0x21, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+                0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x00,
+            ],
+        ),
+        // raw 02 ab*16: 17 bytes (12 ..).
+        (
+            Frame::Proof { proof: [0xAB; 16] },
+            &[
+                0x12, 0x02, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB,
+                0xAB, 0xAB, 0xAB, 0xAB, 0x00,
+            ],
+        ),
+        // raw 03.
+        (Frame::Ready, &[0x02, 0x03, 0x00]),
+        // raw 04 01 ac 02 00: disc 4, from 1, clock 300 = LEB128 ac 02, seq 0.
         // COBS: 4 bytes then the zero (05 ..), then an empty final group (01).
         (
             Frame::Clock {
@@ -357,10 +470,10 @@ mod tests {
                 clock: 300,
                 seq: 0,
             },
-            &[0x05, 0x02, 0x01, 0xAC, 0x02, 0x01, 0x00],
+            &[0x05, 0x04, 0x01, 0xAC, 0x02, 0x01, 0x00],
         ),
-        // raw 03 05.
-        (Frame::Bye { sent: 5 }, &[0x03, 0x03, 0x05, 0x00]),
+        // raw 05 05.
+        (Frame::Bye { sent: 5 }, &[0x03, 0x05, 0x05, 0x00]),
     ];
 
     const MAX_CLOCK: Frame = Frame::Clock {
@@ -417,18 +530,19 @@ mod tests {
 
     #[test]
     fn max_frame_len_is_tight() {
-        assert_eq!(MAX_FRAME_LEN, 24);
-        assert_eq!(encode_vec(&MAX_CLOCK).len(), MAX_FRAME_LEN);
-        let hello = Frame::Hello {
+        assert_eq!(MAX_FRAME_LEN, 39);
+        assert_eq!(encode_vec(&MAX_CLOCK).len(), CLOCK_FRAME_MAX);
+        let welcome = Frame::Welcome {
             protocol: u16::MAX,
-            run: u64::MAX,
             from: u8::MAX,
+            challenge: [0xFF; CHALLENGE_LEN],
+            proof: [0xFF; PROOF_LEN],
         };
-        assert!(encode_vec(&hello).len() <= MAX_FRAME_LEN);
+        assert_eq!(encode_vec(&welcome).len(), MAX_FRAME_LEN);
         assert!(encode_vec(&Frame::Bye { sent: u64::MAX }).len() <= MAX_FRAME_LEN);
         let mut small = [0u8; MAX_FRAME_LEN - 1];
         assert_eq!(
-            encode(&MAX_CLOCK, &mut small),
+            encode(&welcome, &mut small),
             Err(EncodeError::BufferTooSmall)
         );
         assert_eq!(
@@ -453,7 +567,7 @@ mod tests {
     #[test]
     fn resync_after_too_long() {
         let mut stream = std::vec![0xFF; MAX_FRAME_LEN * 3];
-        stream.extend_from_slice(&[0x00, 0x02, 0x01, 0x00]);
+        stream.extend_from_slice(&[0x00, 0x02, 0x03, 0x00]);
         let mut dec = Decoder::new();
         let f = dec.feed(&stream);
         assert_eq!(f.event, Some(Err(DecodeError::TooLong)));
@@ -469,19 +583,19 @@ mod tests {
     #[test]
     fn errors_then_next_frame() {
         let cases: [(&[u8], DecodeError); 3] = [
-            (&[0x02, 0x04, 0x00], DecodeError::BadFrame), // discriminant 4
-            (&[0x03, 0x01, 0x05, 0x00], DecodeError::TrailingBytes), // Ready + 05
+            (&[0x02, 0x06, 0x00], DecodeError::BadFrame), // discriminant 6
+            (&[0x03, 0x03, 0x05, 0x00], DecodeError::TrailingBytes), // Ready + 05
             (&[0x05, 0x01, 0x00], DecodeError::BadCobs),  // code points past end
         ];
         for (bad, err) in cases {
             let mut stream = bad.to_vec();
-            stream.extend_from_slice(&[0x03, 0x03, 0x05, 0x00]);
+            stream.extend_from_slice(&[0x03, 0x05, 0x05, 0x00]);
             let got = decode_all(&mut Decoder::new(), &stream);
             assert_eq!(got, [Err(err), Ok(Frame::Bye { sent: 5 })]);
         }
         // Truncated postcard (Clock without its fields).
         assert_eq!(
-            decode_all(&mut Decoder::new(), &[0x02, 0x02, 0x00]),
+            decode_all(&mut Decoder::new(), &[0x02, 0x04, 0x00]),
             [Err(DecodeError::BadFrame)]
         );
     }
@@ -506,7 +620,7 @@ mod tests {
 
     #[test]
     fn reader_reports_decode_error_and_truncation() {
-        let stream: &[u8] = &[0x02, 0x04, 0x00, 0x02, 0x01, 0x00, 0x05, 0x02];
+        let stream: &[u8] = &[0x02, 0x06, 0x00, 0x02, 0x03, 0x00, 0x05, 0x02];
         let mut reader = FrameReader::new(stream);
         assert_eq!(
             reader.next_frame(),
@@ -519,13 +633,26 @@ mod tests {
 
     fn any_frame() -> impl Strategy<Value = Frame> {
         prop_oneof![
-            (any::<u16>(), any::<u64>(), any::<u8>()).prop_map(|(protocol, run, from)| {
-                Frame::Hello {
+            (any::<u16>(), any::<u8>(), any::<Challenge>()).prop_map(
+                |(protocol, from, challenge)| Frame::Hello {
                     protocol,
-                    run,
                     from,
+                    challenge
                 }
-            }),
+            ),
+            (
+                any::<u16>(),
+                any::<u8>(),
+                any::<Challenge>(),
+                any::<Proof>()
+            )
+                .prop_map(|(protocol, from, challenge, proof)| Frame::Welcome {
+                    protocol,
+                    from,
+                    challenge,
+                    proof
+                }),
+            any::<Proof>().prop_map(|proof| Frame::Proof { proof }),
             Just(Frame::Ready),
             (any::<u8>(), any::<u64>(), any::<u64>()).prop_map(|(from, clock, seq)| Frame::Clock {
                 from,

@@ -1,0 +1,711 @@
+//! In-memory protocol tests in the style of quinn's test `Pair`: three nodes
+//! (or a node and a hand-played peer) wired by a harness in virtual time.
+
+use std::vec::Vec;
+
+use super::*;
+use crate::wire::{Decoder, MAX_FRAME_LEN};
+use crate::{Event as Kind, MachineId, N, Record};
+
+type TestNode = Node<8, 256>;
+
+const KEY: Key = Key([42; 32]);
+const MS: u64 = 1_000_000;
+
+fn config(id: MachineId, rate: u32) -> Config {
+    Config {
+        id,
+        rate,
+        sides: 4,
+        seed: 7,
+        speed: 1,
+        duration_ns: 2_000 * MS,
+        key: KEY,
+        nonce: 100 + u64::from(id.get()),
+        timeouts: Timeouts::DEFAULT,
+    }
+}
+
+/// One end of a wired connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct End {
+    node: usize,
+    conn: ConnId,
+}
+
+/// Three nodes, instant links, and everything each one said.
+struct Trio {
+    nodes: Vec<TestNode>,
+    now: u64,
+    /// Connections as pairs of ends; `None` once closed.
+    wires: Vec<Option<(End, End)>>,
+    events: [Vec<Event>; N],
+    /// The start was handed.
+    started: bool,
+    /// Hand the start once all three passed the barrier.
+    auto_start: bool,
+    /// A node frozen until this time: no timeouts, no bytes in or out.
+    paused: [u64; N],
+}
+
+impl Trio {
+    fn new(rates: [u32; N], tweak: impl Fn(&mut Config)) -> Self {
+        let nodes = MachineId::ALL
+            .iter()
+            .map(|&id| {
+                let mut c = config(id, rates[id.index()]);
+                tweak(&mut c);
+                Node::new(c, 0).unwrap()
+            })
+            .collect();
+        Self {
+            nodes,
+            now: 0,
+            wires: Vec::new(),
+            events: Default::default(),
+            started: false,
+            auto_start: true,
+            paused: [0; N],
+        }
+    }
+
+    fn remote(&self, end: End) -> Option<End> {
+        self.wires.iter().flatten().find_map(|&(a, b)| {
+            if a == end {
+                Some(b)
+            } else if b == end {
+                Some(a)
+            } else {
+                None
+            }
+        })
+    }
+
+    fn unwire(&mut self, end: End) {
+        for w in &mut self.wires {
+            if w.is_some_and(|(a, b)| a == end || b == end) {
+                *w = None;
+            }
+        }
+    }
+
+    /// Moves bytes and acts on events until nothing changes.
+    fn settle(&mut self) {
+        for _ in 0..10_000 {
+            let mut busy = false;
+            for n in 0..N {
+                while let Some(e) = self.nodes[n].poll_event() {
+                    busy = true;
+                    self.events[n].push(e);
+                    self.act(n, e);
+                }
+            }
+            for w in 0..self.wires.len() {
+                let Some((a, b)) = self.wires[w] else {
+                    continue;
+                };
+                for (from, to) in [(a, b), (b, a)] {
+                    busy |= self.carry(from, to);
+                }
+            }
+            if !busy {
+                return;
+            }
+        }
+        panic!("the trio never settled");
+    }
+
+    fn carry(&mut self, from: End, to: End) -> bool {
+        if self.paused[from.node] > self.now || self.paused[to.node] > self.now {
+            return false;
+        }
+        let Some(bytes) = self.nodes[from.node].poll_transmit(from.conn) else {
+            return false;
+        };
+        let bytes = bytes.to_vec();
+        if !self.nodes[to.node].can_read(to.conn) {
+            return false;
+        }
+        let used = self.nodes[to.node].handle_bytes(to.conn, &bytes, self.now);
+        self.nodes[from.node].transmitted(from.conn, used, self.now);
+        used > 0
+    }
+
+    fn act(&mut self, n: usize, e: Event) {
+        let now = self.now;
+        match e {
+            Event::Dial(conn) => {
+                let peer = self.nodes[n].config().id.next().index();
+                let accepted = self.nodes[peer].handle_accepted(now).unwrap();
+                self.nodes[n].handle_connected(conn, now);
+                self.wires.push(Some((
+                    End { node: n, conn },
+                    End {
+                        node: peer,
+                        conn: accepted,
+                    },
+                )));
+            }
+            Event::Close(conn) => {
+                let end = End { node: n, conn };
+                // What was queued goes first, as TCP sends it before the FIN.
+                if let Some(remote) = self.remote(end) {
+                    self.carry(end, remote);
+                    self.unwire(end);
+                    self.nodes[remote.node].handle_closed(remote.conn, now);
+                }
+                self.nodes[n].handle_closed(conn, now);
+            }
+            Event::Barrier if self.auto_start && !self.started && self.all_barrier() => {
+                self.start();
+            }
+            _ => {}
+        }
+    }
+
+    fn all_barrier(&self) -> bool {
+        (0..N).all(|n| self.events[n].contains(&Event::Barrier) || self.nodes[n].started())
+    }
+
+    fn start(&mut self) {
+        self.started = true;
+        let at = self.now + 10 * MS;
+        for node in &mut self.nodes {
+            node.handle_start(at, 1_000_000_000_000, self.now).unwrap();
+        }
+    }
+
+    /// Runs in virtual time until every node ended (or `until`).
+    fn run(&mut self, until: u64) {
+        self.settle();
+        while self.now < until {
+            let timeouts = (0..N).filter_map(|n| {
+                let t = self.nodes[n].poll_timeout()?;
+                Some(t.max(self.paused[n]))
+            });
+            let Some(next) = timeouts.min() else {
+                return;
+            };
+            self.now = next.max(self.now).min(until);
+            for n in 0..N {
+                if self.paused[n] > self.now {
+                    continue;
+                }
+                if self.nodes[n].poll_timeout().is_some_and(|t| t <= self.now) {
+                    self.nodes[n].handle_timeout(self.now);
+                }
+            }
+            self.settle();
+        }
+    }
+
+    fn records(&self, n: usize) -> Vec<Record> {
+        self.events[n]
+            .iter()
+            .filter_map(|e| match e {
+                Event::Record(r) => Some(*r),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn three_nodes_run_to_a_clean_end_and_account_for_every_message() {
+    let mut t = Trio::new([2, 5, 6], |_| {});
+    t.run(u64::MAX);
+    for n in 0..N {
+        assert_eq!(
+            t.nodes[n].status(),
+            Some(Status::Completed),
+            "{:?}",
+            t.events[n]
+        );
+        assert_eq!(t.nodes[n].dropped_events(), 0);
+        let r = t.nodes[n].report();
+        assert_eq!(r.tally.ticks, 2 * [2u64, 5, 6][n]);
+        assert_eq!(r.errors.total(), 0);
+        // Ticks ran exactly on time in virtual time.
+        assert_eq!(r.max_late_ns, 0);
+        for rec in t.records(n) {
+            let due = 1_000_000_000_000 + rec.model_ns;
+            assert_eq!(rec.system_ns, due);
+        }
+    }
+    // Conservation on every directed link, from both ends' reports.
+    let mut moved = 0;
+    for from in MachineId::ALL {
+        for to in [from.next(), from.other()] {
+            let s = t.nodes[from.index()].report().peers[to.index()];
+            let r = t.nodes[to.index()].report().peers[from.index()];
+            assert_eq!(s.unsent + s.undeliverable, 0);
+            assert_eq!(s.sent, r.received + r.queued + r.after_end, "{from}->{to}");
+            assert_eq!(r.peer_sent, Some(s.sent));
+            moved += s.sent;
+        }
+    }
+    assert!(moved > 5, "only {moved} messages moved");
+}
+
+#[test]
+fn a_full_inbox_holds_reading_and_nothing_is_lost() {
+    // A slow machine 0 (inbox 8) with fast peers that mostly send.
+    let mut t = Trio::new([1, 6, 6], |c| c.duration_ns = 4_000 * MS);
+    t.run(u64::MAX);
+    let slow = t.nodes[0].report();
+    assert!(slow.holds > 0, "{slow:?}");
+    assert_eq!(slow.tally.max_queue, 7);
+    for from in [MachineId::ONE, MachineId::TWO] {
+        let s = t.nodes[from.index()].report().peers[0];
+        let r = slow.peers[from.index()];
+        assert_eq!(
+            s.sent,
+            r.received + r.queued + r.after_end + s.unsent + s.undeliverable
+        );
+    }
+}
+
+/// A node and a peer played by hand: the test reads and writes frames.
+struct Bench {
+    node: TestNode,
+    now: u64,
+    events: Vec<Event>,
+    decoder: Decoder,
+}
+
+impl Bench {
+    /// Machine 0, which machine 2 dials.
+    fn new() -> Self {
+        let mut node = Node::new(config(MachineId::ZERO, 4), 0).unwrap();
+        node.handle_timeout(0);
+        let mut b = Self {
+            node,
+            now: 0,
+            events: Vec::new(),
+            decoder: Decoder::new(),
+        };
+        b.drain();
+        b
+    }
+
+    fn drain(&mut self) {
+        while let Some(e) = self.node.poll_event() {
+            self.events.push(e);
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, frame: &Frame) -> usize {
+        let mut buf = [0; MAX_FRAME_LEN];
+        let bytes = wire::encode(frame, &mut buf).unwrap().to_vec();
+        self.send_bytes(conn, &bytes)
+    }
+
+    fn send_bytes(&mut self, conn: ConnId, bytes: &[u8]) -> usize {
+        let used = self.node.handle_bytes(conn, bytes, self.now);
+        self.drain();
+        used
+    }
+
+    /// The frames the node has for `conn`.
+    fn recv(&mut self, conn: ConnId) -> Vec<Frame> {
+        let mut out = Vec::new();
+        while let Some(bytes) = self.node.poll_transmit(conn) {
+            let bytes = bytes.to_vec();
+            self.node.transmitted(conn, bytes.len(), self.now);
+            let mut rest = &bytes[..];
+            while !rest.is_empty() {
+                let feed = self.decoder.feed(rest);
+                out.extend(feed.event.map(Result::unwrap));
+                rest = feed.rest;
+            }
+        }
+        self.drain();
+        out
+    }
+
+    /// Plays machine 2 through the handshake; returns its connection.
+    fn join_as_two(&mut self) -> ConnId {
+        let conn = self.node.handle_accepted(self.now).unwrap();
+        let ours = [9; 16];
+        self.send(
+            conn,
+            &Frame::Hello {
+                protocol: PROTOCOL,
+                from: 2,
+                challenge: ours,
+            },
+        );
+        let [
+            Frame::Welcome {
+                challenge, proof, ..
+            },
+        ] = self.recv(conn)[..]
+        else {
+            panic!("no Welcome: {:?}", self.events);
+        };
+        let (two, zero) = (MachineId::TWO, MachineId::ZERO);
+        assert!(handshake::verify(
+            &KEY,
+            Role::Answerer,
+            (two, &ours),
+            (zero, &challenge),
+            &proof
+        ));
+        let proof = handshake::prove(&KEY, Role::Caller, (two, &ours), (zero, &challenge));
+        self.send(conn, &Frame::Proof { proof });
+        assert!(
+            self.events.contains(&Event::Joined(two)),
+            "{:?}",
+            self.events
+        );
+        conn
+    }
+
+    fn rejected(&self) -> Vec<CloseReason> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Rejected { reason, .. } => Some(*reason),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn the_answerer_proves_the_key_before_the_caller_says_anything_of_the_run() {
+    let mut b = Bench::new();
+    let conn = b.node.handle_accepted(0).unwrap();
+    // Nothing goes out before the caller speaks.
+    assert_eq!(b.node.poll_transmit(conn), None);
+    b.join_as_two();
+}
+
+#[test]
+fn handshake_errors_close_the_connection_and_are_counted_by_kind() {
+    let hello = |protocol, from| Frame::Hello {
+        protocol,
+        from,
+        challenge: [1; 16],
+    };
+    let cases = [
+        (hello(PROTOCOL + 1, 2), ProtocolError::Version(PROTOCOL + 1)),
+        (hello(PROTOCOL, 1), ProtocolError::WrongId(1)),
+        (
+            Frame::Ready,
+            ProtocolError::Unexpected(wire::FrameKind::Ready),
+        ),
+        (
+            Frame::Clock {
+                from: 2,
+                clock: 1,
+                seq: 0,
+            },
+            ProtocolError::Unexpected(wire::FrameKind::Clock),
+        ),
+    ];
+    for (frame, error) in cases {
+        let mut b = Bench::new();
+        let conn = b.node.handle_accepted(0).unwrap();
+        b.send(conn, &frame);
+        assert_eq!(b.rejected(), [CloseReason::Protocol(error)], "{frame:?}");
+        assert!(b.events.contains(&Event::Close(conn)));
+        assert_eq!(b.node.report().errors.0[error.kind()], 1);
+        // The slot is closing: more bytes are dropped, not read.
+        assert_eq!(b.send(conn, &hello(PROTOCOL, 2)), MAX_FRAME_LEN.min(21));
+        assert_eq!(b.node.report().errors.total(), 1);
+    }
+}
+
+#[test]
+fn a_wrong_proof_is_refused_and_the_id_stays_free() {
+    let mut b = Bench::new();
+    let conn = b.node.handle_accepted(0).unwrap();
+    b.send(
+        conn,
+        &Frame::Hello {
+            protocol: PROTOCOL,
+            from: 2,
+            challenge: [3; 16],
+        },
+    );
+    assert_eq!(b.recv(conn).len(), 1);
+    b.send(conn, &Frame::Proof { proof: [0; 16] });
+    assert_eq!(
+        b.rejected(),
+        [CloseReason::Protocol(ProtocolError::BadProof)]
+    );
+    b.node.handle_closed(conn, 0);
+    // The real machine 2 still gets in.
+    b.join_as_two();
+}
+
+#[test]
+fn a_second_claimant_never_displaces_the_first() {
+    let mut b = Bench::new();
+    b.join_as_two();
+    let conn = b.node.handle_accepted(0).unwrap();
+    b.send(
+        conn,
+        &Frame::Hello {
+            protocol: PROTOCOL,
+            from: 2,
+            challenge: [5; 16],
+        },
+    );
+    assert_eq!(
+        b.rejected(),
+        [CloseReason::Protocol(ProtocolError::Taken(MachineId::TWO))]
+    );
+}
+
+#[test]
+fn garbage_is_one_counted_error_whatever_its_length() {
+    let mut b = Bench::new();
+    let conn = b.node.handle_accepted(0).unwrap();
+    let junk = std::vec![0x55u8; 1 << 16];
+    assert_eq!(b.send_bytes(conn, &junk), junk.len());
+    assert_eq!(b.node.report().errors.total(), 1);
+    assert_eq!(b.rejected().len(), 1);
+}
+
+#[test]
+fn a_silent_stranger_is_closed_at_its_handshake_deadline() {
+    let mut b = Bench::new();
+    let conn = b.node.handle_accepted(0).unwrap();
+    let deadline = Timeouts::DEFAULT.handshake_ns;
+    assert!(b.node.poll_timeout().unwrap() <= deadline);
+    b.node.handle_timeout(deadline);
+    b.drain();
+    assert_eq!(b.rejected(), [CloseReason::HandshakeTimeout]);
+    assert!(b.events.contains(&Event::Close(conn)));
+}
+
+#[test]
+fn a_full_table_evicts_its_oldest_stranger() {
+    let mut b = Bench::new();
+    let first = b.node.handle_accepted(0).unwrap();
+    for t in 1..CONNS as u64 - 1 {
+        assert!(b.node.handle_accepted(t).is_some());
+    }
+    assert_eq!(b.node.handle_accepted(100), None);
+    b.drain();
+    assert_eq!(b.rejected(), [CloseReason::Evicted]);
+    assert!(b.events.contains(&Event::Close(first)));
+    b.node.handle_closed(first, 100);
+    assert_eq!(b.node.handle_accepted(101), Some(first));
+}
+
+/// Machine 0 with a hand-played machine 2 up and the barrier half-done.
+fn bench_with_link() -> (Bench, ConnId) {
+    let mut b = Bench::new();
+    let conn = b.join_as_two();
+    (b, conn)
+}
+
+#[test]
+fn clock_frames_before_the_barrier_are_unexpected() {
+    let (mut b, conn) = bench_with_link();
+    b.send(
+        conn,
+        &Frame::Clock {
+            from: 2,
+            clock: 1,
+            seq: 0,
+        },
+    );
+    assert!(b.events.iter().any(|e| matches!(
+        e,
+        Event::PeerLost {
+            peer: MachineId::TWO,
+            reason: CloseReason::Protocol(ProtocolError::Unexpected(wire::FrameKind::Clock)),
+            ..
+        }
+    )));
+}
+
+/// A running trio, then one link's frames forged by the test.
+#[test]
+fn seq_gaps_duplicates_wrong_senders_and_wrong_byes_are_caught() {
+    let forged = [
+        (
+            Frame::Clock {
+                from: 1,
+                clock: 5,
+                seq: 7,
+            },
+            ProtocolError::Seq {
+                expected: 0,
+                got: 7,
+            },
+        ),
+        (
+            Frame::Clock {
+                from: 2,
+                clock: 5,
+                seq: 0,
+            },
+            ProtocolError::WrongSender(2),
+        ),
+        (
+            Frame::Bye { sent: 3 },
+            ProtocolError::ByeCount { said: 3, came: 0 },
+        ),
+        (
+            Frame::Ready,
+            ProtocolError::Unexpected(wire::FrameKind::Ready),
+        ),
+    ];
+    for (frame, error) in forged {
+        let mut t = Trio::new([3, 3, 3], |_| {});
+        t.run(50 * MS);
+        assert!(t.started);
+        // Machine 0 hears the forgery on machine 1's link.
+        let conn = t
+            .wires
+            .iter()
+            .flatten()
+            .find_map(|&(a, b)| match (a.node, b.node) {
+                (0, 1) => Some(a.conn),
+                (1, 0) => Some(b.conn),
+                _ => None,
+            })
+            .unwrap();
+        let mut buf = [0; MAX_FRAME_LEN];
+        let bytes = wire::encode(&frame, &mut buf).unwrap().to_vec();
+        t.nodes[0].handle_bytes(conn, &bytes, t.now);
+        t.run(u64::MAX);
+        let r = t.nodes[0].report();
+        assert_eq!(r.errors.0[error.kind()], 1, "{frame:?}");
+        let Some(CloseReason::Protocol(seen)) = r.peers[1].lost else {
+            panic!("{frame:?}: {r:?}");
+        };
+        assert_eq!(seen.kind(), error.kind());
+        assert_eq!(r.peers[1].protocol_errors, 1);
+        for n in 0..2 {
+            assert_eq!(t.nodes[n].status(), Some(Status::PeerLost), "{frame:?}");
+        }
+        // The link to the untouched machine 2 still ends cleanly.
+        assert_eq!(r.peers[2].lost, None);
+    }
+}
+
+#[test]
+fn a_peer_that_ends_early_is_lost_and_nothing_sent_to_it_vanishes() {
+    let mut t = Trio::new([4, 4, 4], |_| {});
+    t.run(500 * MS);
+    t.nodes[1].handle_stop(t.now);
+    t.run(u64::MAX);
+    assert_eq!(t.nodes[1].status(), Some(Status::Interrupted));
+    for n in [0, 2] {
+        assert_eq!(t.nodes[n].status(), Some(Status::PeerLost));
+        let r = t.nodes[n].report();
+        assert_eq!(r.peers[1].lost, Some(CloseReason::EndedEarly));
+        let got = t.nodes[1].report().peers[n];
+        let s = r.peers[1];
+        assert_eq!(
+            s.sent,
+            got.received + got.queued + got.after_end + s.undeliverable
+        );
+        assert!(s.undeliverable > 0 || s.sent == got.received + got.queued);
+    }
+}
+
+#[test]
+fn a_peer_that_closes_without_bye_is_lost_with_its_time() {
+    let mut t = Trio::new([4, 4, 4], |_| {});
+    t.run(800 * MS);
+    // Machine 2 vanishes: its connections close with no Bye.
+    for w in t.wires.clone().into_iter().flatten() {
+        for (me, other) in [(w.0, w.1), (w.1, w.0)] {
+            if me.node == 2 {
+                t.nodes[other.node].handle_closed(other.conn, t.now);
+            }
+        }
+    }
+    t.wires
+        .retain(|w| w.is_none_or(|(a, b)| a.node != 2 && b.node != 2));
+    t.nodes.truncate(3);
+    let lost_at = t.now - 10 * MS;
+    t.run(u64::MAX);
+    for n in [0, 1] {
+        let r = t.nodes[n].report();
+        assert_eq!(r.peers[2].lost, Some(CloseReason::Closed));
+        assert_eq!(r.peers[2].lost_at_model_ns, Some(lost_at));
+        assert_eq!(t.nodes[n].status(), Some(Status::PeerLost));
+    }
+}
+
+#[test]
+fn set_up_names_the_missing_link_at_its_deadline() {
+    let mut node: TestNode = Node::new(config(MachineId::ONE, 2), 0).unwrap();
+    node.handle_timeout(0);
+    assert_eq!(node.poll_event(), Some(Event::Dial(ConnId(0))));
+    node.handle_closed(ConnId(0), 1);
+    // It dials again after the retry bound.
+    node.handle_timeout(Timeouts::DEFAULT.retry_ns + 1);
+    assert_eq!(node.poll_event(), Some(Event::Dial(ConnId(0))));
+    node.handle_timeout(Timeouts::DEFAULT.setup_ns);
+    let events: Vec<_> = core::iter::from_fn(|| node.poll_event()).collect();
+    let failed = Status::SetupFailed(Missing {
+        next: true,
+        other: true,
+    });
+    assert_eq!(events.last(), Some(&Event::Ended(failed)));
+    assert_eq!(node.poll_timeout(), None);
+}
+
+#[test]
+fn a_start_in_the_past_or_before_the_barrier_is_refused() {
+    let mut node: TestNode = Node::new(config(MachineId::ONE, 2), 0).unwrap();
+    assert_eq!(node.handle_start(10, 0, 5), Err(StartError::NotReady));
+    let mut t = Trio::new([1, 1, 1], |_| {});
+    t.auto_start = false;
+    t.run(50 * MS);
+    assert!(t.all_barrier() && !t.started);
+    assert_eq!(
+        t.nodes[0].handle_start(t.now - 1, 0, t.now),
+        Err(StartError::InPast)
+    );
+    assert_eq!(t.nodes[0].handle_start(t.now, 0, t.now), Ok(()));
+    assert_eq!(
+        t.nodes[0].handle_start(t.now, 0, t.now),
+        Err(StartError::NotReady)
+    );
+}
+
+#[test]
+fn a_node_behind_schedule_runs_one_tick_per_call_and_says_overloaded() {
+    let mut t = Trio::new([5, 5, 5], |_| {});
+    t.run(100 * MS);
+    // Machine 0's host freezes for half a second (2.5 tick periods).
+    let late = t.now + 500 * MS;
+    t.paused[0] = late;
+    t.run(late);
+    let before = t.nodes[0].report().tally.ticks;
+    t.nodes[0].handle_timeout(late);
+    assert_eq!(t.nodes[0].report().tally.ticks, before + 1);
+    t.run(u64::MAX);
+    let r = t.nodes[0].report();
+    assert_eq!(r.tally.ticks, 10);
+    assert!(r.behind_ticks > 0 && r.max_late_ns >= 300 * MS, "{r:?}");
+    assert_eq!(t.nodes[0].status(), Some(Status::Overloaded));
+    assert_eq!(t.nodes[1].status(), Some(Status::Completed));
+}
+
+#[test]
+fn records_come_out_with_the_model_rules() {
+    let mut t = Trio::new([3, 3, 3], |_| {});
+    t.run(u64::MAX);
+    for n in 0..N {
+        let recs = t.records(n);
+        let mut last = 0;
+        for r in &recs {
+            assert!(r.clock > last);
+            last = r.clock;
+            if let Kind::Receive(m) = r.event {
+                assert!(r.clock > m.clock);
+            }
+        }
+    }
+}
