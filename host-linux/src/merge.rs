@@ -58,6 +58,7 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
                 received: back.received,
                 queued: back.left,
                 in_flight: out.undeliverable,
+                lost: 0,
             });
         }
     }

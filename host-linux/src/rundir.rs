@@ -4,6 +4,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use scalemodel_core::node::Status;
 use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report, Sink};
 use scalemodel_core::{HEADER, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
@@ -94,29 +95,63 @@ pub fn create(dir: &Path) -> Result<(), RunDirError> {
     Ok(())
 }
 
-/// How a machine's run ended.
+/// How a machine's run ended: the core node's [`Status`], and `crashed`,
+/// which only the simulator (or the launcher) can see from outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum End {
-    /// It ran to the end.
+    /// It ran to the end and the model held.
     Completed,
     /// It was stalled on a full link when the run ended.
     Stalled,
     /// It was told to stop (Ctrl-C, or its launcher went away).
     Interrupted,
-    /// A peer was lost, ended early or said no `Bye`.
+    /// A peer was lost, ended early, said no `Bye` or broke the protocol.
     #[serde(rename = "peer lost")]
     PeerLost,
+    /// It fell a whole tick period behind its schedule at least once.
+    Overloaded,
+    /// Its Lamport clock would have passed `u64::MAX`.
+    #[serde(rename = "clock overflow")]
+    ClockOverflow,
+    /// It died without a `Bye` (a fault).
+    Crashed,
+    /// Its links or the start barrier did not come up in time.
+    #[serde(rename = "setup failed")]
+    SetupFailed,
+    /// No start time came after the barrier.
+    #[serde(rename = "no start")]
+    NoStart,
+}
+
+impl From<Status> for End {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Completed => Self::Completed,
+            Status::Interrupted => Self::Interrupted,
+            Status::PeerLost => Self::PeerLost,
+            Status::Stalled => Self::Stalled,
+            Status::Overloaded => Self::Overloaded,
+            Status::ClockOverflow => Self::ClockOverflow,
+            Status::SetupFailed(_) => Self::SetupFailed,
+            Status::NoStart => Self::NoStart,
+        }
+    }
 }
 
 impl std::fmt::Display for End {
     /// The word `params.json` uses (padded to the width asked for).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.pad(match self {
-            Self::Completed => "completed",
-            Self::Stalled => "stalled",
-            Self::Interrupted => "interrupted",
-            Self::PeerLost => "peer lost",
+            Self::Crashed => "crashed",
+            Self::Completed => Status::Completed.as_str(),
+            Self::Stalled => Status::Stalled.as_str(),
+            Self::Interrupted => Status::Interrupted.as_str(),
+            Self::PeerLost => Status::PeerLost.as_str(),
+            Self::Overloaded => Status::Overloaded.as_str(),
+            Self::ClockOverflow => Status::ClockOverflow.as_str(),
+            Self::SetupFailed => "setup failed",
+            Self::NoStart => Status::NoStart.as_str(),
         })
     }
 }
@@ -202,7 +237,8 @@ impl MachineSummary {
     }
 }
 
-/// One directed link's accounting in `params.json`: `sent = received + queued + in_flight`.
+/// One directed link's accounting in `params.json`:
+/// `sent = received + queued + in_flight + lost`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkSummary {
     /// The sender's id.
@@ -217,6 +253,10 @@ pub struct LinkSummary {
     pub queued: u64,
     /// Messages still on the link or in the sender.
     pub in_flight: u64,
+    /// Messages that will never arrive: destroyed by a crash or a broken
+    /// link, or never sent because the receiver had ended.
+    #[serde(default)]
+    pub lost: u64,
 }
 
 impl From<&LinkReport> for LinkSummary {
@@ -228,6 +268,7 @@ impl From<&LinkReport> for LinkSummary {
             received: l.received,
             queued: l.queued,
             in_flight: l.in_flight,
+            lost: 0,
         }
     }
 }
