@@ -20,9 +20,8 @@ pub enum MergeError {
     NoPeer(MachineId, MachineId),
 }
 
-/// Reads `dir/node-0.json` … `node-2.json` and builds the run's `params.json`:
-/// per link, `sent` and `in_flight` (undeliverable) from the sender, `received`
-/// and `queued` from the receiver.
+/// Reads `dir/node-0.json` … `node-2.json` and builds the run's `params.json`
+/// (its links as [`links`] makes them).
 pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
     let nodes = MachineId::ALL
         .iter()
@@ -37,31 +36,7 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
             return Err(MergeError::Mismatch(*id, "start time"));
         }
     }
-    let peer = |from: MachineId, to: MachineId| -> Result<PeerSummary, MergeError> {
-        nodes[from.index()]
-            .peers
-            .iter()
-            .find(|p| p.peer == to.get())
-            .copied()
-            .ok_or(MergeError::NoPeer(from, to))
-    };
-    let mut links = Vec::with_capacity(N * (N - 1));
-    for from in MachineId::ALL {
-        let mut to = [from.next(), from.other()];
-        to.sort();
-        for to in to {
-            let (out, back) = (peer(from, to)?, peer(to, from)?);
-            links.push(LinkSummary {
-                from: from.get(),
-                to: to.get(),
-                sent: out.sent,
-                received: back.received,
-                queued: back.left,
-                in_flight: out.undeliverable,
-                lost: 0,
-            });
-        }
-    }
+    let links = links(&nodes)?;
     let run = &first.run;
     Ok(Params {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -91,4 +66,132 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
             })
             .collect(),
     })
+}
+
+/// Each directed link's accounting, from both ends' summaries (`nodes` by
+/// machine id): `sent` from the sender; `received` from the receiver;
+/// `queued`, what the receiver never took (left in its inbox or arrived
+/// after its end); `in_flight`, what still waited in the sender; `lost`, what
+/// the sender could never deliver. So `sent = received + queued + in_flight +
+/// lost` exactly when both ends counted right.
+pub fn links(nodes: &[NodeSummary]) -> Result<Vec<LinkSummary>, MergeError> {
+    let peer = |from: MachineId, to: MachineId| -> Result<&PeerSummary, MergeError> {
+        nodes
+            .get(from.index())
+            .and_then(|n| n.peers.iter().find(|p| p.peer == to.get()))
+            .ok_or(MergeError::NoPeer(from, to))
+    };
+    let mut links = Vec::with_capacity(N * (N - 1));
+    for from in MachineId::ALL {
+        let mut to = [from.next(), from.other()];
+        to.sort();
+        for to in to {
+            let (out, back) = (peer(from, to)?, peer(to, from)?);
+            links.push(LinkSummary {
+                from: from.get(),
+                to: to.get(),
+                sent: out.sent,
+                received: back.received,
+                queued: back.queued.saturating_add(back.after_end),
+                in_flight: out.unsent,
+                lost: out.undeliverable,
+            });
+        }
+    }
+    Ok(links)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rundir::{End, MachineSummary, NetRun};
+
+    /// Machine `id`'s summary, its side of each link made up from `flows`:
+    /// `(from, to, received, queued, after_end, unsent, undeliverable)`.
+    fn node(id: MachineId, flows: &[(u8, u8, u64, u64, u64, u64, u64)]) -> NodeSummary {
+        let side = |peer: MachineId| {
+            let out = flows.iter().find(|f| (f.0, f.1) == (id.get(), peer.get()));
+            let back = flows.iter().find(|f| (f.0, f.1) == (peer.get(), id.get()));
+            let (&(_, _, r, q, a, u, d), &(_, _, br, bq, ba, _, _)) = (out.unwrap(), back.unwrap());
+            PeerSummary {
+                peer: peer.get(),
+                sent: r + q + a + u + d,
+                undeliverable: d,
+                unsent: u,
+                peer_sent: None,
+                received: br,
+                queued: bq,
+                after_end: ba,
+                protocol_errors: 0,
+                lost: None,
+                lost_at_ns: None,
+            }
+        };
+        NodeSummary {
+            run: NetRun {
+                seed: 1,
+                run_id: 1,
+                duration_s: 1.0,
+                speed: 1,
+                sides: 10,
+                rate_range: None,
+                rates: [1, 2, 3],
+                inbox_capacity: 8,
+            },
+            listen: String::new(),
+            start_ns: 0,
+            machine: MachineSummary::from_tally(id, 1, &Default::default(), End::PeerLost),
+            peers: vec![side(id.next()), side(id.other())],
+            behind_ticks: 0,
+            max_late_ns: 0,
+            rejected: 0,
+            protocol_errors: Default::default(),
+            first_tick_ms: None,
+            peak_rss_kib: None,
+            cpu_ms: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Each directed link's `(from, to, received, queued, after_end,
+    /// unsent, undeliverable)`, every figure different.
+    const FLOWS: [(u8, u8, u64, u64, u64, u64, u64); 6] = [
+        (0, 1, 10, 2, 1, 3, 4),
+        (0, 2, 7, 0, 0, 0, 0),
+        (1, 0, 5, 1, 0, 0, 9),
+        (1, 2, 20, 3, 2, 1, 0),
+        (2, 0, 4, 0, 6, 2, 1),
+        (2, 1, 1, 8, 0, 0, 5),
+    ];
+
+    #[test]
+    fn links_take_each_figure_from_the_end_that_knows_it_and_balance() {
+        let nodes = MachineId::ALL.map(|id| node(id, &FLOWS));
+        let links = links(&nodes).unwrap();
+        assert_eq!(links.len(), FLOWS.len());
+        for (l, &(from, to, received, queued, after_end, unsent, undeliverable)) in
+            links.iter().zip(&FLOWS)
+        {
+            assert_eq!((l.from, l.to), (from, to));
+            assert_eq!(l.received, received, "{l:?}");
+            assert_eq!(l.queued, queued + after_end, "{l:?}");
+            assert_eq!(l.in_flight, unsent, "{l:?}");
+            assert_eq!(l.lost, undeliverable, "{l:?}");
+            assert_eq!(
+                l.sent,
+                l.received + l.queued + l.in_flight + l.lost,
+                "{l:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_machine_without_its_peer_is_named() {
+        let mut nodes = MachineId::ALL.map(|id| node(id, &FLOWS));
+        nodes[1].peers.clear();
+        assert!(matches!(
+            links(&nodes),
+            Err(MergeError::NoPeer(from, _)) if from == MachineId::ONE
+        ));
+    }
 }

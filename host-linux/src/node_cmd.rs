@@ -9,28 +9,33 @@
 //! | `ready` (the start barrier passed) | `start UNIX_NS` |
 //! | | `stop`, or stdin closing: end the run now |
 
+use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use scalemodel_core::node::{
+    self, INBOX_CAP, Key, Missing, NodeReport, ProtocolError, Status, Timeouts,
+};
 use scalemodel_core::{MachineId, Record};
-use scalemodel_mio::node::INBOX_CAP;
-use scalemodel_mio::{Config, End, Handle, Host, Node, NodeReport, Note, Start};
+use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
 
-use crate::cli::{NodeArgs, Rates};
+use crate::cli::{NodeArgs, Rates, random_u64};
+use crate::procinfo;
 use crate::rundir::{
-    self, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
+    self, End, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
 };
 use crate::timerfd::TimerFd;
-use crate::{procinfo, rundir::End as RunEnd};
 
-/// How long a new connection may take to say `Hello`.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(2);
-/// Notes kept in the node's summary; more are counted.
-const NOTES_MAX: usize = 100;
+/// How long a new connection may take to finish the handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long to wait for the peers' `Bye` after the end.
 const BYE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The wait between two dials of a next machine that refuses.
+const RETRY: Duration = Duration::from_millis(100);
+/// Notes kept in the node's summary; more are counted.
+const NOTES_MAX: usize = 100;
 
 /// Runs `scalemodel node`.
 pub fn run(args: &NodeArgs) -> Result<()> {
@@ -83,22 +88,26 @@ pub fn run(args: &NodeArgs) -> Result<()> {
             log_path.display()
         );
     }
+    let run_id = args.run_id.unwrap_or(seed);
     let config = Config {
-        id,
-        rate,
-        sides: model.sides,
-        seed,
-        run: args.run_id.unwrap_or(seed),
-        speed: model.speed,
-        duration_ns: (model.duration * 1e9).round() as u64,
+        node: node::Config {
+            id,
+            rate,
+            sides: model.sides,
+            seed,
+            speed: model.speed,
+            // `as` saturates: a duration beyond u64 ns is as good as forever.
+            duration_ns: (model.duration * 1e9).round() as u64,
+            key: run_key(run_id),
+            nonce: random_u64(),
+            timeouts: timeouts(args.connect_timeout),
+        },
         next,
-        connect_timeout: args.connect_timeout,
-        hello_timeout: HELLO_TIMEOUT,
-        bye_timeout: BYE_TIMEOUT,
         spin: args.spin,
     };
     let setup_before_node = process_start.elapsed();
-    let node = Node::new(config, listener, TimerFd::new()?)?;
+    let node = Node::new(config, listener, TimerFd::new()?)
+        .with_context(|| format!("machine {id}: cannot start the node"))?;
     let handle = node.handle();
     watch_signals(handle.clone())?;
     if args.launcher {
@@ -117,27 +126,42 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         launcher: args.launcher,
         notes: Vec::new(),
         notes_left_out: 0,
-        failed: None,
     };
     let result = node.run(&mut host, start);
     let NodeHost {
         log,
         mut notes,
         notes_left_out,
-        failed,
         ..
     } = host;
     if notes_left_out > 0 {
         notes.push(format!("… and {notes_left_out} more notes (on stderr)"));
     }
-    log.finish()?;
-    if let Some(e) = failed {
-        return Err(e.into());
+    let flushed = log.finish();
+    let report = result.with_context(|| format!("machine {id}"))?;
+    flushed?;
+    let status = report
+        .status
+        .with_context(|| format!("machine {id}: the node stopped before it ended"))?;
+    let secs = args.connect_timeout.as_secs_f64();
+    match status {
+        Status::SetupFailed(missing) => {
+            bail!(
+                "machine {id}: {}",
+                why_missing(id, missing, next, local, secs)
+            )
+        }
+        Status::NoStart => {
+            bail!("machine {id}: no start time came within {secs} s of the start barrier")
+        }
+        Status::Interrupted if report.start_unix_ns.is_none() => {
+            bail!("machine {id}: interrupted before the run started")
+        }
+        _ => {}
     }
-    let report = result.map_err(|e| anyhow::anyhow!("machine {id}: {e}"))?;
     let run = NetRun {
         seed,
-        run_id: args.run_id.unwrap_or(seed),
+        run_id,
         duration_s: model.duration,
         speed: model.speed,
         sides: model.sides,
@@ -148,7 +172,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         rates: model.rates.resolve(seed),
         inbox_capacity: INBOX_CAP,
     };
-    let summary = summarise(run, id, local, &report, notes, setup_before_node);
+    let summary = summarise(run, id, local, &report, status, notes, setup_before_node);
     summary.write(out, id)?;
     if args.launcher {
         say("done")?;
@@ -161,6 +185,59 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The run's key, derived from the run id.
+///
+/// A placeholder until key files come: the id's 8 bytes (little-endian)
+/// repeated to 32. It keeps runs apart, but a stranger who knows the run id
+/// (it is in `params.json` and on `run`'s command lines) can join the run.
+fn run_key(run_id: u64) -> Key {
+    let mut key = [0; 32];
+    for chunk in key.chunks_exact_mut(8) {
+        chunk.copy_from_slice(&run_id.to_le_bytes());
+    }
+    Key(key)
+}
+
+/// The node's time bounds: `--connect-timeout` for the set-up, the rest fixed.
+fn timeouts(connect_timeout: Duration) -> Timeouts {
+    // Saturating: a bound past u64 ns (584 years) is as good as none.
+    let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    Timeouts {
+        setup_ns: ns(connect_timeout),
+        handshake_ns: ns(HANDSHAKE_TIMEOUT),
+        bye_ns: ns(BYE_TIMEOUT),
+        retry_ns: ns(RETRY),
+        ..Timeouts::DEFAULT
+    }
+}
+
+/// Names what the set-up was missing at its deadline.
+fn why_missing(
+    id: MachineId,
+    missing: Missing,
+    next: SocketAddr,
+    local: SocketAddr,
+    secs: f64,
+) -> String {
+    let mut why = Vec::new();
+    if missing.next {
+        why.push(format!(
+            "machine {} at {next} did not answer within {secs} s",
+            id.next()
+        ));
+    }
+    if missing.other {
+        why.push(format!(
+            "machine {} did not connect to {local} within {secs} s",
+            id.other()
+        ));
+    }
+    if why.is_empty() {
+        why.push(format!("the start barrier did not pass within {secs} s"));
+    }
+    why.join("; ")
 }
 
 /// A start far in the past would make the node rush through every tick it
@@ -248,22 +325,17 @@ struct NodeHost {
     launcher: bool,
     notes: Vec<String>,
     notes_left_out: u64,
-    failed: Option<RunDirError>,
 }
 
 impl Host for NodeHost {
-    type Error = ();
+    type Error = RunDirError;
 
-    fn record(&mut self, record: &Record) -> Result<(), ()> {
-        self.log.write(record).map_err(|e| {
-            self.failed = Some(e);
-        })
+    fn record(&mut self, record: &Record) -> Result<(), RunDirError> {
+        self.log.write(record)
     }
 
-    fn idle(&mut self) -> Result<(), ()> {
-        self.log.flush().map_err(|e| {
-            self.failed = Some(e);
-        })
+    fn idle(&mut self) -> Result<(), RunDirError> {
+        self.log.flush()
     }
 
     fn ready(&mut self) {
@@ -273,14 +345,48 @@ impl Host for NodeHost {
     }
 
     fn note(&mut self, note: &Note) {
-        eprintln!("machine {}: {note}", self.id);
+        if let Note::Joined(_) = note {
+            // Good news, not trouble: said when started by hand, and kept
+            // out of the summary's notes (and out of `run`'s progress).
+            if !self.launcher {
+                eprintln!("machine {}: {}", self.id, describe(note));
+            }
+            return;
+        }
+        let text = describe(note);
+        eprintln!("machine {}: {text}", self.id);
         // Every note goes to stderr; the summary keeps the first NOTES_MAX
         // and counts the rest, so a flood of strangers cannot grow it.
         if self.notes.len() < NOTES_MAX {
-            self.notes.push(note.to_string());
+            self.notes.push(text);
         } else {
             self.notes_left_out += 1;
         }
+    }
+}
+
+/// A note in words.
+fn describe(note: &Note) -> String {
+    match note {
+        Note::Joined(peer) => format!("machine {peer} joined"),
+        Note::Rejected {
+            addr: Some(addr),
+            reason,
+        } => format!("rejected a connection from {addr}: {reason}"),
+        Note::Rejected { addr: None, reason } => format!("rejected a connection: {reason}"),
+        Note::PeerLost {
+            peer,
+            at_model_ns: Some(at),
+            reason,
+        } => format!(
+            "lost machine {peer} at model time {:.3} s: {reason}",
+            *at as f64 / 1e9
+        ),
+        Note::PeerLost {
+            peer,
+            at_model_ns: None,
+            reason,
+        } => format!("lost machine {peer} before the start: {reason}"),
     }
 }
 
@@ -289,10 +395,10 @@ fn summarise(
     id: MachineId,
     listen: SocketAddr,
     report: &NodeReport,
+    status: Status,
     notes: Vec<String>,
     setup_before_node: Duration,
 ) -> NodeSummary {
-    let t = &report.tally;
     let peers: Vec<PeerSummary> = [id.next(), id.other()]
         .iter()
         .map(|&peer| {
@@ -301,37 +407,48 @@ fn summarise(
                 peer: peer.get(),
                 sent: p.sent,
                 undeliverable: p.undeliverable,
+                unsent: p.unsent,
                 peer_sent: p.peer_sent,
                 received: p.received,
-                left: p.left,
+                queued: p.queued,
+                after_end: p.after_end,
                 protocol_errors: p.protocol_errors,
+                lost: p.lost.map(|reason| reason.to_string()),
                 lost_at_ns: p.lost_at_model_ns,
             }
         })
         .collect();
-    let left: u64 = peers.iter().map(|p| p.left).sum();
+    // The links count arrivals after the end as queued (the machine never
+    // took them), so the machine's count of what it left does too.
+    let after_end: u64 = peers.iter().map(|p| p.after_end).sum();
+    let inbox_left = u64::from(report.inbox_left).saturating_add(after_end);
     // The node counts from its creation; the process started a little earlier.
     let first_tick_ms = report
         .first_tick_ns
         .map(|ns| (setup_before_node.as_nanos() as f64 + ns as f64) / 1e6);
     let rate = run.rates[id.index()];
-    let end = match report.end {
-        End::Completed => RunEnd::Completed,
-        End::Interrupted => RunEnd::Interrupted,
-        End::PeerLost => RunEnd::PeerLost,
-    };
+    let protocol_errors = (0..ProtocolError::KINDS)
+        .filter_map(|k| {
+            let count = *report.errors.0.get(k)?;
+            (count > 0).then(|| (ProtocolError::kind_name(k).to_owned(), count))
+        })
+        .collect::<BTreeMap<_, _>>();
     NodeSummary {
         run,
         listen: listen.to_string(),
-        start_ns: report.start_unix_ns,
+        start_ns: report.start_unix_ns.unwrap_or(0),
         machine: MachineSummary {
             stalls: report.stalls,
-            stalled_ns: report.stalled_ns,
-            held: report.held,
-            inbox_left: u32::try_from(left).unwrap_or(u32::MAX),
-            ..MachineSummary::from_tally(id, rate, t, end)
+            stalled_ns: report.stalled_model_ns,
+            held: report.holds,
+            inbox_left: u32::try_from(inbox_left).unwrap_or(u32::MAX),
+            ..MachineSummary::from_tally(id, rate, &report.tally, End::from(status))
         },
         peers,
+        behind_ticks: report.behind_ticks,
+        max_late_ns: report.max_late_ns,
+        rejected: report.rejected,
+        protocol_errors,
         first_tick_ms,
         peak_rss_kib: procinfo::peak_rss_kib(),
         cpu_ms: procinfo::cpu_ms(),

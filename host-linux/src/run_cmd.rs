@@ -406,12 +406,12 @@ fn print_trial(t: &Trial) {
     let balanced = p
         .links
         .iter()
-        .filter(|l| l.sent == l.received + l.queued + l.in_flight)
+        .filter(|l| l.sent == l.received + l.queued + l.in_flight + l.lost)
         .count();
     let sent: u64 = p.links.iter().map(|l| l.sent).sum();
-    let lost: u64 = p.links.iter().map(|l| l.in_flight).sum();
+    let lost: u64 = p.links.iter().map(|l| l.in_flight + l.lost).sum();
     println!(
-        "  conservation: {balanced} of {} links balanced, {sent} messages sent, {lost} undeliverable; conformance: {} violations",
+        "  conservation: {balanced} of {} links balanced, {sent} messages sent, {lost} undelivered; conformance: {} violations",
         p.links.len(),
         t.violations.len()
     );

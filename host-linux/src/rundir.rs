@@ -1,5 +1,6 @@
 //! The run directory, a public format: `machine-<id>.csv` logs and `params.json`.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -474,23 +475,30 @@ pub fn node_name(id: MachineId) -> String {
 }
 
 /// One peer's side of a link, as a networked machine saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerSummary {
     /// The peer's id.
     pub peer: u8,
     /// Messages this machine sent to the peer.
     pub sent: u64,
-    /// Of those, never handed to the peer because it was gone.
+    /// Of those, never to reach the peer: its link was gone or had ended
+    /// when they were sent, or broke while they waited.
     pub undeliverable: u64,
+    /// Of those, still waiting in this machine at the end.
+    pub unsent: u64,
     /// What the peer's `Bye` said it sent, if it said.
     pub peer_sent: Option<u64>,
     /// Messages from the peer taken off the inbox.
     pub received: u64,
     /// Messages from the peer left in the inbox at the end.
-    pub left: u64,
+    pub queued: u64,
+    /// Messages from the peer that arrived after this machine's end.
+    pub after_end: u64,
     /// Protocol errors on the link.
     pub protocol_errors: u64,
-    /// Model ns when the link broke, if it did.
+    /// Why the link broke (or the peer ended early), if it did.
+    pub lost: Option<String>,
+    /// Model ns when the link broke, if it did (0 before the start).
     pub lost_at_ns: Option<u64>,
 }
 
@@ -499,7 +507,7 @@ pub struct PeerSummary {
 pub struct NetRun {
     /// The run's seed.
     pub seed: u64,
-    /// The run's id from the handshakes.
+    /// The run's id; the handshakes' key is derived from it.
     pub run_id: u64,
     /// The run's length in model seconds.
     pub duration_s: f64,
@@ -528,6 +536,15 @@ pub struct NodeSummary {
     pub machine: MachineSummary,
     /// Each peer's side of the links.
     pub peers: Vec<PeerSummary>,
+    /// Ticks that ran after the next tick was already due (any makes the
+    /// machine end `overloaded`).
+    pub behind_ticks: u64,
+    /// The latest a tick ran after its due time, in wall ns.
+    pub max_late_ns: u64,
+    /// Connections turned away because they never joined the run.
+    pub rejected: u64,
+    /// Protocol errors by kind (only kinds that happened), from peers and strangers.
+    pub protocol_errors: BTreeMap<String, u64>,
     /// Wall ms from the process's start to its first tick.
     pub first_tick_ms: Option<f64>,
     /// The process's peak resident memory in KiB.

@@ -1,9 +1,17 @@
-//! Drives one [`scalemodel_core`] machine from a mio event loop over
-//! non-blocking TCP: ring set-up, handshake, framing, backpressure, tick
-//! deadlines and a clean end. One thread, one `Poll`, no blocking calls.
+//! Hosts one [`scalemodel_core::node::Node`] in a mio event loop over
+//! non-blocking TCP.
+//!
+//! This crate moves bytes, time and nothing else: it accepts and dials
+//! sockets, reads and writes them within per-turn budgets, wakes the node on
+//! time and stops it on request. Every rule of the link protocol (the
+//! handshake, the start barrier, `seq`, `Bye`, the accounting, the timeouts
+//! and the end status) is the core node's; this crate never looks inside a
+//! frame. One thread, one `Poll`, no blocking calls.
 
-mod conn;
-pub mod node;
+mod host;
+mod node;
+mod socket;
 pub mod timer;
 
-pub use node::{Config, End, Handle, Host, Node, NodeError, NodeReport, Note, PeerReport, Start};
+pub use host::{Handle, Host, Note, Start};
+pub use node::{Config, NewError, Node, NodeError};

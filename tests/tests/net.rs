@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use scalemodel::check::{Kind, check_dir, read_run};
 use scalemodel::merge::merge_nodes;
 use scalemodel::rundir::{End, Params};
+use scalemodel_core::MachineId;
+use scalemodel_core::wire::{CHALLENGE_LEN, Frame, MAX_FRAME_LEN, PROOF_LEN, PROTOCOL, encode};
 use scalemodel_tests::{
     Children, free_ports, lines_in, processes_mentioning, scalemodel, scalemodel_bin, wait_until,
 };
@@ -120,10 +122,29 @@ fn a_full_inbox_holds_its_socket_and_loses_nothing() {
         .concat(),
         Duration::from_secs(90),
     );
-    let params = assert_clean(&out.join("trial-1"));
+    let dir = out.join("trial-1");
+    let violations = check_dir(&dir).expect("the run directory reads");
+    assert!(violations.is_empty(), "{violations:#?}");
+    let params = Params::read(&dir).expect("params.json");
     let slow = &params.machines[0];
+    assert_eq!(slow.end, End::Completed, "{slow:?}");
     assert!(slow.held > 0, "the inbox never filled: {slow:?}");
     assert!(slow.inbox_left > 8_000, "{slow:?}");
+    // 10,000 ticks a second each: on a shared machine the fast ones may fall
+    // a tick behind, and honestly say so. Timing is not this test's subject.
+    for fast in &params.machines[1..] {
+        assert!(
+            matches!(fast.end, End::Completed | End::Overloaded),
+            "{fast:?}"
+        );
+    }
+    for l in &params.links {
+        assert_eq!(l.in_flight, 0, "{l:?}");
+        assert_eq!(l.sent, l.received + l.queued + l.lost, "{l:?}");
+        // Only a sender behind its schedule sends after its receiver's end.
+        let sender = &params.machines[usize::from(l.from)];
+        assert!(l.lost == 0 || sender.end == End::Overloaded, "{l:?}");
+    }
 }
 
 /// Each machine's die rolls in log order: the destination peers of each send,
@@ -237,6 +258,18 @@ fn three_nodes_make_a_valid_run_whatever_order_they_start_in() {
     });
 }
 
+/// Writes `frames`, encoded, on `stream`.
+fn send_frames(stream: &mut std::net::TcpStream, frames: &[Frame]) {
+    use std::io::Write;
+    for frame in frames {
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        let bytes = encode(frame, &mut buf).expect("a frame fits MAX_FRAME_LEN");
+        stream
+            .write_all(bytes)
+            .expect("the node takes a stranger's bytes");
+    }
+}
+
 #[test]
 fn strangers_are_turned_away_and_the_run_goes_on() {
     use std::io::Write;
@@ -249,19 +282,27 @@ fn strangers_are_turned_away_and_the_run_goes_on() {
     assert!(wait_until(Duration::from_secs(10), || {
         std::net::TcpStream::connect(peers[0]).is_ok()
     }));
-    // Garbage, a wrong run id, and a silent stranger, before the real peer.
+    // Before the real peers: garbage, another protocol version, a plausible
+    // machine 2 (machine 0's caller) that cannot prove the key, and silence.
     let mut garbage = std::net::TcpStream::connect(peers[0]).unwrap();
     garbage.write_all(&[0xff; 100]).unwrap();
-    let mut wrong_run = std::net::TcpStream::connect(peers[0]).unwrap();
-    let mut buf = [0u8; 32];
-    let hello = scalemodel_core::wire::Frame::Hello {
-        protocol: 1,
-        run: 999,
+    let mut wrong_version = std::net::TcpStream::connect(peers[0]).unwrap();
+    let hello = |protocol| Frame::Hello {
+        protocol,
         from: 2,
+        challenge: [7; CHALLENGE_LEN],
     };
-    wrong_run
-        .write_all(scalemodel_core::wire::encode(&hello, &mut buf).unwrap())
-        .unwrap();
+    send_frames(&mut wrong_version, &[hello(PROTOCOL + 1)]);
+    let mut impostor = std::net::TcpStream::connect(peers[0]).unwrap();
+    send_frames(
+        &mut impostor,
+        &[
+            hello(PROTOCOL),
+            Frame::Proof {
+                proof: [0; PROOF_LEN],
+            },
+        ],
+    );
     let _silent = std::net::TcpStream::connect(peers[0]).unwrap();
     children.0.push(node(1, &peers, start_at, &dir, 2, "10s"));
     children.0.push(node(2, &peers, start_at, &dir, 2, "10s"));
@@ -269,8 +310,21 @@ fn strangers_are_turned_away_and_the_run_goes_on() {
     assert!(statuses.iter().all(|s| s.success()), "{statuses:?}");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut children.0[0].stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(stderr.contains("rejected a connection"), "{stderr}");
-    assert!(stderr.contains("run 999, expected 31"), "{stderr}");
+    assert!(
+        stderr.contains("rejected a connection from 127.0.0.1:"),
+        "{stderr}"
+    );
+    let version = format!("protocol version {}, expected {PROTOCOL}", PROTOCOL + 1);
+    assert!(stderr.contains(&version), "{stderr}");
+    assert!(
+        stderr.contains("its proof of the run's key is wrong"),
+        "{stderr}"
+    );
+    let zero = scalemodel::rundir::NodeSummary::read(&dir, MachineId::ZERO).unwrap();
+    assert!(zero.rejected >= 3, "{zero:?}");
+    for kind in ["bad bytes", "wrong version", "bad proof"] {
+        assert_eq!(zero.protocol_errors.get(kind), Some(&1), "{kind}: {zero:?}");
+    }
     merge_nodes(&dir).unwrap().write(&dir).unwrap();
     assert_clean(&dir);
 }
@@ -336,11 +390,8 @@ fn a_peer_that_dies_is_logged_and_the_others_finish() {
     std::io::Read::read_to_string(&mut children.0[0].stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("lost machine 2 at model time"), "{stderr}");
     for id in 0..2 {
-        let node = scalemodel::rundir::NodeSummary::read(
-            &dir,
-            scalemodel_core::MachineId::new(id).unwrap(),
-        )
-        .unwrap();
+        let node =
+            scalemodel::rundir::NodeSummary::read(&dir, MachineId::new(id).unwrap()).unwrap();
         assert_eq!(node.machine.end, End::PeerLost);
         // It kept its rate to the end: 20 model seconds at its rate.
         assert_eq!(node.machine.ticks, 20 * u64::from(node.machine.rate));

@@ -1,0 +1,356 @@
+//! The loop: one `Poll`, a socket per connection slot of the core node, and
+//! the node's deadlines on a [`Timer`].
+//!
+//! Each turn reads the clock once and hands that `now` to every call into
+//! the node: it serves the handle (stop, start), reads what the sockets hold
+//! (within a byte budget per connection), runs the node's timeout when it is
+//! due (at most one tick), writes what the node has to send, acts on every
+//! event the node emitted, then waits for readiness or the next deadline.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use scalemodel_core::ConfigError;
+use scalemodel_core::node::{
+    self, CONNS, Event, INBOX_CAP, NodeReport, OUTBOX_BYTES, StartError, Status,
+};
+
+use crate::host::{Handle, Host, Note, Shared, Start};
+use crate::socket::Socket;
+use crate::timer::Timer;
+
+mod serve;
+
+/// The core node this loop drives: the standard inbox and outbox sizes.
+type Core = node::Node<INBOX_CAP, OUTBOX_BYTES>;
+
+const LISTENER: Token = Token(0);
+const TIMER: Token = Token(1);
+const WAKER: Token = Token(2);
+/// Connection slot `i` is token `FIRST_CONN + i`.
+const FIRST_CONN: usize = 3;
+/// Readiness events one poll returns at most; the rest come next turn.
+const POLL_EVENTS: usize = 64;
+
+/// One node's parameters.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The core node's parameters (its key, rate, timeouts, ...).
+    pub node: node::Config,
+    /// The next machine's address, `(id + 1) mod 3`, which this one dials.
+    pub next: SocketAddr,
+    /// How long before a deadline to stop sleeping and poll without
+    /// blocking: waking from idle is slow and noisy on many machines, so the
+    /// last stretch is spent awake (at most a quarter of a tick period).
+    pub spin: Duration,
+}
+
+/// Why a node could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum NewError {
+    /// The core refused the parameters.
+    #[error("invalid parameters")]
+    Config(#[from] ConfigError),
+    /// The poll, the timer or the listener could not be set up.
+    #[error("cannot set up the event loop")]
+    Io(#[from] io::Error),
+}
+
+/// Why a node's loop stopped before the node ended.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError<E> {
+    /// The poll, the timer or the listener failed.
+    #[error("network I/O failed")]
+    Io(#[from] io::Error),
+    /// The node refused the start time (in the past, or before the barrier).
+    #[error("cannot start at Unix time {unix_ns} ns")]
+    Start {
+        /// The start time handed.
+        unix_ns: u64,
+        /// Why the node refused it.
+        source: StartError,
+    },
+    /// The host could not keep a record or flush its log.
+    #[error("the host could not keep the log")]
+    Host(#[source] E),
+}
+
+/// One machine of a networked run: a core node behind sockets and a timer.
+pub struct Node<T: Timer> {
+    /// Boxed: the inbox and the outboxes make it about 330 KB.
+    core: Box<Core>,
+    next: SocketAddr,
+    poll: Poll,
+    listener: TcpListener,
+    timer: T,
+    shared: Arc<Shared>,
+    waker: Arc<Waker>,
+    /// The sockets, by the core's connection slot.
+    sockets: [Option<Socket>; CONNS],
+    /// Each slot's last remote address, kept after its socket closed, since
+    /// the node may name a connection once it is gone.
+    addrs: [Option<SocketAddr>; CONNS],
+    events: Events,
+    /// [`Config::spin`], capped at a quarter of a tick period, in ns.
+    spin_ns: u64,
+    /// The listener may hold more connections (edge-triggered, as sockets).
+    may_accept: bool,
+    /// A write budget stopped with bytes left: the next poll must not wait.
+    write_more: bool,
+    /// The start barrier passed.
+    barrier: bool,
+    /// When model time 0 is, as [`Node::run`] was told.
+    start: Start,
+    /// The handle's stop was handed to the node.
+    stopping: bool,
+    /// The node ended, with this status.
+    ended: Option<Status>,
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn unix_now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, nanos)
+}
+
+impl<T: Timer> Node<T> {
+    /// A node listening on `listener` (already bound, so that its address can
+    /// be told to the peers before the node runs); its set-up time starts now.
+    pub fn new(
+        config: Config,
+        listener: std::net::TcpListener,
+        mut timer: T,
+    ) -> Result<Self, NewError> {
+        let per_s = u64::from(config.node.rate) * u64::from(config.node.speed);
+        let period_ns = 1_000_000_000 / per_s.max(1);
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        timer.register(poll.registry(), TIMER)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let core = Box::new(Core::new(config.node, timer.now_ns())?);
+        Ok(Self {
+            core,
+            next: config.next,
+            poll,
+            listener,
+            timer,
+            shared: Arc::default(),
+            waker,
+            sockets: std::array::from_fn(|_| None),
+            addrs: [None; CONNS],
+            events: Events::with_capacity(POLL_EVENTS),
+            spin_ns: nanos(config.spin).min(period_ns / 4),
+            // The listener may have queued connections before registering.
+            may_accept: true,
+            write_more: false,
+            barrier: false,
+            start: Start::Handed,
+            stopping: false,
+            ended: None,
+        })
+    }
+
+    /// A handle to start or stop the node from another thread.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: Arc::clone(&self.shared),
+            waker: Arc::clone(&self.waker),
+        }
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Runs the node until it ends; returns its final report, whatever its
+    /// status. An error means the loop itself failed, not the run.
+    pub fn run<H: Host>(
+        mut self,
+        host: &mut H,
+        start: Start,
+    ) -> Result<NodeReport, NodeError<H::Error>> {
+        self.start = start;
+        let mut now = self.timer.now_ns();
+        loop {
+            self.steer(host, now)?;
+            self.read_all(host, now)?;
+            if self.core.poll_timeout().is_some_and(|at| at <= now) {
+                self.core.handle_timeout(now);
+                self.act(host, now)?;
+            }
+            self.write_all(host, now)?;
+            if self.ended.is_some() {
+                return Ok(self.finish(now));
+            }
+            self.wait(host, now)?;
+            now = self.timer.now_ns();
+            self.ready(host, now)?;
+        }
+    }
+
+    /// Hands the node what the [`Handle`] asked for: a stop, a start time.
+    fn steer<H: Host>(&mut self, host: &mut H, now: u64) -> Result<(), NodeError<H::Error>> {
+        if !self.stopping && self.shared.stop_asked() {
+            self.stopping = true;
+            self.core.handle_stop(now);
+            self.act(host, now)?;
+        }
+        let Some(unix_ns) = self.start_due() else {
+            return Ok(());
+        };
+        let at_ns = self.mono_ns_of(unix_ns);
+        self.core
+            .handle_start(at_ns, unix_ns, now)
+            .map_err(|source| NodeError::Start { unix_ns, source })
+    }
+
+    /// The start time, once the barrier passed and the time is known, until
+    /// the node took it.
+    fn start_due(&self) -> Option<u64> {
+        if !self.barrier || self.core.started() || self.ended.is_some() {
+            return None;
+        }
+        match self.start {
+            Start::At(t) => Some(t),
+            Start::Handed => self.shared.start_unix_ns(),
+        }
+    }
+
+    /// Unix time `unix_ns` on the timer's clock, mapped once: from then on
+    /// ticks follow the monotonic clock, which never steps.
+    fn mono_ns_of(&self, unix_ns: u64) -> u64 {
+        // Both clocks read side by side (not the turn's `now`, which is a
+        // little older), so that no tick is due before its Unix time.
+        let (mono, unix) = (self.timer.now_ns(), unix_now_ns());
+        let at = i128::from(mono) + i128::from(unix_ns) - i128::from(unix);
+        u64::try_from(at.max(0)).unwrap_or(u64::MAX)
+    }
+
+    /// Acts on every event the node emitted, in order.
+    fn act<H: Host>(&mut self, host: &mut H, now: u64) -> Result<(), NodeError<H::Error>> {
+        while let Some(event) = self.core.poll_event() {
+            match event {
+                Event::Record(record) => host.record(&record).map_err(NodeError::Host)?,
+                Event::Dial(conn) => self.dial(conn, now)?,
+                Event::Close(conn) => self.close(conn, now),
+                Event::Joined(peer) => host.note(&Note::Joined(peer)),
+                Event::Rejected { conn, reason } => host.note(&Note::Rejected {
+                    addr: self.addrs.get(conn.index()).copied().flatten(),
+                    reason,
+                }),
+                Event::PeerLost {
+                    peer,
+                    at_model_ns,
+                    reason,
+                } => host.note(&Note::PeerLost {
+                    peer,
+                    at_model_ns,
+                    reason,
+                }),
+                Event::Barrier => {
+                    self.barrier = true;
+                    host.ready();
+                }
+                Event::Ended(status) => self.ended = Some(status),
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for readiness, the node's next deadline, or the handle.
+    fn wait<H: Host>(&mut self, host: &mut H, now: u64) -> Result<(), NodeError<H::Error>> {
+        host.idle().map_err(NodeError::Host)?;
+        let timeout = if self.has_work() {
+            Some(Duration::ZERO)
+        } else {
+            match self.core.poll_timeout() {
+                Some(at) if at.saturating_sub(now) <= self.spin_ns => Some(Duration::ZERO),
+                Some(at) => {
+                    self.timer.arm(at - self.spin_ns)?;
+                    self.timer.poll_timeout(now)
+                }
+                // Only an ended node has no deadline, and the loop ends with it.
+                None => None,
+            }
+        };
+        match self.poll.poll(&mut self.events, timeout) {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Work left for the next turn (by a budget, or a start time to hand):
+    /// then the poll must not wait.
+    fn has_work(&self) -> bool {
+        self.may_accept
+            || self.write_more
+            || self.start_due().is_some()
+            || self
+                .sockets
+                .iter()
+                .flatten()
+                .any(|s| s.may_read && !s.connecting && self.core.can_read(s.conn))
+    }
+
+    /// Takes in what the poll reported: readiness flags first, then accepts
+    /// and finished dials.
+    fn ready<H: Host>(&mut self, host: &mut H, now: u64) -> Result<(), NodeError<H::Error>> {
+        let mut timer_fired = false;
+        for event in self.events.iter() {
+            match event.token() {
+                LISTENER => self.may_accept = true,
+                TIMER => timer_fired = true,
+                WAKER => {}
+                Token(t) => {
+                    let slot = t
+                        .checked_sub(FIRST_CONN)
+                        .and_then(|i| self.sockets.get_mut(i));
+                    let Some(s) = slot.and_then(Option::as_mut) else {
+                        continue;
+                    };
+                    s.woke = true;
+                    if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        s.may_read = true;
+                    }
+                    if event.is_writable() || event.is_write_closed() || event.is_error() {
+                        s.blocked = false;
+                    }
+                }
+            }
+        }
+        if timer_fired {
+            self.timer.fired()?;
+        }
+        for i in 0..CONNS {
+            self.finish_dial(host, i, now)?;
+        }
+        if self.may_accept {
+            self.accept(host, now)?;
+        }
+        Ok(())
+    }
+
+    /// The node ended: any socket it did not close gets what it still has to
+    /// send (best effort) and is closed; the report is final.
+    fn finish(mut self, now: u64) -> NodeReport {
+        for i in 0..CONNS {
+            if let Some(mut s) = self.sockets[i].take() {
+                self.send_rest(&mut s, now);
+                s.close(self.poll.registry());
+            }
+        }
+        self.core.report()
+    }
+}

@@ -1,0 +1,151 @@
+//! One connection slot's socket: its bytes read but not yet used, and what
+//! edge-triggered readiness told us about it.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use scalemodel_core::node::ConnId;
+
+/// Bytes read from a socket in one call; also the most a slot keeps that
+/// the node did not use yet.
+pub(crate) const READ_CHUNK: usize = 4 * 1024;
+
+/// A socket in a node's connection slot.
+#[derive(Debug)]
+pub(crate) struct Socket {
+    /// The node's slot.
+    pub(crate) conn: ConnId,
+    stream: TcpStream,
+    token: Token,
+    /// A dial not yet known to have connected.
+    pub(crate) connecting: bool,
+    /// An event came for this socket since the last look at its dial.
+    pub(crate) woke: bool,
+    buf: Box<[u8; READ_CHUNK]>,
+    /// `buf[start..end]` was read and not yet used by the node.
+    start: usize,
+    end: usize,
+    /// The socket may hold more bytes: mio is edge-triggered, so this stays
+    /// set until a read would block, whatever stopped the last read.
+    pub(crate) may_read: bool,
+    /// The last write would have blocked: wait for WRITABLE before the next.
+    pub(crate) blocked: bool,
+    /// WRITABLE is part of the registered interest.
+    writable: bool,
+}
+
+impl Socket {
+    /// Registers `stream` under `token`: READABLE always, WRITABLE while a
+    /// dial is connecting (its completion is a WRITABLE event).
+    pub(crate) fn new(
+        conn: ConnId,
+        mut stream: TcpStream,
+        token: Token,
+        registry: &Registry,
+        connecting: bool,
+    ) -> io::Result<Self> {
+        let interest = if connecting {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        registry.register(&mut stream, token, interest)?;
+        Ok(Self {
+            conn,
+            stream,
+            token,
+            connecting,
+            woke: false,
+            buf: Box::new([0; READ_CHUNK]),
+            start: 0,
+            end: 0,
+            // A new socket may already hold bytes that came with the connection.
+            may_read: !connecting,
+            blocked: false,
+            writable: connecting,
+        })
+    }
+
+    /// Whether a connecting dial finished: `None` while it has not, else
+    /// whether it connected.
+    pub(crate) fn connect_result(&self) -> Option<io::Result<()>> {
+        // A non-blocking connect completes on WRITABLE: it worked if the
+        // socket has no error and has a peer address.
+        // The pending error comes first: a refused dial has no peer either.
+        let error = match self.stream.take_error() {
+            Ok(Some(e)) | Err(e) => e,
+            Ok(None) => match self.stream.peer_addr() {
+                Ok(_) => return Some(Ok(())),
+                Err(e) => e,
+            },
+        };
+        // No error and no peer yet: a wake-up before the connect finished.
+        (error.kind() != io::ErrorKind::NotConnected).then_some(Err(error))
+    }
+
+    /// Bytes read and not yet used by the node.
+    pub(crate) fn unused(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// The node used the first `n` of [`Socket::unused`].
+    pub(crate) fn used(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Reads at most `max` bytes (and at most [`READ_CHUNK`]) once the
+    /// unused bytes are all used; `Ok(0)` is the end of the stream.
+    pub(crate) fn fill(&mut self, max: usize) -> io::Result<usize> {
+        debug_assert!(self.unused().is_empty(), "offer the unused bytes first");
+        let max = max.min(READ_CHUNK);
+        loop {
+            match self.stream.read(&mut self.buf[..max]) {
+                Ok(n) => {
+                    self.start = 0;
+                    self.end = n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes some of `bytes`; `Ok(0)` only for empty `bytes`.
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        loop {
+            match self.stream.write(bytes) {
+                Ok(0) if !bytes.is_empty() => return Err(io::ErrorKind::WriteZero.into()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// Asks for WRITABLE events only while bytes wait, as they would
+    /// otherwise wake the loop every time the socket drains.
+    pub(crate) fn want_writable(&mut self, registry: &Registry, want: bool) -> io::Result<()> {
+        if want == self.writable {
+            return Ok(());
+        }
+        let interest = if want {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        registry.reregister(&mut self.stream, self.token, interest)?;
+        self.writable = want;
+        Ok(())
+    }
+
+    /// Sends FIN after what was written, and leaves the poll; dropping the
+    /// socket then closes it.
+    pub(crate) fn close(mut self, registry: &Registry) {
+        // Both best effort: the socket is closed when it drops either way;
+        // a failed shutdown only means the other side sees a reset.
+        let _ = self.stream.shutdown(Shutdown::Write);
+        let _ = registry.deregister(&mut self.stream);
+    }
+}
