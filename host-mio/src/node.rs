@@ -24,6 +24,8 @@ use crate::socket::Socket;
 use crate::timer::Timer;
 
 mod serve;
+#[cfg(test)]
+mod tests;
 
 /// The core node this loop drives: the standard inbox and outbox sizes.
 type Core = node::Node<INBOX_CAP, OUTBOX_BYTES>;
