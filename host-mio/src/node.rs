@@ -140,7 +140,9 @@ impl<T: Timer> Node<T> {
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         timer.register(poll.registry(), TIMER)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let core = Box::new(Core::new(config.node, timer.now_ns())?);
+        // Boxed straight from the Result: one stack copy of the core fewer,
+        // and a stack page touched once stays in the peak RSS.
+        let core = Core::new(config.node, timer.now_ns()).map(Box::new)?;
         Ok(Self {
             core,
             next: config.next,

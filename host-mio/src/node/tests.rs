@@ -165,7 +165,7 @@ fn three_nodes_on_loopback_run_to_a_clean_end() {
         // Joins come first; the barrier after both.
         while !matches!(n.heard.recv().unwrap(), Heard::Ready) {}
     }
-    let start = SystemTime::now() + Duration::from_millis(50);
+    let start = SystemTime::now() + Duration::from_millis(200);
     let start_ns = start.duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
     for n in &nodes {
         n.handle.start_at(start_ns);
