@@ -15,9 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use scalemodel_core::ConfigError;
-use scalemodel_core::node::{
-    self, CONNS, Event, INBOX_CAP, NodeReport, OUTBOX_BYTES, StartError, Status,
-};
+use scalemodel_core::node::{self, CONNS, Event, INBOX_CAP, NodeReport, OUTBOX_BYTES, StartError};
 
 use crate::host::{Handle, Host, Note, Shared, Start};
 use crate::socket::Socket;
@@ -109,8 +107,8 @@ pub struct Node<T: Timer> {
     start: Start,
     /// The handle's stop was handed to the node.
     stopping: bool,
-    /// The node ended, with this status.
-    ended: Option<Status>,
+    /// The node ended: its report is final.
+    ended: bool,
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -161,7 +159,7 @@ impl<T: Timer> Node<T> {
             barrier: false,
             start: Start::Handed,
             stopping: false,
-            ended: None,
+            ended: false,
         })
     }
 
@@ -179,7 +177,8 @@ impl<T: Timer> Node<T> {
     }
 
     /// Runs the node until it ends; returns its final report, whatever its
-    /// status. An error means the loop itself failed, not the run.
+    /// status. An error means the loop could not go on: a socket or the poll
+    /// failed, the node refused the start time, or the host failed.
     pub fn run<H: Host>(
         mut self,
         host: &mut H,
@@ -195,7 +194,7 @@ impl<T: Timer> Node<T> {
                 self.act(host, now)?;
             }
             self.write_all(host, now)?;
-            if self.ended.is_some() {
+            if self.ended {
                 return Ok(self.finish(now));
             }
             self.wait(host, now)?;
@@ -223,7 +222,7 @@ impl<T: Timer> Node<T> {
     /// The start time, once the barrier passed and the time is known, until
     /// the node took it.
     fn start_due(&self) -> Option<u64> {
-        if !self.barrier || self.core.started() || self.ended.is_some() {
+        if !self.barrier || self.core.started() || self.ended {
             return None;
         }
         match self.start {
@@ -267,7 +266,8 @@ impl<T: Timer> Node<T> {
                     self.barrier = true;
                     host.ready();
                 }
-                Event::Ended(status) => self.ended = Some(status),
+                // The status is in the node's report.
+                Event::Ended(_) => self.ended = true,
             }
         }
         Ok(())
