@@ -149,6 +149,7 @@ impl<A: Sink, B: Sink> Sink for Tee<A, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::Faults;
     use crate::sim::{Config, Sim};
     use std::string::String;
 
@@ -203,7 +204,7 @@ mod tests {
         let mut config = Config::new(7, [1, 6, 6]);
         config.sides = 4;
         config.duration_ns = 20_000_000_000;
-        let mut sim = Sim::<4, 2>::new(config).unwrap();
+        let mut sim = Sim::<4, 2>::new(config, Faults::none()).unwrap();
         let mut tee = Tee(Lines::default(), DigestSink::new());
         let report = sim.run(&mut tee).unwrap();
         let Tee(Lines(text), digest) = tee;
@@ -214,7 +215,10 @@ mod tests {
         // Another seed, another log, another digest.
         config.seed = 8;
         let mut other = DigestSink::new();
-        Sim::<4, 2>::new(config).unwrap().run(&mut other).unwrap();
+        Sim::<4, 2>::new(config, Faults::none())
+            .unwrap()
+            .run(&mut other)
+            .unwrap();
         assert_ne!(other.value(), digest.value());
     }
 
@@ -229,14 +233,20 @@ mod tests {
         let mut config = Config::new(1, [3, 3, 3]);
         config.duration_ns = 2_000_000_000;
         let mut tee = Tee(RefuseAt(u64::MAX, 0), RefuseAt(5, 0));
-        let err = Sim::<4, 4>::new(config).unwrap().run(&mut tee).unwrap_err();
+        let err = Sim::<4, 4>::new(config, Faults::none())
+            .unwrap()
+            .run(&mut tee)
+            .unwrap_err();
         assert_eq!(err, crate::sim::SimError::Sink(TeeError::Second(5)));
         assert_eq!(
             tee.0.1, 5,
             "the first sink took the record the second refused"
         );
         let mut tee = Tee(RefuseAt(3, 0), RefuseAt(u64::MAX, 0));
-        let err = Sim::<4, 4>::new(config).unwrap().run(&mut tee).unwrap_err();
+        let err = Sim::<4, 4>::new(config, Faults::none())
+            .unwrap()
+            .run(&mut tee)
+            .unwrap_err();
         assert_eq!(err, crate::sim::SimError::Sink(TeeError::First(3)));
         assert_eq!(tee.1.1, 2, "the second sink never saw the refused record");
     }

@@ -19,6 +19,7 @@ extern crate std;
 
 mod clock;
 pub mod digest;
+pub mod fault;
 mod id;
 mod inbox;
 mod machine;

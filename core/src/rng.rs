@@ -9,6 +9,8 @@
 //! | 0 | [`Stream::Run`] | the machines' rates, machine 0 first |
 //! | 1 + id | [`Stream::Machine`] | that machine's die rolls |
 //! | 4 | [`Stream::Network`] | the simulator's link jitter |
+//! | 5 + id | [`Stream::Nonce`] | that machine's handshake challenges in the simulator |
+//! | 8 | [`Stream::Faults`] | the simulator's injected garbage bytes |
 //!
 //! A machine's die rolls depend only on `(seed, id)` and on how many rolls it
 //! has made, never on message timing: the n-th roll of machine i is the same in
@@ -33,6 +35,11 @@ pub enum Stream {
     Machine(MachineId),
     /// The simulator's link jitter.
     Network,
+    /// One machine's handshake challenges in the simulator (hosts on a real
+    /// network draw them from the operating system).
+    Nonce(MachineId),
+    /// The bytes of the simulator's injected garbage.
+    Faults,
 }
 
 impl Stream {
@@ -41,6 +48,8 @@ impl Stream {
             Self::Run => 0,
             Self::Machine(id) => 1 + id.index(),
             Self::Network => 1 + N,
+            Self::Nonce(id) => 2 + N + id.index(),
+            Self::Faults => 2 + 2 * N,
         }
     }
 }

@@ -15,7 +15,7 @@
 //! - **match**: each receive matches exactly one earlier send on its link by `seq`,
 //!   with the same clock, in FIFO order;
 //! - **conservation**: per link, the logs agree with `params.json`, and
-//!   `sent = received + queued + in_flight`.
+//!   `sent = received + queued + in_flight + lost`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -623,10 +623,15 @@ fn check_conservation(
                 l.received
             ));
         }
-        if l.sent != l.received + l.queued + l.in_flight {
+        // In u128: forged counts near u64::MAX must not wrap into a match.
+        let parts = u128::from(l.received)
+            + u128::from(l.queued)
+            + u128::from(l.in_flight)
+            + u128::from(l.lost);
+        if u128::from(l.sent) != parts {
             fail(format!(
-                "{name}: sent {} != received {} + queued {} + in flight {}",
-                l.sent, l.received, l.queued, l.in_flight
+                "{name}: sent {} != received {} + queued {} + in flight {} + lost {}",
+                l.sent, l.received, l.queued, l.in_flight, l.lost
             ));
         }
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use scalemodel_core::N;
+use scalemodel_core::fault::{FaultError, Faults};
 
 /// The highest rate a machine may tick at, in ticks per model second.
 pub const RATE_MAX: u32 = 1_000;
@@ -26,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the model in the deterministic simulator and write a run directory.
-    Sim(SimArgs),
+    Sim(Box<SimArgs>),
     /// Run one machine of a networked run: what `run` starts three of, and how
     /// a run spans several hosts.
     Node(NodeArgs),
@@ -157,11 +158,12 @@ pub struct SimArgs {
     #[command(flatten)]
     pub model: ModelArgs,
 
-    /// The delay of every simulated link, e.g. `100us`, `2ms`.
+    /// The delay of every simulated link, e.g. `100us`, `2ms`: network time,
+    /// which `--speed` does not scale.
     #[arg(long, value_name = "DELAY", default_value = "100us", value_parser = humantime::parse_duration)]
     pub latency: Duration,
 
-    /// The largest extra delay drawn per message from the seed, e.g. `5ms`.
+    /// The largest extra delay drawn per frame from the seed, e.g. `5ms`.
     /// Links stay first-in first-out.
     #[arg(long, value_name = "DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
     pub jitter: Duration,
@@ -182,15 +184,28 @@ pub struct SimArgs {
     #[arg(long)]
     pub digest: bool,
 
-    /// Messages each inbox holds: 4, 16, 64 or 16384 (the capacities are
-    /// built in). A full inbox makes arrivals wait on their link.
+    /// Messages each inbox holds: 4, 16, 64 or 8192, the network's (the
+    /// capacities are built in). A full inbox makes arrivals wait on their link.
     #[arg(long, value_name = "N", default_value_t = crate::sim_cmd::INBOX_CAP, value_parser = crate::sim_cmd::parse_inbox_cap)]
     pub inbox_cap: usize,
 
-    /// Messages each link holds: 2, 8, 16 or 4096 (the capacities are built
-    /// in). A full link stalls its sender.
+    /// Frames each link holds: 2, 8, 16 or 4096 (the capacities are built
+    /// in). A full link (and the sender's one-frame outbox) stalls its sender.
     #[arg(long, value_name = "N", default_value_t = crate::sim_cmd::LINK_CAP, value_parser = crate::sim_cmd::parse_link_cap)]
     pub link_cap: usize,
+
+    /// Faults to inject, comma-separated, at model times in seconds:
+    /// `crash M@T` (dies, no Bye), `stop M@T` (ends cleanly), `pause M@T1..T2`
+    /// (frozen), `partition A-B@T1..T2` (both links hold their bytes, then
+    /// deliver), `garbage A>B@T` (undecodable bytes on the link A to B).
+    /// E.g. `crash 1@20s, partition 0-2@5s..15s`.
+    #[arg(long, value_name = "SPEC", default_value = "", value_parser = parse_faults)]
+    pub faults: Faults,
+}
+
+/// Parses `--faults`.
+fn parse_faults(s: &str) -> Result<Faults, String> {
+    s.parse().map_err(|e: FaultError| format!("{e}"))
 }
 
 /// `scalemodel node`.

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use scalemodel_core::node::Status;
-use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report, Sink};
+use scalemodel_core::sim::{Config, End as SimEnd, LinkReport, MachineReport, Report, Sink};
 use scalemodel_core::{HEADER, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
 
@@ -222,10 +222,11 @@ impl MachineSummary {
 
     /// The summary of machine `id` from the simulator's report.
     pub fn from_report(id: MachineId, m: &MachineReport) -> Self {
-        let end = if m.stalled_at_end {
-            End::Stalled
-        } else {
-            End::Completed
+        let end = match m.end {
+            SimEnd::Status(status) => End::from(status),
+            SimEnd::Crashed { .. } => End::Crashed,
+            // Never from a run that returned a report; say it plainly if so.
+            SimEnd::Unfinished => End::Interrupted,
         };
         Self {
             stalls: m.stalls,
@@ -268,7 +269,7 @@ impl From<&LinkReport> for LinkSummary {
             received: l.received,
             queued: l.queued,
             in_flight: l.in_flight,
-            lost: 0,
+            lost: l.lost,
         }
     }
 }

@@ -253,11 +253,11 @@ fn strangers_are_turned_away_and_the_run_goes_on() {
     let mut garbage = std::net::TcpStream::connect(peers[0]).unwrap();
     garbage.write_all(&[0xff; 100]).unwrap();
     let mut wrong_run = std::net::TcpStream::connect(peers[0]).unwrap();
-    let mut buf = [0u8; 32];
+    let mut buf = [0u8; scalemodel_core::wire::MAX_FRAME_LEN];
     let hello = scalemodel_core::wire::Frame::Hello {
         protocol: 1,
-        run: 999,
         from: 2,
+        challenge: [0; 16],
     };
     wrong_run
         .write_all(scalemodel_core::wire::encode(&hello, &mut buf).unwrap())

@@ -37,7 +37,6 @@ impl<T: Timer> Node<T> {
         let mut out = Outcome::default();
         let ctx = Ctx {
             id: self.config.id,
-            run: self.config.run,
             ended: self.ended,
             links: self.links,
         };
@@ -142,7 +141,6 @@ impl<T: Timer> Node<T> {
 #[derive(Debug, Clone, Copy)]
 struct Ctx {
     id: MachineId,
-    run: u64,
     ended: bool,
     links: [Option<usize>; N],
 }
@@ -205,9 +203,6 @@ impl Ctx {
         let why = match frame {
             Frame::Hello { protocol, .. } if protocol != PROTOCOL => {
                 format!("protocol {protocol}, expected {PROTOCOL}")
-            }
-            Frame::Hello { run, .. } if run != self.run => {
-                format!("run {run}, expected {}", self.run)
             }
             Frame::Hello { from, .. } if from != expect.get() => {
                 format!("it says it is machine {from}, expected machine {expect}")

@@ -150,7 +150,7 @@ impl<T: Timer> Node<T> {
     pub(super) fn hello(&self, slot: &mut Slot) {
         let hello = Frame::Hello {
             protocol: PROTOCOL,
-            run: self.config.run,
+            challenge: [0; 16],
             from: self.config.id.get(),
         };
         let sent = slot.conn.queue(&hello).is_ok() && slot.conn.flush(self.poll.registry()).is_ok();

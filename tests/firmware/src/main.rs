@@ -15,6 +15,7 @@ use core::ops::RangeInclusive;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprint, hprintln};
 use scalemodel_core::digest::DigestSink;
+use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{Config, Sim};
 use scalemodel_core::{MachineId, N, rng};
 
@@ -99,7 +100,7 @@ fn simulate(run: &Run) {
     let mut config = Config::new(run.seed, rates);
     config.sides = run.sides;
     config.duration_ns = DURATION_S * 1_000_000_000;
-    let mut sim = match Sim::<INBOX, LINK>::new(config) {
+    let mut sim = match Sim::<INBOX, LINK>::new(config, Faults::none()) {
         Ok(sim) => sim,
         Err(e) => panic!("seed {}: {e}", run.seed),
     };
