@@ -34,5 +34,5 @@ pub use clock::{Clock, ClockOverflow};
 pub use id::{MachineId, N};
 pub use inbox::Inbox;
 pub use machine::{ConfigError, Machine, Message, due_ns, model_ns};
-pub use record::{Event, HEADER, Record, Sends};
+pub use record::{Event, HEADER, LINE_MAX, Record, Sends};
 pub use summary::Tally;
