@@ -33,6 +33,6 @@ pub mod wire;
 pub use clock::{Clock, ClockOverflow};
 pub use id::{MachineId, N};
 pub use inbox::Inbox;
-pub use machine::{ConfigError, Machine, Message, due_ns, model_ns};
+pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, ticks_in};
 pub use record::{Event, HEADER, LINE_MAX, Record, Sends};
 pub use summary::Tally;

@@ -48,6 +48,13 @@ pub const fn model_ns(tick: u64, rate: u32) -> u64 {
     (tick as u128 * 1_000_000_000 / rate as u128) as u64
 }
 
+/// How many ticks a machine at `rate` runs in a run of `duration_ns`: those
+/// with `model_ns(k) < duration_ns`, i.e. `ceil(duration_ns * rate / 1e9)`.
+pub fn ticks_in(duration_ns: u64, rate: u32) -> u64 {
+    let t = u128::from(duration_ns) * u128::from(rate);
+    u64::try_from(t.div_ceil(1_000_000_000)).unwrap_or(u64::MAX)
+}
+
 /// When a tick whose model time is `model_ns` is due, on a clock where model
 /// time 0 is `start_ns` and model time runs `speed` times faster:
 /// `start_ns + model_ns / speed` (saturating). The one schedule rule of every

@@ -11,6 +11,7 @@
 //! | 4 | [`Stream::Network`] | the simulator's link jitter |
 //! | 5 + id | [`Stream::Nonce`] | that machine's handshake challenges in the simulator |
 //! | 8 | [`Stream::Faults`] | the simulator's injected garbage bytes |
+//! | 9 | [`Stream::Swarm`] | a swarm case's parameters and faults |
 //!
 //! A machine's die rolls depend only on `(seed, id)` and on how many rolls it
 //! has made, never on message timing: the n-th roll of machine i is the same in
@@ -40,6 +41,8 @@ pub enum Stream {
     Nonce(MachineId),
     /// The bytes of the simulator's injected garbage.
     Faults,
+    /// A swarm case's parameters and faults.
+    Swarm,
 }
 
 impl Stream {
@@ -50,6 +53,7 @@ impl Stream {
             Self::Network => 1 + N,
             Self::Nonce(id) => 2 + N + id.index(),
             Self::Faults => 2 + 2 * N,
+            Self::Swarm => 3 + 2 * N,
         }
     }
 }

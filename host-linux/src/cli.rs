@@ -42,10 +42,60 @@ pub enum Command {
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<PathBuf>,
     },
+    /// Many simulated runs with random parameters, small queues and random
+    /// faults, each checked against every invariant; prints the command that
+    /// replays any failure. Exits non-zero when a case fails.
+    Swarm(SwarmArgs),
     /// The exercise's whole protocol: the standard configuration, a smaller
     /// spread of rates, fewer internal events and both, side by side in one
     /// report with the exercise's observations checked against the data.
     Study(StudyArgs),
+}
+
+/// `scalemodel swarm`.
+#[derive(Debug, Clone, Args)]
+pub struct SwarmArgs {
+    /// How many cases to run (all shards together).
+    #[arg(long, value_name = "N")]
+    pub seeds: u64,
+
+    /// The swarm's seed: case i runs with seed S + i. Default: a random seed,
+    /// printed first.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Run only the K-th of N disjoint slices of the cases (case i belongs to
+    /// slice i mod N + 1), e.g. one per job of a Slurm array or GNU parallel;
+    /// the slices' results add up to the whole swarm's.
+    #[arg(long, value_name = "K/N", default_value = "1/1", value_parser = parse_shard)]
+    pub shard: Shard,
+
+    /// Worker threads. Default: one per core.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// A slice of a swarm: the `index`-th (from 1) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which slice, from 1.
+    pub index: u64,
+    /// How many slices.
+    pub count: u64,
+}
+
+/// Parses `--shard K/N` with `1 <= K <= N`.
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("expected K/N with 1 <= K <= N, e.g. 3/8; got `{s}`");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (index, count) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
 }
 
 /// `scalemodel study`.

@@ -159,9 +159,11 @@ pub fn run(args: &SimArgs) -> Result<()> {
 /// The simulator's queue capacities for one run: one of [`INBOX_CAPS`] and
 /// one of [`LINK_CAPS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Caps {
-    inbox: usize,
-    link: usize,
+pub struct Caps {
+    /// Messages an inbox holds.
+    pub inbox: usize,
+    /// Frames a link holds.
+    pub link: usize,
 }
 
 /// What one simulated run gave.
@@ -185,49 +187,68 @@ fn simulate(
     sink: Option<CsvSink>,
     digest: bool,
 ) -> Result<Outcome> {
-    // The simulator keeps its queues inline (no allocation in the core): about
-    // 2 MiB at the host's capacities, more than a default thread's stack.
-    const STACK_BYTES: usize = 64 << 20;
+    let job = CliJob {
+        config,
+        faults,
+        sink,
+        digest,
+    };
     std::thread::Builder::new()
         .name("sim".to_owned())
-        .stack_size(STACK_BYTES)
-        .spawn(move || with_inbox(config, faults, caps, sink, digest))
+        .stack_size(SIM_STACK_BYTES)
+        .spawn(move || with_caps(caps, job))
         .context("cannot start the simulator thread")?
         .join()
-        .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))?
+        .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))??
 }
 
-/// Picks the inbox capacity: one arm per entry of [`INBOX_CAPS`].
-fn with_inbox(
-    config: Config,
-    faults: Faults,
-    caps: Caps,
-    sink: Option<CsvSink>,
-    digest: bool,
-) -> Result<Outcome> {
+/// The stack a simulator thread needs: the simulator keeps its queues inline
+/// (no allocation in the core), a few MiB at the host's capacities.
+pub const SIM_STACK_BYTES: usize = 64 << 20;
+
+/// Work for a simulator whose capacities are const generics: [`with_caps`]
+/// picks the built-in instance that matches the run-time choice.
+pub trait SimJob {
+    /// What the work gives.
+    type Output;
+    /// Does the work with `Sim<INBOX, LINK>`.
+    fn run<const INBOX: usize, const LINK: usize>(self) -> Self::Output;
+}
+
+/// Runs `job` at `caps`: one arm per entry of [`INBOX_CAPS`].
+pub fn with_caps<J: SimJob>(caps: Caps, job: J) -> Result<J::Output> {
     match caps.inbox {
-        4 => with_link::<4>(config, faults, caps, sink, digest),
-        16 => with_link::<16>(config, faults, caps, sink, digest),
-        64 => with_link::<64>(config, faults, caps, sink, digest),
-        INBOX_CAP => with_link::<INBOX_CAP>(config, faults, caps, sink, digest),
+        4 => with_link::<4, J>(caps.link, job),
+        16 => with_link::<16, J>(caps.link, job),
+        64 => with_link::<64, J>(caps.link, job),
+        INBOX_CAP => with_link::<INBOX_CAP, J>(caps.link, job),
         other => bail!("--inbox-cap {other} is not built in; choose one of {INBOX_CAPS:?}"),
     }
 }
 
 /// Picks the link capacity: one arm per entry of [`LINK_CAPS`].
-fn with_link<const INBOX: usize>(
+fn with_link<const INBOX: usize, J: SimJob>(link: usize, job: J) -> Result<J::Output> {
+    Ok(match link {
+        2 => job.run::<INBOX, 2>(),
+        8 => job.run::<INBOX, 8>(),
+        16 => job.run::<INBOX, 16>(),
+        LINK_CAP => job.run::<INBOX, LINK_CAP>(),
+        other => bail!("--link-cap {other} is not built in; choose one of {LINK_CAPS:?}"),
+    })
+}
+
+/// `scalemodel sim`'s run: into the CSV logs, the digest, both or neither.
+struct CliJob {
     config: Config,
     faults: Faults,
-    caps: Caps,
     sink: Option<CsvSink>,
     digest: bool,
-) -> Result<Outcome> {
-    match caps.link {
-        2 => simulate_with::<INBOX, 2>(config, faults, sink, digest),
-        8 => simulate_with::<INBOX, 8>(config, faults, sink, digest),
-        16 => simulate_with::<INBOX, 16>(config, faults, sink, digest),
-        LINK_CAP => simulate_with::<INBOX, LINK_CAP>(config, faults, sink, digest),
-        other => bail!("--link-cap {other} is not built in; choose one of {LINK_CAPS:?}"),
+}
+
+impl SimJob for CliJob {
+    type Output = Result<Outcome>;
+    fn run<const INBOX: usize, const LINK: usize>(self) -> Result<Outcome> {
+        simulate_with::<INBOX, LINK>(self.config, self.faults, self.sink, self.digest)
     }
 }
 

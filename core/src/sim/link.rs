@@ -60,9 +60,10 @@ impl<const CAP: usize> Link<CAP> {
         lost: 0,
     };
 
-    /// Model messages on the way.
+    /// Model messages on the way: on the link, and a whole one staged for it.
     pub(super) fn clocks(&self) -> u64 {
-        self.queue.iter().filter(|s| s.clock).count() as u64
+        let staged = self.staging.last() == Some(&0) && Segment::new(0, self.staging.clone()).clock;
+        self.queue.iter().filter(|s| s.clock).count() as u64 + u64::from(staged)
     }
 
     /// The arrival time of a segment sent at `now_ns` with `delay_ns`, FIFO.

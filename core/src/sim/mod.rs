@@ -41,7 +41,7 @@ use crate::fault::{FAULTS_MAX, Faults};
 use crate::node::{ConnId, Event, Key, Node, StartError, Timeouts};
 use crate::rng::{self, ModelRng, Stream};
 use crate::wire::MAX_FRAME_LEN;
-use crate::{ConfigError, MachineId, N, Record};
+use crate::{ConfigError, MachineId, N, Record, ticks_in};
 use link::{Link, Segment};
 pub use report::{End, LinkReport, MachineReport, Report};
 
@@ -393,12 +393,17 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
     /// Node `m` closes `conn`: a close follows its frames to the peer, and
     /// what the peer still sends is dropped on arrival.
     fn close(&mut self, m: usize, conn: ConnId) {
-        for peer in [MachineId::ALL[m].next(), MachineId::ALL[m].other()] {
-            let me = MachineId::ALL[m];
+        let me = MachineId::ALL[m];
+        for peer in [me.next(), me.other()] {
             let out = link_index(me, peer);
             if self.links[out].ends.is_some_and(|(mine, _)| mine == conn) {
                 self.shut(out);
-                self.links[link_index(peer, me)].detach();
+            }
+            // The peer's link into `conn` may be gone from the peer's side
+            // already; its frames to us are dropped on arrival either way.
+            let back = link_index(peer, me);
+            if self.links[back].ends.is_some_and(|(_, mine)| mine == conn) {
+                self.links[back].detach();
             }
         }
         self.nodes[m].handle_closed(conn, self.now_ns);
@@ -559,11 +564,4 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
             }
         }
     }
-}
-
-/// How many ticks a machine at `rate` runs in `duration_ns`.
-fn ticks_in(duration_ns: u64, rate: u32) -> u64 {
-    // model_ns(k) < duration  <=>  k < duration * rate / 1e9 (rounded up).
-    let t = u128::from(duration_ns) * u128::from(rate);
-    u64::try_from(t.div_ceil(1_000_000_000)).unwrap_or(u64::MAX)
 }

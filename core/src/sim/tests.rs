@@ -277,3 +277,21 @@ fn the_issue_example_is_byte_identical_twice() {
     assert_eq!(a, b);
     assert_balanced(&a.1);
 }
+
+/// Swarm case 5729 (seed 1): both ends gave up on a partitioned link in the
+/// same instant; the sender's staged frame and the frames on the link were
+/// counted nowhere, because the receiver's close only looked at its own
+/// outgoing link.
+#[test]
+fn a_link_closed_from_both_ends_at_once_accounts_for_every_message() {
+    let mut config = Config::new(5730, [9, 10, 5]);
+    config.sides = 4;
+    config.duration_ns = 14_000_000_000;
+    config.latency_ns = 1_170_728;
+    config.start_ns = 1_397_453_417_028_004_870;
+    let faults = "pause 1@0.311s..1.845s, partition 2-1@12.785s..19.428s";
+    let (_, report) = run_with::<64, 2>(config, faults);
+    assert_balanced(&report);
+    let l = report.links[link_index(MachineId::ONE, MachineId::TWO)];
+    assert!(l.lost > 0 && l.in_flight == 0, "{l:?}");
+}
