@@ -391,7 +391,6 @@ fn check_machine(
     out: &mut Vec<Violation>,
 ) {
     let rate = params.rates[id.index()];
-    let speed = u64::from(params.speed.max(1));
     let peers = [id.next().get(), id.other().get()];
     let mut clock = 0u64;
     let mut expect_tick = 0u64;
@@ -421,7 +420,7 @@ fn check_machine(
                 ),
             );
         }
-        let earliest = params.start_ns.saturating_add(row.model_ns / speed);
+        let earliest = scalemodel_core::due_ns(params.start_ns, row.model_ns, params.speed);
         if row.system_ns < earliest {
             fail(
                 Rule::Schedule,
