@@ -103,6 +103,7 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
             Fault::Stop { machine, .. } => {
                 let hit = live(machine);
                 if hit {
+                    self.touched[machine.index()] = true;
                     self.nodes[machine.index()].handle_stop(self.now_ns);
                 }
                 hit

@@ -200,6 +200,8 @@ pub struct Sim<const INBOX: usize, const LINK: usize> {
     crashed: [Option<u64>; N],
     /// Machines that passed the start barrier.
     barrier: [bool; N],
+    /// Machines called since `settle` last looked at them.
+    touched: [bool; N],
     jitter: ModelRng,
     garbage: ModelRng,
     now_ns: u64,
@@ -221,6 +223,7 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
             links: [const { Link::NEW }; LINKS],
             crashed: [None; N],
             barrier: [false; N],
+            touched: [true; N],
             jitter: rng::stream(config.seed, Stream::Network),
             garbage: rng::stream(config.seed, Stream::Faults),
             now_ns: 0,
@@ -268,7 +271,10 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
             match step {
                 Step::Fault(k) => self.apply_fault(k),
                 Step::Arrive(l) => self.arrive(l),
-                Step::Timeout(m) => self.nodes[m].handle_timeout(at),
+                Step::Timeout(m) => {
+                    self.touched[m] = true;
+                    self.nodes[m].handle_timeout(at);
+                }
             }
             self.settle(sink)?;
         }
@@ -316,15 +322,20 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
     fn settle<S: Sink>(&mut self, sink: &mut S) -> Result<(), SimError<S::Error>> {
         loop {
             let mut busy = false;
+            // Only nodes the last step called can have news.
             for m in 0..N {
-                if !self.running(m) {
+                if !self.touched[m] || !self.running(m) {
                     continue;
                 }
+                busy = true;
+                self.touched[m] = false;
                 while let Some(event) = self.nodes[m].poll_event() {
-                    busy = true;
                     self.act(m, event, sink)?;
                 }
-                busy |= self.pump(m);
+                if self.pump(m) {
+                    // Transmitting can end a stall or a link: look again.
+                    self.touched[m] = true;
+                }
             }
             for l in 0..LINKS {
                 busy |= self.flush_closing(l);
@@ -355,6 +366,7 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
                 self.barrier[m] = true;
                 if self.barrier.iter().all(|&b| b) {
                     self.start_ns = Some(now);
+                    self.touched = [true; N];
                     for node in &mut self.nodes {
                         node.handle_start(now, self.config.start_ns, now)
                             .map_err(SimError::Start)?;
@@ -376,6 +388,7 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
             None => self.nodes[peer].handle_accepted(self.now_ns),
             Some(_) => None,
         };
+        self.touched[peer] = true;
         let Some(theirs) = accepted else {
             return self.nodes[m].handle_closed(conn, self.now_ns);
         };
@@ -529,6 +542,9 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
     /// Node `m`'s processing of the next segment on link `l`.
     fn arrive(&mut self, l: usize) {
         let (from, to) = link_ends(l);
+        // The receiver reads; the sender may find room on the link again.
+        self.touched[from.index()] = true;
+        self.touched[to.index()] = true;
         let receiver = (self.crashed[to.index()].is_none())
             .then_some(self.links[l].ends)
             .flatten();
