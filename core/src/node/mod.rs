@@ -383,30 +383,33 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
 
 /// The host's inputs.
 impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
-    /// The host accepted a connection: its slot, or `None` when every slot is
-    /// taken (the host closes it). A full table evicts its oldest unproven
-    /// connection, so that strangers can delay a peer but never keep it out.
+    /// The host accepted a connection: its slot, or `None` when no slot is
+    /// free (the host closes it). Taking the last free slot evicts the oldest
+    /// unproven connection, so that a slot is soon free again for the next
+    /// one: strangers can delay a peer, but not keep it out.
     pub fn handle_accepted(&mut self, now_ns: u64) -> Option<ConnId> {
         self.tick_now(now_ns);
         if matches!(self.phase, Phase::Ended(_)) {
             return None;
         }
-        let free = (1..CONNS).find(|&i| self.conns[i].state == State::Free);
-        if let Some(i) = free {
-            let deadline_ns = self
-                .now_ns
-                .saturating_add(self.config.timeouts.handshake_ns);
-            self.conns[i].open(State::Accepted { deadline_ns }, self.now_ns);
-            return Some(ConnId(i as u8));
+        let is_free = |c: &Conn| c.state == State::Free;
+        let Some(i) = (1..CONNS).find(|&i| is_free(&self.conns[i])) else {
+            self.stats.rejected += 1;
+            return None;
+        };
+        let deadline_ns = self
+            .now_ns
+            .saturating_add(self.config.timeouts.handshake_ns);
+        self.conns[i].open(State::Accepted { deadline_ns }, self.now_ns);
+        if !(1..CONNS).any(|j| is_free(&self.conns[j])) {
+            let oldest = (1..CONNS)
+                .filter(|&j| j != i && self.conns[j].is_unproven())
+                .min_by_key(|&j| self.conns[j].opened_ns);
+            if let Some(j) = oldest {
+                self.close(ConnId(j as u8), CloseReason::Evicted);
+            }
         }
-        let oldest = (1..CONNS)
-            .filter(|&i| self.conns[i].is_unproven())
-            .min_by_key(|&i| self.conns[i].opened_ns);
-        if let Some(i) = oldest {
-            self.close(ConnId(i as u8), CloseReason::Evicted);
-        }
-        self.stats.rejected += 1;
-        None
+        Some(ConnId(i as u8))
     }
 
     /// The host's dial of slot `conn` connected: the handshake starts.
