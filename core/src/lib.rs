@@ -18,6 +18,7 @@
 extern crate std;
 
 mod clock;
+mod decimal;
 pub mod digest;
 pub mod fault;
 mod id;
@@ -31,6 +32,7 @@ mod summary;
 pub mod wire;
 
 pub use clock::{Clock, ClockOverflow};
+pub use decimal::Decimal;
 pub use id::{MachineId, N};
 pub use inbox::Inbox;
 pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, ticks_in};

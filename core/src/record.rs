@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::decimal::{self, U64_DIGITS};
 use crate::{MachineId, Message, N};
 
 /// The header line of every `machine-<id>.csv`.
@@ -92,7 +93,6 @@ impl Record {
 // are below N), each event with its longest columns.
 const ID_DIGITS: usize = (N - 1).ilog10() as usize + 1;
 const U32_DIGITS: usize = u32::MAX.ilog10() as usize + 1;
-const U64_DIGITS: usize = u64::MAX.ilog10() as usize + 1;
 
 const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
@@ -136,19 +136,13 @@ impl<'a> LineWriter<'a> {
     /// digits go into a scratch buffer from the right, least significant
     /// first, so one copy writes the whole column (one call per column keeps
     /// `write_line`, inlined into every sink, short).
-    fn num(&mut self, mut n: u64, end: u8) {
+    fn num(&mut self, n: u64, end: u8) {
         let mut col = [end; U64_DIGITS + 1];
-        let mut start = 0;
-        for (i, d) in col.iter_mut().enumerate().rev().skip(1) {
-            // `n % 10 < 10`, so the cast keeps every bit.
-            *d = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                start = i;
-                break;
-            }
+        // The first U64_DIGITS bytes always exist; `end` stays in the last.
+        if let Some((digits, _)) = col.split_first_chunk_mut() {
+            let start = decimal::write_right(n, digits);
+            self.put(col.get(start..).unwrap_or_default());
         }
-        self.put(col.get(start..).unwrap_or_default());
     }
 
     /// Writes the numbers `;`-separated, then `end`.

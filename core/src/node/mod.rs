@@ -25,6 +25,7 @@ mod conn;
 mod event;
 pub mod handshake;
 mod outbox;
+mod reset;
 #[cfg(test)]
 mod tests;
 

@@ -30,6 +30,7 @@
 mod faults;
 mod link;
 mod report;
+mod reset;
 #[cfg(test)]
 mod tests;
 
