@@ -3,14 +3,15 @@
 //! Two hosts that run the same seed must write the same log; comparing one
 //! `u64` is how a microcontroller with no file system proves it did. The digest
 //! is taken over `"{record}\n"` for every record in the order the simulator
-//! hands them out (machines interleaved, no header), formatted with
-//! `core::fmt` straight into the hash: nothing is buffered or allocated.
+//! hands them out (machines interleaved, no header), each line written by
+//! [`Record::write_line`] into a [`LINE_MAX`]-byte stack buffer and hashed:
+//! no `core::fmt` and nothing allocated.
 
 use core::convert::Infallible;
 use core::fmt;
 
-use crate::Record;
 use crate::sim::Sink;
+use crate::{LINE_MAX, Record};
 
 /// FNV-1a 64-bit: a byte-at-a-time hash, enough to tell two logs apart.
 ///
@@ -93,9 +94,9 @@ impl Sink for DigestSink {
     type Error = Infallible;
 
     fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
-        // Fnv1a's write_str never fails and Record's Display only fails when
-        // its writer does, so the result is always Ok.
-        let _ = fmt::write(&mut self.hash, format_args!("{record}\n"));
+        // The same bytes as `"{record}\n"`, the log file's line.
+        let mut buf = [0; LINE_MAX];
+        self.hash.update(record.write_line(&mut buf));
         self.records += 1;
         Ok(())
     }
@@ -149,6 +150,7 @@ impl<A: Sink, B: Sink> Sink for Tee<A, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::Faults;
     use crate::sim::{Config, Sim};
     use std::string::String;
 
@@ -203,7 +205,7 @@ mod tests {
         let mut config = Config::new(7, [1, 6, 6]);
         config.sides = 4;
         config.duration_ns = 20_000_000_000;
-        let mut sim = Sim::<4, 2>::new(config).unwrap();
+        let mut sim = Sim::<4, 2>::new(config, Faults::none()).unwrap();
         let mut tee = Tee(Lines::default(), DigestSink::new());
         let report = sim.run(&mut tee).unwrap();
         let Tee(Lines(text), digest) = tee;
@@ -214,7 +216,10 @@ mod tests {
         // Another seed, another log, another digest.
         config.seed = 8;
         let mut other = DigestSink::new();
-        Sim::<4, 2>::new(config).unwrap().run(&mut other).unwrap();
+        Sim::<4, 2>::new(config, Faults::none())
+            .unwrap()
+            .run(&mut other)
+            .unwrap();
         assert_ne!(other.value(), digest.value());
     }
 
@@ -229,14 +234,20 @@ mod tests {
         let mut config = Config::new(1, [3, 3, 3]);
         config.duration_ns = 2_000_000_000;
         let mut tee = Tee(RefuseAt(u64::MAX, 0), RefuseAt(5, 0));
-        let err = Sim::<4, 4>::new(config).unwrap().run(&mut tee).unwrap_err();
+        let err = Sim::<4, 4>::new(config, Faults::none())
+            .unwrap()
+            .run(&mut tee)
+            .unwrap_err();
         assert_eq!(err, crate::sim::SimError::Sink(TeeError::Second(5)));
         assert_eq!(
             tee.0.1, 5,
             "the first sink took the record the second refused"
         );
         let mut tee = Tee(RefuseAt(3, 0), RefuseAt(u64::MAX, 0));
-        let err = Sim::<4, 4>::new(config).unwrap().run(&mut tee).unwrap_err();
+        let err = Sim::<4, 4>::new(config, Faults::none())
+            .unwrap()
+            .run(&mut tee)
+            .unwrap_err();
         assert_eq!(err, crate::sim::SimError::Sink(TeeError::First(3)));
         assert_eq!(tee.1.1, 2, "the second sink never saw the refused record");
     }

@@ -50,6 +50,11 @@ impl<const CAP: usize> Inbox<CAP> {
         self.queue.is_full()
     }
 
+    /// Drops every waiting message.
+    pub fn clear(&mut self) {
+        self.queue.clear();
+    }
+
     /// The capacity, `CAP`.
     pub const fn capacity(&self) -> usize {
         CAP

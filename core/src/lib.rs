@@ -18,7 +18,9 @@
 extern crate std;
 
 mod clock;
+mod decimal;
 pub mod digest;
+pub mod fault;
 mod id;
 mod inbox;
 mod machine;
@@ -30,8 +32,9 @@ mod summary;
 pub mod wire;
 
 pub use clock::{Clock, ClockOverflow};
+pub use decimal::Decimal;
 pub use id::{MachineId, N};
 pub use inbox::Inbox;
-pub use machine::{ConfigError, Machine, Message, due_ns, model_ns};
-pub use record::{Event, HEADER, Record, Sends};
+pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, ticks_in};
+pub use record::{Event, HEADER, LINE_MAX, Record, Sends};
 pub use summary::Tally;

@@ -42,10 +42,33 @@ impl fmt::Display for ConfigError {
 impl core::error::Error for ConfigError {}
 
 /// The scheduled model time of `tick` at `rate` ticks per second: `tick * 1e9 / rate`, in ns.
+///
+/// Exactly `(tick as u128 * 1e9 / rate as u128) as u64` (the quotient fits u64
+/// for any rate >= 1 and any tick a run can reach), computed in u64: with
+/// `tick = q * rate + r`, the quotient is `q * 1e9 + r * 1e9 / rate`, and
+/// `r * 1e9 < 2^32 * 1e9 < 2^64`. A u128 division costs a microcontroller
+/// about 700 bytes of code and many cycles per tick.
 pub const fn model_ns(tick: u64, rate: u32) -> u64 {
-    // u128 so that no tick count can overflow; the quotient fits u64 for any rate >= 1
-    // and any tick a run can reach.
-    (tick as u128 * 1_000_000_000 / rate as u128) as u64
+    const NS: u64 = 1_000_000_000;
+    let rate = rate as u64;
+    let (q, r) = (tick / rate, tick % rate);
+    // Wrapping, as the u128 formula's cast truncates past u64::MAX.
+    q.wrapping_mul(NS).wrapping_add(r * NS / rate)
+}
+
+/// How many ticks a machine at `rate` runs in a run of `duration_ns`: those
+/// with `model_ns(k) < duration_ns`, i.e. `ceil(duration_ns * rate / 1e9)`.
+///
+/// Saturating at `u64::MAX`, computed in u64 (no u128 division on a
+/// microcontroller): with `duration_ns = s * 1e9 + ns` it is
+/// `s * rate + ceil(ns * rate / 1e9)`, and `ns * rate < 1e9 * 2^32 < 2^64`.
+pub fn ticks_in(duration_ns: u64, rate: u32) -> u64 {
+    const NS: u64 = 1_000_000_000;
+    let rate = u64::from(rate);
+    let (s, ns) = (duration_ns / NS, duration_ns % NS);
+    s.checked_mul(rate)
+        .and_then(|t| t.checked_add((ns * rate).div_ceil(NS)))
+        .unwrap_or(u64::MAX)
 }
 
 /// When a tick whose model time is `model_ns` is due, on a clock where model
@@ -73,11 +96,8 @@ pub struct Machine<const CAP: usize> {
 impl<const CAP: usize> Machine<CAP> {
     /// A machine at clock 0 with an empty inbox.
     pub const fn new(id: MachineId, rate: u32, sides: u8) -> Result<Self, ConfigError> {
-        if rate == 0 {
-            return Err(ConfigError::ZeroRate);
-        }
-        if sides < 4 {
-            return Err(ConfigError::TooFewSides(sides));
+        if let Err(e) = Self::check(rate, sides) {
+            return Err(e);
         }
         Ok(Self {
             id,
@@ -88,6 +108,41 @@ impl<const CAP: usize> Machine<CAP> {
             ticks: 0,
             next_seq: [0; N],
         })
+    }
+
+    /// Why [`Machine::new`] would refuse `rate` and `sides`, if it would.
+    pub(crate) const fn check(rate: u32, sides: u8) -> Result<(), ConfigError> {
+        if rate == 0 {
+            return Err(ConfigError::ZeroRate);
+        }
+        if sides < 4 {
+            return Err(ConfigError::TooFewSides(sides));
+        }
+        Ok(())
+    }
+
+    /// Makes this machine what [`Machine::new`] would, in place: the inbox is
+    /// emptied, not rebuilt. On an error nothing changed.
+    pub fn reset(&mut self, id: MachineId, rate: u32, sides: u8) -> Result<(), ConfigError> {
+        Self::check(rate, sides)?;
+        // Every field by name: a new one does not compile until it is reset.
+        let Self {
+            id: my_id,
+            rate: my_rate,
+            sides: my_sides,
+            clock,
+            inbox,
+            ticks,
+            next_seq,
+        } = self;
+        *my_id = id;
+        *my_rate = rate;
+        *my_sides = sides;
+        *clock = Clock::new();
+        inbox.clear();
+        *ticks = 0;
+        *next_seq = [0; N];
+        Ok(())
     }
 
     /// This machine's id.
@@ -313,5 +368,96 @@ mod tests {
             Some(ConfigError::TooFewSides(3))
         );
         assert_eq!(model_ns(3, 6), 500_000_000);
+    }
+
+    #[test]
+    fn reset_is_new_in_place() {
+        let mut m = machine();
+        m.deliver(Message {
+            from: MachineId::ONE,
+            clock: 5,
+            seq: 0,
+        })
+        .unwrap();
+        let rx = m.tick(0, &mut Faces::new(&[])).unwrap();
+        let tx = m.tick(0, &mut Faces::new(&[word(1, 10)])).unwrap();
+        assert_eq!((rx.clock, tx.clock), (6, 7));
+        let fresh = Machine::<4>::new(MachineId::TWO, 3, 6).unwrap();
+        assert_eq!(m.reset(MachineId::TWO, 0, 6), Err(ConfigError::ZeroRate));
+        assert_eq!(
+            m.reset(MachineId::TWO, 3, 3),
+            Err(ConfigError::TooFewSides(3))
+        );
+        assert_eq!(m.ticks(), 2, "a refused reset changes nothing");
+        m.reset(MachineId::TWO, 3, 6).unwrap();
+        assert_eq!(std::format!("{m:?}"), std::format!("{fresh:?}"));
+    }
+
+    /// The scheduling rule as it was written first, in u128.
+    fn model_ns_u128(tick: u64, rate: u32) -> u64 {
+        (u128::from(tick) * 1_000_000_000 / u128::from(rate)) as u64
+    }
+
+    #[test]
+    fn model_ns_at_the_edges() {
+        for tick in [0, 1, 999, u64::MAX / 1_000_000_000, u64::MAX - 1, u64::MAX] {
+            for rate in [1, 2, 3, 6, 7, 1_000_000_000, u32::MAX - 1, u32::MAX] {
+                assert_eq!(
+                    model_ns(tick, rate),
+                    model_ns_u128(tick, rate),
+                    "{tick} {rate}"
+                );
+            }
+        }
+    }
+
+    /// `ticks_in` as it was written first, in u128.
+    fn ticks_in_u128(duration_ns: u64, rate: u32) -> u64 {
+        let t = u128::from(duration_ns) * u128::from(rate);
+        u64::try_from(t.div_ceil(1_000_000_000)).unwrap_or(u64::MAX)
+    }
+
+    #[test]
+    fn ticks_in_at_the_edges() {
+        let durations = [
+            0,
+            1,
+            999_999_999,
+            1_000_000_000,
+            60_000_000_000,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for d in durations {
+            for rate in [1, 2, 6, 7, 1_000_000_000, u32::MAX] {
+                assert_eq!(ticks_in(d, rate), ticks_in_u128(d, rate), "{d} {rate}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ticks_in_is_the_u128_formula(
+            d in proptest::num::u64::ANY,
+            shift in 0u32..64,
+            rate in 1u32..,
+        ) {
+            let d = d >> shift;
+            proptest::prop_assert_eq!(ticks_in(d, rate), ticks_in_u128(d, rate));
+            let small = rate % 64 + 1;
+            proptest::prop_assert_eq!(ticks_in(d, small), ticks_in_u128(d, small));
+        }
+
+        #[test]
+        fn model_ns_is_the_u128_formula(
+            tick in proptest::num::u64::ANY,
+            shift in 0u32..64,
+            rate in 1u32..,
+            small in 1u32..=64,
+        ) {
+            let tick = tick >> shift;
+            proptest::prop_assert_eq!(model_ns(tick, rate), model_ns_u128(tick, rate));
+            proptest::prop_assert_eq!(model_ns(tick, small), model_ns_u128(tick, small));
+        }
     }
 }

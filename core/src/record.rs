@@ -2,7 +2,8 @@
 
 use core::fmt;
 
-use crate::{MachineId, Message};
+use crate::decimal::{self, U64_DIGITS};
+use crate::{MachineId, Message, N};
 
 /// The header line of every `machine-<id>.csv`.
 pub const HEADER: &str = "machine,tick,model_ns,system_ns,event,clock,queue_len,peer,msg_clock,seq";
@@ -88,35 +89,133 @@ impl Record {
     }
 }
 
-/// Writes the CSV line (without the newline) in the columns of [`HEADER`].
+// The longest line, column by column: each number at its widest value (ids
+// are below N), each event with its longest columns.
+const ID_DIGITS: usize = (N - 1).ilog10() as usize + 1;
+const U32_DIGITS: usize = u32::MAX.ilog10() as usize + 1;
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+/// `machine,tick,model_ns,system_ns,<event>,clock,queue_len,` without the
+/// event's name: the columns every event fills, and their 7 commas.
+const COMMON_MAX: usize = ID_DIGITS + 4 * U64_DIGITS + U32_DIGITS + 7;
+/// The event's name and the last three columns (`peer,msg_clock,seq`).
+const EVENT_MAX: usize = max(
+    // receive,2,<clock>,<seq>
+    "receive".len() + ID_DIGITS + 2 * U64_DIGITS + 2,
+    max(
+        // send,1;2,<clock>,<seq>;<seq> (a send to one peer is shorter)
+        "send".len() + 2 * ID_DIGITS + 1 + 3 * U64_DIGITS + 1 + 2,
+        // internal,,
+        "internal".len() + 2,
+    ),
+);
+
+/// The length of the longest CSV line [`Record::write_line`] writes, `\n` included.
+pub const LINE_MAX: usize = COMMON_MAX + EVENT_MAX + 1;
+
+/// Appends bytes to a line buffer. Every line fits in [`LINE_MAX`] bytes, so
+/// `put` never runs out of room; if it did, it would drop bytes rather than
+/// panic.
+struct LineWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> LineWriter<'a> {
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+    }
+
+    /// Writes `n` in decimal and then `end`, the byte after the column. The
+    /// digits go into a scratch buffer from the right, least significant
+    /// first, so one copy writes the whole column (one call per column keeps
+    /// `write_line`, inlined into every sink, short).
+    fn num(&mut self, n: u64, end: u8) {
+        let mut col = [end; U64_DIGITS + 1];
+        // The first U64_DIGITS bytes always exist; `end` stays in the last.
+        if let Some((digits, _)) = col.split_first_chunk_mut() {
+            let start = decimal::write_right(n, digits);
+            self.put(col.get(start..).unwrap_or_default());
+        }
+    }
+
+    /// Writes the numbers `;`-separated, then `end`.
+    fn list(&mut self, numbers: impl ExactSizeIterator<Item = u64>, end: u8) {
+        let last = numbers.len().saturating_sub(1);
+        for (i, n) in numbers.enumerate() {
+            self.num(n, if i == last { end } else { b';' });
+        }
+    }
+
+    /// The bytes written, borrowed for as long as the buffer was.
+    fn finish(self) -> &'a [u8] {
+        let Self { buf, len } = self;
+        let buf: &'a [u8] = buf;
+        buf.get(..len).unwrap_or_default()
+    }
+}
+
+impl Record {
+    /// Writes the CSV line, in the columns of [`HEADER`] and ending in `\n`,
+    /// into `buf` and returns it: the one formatting rule of the log, with no
+    /// `core::fmt`, no allocation and no panic.
+    pub fn write_line<'b>(&self, buf: &'b mut [u8; LINE_MAX]) -> &'b [u8] {
+        let mut w = LineWriter { buf, len: 0 };
+        w.num(self.machine.get().into(), b',');
+        w.num(self.tick, b',');
+        w.num(self.model_ns, b',');
+        w.num(self.system_ns, b',');
+        w.put(match self.event {
+            Event::Receive(_) => b"receive,",
+            Event::Send(_) => b"send,",
+            Event::Internal => b"internal,",
+        });
+        w.num(self.clock, b',');
+        w.num(self.queue_len.into(), b',');
+        match &self.event {
+            Event::Receive(m) => {
+                w.num(m.from.get().into(), b',');
+                w.num(m.clock, b',');
+                w.num(m.seq, b'\n');
+            }
+            Event::Send(sends) => {
+                // peer and seq list the destinations in the same order;
+                // msg_clock is the clock every message carries.
+                let links = sends.as_slice().iter();
+                w.list(links.clone().map(|&(to, _)| to.get().into()), b',');
+                w.num(self.clock, b',');
+                w.list(links.map(|&(_, seq)| seq), b'\n');
+            }
+            Event::Internal => w.put(b",,\n"),
+        }
+        w.finish()
+    }
+}
+
+/// Writes the CSV line (without the newline) in the columns of [`HEADER`],
+/// as [`Record::write_line`] does.
 impl fmt::Display for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.event {
-            Event::Receive(_) => "receive",
-            Event::Send(_) => "send",
-            Event::Internal => "internal",
-        };
-        write!(
-            f,
-            "{},{},{},{},{kind},{},{},",
-            self.machine, self.tick, self.model_ns, self.system_ns, self.clock, self.queue_len
-        )?;
-        match &self.event {
-            Event::Receive(m) => write!(f, "{},{},{}", m.from, m.clock, m.seq),
-            Event::Internal => f.write_str(",,"),
-            Event::Send(sends) => match sends.as_slice() {
-                [(a, sa), (b, sb)] => write!(f, "{a};{b},{},{sa};{sb}", self.clock),
-                [(a, sa)] => write!(f, "{a},{},{sa}", self.clock),
-                _ => Ok(()),
-            },
-        }
+        let mut buf = [0; LINE_MAX];
+        let line = self.write_line(&mut buf);
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        // The line is ASCII, so this never fails.
+        f.write_str(core::str::from_utf8(line).map_err(|_| fmt::Error)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::string::ToString;
+    use proptest::prelude::*;
+    use std::string::{String, ToString};
+    use std::{format, vec::Vec};
 
     fn record(event: Event) -> Record {
         Record {
@@ -130,6 +229,17 @@ mod tests {
         }
     }
 
+    fn line(record: &Record) -> String {
+        let mut buf = [0; LINE_MAX];
+        String::from_utf8(record.write_line(&mut buf).to_vec()).unwrap()
+    }
+
+    /// `write_line` writes `want` and a newline; `Display`, `want` alone.
+    fn check(record: Record, want: &str) {
+        assert_eq!(line(&record), format!("{want}\n"));
+        assert_eq!(record.to_string(), want);
+    }
+
     #[test]
     fn csv_lines() {
         let rx = Event::Receive(Message {
@@ -137,25 +247,148 @@ mod tests {
             clock: 8,
             seq: 4,
         });
-        assert_eq!(
-            record(rx).to_string(),
-            "0,3,500000000,1700000000500000000,receive,9,2,2,8,4"
+        check(
+            record(rx),
+            "0,3,500000000,1700000000500000000,receive,9,2,2,8,4",
         );
         let one = Event::Send(Sends::one(MachineId::ONE, 0));
-        assert_eq!(
-            record(one).to_string(),
-            "0,3,500000000,1700000000500000000,send,9,2,1,9,0"
+        check(
+            record(one),
+            "0,3,500000000,1700000000500000000,send,9,2,1,9,0",
         );
         let both = Event::Send(Sends::both((MachineId::TWO, 5), (MachineId::ONE, 7)));
-        assert_eq!(
-            record(both).to_string(),
-            "0,3,500000000,1700000000500000000,send,9,2,1;2,9,7;5"
+        check(
+            record(both),
+            "0,3,500000000,1700000000500000000,send,9,2,1;2,9,7;5",
         );
-        assert_eq!(
-            record(Event::Internal).to_string(),
-            "0,3,500000000,1700000000500000000,internal,9,2,,,"
+        check(
+            record(Event::Internal),
+            "0,3,500000000,1700000000500000000,internal,9,2,,,",
         );
+        let zero = Record {
+            machine: MachineId::ZERO,
+            tick: 0,
+            model_ns: 0,
+            system_ns: 0,
+            clock: 0,
+            queue_len: 0,
+            event: Event::Internal,
+        };
+        check(zero, "0,0,0,0,internal,0,0,,,");
         assert_eq!(HEADER.split(',').count(), 10);
+    }
+
+    /// The widest line: every number at its maximum, a send to both peers.
+    #[test]
+    fn the_widest_record_fills_line_max_exactly() {
+        let m = u64::MAX;
+        let widest = Record {
+            machine: MachineId::TWO,
+            tick: m,
+            model_ns: m,
+            system_ns: m,
+            clock: m,
+            queue_len: u32::MAX,
+            event: Event::Send(Sends::both((MachineId::ZERO, m), (MachineId::ONE, m))),
+        };
+        let want = "2,18446744073709551615,18446744073709551615,18446744073709551615,send,\
+                    18446744073709551615,4294967295,0;1,18446744073709551615,\
+                    18446744073709551615;18446744073709551615\n";
+        assert_eq!(line(&widest), want);
+        assert_eq!(want.len(), LINE_MAX);
+        // The other events at their widest are shorter.
+        let rx = Record {
+            event: Event::Receive(Message {
+                from: MachineId::TWO,
+                clock: m,
+                seq: m,
+            }),
+            ..widest
+        };
+        assert!(line(&rx).len() < LINE_MAX);
+    }
+
+    /// The CSV rule as it was written with `core::fmt`: the reference.
+    fn fmt_rule(r: &Record) -> String {
+        let kind = match r.event {
+            Event::Receive(_) => "receive",
+            Event::Send(_) => "send",
+            Event::Internal => "internal",
+        };
+        let head = format!(
+            "{},{},{},{},{kind},{},{},",
+            r.machine, r.tick, r.model_ns, r.system_ns, r.clock, r.queue_len
+        );
+        let tail = match &r.event {
+            Event::Receive(m) => format!("{},{},{}", m.from, m.clock, m.seq),
+            Event::Internal => ",,".to_string(),
+            Event::Send(sends) => match sends.as_slice() {
+                [(a, sa), (b, sb)] => format!("{a};{b},{},{sa};{sb}", r.clock),
+                [(a, sa)] => format!("{a},{},{sa}", r.clock),
+                _ => String::new(),
+            },
+        };
+        format!("{head}{tail}\n")
+    }
+
+    /// Numbers of every width, 0 and `u64::MAX` often.
+    fn number() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            Just(0),
+            Just(u64::MAX),
+            (any::<u64>(), 0u32..64).prop_map(|(n, shift)| n >> shift),
+        ]
+    }
+
+    fn id() -> impl Strategy<Value = MachineId> {
+        proptest::sample::select(MachineId::ALL.to_vec())
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        prop_oneof![
+            (id(), number(), number()).prop_map(|(from, clock, seq)| Event::Receive(Message {
+                from,
+                clock,
+                seq
+            })),
+            (id(), number()).prop_map(|(to, seq)| Event::Send(Sends::one(to, seq))),
+            (id(), number(), id(), number())
+                .prop_map(|(a, sa, b, sb)| Event::Send(Sends::both((a, sa), (b, sb)))),
+            Just(Event::Internal),
+        ]
+    }
+
+    fn any_record() -> impl Strategy<Value = Record> {
+        let queue_len = prop_oneof![Just(u32::MAX), any::<u32>().prop_map(|n| n >> (n % 32))];
+        (
+            id(),
+            [number(), number(), number(), number()],
+            queue_len,
+            event(),
+        )
+            .prop_map(
+                |(machine, [tick, model_ns, system_ns, clock], queue_len, event)| Record {
+                    machine,
+                    tick,
+                    model_ns,
+                    system_ns,
+                    clock,
+                    queue_len,
+                    event,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn write_line_matches_the_fmt_rule(r in any_record()) {
+            let mut buf = [0; LINE_MAX];
+            let bytes: Vec<u8> = r.write_line(&mut buf).to_vec();
+            let want = fmt_rule(&r);
+            prop_assert_eq!(&bytes, want.as_bytes());
+            prop_assert!(bytes.len() <= LINE_MAX);
+            prop_assert_eq!(r.to_string() + "\n", want);
+        }
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! | 0 | [`Stream::Run`] | the machines' rates, machine 0 first |
 //! | 1 + id | [`Stream::Machine`] | that machine's die rolls |
 //! | 4 | [`Stream::Network`] | the simulator's link jitter |
+//! | 5 + id | [`Stream::Nonce`] | that machine's handshake challenges in the simulator |
+//! | 8 | [`Stream::Faults`] | the simulator's injected garbage bytes |
+//! | 9 | [`Stream::Swarm`] | a swarm case's parameters and faults |
 //!
 //! A machine's die rolls depend only on `(seed, id)` and on how many rolls it
 //! has made, never on message timing: the n-th roll of machine i is the same in
@@ -33,6 +36,13 @@ pub enum Stream {
     Machine(MachineId),
     /// The simulator's link jitter.
     Network,
+    /// One machine's handshake challenges in the simulator (hosts on a real
+    /// network draw them from the operating system).
+    Nonce(MachineId),
+    /// The bytes of the simulator's injected garbage.
+    Faults,
+    /// A swarm case's parameters and faults.
+    Swarm,
 }
 
 impl Stream {
@@ -41,6 +51,9 @@ impl Stream {
             Self::Run => 0,
             Self::Machine(id) => 1 + id.index(),
             Self::Network => 1 + N,
+            Self::Nonce(id) => 2 + N + id.index(),
+            Self::Faults => 2 + 2 * N,
+            Self::Swarm => 3 + 2 * N,
         }
     }
 }

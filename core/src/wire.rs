@@ -227,8 +227,17 @@ fn cobs_decode_in_place(buf: &mut [u8]) -> Result<usize, DecodeError> {
         if end > len {
             return Err(DecodeError::BadCobs);
         }
-        buf.copy_within(start..end, write);
-        write += end - start;
+        // Byte by byte, leftwards (write <= start): a frame is a few dozen
+        // bytes, and `copy_within` would link a 1.5 KB `memmove` into a
+        // microcontroller's image for this one call.
+        for from in start..end {
+            if let Some(&b) = buf.get(from)
+                && let Some(slot) = buf.get_mut(write)
+            {
+                *slot = b;
+            }
+            write += 1;
+        }
         read = end;
         // Every group but the last and the full 254-byte ones stood for a zero.
         if code != 0xFF && read < len {

@@ -13,7 +13,7 @@ use crate::analysis::{self, MachineFigures, fastest};
 use crate::check::{self, Run, Violation};
 use crate::merge;
 use crate::plot;
-use crate::rundir::{self, LinkSummary};
+use crate::rundir::{self, LinkSummary, Params};
 
 /// The pictures every report links to, with their titles.
 pub const PLOTS: [(&str, &str); 4] = [
@@ -129,10 +129,25 @@ fn summary_line(a: &Analysis, secs: f64) -> String {
             m.id, m.queue.growth_per_s, m.estimate.predicted_growth_per_s, m.jumps.max
         )
     });
+    let ends = not_completed(&a.run.params)
+        .map(|e| format!("; not completed: {e}"))
+        .unwrap_or_default();
     format!(
-        "{}: {verdict}{queue}; analysed in {secs:.3} s",
+        "{}: {verdict}{ends}{queue}; analysed in {secs:.3} s",
         a.dir.display()
     )
+}
+
+/// The machines that did not end `completed`, e.g. `machine 1 crashed,
+/// machine 0 peer lost`; `None` when every machine completed.
+fn not_completed(p: &Params) -> Option<String> {
+    let odd: Vec<String> = p
+        .machines
+        .iter()
+        .filter(|m| m.end != rundir::End::Completed)
+        .map(|m| format!("machine {} {}", m.id, m.end))
+        .collect();
+    (!odd.is_empty()).then(|| odd.join(", "))
 }
 
 /// Writes `report.json`, the pictures and `report.md` into the run directory.
@@ -253,6 +268,12 @@ pub fn markdown(a: &Analysis) -> String {
             let _ = writeln!(md, "- {v}");
         }
         md.push('\n');
+    }
+    if let Some(ends) = not_completed(p) {
+        let _ = writeln!(
+            md,
+            "**Not every machine completed** ({ends}): the model did not hold to the end of this run, so its figures describe a run with faults or overload.\n"
+        );
     }
     let _ = writeln!(md, "## Machines\n");
     let _ = writeln!(

@@ -391,7 +391,6 @@ fn check_machine(
     out: &mut Vec<Violation>,
 ) {
     let rate = params.rates[id.index()];
-    let speed = u64::from(params.speed.max(1));
     let peers = [id.next().get(), id.other().get()];
     let mut clock = 0u64;
     let mut expect_tick = 0u64;
@@ -421,7 +420,7 @@ fn check_machine(
                 ),
             );
         }
-        let earliest = params.start_ns.saturating_add(row.model_ns / speed);
+        let earliest = scalemodel_core::due_ns(params.start_ns, row.model_ns, params.speed);
         if row.system_ns < earliest {
             fail(
                 Rule::Schedule,
@@ -623,7 +622,12 @@ fn check_conservation(
                 l.received
             ));
         }
-        if l.sent != l.received + l.queued + l.in_flight + l.lost {
+        // In u128: forged counts near u64::MAX must not wrap into a match.
+        let parts = u128::from(l.received)
+            + u128::from(l.queued)
+            + u128::from(l.in_flight)
+            + u128::from(l.lost);
+        if u128::from(l.sent) != parts {
             fail(format!(
                 "{name}: sent {} != received {} + queued {} + in flight {} + lost {}",
                 l.sent, l.received, l.queued, l.in_flight, l.lost

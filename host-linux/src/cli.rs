@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use scalemodel_core::N;
+use scalemodel_core::fault::{FaultError, Faults};
 
 /// The highest rate a machine may tick at, in ticks per model second.
 pub const RATE_MAX: u32 = 1_000;
@@ -26,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the model in the deterministic simulator and write a run directory.
-    Sim(SimArgs),
+    Sim(Box<SimArgs>),
     /// Run one machine of a networked run: what `run` starts three of, and how
     /// a run spans several hosts.
     Node(NodeArgs),
@@ -41,10 +42,60 @@ pub enum Command {
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<PathBuf>,
     },
+    /// Many simulated runs with random parameters, small queues and random
+    /// faults, each checked against every invariant; prints the command that
+    /// replays any failure. Exits non-zero when a case fails.
+    Swarm(SwarmArgs),
     /// The exercise's whole protocol: the standard configuration, a smaller
     /// spread of rates, fewer internal events and both, side by side in one
     /// report with the exercise's observations checked against the data.
     Study(StudyArgs),
+}
+
+/// `scalemodel swarm`.
+#[derive(Debug, Clone, Args)]
+pub struct SwarmArgs {
+    /// How many cases to run (all shards together).
+    #[arg(long, value_name = "N")]
+    pub seeds: u64,
+
+    /// The swarm's seed: case i runs with seed S + i. Default: a random seed,
+    /// printed first.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Run only the K-th of N disjoint slices of the cases (case i belongs to
+    /// slice i mod N + 1), e.g. one per job of a Slurm array or GNU parallel;
+    /// the slices' results add up to the whole swarm's.
+    #[arg(long, value_name = "K/N", default_value = "1/1", value_parser = parse_shard)]
+    pub shard: Shard,
+
+    /// Worker threads. Default: one per core.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// A slice of a swarm: the `index`-th (from 1) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which slice, from 1.
+    pub index: u64,
+    /// How many slices.
+    pub count: u64,
+}
+
+/// Parses `--shard K/N` with `1 <= K <= N`.
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("expected K/N with 1 <= K <= N, e.g. 3/8; got `{s}`");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (index, count) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
 }
 
 /// `scalemodel study`.
@@ -157,11 +208,12 @@ pub struct SimArgs {
     #[command(flatten)]
     pub model: ModelArgs,
 
-    /// The delay of every simulated link, e.g. `100us`, `2ms`.
+    /// The delay of every simulated link, e.g. `100us`, `2ms`: network time,
+    /// which `--speed` does not scale.
     #[arg(long, value_name = "DELAY", default_value = "100us", value_parser = humantime::parse_duration)]
     pub latency: Duration,
 
-    /// The largest extra delay drawn per message from the seed, e.g. `5ms`.
+    /// The largest extra delay drawn per frame from the seed, e.g. `5ms`.
     /// Links stay first-in first-out.
     #[arg(long, value_name = "DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
     pub jitter: Duration,
@@ -182,15 +234,28 @@ pub struct SimArgs {
     #[arg(long)]
     pub digest: bool,
 
-    /// Messages each inbox holds: 4, 16, 64 or 16384 (the capacities are
-    /// built in). A full inbox makes arrivals wait on their link.
+    /// Messages each inbox holds: 4, 16, 64 or 8192, the network's (the
+    /// capacities are built in). A full inbox makes arrivals wait on their link.
     #[arg(long, value_name = "N", default_value_t = crate::sim_cmd::INBOX_CAP, value_parser = crate::sim_cmd::parse_inbox_cap)]
     pub inbox_cap: usize,
 
-    /// Messages each link holds: 2, 8, 16 or 4096 (the capacities are built
-    /// in). A full link stalls its sender.
+    /// Frames each link holds: 2, 8, 16 or 4096 (the capacities are built
+    /// in). A full link (and the sender's one-frame outbox) stalls its sender.
     #[arg(long, value_name = "N", default_value_t = crate::sim_cmd::LINK_CAP, value_parser = crate::sim_cmd::parse_link_cap)]
     pub link_cap: usize,
+
+    /// Faults to inject, comma-separated, at model times in seconds:
+    /// `crash M@T` (dies, no Bye), `stop M@T` (ends cleanly), `pause M@T1..T2`
+    /// (frozen), `partition A-B@T1..T2` (both links hold their bytes, then
+    /// deliver), `garbage A>B@T` (undecodable bytes on the link A to B).
+    /// E.g. `crash 1@20s, partition 0-2@5s..15s`.
+    #[arg(long, value_name = "SPEC", default_value = "", value_parser = parse_faults)]
+    pub faults: Faults,
+}
+
+/// Parses `--faults`.
+fn parse_faults(s: &str) -> Result<Faults, String> {
+    s.parse().map_err(|e: FaultError| format!("{e}"))
 }
 
 /// `scalemodel node`.

@@ -13,5 +13,6 @@ pub mod run_cmd;
 pub mod rundir;
 pub mod sim_cmd;
 pub mod study_cmd;
+pub mod swarm_cmd;
 pub mod timerfd;
 pub mod timing;

@@ -34,5 +34,6 @@ fn run() -> anyhow::Result<()> {
         Command::Run(args) => scalemodel::run_cmd::run(args),
         Command::Analyze { dirs } => scalemodel::analyze_cmd::run(dirs),
         Command::Study(args) => scalemodel::study_cmd::run(args),
+        Command::Swarm(args) => scalemodel::swarm_cmd::run(args),
     }
 }

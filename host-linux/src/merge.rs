@@ -69,11 +69,12 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
 }
 
 /// Each directed link's accounting, from both ends' summaries (`nodes` by
-/// machine id): `sent` from the sender; `received` from the receiver;
-/// `queued`, what the receiver never took (left in its inbox or arrived
-/// after its end); `in_flight`, what still waited in the sender; `lost`, what
-/// the sender could never deliver. So `sent = received + queued + in_flight +
-/// lost` exactly when both ends counted right.
+/// machine id), as the simulator counts it: `sent` from the sender;
+/// `received` and `queued` (left in its inbox) from the receiver;
+/// `in_flight`, what was on its way when the model ended (still in the
+/// sender, or reaching the receiver after its end); `lost`, what the sender
+/// could never deliver. So `sent = received + queued + in_flight + lost`
+/// exactly when both ends counted right.
 pub fn links(nodes: &[NodeSummary]) -> Result<Vec<LinkSummary>, MergeError> {
     let peer = |from: MachineId, to: MachineId| -> Result<&PeerSummary, MergeError> {
         nodes
@@ -92,8 +93,8 @@ pub fn links(nodes: &[NodeSummary]) -> Result<Vec<LinkSummary>, MergeError> {
                 to: to.get(),
                 sent: out.sent,
                 received: back.received,
-                queued: back.queued.saturating_add(back.after_end),
-                in_flight: out.unsent,
+                queued: back.queued,
+                in_flight: out.unsent.saturating_add(back.after_end),
                 lost: out.undeliverable,
             });
         }
@@ -174,8 +175,8 @@ mod tests {
         {
             assert_eq!((l.from, l.to), (from, to));
             assert_eq!(l.received, received, "{l:?}");
-            assert_eq!(l.queued, queued + after_end, "{l:?}");
-            assert_eq!(l.in_flight, unsent, "{l:?}");
+            assert_eq!(l.queued, queued, "{l:?}");
+            assert_eq!(l.in_flight, unsent + after_end, "{l:?}");
             assert_eq!(l.lost, undeliverable, "{l:?}");
             assert_eq!(
                 l.sent,

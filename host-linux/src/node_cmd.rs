@@ -418,10 +418,6 @@ fn summarise(
             }
         })
         .collect();
-    // The links count arrivals after the end as queued (the machine never
-    // took them), so the machine's count of what it left does too.
-    let after_end: u64 = peers.iter().map(|p| p.after_end).sum();
-    let inbox_left = u64::from(report.inbox_left).saturating_add(after_end);
     // The node counts from its creation; the process started a little earlier.
     let first_tick_ms = report
         .first_tick_ns
@@ -441,7 +437,7 @@ fn summarise(
             stalls: report.stalls,
             stalled_ns: report.stalled_model_ns,
             held: report.holds,
-            inbox_left: u32::try_from(inbox_left).unwrap_or(u32::MAX),
+            inbox_left: report.inbox_left,
             ..MachineSummary::from_tally(id, rate, &report.tally, End::from(status))
         },
         peers,

@@ -6,8 +6,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use scalemodel_core::node::Status;
-use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report, Sink};
-use scalemodel_core::{HEADER, MachineId, N, Record, Tally};
+use scalemodel_core::sim::{Config, End as SimEnd, LinkReport, MachineReport, Report, Sink};
+use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
 
 /// The name of machine `id`'s log.
@@ -223,10 +223,11 @@ impl MachineSummary {
 
     /// The summary of machine `id` from the simulator's report.
     pub fn from_report(id: MachineId, m: &MachineReport) -> Self {
-        let end = if m.stalled_at_end {
-            End::Stalled
-        } else {
-            End::Completed
+        let end = match m.end {
+            SimEnd::Status(status) => End::from(status),
+            SimEnd::Crashed { .. } => End::Crashed,
+            // Never from a run that returned a report; say it plainly if so.
+            SimEnd::Unfinished => End::Interrupted,
         };
         Self {
             stalls: m.stalls,
@@ -269,7 +270,7 @@ impl From<&LinkReport> for LinkSummary {
             received: l.received,
             queued: l.queued,
             in_flight: l.in_flight,
-            lost: 0,
+            lost: l.lost,
         }
     }
 }
@@ -409,20 +410,26 @@ impl LogWriter {
             path,
             w: BufWriter::with_capacity(1 << 16, file),
         };
-        log.line(format_args!("{HEADER}"))?;
+        log.put(HEADER.as_bytes())?;
+        log.put(b"\n")?;
         Ok(log)
     }
 
     /// Appends one record's line.
     pub fn write(&mut self, record: &Record) -> Result<(), RunDirError> {
-        self.line(format_args!("{record}"))
+        // Bytes straight from the record, no `fmt` machinery: the hot path of
+        // a long run's log.
+        let mut buf = [0; LINE_MAX];
+        self.put(record.write_line(&mut buf))
     }
 
-    fn line(&mut self, line: std::fmt::Arguments<'_>) -> Result<(), RunDirError> {
-        writeln!(self.w, "{line}").map_err(|source| RunDirError::Write {
-            path: self.path.clone(),
-            source,
-        })
+    fn put(&mut self, bytes: &[u8]) -> Result<(), RunDirError> {
+        self.w
+            .write_all(bytes)
+            .map_err(|source| RunDirError::Write {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     /// Hands what is buffered to the file.

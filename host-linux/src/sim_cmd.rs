@@ -3,17 +3,18 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use scalemodel_core::MachineId;
 use scalemodel_core::digest::{DigestSink, Tee};
-use scalemodel_core::sim::{Config, Discard, Report, Sim};
-use scalemodel_core::{MachineId, N};
+use scalemodel_core::fault::Faults;
+use scalemodel_core::sim::{self, Config, Discard, End, Report, Sim};
 
 use crate::cli::{Rates, SimArgs};
 use crate::rundir::{self, CsvSink, Params};
 
-/// Messages each simulated inbox holds: far more than a day-long run at rates 1..=6 queues.
-pub const INBOX_CAP: usize = 1 << 14;
-/// Messages each simulated link holds before its sender stalls.
-pub const LINK_CAP: usize = 1 << 12;
+/// Messages each simulated inbox holds by default: the network's capacity.
+pub const INBOX_CAP: usize = sim::INBOX_CAP;
+/// Frames each simulated link holds by default before its sender stalls.
+pub const LINK_CAP: usize = sim::LINK_CAP;
 
 /// The inbox capacities `--inbox-cap` may choose: the simulator's capacities
 /// are const generics, so each one is built in. The small ones are for runs
@@ -46,6 +47,25 @@ fn parse_cap(s: &str, allowed: &[usize]) -> Result<usize, String> {
     }
 }
 
+/// The one command that replays a simulated run exactly.
+pub fn replay(config: &Config, inbox_cap: usize, link_cap: usize, faults: &Faults) -> String {
+    let [r0, r1, r2] = config.rates;
+    let mut line = format!(
+        "scalemodel sim --seed {} --rates {r0},{r1},{r2} --sides {} --duration {} --speed {} --latency {}ns --jitter {}ns --start-ns {} --inbox-cap {inbox_cap} --link-cap {link_cap}",
+        config.seed,
+        config.sides,
+        config.duration_ns as f64 / 1e9,
+        config.speed,
+        config.latency_ns,
+        config.jitter_ns,
+        config.start_ns,
+    );
+    if !faults.as_slice().is_empty() {
+        line.push_str(&format!(" --faults '{faults}'"));
+    }
+    line
+}
+
 /// Runs `scalemodel sim`.
 pub fn run(args: &SimArgs) -> Result<()> {
     let model = &args.model;
@@ -75,16 +95,12 @@ pub fn run(args: &SimArgs) -> Result<()> {
         humantime::format_duration(args.jitter),
         config.speed,
     );
+    if !args.faults.as_slice().is_empty() {
+        println!("faults: {}", args.faults);
+    }
     println!(
-        "replay: scalemodel sim --seed {seed} --rates {r0},{r1},{r2} --sides {} --duration {} --speed {} --latency {} --jitter {} --start-ns {} --inbox-cap {} --link-cap {}",
-        config.sides,
-        model.duration,
-        config.speed,
-        humantime::format_duration(args.latency),
-        humantime::format_duration(args.jitter),
-        config.start_ns,
-        args.inbox_cap,
-        args.link_cap,
+        "replay: {}",
+        replay(&config, args.inbox_cap, args.link_cap, &args.faults)
     );
 
     let out = match (&model.out, args.no_log) {
@@ -104,7 +120,7 @@ pub fn run(args: &SimArgs) -> Result<()> {
         inbox: args.inbox_cap,
         link: args.link_cap,
     };
-    let run = simulate(config, caps, sink, args.digest)?;
+    let run = simulate(config, args.faults.clone(), caps, sink, args.digest)?;
     let (report, elapsed) = (run.report, run.elapsed);
 
     let rate_range = match &model.rates {
@@ -118,6 +134,11 @@ pub fn run(args: &SimArgs) -> Result<()> {
     }
 
     print_table(&report);
+    for fault in &run.missed {
+        println!(
+            "fault `{fault}` had no effect: its machine had ended, or its link was closed or full"
+        );
+    }
     let ticks: u64 = report.machines.iter().map(|m| m.tally.ticks).sum();
     println!(
         "simulated {ticks} machine-ticks in {:.3} s: {:.2} M machine-ticks/s{}",
@@ -138,9 +159,11 @@ pub fn run(args: &SimArgs) -> Result<()> {
 /// The simulator's queue capacities for one run: one of [`INBOX_CAPS`] and
 /// one of [`LINK_CAPS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Caps {
-    inbox: usize,
-    link: usize,
+pub struct Caps {
+    /// Messages an inbox holds.
+    pub inbox: usize,
+    /// Frames a link holds.
+    pub link: usize,
 }
 
 /// What one simulated run gave.
@@ -151,57 +174,92 @@ struct Outcome {
     digest: Option<u64>,
     /// The time the run itself took, without flushing the logs.
     elapsed: Duration,
+    /// Faults that found nothing to act on, as written.
+    missed: Vec<String>,
 }
 
 /// Runs the simulator on a thread with room for its fixed-capacity queues on
 /// the stack, at the capacities in `caps`.
-fn simulate(config: Config, caps: Caps, sink: Option<CsvSink>, digest: bool) -> Result<Outcome> {
-    // The simulator keeps its queues inline (no allocation in the core): about
-    // 2 MiB at the host's capacities, more than a default thread's stack.
-    const STACK_BYTES: usize = 64 << 20;
+fn simulate(
+    config: Config,
+    faults: Faults,
+    caps: Caps,
+    sink: Option<CsvSink>,
+    digest: bool,
+) -> Result<Outcome> {
+    let job = CliJob {
+        config,
+        faults,
+        sink,
+        digest,
+    };
     std::thread::Builder::new()
         .name("sim".to_owned())
-        .stack_size(STACK_BYTES)
-        .spawn(move || with_inbox(config, caps, sink, digest))
+        .stack_size(SIM_STACK_BYTES)
+        .spawn(move || with_caps(caps, job))
         .context("cannot start the simulator thread")?
         .join()
-        .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))?
+        .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))??
 }
 
-/// Picks the inbox capacity: one arm per entry of [`INBOX_CAPS`].
-fn with_inbox(config: Config, caps: Caps, sink: Option<CsvSink>, digest: bool) -> Result<Outcome> {
+/// The stack a simulator thread needs: the simulator keeps its queues inline
+/// (no allocation in the core), a few MiB at the host's capacities.
+pub const SIM_STACK_BYTES: usize = 64 << 20;
+
+/// Work for a simulator whose capacities are const generics: [`with_caps`]
+/// picks the built-in instance that matches the run-time choice.
+pub trait SimJob {
+    /// What the work gives.
+    type Output;
+    /// Does the work with `Sim<INBOX, LINK>`.
+    fn run<const INBOX: usize, const LINK: usize>(self) -> Self::Output;
+}
+
+/// Runs `job` at `caps`: one arm per entry of [`INBOX_CAPS`].
+pub fn with_caps<J: SimJob>(caps: Caps, job: J) -> Result<J::Output> {
     match caps.inbox {
-        4 => with_link::<4>(config, caps, sink, digest),
-        16 => with_link::<16>(config, caps, sink, digest),
-        64 => with_link::<64>(config, caps, sink, digest),
-        INBOX_CAP => with_link::<INBOX_CAP>(config, caps, sink, digest),
+        4 => with_link::<4, J>(caps.link, job),
+        16 => with_link::<16, J>(caps.link, job),
+        64 => with_link::<64, J>(caps.link, job),
+        INBOX_CAP => with_link::<INBOX_CAP, J>(caps.link, job),
         other => bail!("--inbox-cap {other} is not built in; choose one of {INBOX_CAPS:?}"),
     }
 }
 
 /// Picks the link capacity: one arm per entry of [`LINK_CAPS`].
-fn with_link<const INBOX: usize>(
+fn with_link<const INBOX: usize, J: SimJob>(link: usize, job: J) -> Result<J::Output> {
+    Ok(match link {
+        2 => job.run::<INBOX, 2>(),
+        8 => job.run::<INBOX, 8>(),
+        16 => job.run::<INBOX, 16>(),
+        LINK_CAP => job.run::<INBOX, LINK_CAP>(),
+        other => bail!("--link-cap {other} is not built in; choose one of {LINK_CAPS:?}"),
+    })
+}
+
+/// `scalemodel sim`'s run: into the CSV logs, the digest, both or neither.
+struct CliJob {
     config: Config,
-    caps: Caps,
+    faults: Faults,
     sink: Option<CsvSink>,
     digest: bool,
-) -> Result<Outcome> {
-    match caps.link {
-        2 => simulate_with::<INBOX, 2>(config, sink, digest),
-        8 => simulate_with::<INBOX, 8>(config, sink, digest),
-        16 => simulate_with::<INBOX, 16>(config, sink, digest),
-        LINK_CAP => simulate_with::<INBOX, LINK_CAP>(config, sink, digest),
-        other => bail!("--link-cap {other} is not built in; choose one of {LINK_CAPS:?}"),
+}
+
+impl SimJob for CliJob {
+    type Output = Result<Outcome>;
+    fn run<const INBOX: usize, const LINK: usize>(self) -> Result<Outcome> {
+        simulate_with::<INBOX, LINK>(self.config, self.faults, self.sink, self.digest)
     }
 }
 
 /// One run of `Sim<INBOX, LINK>`, into the CSV logs, the digest, both or neither.
 fn simulate_with<const INBOX: usize, const LINK: usize>(
     config: Config,
+    faults: Faults,
     sink: Option<CsvSink>,
     digest: bool,
 ) -> Result<Outcome> {
-    let mut sim = Sim::<INBOX, LINK>::new(config).context("invalid model parameters")?;
+    let mut sim = Sim::<INBOX, LINK>::new(config, faults).context("invalid model parameters")?;
     let started = Instant::now();
     let (report, digest, csv) = match (sink, digest) {
         (Some(csv), true) => {
@@ -218,6 +276,14 @@ fn simulate_with<const INBOX: usize, const LINK: usize>(
         (None, false) => (sim.run(&mut Discard)?, None, None),
     };
     let elapsed = started.elapsed();
+    let missed = sim
+        .faults()
+        .as_slice()
+        .iter()
+        .zip(sim.missed_faults())
+        .filter(|&(_, &missed)| missed)
+        .map(|(fault, _)| fault.to_string())
+        .collect();
     if let Some(csv) = csv {
         csv.finish()?;
     }
@@ -225,6 +291,7 @@ fn simulate_with<const INBOX: usize, const LINK: usize>(
         report,
         digest,
         elapsed,
+        missed,
     })
 }
 
@@ -262,13 +329,23 @@ fn print_table(report: &Report) {
         );
         if m.stalls > 0 || m.held > 0 {
             println!(
-                "        machine {id}: stalled {} times ({:.3} s) on a full link; {} arrivals held by a full inbox",
+                "        machine {id}: stalled {} times ({:.3} s) on a full link; its inbox filled {} times",
                 m.stalls,
                 m.stalled_ns as f64 / 1e9,
                 m.held
             );
         }
     }
+    let ends: Vec<String> = MachineId::ALL
+        .iter()
+        .map(|&id| {
+            format!(
+                "machine {id} {}",
+                end_words(report.machines[id.index()].end)
+            )
+        })
+        .collect();
+    println!("ends: {}", ends.join("; "));
     let unbalanced = report.links.iter().filter(|l| !l.balanced()).count();
     let in_flight: u64 = report.links.iter().map(|l| l.in_flight).sum();
     let queued: u64 = report.links.iter().map(|l| l.queued).sum();
@@ -277,7 +354,21 @@ fn print_table(report: &Report) {
         report.links.len() - unbalanced,
         report.links.len()
     );
-    let _ = N;
+    for l in report.links.iter().filter(|l| l.lost > 0) {
+        println!(
+            "        link {}->{}: {} of {} sent lost ({} received, {} queued, {} in flight)",
+            l.from, l.to, l.lost, l.sent, l.received, l.queued, l.in_flight
+        );
+    }
+}
+
+/// How a machine ended, in the words `params.json` uses, with the time of a crash.
+fn end_words(end: End) -> String {
+    match end {
+        End::Status(s) => s.to_string(),
+        End::Crashed { at_model_ns } => format!("crashed at {} s", at_model_ns as f64 / 1e9),
+        End::Unfinished => "unfinished".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -288,7 +379,7 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
 
-    fn config(seed: u64, rates: [u32; N], seconds: u64) -> Config {
+    fn config(seed: u64, rates: [u32; scalemodel_core::N], seconds: u64) -> Config {
         let mut config = Config::new(seed, rates);
         config.sides = 4;
         config.duration_ns = seconds * 1_000_000_000;
@@ -311,7 +402,7 @@ mod tests {
         );
         let err = sim(&["--inbox-cap", "5"]).unwrap_err().to_string();
         assert!(
-            err.contains("--inbox-cap") && err.contains("4, 16, 64, 16384"),
+            err.contains("--inbox-cap") && err.contains("4, 16, 64, 8192"),
             "{err}"
         );
         let err = sim(&["--link-cap", "4097"]).unwrap_err().to_string();
@@ -327,7 +418,8 @@ mod tests {
         for inbox in INBOX_CAPS {
             for link in LINK_CAPS {
                 let caps = Caps { inbox, link };
-                let run = simulate(config(1, [1, 6, 6], 30), caps, None, true).unwrap();
+                let run =
+                    simulate(config(1, [1, 6, 6], 30), Faults::none(), caps, None, true).unwrap();
                 assert!(run.digest.is_some());
                 let slow = &run.report.machines[0];
                 // Records show the inbox after the take: a full inbox of C logs C - 1.
@@ -340,7 +432,7 @@ mod tests {
             }
         }
         let caps = Caps { inbox: 5, link: 8 };
-        let err = simulate(config(1, [1, 6, 6], 1), caps, None, true).unwrap_err();
+        let err = simulate(config(1, [1, 6, 6], 1), Faults::none(), caps, None, true).unwrap_err();
         assert!(err.to_string().contains("--inbox-cap 5"), "{err}");
     }
 
@@ -353,10 +445,15 @@ mod tests {
         let config = config(3, [2, 5, 6], 20);
         let dir = tempfile::tempdir().unwrap();
         let csv = CsvSink::create(dir.path()).unwrap();
-        let logged = simulate(config, caps, Some(csv), true).unwrap();
-        let bare = simulate(config, caps, None, true).unwrap();
+        let logged = simulate(config, Faults::none(), caps, Some(csv), true).unwrap();
+        let bare = simulate(config, Faults::none(), caps, None, true).unwrap();
         assert_eq!(logged.digest, bare.digest);
-        assert_eq!(simulate(config, caps, None, false).unwrap().digest, None);
+        assert_eq!(
+            simulate(config, Faults::none(), caps, None, false)
+                .unwrap()
+                .digest,
+            None
+        );
 
         // Without stalls every tick runs on schedule, so simulation order is
         // (model time, machine id): rebuild it from the three files.

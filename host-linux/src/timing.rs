@@ -24,11 +24,10 @@ pub fn timing(rows: &[Row], rate: u32, start_ns: u64, speed: u32) -> Option<Timi
     if rows.len() < 2 || last.system_ns <= first.system_ns {
         return None;
     }
-    let speed = u64::from(speed.max(1));
     let mut late: Vec<i64> = rows
         .iter()
         .map(|r| {
-            let due = start_ns.saturating_add(r.model_ns / speed);
+            let due = scalemodel_core::due_ns(start_ns, r.model_ns, speed);
             let late = i128::from(r.system_ns) - i128::from(due);
             late.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
         })

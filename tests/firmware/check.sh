@@ -11,10 +11,14 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 started=$SECONDS
 
-# The budget: flash for code, constants and vectors; RAM for statics. The
-# stack is measured and printed, not budgeted (the board has 4 MiB of RAM).
+# The budget: flash for code, constants and vectors; RAM for statics and for
+# the stack (measured by the firmware: it paints the stack before main). The
+# simulator (Sim<16, 8>, 20,536 B) is one static reset in place for each run,
+# so the statics hold it once and the stack none of it; together at most
+# 32 KiB of RAM (the board has 4 MiB).
 TEXT_MAX=$((32 * 1024))
-STATIC_RAM_MAX=$((8 * 1024))
+STATIC_RAM_MAX=$((24 * 1024))
+STACK_MAX=$((8 * 1024))
 QEMU_TIMEOUT_S=60
 
 step() {
@@ -79,6 +83,8 @@ cat "$out"
 qemu_ms=$(($(date +%s%N) / 1000000 - qemu_started_ms))
 stack=$(sed -n 's/^stack peak=\([0-9]*\) bytes.*$/\1/p' "$out")
 [ -n "$stack" ] || fail "the firmware printed no stack peak"
+echo "peak stack $stack B (budget $STACK_MAX B)"
+((stack <= STACK_MAX)) || fail "the firmware's peak stack is $stack B, over the budget of $STACK_MAX B"
 
 cd "$root"
 step cargo build --release --locked -p scalemodel
@@ -123,7 +129,7 @@ echo "==> summary"
 echo "firmware (thumbv7em-none-eabihf, mps2-an386):"
 echo "  .text $text B, code + constants + vectors $flash_text B of $TEXT_MAX B"
 echo "  .data + .bss $static_ram B of $STATIC_RAM_MAX B"
-echo "  peak stack $stack B"
+echo "  peak stack $stack B of $STACK_MAX B"
 echo "  QEMU run (build cached) $qemu_ms ms"
 echo "digests, firmware = host, $runs runs:"
 printf '  %s\n' "${summary[@]}"

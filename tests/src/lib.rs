@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use scalemodel::check::Row;
 use scalemodel::rundir::Params;
+use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{Config, Report, Sim, Sink};
 use scalemodel_core::{N, Record};
 
@@ -26,9 +27,28 @@ impl Sink for Rows {
 /// Runs the simulator in memory with inboxes of `I` and links of `L`
 /// messages; returns the params a `sim` run would write and the rows.
 pub fn simulate<const I: usize, const L: usize>(config: Config) -> (Params, Rows, Report) {
-    let mut sim = Sim::<I, L>::new(config).expect("a valid config");
-    let mut rows = Rows::default();
-    let report = sim.run(&mut rows).expect("no clock overflow");
+    simulate_with_faults::<I, L>(config, Faults::none())
+}
+
+/// As [`simulate`], with faults injected.
+pub fn simulate_with_faults<const I: usize, const L: usize>(
+    config: Config,
+    faults: Faults,
+) -> (Params, Rows, Report) {
+    // The simulator keeps its queues inline (the core never allocates): at
+    // large capacities more than a test thread's stack holds.
+    const STACK_BYTES: usize = 64 << 20;
+    let (rows, report) = std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn(move || {
+            let mut sim = Sim::<I, L>::new(config, faults).expect("a valid config");
+            let mut rows = Rows::default();
+            let report = sim.run(&mut rows).expect("the run ends");
+            (rows, report)
+        })
+        .expect("a thread for the simulator")
+        .join()
+        .expect("the simulator does not panic");
     let mut params = Params::sim(&config, None, config.duration_ns as f64 / 1e9, I, L);
     params.summarise(&report);
     (params, rows, report)

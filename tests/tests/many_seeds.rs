@@ -1,6 +1,8 @@
 //! The simulator over many seeds and shapes: every run obeys every rule.
 
 use scalemodel::check::check;
+use scalemodel::sim_cmd::replay;
+use scalemodel_core::fault::Faults;
 use scalemodel_core::rng::{self, Stream};
 use scalemodel_core::sim::Config;
 use scalemodel_tests::simulate;
@@ -31,13 +33,14 @@ fn every_seed_obeys_every_rule() {
         let (params, rows, report) = if seed % 4 == 0 {
             simulate::<4, 2>(config)
         } else {
-            simulate::<256, 64>(config)
+            simulate::<64, 16>(config)
         };
         let violations = check(&params, &rows.0);
+        let (inbox, link) = if seed % 4 == 0 { (4, 2) } else { (64, 16) };
         assert!(
             violations.is_empty(),
-            "seed {seed} ({config:?}) breaks the model; replay with \
-             `scalemodel sim --seed {seed}` and the config shown:\n{}",
+            "seed {seed} breaks the model; replay with `{}`:\n{}",
+            replay(&config, inbox, link, &Faults::none()),
             violations
                 .iter()
                 .map(|v| format!("  {v}\n"))

@@ -55,8 +55,6 @@ pub(super) struct Conn {
     out_off: usize,
     /// When the slot was taken, for evicting the oldest stranger.
     pub(super) opened_ns: u64,
-    /// Reading stopped for a full inbox (counted once per stop).
-    pub(super) holding: bool,
 }
 
 impl Conn {
@@ -66,7 +64,6 @@ impl Conn {
         out: Vec::new(),
         out_off: 0,
         opened_ns: 0,
-        holding: false,
     };
 
     /// Takes a free slot for a new connection.

@@ -299,7 +299,7 @@ pub struct NodeReport {
     pub stalled_model_ns: u64,
     /// Still stalled at the end.
     pub stalled_at_end: bool,
-    /// Times reading from a peer stopped because the inbox was full.
+    /// Times the inbox filled, so that reading paused until a tick took a message.
     pub holds: u64,
     /// Ticks that ran after the next tick was already due.
     pub behind_ticks: u64,

@@ -25,6 +25,7 @@ mod conn;
 mod event;
 pub mod handshake;
 mod outbox;
+mod reset;
 #[cfg(test)]
 mod tests;
 
@@ -207,9 +208,11 @@ impl<const OUT: usize> Link<OUT> {
         },
     };
 
-    /// `Clock` frames may still go on this link.
+    /// `Clock` frames may still go on this link: until our `Bye`, and not to
+    /// a peer that ended early (after its normal end a peer still counts
+    /// what arrives until our `Bye`).
     const fn takes_clocks(&self) -> bool {
-        matches!(self.state, LinkState::Up) && self.report.peer_sent.is_none() && !self.bye_queued
+        matches!(self.state, LinkState::Up) && !self.bye_queued && !self.ended_early
     }
 
     /// Accounts for `frames` frames fully transmitted: `Ready` first, then
@@ -244,8 +247,9 @@ struct Stats {
     stalls: u64,
     stalled_ns: u64,
     stalled_at_end: bool,
-    /// A stall ended since the last tick: that tick's lateness is the stall's.
-    stalled_since_tick: bool,
+    /// A stall ended and the machine has not yet caught up with its
+    /// schedule: its lateness is the stall's, not overload.
+    catching_up: bool,
     holds: u64,
     behind_ticks: u64,
     max_late_ns: u64,
@@ -380,30 +384,33 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
 
 /// The host's inputs.
 impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
-    /// The host accepted a connection: its slot, or `None` when every slot is
-    /// taken (the host closes it). A full table evicts its oldest unproven
-    /// connection, so that strangers can delay a peer but never keep it out.
+    /// The host accepted a connection: its slot, or `None` when no slot is
+    /// free (the host closes it). Taking the last free slot evicts the oldest
+    /// unproven connection, so that a slot is soon free again for the next
+    /// one: strangers can delay a peer, but not keep it out.
     pub fn handle_accepted(&mut self, now_ns: u64) -> Option<ConnId> {
         self.tick_now(now_ns);
         if matches!(self.phase, Phase::Ended(_)) {
             return None;
         }
-        let free = (1..CONNS).find(|&i| self.conns[i].state == State::Free);
-        if let Some(i) = free {
-            let deadline_ns = self
-                .now_ns
-                .saturating_add(self.config.timeouts.handshake_ns);
-            self.conns[i].open(State::Accepted { deadline_ns }, self.now_ns);
-            return Some(ConnId(i as u8));
+        let is_free = |c: &Conn| c.state == State::Free;
+        let Some(i) = (1..CONNS).find(|&i| is_free(&self.conns[i])) else {
+            self.stats.rejected += 1;
+            return None;
+        };
+        let deadline_ns = self
+            .now_ns
+            .saturating_add(self.config.timeouts.handshake_ns);
+        self.conns[i].open(State::Accepted { deadline_ns }, self.now_ns);
+        if !(1..CONNS).any(|j| is_free(&self.conns[j])) {
+            let oldest = (1..CONNS)
+                .filter(|&j| j != i && self.conns[j].is_unproven())
+                .min_by_key(|&j| self.conns[j].opened_ns);
+            if let Some(j) = oldest {
+                self.close(ConnId(j as u8), CloseReason::Evicted);
+            }
         }
-        let oldest = (1..CONNS)
-            .filter(|&i| self.conns[i].is_unproven())
-            .min_by_key(|&i| self.conns[i].opened_ns);
-        if let Some(i) = oldest {
-            self.close(ConnId(i as u8), CloseReason::Evicted);
-        }
-        self.stats.rejected += 1;
-        None
+        Some(ConnId(i as u8))
     }
 
     /// The host's dial of slot `conn` connected: the handshake starts.
@@ -437,25 +444,18 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         self.tick_now(now_ns);
         let mut used = 0;
         while used < bytes.len() && EVENTS - self.events.len() >= EVENT_ROOM {
-            let Some(&Conn { state, holding, .. }) = self.conns.get(conn.index()) else {
+            let Some(&Conn { state, .. }) = self.conns.get(conn.index()) else {
                 return bytes.len();
             };
             match state {
                 // Nothing to read for: what a closing connection sends is dropped.
                 State::Free | State::Dialing | State::Closing => return bytes.len(),
-                State::Up(_) if !self.can_read(conn) => {
-                    if !holding {
-                        self.stats.holds += 1;
-                        self.conns[conn.index()].holding = true;
-                    }
-                    break;
-                }
+                State::Up(_) if !self.can_read(conn) => break,
                 _ => {}
             }
             let rest = bytes.get(used..).unwrap_or_default();
             let feed = self.conns[conn.index()].decoder.feed(rest);
             used = bytes.len() - feed.rest.len();
-            self.conns[conn.index()].holding = false;
             match feed.event {
                 None => {}
                 Some(Err(e)) => self.protocol(conn, ProtocolError::Decode(e)),
@@ -907,7 +907,12 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         link.recv_seq += 1;
         if matches!(self.phase, Phase::Ending { .. } | Phase::Ended(_)) {
             link.report.after_end += 1;
-        } else if self.machine.deliver(msg).is_err() {
+        } else if self.machine.deliver(msg).is_ok() {
+            if self.machine.inbox().is_full() {
+                // Reading pauses until a tick takes a message: TCP holds the rest.
+                self.stats.holds += 1;
+            }
+        } else {
             // handle_bytes reads a link only while the inbox has room; should
             // that ever fail, the message is counted, not dropped unseen.
             link.report.after_end += 1;
@@ -1046,10 +1051,11 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             return;
         }
         let after = crate::model_ns(self.machine.ticks() + 1, self.machine.rate());
-        if now >= due_ns(start.at_ns, after, speed) && !self.stats.stalled_since_tick {
+        if now < due_ns(start.at_ns, after, speed) {
+            self.stats.catching_up = false;
+        } else if !self.stats.catching_up {
             self.stats.behind_ticks += 1;
         }
-        self.stats.stalled_since_tick = false;
         self.stats.max_late_ns = self.stats.max_late_ns.max(now - due);
         let system_ns = start.unix_ns.saturating_add(now - start.at_ns);
         let Ok(record) = self.machine.tick(system_ns, &mut self.dice) else {
@@ -1096,7 +1102,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         let waited = self.now_ns.saturating_sub(p.since_ns);
         if waited > 0 {
             self.stats.stalled_ns = self.stats.stalled_ns.saturating_add(waited);
-            self.stats.stalled_since_tick = true;
+            self.stats.catching_up = true;
         }
         self.progress_end();
     }

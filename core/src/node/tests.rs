@@ -482,18 +482,24 @@ fn a_silent_stranger_is_closed_at_its_handshake_deadline() {
 }
 
 #[test]
-fn a_full_table_evicts_its_oldest_stranger() {
+fn taking_the_last_slot_evicts_the_oldest_stranger() {
     let mut b = Bench::new();
     let first = b.node.handle_accepted(0).unwrap();
-    for t in 1..CONNS as u64 - 1 {
+    for t in 1..CONNS as u64 - 2 {
         assert!(b.node.handle_accepted(t).is_some());
+        b.drain();
+        assert!(b.rejected().is_empty());
     }
-    assert_eq!(b.node.handle_accepted(100), None);
+    // The last free slot: the oldest stranger goes, so a slot frees again.
+    let last = b.node.handle_accepted(100).unwrap();
     b.drain();
     assert_eq!(b.rejected(), [CloseReason::Evicted]);
     assert!(b.events.contains(&Event::Close(first)));
-    b.node.handle_closed(first, 100);
-    assert_eq!(b.node.handle_accepted(101), Some(first));
+    // Until the host has closed it, no slot is free.
+    assert_eq!(b.node.handle_accepted(101), None);
+    b.node.handle_closed(first, 102);
+    assert_eq!(b.node.handle_accepted(103), Some(first));
+    assert_ne!(last, first);
 }
 
 /// Machine 0 with a hand-played machine 2 up and the barrier half-done.

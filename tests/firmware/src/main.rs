@@ -5,7 +5,12 @@
 //! machine's summary and one `run ...` line per run, then the peak stack, and
 //! exits 0 through semihosting. `check.sh` parses the `run` lines and replays
 //! each run with `scalemodel sim ... --digest` on the host: the digests must
-//! be equal. A panic prints its message and exits 1.
+//! be equal. A panic prints where it happened and exits 1.
+//!
+//! One simulator (about 20 KB) lives in a static and is reset in place for
+//! each run ([`Sim::reset`]), so the stack holds no copy of it. Output goes
+//! through semihosting without `core::fmt`, whose machinery alone took a few
+//! KB of flash.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -13,9 +18,10 @@
 use core::ops::RangeInclusive;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprint, hprintln};
+use cortex_m_semihosting::debug;
 use scalemodel_core::digest::DigestSink;
-use scalemodel_core::sim::{Config, Sim};
+use scalemodel_core::fault::Faults;
+use scalemodel_core::sim::{Config, Sim, SimError};
 use scalemodel_core::{MachineId, N, rng};
 
 /// Messages each inbox holds: `scalemodel sim --inbox-cap 16`.
@@ -69,29 +75,38 @@ const RUNS: [Run; 4] = [
 
 #[entry]
 fn main() -> ! {
-    hprintln!(
-        "scalemodel firmware: {} runs of {} s, inbox {}, link {}",
-        RUNS.len(),
-        DURATION_S,
-        INBOX,
-        LINK
-    );
+    out::str("scalemodel firmware: ");
+    out::num(RUNS.len() as u64);
+    out::str(" runs of ");
+    out::num(DURATION_S);
+    out::str(" s, inbox ");
+    out::num(INBOX as u64);
+    out::str(", link ");
+    out::num(LINK as u64);
+    out::str("\n");
+    let Some(sim) = slot::take(config(&RUNS[0]).0) else {
+        fail(RUNS[0].seed, "the simulator refused the run's parameters")
+    };
     for run in &RUNS {
-        simulate(run);
+        simulate(sim, run);
     }
-    // The simulator's whole state lives on the stack (the core never
-    // allocates), and `Sim::new` returns it by value, so the peak holds a
-    // few copies of it.
-    hprintln!(
-        "stack peak={} bytes (Sim<{INBOX}, {LINK}> is {} bytes)",
-        stack::peak(),
-        core::mem::size_of::<Sim<INBOX, LINK>>()
-    );
+    // The simulator is a static (see `slot`), so this is the runs' own
+    // frames only.
+    out::str("stack peak=");
+    out::num(stack::peak() as u64);
+    out::str(" bytes (Sim<");
+    out::num(INBOX as u64);
+    out::str(", ");
+    out::num(LINK as u64);
+    out::str("> is ");
+    out::num(core::mem::size_of::<Sim<INBOX, LINK>>() as u64);
+    out::str(" bytes)\n");
     debug::exit(debug::EXIT_SUCCESS);
-    unreachable!("semihosting exit returned")
+    halt()
 }
 
-fn simulate(run: &Run) {
+/// The simulator's parameters for `run`, and its rates.
+fn config(run: &Run) -> (Config, [u32; N]) {
     let rates = match run.rates {
         Rates::Exact(rates) => rates,
         Rates::Drawn(lo, hi) => rng::draw_rates(run.seed, RangeInclusive::new(lo, hi)),
@@ -99,45 +114,126 @@ fn simulate(run: &Run) {
     let mut config = Config::new(run.seed, rates);
     config.sides = run.sides;
     config.duration_ns = DURATION_S * 1_000_000_000;
-    let mut sim = match Sim::<INBOX, LINK>::new(config) {
-        Ok(sim) => sim,
-        Err(e) => panic!("seed {}: {e}", run.seed),
-    };
+    (config, rates)
+}
+
+fn simulate(sim: &mut Sim<INBOX, LINK>, run: &Run) {
+    let (config, rates) = config(run);
+    if sim.reset(config, Faults::none()).is_err() {
+        fail(run.seed, "the simulator refused the run's parameters")
+    }
     let mut digest = DigestSink::new();
     let report = match sim.run(&mut digest) {
         Ok(report) => report,
-        Err(e) => panic!("seed {}: {e}", run.seed),
+        Err(SimError::Start(_)) => fail(run.seed, "a node refused the start (a bug)"),
+        Err(SimError::Stuck { .. }) => fail(run.seed, "the run passed its step bound (a bug)"),
     };
     for id in MachineId::ALL {
         let m = &report.machines[id.index()];
         let t = &m.tally;
-        hprintln!(
-            "  machine {id}: rate {} ticks {} receives {} sends {} internal {} max_queue {} clock {} max_jump {} stalls {} held {} inbox_left {}",
-            m.rate,
-            t.ticks,
-            t.receives,
-            t.sends,
-            t.internals,
-            t.max_queue,
-            t.clock,
-            t.max_jump,
-            m.stalls,
-            m.held,
-            m.inbox_left,
-        );
+        out::str("  machine ");
+        out::num(id.get().into());
+        for (name, value) in [
+            (": rate ", u64::from(m.rate)),
+            (" ticks ", t.ticks),
+            (" receives ", t.receives),
+            (" sends ", t.sends),
+            (" internal ", t.internals),
+            (" max_queue ", u64::from(t.max_queue)),
+            (" clock ", t.clock),
+            (" max_jump ", t.max_jump),
+            (" stalls ", m.stalls),
+            (" held ", m.held),
+            (" inbox_left ", u64::from(m.inbox_left)),
+        ] {
+            out::str(name);
+            out::num(value);
+        }
+        out::str("\n");
     }
     let [r0, r1, r2] = rates;
-    hprint!("run seed={} rates={r0},{r1},{r2}", run.seed);
+    out::str("run seed=");
+    out::num(run.seed);
+    out::str(" rates=");
+    out::num(r0.into());
+    out::str(",");
+    out::num(r1.into());
+    out::str(",");
+    out::num(r2.into());
     if let Rates::Drawn(lo, hi) = run.rates {
         // The host is asked to draw from the same range, too.
-        hprint!(" range={lo}..={hi}");
+        out::str(" range=");
+        out::num(lo.into());
+        out::str("..=");
+        out::num(hi.into());
     }
-    hprintln!(
-        " sides={} duration={DURATION_S} inbox={INBOX} link={LINK} records={} digest={:#018x}",
-        run.sides,
-        digest.records(),
-        digest.value(),
-    );
+    for (name, value) in [
+        (" sides=", u64::from(run.sides)),
+        (" duration=", DURATION_S),
+        (" inbox=", INBOX as u64),
+        (" link=", LINK as u64),
+        (" records=", digest.records()),
+    ] {
+        out::str(name);
+        out::num(value);
+    }
+    out::str(" digest=");
+    out::hex(digest.value());
+    out::str("\n");
+}
+
+/// Says which run failed and why, and exits 1.
+fn fail(seed: u64, why: &str) -> ! {
+    out::str("seed ");
+    out::num(seed);
+    out::str(": ");
+    out::str(why);
+    out::str("\n");
+    debug::exit(debug::EXIT_FAILURE);
+    halt()
+}
+
+/// Only reached if the debugger ignores the exit request.
+fn halt() -> ! {
+    loop {
+        cortex_m::asm::bkpt();
+    }
+}
+
+/// Text to the host's stdout through semihosting, without `core::fmt`: its
+/// formatting machinery alone was a few KB of the firmware's flash.
+mod out {
+    use cortex_m_semihosting::hio;
+    use scalemodel_core::Decimal;
+
+    /// Writes `bytes`; output that cannot be written is dropped (there is
+    /// nowhere else to say so, and the check then misses the lines it needs).
+    fn write(bytes: &[u8]) {
+        if let Ok(mut stdout) = hio::hstdout() {
+            let _ = stdout.write_all(bytes);
+        }
+    }
+
+    /// Writes `s`.
+    pub fn str(s: &str) {
+        write(s.as_bytes());
+    }
+
+    /// Writes `n` in decimal.
+    pub fn num(n: u64) {
+        write(Decimal::new(n).as_bytes());
+    }
+
+    /// Writes `n` as `{:#018x}` does: `0x` and 16 lower-case hex digits.
+    pub fn hex(n: u64) {
+        let mut text = *b"0x0000000000000000";
+        for (i, digit) in text.iter_mut().skip(2).rev().enumerate() {
+            // A nibble is below 16, so the index is in bounds.
+            let nibble = ((n >> (4 * i)) & 0xf) as usize;
+            *digit = b"0123456789abcdef".get(nibble).copied().unwrap_or(b'?');
+        }
+        write(&text);
+    }
 }
 
 /// The peak stack, measured against cortex-m-rt's `paint-stack`: the start-up
@@ -145,8 +241,8 @@ fn simulate(run: &Run) {
 /// the top of the stack (`_stack_start`) with `0xCCCC_CCCC` before `main`.
 ///
 /// Reading RAM that no Rust object owns takes the linker's symbols and raw
-/// pointers, hence `unsafe`: the only unsafe code in the firmware, none of it
-/// in the core.
+/// pointers, hence `unsafe`: with `slot`, the only unsafe code in the
+/// firmware, none of it in the core.
 #[allow(unsafe_code)]
 mod stack {
     use cortex_m_rt::STACK_PAINT_VALUE;
@@ -182,12 +278,191 @@ mod stack {
     }
 }
 
+/// The one simulator, in a static: built by value, a `Sim` would sit on the
+/// stack (20 KB, and `Sim::new`'s temporaries held four times that at the
+/// peak; safe Rust cannot construct in place, and its random generators
+/// have no `const` constructor, so no `const` initialiser exists either).
+///
+/// The static starts as zero bytes and [`Sim::reset`], safe code in the
+/// core, overwrites every field before anything reads one. That needs
+/// `unsafe` twice, and both are sound:
+/// - All-zero bytes are a valid `Sim<INBOX, LINK>`: rustc checks it at compile
+///   time, twice (`mem::zeroed` refuses types that cannot be zero, and the
+///   value of every static is validated against its type, so an enum whose
+///   tags exclude 0, a reference or a `NonZero` inside would not compile).
+///   They are also a safe one to reset: zero is the empty state of heapless'
+///   `Vec` (`len` 0) and `Deque` (`front` = `back` = 0, not `full`), the only
+///   containers in it, so the drops and `clear`s that `reset` does touch
+///   nothing.
+/// - The `&'static mut` is handed out once, guarded by `TAKEN`.
+#[allow(unsafe_code)]
+mod slot {
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    use scalemodel_core::fault::Faults;
+    use scalemodel_core::sim::Config;
+
+    use super::{INBOX, LINK, Sim};
+
+    // SAFETY: see the module's doc: all-zero bytes are a valid `Sim`, which
+    // rustc checks when it evaluates this initialiser.
+    static mut SIM: Sim<INBOX, LINK> = unsafe { core::mem::zeroed() };
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+
+    /// The simulator, reset for `config`; `None` when its parameters are
+    /// refused or it was already taken.
+    pub fn take(config: Config) -> Option<&'static mut Sim<INBOX, LINK>> {
+        if TAKEN.swap(true, Ordering::Relaxed) {
+            return None;
+        }
+        let ptr = &raw mut SIM;
+        // SAFETY: the only reference to `SIM` ever made (`TAKEN` was false),
+        // so it aliases nothing; the value is a valid `Sim` (see above).
+        let sim = unsafe { &mut *ptr };
+        sim.reset(config, Faults::none()).ok()?;
+        Some(sim)
+    }
+}
+
+/// The compiler's copies and fills (`__aeabi_memcpy*`, `__aeabi_memset*`,
+/// `__aeabi_memclr*`, which is what LLVM calls on this target) byte by byte,
+/// in place of compiler_builtins' word-at-a-time versions: those are weak
+/// symbols, made to be replaced, and took about 1.8 KB of flash for speed
+/// this firmware does not need (newlib makes the same trade when built to
+/// prefer size). Two rules keep LLVM from turning these back into calls to
+/// themselves: the loops use volatile accesses (never merged into a
+/// `memcpy`), and no Rust code here calls a C library name such as `memcpy`,
+/// which LLVM would take for the builtin. Each entry point has the AEABI
+/// contract of its name: the caller guarantees the pointers are valid for
+/// `n` bytes and, for a copy, that the regions do not overlap (the 4 and 8
+/// variants also promise alignment, which a byte loop does not need).
+#[allow(unsafe_code)]
+mod mem {
+    /// Copies `n` bytes from `src` to `dest`.
+    ///
+    /// # Safety
+    /// `src` readable and `dest` writable for `n` bytes, not overlapping.
+    unsafe fn copy(dest: *mut u8, src: *const u8, n: usize) {
+        for i in 0..n {
+            // SAFETY: i < n: inside both regions, by the caller's contract.
+            unsafe { dest.add(i).write_volatile(src.add(i).read_volatile()) };
+        }
+    }
+
+    /// Sets `n` bytes at `dest` to `byte`.
+    ///
+    /// # Safety
+    /// `dest` writable for `n` bytes.
+    unsafe fn fill(dest: *mut u8, byte: u8, n: usize) {
+        for i in 0..n {
+            // SAFETY: i < n: inside the region, by the caller's contract.
+            unsafe { dest.add(i).write_volatile(byte) };
+        }
+    }
+
+    /// Copies `n` bytes.
+    ///
+    /// # Safety
+    /// The AEABI contract: as `copy`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __aeabi_memcpy(dest: *mut u8, src: *const u8, n: usize) {
+        // SAFETY: the same contract.
+        unsafe { copy(dest, src, n) };
+    }
+
+    /// As `__aeabi_memcpy`.
+    ///
+    /// # Safety
+    /// The AEABI contract: as `copy`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __aeabi_memcpy4(dest: *mut u8, src: *const u8, n: usize) {
+        // SAFETY: the same contract.
+        unsafe { copy(dest, src, n) };
+    }
+
+    /// As `__aeabi_memcpy`.
+    ///
+    /// # Safety
+    /// The AEABI contract: as `copy`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __aeabi_memcpy8(dest: *mut u8, src: *const u8, n: usize) {
+        // SAFETY: the same contract.
+        unsafe { copy(dest, src, n) };
+    }
+
+    /// Sets `n` bytes to `c` (converted to a byte, as C does); `n` comes before `c`.
+    ///
+    /// # Safety
+    /// The AEABI contract: as `fill`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __aeabi_memset(dest: *mut u8, n: usize, c: i32) {
+        // SAFETY: the same contract.
+        unsafe { fill(dest, c as u8, n) };
+    }
+
+    /// As `__aeabi_memset`.
+    ///
+    /// # Safety
+    /// The AEABI contract: as `fill`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __aeabi_memset4(dest: *mut u8, n: usize, c: i32) {
+        // SAFETY: the same contract.
+        unsafe { fill(dest, c as u8, n) };
+    }
+
+    /// As `__aeabi_memset`.
+    ///
+    /// # Safety
+    /// The AEABI contract: as `fill`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __aeabi_memset8(dest: *mut u8, n: usize, c: i32) {
+        // SAFETY: the same contract.
+        unsafe { fill(dest, c as u8, n) };
+    }
+
+    /// Zeroes `n` bytes.
+    ///
+    /// # Safety
+    /// The AEABI contract: as `fill`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __aeabi_memclr(dest: *mut u8, n: usize) {
+        // SAFETY: the same contract.
+        unsafe { fill(dest, 0, n) };
+    }
+
+    /// As `__aeabi_memclr`.
+    ///
+    /// # Safety
+    /// The AEABI contract: as `fill`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __aeabi_memclr4(dest: *mut u8, n: usize) {
+        // SAFETY: the same contract.
+        unsafe { fill(dest, 0, n) };
+    }
+
+    /// As `__aeabi_memclr`.
+    ///
+    /// # Safety
+    /// The AEABI contract: as `fill`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __aeabi_memclr8(dest: *mut u8, n: usize) {
+        // SAFETY: the same contract.
+        unsafe { fill(dest, 0, n) };
+    }
+}
+
+/// Prints where the panic happened (its message would pull in `core::fmt`)
+/// and exits 1.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    hprintln!("panic: {}", info);
-    debug::exit(debug::EXIT_FAILURE);
-    // Only reached if the debugger ignores the exit request.
-    loop {
-        cortex_m::asm::bkpt();
+    out::str("panic");
+    if let Some(at) = info.location() {
+        out::str(" at ");
+        out::str(at.file());
+        out::str(":");
+        out::num(at.line().into());
     }
+    out::str("\n");
+    debug::exit(debug::EXIT_FAILURE);
+    halt()
 }

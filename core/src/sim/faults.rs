@@ -1,0 +1,181 @@
+//! Applying a run's faults: crashes, stops, pauses, partitions, garbage.
+
+use heapless::Vec;
+
+use super::{LINKS, Link, Segment, Sim, link_ends, link_index};
+use crate::fault::Fault;
+use crate::wire::MAX_FRAME_LEN;
+use crate::{MachineId, N, due_ns};
+
+/// Bytes of one burst of garbage, its delimiter included.
+const GARBAGE_LEN: usize = 8;
+
+impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
+    /// Model time `model_ns` on the simulator's clock, for a run that started at `start`.
+    pub(super) const fn host_ns(&self, start: u64, model_ns: u64) -> u64 {
+        due_ns(start, model_ns, self.config.speed)
+    }
+
+    /// The model time now, once the run started.
+    pub(super) fn model_now(&self) -> Option<u64> {
+        let start = self.start_ns?;
+        let wall = self.now_ns.saturating_sub(start);
+        Some(wall.saturating_mul(u64::from(self.config.speed)))
+    }
+
+    /// The first time from `t` on at which machine `m` is not paused.
+    pub(super) fn awake_at(&self, m: usize, t: u64) -> u64 {
+        self.after_spans(t, |fault| match *fault {
+            Fault::Pause {
+                machine,
+                from_ns,
+                until_ns,
+            } if machine.index() == m => Some((from_ns, until_ns)),
+            _ => None,
+        })
+    }
+
+    /// The first time from `t` on at which link `l` delivers: no partition
+    /// holds it and its receiver is awake.
+    pub(super) fn deliverable_at(&self, l: usize, t: u64) -> u64 {
+        let (from, to) = link_ends(l);
+        let mut t = t;
+        // Each pass can only move t later, past one more span: bounded.
+        for _ in 0..=self.faults.as_slice().len() {
+            let moved = self.after_spans(t, |fault| match *fault {
+                Fault::Partition {
+                    a,
+                    b,
+                    from_ns,
+                    until_ns,
+                } if (a, b) == (from, to) || (a, b) == (to, from) => Some((from_ns, until_ns)),
+                _ => None,
+            });
+            let moved = self.awake_at(to.index(), moved);
+            if moved == t {
+                break;
+            }
+            t = moved;
+        }
+        t
+    }
+
+    /// The first time from `t` on outside every span `select` picks (model
+    /// spans, mapped to the simulator's clock).
+    fn after_spans(&self, t: u64, select: impl Fn(&Fault) -> Option<(u64, u64)>) -> u64 {
+        let Some(start) = self.start_ns else {
+            return t;
+        };
+        let mut t = t;
+        for _ in 0..=self.faults.as_slice().len() {
+            let inside = self
+                .faults
+                .as_slice()
+                .iter()
+                .filter_map(&select)
+                .find_map(|(a, b)| {
+                    let (a, b) = (self.host_ns(start, a), self.host_ns(start, b));
+                    (a <= t && t < b).then_some(b)
+                });
+            match inside {
+                Some(end) => t = end,
+                None => break,
+            }
+        }
+        t
+    }
+
+    /// Fault `k` begins now.
+    pub(super) fn apply_fault(&mut self, k: usize) {
+        self.begun[k] = true;
+        let Some(&fault) = self.faults.as_slice().get(k) else {
+            return;
+        };
+        let live = |m: MachineId| {
+            self.crashed[m.index()].is_none() && self.nodes[m.index()].status().is_none()
+        };
+        let hit = match fault {
+            Fault::Crash { machine, .. } => {
+                let hit = self.crashed[machine.index()].is_none();
+                self.crash(machine);
+                hit
+            }
+            Fault::Stop { machine, .. } => {
+                let hit = live(machine);
+                if hit {
+                    self.touched[machine.index()] = true;
+                    self.nodes[machine.index()].handle_stop(self.now_ns);
+                }
+                hit
+            }
+            Fault::Garbage { from, to, .. } => self.inject_garbage(link_index(from, to)),
+            // Spans act where time is chosen: see `awake_at` and `deliverable_at`.
+            Fault::Pause { machine, .. } => live(machine),
+            Fault::Partition { .. } => true,
+        };
+        self.missed[k] = !hit;
+    }
+
+    /// Machine `id` dies: what it held is lost, its connections close after
+    /// the frames already on their way, and what reaches it later is lost.
+    fn crash(&mut self, id: MachineId) {
+        let m = id.index();
+        if self.crashed[m].is_some() {
+            return;
+        }
+        self.crashed[m] = Some(self.model_now().unwrap_or(0));
+        let report = self.nodes[m].report();
+        for peer in [id.next(), id.other()] {
+            let p = report.peers[peer.index()];
+            let out = link_index(id, peer);
+            // Its outbox and its waiting sends die with it.
+            self.links[out].lost += p.unsent;
+            if self.links[out].ends.is_some() {
+                self.shut(out);
+            }
+            // So does its inbox, and what came after its end.
+            let back = link_index(peer, id);
+            self.links[back].lost += p.queued + p.after_end;
+        }
+    }
+
+    /// Bytes that decode to no frame (a COBS code past the end, then the
+    /// delimiter) go on link `l` now, behind what is already on it.
+    fn inject_garbage(&mut self, l: usize) -> bool {
+        if self.links[l].ends.is_none() || self.links[l].closing {
+            return false; // no connection to corrupt
+        }
+        let mut bytes: Vec<u8, MAX_FRAME_LEN> = Vec::new();
+        let draw = rand_core::Rng::next_u64(&mut self.garbage).to_le_bytes();
+        // 0xFF says 254 bytes follow; fewer do, so the frame is bad COBS.
+        let body = core::iter::once(0xFF).chain(draw.iter().map(|&b| b.max(1)));
+        for b in body.take(GARBAGE_LEN - 1).chain(core::iter::once(0)) {
+            if bytes.push(b).is_err() {
+                return false;
+            }
+        }
+        let delay = self.delay();
+        let link: &mut Link<LINK> = &mut self.links[l];
+        let arrive_ns = link.arrival(self.now_ns, delay);
+        // A full link takes no garbage either: the fault then has no effect.
+        link.queue.push_back(Segment::new(arrive_ns, bytes)).is_ok()
+    }
+
+    /// For each fault, in order: it found nothing to act on (its machine had
+    /// already ended or crashed, or its link was closed or full).
+    pub fn missed_faults(&self) -> &[bool] {
+        self.missed
+            .get(..self.faults.as_slice().len())
+            .unwrap_or_default()
+    }
+
+    /// Machines that crashed, with the model time of the crash.
+    pub const fn crashed(&self) -> &[Option<u64>; N] {
+        &self.crashed
+    }
+
+    /// Links by index (for the report).
+    pub(super) fn link(&self, l: usize) -> &Link<LINK> {
+        &self.links[l.min(LINKS - 1)]
+    }
+}

@@ -1,0 +1,584 @@
+//! The deterministic simulator: three [`Node`]s over six simulated links in
+//! virtual time, with injected faults.
+//!
+//! The simulator is a host of the very node the network runs: every frame of
+//! the link protocol (handshake, barrier, `Clock`, `Bye`) is encoded, carried
+//! and decoded, so every protocol rule runs here, deterministically.
+//!
+//! **Time.** The simulator's clock stands for the hosts' clocks, in ns. The
+//! run starts once all three nodes passed the start barrier (a few latencies
+//! after time 0); from then on machine `i`'s tick `k` is due at
+//! `start + tick * 1e9 / rate_i / speed` ([`crate::due_ns`]) and its records'
+//! `system_ns` is `start_ns + (clock - start)`. A frame transmitted at `t`
+//! arrives at `t + latency + jitter` (jitter drawn uniformly from
+//! `0..=jitter_ns` on the run's network stream), never before the frame ahead
+//! of it, so every link is FIFO like TCP. Latency and jitter are network
+//! times: `--speed` does not scale them. Fault times are model times.
+//!
+//! **Order of simultaneous events** (fixed, so a seed gives one run): faults
+//! first, in the order given; then arrivals, by link in the order 0→1, 0→2,
+//! 1→0, 1→2, 2→0, 2→1; then each node's timeout (its ticks), by id. A message
+//! that arrives at `t` is therefore in the inbox for a tick at `t`.
+//!
+//! **Bounds.** Each inbox holds `INBOX` messages; while it is full its node
+//! reads nothing, so arrivals wait on their link. Each link holds `LINK`
+//! frames and each node's outbox one more; a sender whose link and outbox are
+//! full stalls, as a machine on a blocking socket would. Nothing is dropped
+//! silently: what a fault destroys is counted, per link, as `lost`, so that
+//! `sent = received + queued + in_flight + lost` holds on every link.
+
+mod faults;
+mod link;
+mod report;
+mod reset;
+#[cfg(test)]
+mod tests;
+
+use core::fmt;
+
+use heapless::Vec;
+
+use crate::fault::{FAULTS_MAX, Faults};
+use crate::node::{ConnId, Event, Key, Node, StartError, Timeouts};
+use crate::rng::{self, ModelRng, Stream};
+use crate::wire::MAX_FRAME_LEN;
+use crate::{ConfigError, MachineId, N, Record, ticks_in};
+use link::{Link, Segment};
+pub use report::{End, LinkReport, MachineReport, Report};
+
+/// The number of directed links.
+pub const LINKS: usize = N * (N - 1);
+/// Bytes of each simulated node's outbox per link: one frame.
+pub const SIM_OUTBOX: usize = MAX_FRAME_LEN;
+/// Messages each simulated inbox holds by default: the network's capacity.
+pub const INBOX_CAP: usize = crate::node::INBOX_CAP;
+/// Frames each simulated link holds by default before its sender stalls.
+pub const LINK_CAP: usize = 1 << 12;
+
+/// A simulated node.
+pub type SimNode<const INBOX: usize> = Node<INBOX, SIM_OUTBOX>;
+
+/// A run's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// The run's seed: the die rolls, the jitter and the handshakes come from it.
+    pub seed: u64,
+    /// Each machine's rate in ticks per model second.
+    pub rates: [u32; N],
+    /// Faces of the die (at least 4).
+    pub sides: u8,
+    /// The run's length in model ns.
+    pub duration_ns: u64,
+    /// The link delay in ns of network (wall) time.
+    pub latency_ns: u64,
+    /// The largest extra delay drawn per frame, in ns (0: none).
+    pub jitter_ns: u64,
+    /// Wall-clock Unix time in ns of model time 0, for `system_ns`.
+    pub start_ns: u64,
+    /// Model time runs this many times faster than wall time.
+    pub speed: u32,
+}
+
+impl Config {
+    /// The standard parameters for `seed` and `rates`: a die of 10, 60 s,
+    /// 100 µs latency, no jitter, start at 0, speed 1.
+    pub const fn new(seed: u64, rates: [u32; N]) -> Self {
+        Self {
+            seed,
+            rates,
+            sides: 10,
+            duration_ns: 60_000_000_000,
+            latency_ns: 100_000,
+            jitter_ns: 0,
+            start_ns: 0,
+            speed: 1,
+        }
+    }
+
+    /// The node parameters of machine `id` in this run.
+    fn node(&self, id: MachineId) -> crate::node::Config {
+        let mut key = [0u8; 32];
+        for (k, b) in key.iter_mut().zip(self.seed.to_le_bytes().iter().cycle()) {
+            *k = *b;
+        }
+        crate::node::Config {
+            id,
+            rate: self.rates[id.index()],
+            sides: self.sides,
+            seed: self.seed,
+            speed: self.speed,
+            duration_ns: self.duration_ns,
+            key: Key(key),
+            nonce: rand_core::Rng::next_u64(&mut rng::stream(self.seed, Stream::Nonce(id))),
+            timeouts: Timeouts::DEFAULT,
+        }
+    }
+}
+
+/// Where the simulator sends each record, in the order they happen.
+pub trait Sink {
+    /// Why a record could not be taken.
+    type Error;
+    /// Takes one record.
+    fn record(&mut self, record: &Record) -> Result<(), Self::Error>;
+}
+
+/// A sink that keeps nothing: for runs that only want the report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Discard;
+
+impl Sink for Discard {
+    type Error = core::convert::Infallible;
+    fn record(&mut self, _: &Record) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimError<E> {
+    /// The sink refused a record.
+    Sink(E),
+    /// A node refused the start (a bug: all three passed the barrier).
+    Start(StartError),
+    /// The run took more steps than its bound: a bug, never a result.
+    Stuck {
+        /// The simulator's clock when it gave up, in ns.
+        at_ns: u64,
+    },
+}
+
+impl<E: fmt::Display> fmt::Display for SimError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sink(e) => write!(f, "writing a record: {e}"),
+            Self::Start(e) => write!(f, "starting the run: {e} (a bug in scalemodel)"),
+            Self::Stuck { at_ns } => write!(
+                f,
+                "the simulation passed its step bound at {at_ns} ns (a bug in scalemodel)"
+            ),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> core::error::Error for SimError<E> {}
+
+/// The link index of `from → to`, in tie-break order.
+pub const fn link_index(from: MachineId, to: MachineId) -> usize {
+    let (f, t) = (from.index(), to.index());
+    f * (N - 1) + if t < f { t } else { t - 1 }
+}
+
+/// The ends of link `index`.
+pub const fn link_ends(index: usize) -> (MachineId, MachineId) {
+    let f = index / (N - 1);
+    let k = index % (N - 1);
+    let t = if k < f { k } else { k + 1 };
+    (MachineId::ALL[f], MachineId::ALL[t])
+}
+
+/// The next thing to happen; the derived order is the tie-break order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Fault(usize),
+    Arrive(usize),
+    Timeout(usize),
+}
+
+/// A simulated run: three nodes with inboxes of `INBOX` messages over links
+/// of `LINK` frames.
+#[derive(Debug, Clone)]
+pub struct Sim<const INBOX: usize, const LINK: usize> {
+    config: Config,
+    faults: Faults,
+    /// Faults already applied (or, for spans, begun).
+    begun: [bool; FAULTS_MAX],
+    /// Faults that found nothing to act on.
+    missed: [bool; FAULTS_MAX],
+    nodes: [SimNode<INBOX>; N],
+    links: [Link<LINK>; LINKS],
+    /// Machines that crashed, with the model time of the crash.
+    crashed: [Option<u64>; N],
+    /// Machines that passed the start barrier.
+    barrier: [bool; N],
+    /// Machines called since `settle` last looked at them.
+    touched: [bool; N],
+    jitter: ModelRng,
+    garbage: ModelRng,
+    now_ns: u64,
+    /// Model time 0 on the simulator's clock, once the run started.
+    start_ns: Option<u64>,
+    steps: u64,
+}
+
+impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
+    /// A run at time 0 with `faults` to inject.
+    pub fn new(config: Config, faults: Faults) -> Result<Self, ConfigError> {
+        let [a, b, c] = MachineId::ALL.map(|id| Node::new(config.node(id), 0));
+        Ok(Self {
+            config,
+            faults,
+            begun: [false; FAULTS_MAX],
+            missed: [false; FAULTS_MAX],
+            nodes: [a?, b?, c?],
+            links: [const { Link::NEW }; LINKS],
+            crashed: [None; N],
+            barrier: [false; N],
+            touched: [true; N],
+            jitter: rng::stream(config.seed, Stream::Network),
+            garbage: rng::stream(config.seed, Stream::Faults),
+            now_ns: 0,
+            start_ns: None,
+            steps: 0,
+        })
+    }
+
+    /// The run's parameters.
+    pub const fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The faults injected into this run.
+    pub const fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The nodes, by id.
+    pub const fn nodes(&self) -> &[SimNode<INBOX>; N] {
+        &self.nodes
+    }
+
+    /// Runs to the end, handing each record to `sink` as it happens.
+    pub fn run<S: Sink>(&mut self, sink: &mut S) -> Result<Report, SimError<S::Error>> {
+        let ticks: u64 = self
+            .config
+            .rates
+            .iter()
+            .map(|&r| ticks_in(self.config.duration_ns, r))
+            .sum();
+        // Every step is a tick, a frame's arrival, a close or a fault; a
+        // message is at most a few frames. Far above any honest run.
+        let limit = ticks.saturating_mul(16).saturating_add(1_000_000);
+        for id in 0..N {
+            self.nodes[id].handle_timeout(0);
+        }
+        self.settle(sink)?;
+        while let Some((at, step)) = self.next_step() {
+            self.steps += 1;
+            if self.steps > limit {
+                return Err(SimError::Stuck { at_ns: self.now_ns });
+            }
+            self.now_ns = at;
+            match step {
+                Step::Fault(k) => self.apply_fault(k),
+                Step::Arrive(l) => self.arrive(l),
+                Step::Timeout(m) => {
+                    self.touched[m] = true;
+                    self.nodes[m].handle_timeout(at);
+                }
+            }
+            self.settle(sink)?;
+        }
+        Ok(self.report())
+    }
+
+    /// The earliest step, by the documented order.
+    fn next_step(&self) -> Option<(u64, Step)> {
+        let mut best: Option<(u64, Step)> = None;
+        let mut consider = |at: u64, step: Step| {
+            if best.is_none_or(|b| (at, step) < b) {
+                best = Some((at, step));
+            }
+        };
+        let live = (0..N).any(|m| self.crashed[m].is_none() && self.nodes[m].status().is_none());
+        if let Some(start) = self.start_ns
+            && live
+        {
+            for (k, fault) in self.faults.as_slice().iter().enumerate() {
+                if !self.begun[k] {
+                    consider(
+                        self.host_ns(start, fault.at_ns()).max(self.now_ns),
+                        Step::Fault(k),
+                    );
+                }
+            }
+        }
+        for l in 0..LINKS {
+            if let Some(at) = self.arrival_at(l) {
+                consider(at, Step::Arrive(l));
+            }
+        }
+        for m in 0..N {
+            if self.crashed[m].is_some() {
+                continue;
+            }
+            if let Some(t) = self.nodes[m].poll_timeout() {
+                consider(self.awake_at(m, t.max(self.now_ns)), Step::Timeout(m));
+            }
+        }
+        best
+    }
+
+    /// Acts on every event and moves every byte that can move, until quiet.
+    fn settle<S: Sink>(&mut self, sink: &mut S) -> Result<(), SimError<S::Error>> {
+        loop {
+            let mut busy = false;
+            // Only nodes the last step called can have news.
+            for m in 0..N {
+                if !self.touched[m] || !self.running(m) {
+                    continue;
+                }
+                busy = true;
+                self.touched[m] = false;
+                while let Some(event) = self.nodes[m].poll_event() {
+                    self.act(m, event, sink)?;
+                }
+                if self.pump(m) {
+                    // Transmitting can end a stall or a link: look again.
+                    self.touched[m] = true;
+                }
+            }
+            for l in 0..LINKS {
+                busy |= self.flush_closing(l);
+            }
+            if !busy {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Machine `m` runs now: not crashed, not paused.
+    fn running(&self, m: usize) -> bool {
+        self.crashed[m].is_none() && self.awake_at(m, self.now_ns) == self.now_ns
+    }
+
+    fn act<S: Sink>(
+        &mut self,
+        m: usize,
+        event: Event,
+        sink: &mut S,
+    ) -> Result<(), SimError<S::Error>> {
+        let now = self.now_ns;
+        match event {
+            Event::Record(record) => sink.record(&record).map_err(SimError::Sink)?,
+            Event::Dial(conn) => self.dial(m, conn),
+            Event::Close(conn) => self.close(m, conn),
+            Event::Barrier => {
+                self.barrier[m] = true;
+                if self.barrier.iter().all(|&b| b) {
+                    self.start_ns = Some(now);
+                    self.touched = [true; N];
+                    for node in &mut self.nodes {
+                        node.handle_start(now, self.config.start_ns, now)
+                            .map_err(SimError::Start)?;
+                    }
+                }
+            }
+            Event::Joined(_)
+            | Event::Rejected { .. }
+            | Event::PeerLost { .. }
+            | Event::Ended(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Node `m` dials the next machine: the connection is made at once.
+    fn dial(&mut self, m: usize, conn: ConnId) {
+        let peer = MachineId::ALL[m].next().index();
+        let accepted = match self.crashed[peer] {
+            None => self.nodes[peer].handle_accepted(self.now_ns),
+            Some(_) => None,
+        };
+        self.touched[peer] = true;
+        let Some(theirs) = accepted else {
+            return self.nodes[m].handle_closed(conn, self.now_ns);
+        };
+        let (me, them) = (MachineId::ALL[m], MachineId::ALL[peer]);
+        for (l, ends) in [
+            (link_index(me, them), (conn, theirs)),
+            (link_index(them, me), (theirs, conn)),
+        ] {
+            self.links[l] = Link::NEW;
+            self.links[l].ends = Some(ends);
+        }
+        self.nodes[m].handle_connected(conn, self.now_ns);
+    }
+
+    /// Node `m` closes `conn`: a close follows its frames to the peer, and
+    /// what the peer still sends is dropped on arrival.
+    fn close(&mut self, m: usize, conn: ConnId) {
+        let me = MachineId::ALL[m];
+        for peer in [me.next(), me.other()] {
+            let out = link_index(me, peer);
+            if self.links[out].ends.is_some_and(|(mine, _)| mine == conn) {
+                self.shut(out);
+            }
+            // The peer's link into `conn` may be gone from the peer's side
+            // already; its frames to us are dropped on arrival either way.
+            let back = link_index(peer, me);
+            if self.links[back].ends.is_some_and(|(_, mine)| mine == conn) {
+                self.links[back].detach();
+            }
+        }
+        self.nodes[m].handle_closed(conn, self.now_ns);
+    }
+
+    /// The sender of link `l` is done with it: what it handed over still
+    /// goes (as TCP sends a closed socket's buffer), then the close.
+    fn shut(&mut self, l: usize) {
+        self.links[l].closing = true;
+        self.flush_closing(l);
+    }
+
+    /// Posts a closing link's last whole frame, then schedules its close.
+    /// True if anything changed.
+    fn flush_closing(&mut self, l: usize) -> bool {
+        let link = &self.links[l];
+        if !link.closing || link.fin_ns.is_some() {
+            return false;
+        }
+        if !link.staging.is_empty() && link.staging.last() == Some(&0) && !self.post_staged(l) {
+            return false; // the link is full: the close waits behind the frame
+        }
+        // A partial frame never left its node, which counts it as unsent.
+        self.links[l].staging.clear();
+        let delay = self.delay();
+        let link = &mut self.links[l];
+        link.fin_ns = Some(link.arrival(self.now_ns, delay));
+        true
+    }
+
+    fn delay(&mut self) -> u64 {
+        let jitter = match self.config.jitter_ns {
+            0 => 0,
+            max => rng::uniform(&mut self.jitter, 0..=max),
+        };
+        self.config.latency_ns.saturating_add(jitter)
+    }
+
+    /// Moves node `m`'s outgoing bytes onto its links, frame by frame, while
+    /// they have room. True if anything moved.
+    fn pump(&mut self, m: usize) -> bool {
+        let me = MachineId::ALL[m];
+        let mut moved = false;
+        for peer in [me.next(), me.other()] {
+            let l = link_index(me, peer);
+            let Some((conn, _)) = self.links[l].ends else {
+                continue;
+            };
+            if self.links[l].closing {
+                continue;
+            }
+            loop {
+                if !self.post_staged(l) {
+                    break; // the link is full
+                }
+                let Some(bytes) = self.nodes[m].poll_transmit(conn) else {
+                    break;
+                };
+                let take = bytes
+                    .iter()
+                    .position(|&b| b == 0)
+                    .map_or(bytes.len(), |i| i + 1);
+                let staging = &mut self.links[l].staging;
+                let take = take.min(MAX_FRAME_LEN - staging.len());
+                let piece = bytes.get(..take).unwrap_or_default();
+                if take == 0 || staging.extend_from_slice(piece).is_err() {
+                    break;
+                }
+                self.nodes[m].transmitted(conn, take, self.now_ns);
+                moved = true;
+            }
+        }
+        moved
+    }
+
+    /// Puts link `l`'s staged frame on the link once it is whole; false when
+    /// the link is full (the frame waits in staging).
+    fn post_staged(&mut self, l: usize) -> bool {
+        let link = &self.links[l];
+        let whole = link.staging.last() == Some(&0) || link.staging.is_full();
+        if !whole {
+            return true;
+        }
+        if link.queue.is_full() {
+            return false;
+        }
+        let delay = self.delay();
+        let link = &mut self.links[l];
+        let bytes = core::mem::take(&mut link.staging);
+        let arrive_ns = link.arrival(self.now_ns, delay);
+        match link.queue.push_back(Segment::new(arrive_ns, bytes)) {
+            Ok(()) => true,
+            Err(seg) => {
+                // Checked for room above; should it fail, the frame waits.
+                link.staging = seg.bytes;
+                false
+            }
+        }
+    }
+
+    /// When link `l`'s next segment or close can reach its receiver, if any
+    /// can: not before it arrives, not while a partition holds it, not while
+    /// the receiver is paused or its inbox is full.
+    fn arrival_at(&self, l: usize) -> Option<u64> {
+        let link = &self.links[l];
+        let (_, to) = link_ends(l);
+        let at = match link.queue.front() {
+            Some(seg) => {
+                let receiving = link.ends.is_some() && self.crashed[to.index()].is_none();
+                if receiving
+                    && let Some((_, theirs)) = link.ends
+                    && !self.nodes[to.index()].can_read(theirs)
+                {
+                    return None; // it waits for a tick to make room
+                }
+                seg.arrive_ns
+            }
+            None => link.fin_ns?,
+        };
+        Some(self.deliverable_at(l, at.max(self.now_ns)))
+    }
+
+    /// Node `m`'s processing of the next segment on link `l`.
+    fn arrive(&mut self, l: usize) {
+        let (from, to) = link_ends(l);
+        // The receiver reads; the sender may find room on the link again.
+        self.touched[from.index()] = true;
+        self.touched[to.index()] = true;
+        let receiver = (self.crashed[to.index()].is_none())
+            .then_some(self.links[l].ends)
+            .flatten();
+        let Some(seg) = self.links[l].queue.front() else {
+            // The close, after every frame.
+            let link = &mut self.links[l];
+            link.fin_ns = None;
+            link.closing = false;
+            link.ends = None;
+            if let Some((_, theirs)) = receiver {
+                self.links[link_index(to, from)].detach();
+                self.nodes[to.index()].handle_closed(theirs, self.now_ns);
+            }
+            return;
+        };
+        let Some((_, theirs)) = receiver else {
+            // Nobody reads this end any more.
+            if seg.clock {
+                self.links[l].lost += 1;
+            }
+            self.links[l].queue.pop_front();
+            return;
+        };
+        let used = self.nodes[to.index()].handle_bytes(theirs, &seg.bytes, self.now_ns);
+        let link = &mut self.links[l];
+        if let Some(seg) = link.queue.front_mut() {
+            if used >= seg.bytes.len() {
+                link.queue.pop_front();
+            } else if used > 0 {
+                let rest: Vec<u8, MAX_FRAME_LEN> =
+                    Vec::from_slice(seg.bytes.get(used..).unwrap_or_default()).unwrap_or_default();
+                seg.bytes = rest;
+            }
+        }
+    }
+}

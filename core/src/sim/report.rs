@@ -1,0 +1,144 @@
+//! What a simulated run reports: each machine's figures and end, each link's accounting.
+
+use super::{LINKS, Sim, link_ends};
+use crate::node::{ErrorCounts, Status};
+use crate::{MachineId, N, Tally};
+
+/// How a simulated machine ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Its node ended with this status.
+    Status(Status),
+    /// It crashed (a fault) at this model time, in ns.
+    Crashed {
+        /// When.
+        at_model_ns: u64,
+    },
+    /// The run's events ran out before it ended (a bug, never a result).
+    Unfinished,
+}
+
+/// How one machine's run went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MachineReport {
+    /// Ticks per model second.
+    pub rate: u32,
+    /// Counts from its records.
+    pub tally: Tally,
+    /// Times it stalled on a full link.
+    pub stalls: u64,
+    /// Model ns it spent stalled.
+    pub stalled_ns: u64,
+    /// Times its reading stopped because its inbox was full.
+    pub held: u64,
+    /// Still stalled when the run ended.
+    pub stalled_at_end: bool,
+    /// Messages left in its inbox at the end (0 after a crash: they are lost).
+    pub inbox_left: u32,
+    /// Ticks that ran after the next tick was already due.
+    pub behind_ticks: u64,
+    /// Protocol errors it saw, by kind.
+    pub errors: ErrorCounts,
+    /// How it ended.
+    pub end: End,
+}
+
+/// One directed link's accounting at the end:
+/// `sent = received + queued + in_flight + lost`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkReport {
+    /// The sender.
+    pub from: MachineId,
+    /// The receiver.
+    pub to: MachineId,
+    /// Messages the sender logged as sent.
+    pub sent: u64,
+    /// Messages the receiver logged as received.
+    pub received: u64,
+    /// Messages left in the receiver's inbox at its end.
+    pub queued: u64,
+    /// Messages on the link, in the sender's outbox or waiting to enter it
+    /// when the model ended (also those that reached the receiver after its end).
+    pub in_flight: u64,
+    /// Messages that will never arrive: destroyed by a crash or a broken
+    /// link, or not sent because the receiver had ended.
+    pub lost: u64,
+}
+
+impl LinkReport {
+    /// Every message is accounted for (no sum can wrap).
+    pub const fn balanced(&self) -> bool {
+        let parts = (self.received as u128)
+            + (self.queued as u128)
+            + (self.in_flight as u128)
+            + (self.lost as u128);
+        self.sent as u128 == parts
+    }
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// Each machine, by id.
+    pub machines: [MachineReport; N],
+    /// Each link, in the order 0→1, 0→2, 1→0, 1→2, 2→0, 2→1.
+    pub links: [LinkReport; LINKS],
+}
+
+impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
+    /// The accounting as it stands.
+    pub fn report(&self) -> Report {
+        let nodes = self.nodes.each_ref().map(|n| n.report());
+        let crashed = *self.crashed();
+        let machines = MachineId::ALL.map(|id| {
+            let r = &nodes[id.index()];
+            let end = match (crashed[id.index()], r.status) {
+                (Some(at_model_ns), _) => End::Crashed { at_model_ns },
+                (None, Some(status)) => End::Status(status),
+                (None, None) => End::Unfinished,
+            };
+            MachineReport {
+                rate: self.config.rates[id.index()],
+                tally: r.tally,
+                stalls: r.stalls,
+                stalled_ns: r.stalled_model_ns,
+                held: r.holds,
+                stalled_at_end: r.stalled_at_end,
+                inbox_left: if crashed[id.index()].is_some() {
+                    0
+                } else {
+                    r.inbox_left
+                },
+                behind_ticks: r.behind_ticks,
+                errors: r.errors,
+                end,
+            }
+        });
+        let links = core::array::from_fn(|l| {
+            let (from, to) = link_ends(l);
+            let s = nodes[from.index()].peers[to.index()];
+            let r = nodes[to.index()].peers[from.index()];
+            let link = self.link(l);
+            // What reached the receiver after its end was in flight when
+            // the model ended; a crash destroyed both.
+            let (queued, after_end) = match crashed[to.index()] {
+                Some(_) => (0, 0),
+                None => (r.queued, r.after_end),
+            };
+            let unsent = match crashed[from.index()] {
+                Some(_) => 0,
+                None => s.unsent,
+            };
+            LinkReport {
+                from,
+                to,
+                sent: s.sent,
+                received: r.received,
+                queued,
+                in_flight: link.clocks() + unsent + after_end,
+                lost: link.lost + s.undeliverable,
+            }
+        });
+        Report { machines, links }
+    }
+}

@@ -1,0 +1,470 @@
+//! `scalemodel swarm`: many simulated runs with random parameters and random
+//! faults, each checked against every invariant; a failure prints the one
+//! command that replays it.
+//!
+//! Case `i` of a swarm with seed `S` has seed `S + i`; its parameters and
+//! faults are drawn from that seed alone (stream [`Stream::Swarm`]), so a case
+//! is the same whichever shard or worker runs it.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use scalemodel_core::fault::{Fault, Faults};
+use scalemodel_core::node::Status;
+use scalemodel_core::rng::{self, Stream};
+use scalemodel_core::sim::{Config, End, Report, Sim, Sink};
+use scalemodel_core::{MachineId, N, Record, ticks_in};
+
+use crate::check::{Row, check};
+use crate::cli::{Shard, SwarmArgs};
+use crate::rundir::Params;
+use crate::sim_cmd::{Caps, SimJob, replay, with_caps};
+
+/// The small capacities a case picks from, so that every bound is hit.
+const INBOX_CAPS: [usize; 3] = [4, 16, 64];
+/// See [`INBOX_CAPS`].
+const LINK_CAPS: [usize; 3] = [2, 8, 16];
+/// Failures printed in full; the rest are counted.
+const FAILURES_SHOWN: usize = 20;
+/// Each worker's stack: room for a simulator of the capacities above.
+const WORKER_STACK_BYTES: usize = 16 << 20;
+
+/// The invariants every case is checked against, in words.
+pub const INVARIANTS: &[&str] = &[
+    "no panic, and the run ends within its step bound",
+    "the logs obey the model: clock rules, every receive matches its send, FIFO per link, no tick early",
+    "every link balances: sent = received + queued + in flight + lost",
+    "completed means it: every tick ran, none a period late, no stall, nothing lost on its way to it",
+    "a link that lost messages has at least one end that does not say completed",
+    "a machine ends crashed exactly when a crash fault hit it",
+    "without faults, nothing is lost and no machine ends peer lost, interrupted or crashed",
+    "no node's event queue overflowed",
+];
+
+/// One case: a run's parameters, capacities and faults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// The run.
+    pub config: Config,
+    /// Its queue capacities.
+    pub caps: Caps,
+    /// Its faults.
+    pub faults: Faults,
+}
+
+impl Case {
+    /// The command that replays this case.
+    pub fn replay(&self) -> String {
+        replay(&self.config, self.caps.inbox, self.caps.link, &self.faults)
+    }
+}
+
+/// Case `index` of the swarm with seed `swarm_seed`.
+pub fn case(swarm_seed: u64, index: u64) -> Case {
+    let seed = swarm_seed.wrapping_add(index);
+    let mut draw = rng::stream(seed, Stream::Swarm);
+    let mut pick = |lo: u64, hi: u64| rng::uniform(&mut draw, lo..=hi);
+    let rates = [(); N].map(|()| pick(1, 12) as u32);
+    let mut config = Config::new(seed, rates);
+    config.sides = pick(4, 12) as u8;
+    let duration_s = pick(1, 20);
+    config.duration_ns = duration_s * 1_000_000_000;
+    config.speed = [1, 1, 2, 4, 10][pick(0, 4) as usize];
+    config.latency_ns = pick(0, 2_000_000);
+    config.jitter_ns = [0, pick(0, 100_000_000)][pick(0, 1) as usize];
+    config.start_ns = pick(0, 1 << 62);
+    let caps = Caps {
+        inbox: INBOX_CAPS[pick(0, 2) as usize],
+        link: LINK_CAPS[pick(0, 2) as usize],
+    };
+    let mut faults = Faults::none();
+    // A quarter of the cases run without faults.
+    let count = [0, pick(1, 3)][usize::from(pick(0, 3) > 0)];
+    let duration_ms = duration_s * 1_000;
+    for _ in 0..count {
+        let machine = MachineId::ALL[pick(0, 2) as usize];
+        let other = if pick(0, 1) == 0 {
+            machine.next()
+        } else {
+            machine.other()
+        };
+        let at_ns = pick(0, duration_ms - 1) * 1_000_000;
+        let until_ns = at_ns + pick(1, duration_ms / 2 + 1) * 1_000_000;
+        let fault = match pick(0, 4) {
+            0 => Fault::Crash { machine, at_ns },
+            1 => Fault::Stop { machine, at_ns },
+            2 => Fault::Pause {
+                machine,
+                from_ns: at_ns,
+                until_ns,
+            },
+            3 => Fault::Partition {
+                a: machine,
+                b: other,
+                from_ns: at_ns,
+                until_ns,
+            },
+            _ => Fault::Garbage {
+                from: machine,
+                to: other,
+                at_ns,
+            },
+        };
+        // At most 3 faults, far below the bound: the push cannot fail.
+        if faults.push(fault).is_err() {
+            break;
+        }
+    }
+    Case {
+        config,
+        caps,
+        faults,
+    }
+}
+
+/// What checking one case found: what it exercised (it passed) or what broke.
+pub type Verdict = Result<Tally, String>;
+
+/// What the cases exercised, so that a passing swarm shows it tested something.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Cases run.
+    pub cases: u64,
+    /// Log records checked.
+    pub records: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Messages lost to faults.
+    pub lost: u64,
+    /// Faults that acted, by kind: crash, stop, pause, partition, garbage.
+    pub faults: [u64; 5],
+    /// Times an inbox filled, and times a sender stalled.
+    pub held: u64,
+    /// See `held`.
+    pub stalls: u64,
+    /// Machines by end: completed, stalled, overloaded, peer lost,
+    /// interrupted, crashed.
+    pub ends: [u64; 6],
+}
+
+impl Tally {
+    fn add(&mut self, o: &Self) {
+        self.cases += o.cases;
+        self.records += o.records;
+        self.messages += o.messages;
+        self.lost += o.lost;
+        self.held += o.held;
+        self.stalls += o.stalls;
+        for (a, b) in self.faults.iter_mut().zip(o.faults) {
+            *a += b;
+        }
+        for (a, b) in self.ends.iter_mut().zip(o.ends) {
+            *a += b;
+        }
+    }
+
+    fn of(faults: &Faults, missed: &[bool], report: &Report, records: u64) -> Self {
+        use scalemodel_core::node::Status;
+        let mut t = Self {
+            cases: 1,
+            records,
+            ..Self::default()
+        };
+        for (f, &missed) in faults.as_slice().iter().zip(missed) {
+            if !missed {
+                let k = match f {
+                    Fault::Crash { .. } => 0,
+                    Fault::Stop { .. } => 1,
+                    Fault::Pause { .. } => 2,
+                    Fault::Partition { .. } => 3,
+                    Fault::Garbage { .. } => 4,
+                };
+                t.faults[k] += 1;
+            }
+        }
+        for l in &report.links {
+            t.messages += l.sent;
+            t.lost += l.lost;
+        }
+        for m in &report.machines {
+            t.held += m.held;
+            t.stalls += m.stalls;
+            let k = match m.end {
+                End::Status(Status::Completed) => 0,
+                End::Status(Status::Stalled) => 1,
+                End::Status(Status::Overloaded) => 2,
+                End::Status(Status::PeerLost) => 3,
+                End::Status(Status::Interrupted) => 4,
+                _ => 5,
+            };
+            t.ends[k] += 1;
+        }
+        t
+    }
+}
+
+/// Runs one case and checks every invariant.
+pub fn check_case(case: &Case) -> Verdict {
+    let job = CaseJob(case.clone());
+    match catch_unwind(AssertUnwindSafe(|| with_caps(case.caps, job))) {
+        Ok(Ok(verdict)) => verdict,
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            Err(format!("panicked: {what}"))
+        }
+    }
+}
+
+/// Keeps every record as the row it would be written as.
+#[derive(Default)]
+struct Rows([Vec<Row>; N]);
+
+impl Sink for Rows {
+    type Error = std::convert::Infallible;
+    fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
+        let rows = &mut self.0[record.machine.index()];
+        let line = rows.len() + 2; // line 1 is the header
+        rows.push(Row::from_record(record, line));
+        Ok(())
+    }
+}
+
+struct CaseJob(Case);
+
+impl SimJob for CaseJob {
+    type Output = Verdict;
+
+    fn run<const INBOX: usize, const LINK: usize>(self) -> Verdict {
+        let Case {
+            config,
+            caps,
+            faults,
+        } = self.0;
+        let mut sim = Sim::<INBOX, LINK>::new(config, faults).map_err(|e| e.to_string())?;
+        let mut rows = Rows::default();
+        let report = sim.run(&mut rows).map_err(|e| e.to_string())?;
+        let duration_s = config.duration_ns as f64 / 1e9;
+        let mut params = Params::sim(&config, None, duration_s, caps.inbox, caps.link);
+        params.summarise(&report);
+        if let Some(v) = check(&params, &rows.0).first() {
+            return Err(v.to_string());
+        }
+        let dropped: u64 = sim.nodes().iter().map(|n| n.dropped_events()).sum();
+        if dropped > 0 {
+            return Err(format!("{dropped} node events did not fit their queue"));
+        }
+        check_ends(&config, sim.faults(), sim.missed_faults(), &report)?;
+        let records = rows.0.iter().map(|r| r.len() as u64).sum();
+        Ok(Tally::of(
+            sim.faults(),
+            sim.missed_faults(),
+            &report,
+            records,
+        ))
+    }
+}
+
+/// The invariants on the report: balance, honest ends, crashes.
+fn check_ends(
+    config: &Config,
+    faults: &Faults,
+    missed: &[bool],
+    report: &Report,
+) -> Result<(), String> {
+    for l in &report.links {
+        if !l.balanced() {
+            return Err(format!("link {}->{} does not balance: {l:?}", l.from, l.to));
+        }
+    }
+    let crashed_by_fault = |id: MachineId| {
+        faults.as_slice().iter().zip(missed).any(|(f, &missed)| {
+            !missed && matches!(f, Fault::Crash { machine, .. } if *machine == id)
+        })
+    };
+    let completed =
+        |id: MachineId| report.machines[id.index()].end == End::Status(Status::Completed);
+    for l in &report.links {
+        // A sender cannot see frames a broken receiver dropped after the
+        // sender's clean close, but then the receiver must say so.
+        if l.lost > 0 && completed(l.from) && completed(l.to) {
+            return Err(format!(
+                "link {}->{} lost {} messages, yet both ends ended completed",
+                l.from, l.to, l.lost
+            ));
+        }
+    }
+    for id in MachineId::ALL {
+        let m = &report.machines[id.index()];
+        let expected_ticks = ticks_in(config.duration_ns, m.rate);
+        let lost_to_it: u64 = report
+            .links
+            .iter()
+            .filter(|l| l.to == id)
+            .map(|l| l.lost)
+            .sum();
+        match m.end {
+            End::Status(Status::Completed) => {
+                let honest = m.tally.ticks == expected_ticks
+                    && m.behind_ticks == 0
+                    && !m.stalled_at_end
+                    && lost_to_it == 0;
+                if !honest {
+                    return Err(format!(
+                        "machine {id} ended completed but ran {} of {expected_ticks} ticks, {} behind, stalled {}, {lost_to_it} lost on its way to it",
+                        m.tally.ticks, m.behind_ticks, m.stalled_at_end
+                    ));
+                }
+            }
+            End::Unfinished => return Err(format!("machine {id} never ended")),
+            _ => {}
+        }
+        let crashed = matches!(m.end, End::Crashed { .. });
+        if crashed != crashed_by_fault(id) {
+            return Err(format!(
+                "machine {id} ended {:?}, but a crash fault {} it",
+                m.end,
+                if crashed { "never hit" } else { "hit" }
+            ));
+        }
+    }
+    if faults.as_slice().is_empty() {
+        let lost: u64 = report.links.iter().map(|l| l.lost).sum();
+        let odd = report
+            .machines
+            .iter()
+            .find(|m| !matches!(m.end, End::Status(Status::Completed | Status::Stalled)));
+        if lost > 0 || odd.is_some() {
+            return Err(format!(
+                "no faults, yet {lost} messages lost and ends {:?}",
+                report.machines.map(|m| m.end)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `scalemodel swarm`.
+pub fn run(args: &SwarmArgs) -> Result<()> {
+    let seed = args.seed.unwrap_or_else(crate::cli::random_u64);
+    let Shard { index, count } = args.shard;
+    let cases: Vec<u64> = (0..args.seeds).filter(|i| i % count == index - 1).collect();
+    let workers = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 256);
+    println!(
+        "swarm: seed {seed}, cases {} of {} (shard {index}/{count}), {workers} workers",
+        cases.len(),
+        args.seeds
+    );
+    let bar = indicatif::ProgressBar::new(cases.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} cases, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let next = AtomicU64::new(0);
+    let failures: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+    let total = Mutex::new(Tally::default());
+    let slowest = Mutex::new((Duration::ZERO, 0u64));
+    let started = Instant::now();
+    std::thread::scope(|scope| -> Result<()> {
+        let mut handles = Vec::new();
+        for w in 0..workers {
+            let work = || loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&i) = cases.get(usize::try_from(k).unwrap_or(usize::MAX)) else {
+                    return;
+                };
+                let one = Instant::now();
+                let verdict = check_case(&case(seed, i));
+                let took = one.elapsed();
+                if let Ok(mut s) = slowest.lock()
+                    && took > s.0
+                {
+                    *s = (took, i);
+                }
+                match verdict {
+                    Ok(t) => {
+                        if let Ok(mut total) = total.lock() {
+                            total.add(&t);
+                        }
+                    }
+                    Err(why) => {
+                        if let Ok(mut f) = failures.lock() {
+                            f.push((i, why));
+                        }
+                    }
+                }
+                bar.inc(1);
+            };
+            let handle = std::thread::Builder::new()
+                .name(format!("swarm-{w}"))
+                .stack_size(WORKER_STACK_BYTES)
+                .spawn_scoped(scope, work)?;
+            handles.push(handle);
+        }
+        for h in handles {
+            if h.join().is_err() {
+                bail!("a swarm worker panicked outside a case");
+            }
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut failures = failures.into_inner().unwrap_or_default();
+    failures.sort();
+    let (slow, slow_case) = slowest.into_inner().unwrap_or_default();
+    println!(
+        "{} seeds, {} failures in {elapsed:.1} s ({:.0} cases/s; slowest case {slow_case}: {:.3} s)",
+        cases.len(),
+        failures.len(),
+        cases.len() as f64 / elapsed.max(1e-9),
+        slow.as_secs_f64(),
+    );
+    let t = total.into_inner().unwrap_or_default();
+    let [crash, stop, pause, partition, garbage] = t.faults;
+    let [
+        completed,
+        stalled,
+        overloaded,
+        peer_lost,
+        interrupted,
+        crashed,
+    ] = t.ends;
+    println!(
+        "exercised: {} records, {} messages ({} lost to faults); inboxes filled {} times, senders stalled {} times",
+        t.records, t.messages, t.lost, t.held, t.stalls
+    );
+    println!(
+        "faults that acted: {crash} crash, {stop} stop, {pause} pause, {partition} partition, {garbage} garbage"
+    );
+    println!(
+        "machines ended: {completed} completed, {stalled} stalled, {overloaded} overloaded, {peer_lost} peer lost, {interrupted} interrupted, {crashed} crashed"
+    );
+    println!("invariants checked:");
+    for inv in INVARIANTS {
+        println!("  - {inv}");
+    }
+    for (i, why) in failures.iter().take(FAILURES_SHOWN) {
+        println!("FAILED case {i}: {why}");
+        println!("  replay: {}", case(seed, *i).replay());
+    }
+    if failures.len() > FAILURES_SHOWN {
+        println!("… and {} more failures", failures.len() - FAILURES_SHOWN);
+    }
+    if !failures.is_empty() {
+        bail!("{} of {} cases failed", failures.len(), cases.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! `scalemodel swarm` end to end: it passes, its shards add up, and a case's
+//! replay command reproduces the case exactly.
+
+use scalemodel::sim_cmd::{SimJob, with_caps};
+use scalemodel::swarm_cmd::case;
+use scalemodel_core::digest::DigestSink;
+use scalemodel_core::sim::Sim;
+use scalemodel_tests::scalemodel;
+
+fn swarm(args: &[&str]) -> (bool, String) {
+    let out = scalemodel()
+        .arg("swarm")
+        .args(args)
+        .output()
+        .expect("scalemodel runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// The number printed before `label`, e.g. `300 seeds`.
+fn figure(text: &str, label: &str) -> u64 {
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("no `{label}` in:\n{text}"));
+    let before = text[..at].trim_end();
+    let digits: String = before
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().expect("a number")
+}
+
+#[test]
+fn a_swarm_passes_and_its_shards_add_up() {
+    let (ok, whole) = swarm(&["--seeds", "300", "--seed", "5"]);
+    assert!(ok, "{whole}");
+    assert!(whole.contains("300 seeds, 0 failures"), "{whole}");
+    let (mut cases, mut records) = (0, 0);
+    for k in 1..=3 {
+        let (ok, part) = swarm(&[
+            "--seeds",
+            "300",
+            "--seed",
+            "5",
+            "--shard",
+            &format!("{k}/3"),
+        ]);
+        assert!(ok, "{part}");
+        cases += figure(&part, " seeds,");
+        records += figure(&part, " records");
+    }
+    assert_eq!(cases, 300);
+    assert_eq!(records, figure(&whole, " records"));
+    assert!(records > 10_000, "the swarm checked only {records} records");
+}
+
+#[test]
+fn a_bad_shard_is_refused_by_name() {
+    for bad in ["0/3", "4/3", "x", "1/0"] {
+        let (ok, text) = swarm(&["--seeds", "3", "--shard", bad]);
+        assert!(!ok);
+        assert!(text.contains("--shard"), "{text}");
+    }
+}
+
+struct Digest(scalemodel_core::sim::Config, scalemodel_core::fault::Faults);
+
+impl SimJob for Digest {
+    type Output = u64;
+    fn run<const INBOX: usize, const LINK: usize>(self) -> u64 {
+        let mut sim = Sim::<INBOX, LINK>::new(self.0, self.1).expect("a valid case");
+        let mut digest = DigestSink::new();
+        sim.run(&mut digest).expect("the case ends");
+        digest.value()
+    }
+}
+
+#[test]
+fn a_cases_replay_command_reproduces_it_exactly() {
+    // Cases with faults, small queues and jitter: the replay must carry all.
+    let mut checked = 0;
+    for i in 0..40 {
+        let c = case(11, i);
+        if c.faults.as_slice().is_empty() || checked == 4 {
+            continue;
+        }
+        checked += 1;
+        let want = with_caps(c.caps, Digest(c.config, c.faults.clone())).unwrap();
+        let line = c.replay();
+        let args = shell_words(&line);
+        assert_eq!(args[..2], ["scalemodel", "sim"]);
+        let out = scalemodel()
+            .args(&args[1..])
+            .args(["--no-log", "--digest"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{line}\n{text}\n{err}");
+        assert!(
+            text.contains(&format!("digest {want:#018x}")),
+            "{line}\n{text}"
+        );
+    }
+    assert_eq!(checked, 4);
+}
+
+/// Splits a replay line as a shell would: words, and one '…'-quoted word.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut rest = line.trim();
+    while !rest.is_empty() {
+        if let Some(quoted) = rest.strip_prefix('\'') {
+            let end = quoted.find('\'').expect("a closing quote");
+            words.push(quoted[..end].to_owned());
+            rest = quoted[end + 1..].trim_start();
+        } else {
+            let end = rest.find(' ').unwrap_or(rest.len());
+            words.push(rest[..end].to_owned());
+            rest = rest[end..].trim_start();
+        }
+    }
+    words
+}
