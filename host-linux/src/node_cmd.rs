@@ -159,6 +159,15 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         }
         _ => {}
     }
+    if report.dropped_events > 0 {
+        // A bound in the core is wrong: say so where the run is read.
+        let what = format!(
+            "{} of the node's events did not fit its queue: this summary is incomplete (a bug in scalemodel)",
+            report.dropped_events
+        );
+        eprintln!("machine {id}: {what}");
+        notes.push(what);
+    }
     let run = NetRun {
         seed,
         run_id,

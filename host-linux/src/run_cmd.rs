@@ -27,8 +27,9 @@ use crate::merge;
 use crate::rundir;
 use crate::timing::{Timing, timing};
 
-/// The lead time between handing out the start and model time 0.
-const START_MARGIN: Duration = Duration::from_millis(50);
+/// The lead time between handing out the start and model time 0: the nodes
+/// refuse a start already past, so it covers a loaded machine's slow reads.
+const START_MARGIN: Duration = Duration::from_millis(250);
 /// Lines from the nodes waiting for the launcher, at most.
 const LINES_MAX: usize = 1024;
 /// How long after a trial's end its nodes may take to say goodbye and exit.

@@ -15,7 +15,11 @@ pub(super) enum State {
     /// Unused.
     Free,
     /// The host is connecting to the next machine (slot 0 only).
-    Dialing,
+    Dialing {
+        /// When to give up this attempt (a peer that drops packets never
+        /// refuses), on the host's clock.
+        deadline_ns: u64,
+    },
     /// Connected; `Hello` sent, waiting for `Welcome`.
     Calling {
         /// Our challenge.
@@ -77,9 +81,10 @@ impl Conn {
     pub(super) const fn deadline_ns(&self) -> Option<u64> {
         match self.state {
             State::Calling { deadline_ns, .. }
+            | State::Dialing { deadline_ns }
             | State::Accepted { deadline_ns }
             | State::Answering { deadline_ns, .. } => Some(deadline_ns),
-            State::Free | State::Dialing | State::Up(_) | State::Closing => None,
+            State::Free | State::Up(_) | State::Closing => None,
         }
     }
 

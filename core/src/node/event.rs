@@ -317,4 +317,6 @@ pub struct NodeReport {
     pub start_unix_ns: Option<u64>,
     /// How it ended, once it did.
     pub status: Option<Status>,
+    /// Events that did not fit the queue: zero unless a bound is wrong.
+    pub dropped_events: u64,
 }

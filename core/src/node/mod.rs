@@ -63,7 +63,7 @@ pub struct Timeouts {
     /// From creation until both links are up and the start barrier passed,
     /// and again from the barrier until the start time is handed.
     pub setup_ns: u64,
-    /// From a connection's start until its handshake is done.
+    /// From a connection's start (a dial's, too) until its handshake is done.
     pub handshake_ns: u64,
     /// From the end of the run until both peers said `Bye`.
     pub bye_ns: u64,
@@ -416,7 +416,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// The host's dial of slot `conn` connected: the handshake starts.
     pub fn handle_connected(&mut self, conn: ConnId, now_ns: u64) {
         self.tick_now(now_ns);
-        if conn.index() != 0 || self.conns[0].state != State::Dialing {
+        if conn.index() != 0 || !matches!(self.conns[0].state, State::Dialing { .. }) {
             return;
         }
         let challenge = self.challenge();
@@ -449,7 +449,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             };
             match state {
                 // Nothing to read for: what a closing connection sends is dropped.
-                State::Free | State::Dialing | State::Closing => return bytes.len(),
+                State::Free | State::Dialing { .. } | State::Closing => return bytes.len(),
                 State::Up(_) if !self.can_read(conn) => break,
                 _ => {}
             }
@@ -473,7 +473,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 matches!(self.phase, Phase::Ending { .. } | Phase::Ended(_))
                     || !self.machine.inbox().is_full()
             }
-            Some(State::Free | State::Dialing | State::Closing) | None => false,
+            Some(State::Free | State::Dialing { .. } | State::Closing) | None => false,
             Some(_) => true,
         }
     }
@@ -489,7 +489,9 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         match c.state {
             State::Free => return,
             State::Closing => {}
-            State::Dialing | State::Calling { .. } if conn.index() == 0 => self.retry_later(),
+            State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
+                self.retry_later();
+            }
             State::Up(peer) => {
                 let reason = if truncated {
                     CloseReason::Truncated
@@ -556,7 +558,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 if self.retry_at_ns.is_some_and(|t| now >= t) && self.conns[0].state == State::Free
                 {
                     self.retry_at_ns = None;
-                    self.conns[0].open(State::Dialing, now);
+                    let deadline_ns = now.saturating_add(self.config.timeouts.handshake_ns);
+                    self.conns[0].open(State::Dialing { deadline_ns }, now);
                     self.emit(Event::Dial(ConnId(0)));
                 }
             }
@@ -700,6 +703,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             first_tick_ns: self.stats.first_tick_ns,
             start_unix_ns: self.start.map(|s| s.unix_ns),
             status: self.status(),
+            dropped_events: self.stats.dropped_events,
         }
     }
 
@@ -970,7 +974,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         match state {
             State::Free | State::Closing => return,
             State::Up(peer) => self.link_closed(peer, reason),
-            State::Dialing | State::Calling { .. } if conn.index() == 0 => {
+            State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
                 self.retry_later();
                 if matches!(state, State::Calling { .. }) {
                     self.emit(Event::Rejected { conn, reason });

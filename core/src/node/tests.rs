@@ -662,6 +662,21 @@ fn set_up_names_the_missing_link_at_its_deadline() {
 }
 
 #[test]
+fn a_dial_that_never_connects_is_given_up_and_tried_again() {
+    let mut node: TestNode = Node::new(config(MachineId::ONE, 2), 0).unwrap();
+    node.handle_timeout(0);
+    assert_eq!(node.poll_event(), Some(Event::Dial(ConnId(0))));
+    // The host's connect hangs (a peer that drops packets never refuses).
+    let deadline = Timeouts::DEFAULT.handshake_ns;
+    assert_eq!(node.poll_timeout(), Some(deadline));
+    node.handle_timeout(deadline);
+    assert_eq!(node.poll_event(), Some(Event::Close(ConnId(0))));
+    node.handle_closed(ConnId(0), deadline);
+    node.handle_timeout(deadline + Timeouts::DEFAULT.retry_ns);
+    assert_eq!(node.poll_event(), Some(Event::Dial(ConnId(0))));
+}
+
+#[test]
 fn a_start_in_the_past_or_before_the_barrier_is_refused() {
     let mut node: TestNode = Node::new(config(MachineId::ONE, 2), 0).unwrap();
     assert_eq!(node.handle_start(10, 0, 5), Err(StartError::NotReady));
