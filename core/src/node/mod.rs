@@ -838,8 +838,10 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         self.emit(Event::Joined(peer));
         if self.links.iter().all(|l| l.state == LinkState::Up) {
             for link in &mut self.links {
-                // A fresh link's outbox is empty: Ready always fits.
-                if link.outbox.push(&Frame::Ready).is_ok() {
+                // Once per link: one that stayed up while the other came back
+                // has queued its Ready already. A fresh link's outbox is
+                // empty: Ready always fits.
+                if !link.ready_queued && link.outbox.push(&Frame::Ready).is_ok() {
                     link.ready_queued = true;
                     link.ready_unsent = 1;
                 }

@@ -441,6 +441,43 @@ fn a_wrong_proof_is_refused_and_the_id_stays_free() {
 }
 
 #[test]
+fn a_peer_that_joins_again_during_set_up_leaves_one_ready_on_the_other_link() {
+    // Found by the fuzz target node_protocol.
+    let mut b = Bench::new();
+    let dial = ConnId(0);
+    b.node.handle_connected(dial, b.now);
+    let [
+        Frame::Hello {
+            challenge: hello, ..
+        },
+    ] = b.recv(dial)[..]
+    else {
+        panic!("no Hello: {:?}", b.events);
+    };
+    let (zero, one, ours) = (MachineId::ZERO, MachineId::ONE, [4; 16]);
+    let proof = handshake::prove(&KEY, Role::Answerer, (zero, &hello), (one, &ours));
+    b.send(
+        dial,
+        &Frame::Welcome {
+            protocol: PROTOCOL,
+            from: 1,
+            challenge: ours,
+            proof,
+        },
+    );
+    assert!(b.events.contains(&Event::Joined(one)));
+    // Machine 2 joins, loses its connection before any Ready, and joins again.
+    let two = b.join_as_two();
+    b.node.handle_closed(two, b.now);
+    b.join_as_two();
+    let frames = b.recv(dial);
+    assert!(
+        matches!(frames[..], [Frame::Proof { .. }, Frame::Ready]),
+        "{frames:?}"
+    );
+}
+
+#[test]
 fn a_second_claimant_never_displaces_the_first() {
     let mut b = Bench::new();
     b.join_as_two();
