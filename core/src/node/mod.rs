@@ -987,8 +987,12 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 self.emit(Event::Rejected { conn, reason });
             }
         }
-        self.conns[conn.index()].state = State::Closing;
-        self.emit(Event::Close(conn));
+        // A link's loss may end the run, and the end closes every connection,
+        // this one too: it is asked to close once, before `Ended`.
+        if self.conns[conn.index()].state != State::Closing {
+            self.conns[conn.index()].state = State::Closing;
+            self.emit(Event::Close(conn));
+        }
     }
 
     fn retry_later(&mut self) {

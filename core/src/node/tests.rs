@@ -440,10 +440,8 @@ fn a_wrong_proof_is_refused_and_the_id_stays_free() {
     b.join_as_two();
 }
 
-#[test]
-fn a_peer_that_joins_again_during_set_up_leaves_one_ready_on_the_other_link() {
-    // Found by the fuzz target node_protocol.
-    let mut b = Bench::new();
+/// Plays machine 1 through the handshake on the dial; returns its slot.
+fn join_as_one(b: &mut Bench) -> ConnId {
     let dial = ConnId(0);
     b.node.handle_connected(dial, b.now);
     let [
@@ -466,6 +464,14 @@ fn a_peer_that_joins_again_during_set_up_leaves_one_ready_on_the_other_link() {
         },
     );
     assert!(b.events.contains(&Event::Joined(one)));
+    dial
+}
+
+#[test]
+fn a_peer_that_joins_again_during_set_up_leaves_one_ready_on_the_other_link() {
+    // Found by the fuzz target node_protocol.
+    let mut b = Bench::new();
+    let dial = join_as_one(&mut b);
     // Machine 2 joins, loses its connection before any Ready, and joins again.
     let two = b.join_as_two();
     b.node.handle_closed(two, b.now);
@@ -475,6 +481,37 @@ fn a_peer_that_joins_again_during_set_up_leaves_one_ready_on_the_other_link() {
         matches!(frames[..], [Frame::Proof { .. }, Frame::Ready]),
         "{frames:?}"
     );
+}
+
+#[test]
+fn a_protocol_error_that_ends_the_run_closes_its_connection_once_and_before_ended() {
+    // Found by the fuzz target node_protocol.
+    let mut b = Bench::new();
+    b.node = Node::new(config(MachineId::ZERO, 200), 0).unwrap();
+    b.node.handle_timeout(0);
+    b.drain();
+    let one = join_as_one(&mut b);
+    let two = b.join_as_two();
+    for conn in [one, two] {
+        b.send(conn, &Frame::Ready);
+    }
+    b.node.handle_start(b.now, 0, b.now).unwrap();
+    // Machine 2 breaks the protocol; then nothing is transmitted to machine
+    // 1 until a tick's send to it stalls.
+    let bad = [0x55, 0x00];
+    b.send_bytes(two, &bad);
+    while b.node.report().stalls == 0 {
+        b.now = b.node.poll_timeout().unwrap();
+        b.node.handle_timeout(b.now);
+        b.drain();
+        assert!(b.node.status().is_none(), "no stall: {:?}", b.node.report());
+    }
+    b.node.handle_stop(b.now);
+    // Losing machine 1 too ends the waiting send, then the run.
+    b.send_bytes(one, &bad);
+    let closes = b.events.iter().filter(|e| **e == Event::Close(one)).count();
+    assert_eq!(closes, 1, "{:?}", b.events.last_chunk::<4>());
+    assert_eq!(b.events.last(), Some(&Event::Ended(Status::Interrupted)));
 }
 
 #[test]
