@@ -482,11 +482,14 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// after a [`Event::Close`]): its slot is free again.
     pub fn handle_closed(&mut self, conn: ConnId, now_ns: u64) {
         self.tick_now(now_ns);
-        let Some(c) = self.conns.get(conn.index()) else {
+        let Some(c) = self.conns.get_mut(conn.index()) else {
             return;
         };
-        let truncated = c.decoder.is_mid_frame();
-        match c.state {
+        let (state, truncated) = (c.state, c.decoder.is_mid_frame());
+        // Free first: the loss may end the run, and the end must not ask the
+        // host to close this connection again.
+        *c = Conn::FREE;
+        match state {
             State::Free => return,
             State::Closing => {}
             State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
@@ -508,7 +511,6 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 });
             }
         }
-        self.conns[conn.index()] = Conn::FREE;
         self.check_end();
     }
 

@@ -483,9 +483,10 @@ fn a_peer_that_joins_again_during_set_up_leaves_one_ready_on_the_other_link() {
     );
 }
 
-#[test]
-fn a_protocol_error_that_ends_the_run_closes_its_connection_once_and_before_ended() {
-    // Found by the fuzz target node_protocol.
+/// Machine 0 at 200 ticks a second, running, machine 2 lost to a protocol
+/// error, and a tick's send to machine 1 stalled (nothing was transmitted);
+/// then stopped. Returns machine 1's connection.
+fn stalled_and_stopped_with_one_link_left() -> (Bench, ConnId) {
     let mut b = Bench::new();
     b.node = Node::new(config(MachineId::ZERO, 200), 0).unwrap();
     b.node.handle_timeout(0);
@@ -496,10 +497,7 @@ fn a_protocol_error_that_ends_the_run_closes_its_connection_once_and_before_ende
         b.send(conn, &Frame::Ready);
     }
     b.node.handle_start(b.now, 0, b.now).unwrap();
-    // Machine 2 breaks the protocol; then nothing is transmitted to machine
-    // 1 until a tick's send to it stalls.
-    let bad = [0x55, 0x00];
-    b.send_bytes(two, &bad);
+    b.send_bytes(two, &[0x55, 0x00]);
     while b.node.report().stalls == 0 {
         b.now = b.node.poll_timeout().unwrap();
         b.node.handle_timeout(b.now);
@@ -507,11 +505,31 @@ fn a_protocol_error_that_ends_the_run_closes_its_connection_once_and_before_ende
         assert!(b.node.status().is_none(), "no stall: {:?}", b.node.report());
     }
     b.node.handle_stop(b.now);
+    b.drain();
+    (b, one)
+}
+
+#[test]
+fn a_protocol_error_that_ends_the_run_closes_its_connection_once_and_before_ended() {
+    // Found by the fuzz target node_protocol.
+    let (mut b, one) = stalled_and_stopped_with_one_link_left();
     // Losing machine 1 too ends the waiting send, then the run.
-    b.send_bytes(one, &bad);
+    b.send_bytes(one, &[0x55, 0x00]);
     let closes = b.events.iter().filter(|e| **e == Event::Close(one)).count();
     assert_eq!(closes, 1, "{:?}", b.events.last_chunk::<4>());
     assert_eq!(b.events.last(), Some(&Event::Ended(Status::Interrupted)));
+}
+
+#[test]
+fn a_connection_closed_by_the_host_is_not_asked_to_close_when_its_loss_ends_the_run() {
+    // Found by the fuzz target node_protocol.
+    let (mut b, one) = stalled_and_stopped_with_one_link_left();
+    let before = b.events.len();
+    b.node.handle_closed(one, b.now);
+    b.drain();
+    let after = &b.events[before..];
+    assert!(!after.contains(&Event::Close(one)), "{after:?}");
+    assert_eq!(after.last(), Some(&Event::Ended(Status::Interrupted)));
 }
 
 #[test]
