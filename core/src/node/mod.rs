@@ -482,11 +482,14 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// after a [`Event::Close`]): its slot is free again.
     pub fn handle_closed(&mut self, conn: ConnId, now_ns: u64) {
         self.tick_now(now_ns);
-        let Some(c) = self.conns.get(conn.index()) else {
+        let Some(c) = self.conns.get_mut(conn.index()) else {
             return;
         };
-        let truncated = c.decoder.is_mid_frame();
-        match c.state {
+        let (state, truncated) = (c.state, c.decoder.is_mid_frame());
+        // Free first: the loss may end the run, and the end must not ask the
+        // host to close this connection again.
+        *c = Conn::FREE;
+        match state {
             State::Free => return,
             State::Closing => {}
             State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
@@ -508,7 +511,6 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 });
             }
         }
-        self.conns[conn.index()] = Conn::FREE;
         self.check_end();
     }
 
@@ -838,8 +840,10 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         self.emit(Event::Joined(peer));
         if self.links.iter().all(|l| l.state == LinkState::Up) {
             for link in &mut self.links {
-                // A fresh link's outbox is empty: Ready always fits.
-                if link.outbox.push(&Frame::Ready).is_ok() {
+                // Once per link: one that stayed up while the other came back
+                // has queued its Ready already. A fresh link's outbox is
+                // empty: Ready always fits.
+                if !link.ready_queued && link.outbox.push(&Frame::Ready).is_ok() {
                     link.ready_queued = true;
                     link.ready_unsent = 1;
                 }
@@ -985,8 +989,12 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 self.emit(Event::Rejected { conn, reason });
             }
         }
-        self.conns[conn.index()].state = State::Closing;
-        self.emit(Event::Close(conn));
+        // A link's loss may end the run, and the end closes every connection,
+        // this one too: it is asked to close once, before `Ended`.
+        if self.conns[conn.index()].state != State::Closing {
+            self.conns[conn.index()].state = State::Closing;
+            self.emit(Event::Close(conn));
+        }
     }
 
     fn retry_later(&mut self) {

@@ -440,6 +440,98 @@ fn a_wrong_proof_is_refused_and_the_id_stays_free() {
     b.join_as_two();
 }
 
+/// Plays machine 1 through the handshake on the dial; returns its slot.
+fn join_as_one(b: &mut Bench) -> ConnId {
+    let dial = ConnId(0);
+    b.node.handle_connected(dial, b.now);
+    let [
+        Frame::Hello {
+            challenge: hello, ..
+        },
+    ] = b.recv(dial)[..]
+    else {
+        panic!("no Hello: {:?}", b.events);
+    };
+    let (zero, one, ours) = (MachineId::ZERO, MachineId::ONE, [4; 16]);
+    let proof = handshake::prove(&KEY, Role::Answerer, (zero, &hello), (one, &ours));
+    b.send(
+        dial,
+        &Frame::Welcome {
+            protocol: PROTOCOL,
+            from: 1,
+            challenge: ours,
+            proof,
+        },
+    );
+    assert!(b.events.contains(&Event::Joined(one)));
+    dial
+}
+
+#[test]
+fn a_peer_that_joins_again_during_set_up_leaves_one_ready_on_the_other_link() {
+    // Found by the fuzz target node_protocol.
+    let mut b = Bench::new();
+    let dial = join_as_one(&mut b);
+    // Machine 2 joins, loses its connection before any Ready, and joins again.
+    let two = b.join_as_two();
+    b.node.handle_closed(two, b.now);
+    b.join_as_two();
+    let frames = b.recv(dial);
+    assert!(
+        matches!(frames[..], [Frame::Proof { .. }, Frame::Ready]),
+        "{frames:?}"
+    );
+}
+
+/// Machine 0 at 200 ticks a second, running, machine 2 lost to a protocol
+/// error, and a tick's send to machine 1 stalled (nothing was transmitted);
+/// then stopped. Returns machine 1's connection.
+fn stalled_and_stopped_with_one_link_left() -> (Bench, ConnId) {
+    let mut b = Bench::new();
+    b.node = Node::new(config(MachineId::ZERO, 200), 0).unwrap();
+    b.node.handle_timeout(0);
+    b.drain();
+    let one = join_as_one(&mut b);
+    let two = b.join_as_two();
+    for conn in [one, two] {
+        b.send(conn, &Frame::Ready);
+    }
+    b.node.handle_start(b.now, 0, b.now).unwrap();
+    b.send_bytes(two, &[0x55, 0x00]);
+    while b.node.report().stalls == 0 {
+        b.now = b.node.poll_timeout().unwrap();
+        b.node.handle_timeout(b.now);
+        b.drain();
+        assert!(b.node.status().is_none(), "no stall: {:?}", b.node.report());
+    }
+    b.node.handle_stop(b.now);
+    b.drain();
+    (b, one)
+}
+
+#[test]
+fn a_protocol_error_that_ends_the_run_closes_its_connection_once_and_before_ended() {
+    // Found by the fuzz target node_protocol.
+    let (mut b, one) = stalled_and_stopped_with_one_link_left();
+    // Losing machine 1 too ends the waiting send, then the run.
+    b.send_bytes(one, &[0x55, 0x00]);
+    let closes = b.events.iter().filter(|e| **e == Event::Close(one)).count();
+    assert_eq!(closes, 1, "{:?}", b.events.last_chunk::<4>());
+    assert_eq!(b.events.last(), Some(&Event::Ended(Status::Interrupted)));
+}
+
+#[test]
+fn a_connection_closed_by_the_host_is_not_asked_to_close_when_its_loss_ends_the_run() {
+    // Found by the fuzz target node_protocol.
+    let (mut b, one) = stalled_and_stopped_with_one_link_left();
+    let before = b.events.len();
+    b.node.handle_closed(one, b.now);
+    b.drain();
+    let after = &b.events[before..];
+    assert!(!after.contains(&Event::Close(one)), "{after:?}");
+    assert_eq!(after.last(), Some(&Event::Ended(Status::Interrupted)));
+}
+
 #[test]
 fn a_second_claimant_never_displaces_the_first() {
     let mut b = Bench::new();

@@ -9,17 +9,35 @@ use std::fs;
 use std::path::Path;
 
 use arbitrary::{Arbitrary, Unstructured};
-use scalemodel_core::wire::{Decoder, Frame, MAX_FRAME_LEN, encode};
+use scalemodel_core::wire::{
+    CHALLENGE_LEN, Decoder, Frame, MAX_FRAME_LEN, PROOF_LEN, PROTOCOL, encode,
+};
 
-#[path = "../fuzz_targets/ops.rs"]
+#[path = "../../fuzz_targets/ops.rs"]
 mod ops;
 use ops::{Input, Op};
 
-const FRAMES: [Frame; 5] = [
+#[path = "../../fuzz_targets/node_harness.rs"]
+mod node_harness;
+#[path = "../../fuzz_targets/node_ops.rs"]
+mod node_ops;
+
+mod node;
+
+const FRAMES: [Frame; 7] = [
     Frame::Hello {
-        protocol: 1,
-        run: 0x0102,
+        protocol: PROTOCOL,
         from: 2,
+        challenge: [0x11; CHALLENGE_LEN],
+    },
+    Frame::Welcome {
+        protocol: PROTOCOL,
+        from: 0,
+        challenge: [0x22; CHALLENGE_LEN],
+        proof: [0x33; PROOF_LEN],
+    },
+    Frame::Proof {
+        proof: [0x44; PROOF_LEN],
     },
     Frame::Ready,
     Frame::Clock {
@@ -34,6 +52,14 @@ const FRAMES: [Frame; 5] = [
         seq: u64::MAX,
     },
 ];
+
+/// The longest frame there is: a `Welcome` with every field at its widest.
+const LONGEST: Frame = Frame::Welcome {
+    protocol: u16::MAX,
+    from: u8::MAX,
+    challenge: [0xFF; CHALLENGE_LEN],
+    proof: [0xFF; PROOF_LEN],
+};
 
 fn encoded(frame: &Frame) -> Vec<u8> {
     let mut buf = [0u8; MAX_FRAME_LEN];
@@ -69,31 +95,62 @@ fn variant(index: u32, count: u32) -> [u8; 4] {
         .to_le_bytes()
 }
 
-/// A `frame_roundtrip` input for `frame`, checked to parse back to it.
-fn frame_seed(frame: &Frame) -> Vec<u8> {
-    let mut seed = Vec::new();
+/// Appends the bytes `arbitrary` reads as `frame`.
+fn frame_bytes(frame: &Frame, seed: &mut Vec<u8>) {
     match *frame {
         Frame::Hello {
             protocol,
-            run,
             from,
+            challenge,
         } => {
-            seed.extend(variant(0, 4));
+            seed.extend(variant(0, 6));
             seed.extend(protocol.to_le_bytes());
-            seed.extend(run.to_le_bytes());
             seed.push(from);
+            seed.extend(challenge);
         }
-        Frame::Ready => seed.extend(variant(1, 4)),
+        Frame::Welcome {
+            protocol,
+            from,
+            challenge,
+            proof,
+        } => {
+            seed.extend(variant(1, 6));
+            seed.extend(protocol.to_le_bytes());
+            seed.push(from);
+            seed.extend(challenge);
+            seed.extend(proof);
+        }
+        Frame::Proof { proof } => {
+            seed.extend(variant(2, 6));
+            seed.extend(proof);
+        }
+        Frame::Ready => seed.extend(variant(3, 6)),
         Frame::Clock { from, clock, seq } => {
-            seed.extend(variant(2, 4));
+            seed.extend(variant(4, 6));
             seed.push(from);
             seed.extend(clock.to_le_bytes());
             seed.extend(seq.to_le_bytes());
         }
         Frame::Bye { sent } => {
-            seed.extend(variant(3, 4));
+            seed.extend(variant(5, 6));
             seed.extend(sent.to_le_bytes());
         }
+    }
+}
+
+/// A `frame_roundtrip` input for `frame`, checked to parse back to it.
+fn frame_seed(frame: &Frame) -> Vec<u8> {
+    let mut seed = Vec::new();
+    frame_bytes(frame, &mut seed);
+    // Taking the rest, `arbitrary` reads a trailing array whole, then its
+    // last element again from what is left.
+    if let Frame::Hello {
+        challenge: tail, ..
+    }
+    | Frame::Welcome { proof: tail, .. }
+    | Frame::Proof { proof: tail } = frame
+    {
+        seed.extend(tail.last());
     }
     let parsed = Frame::arbitrary_take_rest(Unstructured::new(&seed)).expect("parses");
     assert_eq!(parsed, *frame, "the seed does not parse to its frame");
@@ -148,15 +205,16 @@ fn main() {
         "all-frames-byte-by-byte",
         &stream_seed(&[0], &all, &FRAMES),
     );
-    let max = encoded(&FRAMES[4]);
+    let max = encoded(&LONGEST);
+    assert_eq!(max.len(), MAX_FRAME_LEN, "LONGEST is not the longest frame");
     write(
         "decode_stream",
         "longest-frame-mixed-chunks",
-        &stream_seed(&[6, 0, 22, 1], &max, &FRAMES[4..]),
+        &stream_seed(&[6, 0, 22, 1], &max, &[LONGEST]),
     );
     let mut garbage = vec![0xFF; 2 * MAX_FRAME_LEN];
     garbage.push(0);
-    garbage.extend([0x02, 0x04, 0x00]); // discriminant 4: a bad frame
+    garbage.extend([0x02, 0x06, 0x00]); // discriminant 6: no such frame
     garbage.extend(encoded(&Frame::Ready));
     garbage.extend([0x05, 0x02]); // truncated at the end
     write(
@@ -179,12 +237,19 @@ fn main() {
     );
 
     // frame_roundtrip: one of each kind.
-    for (name, frame) in ["hello", "ready", "clock", "bye", "clock-max"]
-        .iter()
-        .zip(&FRAMES)
-    {
+    let names = [
+        "hello",
+        "welcome",
+        "proof",
+        "ready",
+        "clock",
+        "bye",
+        "clock-max",
+    ];
+    for (name, frame) in names.iter().zip(&FRAMES) {
         write("frame_roundtrip", name, &frame_seed(frame));
     }
+    write("frame_roundtrip", "welcome-max", &frame_seed(&LONGEST));
 
     // machine_ops: a full inbox, a few ticks of each face, an overflow.
     let deliver = |from, clock, seq| Op::Deliver { from, clock, seq };
@@ -220,4 +285,6 @@ fn main() {
         ],
     };
     write("machine_ops", "clock-overflow", &ops_seed(&input));
+
+    node::seeds();
 }
