@@ -165,3 +165,52 @@ fn bad_flags_are_clear_errors() {
         "not empty",
     );
 }
+
+#[test]
+fn faults_are_byte_identical_and_named_in_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let faults = "crash 1@20s, partition 0-2@5s..15s, pause 2@30s..35s";
+    let args = ["--seed", "5", "--duration", "60", "--faults", faults];
+    let out = sim(&a, &args);
+    sim(&b, &args);
+    for name in LOGS.iter().chain(&["params.json"]) {
+        assert_eq!(read(&a, name), read(&b, name), "{name}");
+    }
+    assert!(out.contains(&format!("faults: {faults}")), "{out}");
+    assert!(out.contains("machine 1 crashed at 20 s"), "{out}");
+    assert!(
+        out.contains("--faults '"),
+        "the replay line carries the faults: {out}"
+    );
+    assert!(
+        out.contains("sent lost"),
+        "the summary names what was lost: {out}"
+    );
+    // The run directory says it too, and every link balances with `lost`.
+    let params = Params::read(&a).unwrap();
+    assert_eq!(params.machines[1].end.to_string(), "crashed");
+    assert!(params.links.iter().any(|l| l.lost > 0));
+    for l in &params.links {
+        assert_eq!(
+            l.sent,
+            l.received + l.queued + l.in_flight + l.lost,
+            "{l:?}"
+        );
+    }
+    assert!(check_dir(&a).unwrap().is_empty());
+}
+
+#[test]
+fn a_bad_fault_schedule_is_refused_by_name() {
+    let out = scalemodel()
+        .args(["sim", "--no-log", "--faults", "crash 3@2s"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--faults") && err.contains("machine ids are 0, 1 and 2"),
+        "{err}"
+    );
+}
