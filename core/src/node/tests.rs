@@ -622,6 +622,49 @@ fn clock_frames_before_the_barrier_are_unexpected() {
     )));
 }
 
+/// Machine 0's connection to machine 1 in a running trio.
+fn conn_to_one(t: &Trio) -> ConnId {
+    t.wires
+        .iter()
+        .flatten()
+        .find_map(|&(a, b)| match (a.node, b.node) {
+            (0, 1) => Some(a.conn),
+            (1, 0) => Some(b.conn),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_duplicate_clock_frame_is_a_seq_error() {
+    let mut t = Trio::new([3, 6, 3], |_| {});
+    t.run(1_000 * MS);
+    let conn = conn_to_one(&t);
+    let came = {
+        let p = t.nodes[0].report().peers[1];
+        p.received + p.queued
+    };
+    assert!(came > 0, "machine 1 sent nothing yet");
+    // The last frame that came, once more: a duplicate.
+    let dup = Frame::Clock {
+        from: 1,
+        clock: 1,
+        seq: came - 1,
+    };
+    let mut buf = [0; MAX_FRAME_LEN];
+    let bytes = wire::encode(&dup, &mut buf).unwrap().to_vec();
+    t.nodes[0].handle_bytes(conn, &bytes, t.now);
+    t.run(u64::MAX);
+    let r = t.nodes[0].report();
+    let seq = ProtocolError::Seq {
+        expected: came,
+        got: came - 1,
+    };
+    assert_eq!(r.peers[1].lost, Some(CloseReason::Protocol(seq)));
+    assert_eq!(r.errors.0[seq.kind()], 1);
+    assert_eq!(t.nodes[0].status(), Some(Status::PeerLost));
+}
+
 /// A running trio, then one link's frames forged by the test.
 #[test]
 fn seq_gaps_duplicates_wrong_senders_and_wrong_byes_are_caught() {
@@ -659,16 +702,7 @@ fn seq_gaps_duplicates_wrong_senders_and_wrong_byes_are_caught() {
         t.run(50 * MS);
         assert!(t.started);
         // Machine 0 hears the forgery on machine 1's link.
-        let conn = t
-            .wires
-            .iter()
-            .flatten()
-            .find_map(|&(a, b)| match (a.node, b.node) {
-                (0, 1) => Some(a.conn),
-                (1, 0) => Some(b.conn),
-                _ => None,
-            })
-            .unwrap();
+        let conn = conn_to_one(&t);
         let mut buf = [0; MAX_FRAME_LEN];
         let bytes = wire::encode(&frame, &mut buf).unwrap().to_vec();
         t.nodes[0].handle_bytes(conn, &bytes, t.now);
