@@ -37,7 +37,7 @@ pub const INVARIANTS: &[&str] = &[
     "no panic, and the run ends within its step bound",
     "the logs obey the model: clock rules, every receive matches its send, FIFO per link, no tick early",
     "every link balances: sent = received + queued + in flight + lost",
-    "completed means it: every tick ran, none a period late, no stall, nothing lost on its way to it",
+    "completed means it: every tick ran, none a period late, never stalled, nothing lost on its way to it",
     "a link that lost messages has at least one end that does not say completed",
     "a machine ends crashed exactly when a crash fault hit it",
     "without faults, nothing is lost and no machine ends peer lost, interrupted or crashed",
@@ -314,12 +314,12 @@ fn check_ends(
             End::Status(Status::Completed) => {
                 let honest = m.tally.ticks == expected_ticks
                     && m.behind_ticks == 0
-                    && !m.stalled_at_end
+                    && m.stalls == 0
                     && lost_to_it == 0;
                 if !honest {
                     return Err(format!(
-                        "machine {id} ended completed but ran {} of {expected_ticks} ticks, {} behind, stalled {}, {lost_to_it} lost on its way to it",
-                        m.tally.ticks, m.behind_ticks, m.stalled_at_end
+                        "machine {id} ended completed but ran {} of {expected_ticks} ticks, {} behind, {} stalls, {lost_to_it} lost on its way to it",
+                        m.tally.ticks, m.behind_ticks, m.stalls
                     ));
                 }
             }

@@ -69,7 +69,8 @@ pub enum Status {
     Interrupted,
     /// A link broke, a peer ended early, sent no `Bye`, or broke the protocol.
     PeerLost,
-    /// Still waiting for room to send when the run ended.
+    /// It stalled on a full outbox at least once (its later ticks ran
+    /// late), or was still stalled when the run ended.
     Stalled,
     /// Fell a whole tick period behind its schedule at least once.
     Overloaded,

@@ -884,7 +884,12 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 },
                 from,
             ),
-            Frame::Bye { sent } if self.links[i].report.peer_sent.is_none() => self.on_bye(i, sent),
+            // Before the barrier no run has begun, so none can end.
+            Frame::Bye { sent }
+                if self.phase != Phase::SetUp && self.links[i].report.peer_sent.is_none() =>
+            {
+                self.on_bye(i, sent)
+            }
             other => Err(ProtocolError::Unexpected(other.kind())),
         };
         if let Err(e) = result {
@@ -1016,8 +1021,12 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             return;
         }
         if self.phase == Phase::SetUp {
-            // Before the barrier a link may come up again, by a new proof.
+            // Before the barrier a link may come up again, by a new proof;
+            // the link to the next machine by dialling it again.
             self.links[i] = Link::NEW;
+            if i == 0 {
+                self.retry_later();
+            }
             self.emit(Event::PeerLost {
                 peer,
                 at_model_ns: None,
@@ -1266,7 +1275,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             Status::ClockOverflow
         } else if trouble {
             Status::PeerLost
-        } else if self.stats.stalled_at_end {
+        } else if self.stats.stalls > 0 {
+            // Its ticks after a stall ran late, however it caught up.
             Status::Stalled
         } else if self.stats.behind_ticks > 0 {
             Status::Overloaded

@@ -856,3 +856,29 @@ fn records_come_out_with_the_model_rules() {
         }
     }
 }
+
+/// Review: a link to the next machine lost during set-up was never dialled
+/// again, and the node failed its set-up at the deadline.
+#[test]
+fn a_link_to_the_next_machine_lost_in_set_up_is_dialled_again() {
+    let mut b = Bench::new();
+    let dial = join_as_one(&mut b);
+    b.node.handle_closed(dial, b.now);
+    b.drain();
+    b.events.clear();
+    let retry = b.now + Timeouts::DEFAULT.retry_ns;
+    assert!(b.node.poll_timeout().unwrap() <= retry);
+    b.node.handle_timeout(retry);
+    b.drain();
+    assert!(b.events.contains(&Event::Dial(ConnId(0))), "{:?}", b.events);
+}
+
+/// Review: a `Bye` before the barrier was taken silently as an on-time end.
+#[test]
+fn a_bye_before_the_barrier_is_unexpected() {
+    let (mut b, conn) = bench_with_link();
+    b.send(conn, &Frame::Bye { sent: 0 });
+    let bye = ProtocolError::Unexpected(wire::FrameKind::Bye);
+    assert_eq!(b.node.report().errors.0[bye.kind()], 1);
+    assert!(b.events.contains(&Event::Close(conn)));
+}

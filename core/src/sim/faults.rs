@@ -96,8 +96,11 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
         };
         let hit = match fault {
             Fault::Crash { machine, .. } => {
-                let hit = self.crashed[machine.index()].is_none();
-                self.crash(machine);
+                // A machine that has ended is gone already: nothing to crash.
+                let hit = live(machine);
+                if hit {
+                    self.crash(machine);
+                }
                 hit
             }
             Fault::Stop { machine, .. } => {

@@ -22,8 +22,9 @@
 //!
 //! **Bounds.** Each inbox holds `INBOX` messages; while it is full its node
 //! reads nothing, so arrivals wait on their link. Each link holds `LINK`
-//! frames and each node's outbox one more; a sender whose link and outbox are
-//! full stalls, as a machine on a blocking socket would. Nothing is dropped
+//! frames and each node's outbox [`SIM_OUTBOX`] bytes (one largest frame: a
+//! few `Clock` frames); a sender whose link and outbox are full stalls, as a
+//! machine on a blocking socket would. Nothing is dropped
 //! silently: what a fault destroys is counted, per link, as `lost`, so that
 //! `sent = received + queued + in_flight + lost` holds on every link.
 
@@ -48,7 +49,8 @@ pub use report::{End, LinkReport, MachineReport, Report};
 
 /// The number of directed links.
 pub const LINKS: usize = N * (N - 1);
-/// Bytes of each simulated node's outbox per link: one frame.
+/// Bytes of each simulated node's outbox per link: one largest frame, which
+/// holds a few `Clock` frames.
 pub const SIM_OUTBOX: usize = MAX_FRAME_LEN;
 /// Messages each simulated inbox holds by default: the network's capacity.
 pub const INBOX_CAP: usize = crate::node::INBOX_CAP;
@@ -95,6 +97,21 @@ impl Config {
         }
     }
 
+    /// The nodes' time bounds: the defaults, stretched for slow links so
+    /// that a handshake (1.5 round trips) and the `Bye` exchange always fit.
+    fn timeouts(&self) -> Timeouts {
+        let d = Timeouts::DEFAULT;
+        let trip = self.latency_ns.saturating_add(self.jitter_ns);
+        let at_least = |ns: u64, trips: u64| ns.max(trip.saturating_mul(trips));
+        Timeouts {
+            setup_ns: at_least(d.setup_ns, 20),
+            handshake_ns: at_least(d.handshake_ns, 8),
+            bye_ns: at_least(d.bye_ns, 8),
+            retry_ns: d.retry_ns,
+            end_skew_ns: d.end_skew_ns,
+        }
+    }
+
     /// The node parameters of machine `id` in this run.
     fn node(&self, id: MachineId) -> crate::node::Config {
         let mut key = [0u8; 32];
@@ -110,7 +127,7 @@ impl Config {
             duration_ns: self.duration_ns,
             key: Key(key),
             nonce: rand_core::Rng::next_u64(&mut rng::stream(self.seed, Stream::Nonce(id))),
-            timeouts: Timeouts::DEFAULT,
+            timeouts: self.timeouts(),
         }
     }
 }
@@ -278,6 +295,10 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
                 }
             }
             self.settle(sink)?;
+        }
+        // Faults whose time never came (every machine had ended) did nothing.
+        for (k, missed) in self.missed.iter_mut().enumerate() {
+            *missed |= !self.begun[k] && k < self.faults.as_slice().len();
         }
         Ok(self.report())
     }

@@ -112,8 +112,6 @@ fn full_inboxes_hold_and_full_links_stall_without_loss() {
     let (records, report) = run::<2, 2>(config);
     let slow = &report.machines[0];
     assert!(slow.held > 0, "{slow:?}");
-    let sim = Sim::<2, 2>::new(config, Faults::none()).unwrap();
-    let _ = sim;
     // Records show the inbox after the take, so a full inbox of 2 logs 1.
     assert_eq!(slow.tally.max_queue, 1);
     assert!(report.machines[1].stalls + report.machines[2].stalls > 0);
@@ -294,4 +292,54 @@ fn a_link_closed_from_both_ends_at_once_accounts_for_every_message() {
     assert_balanced(&report);
     let l = report.links[link_index(MachineId::ONE, MachineId::TWO)];
     assert!(l.lost > 0 && l.in_flight == 0, "{l:?}");
+}
+
+/// Review: a machine that stalled mid-run and caught up ended `completed`.
+#[test]
+fn a_machine_that_stalled_does_not_end_completed() {
+    let mut config = Config::new(7, [4, 4, 4]);
+    config.sides = 4;
+    config.duration_ns = 20_000_000_000;
+    let (_, report) = run_with::<4, 2>(config, "partition 0-1@2s..12s");
+    assert!(report.machines.iter().any(|m| m.stalls > 0));
+    for m in &report.machines {
+        if m.stalls > 0 {
+            assert_eq!(m.end, End::Status(Status::Stalled), "{m:?}");
+        }
+    }
+    assert_balanced(&report);
+}
+
+/// Review: crashing a machine that had ended rewrote its end; faults after
+/// the end were neither applied nor reported.
+#[test]
+fn faults_that_find_nothing_change_nothing_and_are_reported() {
+    let mut config = config_60s(3);
+    config.duration_ns = 20_000_000_000;
+    let faults = "stop 0@5s, crash 0@10s, crash 1@100s";
+    let mut sim = Sim::<64, 16>::new(config, faults.parse().unwrap()).unwrap();
+    let report = sim.run(&mut Discard).unwrap();
+    assert_eq!(report.machines[0].end, End::Status(Status::Interrupted));
+    assert_eq!(report.machines[1].end, End::Status(Status::PeerLost));
+    assert_eq!(sim.missed_faults(), [false, true, true]);
+    assert_balanced(&report);
+}
+
+/// Review: a latency beyond the default handshake bound made every run fail
+/// its set-up.
+#[test]
+fn slow_links_stretch_the_bounds_instead_of_failing_the_set_up() {
+    let mut config = config_60s(4);
+    config.duration_ns = 10_000_000_000;
+    config.latency_ns = 700_000_000;
+    config.jitter_ns = 2_000_000_000;
+    let (records, report) = run::<64, 16>(config);
+    assert!(!records.is_empty());
+    for m in &report.machines {
+        assert!(
+            !matches!(m.end, End::Status(Status::SetupFailed(_))),
+            "{m:?}"
+        );
+    }
+    assert_balanced(&report);
 }
