@@ -1,0 +1,135 @@
+//! The end of the run: `Bye` both ways, the bound, and the final status.
+
+use super::*;
+
+/// The end of the run.
+impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+    /// Ends the run once its time is up and every tick ran (or the machine is
+    /// stalled, and cannot run them).
+    pub(super) fn maybe_end(&mut self) {
+        let Some(start) = self.start else { return };
+        let ticks_done = !self.ticks_left() || self.pending.is_some();
+        if self.phase == Phase::Running && self.now_ns >= start.end_ns && ticks_done {
+            self.begin_end();
+        }
+    }
+
+    pub(super) fn begin_end(&mut self) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        self.stats.stalled_at_end = self.pending.is_some();
+        let deadline_ns = self.now_ns.saturating_add(self.config.timeouts.bye_ns);
+        self.phase = Phase::Ending { deadline_ns };
+        self.progress_end();
+    }
+
+    /// Queues our `Bye` on link `i` once nothing waits to go before it.
+    pub(super) fn queue_bye(&mut self, i: usize) {
+        let peer = self.peer_of(i);
+        let waiting = self.pending.is_some_and(|p| {
+            let rest = p.sends.as_slice().get(p.next..).unwrap_or_default();
+            rest.iter().any(|(to, _)| *to == peer)
+        });
+        let link = &mut self.links[i];
+        if link.state != LinkState::Up || link.bye_queued || waiting {
+            return;
+        }
+        let bye = Frame::Bye {
+            sent: link.clocks_queued,
+        };
+        if link.outbox.push(&bye).is_ok() {
+            link.bye_queued = true;
+        }
+    }
+
+    /// In the end phase: `Bye`s out, links closed once both went, and the end
+    /// once every link is closed.
+    pub(super) fn progress_end(&mut self) {
+        if !matches!(self.phase, Phase::Ending { .. }) {
+            return;
+        }
+        for i in 0..self.links.len() {
+            self.queue_bye(i);
+            let link = &self.links[i];
+            if link.state == LinkState::Up
+                && link.bye_done
+                && link.report.peer_sent.is_some()
+                && let Some(conn) = link.conn
+            {
+                self.links[i].state = LinkState::Done;
+                self.links[i].conn = None;
+                self.conns[conn.index()].state = State::Closing;
+                self.emit(Event::Close(conn));
+            }
+        }
+        self.check_end();
+    }
+
+    pub(super) fn check_end(&mut self) {
+        if matches!(self.phase, Phase::Ending { .. })
+            && self.links.iter().all(|l| l.state != LinkState::Up)
+        {
+            let status = self.final_status();
+            self.finish(status);
+        }
+    }
+
+    /// The `Bye` bound passed: whoever said no `Bye` is lost.
+    pub(super) fn give_up_end(&mut self) {
+        self.end_stall();
+        for i in 0..self.links.len() {
+            let link = &self.links[i];
+            if let (LinkState::Up, Some(conn)) = (link.state, link.conn) {
+                // No Bye came, or ours never went out whole (the peer stopped reading).
+                let reason = if link.report.peer_sent.is_none() {
+                    CloseReason::NoBye
+                } else {
+                    CloseReason::Closed
+                };
+                self.close(conn, reason);
+            }
+        }
+        let status = self.final_status();
+        self.finish(status);
+    }
+
+    pub(super) fn final_status(&self) -> Status {
+        let trouble = self
+            .links
+            .iter()
+            .any(|l| l.report.lost.is_some() || l.ended_early || l.state == LinkState::Lost);
+        if self.stats.interrupted {
+            Status::Interrupted
+        } else if self.stats.overflow {
+            Status::ClockOverflow
+        } else if trouble {
+            Status::PeerLost
+        } else if self.stats.stalls > 0 {
+            // Its ticks after a stall ran late, however it caught up.
+            Status::Stalled
+        } else if self.stats.behind_ticks > 0 {
+            Status::Overloaded
+        } else {
+            Status::Completed
+        }
+    }
+
+    /// The node is done: every connection closes, and the status is final.
+    pub(super) fn finish(&mut self, status: Status) {
+        self.end_stall();
+        for i in 0..CONNS {
+            let conn = ConnId(i as u8);
+            match self.conns[i].state {
+                State::Free | State::Closing => {}
+                State::Up(_) => {
+                    self.conns[i].state = State::Closing;
+                    self.emit(Event::Close(conn));
+                }
+                _ => self.close(conn, CloseReason::Stopped),
+            }
+        }
+        self.phase = Phase::Ended(status);
+        self.emit(Event::Ended(status));
+    }
+}

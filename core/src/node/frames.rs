@@ -1,0 +1,334 @@
+//! Frames: the handshake, the barrier, `Clock` and `Bye`, and protocol errors.
+
+use super::*;
+
+/// Frames.
+impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+    pub(super) fn on_frame(&mut self, conn: ConnId, frame: Frame) {
+        let id = self.config.id;
+        let key = &self.config.key.clone();
+        let state = self.conns[conn.index()].state;
+        let outcome = match (state, frame) {
+            (State::Up(peer), frame) => return self.on_link_frame(conn, peer, frame),
+            (
+                State::Calling { challenge, .. },
+                Frame::Welcome {
+                    protocol,
+                    from,
+                    challenge: theirs,
+                    proof,
+                },
+            ) => {
+                let next = id.next();
+                if protocol != PROTOCOL {
+                    Err(ProtocolError::Version(protocol))
+                } else if from != next.get() {
+                    Err(ProtocolError::WrongId(from))
+                } else if !handshake::verify(
+                    key,
+                    Role::Answerer,
+                    (id, &challenge),
+                    (next, &theirs),
+                    &proof,
+                ) {
+                    Err(ProtocolError::BadProof)
+                } else {
+                    let proof =
+                        handshake::prove(key, Role::Caller, (id, &challenge), (next, &theirs));
+                    if self.conns[conn.index()].queue(&Frame::Proof { proof }) {
+                        Ok(Some(next))
+                    } else {
+                        return self.close(conn, CloseReason::ConnectFailed);
+                    }
+                }
+            }
+            (
+                State::Accepted { deadline_ns },
+                Frame::Hello {
+                    protocol,
+                    from,
+                    challenge: theirs,
+                },
+            ) => {
+                let other = id.other();
+                if protocol != PROTOCOL {
+                    Err(ProtocolError::Version(protocol))
+                } else if from != other.get() {
+                    Err(ProtocolError::WrongId(from))
+                } else if self.links[1].state != LinkState::Down {
+                    Err(ProtocolError::Taken(other))
+                } else {
+                    let ours = self.challenge();
+                    let proof =
+                        handshake::prove(key, Role::Answerer, (other, &theirs), (id, &ours));
+                    let welcome = Frame::Welcome {
+                        protocol: PROTOCOL,
+                        from: id.get(),
+                        challenge: ours,
+                        proof,
+                    };
+                    let c = &mut self.conns[conn.index()];
+                    if !c.queue(&welcome) {
+                        return self.close(conn, CloseReason::ConnectFailed);
+                    }
+                    c.state = State::Answering {
+                        claimed: other,
+                        theirs,
+                        ours,
+                        deadline_ns,
+                    };
+                    Ok(None)
+                }
+            }
+            (
+                State::Answering {
+                    claimed,
+                    theirs,
+                    ours,
+                    ..
+                },
+                Frame::Proof { proof },
+            ) => {
+                if handshake::verify(key, Role::Caller, (claimed, &theirs), (id, &ours), &proof) {
+                    Ok(Some(claimed))
+                } else {
+                    Err(ProtocolError::BadProof)
+                }
+            }
+            (_, frame) => Err(ProtocolError::Unexpected(frame.kind())),
+        };
+        match outcome {
+            Ok(Some(peer)) => self.bind(conn, peer),
+            Ok(None) => {}
+            Err(e) => self.protocol(conn, e),
+        }
+    }
+
+    /// A proven peer takes its link; only during set-up, and never from a
+    /// link that is up (the first claimant keeps it).
+    pub(super) fn bind(&mut self, conn: ConnId, peer: MachineId) {
+        let Some(i) = self.link_index(peer) else {
+            return self.protocol(conn, ProtocolError::WrongId(peer.get()));
+        };
+        if self.phase != Phase::SetUp || self.links[i].state != LinkState::Down {
+            return self.protocol(conn, ProtocolError::Taken(peer));
+        }
+        self.links[i] = Link::NEW;
+        self.links[i].conn = Some(conn);
+        self.links[i].state = LinkState::Up;
+        self.conns[conn.index()].state = State::Up(peer);
+        self.emit(Event::Joined(peer));
+        if self.links.iter().all(|l| l.state == LinkState::Up) {
+            for link in &mut self.links {
+                // Once per link: one that stayed up while the other came back
+                // has queued its Ready already. A fresh link's outbox is
+                // empty: Ready always fits.
+                if !link.ready_queued && link.outbox.push(&Frame::Ready).is_ok() {
+                    link.ready_queued = true;
+                    link.ready_unsent = 1;
+                }
+            }
+        }
+        self.check_barrier();
+    }
+
+    pub(super) fn check_barrier(&mut self) {
+        let ready = self
+            .links
+            .iter()
+            .all(|l| l.state == LinkState::Up && l.ready_got && l.ready_queued);
+        if self.phase == Phase::SetUp && ready {
+            self.phase = Phase::Barrier;
+            self.setup_deadline_ns = self.now_ns.saturating_add(self.config.timeouts.setup_ns);
+            self.emit(Event::Barrier);
+        }
+    }
+
+    pub(super) fn on_link_frame(&mut self, conn: ConnId, peer: MachineId, frame: Frame) {
+        let Some(i) = self.link_index(peer) else {
+            return;
+        };
+        let result = match frame {
+            Frame::Ready if self.phase == Phase::SetUp && !self.links[i].ready_got => {
+                self.links[i].ready_got = true;
+                self.check_barrier();
+                Ok(())
+            }
+            Frame::Clock { from, clock, seq } if self.phase != Phase::SetUp => self.on_clock(
+                i,
+                peer,
+                Message {
+                    from: peer,
+                    clock,
+                    seq,
+                },
+                from,
+            ),
+            // Before the barrier no run has begun, so none can end.
+            Frame::Bye { sent }
+                if self.phase != Phase::SetUp && self.links[i].report.peer_sent.is_none() =>
+            {
+                self.on_bye(i, sent)
+            }
+            other => Err(ProtocolError::Unexpected(other.kind())),
+        };
+        if let Err(e) = result {
+            self.protocol(conn, e);
+        }
+    }
+
+    pub(super) fn on_clock(
+        &mut self,
+        i: usize,
+        peer: MachineId,
+        msg: Message,
+        from: u8,
+    ) -> Result<(), ProtocolError> {
+        let link = &mut self.links[i];
+        if from != peer.get() {
+            return Err(ProtocolError::WrongSender(from));
+        }
+        if link.report.peer_sent.is_some() {
+            return Err(ProtocolError::Unexpected(wire::FrameKind::Clock));
+        }
+        if msg.seq != link.recv_seq {
+            return Err(ProtocolError::Seq {
+                expected: link.recv_seq,
+                got: msg.seq,
+            });
+        }
+        link.recv_seq += 1;
+        if matches!(self.phase, Phase::Ending { .. } | Phase::Ended(_)) {
+            link.report.after_end += 1;
+        } else if self.machine.deliver(msg).is_ok() {
+            if self.machine.inbox().is_full() {
+                // Reading pauses until a tick takes a message: TCP holds the rest.
+                self.stats.holds += 1;
+            }
+        } else {
+            // handle_bytes reads a link only while the inbox has room; should
+            // that ever fail, the message is counted, not dropped unseen.
+            link.report.after_end += 1;
+            self.stats.dropped_events += 1;
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_bye(&mut self, i: usize, sent: u64) -> Result<(), ProtocolError> {
+        let came = self.links[i].recv_seq;
+        if sent != came {
+            return Err(ProtocolError::ByeCount { said: sent, came });
+        }
+        self.links[i].report.peer_sent = Some(sent);
+        let early = match (self.phase, self.start) {
+            (Phase::Running, Some(s)) => {
+                self.now_ns.saturating_add(self.config.timeouts.end_skew_ns) < s.end_ns
+            }
+            (Phase::Barrier, _) => true,
+            _ => false,
+        };
+        if early {
+            // The peer is gone for the model: what we would send it is
+            // undeliverable from now on, and the run did not hold.
+            let peer = self.peer_of(i);
+            self.links[i].ended_early = true;
+            self.links[i].report.lost = Some(CloseReason::EndedEarly);
+            self.links[i].report.lost_at_model_ns = Some(self.model_now().unwrap_or(0));
+            self.emit(Event::PeerLost {
+                peer,
+                at_model_ns: self.model_now(),
+                reason: CloseReason::EndedEarly,
+            });
+            self.drop_pending_to(peer);
+            self.queue_bye(i);
+        }
+        self.progress_end();
+        Ok(())
+    }
+
+    /// A protocol error on `conn`: counted by kind, and the connection closes.
+    pub(super) fn protocol(&mut self, conn: ConnId, e: ProtocolError) {
+        self.stats.errors.count(&e);
+        if let State::Up(peer) = self.conns[conn.index()].state
+            && let Some(i) = self.link_index(peer)
+        {
+            self.links[i].report.protocol_errors += 1;
+        }
+        self.close(conn, CloseReason::Protocol(e));
+    }
+
+    /// Asks the host to close `conn`, with the consequences for its link.
+    pub(super) fn close(&mut self, conn: ConnId, reason: CloseReason) {
+        let state = self.conns[conn.index()].state;
+        match state {
+            State::Free | State::Closing => return,
+            State::Up(peer) => self.link_closed(peer, reason),
+            State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
+                self.retry_later();
+                if matches!(state, State::Calling { .. }) {
+                    self.emit(Event::Rejected { conn, reason });
+                }
+            }
+            _ => {
+                self.stats.rejected += 1;
+                self.emit(Event::Rejected { conn, reason });
+            }
+        }
+        // A link's loss may end the run, and the end closes every connection,
+        // this one too: it is asked to close once, before `Ended`.
+        if self.conns[conn.index()].state != State::Closing {
+            self.conns[conn.index()].state = State::Closing;
+            self.emit(Event::Close(conn));
+        }
+    }
+
+    pub(super) fn retry_later(&mut self) {
+        self.retry_at_ns = Some(self.now_ns.saturating_add(self.config.timeouts.retry_ns));
+    }
+
+    /// `peer`'s connection is gone: clean if both `Bye`s went, else the link is lost.
+    pub(super) fn link_closed(&mut self, peer: MachineId, reason: CloseReason) {
+        let Some(i) = self.link_index(peer) else {
+            return;
+        };
+        let link = &mut self.links[i];
+        link.conn = None;
+        if link.state != LinkState::Up {
+            return;
+        }
+        if link.bye_done && link.report.peer_sent.is_some() {
+            link.state = LinkState::Done;
+            return;
+        }
+        if self.phase == Phase::SetUp {
+            // Before the barrier a link may come up again, by a new proof;
+            // the link to the next machine by dialling it again.
+            self.links[i] = Link::NEW;
+            if i == 0 {
+                self.retry_later();
+            }
+            self.emit(Event::PeerLost {
+                peer,
+                at_model_ns: None,
+                reason,
+            });
+            return;
+        }
+        let at_model_ns = self.model_now();
+        let link = &mut self.links[i];
+        link.state = LinkState::Lost;
+        link.report.undeliverable += link.clocks_unsent;
+        link.clocks_unsent = 0;
+        link.outbox.clear();
+        if link.report.lost.is_none() {
+            link.report.lost = Some(reason);
+            link.report.lost_at_model_ns = Some(at_model_ns.unwrap_or(0));
+            self.emit(Event::PeerLost {
+                peer,
+                at_model_ns,
+                reason,
+            });
+        }
+        self.drop_pending_to(peer);
+    }
+}

@@ -1,0 +1,233 @@
+//! The host's inputs: accepted and closed connections, bytes, time, start and stop.
+
+use super::*;
+
+/// The host's inputs.
+impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+    /// The host accepted a connection: its slot, or `None` when no slot is
+    /// free (the host closes it). Taking the last free slot evicts the oldest
+    /// unproven connection, so that a slot is soon free again for the next
+    /// one: strangers can delay a peer, but not keep it out.
+    pub fn handle_accepted(&mut self, now_ns: u64) -> Option<ConnId> {
+        self.tick_now(now_ns);
+        if matches!(self.phase, Phase::Ended(_)) {
+            return None;
+        }
+        let is_free = |c: &Conn| c.state == State::Free;
+        let Some(i) = (1..CONNS).find(|&i| is_free(&self.conns[i])) else {
+            self.stats.rejected += 1;
+            return None;
+        };
+        let deadline_ns = self
+            .now_ns
+            .saturating_add(self.config.timeouts.handshake_ns);
+        self.conns[i].open(State::Accepted { deadline_ns }, self.now_ns);
+        if !(1..CONNS).any(|j| is_free(&self.conns[j])) {
+            let oldest = (1..CONNS)
+                .filter(|&j| j != i && self.conns[j].is_unproven())
+                .min_by_key(|&j| self.conns[j].opened_ns);
+            if let Some(j) = oldest {
+                self.close(ConnId(j as u8), CloseReason::Evicted);
+            }
+        }
+        Some(ConnId(i as u8))
+    }
+
+    /// The host's dial of slot `conn` connected: the handshake starts.
+    pub fn handle_connected(&mut self, conn: ConnId, now_ns: u64) {
+        self.tick_now(now_ns);
+        if conn.index() != 0 || !matches!(self.conns[0].state, State::Dialing { .. }) {
+            return;
+        }
+        let challenge = self.challenge();
+        let deadline_ns = self
+            .now_ns
+            .saturating_add(self.config.timeouts.handshake_ns);
+        self.conns[0].state = State::Calling {
+            challenge,
+            deadline_ns,
+        };
+        let hello = Frame::Hello {
+            protocol: PROTOCOL,
+            from: self.config.id.get(),
+            challenge,
+        };
+        if !self.conns[0].queue(&hello) {
+            self.close(conn, CloseReason::ConnectFailed);
+        }
+    }
+
+    /// Bytes that arrived on `conn`; returns how many were used. The rest must
+    /// be offered again later: the node stops at a full inbox (see
+    /// [`Node::can_read`]) and when its event queue needs draining.
+    pub fn handle_bytes(&mut self, conn: ConnId, bytes: &[u8], now_ns: u64) -> usize {
+        self.tick_now(now_ns);
+        let mut used = 0;
+        while used < bytes.len() && EVENTS - self.events.len() >= EVENT_ROOM {
+            let Some(&Conn { state, .. }) = self.conns.get(conn.index()) else {
+                return bytes.len();
+            };
+            match state {
+                // Nothing to read for: what a closing connection sends is dropped.
+                State::Free | State::Dialing { .. } | State::Closing => return bytes.len(),
+                State::Up(_) if !self.can_read(conn) => break,
+                _ => {}
+            }
+            let rest = bytes.get(used..).unwrap_or_default();
+            let feed = self.conns[conn.index()].decoder.feed(rest);
+            used = bytes.len() - feed.rest.len();
+            match feed.event {
+                None => {}
+                Some(Err(e)) => self.protocol(conn, ProtocolError::Decode(e)),
+                Some(Ok(frame)) => self.on_frame(conn, frame),
+            }
+        }
+        used
+    }
+
+    /// True when `conn` may be read: a link reads only while its inbox has room
+    /// (or the run has ended, when arrivals are only counted).
+    pub fn can_read(&self, conn: ConnId) -> bool {
+        match self.conn(conn).map(|c| c.state) {
+            Some(State::Up(_)) => {
+                matches!(self.phase, Phase::Ending { .. } | Phase::Ended(_))
+                    || !self.machine.inbox().is_full()
+            }
+            Some(State::Free | State::Dialing { .. } | State::Closing) | None => false,
+            Some(_) => true,
+        }
+    }
+
+    /// The host's connection `conn` closed (by the other side, by an error, or
+    /// after a [`Event::Close`]): its slot is free again.
+    pub fn handle_closed(&mut self, conn: ConnId, now_ns: u64) {
+        self.tick_now(now_ns);
+        let Some(c) = self.conns.get_mut(conn.index()) else {
+            return;
+        };
+        let (state, truncated) = (c.state, c.decoder.is_mid_frame());
+        // Free first: the loss may end the run, and the end must not ask the
+        // host to close this connection again.
+        *c = Conn::FREE;
+        match state {
+            State::Free => return,
+            State::Closing => {}
+            State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
+                self.retry_later();
+            }
+            State::Up(peer) => {
+                let reason = if truncated {
+                    CloseReason::Truncated
+                } else {
+                    CloseReason::Closed
+                };
+                self.link_closed(peer, reason);
+            }
+            _ => {
+                self.stats.rejected += 1;
+                self.emit(Event::Rejected {
+                    conn,
+                    reason: CloseReason::Closed,
+                });
+            }
+        }
+        self.check_end();
+    }
+
+    /// The host transmitted the first `n` bytes `poll_transmit` gave for `conn`.
+    pub fn transmitted(&mut self, conn: ConnId, n: usize, now_ns: u64) {
+        self.tick_now(now_ns);
+        let Some(c) = self.conns.get_mut(conn.index()) else {
+            return;
+        };
+        let rest = c.consume(n);
+        let state = c.state;
+        if let (State::Up(peer), true) = (state, rest > 0)
+            && let Some(i) = self.link_index(peer)
+        {
+            let link = &mut self.links[i];
+            let frames = link.outbox.consume(rest);
+            link.sent_frames(frames);
+        }
+        self.unstall();
+        self.progress_end();
+    }
+
+    /// The time came (or passed) that `poll_timeout` gave: ticks, handshake
+    /// deadlines, dials and the end. Runs at most one tick per call, so a host
+    /// that is behind still serves its connections between ticks.
+    pub fn handle_timeout(&mut self, now_ns: u64) {
+        self.tick_now(now_ns);
+        let now = self.now_ns;
+        for i in 0..CONNS {
+            if self.conns[i].deadline_ns().is_some_and(|d| now >= d) {
+                self.close(ConnId(i as u8), CloseReason::HandshakeTimeout);
+            }
+        }
+        match self.phase {
+            Phase::SetUp | Phase::Barrier if now >= self.setup_deadline_ns => {
+                let status = if self.phase == Phase::SetUp {
+                    Status::SetupFailed(Missing {
+                        next: self.links[0].state != LinkState::Up,
+                        other: self.links[1].state != LinkState::Up,
+                    })
+                } else {
+                    Status::NoStart
+                };
+                self.finish(status);
+            }
+            Phase::SetUp => {
+                if self.retry_at_ns.is_some_and(|t| now >= t) && self.conns[0].state == State::Free
+                {
+                    self.retry_at_ns = None;
+                    let deadline_ns = now.saturating_add(self.config.timeouts.handshake_ns);
+                    self.conns[0].open(State::Dialing { deadline_ns }, now);
+                    self.emit(Event::Dial(ConnId(0)));
+                }
+            }
+            Phase::Running => {
+                self.unstall();
+                self.run_tick();
+                self.maybe_end();
+            }
+            Phase::Ending { deadline_ns } if now >= deadline_ns => self.give_up_end(),
+            Phase::Barrier | Phase::Ending { .. } | Phase::Ended(_) => {}
+        }
+    }
+
+    /// Sets model time 0 at `at_ns` on the host's clock, which is Unix time
+    /// `unix_ns` (for the records' `system_ns`).
+    pub fn handle_start(
+        &mut self,
+        at_ns: u64,
+        unix_ns: u64,
+        now_ns: u64,
+    ) -> Result<(), StartError> {
+        self.tick_now(now_ns);
+        if self.phase != Phase::Barrier {
+            return Err(StartError::NotReady);
+        }
+        if at_ns < self.now_ns {
+            return Err(StartError::InPast);
+        }
+        let end_ns = due_ns(at_ns, self.config.duration_ns, self.config.speed);
+        self.start = Some(Start {
+            at_ns,
+            unix_ns,
+            end_ns,
+        });
+        self.phase = Phase::Running;
+        Ok(())
+    }
+
+    /// Ends the run now, cleanly: `Bye` on both links, status `interrupted`.
+    pub fn handle_stop(&mut self, now_ns: u64) {
+        self.tick_now(now_ns);
+        self.stats.interrupted = true;
+        match self.phase {
+            Phase::SetUp | Phase::Barrier => self.finish(Status::Interrupted),
+            Phase::Running => self.begin_end(),
+            Phase::Ending { .. } | Phase::Ended(_) => {}
+        }
+    }
+}

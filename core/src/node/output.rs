@@ -1,0 +1,113 @@
+//! The host's outputs: events, bytes to transmit, the next deadline, the report.
+
+use super::*;
+
+/// The host's outputs.
+impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+    /// The next event, in order.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Bytes to transmit on `conn`, oldest first; report what went with
+    /// [`Node::transmitted`].
+    pub fn poll_transmit(&self, conn: ConnId) -> Option<&[u8]> {
+        let c = self.conn(conn)?;
+        let handshake = c.pending();
+        if !handshake.is_empty() {
+            return Some(handshake);
+        }
+        let State::Up(peer) = c.state else {
+            return None;
+        };
+        let front = self.links[self.link_index(peer)?].outbox.front();
+        (!front.is_empty()).then_some(front)
+    }
+
+    /// When to call [`Node::handle_timeout`] next, on the host's clock; `None`
+    /// once the node has ended. A time already past means: now.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let mut at = self
+            .conns
+            .iter()
+            .filter_map(Conn::deadline_ns)
+            .min()
+            .unwrap_or(u64::MAX);
+        match self.phase {
+            Phase::SetUp => {
+                at = at.min(self.setup_deadline_ns);
+                if self.conns[0].state == State::Free {
+                    at = at.min(self.retry_at_ns.unwrap_or(u64::MAX));
+                }
+            }
+            Phase::Barrier => at = at.min(self.setup_deadline_ns),
+            Phase::Running => {
+                let start = self.start?;
+                at = at.min(start.end_ns);
+                if self.pending.is_none() && self.ticks_left() {
+                    let model = self.machine.next_tick_ns();
+                    at = at.min(due_ns(start.at_ns, model, self.config.speed));
+                }
+            }
+            Phase::Ending { deadline_ns } => at = at.min(deadline_ns),
+            Phase::Ended(_) => return None,
+        }
+        Some(at)
+    }
+
+    /// What the node knows of its run so far; final once it has ended.
+    pub fn report(&self) -> NodeReport {
+        let t = &self.stats.tally;
+        let mut peers = [PeerReport::default(); crate::N];
+        for (i, link) in self.links.iter().enumerate() {
+            let peer = self.peer_of(i);
+            let pending = self.pending.map_or(0, |p| {
+                let rest = p.sends.as_slice().get(p.next..).unwrap_or_default();
+                rest.iter().filter(|(to, _)| *to == peer).count() as u64
+            });
+            peers[peer.index()] = PeerReport {
+                sent: t.sent_to(peer),
+                received: t.received_from(peer),
+                queued: self
+                    .machine
+                    .inbox()
+                    .iter()
+                    .filter(|m| m.from == peer)
+                    .count() as u64,
+                unsent: link.clocks_unsent + pending,
+                ..link.report
+            };
+        }
+        NodeReport {
+            tally: *t,
+            peers,
+            stalls: self.stats.stalls,
+            stalled_model_ns: self
+                .stalled_ns()
+                .saturating_mul(u64::from(self.config.speed)),
+            stalled_at_end: self.stats.stalled_at_end,
+            holds: self.stats.holds,
+            behind_ticks: self.stats.behind_ticks,
+            max_late_ns: self.stats.max_late_ns,
+            inbox_left: u32::try_from(self.machine.inbox().len()).unwrap_or(u32::MAX),
+            errors: self.stats.errors,
+            rejected: self.stats.rejected,
+            first_tick_ns: self.stats.first_tick_ns,
+            start_unix_ns: self.start.map(|s| s.unix_ns),
+            status: self.status(),
+            dropped_events: self.stats.dropped_events,
+        }
+    }
+
+    /// Events that did not fit the queue (zero unless a bound is wrong).
+    pub const fn dropped_events(&self) -> u64 {
+        self.stats.dropped_events
+    }
+
+    pub(super) fn stalled_ns(&self) -> u64 {
+        let open = self
+            .pending
+            .map_or(0, |p| self.now_ns.saturating_sub(p.since_ns));
+        self.stats.stalled_ns.saturating_add(open)
+    }
+}

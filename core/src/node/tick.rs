@@ -1,0 +1,122 @@
+//! Ticks, sends and the stall of a machine whose outbox is full.
+
+use super::*;
+
+/// Ticks, sends and the stall.
+impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+    pub(super) fn ticks_left(&self) -> bool {
+        self.machine.next_tick_ns() < self.config.duration_ns
+    }
+
+    /// Runs the next tick if it is due and the machine is not stalled.
+    pub(super) fn run_tick(&mut self) {
+        let Some(start) = self.start else { return };
+        if self.pending.is_some() || !self.ticks_left() || self.stats.overflow {
+            return;
+        }
+        let speed = self.config.speed;
+        let due = due_ns(start.at_ns, self.machine.next_tick_ns(), speed);
+        let now = self.now_ns;
+        if now < due {
+            return;
+        }
+        let after = crate::model_ns(self.machine.ticks() + 1, self.machine.rate());
+        if now < due_ns(start.at_ns, after, speed) {
+            self.stats.catching_up = false;
+        } else if !self.stats.catching_up {
+            self.stats.behind_ticks += 1;
+        }
+        self.stats.max_late_ns = self.stats.max_late_ns.max(now - due);
+        let system_ns = start.unix_ns.saturating_add(now - start.at_ns);
+        let Ok(record) = self.machine.tick(system_ns, &mut self.dice) else {
+            // A clock at u64::MAX: the model cannot go on. End, and say so.
+            self.stats.overflow = true;
+            return self.begin_end();
+        };
+        if self.stats.first_tick_ns.is_none() {
+            self.stats.first_tick_ns = Some(now.saturating_sub(self.created_ns));
+        }
+        self.stats.tally.observe(&record);
+        self.emit(Event::Record(record));
+        if let Kind::Send(sends) = record.event {
+            self.pending = Some(Pending {
+                sends,
+                clock: record.clock,
+                next: 0,
+                since_ns: now,
+            });
+            self.unstall();
+            if self.pending.is_some() {
+                self.stats.stalls += 1;
+            }
+        }
+    }
+
+    /// Queues the waiting sends while they fit; the stall ends when all did.
+    pub(super) fn unstall(&mut self) {
+        let Some(mut p) = self.pending else { return };
+        let from = self.config.id;
+        while let Some(&(to, seq)) = p.sends.as_slice().get(p.next) {
+            let msg = Message {
+                from,
+                clock: p.clock,
+                seq,
+            };
+            if !self.offer(to, msg) {
+                self.pending = Some(p);
+                return;
+            }
+            p.next += 1;
+        }
+        self.pending = None;
+        let waited = self.now_ns.saturating_sub(p.since_ns);
+        if waited > 0 {
+            self.stats.stalled_ns = self.stats.stalled_ns.saturating_add(waited);
+            self.stats.catching_up = true;
+        }
+        self.progress_end();
+    }
+
+    /// Queues one message on its link; false when the outbox is full. A link
+    /// that is gone or ended takes it as undeliverable.
+    pub(super) fn offer(&mut self, to: MachineId, msg: Message) -> bool {
+        let Some(i) = self.link_index(to) else {
+            return true;
+        };
+        let link = &mut self.links[i];
+        if !link.takes_clocks() {
+            link.report.undeliverable += 1;
+            return true;
+        }
+        let frame = Frame::Clock {
+            from: msg.from.get(),
+            clock: msg.clock,
+            seq: msg.seq,
+        };
+        if link.outbox.push(&frame).is_err() {
+            return false;
+        }
+        link.clocks_unsent += 1;
+        link.clocks_queued += 1;
+        true
+    }
+
+    /// The sends waiting for a link that no longer takes them: offered again,
+    /// they count as undeliverable, and the machine may go on.
+    pub(super) fn drop_pending_to(&mut self, _peer: MachineId) {
+        self.unstall();
+    }
+
+    /// The stall ends with the run: its time is counted, and what still
+    /// waited is undeliverable.
+    pub(super) fn end_stall(&mut self) {
+        let Some(p) = self.pending.take() else { return };
+        let waited = self.now_ns.saturating_sub(p.since_ns);
+        self.stats.stalled_ns = self.stats.stalled_ns.saturating_add(waited);
+        for &(to, _) in p.sends.as_slice().get(p.next..).unwrap_or_default() {
+            if let Some(i) = self.link_index(to) {
+                self.links[i].report.undeliverable += 1;
+            }
+        }
+    }
+}
