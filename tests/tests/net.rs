@@ -213,6 +213,12 @@ fn node(
         .expect("a node starts")
 }
 
+/// How far ahead hand-started nodes are given their start: a node refuses a
+/// start that passed before its barrier did, and a loaded machine (every test
+/// of this file at once, on two cores) can take seconds to start three
+/// processes.
+const START_LEAD: Duration = Duration::from_secs(4);
+
 fn unix_ns_in(d: Duration) -> u64 {
     (SystemTime::now() + d)
         .duration_since(UNIX_EPOCH)
@@ -238,7 +244,7 @@ fn three_nodes_make_a_valid_run_whatever_order_they_start_in() {
                 .join(format!("order-{}{}{}", order[0], order[1], order[2]));
             scope.spawn(move || {
                 let peers = free_ports(3);
-                let start_at = unix_ns_in(Duration::from_millis(1500));
+                let start_at = unix_ns_in(START_LEAD);
                 let mut children = Children::default();
                 for id in order {
                     children.0.push(node(id, &peers, start_at, &dir, 2, "10s"));
@@ -279,7 +285,7 @@ fn strangers_are_turned_away_and_the_run_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let peers = free_ports(3);
-    let start_at = unix_ns_in(Duration::from_millis(1500));
+    let start_at = unix_ns_in(START_LEAD);
     let mut children = Children::default();
     children.0.push(node(0, &peers, start_at, &dir, 2, "10s"));
     assert!(wait_until(Duration::from_secs(10), || {
@@ -375,7 +381,7 @@ fn a_peer_that_dies_is_logged_and_the_others_finish() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let peers = free_ports(3);
-    let start_at = unix_ns_in(Duration::from_millis(1000));
+    let start_at = unix_ns_in(START_LEAD);
     let mut children = Children::default();
     for id in 0..3 {
         children.0.push(node(id, &peers, start_at, &dir, 20, "10s"));

@@ -165,7 +165,9 @@ fn three_nodes_on_loopback_run_to_a_clean_end() {
         // Joins come first; the barrier after both.
         while !matches!(n.heard.recv().unwrap(), Heard::Ready) {}
     }
-    let start = SystemTime::now() + Duration::from_millis(200);
+    // Well ahead: a node refuses a start that passed before its barrier did,
+    // and a loaded machine may be slow to bring three nodes up.
+    let start = SystemTime::now() + Duration::from_secs(2);
     let start_ns = start.duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
     for n in &nodes {
         n.handle.start_at(start_ns);
