@@ -100,6 +100,22 @@ pub enum Kind {
     Internal,
 }
 
+/// Keeps every record of a simulated run as the row it would be written
+/// as, per machine: the checker's input without the files.
+#[derive(Debug, Default)]
+pub struct Rows(pub [Vec<Row>; N]);
+
+impl scalemodel_core::sim::Sink for Rows {
+    type Error = std::convert::Infallible;
+    fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
+        let rows = &mut self.0[record.machine.index()];
+        // Line 1 is the header.
+        let line = rows.len() + 2;
+        rows.push(Row::from_record(record, line));
+        Ok(())
+    }
+}
+
 /// One parsed log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {

@@ -15,10 +15,10 @@ use anyhow::{Result, bail};
 use scalemodel_core::fault::{Fault, Faults};
 use scalemodel_core::node::Status;
 use scalemodel_core::rng::{self, Stream};
-use scalemodel_core::sim::{Config, End, Report, Sim, Sink};
-use scalemodel_core::{MachineId, N, Record, ticks_in};
+use scalemodel_core::sim::{Config, End, Report, Sim};
+use scalemodel_core::{MachineId, N, ticks_in};
 
-use crate::check::{Row, check};
+use crate::check::{Rows, check};
 use crate::cli::{Shard, SwarmArgs};
 use crate::rundir::Params;
 use crate::sim_cmd::{Caps, SimJob, replay, with_caps};
@@ -220,20 +220,6 @@ pub fn check_case(case: &Case) -> Verdict {
                 .unwrap_or("a panic");
             Err(format!("panicked: {what}"))
         }
-    }
-}
-
-/// Keeps every record as the row it would be written as.
-#[derive(Default)]
-struct Rows([Vec<Row>; N]);
-
-impl Sink for Rows {
-    type Error = std::convert::Infallible;
-    fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
-        let rows = &mut self.0[record.machine.index()];
-        let line = rows.len() + 2; // line 1 is the header
-        rows.push(Row::from_record(record, line));
-        Ok(())
     }
 }
 

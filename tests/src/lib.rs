@@ -3,26 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use scalemodel::check::Row;
+pub use scalemodel::check::Rows;
 use scalemodel::rundir::Params;
 use scalemodel_core::fault::Faults;
-use scalemodel_core::sim::{Config, Report, Sim, Sink};
-use scalemodel_core::{N, Record};
-
-/// Keeps every record as the row it would be written as, per machine.
-#[derive(Debug, Default)]
-pub struct Rows(pub [Vec<Row>; N]);
-
-impl Sink for Rows {
-    type Error = std::convert::Infallible;
-    fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
-        let rows = &mut self.0[record.machine.index()];
-        // Line 1 is the header.
-        let line = rows.len() + 2;
-        rows.push(Row::from_record(record, line));
-        Ok(())
-    }
-}
+use scalemodel_core::sim::{Config, Report, Sim};
 
 /// Runs the simulator in memory with inboxes of `I` and links of `L`
 /// messages; returns the params a `sim` run would write and the rows.

@@ -239,7 +239,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 at_model_ns: self.model_now(),
                 reason: CloseReason::EndedEarly,
             });
-            self.drop_pending_to(peer);
+            // What waited for this peer is undeliverable now: offer it again.
+            self.unstall();
             self.queue_bye(i);
         }
         self.progress_end();
@@ -329,6 +330,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 reason,
             });
         }
-        self.drop_pending_to(peer);
+        // What waited for this peer is undeliverable now: offer it again.
+        self.unstall();
     }
 }

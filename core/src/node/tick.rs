@@ -101,12 +101,6 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         true
     }
 
-    /// The sends waiting for a link that no longer takes them: offered again,
-    /// they count as undeliverable, and the machine may go on.
-    pub(super) fn drop_pending_to(&mut self, _peer: MachineId) {
-        self.unstall();
-    }
-
     /// The stall ends with the run: its time is counted, and what still
     /// waited is undeliverable.
     pub(super) fn end_stall(&mut self) {
