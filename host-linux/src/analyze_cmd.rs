@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::analysis::{self, MachineFigures, fastest};
 use crate::check::{self, Run, Violation};
 use crate::merge;
+use crate::outln;
 use crate::plot;
 use crate::rundir::{self, LinkSummary, Params};
 
@@ -68,7 +69,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis> {
             .all(|&id| dir.join(rundir::node_name(id)).exists());
     if nodes_only {
         merge::merge_nodes(dir)?.write(dir)?;
-        println!("{}: merged node-0/1/2.json into params.json", dir.display());
+        outln!("{}: merged node-0/1/2.json into params.json", dir.display());
     }
     let run = check::read_run(dir)?;
     let mut violations = run.format_violations.clone();
@@ -89,12 +90,12 @@ pub fn run(dirs: &[PathBuf]) -> Result<()> {
         let started = Instant::now();
         match analyse(dir).and_then(|a| write(&a).map(|()| a)) {
             Ok(a) => {
-                println!("{}", summary_line(&a, started.elapsed().as_secs_f64()));
+                outln!("{}", summary_line(&a, started.elapsed().as_secs_f64()));
                 for v in a.violations.iter().take(50) {
-                    println!("  {v}");
+                    outln!("  {v}");
                 }
                 if a.violations.len() > 50 {
-                    println!("  … and {} more in report.md", a.violations.len() - 50);
+                    outln!("  … and {} more in report.md", a.violations.len() - 50);
                 }
                 if !a.violations.is_empty() {
                     failed.push(format!(

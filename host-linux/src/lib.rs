@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod merge;
 pub mod node_cmd;
+pub mod out;
 pub mod plot;
 pub mod procinfo;
 pub mod run_cmd;

@@ -24,6 +24,7 @@ use scalemodel_core::{MachineId, N};
 use crate::check::{self, Run};
 use crate::cli::RunArgs;
 use crate::merge;
+use crate::outln;
 use crate::rundir;
 use crate::timing::{Timing, timing};
 
@@ -39,13 +40,13 @@ const EXIT_GRACE: Duration = Duration::from_secs(15);
 pub fn run(args: &RunArgs) -> Result<()> {
     let model = &args.model;
     let seed = model.seed_or_random();
-    println!("seed {seed}");
+    outln!("seed {seed}");
     let out = match &model.out {
         Some(dir) => dir.clone(),
         None => rundir::default_out("run")?,
     };
     rundir::create(&out)?;
-    println!(
+    outln!(
         "run: {} trials of {} s at speed {}, rates {}, die of {}, into {}",
         args.trials,
         model.duration,
@@ -83,7 +84,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
     }
     print_overall(&trials);
-    println!("wrote {}", out.display());
+    outln!("wrote {}", out.display());
     if !failures.is_empty() {
         bail!("{}", failures.join("; "));
     }
@@ -359,13 +360,13 @@ fn run_trial(
 fn print_trial(t: &Trial) {
     let p = &t.run.params;
     let [r0, r1, r2] = p.rates;
-    println!(
+    outln!(
         "trial {} (seed {}, rates {r0},{r1},{r2}): {}",
         t.k,
         p.seed,
         t.dir.display()
     );
-    println!(
+    outln!(
         "{:>7} {:>4} {:>6} {:>11} {:>30} {:>9} {:>8} {:>8} {:>10}",
         "machine",
         "rate",
@@ -389,7 +390,7 @@ fn print_trial(t: &Trial) {
                 )
             },
         );
-        println!(
+        outln!(
             "{:>7} {:>4} {:>6} {:>11} {:>30} {:>9} {:>8} {:>8} {:>10}",
             m.id,
             m.rate,
@@ -411,13 +412,13 @@ fn print_trial(t: &Trial) {
         .count();
     let sent: u64 = p.links.iter().map(|l| l.sent).sum();
     let lost: u64 = p.links.iter().map(|l| l.in_flight + l.lost).sum();
-    println!(
+    outln!(
         "  conservation: {balanced} of {} links balanced, {sent} messages sent, {lost} undelivered; conformance: {} violations",
         p.links.len(),
         t.violations.len()
     );
     for v in t.violations.iter().take(10) {
-        println!("    {v}");
+        outln!("    {v}");
     }
 }
 
@@ -446,7 +447,7 @@ fn print_overall(trials: &[Trial]) {
         })
         .fold(0.0_f64, f64::max);
     let violations: usize = trials.iter().map(|t| t.violations.len()).sum();
-    println!(
+    outln!(
         "overall: {} trials; worst rate error {:.4} %, worst lateness p99 {:.0} µs, max {:.0} µs; peak RSS {:.1} MiB; slowest start-up to first tick {:.1} ms; {violations} violations",
         trials.len(),
         worst(|t| t.rate_error_pct),

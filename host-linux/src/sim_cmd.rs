@@ -9,6 +9,7 @@ use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{self, Config, Discard, End, Report, Sim};
 
 use crate::cli::{Rates, SimArgs};
+use crate::outln;
 use crate::rundir::{self, CsvSink, Params};
 
 /// Messages each simulated inbox holds by default: the network's capacity.
@@ -71,7 +72,7 @@ pub fn run(args: &SimArgs) -> Result<()> {
     let model = &args.model;
     let seed = model.seed_or_random();
     let rates = model.rates.resolve(seed);
-    println!("seed {seed}");
+    outln!("seed {seed}");
     let config = Config {
         seed,
         rates,
@@ -83,7 +84,7 @@ pub fn run(args: &SimArgs) -> Result<()> {
         speed: model.speed,
     };
     let [r0, r1, r2] = rates;
-    println!(
+    outln!(
         "sim: rates {r0},{r1},{r2} ({}), die of {}, {} s, latency {}, jitter {}, speed {}",
         match &model.rates {
             Rates::Range(r) => format!("drawn from {}..={}", r.start(), r.end()),
@@ -96,9 +97,9 @@ pub fn run(args: &SimArgs) -> Result<()> {
         config.speed,
     );
     if !args.faults.as_slice().is_empty() {
-        println!("faults: {}", args.faults);
+        outln!("faults: {}", args.faults);
     }
-    println!(
+    outln!(
         "replay: {}",
         replay(&config, args.inbox_cap, args.link_cap, &args.faults)
     );
@@ -135,23 +136,23 @@ pub fn run(args: &SimArgs) -> Result<()> {
 
     print_table(&report);
     for fault in &run.missed {
-        println!(
+        outln!(
             "fault `{fault}` had no effect: its machine had ended, or its link was closed or full"
         );
     }
     let ticks: u64 = report.machines.iter().map(|m| m.tally.ticks).sum();
-    println!(
+    outln!(
         "simulated {ticks} machine-ticks in {:.3} s: {:.2} M machine-ticks/s{}",
         elapsed.as_secs_f64(),
         ticks as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6,
         if args.no_log { " (no log)" } else { "" },
     );
     match &out {
-        Some(dir) => println!("wrote {}", dir.display()),
-        None => println!("wrote nothing (--no-log without --out)"),
+        Some(dir) => outln!("wrote {}", dir.display()),
+        None => outln!("wrote nothing (--no-log without --out)"),
     }
     if let Some(digest) = run.digest {
-        println!("digest {digest:#018x}");
+        outln!("digest {digest:#018x}");
     }
     Ok(())
 }
@@ -300,7 +301,7 @@ fn nanos(d: Duration, flag: &str) -> Result<u64> {
 }
 
 fn print_table(report: &Report) {
-    println!(
+    outln!(
         "{:>7} {:>4} {:>7} {:>8} {:>6} {:>8} {:>9} {:>11} {:>8}",
         "machine",
         "rate",
@@ -315,7 +316,7 @@ fn print_table(report: &Report) {
     for id in MachineId::ALL {
         let m = &report.machines[id.index()];
         let t = &m.tally;
-        println!(
+        outln!(
             "{:>7} {:>4} {:>7} {:>8} {:>6} {:>8} {:>9} {:>11} {:>8}",
             id.get(),
             m.rate,
@@ -328,7 +329,7 @@ fn print_table(report: &Report) {
             t.max_jump
         );
         if m.stalls > 0 || m.held > 0 {
-            println!(
+            outln!(
                 "        machine {id}: stalled {} times ({:.3} s) on a full link; its inbox filled {} times",
                 m.stalls,
                 m.stalled_ns as f64 / 1e9,
@@ -345,19 +346,25 @@ fn print_table(report: &Report) {
             )
         })
         .collect();
-    println!("ends: {}", ends.join("; "));
+    outln!("ends: {}", ends.join("; "));
     let unbalanced = report.links.iter().filter(|l| !l.balanced()).count();
     let in_flight: u64 = report.links.iter().map(|l| l.in_flight).sum();
     let queued: u64 = report.links.iter().map(|l| l.queued).sum();
-    println!(
+    outln!(
         "links: {queued} messages left in inboxes, {in_flight} in flight, {} of {} links balanced",
         report.links.len() - unbalanced,
         report.links.len()
     );
     for l in report.links.iter().filter(|l| l.lost > 0) {
-        println!(
+        outln!(
             "        link {}->{}: {} of {} sent lost ({} received, {} queued, {} in flight)",
-            l.from, l.to, l.lost, l.sent, l.received, l.queued, l.in_flight
+            l.from,
+            l.to,
+            l.lost,
+            l.sent,
+            l.received,
+            l.queued,
+            l.in_flight
         );
     }
 }

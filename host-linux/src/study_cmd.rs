@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use crate::analysis::{self, MachineFigures};
 use crate::analyze_cmd::{self, Analysis};
 use crate::cli::{Rates, StudyArgs};
+use crate::outln;
 use crate::run_cmd::scalemodel_command;
 use crate::rundir;
 
@@ -67,7 +68,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             sides: 4,
         },
     ];
-    println!(
+    outln!(
         "study: seed {seed}, {} trials of {} s per configuration, {}, into {}",
         args.trials,
         args.duration,
@@ -100,15 +101,15 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             }
             trials.push(a);
         }
-        println!("  {}: {} trials analysed", setup.name, trials.len());
+        outln!("  {}: {} trials analysed", setup.name, trials.len());
         outcomes.push(Outcome { setup, trials });
     }
     let report = report(args, seed, &outcomes);
     std::fs::write(out.join("report.md"), &report).context("writing report.md")?;
     for line in report.lines().filter(|l| l.starts_with("- **")) {
-        println!("{}", line.trim_start_matches("- "));
+        outln!("{}", line.trim_start_matches("- "));
     }
-    println!(
+    outln!(
         "study took {:.1} s; wrote {}",
         started.elapsed().as_secs_f64(),
         out.join("report.md").display()
@@ -149,9 +150,11 @@ fn simulate(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Ve
 }
 
 fn network(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Vec<PathBuf>> {
-    println!(
+    outln!(
         "== {}: rates {}, die of {}",
-        setup.name, setup.rates, setup.sides
+        setup.name,
+        setup.rates,
+        setup.sides
     );
     let status = scalemodel_command()
         .args([

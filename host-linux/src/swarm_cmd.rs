@@ -20,6 +20,7 @@ use scalemodel_core::{MachineId, N, ticks_in};
 
 use crate::check::{Rows, check};
 use crate::cli::{Shard, SwarmArgs};
+use crate::outln;
 use crate::rundir::Params;
 use crate::sim_cmd::{Caps, SimJob, replay, with_caps};
 
@@ -346,7 +347,7 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 256);
-    println!(
+    outln!(
         "swarm: seed {seed}, cases {} of {} (shard {index}/{count}), {workers} workers",
         cases.len(),
         args.seeds
@@ -411,7 +412,7 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
     let mut failures = failures.into_inner().unwrap_or_default();
     failures.sort();
     let (slow, slow_case) = slowest.into_inner().unwrap_or_default();
-    println!(
+    outln!(
         "{} seeds, {} failures in {elapsed:.1} s ({:.0} cases/s; slowest case {slow_case}: {:.3} s)",
         cases.len(),
         failures.len(),
@@ -428,26 +429,30 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         interrupted,
         crashed,
     ] = t.ends;
-    println!(
+    outln!(
         "exercised: {} records, {} messages ({} lost to faults); inboxes filled {} times, senders stalled {} times",
-        t.records, t.messages, t.lost, t.held, t.stalls
+        t.records,
+        t.messages,
+        t.lost,
+        t.held,
+        t.stalls
     );
-    println!(
+    outln!(
         "faults that acted: {crash} crash, {stop} stop, {pause} pause, {partition} partition, {garbage} garbage"
     );
-    println!(
+    outln!(
         "machines ended: {completed} completed, {stalled} stalled, {overloaded} overloaded, {peer_lost} peer lost, {interrupted} interrupted, {crashed} crashed"
     );
-    println!("invariants checked:");
+    outln!("invariants checked:");
     for inv in INVARIANTS {
-        println!("  - {inv}");
+        outln!("  - {inv}");
     }
     for (i, why) in failures.iter().take(FAILURES_SHOWN) {
-        println!("FAILED case {i}: {why}");
-        println!("  replay: {}", case(seed, *i).replay());
+        outln!("FAILED case {i}: {why}");
+        outln!("  replay: {}", case(seed, *i).replay());
     }
     if failures.len() > FAILURES_SHOWN {
-        println!("… and {} more failures", failures.len() - FAILURES_SHOWN);
+        outln!("… and {} more failures", failures.len() - FAILURES_SHOWN);
     }
     if !failures.is_empty() {
         bail!("{} of {} cases failed", failures.len(), cases.len());

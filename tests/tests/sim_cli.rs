@@ -4,7 +4,7 @@ use std::path::Path;
 
 use scalemodel::check::check_dir;
 use scalemodel::rundir::Params;
-use scalemodel_tests::scalemodel;
+use scalemodel_tests::{scalemodel, scalemodel_bin};
 
 fn sim(out: &Path, args: &[&str]) -> String {
     let output = scalemodel()
@@ -213,4 +213,43 @@ fn a_bad_fault_schedule_is_refused_by_name() {
         err.contains("--faults") && err.contains("machine ids are 0, 1 and 2"),
         "{err}"
     );
+}
+
+/// A stdout whose reader is gone before the command starts: every write fails
+/// with a broken pipe.
+fn closed_stdout() -> std::process::Stdio {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    writer.into()
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_and_the_work_is_done() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let sim = std::process::Command::new(scalemodel_bin())
+        .args(["sim", "--seed", "3", "--duration", "5", "--out"])
+        .arg(&dir)
+        .stdout(closed_stdout())
+        .output()
+        .expect("scalemodel runs");
+    let stderr = String::from_utf8_lossy(&sim.stderr);
+    assert!(sim.status.success(), "sim: {:?}\n{stderr}", sim.status);
+    assert!(stderr.is_empty(), "sim complained: {stderr}");
+    assert!(check_dir(&dir).unwrap().is_empty(), "the run is whole");
+
+    let analyze = std::process::Command::new(scalemodel_bin())
+        .arg("analyze")
+        .arg(&dir)
+        .stdout(closed_stdout())
+        .output()
+        .expect("scalemodel runs");
+    let stderr = String::from_utf8_lossy(&analyze.stderr);
+    assert!(
+        analyze.status.success(),
+        "analyze: {:?}\n{stderr}",
+        analyze.status
+    );
+    assert!(stderr.is_empty(), "analyze complained: {stderr}");
+    assert!(dir.join("report.md").exists(), "analyze wrote its report");
 }
