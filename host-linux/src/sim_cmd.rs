@@ -72,7 +72,6 @@ pub fn run(args: &SimArgs) -> Result<()> {
     let model = &args.model;
     let seed = model.seed_or_random();
     let rates = model.rates.resolve(seed);
-    outln!("seed {seed}");
     let config = Config {
         seed,
         rates,
@@ -83,6 +82,8 @@ pub fn run(args: &SimArgs) -> Result<()> {
         start_ns: args.start_ns,
         speed: model.speed,
     };
+    check_start(&config)?;
+    outln!("seed {seed}");
     let [r0, r1, r2] = rates;
     outln!(
         "sim: rates {r0},{r1},{r2} ({}), die of {}, {} s, latency {}, jitter {}, speed {}",
@@ -294,6 +295,22 @@ fn simulate_with<const INBOX: usize, const LINK: usize>(
         elapsed,
         missed,
     })
+}
+
+/// Refuses a `--start-ns` so late that the run's `system_ns` would pass
+/// `u64::MAX` (in the year 2554): the log would then lie about the times.
+fn check_start(config: &Config) -> Result<()> {
+    /// Room after the model's end for late ticks and the closing exchange.
+    const END_SLACK_NS: u64 = 3_600 * 1_000_000_000;
+    let span = (config.duration_ns / u64::from(config.speed)).saturating_add(END_SLACK_NS);
+    let latest = u64::MAX.saturating_sub(span);
+    if config.start_ns > latest {
+        bail!(
+            "--start-ns {} is too late: the run's system times would pass u64::MAX ns; give at most {latest}",
+            config.start_ns
+        );
+    }
+    Ok(())
 }
 
 fn nanos(d: Duration, flag: &str) -> Result<u64> {

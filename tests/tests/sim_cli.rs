@@ -154,6 +154,17 @@ fn bad_flags_are_clear_errors() {
     fails(&["sim", "--latency", "soon"], "--latency");
     fails(&["sim", "--seed", "nope"], "--seed");
     fails(&["sim", "--seed=-1"], "--seed");
+    // The run's system times would pass u64::MAX ns, and the log would lie.
+    fails(
+        &[
+            "sim",
+            "--duration",
+            "1",
+            "--start-ns",
+            "18446744073709551000",
+        ],
+        "--start-ns",
+    );
     fails(
         &["sim", "--duration", "1", "--out", under_file],
         "cannot create the run directory",
