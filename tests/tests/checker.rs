@@ -1,6 +1,6 @@
 //! The checker catches each kind of broken run, naming the line and the rule.
 
-use scalemodel::check::{Kind, Row, Rule, Violation, check};
+use scalemodel::check::{Kind, Row, Rule, Violation, Violations, check};
 use scalemodel::rundir::Params;
 use scalemodel_core::sim::Config;
 use scalemodel_tests::simulate;
@@ -133,7 +133,7 @@ fn an_unbalanced_summary_is_caught() {
 
 #[test]
 fn unparseable_lines_are_format_violations() {
-    let mut v = Vec::new();
+    let mut v = Violations::default();
     let text = "machine,tick,model_ns,system_ns,event,clock,queue_len,peer,msg_clock,seq\n\
                 0,0,0,0,internal,1,0,,,\n\
                 0,1,x,0,internal,2,0,,,\n\
@@ -150,7 +150,7 @@ fn unparseable_lines_are_format_violations() {
             (Some(5), Rule::Format)
         ]
     );
-    let mut v = Vec::new();
+    let mut v = Violations::default();
     scalemodel::check::parse_log("machine-0.csv", "bad header\n", &mut v);
     assert_eq!(v[0].line, Some(1));
 }
