@@ -154,3 +154,49 @@ fn unparseable_lines_are_format_violations() {
     scalemodel::check::parse_log("machine-0.csv", "bad header\n", &mut v);
     assert_eq!(v[0].line, Some(1));
 }
+
+#[test]
+fn a_log_broken_on_every_line_keeps_the_first_violations_and_counts_all() {
+    let mut text = String::from(scalemodel_core::HEADER) + "\n";
+    for _ in 0..5_000 {
+        text.push_str("0,x,0,0,internal,1,0,,,\n");
+    }
+    let mut v = Violations::default();
+    let rows = scalemodel::check::parse_log("machine-0.csv", &text, &mut v);
+    assert!(rows.is_empty());
+    assert_eq!(v.total(), 5_000);
+    assert_eq!(v.len(), scalemodel::check::VIOLATIONS_KEPT);
+    assert_eq!(v.not_kept(), 5_000 - v.len() as u64);
+    assert_eq!(v[0].line, Some(2));
+}
+
+#[test]
+fn a_summary_given_twice_does_not_stand_in_for_a_missing_one() {
+    let (mut params, logs) = valid();
+    params.links[1] = params.links[0];
+    let v = check(&params, &logs);
+    assert!(
+        v.iter().any(|v| v.detail.ends_with("summarised twice")),
+        "{v:#?}"
+    );
+    assert!(
+        v.iter().any(|v| v.detail.ends_with("is not summarised")),
+        "{v:#?}"
+    );
+    let (mut params, logs) = valid();
+    params.machines[2] = params.machines[1].clone();
+    let v = check(&params, &logs);
+    assert!(
+        v.iter().any(|v| v.detail == "machine 2 is not summarised"),
+        "{v:#?}"
+    );
+}
+
+#[test]
+fn counts_that_wrap_in_u64_do_not_balance() {
+    let (mut params, logs) = valid();
+    params.links[0].in_flight = params.links[0].in_flight.wrapping_add(1 << 63);
+    params.links[0].lost = params.links[0].lost.wrapping_add(1 << 63);
+    let v = check(&params, &logs);
+    assert!(has(&v, "params.json", None, Rule::Conservation), "{v:#?}");
+}
