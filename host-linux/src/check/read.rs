@@ -187,8 +187,8 @@ pub fn read_log(
             fail(
                 line,
                 format!(
-                    "a line of {len} bytes, longer than the {LINE_BYTES_MAX} a log line can be: {}",
-                    quote(&buf)
+                    "a line longer than the {LINE_BYTES_MAX} bytes a log line can be: {}",
+                    quote_prefix(&buf, len)
                 ),
             );
             continue;
@@ -246,6 +246,11 @@ fn trim_newline(line: &[u8]) -> &[u8] {
 /// [`QUOTE_CHARS_MAX`] characters (never split inside one), control
 /// characters escaped, and when cut, `…` and the whole length in bytes.
 pub fn quote(bytes: &[u8]) -> String {
+    quote_prefix(bytes, bytes.len() as u64)
+}
+
+/// As [`quote`], for the first bytes of something `len` bytes long.
+pub fn quote_prefix(bytes: &[u8], len: u64) -> String {
     // Enough bytes for QUOTE_CHARS_MAX characters of up to 4 bytes, and one more.
     let window = &bytes[..bytes.len().min(4 * QUOTE_CHARS_MAX + 4)];
     let text = String::from_utf8_lossy(window);
@@ -259,9 +264,9 @@ pub fn quote(bytes: &[u8]) -> String {
         }
     }
     out.push('`');
-    if chars.next().is_some() || window.len() < bytes.len() {
+    if chars.next().is_some() || window.len() as u64 != len {
         out.insert(out.len() - 1, '…');
-        out.push_str(&format!(" ({} bytes)", bytes.len()));
+        out.push_str(&format!(" ({len} bytes)"));
     }
     out
 }
@@ -380,7 +385,7 @@ mod tests {
         assert_eq!(rows[0].line, 3);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].line, Some(2));
-        assert!(v[0].detail.contains("a line of 1048577 bytes"), "{}", v[0]);
+        assert!(v[0].detail.ends_with("…` (1048577 bytes)"), "{}", v[0]);
         assert!(v[0].to_string().len() < 300, "{}", v[0]);
     }
 
