@@ -408,7 +408,8 @@ impl Params {
         let d = self.duration_s;
         if !(d.is_finite() && d > 0.0 && d <= DURATION_S_MAX) {
             return Err(format!(
-                "`duration_s` is {d}; it must be more than 0 and at most {DURATION_S_MAX} seconds"
+                // `{:?}`: 1e300 as `1e300`, not 301 digits.
+                "`duration_s` is {d:?}; it must be more than 0 and at most {DURATION_S_MAX} seconds"
             ));
         }
         if self.speed < SPEED_MIN {

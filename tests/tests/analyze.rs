@@ -316,6 +316,8 @@ fn out_of_range_params_are_errors_naming_the_field() {
         params[field] = value.clone();
         std::fs::write(&path, params.to_string()).unwrap();
         let text = analyze_fails_briefly(&dir);
+        // One line of error: the field, its range and at most a short quote.
+        assert!(text.len() < 700, "{text}");
         assert!(
             text.contains("params.json") && text.contains(field),
             "{field} = {}: {text}",
