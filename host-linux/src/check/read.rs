@@ -409,4 +409,20 @@ mod tests {
         );
         assert!(v.iter().all(|v| v.to_string().len() < 300));
     }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_a_format_violation_and_the_next_reads() {
+        let mut text = format!("{HEADER}\n").into_bytes();
+        text.extend_from_slice(b"0,0,0,0,intern\xff\xfeal,1,0,,,\n0,0,0,0,internal,1,0,,,");
+        let mut v = Violations::default();
+        let rows = read_log("machine-0.csv", &text[..], &mut v).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(v.len(), 1);
+        assert!(
+            v[0].detail
+                .starts_with("not UTF-8: `0,0,0,0,intern\u{fffd}"),
+            "{}",
+            v[0]
+        );
+    }
 }
