@@ -168,6 +168,13 @@ fn a_log_broken_on_every_line_keeps_the_first_violations_and_counts_all() {
     assert_eq!(v.len(), scalemodel::check::VIOLATIONS_KEPT);
     assert_eq!(v.not_kept(), 5_000 - v.len() as u64);
     assert_eq!(v[0].line, Some(2));
+    // The rules' violations are listed too, not hidden behind the format's.
+    let (params, logs) = valid();
+    let mut broken = logs.clone();
+    broken[0].clear();
+    v.append(check(&params, &broken));
+    assert!(v.total() > 5_000 && v.len() > scalemodel::check::VIOLATIONS_KEPT);
+    assert!(has(&v, "params.json", None, Rule::Conservation), "{v:#?}");
 }
 
 #[test]

@@ -71,7 +71,8 @@ impl fmt::Display for Violation {
 pub const VIOLATIONS_KEPT: usize = 1000;
 
 /// The violations found: every one counted, the first [`VIOLATIONS_KEPT`]
-/// kept. Derefs to the kept ones.
+/// of each source (reading the logs, checking the rules) kept. Derefs to the
+/// kept ones.
 #[derive(Debug, Clone, Default)]
 pub struct Violations {
     kept: Vec<Violation>,
@@ -94,16 +95,14 @@ impl Violations {
 
     /// Found but not kept.
     pub fn not_kept(&self) -> u64 {
-        self.total - self.kept.len() as u64
+        self.total.saturating_sub(self.kept.len() as u64)
     }
 
-    /// Adds the violations of `other`, counting those it did not keep.
+    /// Adds the violations of `other`, keeping every one it kept: a log
+    /// broken on every line must not hide the rules another source broke.
     pub fn append(&mut self, other: Self) {
-        let uncounted = other.not_kept();
-        for v in other.kept {
-            self.push(v);
-        }
-        self.total = self.total.saturating_add(uncounted);
+        self.total = self.total.saturating_add(other.total);
+        self.kept.extend(other.kept);
     }
 
     /// Kept ones and the total, from [`Violations::into_parts`].
