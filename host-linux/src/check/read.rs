@@ -14,7 +14,7 @@ use crate::rundir::{self, Params, RunDirError};
 
 /// The longest log line read, `\n` included: a valid line is at most
 /// [`scalemodel_core::LINE_MAX`] (under 200) bytes, so anything longer is
-/// garbage and is skipped unread.
+/// garbage and is skipped without being held.
 pub const LINE_BYTES_MAX: usize = 4096;
 
 /// Characters of a bad line or value shown in errors and reports.
