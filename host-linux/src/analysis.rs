@@ -154,7 +154,7 @@ fn jumps(rows: &[Row]) -> Jumps {
         .map(|r| {
             let d = r.clock.saturating_sub(prev);
             prev = r.clock;
-            d as i64
+            saturating_i64(d)
         })
         .collect();
     let mut histogram = BTreeMap::new();
@@ -166,7 +166,8 @@ fn jumps(rows: &[Row]) -> Jumps {
         if v.is_empty() {
             0.0
         } else {
-            v.iter().sum::<i64>() as f64 / v.len() as f64
+            // In f64: the sizes of a forged log would overflow an i64 sum.
+            v.iter().map(|&s| s as f64).sum::<f64>() / v.len() as f64
         }
     };
     let (m, mj) = (mean(&sizes), mean(&big));
@@ -219,14 +220,19 @@ fn queue(rows: &[Row]) -> Queue {
         .iter()
         .map(|r| (r.model_ns as f64 / 1e9, r.queue_len as f64))
         .collect();
-    let mut lens: Vec<i64> = rows.iter().map(|r| r.queue_len as i64).collect();
+    let mut lens: Vec<i64> = rows.iter().map(|r| saturating_i64(r.queue_len)).collect();
     lens.sort_unstable();
     Queue {
-        mean: lens.iter().sum::<i64>() as f64 / lens.len().max(1) as f64,
+        mean: lens.iter().map(|&l| l as f64).sum::<f64>() / lens.len().max(1) as f64,
         p99: percentile(&lens, 99.0) as u64,
         max: lens.last().copied().unwrap_or(0) as u64,
         growth_per_s: slope(&points),
     }
+}
+
+/// `v` as an i64, `i64::MAX` when larger: the percentiles work in i64.
+fn saturating_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// The least-squares slope of `y` over `x`; 0 when `x` does not vary.

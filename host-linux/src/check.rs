@@ -17,293 +17,25 @@
 //! - **conservation**: per link, the logs agree with `params.json`, and
 //!   `sent = received + queued + in_flight + lost`.
 
-use std::collections::HashMap;
-use std::fmt;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use scalemodel_core::{Event, MachineId, N, Record, model_ns};
+use scalemodel_core::{MachineId, N, model_ns};
 
 use crate::rundir::{self, Params, RunDirError};
 
-/// A rule of the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Rule {
-    /// The file's layout and fields.
-    Format,
-    /// Ticks count up from 0.
-    TickOrder,
-    /// Ticks are on their schedule.
-    Schedule,
-    /// The clock rules.
-    Clock,
-    /// Sends and internal events only with an empty inbox.
-    EmptyInbox,
-    /// A send's destinations, clock and numbering.
-    Send,
-    /// Each receive matches one earlier send, in FIFO order.
-    Match,
-    /// Every message is accounted for.
-    Conservation,
-}
+pub mod read;
+pub mod violation;
 
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Format => "format",
-            Self::TickOrder => "tick order",
-            Self::Schedule => "schedule",
-            Self::Clock => "clock rule",
-            Self::EmptyInbox => "empty inbox",
-            Self::Send => "send",
-            Self::Match => "match",
-            Self::Conservation => "conservation",
-        })
-    }
-}
+pub use read::{Kind, LINE_BYTES_MAX, Row, Rows, Run, parse_log, quote, read_log, read_run};
+pub use violation::{Rule, VIOLATIONS_KEPT, Violation, Violations};
 
-/// One broken rule, located as precisely as the rule allows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// The file it is in (`machine-1.csv`, `params.json`).
-    pub file: String,
-    /// The 1-based line in that file, when it is one line's fault.
-    pub line: Option<usize>,
-    /// The tick of that line.
-    pub tick: Option<u64>,
-    /// The rule.
-    pub rule: Rule,
-    /// What is wrong, with the numbers.
-    pub detail: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, " line {line}")?;
-        }
-        if let Some(tick) = self.tick {
-            write!(f, " (tick {tick})")?;
-        }
-        write!(f, ": {}: {}", self.rule, self.detail)
-    }
-}
-
-/// The kind of event on a log line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// `send`.
-    Send,
-    /// `receive`.
-    Receive,
-    /// `internal`.
-    Internal,
-}
-
-/// Keeps every record of a simulated run as the row it would be written
-/// as, per machine: the checker's input without the files.
-#[derive(Debug, Default)]
-pub struct Rows(pub [Vec<Row>; N]);
-
-impl scalemodel_core::sim::Sink for Rows {
-    type Error = std::convert::Infallible;
-    fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
-        let rows = &mut self.0[record.machine.index()];
-        // Line 1 is the header.
-        let line = rows.len() + 2;
-        rows.push(Row::from_record(record, line));
-        Ok(())
-    }
-}
-
-/// One parsed log line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    /// The 1-based line in the file (the header is line 1).
-    pub line: usize,
-    /// `machine`.
-    pub machine: u8,
-    /// `tick`.
-    pub tick: u64,
-    /// `model_ns`.
-    pub model_ns: u64,
-    /// `system_ns`.
-    pub system_ns: u64,
-    /// `event`.
-    pub kind: Kind,
-    /// `clock`.
-    pub clock: u64,
-    /// `queue_len`.
-    pub queue_len: u64,
-    /// `peer`: the sender of a receive, the destinations of a send.
-    pub peers: Vec<u8>,
-    /// `msg_clock`.
-    pub msg_clock: Option<u64>,
-    /// `seq`, one per peer.
-    pub seqs: Vec<u64>,
-}
-
-impl Row {
-    /// The row a record is written as; `line` counts the header.
-    pub fn from_record(record: &Record, line: usize) -> Self {
-        let (kind, peers, msg_clock, seqs) = match &record.event {
-            Event::Receive(m) => (
-                Kind::Receive,
-                vec![m.from.get()],
-                Some(m.clock),
-                vec![m.seq],
-            ),
-            Event::Send(s) => (
-                Kind::Send,
-                s.as_slice().iter().map(|(to, _)| to.get()).collect(),
-                Some(record.clock),
-                s.as_slice().iter().map(|&(_, seq)| seq).collect(),
-            ),
-            Event::Internal => (Kind::Internal, vec![], None, vec![]),
-        };
-        Self {
-            line,
-            machine: record.machine.get(),
-            tick: record.tick,
-            model_ns: record.model_ns,
-            system_ns: record.system_ns,
-            kind,
-            clock: record.clock,
-            queue_len: u64::from(record.queue_len),
-            peers,
-            msg_clock,
-            seqs,
-        }
-    }
-}
-
-/// A run directory, read.
-#[derive(Debug, Clone)]
-pub struct Run {
-    /// `params.json`.
-    pub params: Params,
-    /// Each machine's log, by id.
-    pub logs: [Vec<Row>; N],
-    /// Lines that did not parse.
-    pub format_violations: Vec<Violation>,
-}
-
-/// Reads the run directory `dir`.
-pub fn read_run(dir: &Path) -> Result<Run, RunDirError> {
-    let params = Params::read(dir)?;
-    let mut format_violations = Vec::new();
-    let mut logs: [Vec<Row>; N] = Default::default();
-    for id in MachineId::ALL {
-        let name = rundir::log_name(id);
-        let path = dir.join(&name);
-        let text = std::fs::read_to_string(&path).map_err(|source| RunDirError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        logs[id.index()] = parse_log(&name, &text, &mut format_violations);
-    }
-    Ok(Run {
-        params,
-        logs,
-        format_violations,
-    })
-}
-
-/// Checks the run directory `dir`: every violation found, or why it could not be read.
-pub fn check_dir(dir: &Path) -> Result<Vec<Violation>, RunDirError> {
+/// Checks the run directory `dir`: the violations found, or why it could not be read.
+pub fn check_dir(dir: &Path) -> Result<Violations, RunDirError> {
     let run = read_run(dir)?;
-    let mut violations = run.format_violations;
-    violations.extend(check(&run.params, &run.logs));
+    let mut violations = Violations::from_parts(run.format_violations, run.format_violations_total);
+    violations.append(check(&run.params, &run.logs));
     Ok(violations)
-}
-
-/// Parses one log, adding a `format` violation for each line that does not parse.
-pub fn parse_log(file: &str, text: &str, violations: &mut Vec<Violation>) -> Vec<Row> {
-    let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, scalemodel_core::HEADER)) => {}
-        other => violations.push(Violation {
-            file: file.to_owned(),
-            line: Some(1),
-            tick: None,
-            rule: Rule::Format,
-            detail: format!(
-                "expected the header `{}`, found `{}`",
-                scalemodel_core::HEADER,
-                other.map_or("", |(_, l)| l)
-            ),
-        }),
-    }
-    let mut rows = Vec::new();
-    for (i, text) in lines {
-        match parse_row(i + 1, text) {
-            Ok(row) => rows.push(row),
-            Err(detail) => violations.push(Violation {
-                file: file.to_owned(),
-                line: Some(i + 1),
-                tick: None,
-                rule: Rule::Format,
-                detail,
-            }),
-        }
-    }
-    rows
-}
-
-fn parse_row(line: usize, text: &str) -> Result<Row, String> {
-    let fields: Vec<&str> = text.split(',').collect();
-    let [
-        machine,
-        tick,
-        model,
-        system,
-        event,
-        clock,
-        queue,
-        peer,
-        msg_clock,
-        seq,
-    ] = fields.as_slice()
-    else {
-        return Err(format!("expected 10 fields, found {}", fields.len()));
-    };
-    fn num<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, String> {
-        s.parse()
-            .map_err(|_| format!("`{name}` is `{s}`, not a whole number"))
-    }
-    fn list<T: std::str::FromStr>(name: &str, s: &str) -> Result<Vec<T>, String> {
-        if s.is_empty() {
-            return Ok(vec![]);
-        }
-        s.split(';').map(|p| num(name, p)).collect()
-    }
-    let kind = match *event {
-        "send" => Kind::Send,
-        "receive" => Kind::Receive,
-        "internal" => Kind::Internal,
-        other => {
-            return Err(format!(
-                "`event` is `{other}`, not send, receive or internal"
-            ));
-        }
-    };
-    Ok(Row {
-        line,
-        machine: num("machine", machine)?,
-        tick: num("tick", tick)?,
-        model_ns: num("model_ns", model)?,
-        system_ns: num("system_ns", system)?,
-        kind,
-        clock: num("clock", clock)?,
-        queue_len: num("queue_len", queue)?,
-        peers: list("peer", peer)?,
-        msg_clock: if msg_clock.is_empty() {
-            None
-        } else {
-            Some(num("msg_clock", msg_clock)?)
-        },
-        seqs: list("seq", seq)?,
-    })
 }
 
 /// The sends logged on one link, by `seq`.
@@ -321,8 +53,8 @@ struct SentMsg {
 }
 
 /// Checks three machines' logs against the model and the run's summary.
-pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Vec<Violation> {
-    let mut out = Vec::new();
+pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Violations {
+    let mut out = Violations::default();
     // (from, to) -> the sends on that link, by seq.
     let mut sent: HashMap<(u8, u8), SentLink> = HashMap::new();
     for id in MachineId::ALL {
@@ -349,7 +81,7 @@ fn summary_violation(detail: String) -> Violation {
 }
 
 /// The machines' summaries agree with their logs.
-fn check_summary(params: &Params, logs: &[Vec<Row>; N], out: &mut Vec<Violation>) {
+fn check_summary(params: &Params, logs: &[Vec<Row>; N], out: &mut Violations) {
     let mut fail = |detail| out.push(summary_violation(detail));
     if params.machines.len() != N {
         fail(format!(
@@ -357,6 +89,7 @@ fn check_summary(params: &Params, logs: &[Vec<Row>; N], out: &mut Vec<Violation>
             params.machines.len()
         ));
     }
+    let mut seen = [false; N];
     for m in &params.machines {
         let Some(rows) = logs.get(usize::from(m.id)) else {
             fail(format!(
@@ -365,6 +98,18 @@ fn check_summary(params: &Params, logs: &[Vec<Row>; N], out: &mut Vec<Violation>
             ));
             continue;
         };
+        // A second summary must not stand in for a missing one.
+        if std::mem::replace(&mut seen[usize::from(m.id)], true) {
+            fail(format!("machine {} summarised twice", m.id));
+        }
+        if m.rate != params.rates[usize::from(m.id)] {
+            fail(format!(
+                "machine {}: rate {} summarised, but `rates` says {}",
+                m.id,
+                m.rate,
+                params.rates[usize::from(m.id)]
+            ));
+        }
         if m.ticks != rows.len() as u64 {
             fail(format!(
                 "machine {}: {} ticks summarised, {} logged",
@@ -373,17 +118,23 @@ fn check_summary(params: &Params, logs: &[Vec<Row>; N], out: &mut Vec<Violation>
                 rows.len()
             ));
         }
-        let queued: u64 = params
+        // In u128: forged counts near u64::MAX must not wrap into a match.
+        let queued: u128 = params
             .links
             .iter()
             .filter(|l| l.to == m.id)
-            .map(|l| l.queued)
+            .map(|l| u128::from(l.queued))
             .sum();
-        if queued != u64::from(m.inbox_left) {
+        if queued != u128::from(m.inbox_left) {
             fail(format!(
                 "machine {}: {} messages left in its inbox, but its links account for {queued}",
                 m.id, m.inbox_left
             ));
+        }
+    }
+    for id in MachineId::ALL {
+        if !seen[id.index()] {
+            fail(format!("machine {id} is not summarised"));
         }
     }
 }
@@ -404,7 +155,7 @@ fn check_machine(
     id: MachineId,
     rows: &[Row],
     sent: &mut HashMap<(u8, u8), SentLink>,
-    out: &mut Vec<Violation>,
+    out: &mut Violations,
 ) {
     let rate = params.rates[id.index()];
     let peers = [id.next().get(), id.other().get()];
@@ -567,7 +318,7 @@ fn check_receives(
     rows: &[Row],
     sent: &HashMap<(u8, u8), SentLink>,
     received: &mut HashMap<(u8, u8), u64>,
-    out: &mut Vec<Violation>,
+    out: &mut Violations,
 ) {
     // The seq due next on each link: FIFO without gaps or duplicates.
     let mut next_seq: HashMap<(u8, u8), u64> = HashMap::new();
@@ -612,7 +363,7 @@ fn check_conservation(
     params: &Params,
     sent: &HashMap<(u8, u8), SentLink>,
     received: &HashMap<(u8, u8), u64>,
-    out: &mut Vec<Violation>,
+    out: &mut Violations,
 ) {
     let mut fail = |detail| out.push(summary_violation(detail));
     if params.links.len() != N * (N - 1) {
@@ -622,7 +373,20 @@ fn check_conservation(
             N * (N - 1)
         ));
     }
+    let mut seen = HashSet::new();
     for l in &params.links {
+        let valid = l.from != l.to && usize::from(l.from.max(l.to)) < N;
+        if !valid {
+            fail(format!(
+                "a summary for link {}->{}, which does not exist",
+                l.from, l.to
+            ));
+            continue;
+        }
+        // A second summary must not stand in for a missing one.
+        if !seen.insert((l.from, l.to)) {
+            fail(format!("link {}->{} summarised twice", l.from, l.to));
+        }
         let logged_sent = sent.get(&(l.from, l.to)).map_or(0, |s| s.by_seq.len()) as u64;
         let logged_received = received.get(&(l.from, l.to)).copied().unwrap_or(0);
         let name = format!("link {}->{}", l.from, l.to);
@@ -648,6 +412,13 @@ fn check_conservation(
                 "{name}: sent {} != received {} + queued {} + in flight {} + lost {}",
                 l.sent, l.received, l.queued, l.in_flight, l.lost
             ));
+        }
+    }
+    for from in MachineId::ALL {
+        for to in [from.next(), from.other()] {
+            if !seen.contains(&(from.get(), to.get())) {
+                fail(format!("link {from}->{to} is not summarised"));
+            }
         }
     }
 }

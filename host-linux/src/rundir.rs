@@ -10,6 +10,10 @@ use scalemodel_core::sim::{Config, End as SimEnd, LinkReport, MachineReport, Rep
 use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
 
+mod read;
+
+pub use read::{DURATION_S_MAX, JSON_BYTES_MAX, RATES, SIDES_MIN, SPEED_MIN};
+
 /// The name of machine `id`'s log.
 pub fn log_name(id: MachineId) -> String {
     format!("machine-{id}.csv")
@@ -56,13 +60,25 @@ pub enum RunDirError {
         /// What is wrong.
         what: String,
     },
-    /// A JSON file of the run does not parse.
-    #[error("{path} does not parse")]
-    Params {
+    /// A JSON file of the run does not parse: where, and the text there.
+    #[error("{path} line {line} does not parse, near {near}")]
+    Json {
         /// The file.
         path: PathBuf,
+        /// The 1-based line of the fault.
+        line: usize,
+        /// The end of the text before the fault, quoted.
+        near: String,
         /// Why.
         source: serde_json::Error,
+    },
+    /// A file of the run is larger than such a file can be.
+    #[error("{path} is more than {max} bytes, larger than such a file can be")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The most it may hold.
+        max: u64,
     },
 }
 
@@ -373,22 +389,6 @@ impl Params {
     pub fn write(&self, dir: &Path) -> Result<(), RunDirError> {
         write_json(&dir.join(PARAMS), self)
     }
-
-    /// Reads `dir/params.json`; a rate of 0 (a tick never due) is refused.
-    pub fn read(dir: &Path) -> Result<Self, RunDirError> {
-        let path = dir.join(PARAMS);
-        let params: Self = read_json(&path)?;
-        if params.rates.contains(&0) {
-            return Err(RunDirError::Invalid {
-                path,
-                what: format!(
-                    "rates {:?}: every rate must be at least 1 tick per second",
-                    params.rates
-                ),
-            });
-        }
-        Ok(params)
-    }
 }
 
 /// One machine's CSV log, header first.
@@ -570,7 +570,7 @@ impl NodeSummary {
 
     /// Reads `dir/node-<id>.json`.
     pub fn read(dir: &Path, id: MachineId) -> Result<Self, RunDirError> {
-        read_json(&dir.join(node_name(id)))
+        read::read_json(&dir.join(node_name(id)))
     }
 }
 
@@ -584,15 +584,4 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunDirError> {
         .map_err(write)?;
     text.push('\n');
     fs::write(path, text).map_err(write)
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunDirError> {
-    let text = fs::read_to_string(path).map_err(|source| RunDirError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|source| RunDirError::Params {
-        path: path.to_owned(),
-        source,
-    })
 }

@@ -221,3 +221,185 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
     assert!(verdicts >= 5, "{md}");
     assert!(md.contains("of 2 trials"), "{md}");
 }
+
+/// The most `analyze` may print, or write into a report, about one bad line.
+const SMALL_BYTES: usize = 16 << 10;
+
+/// Runs `analyze` on `dir` and checks that it failed without a panic, that it
+/// printed little and that any report it wrote is small; returns what it printed.
+fn analyze_fails_briefly(dir: &Path) -> String {
+    let (ok, text) = analyze(dir);
+    assert!(!ok, "{}", &text[..text.len().min(2000)]);
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(text.len() < SMALL_BYTES, "printed {} bytes", text.len());
+    for f in ["report.md", "report.json"] {
+        let len = std::fs::metadata(dir.join(f)).map_or(0, |m| m.len());
+        assert!(len < SMALL_BYTES as u64 * 4, "{f} is {len} bytes");
+    }
+    text
+}
+
+/// A small valid run in `tmp/good`.
+fn good_run(tmp: &Path) -> std::path::PathBuf {
+    let good = tmp.join("good");
+    sim(
+        &good,
+        &["--seed", "12", "--rates", "2,3,4", "--duration", "5"],
+    );
+    good
+}
+
+#[test]
+fn a_huge_header_is_quoted_by_a_short_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = good_run(tmp.path());
+    let dir = tmp.path().join("huge-header");
+    corrupt(&good, &dir, 0, |_| {});
+    let path = dir.join("machine-0.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rest = text.split_once('\n').unwrap().1;
+    let header = "h".repeat(8 << 20);
+    std::fs::write(&path, format!("{header}\n{rest}")).unwrap();
+    let text = analyze_fails_briefly(&dir);
+    assert!(
+        text.contains("machine-0.csv line 1: format: a line longer than the 4096 bytes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`hhhh") && text.contains("…` (8388609 bytes)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_line_of_commas_is_refused_naming_its_line_and_the_rest_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = good_run(tmp.path());
+    let dir = tmp.path().join("commas");
+    corrupt(&good, &dir, 1, |lines| lines.insert(4, ",".repeat(8 << 20)));
+    let text = analyze_fails_briefly(&dir);
+    assert!(
+        text.contains("machine-1.csv line 5: format: a line longer than the 4096 bytes")
+            && text.contains("…` (8388609 bytes)"),
+        "{text}"
+    );
+    // Only that line is lost: every other line still reads and checks out.
+    assert!(text.contains(": 1 violations"), "{text}");
+}
+
+#[test]
+fn out_of_range_params_are_errors_naming_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = good_run(tmp.path());
+    let cases = [
+        ("speed", serde_json::json!(0)),
+        ("speed", serde_json::json!(-1)),
+        ("speed", serde_json::json!("NaN")),
+        ("sides", serde_json::json!(0)),
+        ("sides", serde_json::json!(3)),
+        ("sides", serde_json::json!(100_000)),
+        ("duration_s", serde_json::json!(-5.0)),
+        ("duration_s", serde_json::json!(0.0)),
+        ("duration_s", serde_json::json!(1e300)),
+        ("duration_s", serde_json::json!("NaN")),
+        ("rate_range", serde_json::json!([5, 2])),
+        ("rate_range", serde_json::json!([0, 2])),
+        ("rate_range", serde_json::json!([5, 6])),
+        ("mode", serde_json::json!("x".repeat(1000))),
+    ];
+    for (i, (field, value)) in cases.into_iter().enumerate() {
+        let dir = tmp.path().join(format!("params-{i}"));
+        corrupt(&good, &dir, 0, |_| {});
+        let path = dir.join("params.json");
+        let mut params: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        params[field] = value.clone();
+        std::fs::write(&path, params.to_string()).unwrap();
+        let text = analyze_fails_briefly(&dir);
+        // One line of error: the field, its range and at most a short quote.
+        assert!(text.len() < 700, "{text}");
+        assert!(
+            text.contains("params.json") && text.contains(field),
+            "{field} = {}: {text}",
+            &value.to_string()[..value.to_string().len().min(60)]
+        );
+    }
+}
+
+#[test]
+fn oversized_params_are_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = good_run(tmp.path());
+    let dir = tmp.path().join("big-params");
+    corrupt(&good, &dir, 0, |_| {});
+    let path = dir.join("params.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text + &" ".repeat(2 << 20)).unwrap();
+    let text = analyze_fails_briefly(&dir);
+    assert!(
+        text.contains("params.json is more than 1048576 bytes"),
+        "{text}"
+    );
+}
+
+#[test]
+fn forged_counts_near_u64_max_do_not_conform() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = good_run(tmp.path());
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 3] = [
+        // sent = received + queued + in flight + lost, if the sum wraps in u64.
+        ("wrapping link", |p| {
+            let l = &mut p["links"][0];
+            l["in_flight"] = serde_json::json!(l["in_flight"].as_u64().unwrap() + (1 << 63));
+            l["lost"] = serde_json::json!(l["lost"].as_u64().unwrap() + (1 << 63));
+        }),
+        // One link summarised twice, another not at all.
+        ("twice", |p| {
+            let links = p["links"].as_array_mut().unwrap();
+            links[1] = links[0].clone();
+        }),
+        // The inbox of machine 0 from two links' queues that wrap.
+        ("wrapping inbox", |p| {
+            for l in p["links"].as_array_mut().unwrap() {
+                if l["to"] == 0 {
+                    l["queued"] = serde_json::json!(u64::MAX / 2 + 1);
+                }
+            }
+        }),
+    ];
+    for (name, edit) in edits {
+        let dir = tmp.path().join(name);
+        corrupt(&good, &dir, 0, |_| {});
+        let path = dir.join("params.json");
+        let mut params: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        edit(&mut params);
+        std::fs::write(&path, params.to_string()).unwrap();
+        let text = analyze_fails_briefly(&dir);
+        assert!(
+            text.contains("params.json: conservation: link"),
+            "{name}: {text}"
+        );
+    }
+}
+
+#[test]
+fn forged_clocks_and_queues_near_u64_max_are_violations_not_panics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = good_run(tmp.path());
+    let dir = tmp.path().join("huge-clocks");
+    corrupt(&good, &dir, 2, |lines| {
+        for (i, line) in lines.iter_mut().enumerate().skip(3).take(4) {
+            let mut f: Vec<String> = line.split(',').map(str::to_owned).collect();
+            f[5] = (u64::MAX - i as u64).to_string();
+            f[6] = (u64::MAX - 1).to_string();
+            *line = f.join(",");
+        }
+    });
+    let text = analyze_fails_briefly(&dir);
+    assert!(
+        text.contains("machine-2.csv line 4 (tick 2): clock rule"),
+        "{text}"
+    );
+}

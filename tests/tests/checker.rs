@@ -1,6 +1,6 @@
 //! The checker catches each kind of broken run, naming the line and the rule.
 
-use scalemodel::check::{Kind, Row, Rule, Violation, check};
+use scalemodel::check::{Kind, Row, Rule, Violation, Violations, check};
 use scalemodel::rundir::Params;
 use scalemodel_core::sim::Config;
 use scalemodel_tests::simulate;
@@ -133,7 +133,7 @@ fn an_unbalanced_summary_is_caught() {
 
 #[test]
 fn unparseable_lines_are_format_violations() {
-    let mut v = Vec::new();
+    let mut v = Violations::default();
     let text = "machine,tick,model_ns,system_ns,event,clock,queue_len,peer,msg_clock,seq\n\
                 0,0,0,0,internal,1,0,,,\n\
                 0,1,x,0,internal,2,0,,,\n\
@@ -150,7 +150,60 @@ fn unparseable_lines_are_format_violations() {
             (Some(5), Rule::Format)
         ]
     );
-    let mut v = Vec::new();
+    let mut v = Violations::default();
     scalemodel::check::parse_log("machine-0.csv", "bad header\n", &mut v);
     assert_eq!(v[0].line, Some(1));
+}
+
+#[test]
+fn a_log_broken_on_every_line_keeps_the_first_violations_and_counts_all() {
+    let mut text = String::from(scalemodel_core::HEADER) + "\n";
+    for _ in 0..5_000 {
+        text.push_str("0,x,0,0,internal,1,0,,,\n");
+    }
+    let mut v = Violations::default();
+    let rows = scalemodel::check::parse_log("machine-0.csv", &text, &mut v);
+    assert!(rows.is_empty());
+    assert_eq!(v.total(), 5_000);
+    assert_eq!(v.len(), scalemodel::check::VIOLATIONS_KEPT);
+    assert_eq!(v.not_kept(), 5_000 - v.len() as u64);
+    assert_eq!(v[0].line, Some(2));
+    // The rules' violations are listed too, not hidden behind the format's.
+    let (params, logs) = valid();
+    let mut broken = logs.clone();
+    broken[0].clear();
+    v.append(check(&params, &broken));
+    assert!(v.total() > 5_000 && v.len() > scalemodel::check::VIOLATIONS_KEPT);
+    assert!(has(&v, "params.json", None, Rule::Conservation), "{v:#?}");
+}
+
+#[test]
+fn a_summary_given_twice_does_not_stand_in_for_a_missing_one() {
+    let (mut params, logs) = valid();
+    params.links[1] = params.links[0];
+    let v = check(&params, &logs);
+    assert!(
+        v.iter().any(|v| v.detail.ends_with("summarised twice")),
+        "{v:#?}"
+    );
+    assert!(
+        v.iter().any(|v| v.detail.ends_with("is not summarised")),
+        "{v:#?}"
+    );
+    let (mut params, logs) = valid();
+    params.machines[2] = params.machines[1].clone();
+    let v = check(&params, &logs);
+    assert!(
+        v.iter().any(|v| v.detail == "machine 2 is not summarised"),
+        "{v:#?}"
+    );
+}
+
+#[test]
+fn counts_that_wrap_in_u64_do_not_balance() {
+    let (mut params, logs) = valid();
+    params.links[0].in_flight = params.links[0].in_flight.wrapping_add(1 << 63);
+    params.links[0].lost = params.links[0].lost.wrapping_add(1 << 63);
+    let v = check(&params, &logs);
+    assert!(has(&v, "params.json", None, Rule::Conservation), "{v:#?}");
 }
