@@ -29,6 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use scalemodel_core::node;
 use scalemodel_core::{MachineId, N};
 
 use crate::check::{self, Run};
@@ -205,7 +206,13 @@ struct Nodes {
 }
 
 impl Nodes {
-    fn spawn(args: &RunArgs, seed: u64, dir: &Path, tx: &SyncSender<Line>) -> Result<Self> {
+    /// Starts the three nodes; returns them and the key to hand them first.
+    fn spawn(
+        args: &RunArgs,
+        seed: u64,
+        dir: &Path,
+        tx: &SyncSender<Line>,
+    ) -> Result<(Self, node::Key)> {
         let run_id = crate::cli::random_u64();
         // Fresh for every trial, from the OS only; never on a command line.
         let key = key::random().context("cannot draw the run's key")?;
@@ -257,8 +264,7 @@ impl Nodes {
             nodes.stdins.push(child.stdin.take());
             nodes.children.push(child);
         }
-        nodes.tell(&format!("key {}", key::to_hex(&key)))?;
-        Ok(nodes)
+        Ok((nodes, key))
     }
 
     /// Sends one line to every node.
@@ -270,6 +276,31 @@ impl Nodes {
                 .with_context(|| format!("machine {i} is gone"))?;
         }
         Ok(())
+    }
+
+    /// `e`, a line that could not be told because a node is gone, as that
+    /// node's death with its cause when it died (waiting for its exit up
+    /// to [`DRAIN`]).
+    fn why_gone(
+        &mut self,
+        e: anyhow::Error,
+        rx: &Receiver<Line>,
+        note: &dyn Fn(usize, &str),
+    ) -> anyhow::Error {
+        let deadline = Instant::now() + DRAIN;
+        while !self.exits.iter().any(|s| s.is_some_and(|s| !s.success())) {
+            if self.reap().is_err() || Instant::now() >= deadline {
+                return e;
+            }
+            // Lines meanwhile are kept: they may hold the cause.
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(20)) {
+                self.take(line, note);
+            }
+        }
+        self.drain(rx, note);
+        (0..N)
+            .find_map(|i| self.death(i, " before the start"))
+            .map_or(e, anyhow::Error::from)
     }
 
     /// Closes every node's stdin: they end their run cleanly.
@@ -495,9 +526,12 @@ fn run_trial(
     let model = &args.model;
     // Bounded: a node that talks faster than the launcher reads waits on its pipe.
     let (tx, rx) = mpsc::sync_channel(LINES_MAX);
-    let mut nodes = Nodes::spawn(args, seed, dir, &tx)?;
+    let (mut nodes, key) = Nodes::spawn(args, seed, dir, &tx)?;
     drop(tx);
     let note = |i: usize, line: &str| eprintln!("  trial {k}, machine {i}: {line}");
+    nodes
+        .tell(&format!("key {}", key::to_hex(&key)))
+        .map_err(|e| nodes.why_gone(e, &rx, &note))?;
     // `--connect-timeout` is at most a day: no overflow.
     let setup_deadline = Instant::now() + args.connect_timeout + Duration::from_secs(5);
     let addrs = gather(
@@ -508,11 +542,17 @@ fn run_trial(
         interrupted,
         &note,
     )?;
-    nodes.tell(&format!("peers {}", addrs.join(" ")))?;
+    let peers = format!("peers {}", addrs.join(" "));
+    nodes
+        .tell(&peers)
+        .map_err(|e| nodes.why_gone(e, &rx, &note))?;
     gather(&rx, &mut nodes, "ready", setup_deadline, interrupted, &note)?;
     let start = SystemTime::now() + START_MARGIN;
     let start_ns = u64::try_from(start.duration_since(UNIX_EPOCH)?.as_nanos())?;
-    nodes.tell(&format!("start {start_ns}"))?;
+    let start_line = format!("start {start_ns}");
+    nodes
+        .tell(&start_line)
+        .map_err(|e| nodes.why_gone(e, &rx, &note))?;
 
     let wall = Duration::from_secs_f64(model.duration / f64::from(model.speed));
     let bar = ProgressBar::new(wall.as_millis() as u64).with_style(
