@@ -75,9 +75,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis> {
         outln!("{}: merged node-0/1/2.json into params.json", dir.display());
     }
     let run = check::read_run(dir)?;
-    let mut violations =
-        Violations::from_parts(run.format_violations.clone(), run.format_violations_total);
-    violations.append(check::check(&run.params, &run.logs));
+    let violations = check::check_run(&run);
     let figures = analysis::measure(&run);
     Ok(Analysis {
         dir: dir.to_owned(),

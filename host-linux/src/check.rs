@@ -32,10 +32,15 @@ pub use violation::{Rule, VIOLATIONS_KEPT, Violation, Violations};
 
 /// Checks the run directory `dir`: the violations found, or why it could not be read.
 pub fn check_dir(dir: &Path) -> Result<Violations, RunDirError> {
-    let run = read_run(dir)?;
-    let mut violations = Violations::from_parts(run.format_violations, run.format_violations_total);
+    Ok(check_run(&read_run(dir)?))
+}
+
+/// Every violation of a run that was read: its format's, then its rules'.
+pub fn check_run(run: &Run) -> Violations {
+    let mut violations =
+        Violations::from_parts(run.format_violations.clone(), run.format_violations_total);
     violations.append(check(&run.params, &run.logs));
-    Ok(violations)
+    violations
 }
 
 /// The sends logged on one link, by `seq`.

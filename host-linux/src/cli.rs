@@ -142,8 +142,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub trials: u32,
 
-    /// How long the nodes keep trying to reach each other.
-    #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = humantime::parse_duration)]
+    /// How long the nodes keep trying to reach each other (at most a day).
+    #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = parse_connect_timeout)]
     pub connect_timeout: Duration,
 
     /// How long before each tick a node stops sleeping and waits awake (see
@@ -279,10 +279,22 @@ pub struct NodeArgs {
     #[arg(long, value_name = "A0,A1,A2", value_parser = parse_peers, required_unless_present = "launcher")]
     pub peers: Option<[SocketAddr; N]>,
 
-    /// The run's id, checked in every handshake so that two runs never mix.
-    /// Default: the seed.
+    /// The run's id, written to `params.json` to name the run. Default: the seed.
     #[arg(long, value_name = "N")]
     pub run_id: Option<u64>,
+
+    /// The file holding the run's secret, the same on every machine: 16 to
+    /// 4096 bytes (one trailing newline is not part of it), readable by its
+    /// owner only (`chmod 600`). Make one with
+    /// `head -c 32 /dev/urandom | base64 > run.key && chmod 600 run.key`.
+    /// Peers prove they hold it before they join; it never crosses the wire.
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "launcher",
+        conflicts_with = "launcher"
+    )]
+    pub key_file: Option<PathBuf>,
 
     /// Unix time in ns of model time 0, the same on every machine (e.g.
     /// `$(( $(date +%s%N) + 5000000000 ))` for five seconds from now). No
@@ -290,8 +302,8 @@ pub struct NodeArgs {
     #[arg(long, value_name = "NS", required_unless_present = "launcher")]
     pub start_at: Option<u64>,
 
-    /// How long to keep trying to reach the peers.
-    #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = humantime::parse_duration)]
+    /// How long to keep trying to reach the peers (at most a day).
+    #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = parse_connect_timeout)]
     pub connect_timeout: Duration,
 
     /// How long before each tick to stop sleeping and wait awake, because
@@ -383,6 +395,22 @@ fn parse_peers(s: &str) -> Result<[SocketAddr; N], String> {
         .map_err(|v: Vec<_>| format!("expected the three machines' addresses, got {}", v.len()))
 }
 
+/// The longest `--connect-timeout`: a day is longer than anyone waits for a
+/// peer, and keeps every deadline far from any clock's end.
+pub const CONNECT_TIMEOUT_MAX: Duration = Duration::from_secs(24 * 3_600);
+
+/// Parses `--connect-timeout`: a delay of at most [`CONNECT_TIMEOUT_MAX`].
+fn parse_connect_timeout(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d > CONNECT_TIMEOUT_MAX {
+        return Err(format!(
+            "at most {} (a day), got {s}",
+            humantime::format_duration(CONNECT_TIMEOUT_MAX)
+        ));
+    }
+    Ok(d)
+}
+
 /// Parses a positive, finite number of seconds.
 fn parse_duration_s(s: &str) -> Result<f64, String> {
     let secs: f64 = s
@@ -422,6 +450,16 @@ mod tests {
         );
         assert_eq!(Rates::Exact([1, 6, 6]).resolve(5), [1, 6, 6]);
         assert_eq!(Rates::Range(3..=3).resolve(5), [3, 3, 3]);
+    }
+
+    #[test]
+    fn connect_timeouts_are_at_most_a_day() {
+        assert_eq!(parse_connect_timeout("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_connect_timeout("1day"), Ok(CONNECT_TIMEOUT_MAX));
+        let e = parse_connect_timeout("1000000000000s").unwrap_err();
+        assert!(e.contains("at most 1day"), "{e}");
+        assert!(parse_connect_timeout("18446744073709551615s").is_err());
+        assert!(parse_connect_timeout("soon").is_err());
     }
 
     #[test]

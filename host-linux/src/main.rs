@@ -10,7 +10,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");
-            ExitCode::FAILURE
+            if e.is::<scalemodel::run_cmd::MachineDied>() {
+                ExitCode::from(scalemodel::run_cmd::EXIT_MACHINE_DIED)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -5,9 +5,12 @@
 //!
 //! | node → launcher | launcher → node |
 //! | --- | --- |
+//! | | `key HEX` (first: the run's key, 64 hex digits; never on the command line, where `ps` shows it) |
 //! | `listening ADDR` | `peers A0 A1 A2` |
 //! | `ready` (the start barrier passed) | `start UNIX_NS` |
 //! | | `stop`, or stdin closing: end the run now |
+//!
+//! Started by hand, a node reads the key from `--key-file` (see [`crate::key`]).
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
@@ -16,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use scalemodel_core::node::{
-    self, INBOX_CAP, Key, Missing, NodeReport, ProtocolError, Status, Timeouts,
+    self, INBOX_CAP, Missing, NodeReport, ProtocolError, Status, Timeouts,
 };
 use scalemodel_core::{MachineId, Record};
 use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
@@ -52,6 +55,13 @@ pub fn run(args: &NodeArgs) -> Result<()> {
     if let Some(start) = args.start_at {
         check_start(start)?;
     }
+    let key = match &args.key_file {
+        Some(path) => crate::key::read_file(path).context("--key-file")?,
+        None if args.launcher => read_key()?,
+        None => bail!(
+            "node needs --key-file: the file with the run's secret, the same on every machine"
+        ),
+    };
     if args.launcher {
         // Never outlive the launcher: its death stops this machine cleanly.
         rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))
@@ -89,6 +99,8 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         );
     }
     let run_id = args.run_id.unwrap_or(seed);
+    // `as` saturates: a duration beyond u64 ns is as good as forever.
+    let duration_ns = (model.duration * 1e9).round() as u64;
     let config = Config {
         node: node::Config {
             id,
@@ -96,9 +108,8 @@ pub fn run(args: &NodeArgs) -> Result<()> {
             sides: model.sides,
             seed,
             speed: model.speed,
-            // `as` saturates: a duration beyond u64 ns is as good as forever.
-            duration_ns: (model.duration * 1e9).round() as u64,
-            key: run_key(run_id),
+            duration_ns,
+            key,
             nonce: random_u64(),
             timeouts: timeouts(args.connect_timeout),
         },
@@ -126,6 +137,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         launcher: args.launcher,
         notes: Vec::new(),
         notes_left_out: 0,
+        duration_ns,
     };
     let result = node.run(&mut host, start);
     let NodeHost {
@@ -196,19 +208,6 @@ pub fn run(args: &NodeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The run's key, derived from the run id.
-///
-/// A placeholder until key files come: the id's 8 bytes (little-endian)
-/// repeated to 32. It keeps runs apart, but a stranger who knows the run id
-/// (it is in `params.json` and on `run`'s command lines) can join the run.
-fn run_key(run_id: u64) -> Key {
-    let mut key = [0; 32];
-    for chunk in key.chunks_exact_mut(8) {
-        chunk.copy_from_slice(&run_id.to_le_bytes());
-    }
-    Key(key)
-}
-
 /// The node's time bounds: `--connect-timeout` for the set-up, the rest fixed.
 fn timeouts(connect_timeout: Duration) -> Timeouts {
     // Saturating: a bound past u64 ns (584 years) is as good as none.
@@ -249,18 +248,23 @@ fn why_missing(
     why.join("; ")
 }
 
-/// A start far in the past would make the node rush through every tick it
+/// A start in the past would make the node rush through every tick it
 /// missed, and one far ahead looks like a unit mistake: both are refused.
 fn check_start(start_ns: u64) -> Result<()> {
-    const PAST_NS: i128 = 60 * 1_000_000_000;
     const AHEAD_NS: i128 = 24 * 3_600 * 1_000_000_000;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128);
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
     let ahead = i128::from(start_ns) - now;
-    if !(-PAST_NS..=AHEAD_NS).contains(&ahead) {
+    if ahead < 0 {
         bail!(
-            "--start-at {start_ns} is {:.1} s from now; give a Unix time in ns at most a minute ago and at most a day ahead",
+            "--start-at {start_ns} is {:.3} s in the past; give a Unix time in ns ahead of now (and at most a day ahead), the same on every machine",
+            -ahead as f64 / 1e9
+        );
+    }
+    if ahead > AHEAD_NS {
+        bail!(
+            "--start-at {start_ns} is {:.1} s from now; give a Unix time in ns at most a day ahead",
             ahead as f64 / 1e9
         );
     }
@@ -272,6 +276,19 @@ fn say(line: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{line}")?;
     out.flush()
+}
+
+/// Reads `key HEX` from the launcher: its first line.
+fn read_key() -> Result<node::Key> {
+    let mut line = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the run's key from the launcher")?;
+    let Some(hex) = line.trim().strip_prefix("key ") else {
+        bail!("expected `key HEX` from the launcher first");
+    };
+    Ok(crate::key::from_hex(hex)?)
 }
 
 /// Reads `peers A0 A1 A2` from the launcher.
@@ -334,6 +351,8 @@ struct NodeHost {
     launcher: bool,
     notes: Vec<String>,
     notes_left_out: u64,
+    /// The run's length in model ns, to say when a peer was lost after it.
+    duration_ns: u64,
 }
 
 impl Host for NodeHost {
@@ -358,11 +377,11 @@ impl Host for NodeHost {
             // Good news, not trouble: said when started by hand, and kept
             // out of the summary's notes (and out of `run`'s progress).
             if !self.launcher {
-                eprintln!("machine {}: {}", self.id, describe(note));
+                eprintln!("machine {}: {}", self.id, describe(note, self.duration_ns));
             }
             return;
         }
-        let text = describe(note);
+        let text = describe(note, self.duration_ns);
         eprintln!("machine {}: {text}", self.id);
         // Every note goes to stderr; the summary keeps the first NOTES_MAX
         // and counts the rest, so a flood of strangers cannot grow it.
@@ -374,8 +393,8 @@ impl Host for NodeHost {
     }
 }
 
-/// A note in words.
-fn describe(note: &Note) -> String {
+/// A note in words; `duration_ns` is the run's length in model ns.
+fn describe(note: &Note, duration_ns: u64) -> String {
     match note {
         Note::Joined(peer) => format!("machine {peer} joined"),
         Note::Rejected {
@@ -383,6 +402,13 @@ fn describe(note: &Note) -> String {
             reason,
         } => format!("rejected a connection from {addr}: {reason}"),
         Note::Rejected { addr: None, reason } => format!("rejected a connection: {reason}"),
+        // Model time runs on while a node waits for its peers' `Bye`: a link
+        // lost then was lost after the run's end, not at a time it never had.
+        Note::PeerLost {
+            peer,
+            at_model_ns: Some(at),
+            reason,
+        } if *at > duration_ns => format!("lost machine {peer} after the run's end: {reason}"),
         Note::PeerLost {
             peer,
             at_model_ns: Some(at),
@@ -458,5 +484,46 @@ fn summarise(
         peak_rss_kib: procinfo::peak_rss_kib(),
         cpu_ms: procinfo::cpu_ms(),
         notes,
+        died: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scalemodel_core::node::CloseReason;
+
+    #[test]
+    fn a_peer_lost_after_the_end_is_not_given_a_time_past_it() {
+        let lost = |at| Note::PeerLost {
+            peer: MachineId::ONE,
+            at_model_ns: Some(at),
+            reason: CloseReason::Closed,
+        };
+        let during = describe(&lost(5_000_000_000), 20_000_000_000);
+        assert!(
+            during.starts_with("lost machine 1 at model time 5.000 s"),
+            "{during}"
+        );
+        let after = describe(&lost(99_000_000_000), 20_000_000_000);
+        assert!(
+            after.starts_with("lost machine 1 after the run's end"),
+            "{after}"
+        );
+    }
+
+    #[test]
+    fn a_start_in_the_past_is_refused_with_its_bound() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        let e = check_start(now - 1_000_000_000).unwrap_err().to_string();
+        assert!(
+            e.contains("in the past") && e.contains("ahead of now"),
+            "{e}"
+        );
+        assert!(check_start(now + 5_000_000_000).is_ok());
+        assert!(check_start(now + 2 * 24 * 3_600 * 1_000_000_000).is_err());
     }
 }

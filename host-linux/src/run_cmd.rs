@@ -1,20 +1,27 @@
 //! `scalemodel run`: the standard experiment, three `node` processes over TCP
 //! on loopback, trial after trial.
 //!
-//! Each node binds a free port and tells the launcher (see [`crate::node_cmd`]
-//! for the protocol); the launcher hands every node the three addresses, waits
-//! for the start barrier, hands them one start time, and merges their summaries
-//! into `params.json`. Children never outlive the launcher: each gets a
-//! parent-death signal, sees its stdin close when the launcher goes, and is
-//! killed by its pid if it is still there when its trial is given up.
+//! The launcher draws a fresh key for each trial and hands it to the nodes on
+//! their stdin. Each node binds a free port and tells the launcher (see
+//! [`crate::node_cmd`] for the protocol); the launcher hands every node the
+//! three addresses, waits for the start barrier, hands them one start time,
+//! and merges their summaries into `params.json`. Children never outlive the
+//! launcher: each gets a parent-death signal, sees its stdin close when the
+//! launcher goes, and is killed by its pid if it is still there when its
+//! trial is given up.
+//!
+//! A node that dies during the run (killed, or exiting with an error) leaves
+//! the others to finish at their rates (they end `peer lost`); the launcher
+//! waits for them, cuts the dead machine's log back to its last whole line,
+//! writes its summary from that log (ended `crashed`, with the cause), and the
+//! trial's directory is complete. Its stderr reaches the user line by line,
+//! and its last line is part of the cause. `run` then goes on with the next
+//! trial and at the end exits with [`EXIT_MACHINE_DIED`].
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
@@ -22,11 +29,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 use scalemodel_core::{MachineId, N};
 
 use crate::check::{self, Run};
-use crate::cli::RunArgs;
+use crate::cli::{Rates, RunArgs};
 use crate::merge;
 use crate::outln;
-use crate::rundir;
+use crate::rundir::{self, NetRun};
 use crate::timing::{Timing, timing};
+use crate::{key, salvage};
+
+mod nodes;
+
+pub use nodes::Death;
+pub(crate) use nodes::scalemodel_command;
+use nodes::{Nodes, gather};
 
 /// The lead time between handing out the start and model time 0: the nodes
 /// refuse a start already past, so it covers a loaded machine's slow reads.
@@ -35,6 +49,16 @@ const START_MARGIN: Duration = Duration::from_millis(250);
 const LINES_MAX: usize = 1024;
 /// How long after a trial's end its nodes may take to say goodbye and exit.
 const EXIT_GRACE: Duration = Duration::from_secs(15);
+
+/// `run`'s exit status when a machine died in a trial (its process was
+/// killed, or exited with an error); 1 is any other failure, 2 a usage error.
+pub const EXIT_MACHINE_DIED: u8 = 3;
+
+/// `run` failed, and at least one machine died: `main` exits with
+/// [`EXIT_MACHINE_DIED`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MachineDied(String);
 
 /// Runs `scalemodel run`.
 pub fn run(args: &RunArgs) -> Result<()> {
@@ -60,7 +84,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
     }
     let mut failures = Vec::new();
+    let mut died = false;
     let mut trials = Vec::new();
+    // Each trial's directory, and whether it is complete.
+    let mut written: Vec<(u32, bool)> = Vec::new();
     for k in 1..=args.trials {
         let trial_seed = seed.wrapping_add(u64::from(k - 1));
         let dir = out.join(format!("trial-{k}"));
@@ -71,12 +98,21 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 if !trial.violations.is_empty() {
                     failures.push(format!(
                         "trial {k} broke {} rules of the model",
-                        trial.violations.len()
+                        trial.violations.total()
                     ));
                 }
+                for death in &trial.deaths {
+                    died = true;
+                    failures.push(format!("trial {k}: {death}"));
+                }
+                written.push((k, true));
                 trials.push(trial);
             }
-            Err(e) => failures.push(format!("trial {k}: {e:#}")),
+            Err(e) => {
+                died |= e.downcast_ref::<Death>().is_some() || e.downcast_ref::<Deaths>().is_some();
+                failures.push(format!("trial {k}: {e:#}"));
+                written.push((k, false));
+            }
         }
         if interrupted.load(Ordering::SeqCst) {
             failures.push(format!("interrupted during trial {k}"));
@@ -84,11 +120,44 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
     }
     print_overall(&trials);
-    outln!("wrote {}", out.display());
-    if !failures.is_empty() {
-        bail!("{}", failures.join("; "));
+    print_written(&out, &written);
+    if failures.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let failures = failures.join("; ");
+    if died {
+        return Err(MachineDied(failures).into());
+    }
+    bail!("{failures}")
+}
+
+/// Says what was written: every trial's directory, or which are complete
+/// and which are not (a trial that failed before its end has no `params.json`).
+fn print_written(out: &Path, written: &[(u32, bool)]) {
+    let names = |complete: bool| {
+        written
+            .iter()
+            .filter(|&&(_, c)| c == complete)
+            .map(|(k, _)| format!("trial-{k}"))
+            .collect::<Vec<_>>()
+    };
+    let (complete, incomplete) = (names(true), names(false));
+    if incomplete.is_empty() {
+        outln!("wrote {}", out.display());
+    } else if complete.is_empty() {
+        outln!(
+            "no trial completed in {}: {} failed before their summary was written",
+            out.display(),
+            incomplete.join(", ")
+        );
+    } else {
+        outln!(
+            "wrote {} ({}); {} failed before their summary was written",
+            out.display(),
+            complete.join(", "),
+            incomplete.join(", ")
+        );
+    }
 }
 
 /// One trial's results.
@@ -97,172 +166,27 @@ struct Trial {
     dir: PathBuf,
     run: Run,
     timings: [Option<Timing>; N],
-    violations: Vec<check::Violation>,
+    violations: check::Violations,
+    /// The machines whose process died (their summaries rebuilt from their logs).
+    deaths: Vec<Death>,
 }
 
-/// A line from a child, or its end.
-enum Line {
-    Out(usize, String),
-    Err(usize, String),
-}
-
-/// The trial's node processes; any still running when this is dropped are
-/// killed by their pid and reaped.
-struct Nodes {
-    children: Vec<Child>,
-    stdins: Vec<Option<ChildStdin>>,
-}
-
-impl Nodes {
-    fn spawn(args: &RunArgs, seed: u64, dir: &Path, tx: &SyncSender<Line>) -> Result<Self> {
-        let run_id = crate::cli::random_u64();
-        let model = &args.model;
-        let mut nodes = Self {
-            children: Vec::new(),
-            stdins: Vec::new(),
-        };
-        for id in MachineId::ALL {
-            let mut child = scalemodel_command()
-                .arg("node")
-                .arg("--launcher")
-                .args(["--id", &id.to_string()])
-                .args(["--seed", &seed.to_string()])
-                .args(["--rates", &model.rates.to_string()])
-                .args(["--sides", &model.sides.to_string()])
-                .args(["--speed", &model.speed.to_string()])
-                .args(["--duration", &model.duration.to_string()])
-                .args(["--run-id", &run_id.to_string()])
-                .arg("--connect-timeout")
-                .arg(humantime::format_duration(args.connect_timeout).to_string())
-                .arg("--spin")
-                .arg(humantime::format_duration(args.spin).to_string())
-                .arg("--out")
-                .arg(dir)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .with_context(|| format!("cannot start machine {id}"))?;
-            let i = id.index();
-            forward(child.stdout.take(), tx.clone(), move |l| Line::Out(i, l));
-            forward(child.stderr.take(), tx.clone(), move |l| Line::Err(i, l));
-            nodes.stdins.push(child.stdin.take());
-            nodes.children.push(child);
-        }
-        Ok(nodes)
+/// The run's parameters as every node of trial `seed` knows them.
+fn net_run(args: &RunArgs, seed: u64, run_id: u64) -> NetRun {
+    let model = &args.model;
+    NetRun {
+        seed,
+        run_id,
+        duration_s: model.duration,
+        speed: model.speed,
+        sides: model.sides,
+        rate_range: match &model.rates {
+            Rates::Range(r) => Some([*r.start(), *r.end()]),
+            Rates::Exact(_) => None,
+        },
+        rates: model.rates.resolve(seed),
+        inbox_capacity: scalemodel_core::node::INBOX_CAP,
     }
-
-    /// Sends one line to every node.
-    fn tell(&mut self, line: &str) -> Result<()> {
-        for (i, stdin) in self.stdins.iter_mut().enumerate() {
-            let stdin = stdin.as_mut().context("stdin already closed")?;
-            writeln!(stdin, "{line}")
-                .and_then(|()| stdin.flush())
-                .with_context(|| format!("machine {i} is gone"))?;
-        }
-        Ok(())
-    }
-
-    /// Closes every node's stdin: they end their run cleanly.
-    fn stop(&mut self) {
-        for stdin in &mut self.stdins {
-            stdin.take();
-        }
-    }
-
-    /// True when every node has exited; fails on the first that failed.
-    fn all_exited(&mut self) -> Result<bool> {
-        let mut done = true;
-        for (i, child) in self.children.iter_mut().enumerate() {
-            match child.try_wait()? {
-                Some(status) if !status.success() => bail!("machine {i} failed ({status})"),
-                Some(_) => {}
-                None => done = false,
-            }
-        }
-        Ok(done)
-    }
-}
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            if matches!(child.try_wait(), Ok(None)) {
-                let _ = child.kill();
-            }
-            let _ = child.wait();
-        }
-    }
-}
-
-/// A command running this very binary, through the kernel's link to it: it
-/// still works if the file was replaced (say, rebuilt) while a run goes.
-pub(crate) fn scalemodel_command() -> Command {
-    let mut c = Command::new("/proc/self/exe");
-    c.arg0("scalemodel");
-    c
-}
-
-/// Forwards a child's output, line by line, to the launcher's channel.
-fn forward<R: std::io::Read + Send + 'static>(
-    pipe: Option<R>,
-    tx: SyncSender<Line>,
-    wrap: impl Fn(String) -> Line + Send + 'static,
-) {
-    let Some(pipe) = pipe else { return };
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(wrap(line)).is_err() {
-                break;
-            }
-        }
-    });
-}
-
-/// Waits for a `word ...` line from every node; stderr lines go to `note`.
-fn gather(
-    rx: &Receiver<Line>,
-    nodes: &mut Nodes,
-    word: &str,
-    deadline: Instant,
-    interrupted: &AtomicBool,
-    note: &dyn Fn(usize, &str),
-) -> Result<[String; N]> {
-    let mut got: [Option<String>; N] = Default::default();
-    while got.iter().any(Option::is_none) {
-        if interrupted.load(Ordering::SeqCst) {
-            bail!("interrupted before the start");
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            let missing: Vec<String> = (0..N)
-                .filter(|&i| got[i].is_none())
-                .map(|i| i.to_string())
-                .collect();
-            bail!(
-                "machines {} did not say `{word}` in time",
-                missing.join(", ")
-            );
-        }
-        match rx.recv_timeout(left.min(Duration::from_millis(100))) {
-            Ok(Line::Out(i, line)) => {
-                let rest = line.strip_prefix(word).map(str::trim);
-                match rest {
-                    Some(rest) => got[i] = Some(rest.to_owned()),
-                    None => note(i, &format!("unexpected `{line}`")),
-                }
-            }
-            Ok(Line::Err(i, line)) => note(i, &line),
-            Err(RecvTimeoutError::Timeout) => {
-                if nodes.all_exited()? {
-                    bail!("the nodes exited before saying `{word}`");
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => bail!("lost the nodes' output"),
-        }
-    }
-    Ok(got.map(Option::unwrap_or_default))
 }
 
 fn run_trial(
@@ -275,9 +199,13 @@ fn run_trial(
     let model = &args.model;
     // Bounded: a node that talks faster than the launcher reads waits on its pipe.
     let (tx, rx) = mpsc::sync_channel(LINES_MAX);
-    let mut nodes = Nodes::spawn(args, seed, dir, &tx)?;
+    let (mut nodes, key) = Nodes::spawn(args, seed, dir, &tx)?;
     drop(tx);
     let note = |i: usize, line: &str| eprintln!("  trial {k}, machine {i}: {line}");
+    nodes
+        .tell(&format!("key {}", key::to_hex(&key)))
+        .map_err(|e| nodes.why_gone(e, &rx, &note))?;
+    // `--connect-timeout` is at most a day: no overflow.
     let setup_deadline = Instant::now() + args.connect_timeout + Duration::from_secs(5);
     let addrs = gather(
         &rx,
@@ -287,11 +215,17 @@ fn run_trial(
         interrupted,
         &note,
     )?;
-    nodes.tell(&format!("peers {}", addrs.join(" ")))?;
+    let peers = format!("peers {}", addrs.join(" "));
+    nodes
+        .tell(&peers)
+        .map_err(|e| nodes.why_gone(e, &rx, &note))?;
     gather(&rx, &mut nodes, "ready", setup_deadline, interrupted, &note)?;
     let start = SystemTime::now() + START_MARGIN;
     let start_ns = u64::try_from(start.duration_since(UNIX_EPOCH)?.as_nanos())?;
-    nodes.tell(&format!("start {start_ns}"))?;
+    let start_line = format!("start {start_ns}");
+    nodes
+        .tell(&start_line)
+        .map_err(|e| nodes.why_gone(e, &rx, &note))?;
 
     let wall = Duration::from_secs_f64(model.duration / f64::from(model.speed));
     let bar = ProgressBar::new(wall.as_millis() as u64).with_style(
@@ -300,10 +234,22 @@ fn run_trial(
     );
     bar.set_prefix(format!("{k}/{}", args.trials));
     bar.set_message(format!("{:.1} s", wall.as_secs_f64()));
+    let say = |i: usize, line: &str| above(&bar, format!("  trial {k}, machine {i}: {line}"));
     let began = Instant::now();
     let deadline = began + START_MARGIN + wall + EXIT_GRACE;
     let mut stopping = false;
-    while !nodes.all_exited()? {
+    loop {
+        for i in nodes.reap()? {
+            if nodes.exits[i].is_some_and(|s| !s.success()) {
+                above(
+                    &bar,
+                    format!("  trial {k}: machine {i} died; the others go on to the end"),
+                );
+            }
+        }
+        if nodes.all_exited() {
+            break;
+        }
         if Instant::now() >= deadline {
             bar.abandon();
             bail!(
@@ -312,7 +258,7 @@ fn run_trial(
             );
         }
         if interrupted.load(Ordering::SeqCst) && !stopping {
-            bar.println(format!("trial {k}: interrupted; stopping the nodes"));
+            above(&bar, format!("trial {k}: interrupted; stopping the nodes"));
             nodes.stop();
             stopping = true;
         }
@@ -320,26 +266,25 @@ fn run_trial(
         // node never waits on its pipe for long.
         let first = rx.recv_timeout(Duration::from_millis(100)).ok();
         for line in first.into_iter().chain(rx.try_iter()) {
-            if let Line::Err(i, line) = line {
-                bar.println(format!("  machine {i}: {line}"));
-            }
+            nodes.take(line, &say);
         }
         bar.set_position(began.elapsed().as_millis() as u64);
     }
+    nodes.drain(&rx, &say);
     bar.finish_and_clear();
+    let deaths: Vec<Death> = (0..N).filter_map(|i| nodes.death(i, "")).collect();
+    for death in &deaths {
+        outln!("trial {k}: {death}");
+    }
+    let run_id = nodes.run_id;
     drop(nodes);
-
-    let params = merge::merge_nodes(dir)?;
-    if params.seed != seed || params.start_ns != start_ns {
-        bail!("the nodes' summaries do not match the trial (seed {seed}, start {start_ns})");
-    }
-    params.write(dir)?;
-    for id in MachineId::ALL {
-        let _ = std::fs::remove_file(dir.join(rundir::node_name(id)));
-    }
-    let run = check::read_run(dir)?;
-    let mut violations = run.format_violations.clone();
-    violations.extend(check::check(&run.params, &run.logs));
+    let dead = Deaths(deaths);
+    let (run, violations) = match finish_trial(args, seed, run_id, start_ns, &addrs, dir, &dead) {
+        Ok(done) => done,
+        // Say who died first: it is what made the rest fail.
+        Err(e) if !dead.0.is_empty() => return Err(e.context(dead)),
+        Err(e) => return Err(e),
+    };
     let timings = MachineId::ALL.map(|id| {
         timing(
             &run.logs[id.index()],
@@ -354,7 +299,69 @@ fn run_trial(
         run,
         timings,
         violations,
+        deaths: dead.0,
     })
+}
+
+/// The machines that died in a trial.
+#[derive(Debug)]
+struct Deaths(Vec<Death>);
+
+impl std::fmt::Display for Deaths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let deaths: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&deaths.join("; "))
+    }
+}
+
+/// Writes the dead machines' summaries from their logs, merges every
+/// summary into `params.json` and checks the trial.
+#[allow(clippy::too_many_arguments)]
+fn finish_trial(
+    args: &RunArgs,
+    seed: u64,
+    run_id: u64,
+    start_ns: u64,
+    addrs: &[String; N],
+    dir: &Path,
+    deaths: &Deaths,
+) -> Result<(Run, check::Violations)> {
+    for death in &deaths.0 {
+        let id = death.id;
+        let rows = salvage::cut_log(dir, id)?;
+        let run = net_run(args, seed, run_id);
+        salvage::summary(
+            run,
+            id,
+            addrs[id.index()].clone(),
+            start_ns,
+            &rows,
+            &death.cause,
+        )
+        .write(dir, id)?;
+    }
+    let params = merge::merge_nodes(dir)
+        .with_context(|| format!("cannot merge the nodes' summaries in {}", dir.display()))?;
+    if params.seed != seed || params.start_ns != start_ns {
+        bail!("the nodes' summaries do not match the trial (seed {seed}, start {start_ns})");
+    }
+    params.write(dir)?;
+    for id in MachineId::ALL {
+        let _ = std::fs::remove_file(dir.join(rundir::node_name(id)));
+    }
+    let run = check::read_run(dir)?;
+    let violations = check::check_run(&run);
+    Ok((run, violations))
+}
+
+/// Prints a line on stderr above the progress bar; a hidden bar (stderr is
+/// not a terminal) would swallow it, so then it goes straight to stderr.
+fn above(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
 }
 
 fn print_trial(t: &Trial) {
@@ -415,7 +422,7 @@ fn print_trial(t: &Trial) {
     outln!(
         "  conservation: {balanced} of {} links balanced, {sent} messages sent, {lost} undelivered; conformance: {} violations",
         p.links.len(),
-        t.violations.len()
+        t.violations.total()
     );
     for v in t.violations.iter().take(10) {
         outln!("    {v}");
@@ -446,7 +453,7 @@ fn print_overall(trials: &[Trial]) {
                 .filter_map(|p| p.first_tick_ms)
         })
         .fold(0.0_f64, f64::max);
-    let violations: usize = trials.iter().map(|t| t.violations.len()).sum();
+    let violations: u64 = trials.iter().map(|t| t.violations.total()).sum();
     outln!(
         "overall: {} trials; worst rate error {:.4} %, worst lateness p99 {:.0} µs, max {:.0} µs; peak RSS {:.1} MiB; slowest start-up to first tick {:.1} ms; {violations} violations",
         trials.len(),

@@ -344,6 +344,11 @@ pub struct ProcessSummary {
     pub cpu_ms: Option<f64>,
     /// What went wrong on the way, in words.
     pub notes: Vec<String>,
+    /// How the process died, when it did (`killed by signal 9`, `exit
+    /// status 1: …`): then its machine ended `crashed` and its summary was
+    /// rebuilt from its log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub died: Option<String>,
 }
 
 impl Params {
@@ -514,7 +519,7 @@ pub struct PeerSummary {
 pub struct NetRun {
     /// The run's seed.
     pub seed: u64,
-    /// The run's id; the handshakes' key is derived from it.
+    /// The run's id, naming it (`--run-id`; `run` draws one per trial).
     pub run_id: u64,
     /// The run's length in model seconds.
     pub duration_s: f64,
@@ -560,6 +565,10 @@ pub struct NodeSummary {
     pub cpu_ms: Option<f64>,
     /// What went wrong on the way, in words.
     pub notes: Vec<String>,
+    /// How the process died, when it did: written by the launcher, which
+    /// rebuilds a dead node's summary from its log (see `salvage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub died: Option<String>,
 }
 
 impl NodeSummary {

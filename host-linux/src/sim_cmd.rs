@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use scalemodel_core::MachineId;
-use scalemodel_core::digest::{DigestSink, Tee};
+use scalemodel_core::digest::{DigestSink, Tee, TeeError};
 use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{self, Config, Discard, End, Report, Sim};
 
@@ -266,11 +266,14 @@ fn simulate_with<const INBOX: usize, const LINK: usize>(
     let (report, digest, csv) = match (sink, digest) {
         (Some(csv), true) => {
             let mut tee = Tee(csv, DigestSink::new());
-            let report = sim.run(&mut tee)?;
+            let report = sim.run(&mut tee).map_err(|e| match e {
+                sim::SimError::Sink(TeeError::First(e)) => csv_failed(sim::SimError::Sink(e)),
+                other => anyhow::anyhow!("{other}"),
+            })?;
             let Tee(csv, hash) = tee;
             (report, Some(hash.value()), Some(csv))
         }
-        (Some(mut csv), false) => (sim.run(&mut csv)?, None, Some(csv)),
+        (Some(mut csv), false) => (sim.run(&mut csv).map_err(csv_failed)?, None, Some(csv)),
         (None, true) => {
             let mut hash = DigestSink::new();
             (sim.run(&mut hash)?, Some(hash.value()), None)
@@ -311,6 +314,16 @@ fn check_start(config: &Config) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A run that stopped writing its logs, with the cause kept: the core's
+/// error (no_std) words its sink's error but does not chain it, and the
+/// file's I/O error (a full disk) would be lost.
+fn csv_failed(e: sim::SimError<rundir::RunDirError>) -> anyhow::Error {
+    match e {
+        sim::SimError::Sink(e) => anyhow::Error::new(e).context("writing a record"),
+        other => anyhow::anyhow!("{other}"),
+    }
 }
 
 fn nanos(d: Duration, flag: &str) -> Result<u64> {

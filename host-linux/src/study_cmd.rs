@@ -96,7 +96,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
                 bail!(
                     "{} breaks {} rules of the model; see its report.md",
                     d.display(),
-                    a.violations.len()
+                    a.violations.total()
                 );
             }
             trials.push(a);

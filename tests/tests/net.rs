@@ -13,7 +13,8 @@ use scalemodel::rundir::{End, Params};
 use scalemodel_core::MachineId;
 use scalemodel_core::wire::{CHALLENGE_LEN, Frame, MAX_FRAME_LEN, PROOF_LEN, PROTOCOL, encode};
 use scalemodel_tests::{
-    Children, free_ports, lines_in, processes_mentioning, scalemodel, scalemodel_bin, wait_until,
+    Children, free_ports, key_file, lines_in, processes_mentioning, scalemodel, scalemodel_bin,
+    wait_until,
 };
 
 /// Runs `scalemodel run` with `args` into `out`; the launcher is killed if it
@@ -188,7 +189,8 @@ fn the_network_rolls_the_same_dice_as_the_simulator() {
 }
 
 /// Starts node `id` of a run on `peers`, writing into `out`: `duration`
-/// model seconds at speed 4, giving up on absent peers after `patience`.
+/// model seconds at speed 4, giving up on absent peers after `patience`; its
+/// key file is `out.key` beside `out`, written if missing.
 fn node(
     id: usize,
     peers: &[SocketAddr],
@@ -198,8 +200,18 @@ fn node(
     patience: &str,
 ) -> std::process::Child {
     let peers: Vec<String> = peers.iter().map(ToString::to_string).collect();
+    let key = out.with_extension("key");
+    if !key.exists() {
+        let keys = out
+            .parent()
+            .expect("the run directory is in a temporary one");
+        let name = key.file_name().and_then(|n| n.to_str()).expect("a name");
+        key_file(keys, name, "a secret for the tests of net.rs");
+    }
     Command::new(scalemodel_bin())
         .args(["node", "--id", &id.to_string(), "--peers", &peers.join(",")])
+        .arg("--key-file")
+        .arg(&key)
         .args(["--seed", "31", "--rates", "3,4,5", "--speed", "4"])
         .args(["--duration", &duration.to_string()])
         .args(["--start-at", &start_at.to_string()])
@@ -346,7 +358,7 @@ fn a_peer_that_never_appears_is_named() {
     let mut children = Children::default();
     children
         .0
-        .push(node(0, &peers, start_at, tmp.path(), 2, "1s"));
+        .push(node(0, &peers, start_at, &tmp.path().join("run"), 2, "1s"));
     let statuses = children.wait_all(Duration::from_secs(20));
     assert!(!statuses[0].success());
     let mut stderr = String::new();
@@ -363,9 +375,14 @@ fn a_start_time_far_off_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let peers = free_ports(3);
     let mut children = Children::default();
-    children
-        .0
-        .push(node(0, &peers, 1_000_000_000, tmp.path(), 2, "1s"));
+    children.0.push(node(
+        0,
+        &peers,
+        1_000_000_000,
+        &tmp.path().join("run"),
+        2,
+        "1s",
+    ));
     let statuses = children.wait_all(Duration::from_secs(20));
     assert!(!statuses[0].success());
     let mut stderr = String::new();
