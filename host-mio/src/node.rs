@@ -35,6 +35,42 @@ const WAKER: Token = Token(2);
 const FIRST_CONN: usize = 3;
 /// Readiness events one poll returns at most; the rest come next turn.
 const POLL_EVENTS: usize = 64;
+/// Rejected connections noted to the host per second, at most (after a
+/// first burst of as many): a flood of strangers must not turn into a flood
+/// of log lines, which a host writing to a slow pipe would wait on. The
+/// node's report counts every one.
+const REJECTED_NOTES_PER_S: u32 = 10;
+
+/// A token bucket for [`Note::Rejected`]: [`REJECTED_NOTES_PER_S`] a second.
+#[derive(Debug, Clone, Copy)]
+struct NoteBudget {
+    tokens: u32,
+    /// When the bucket was last refilled, on the timer's clock.
+    refilled_ns: u64,
+}
+
+impl NoteBudget {
+    const fn new(now_ns: u64) -> Self {
+        Self {
+            tokens: REJECTED_NOTES_PER_S,
+            refilled_ns: now_ns,
+        }
+    }
+
+    /// True if a note may go now (and takes its token).
+    fn take(&mut self, now_ns: u64) -> bool {
+        let per_token_ns = 1_000_000_000 / u64::from(REJECTED_NOTES_PER_S);
+        let earned = now_ns.saturating_sub(self.refilled_ns) / per_token_ns;
+        if earned > 0 {
+            let room = u64::from(REJECTED_NOTES_PER_S - self.tokens);
+            self.tokens += u32::try_from(earned.min(room)).unwrap_or(0);
+            self.refilled_ns = self.refilled_ns.saturating_add(earned * per_token_ns);
+        }
+        let ok = self.tokens > 0;
+        self.tokens = self.tokens.saturating_sub(1);
+        ok
+    }
+}
 
 /// One node's parameters.
 #[derive(Debug, Clone)]
@@ -109,6 +145,8 @@ pub struct Node<T: Timer> {
     stopping: bool,
     /// The node ended: its report is final.
     ended: bool,
+    /// Rejected connections noted to the host, by rate.
+    rejected_notes: NoteBudget,
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -140,7 +178,8 @@ impl<T: Timer> Node<T> {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         // Boxed straight from the Result: one stack copy of the core fewer,
         // and a stack page touched once stays in the peak RSS.
-        let core = Core::new(config.node, timer.now_ns()).map(Box::new)?;
+        let now_ns = timer.now_ns();
+        let core = Core::new(config.node, now_ns).map(Box::new)?;
         Ok(Self {
             core,
             next: config.next,
@@ -160,6 +199,7 @@ impl<T: Timer> Node<T> {
             start: Start::Handed,
             stopping: false,
             ended: false,
+            rejected_notes: NoteBudget::new(now_ns),
         })
     }
 
@@ -249,10 +289,14 @@ impl<T: Timer> Node<T> {
                 Event::Dial(conn) => self.dial(conn, now)?,
                 Event::Close(conn) => self.close(conn, now),
                 Event::Joined(peer) => host.note(&Note::Joined(peer)),
-                Event::Rejected { conn, reason } => host.note(&Note::Rejected {
-                    addr: self.addrs.get(conn.index()).copied().flatten(),
-                    reason,
-                }),
+                // Beyond the budget only the report's count says it.
+                Event::Rejected { conn, reason } if self.rejected_notes.take(now) => {
+                    host.note(&Note::Rejected {
+                        addr: self.addrs.get(conn.index()).copied().flatten(),
+                        reason,
+                    });
+                }
+                Event::Rejected { .. } => {}
                 Event::PeerLost {
                     peer,
                     at_model_ns,
