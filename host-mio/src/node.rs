@@ -8,12 +8,13 @@
 //! event the node emitted, then waits for readiness or the next deadline.
 //!
 //! What a stranger can cost is bounded per turn: it is read at most a byte
-//! budget (and the node closes it at its first protocol error), at most 16
-//! connections are accepted, and rejected connections reach the host as
-//! notes at most `REJECTED_NOTES_PER_S` (10) a second (the node's report
-//! counts them all), so that a flood of strangers never becomes a flood of
-//! log lines the host would wait to write. A node behind its schedule runs
-//! one tick per turn, so its sockets and its stop are served between ticks.
+//! budget (and the node closes it at its first protocol error), at most as
+//! many connections are accepted as the node has slots, and rejected
+//! connections reach the host as notes at most `REJECTED_NOTES_PER_S` (10)
+//! a second (the node's report counts them all), so that a flood of
+//! strangers never becomes a flood of log lines the host would wait to
+//! write. A node behind its schedule runs one tick per turn, so its sockets
+//! and its stop are served between ticks.
 
 use std::io;
 use std::net::SocketAddr;

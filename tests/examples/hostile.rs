@@ -6,7 +6,8 @@
 //! invalid frames at full speed for 10 s, reconnecting whenever it is closed;
 //! a stranger that says a valid `Hello` first; 50 idle sockets held through
 //! the set-up; an impostor claiming machine 2 before it starts. Printed per
-//! scenario: machine 0's peak RSS, its tick lateness (p50/p99/max), every
+//! scenario: machine 0's peak RSS, its tick lateness (p50/p99/max) beside
+//! machine 1's (not attacked: what the host's load alone does), every
 //! machine's end and what machine 0 rejected. Then an overloaded `run`
 //! (rates 1000 at speed 1000, 600 model seconds) is stopped with SIGTERM
 //! mid-run, and the time it took to exit is printed; and a whole 5-second
@@ -111,14 +112,18 @@ fn scenario(s: Scenario, dir: &Path) {
         .map(|id| figures(dir, id).summary.machine.end.to_string())
         .collect();
     let t = f.timing.expect("machine 0 ticked");
+    // Machine 1, not attacked, shows what the host's load alone does.
+    let control = figures(dir, 1).timing.expect("machine 1 ticked");
     let kib = f.summary.peak_rss_kib.unwrap_or(0);
     println!(
-        "{:<28} rss {:>6.1} MiB  late p50 {:>7.0} us  p99 {:>7.0} us  max {:>7.0} us  ends {}  rejected {}  errors {:?}{}{}",
+        "{:<28} rss {:>4.1} MiB  late p50 {:>5.0} us  p99 {:>5.0} us  max {:>6.0} us  (machine 1: p99 {:>5.0} us  max {:>6.0} us)  ends {}  rejected {}  errors {:?}{}{}",
         s.name(),
         kib as f64 / 1024.0,
         t.late_p50_us,
         t.late_p99_us,
         t.late_max_us,
+        control.late_p99_us,
+        control.late_max_us,
         ends.join("/"),
         f.summary.rejected,
         f.summary.protocol_errors,
@@ -149,7 +154,7 @@ fn overload(dir: &Path) {
     let mut launcher = Children::default();
     launcher.0.push(
         Command::new(scalemodel_bin())
-            .args(["run", "--trials", "1", "--duration", "5"])
+            .args(["run", "--trials", "1", "--duration", "600"])
             .args([
                 "--rates",
                 "1000,1000,1000",
