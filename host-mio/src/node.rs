@@ -4,8 +4,10 @@
 //! Each turn reads the clock once and hands that `now` to every call into
 //! the node: it serves the handle (stop, start), reads what the sockets hold
 //! (within a byte budget per connection), runs the node's timeout when it is
-//! due (at most one tick), writes what the node has to send, acts on every
-//! event the node emitted, then waits for readiness or the next deadline.
+//! due (at most one tick), accepts new connections (unless the next
+//! deadline is within `ACCEPT_QUIET_NS`), writes what the node has to send,
+//! acts on every event the node emitted, then waits for readiness or the
+//! next deadline.
 //!
 //! What a stranger can cost is bounded per turn: it is read at most a byte
 //! budget (and the node closes it at its first protocol error), at most as
@@ -49,6 +51,11 @@ const POLL_EVENTS: usize = 64;
 /// of log lines, which a host writing to a slow pipe would wait on. The
 /// node's report counts every one.
 const REJECTED_NOTES_PER_S: u32 = 10;
+/// How long before the node's next deadline (its next tick, when running)
+/// the loop accepts no connection, at most a quarter of a tick period: a
+/// burst of strangers' connections is work that would make the tick late.
+/// They wait in the listener's backlog until just after it.
+const ACCEPT_QUIET_NS: u64 = 1_000_000;
 
 /// A token bucket for [`Note::Rejected`]: [`REJECTED_NOTES_PER_S`] a second.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +149,8 @@ pub struct Node<T: Timer> {
     events: Events,
     /// [`Config::spin`], capped at a quarter of a tick period, in ns.
     spin_ns: u64,
+    /// [`ACCEPT_QUIET_NS`], capped at a quarter of a tick period.
+    accept_quiet_ns: u64,
     /// The listener may hold more connections (edge-triggered, as sockets).
     may_accept: bool,
     /// A write budget stopped with bytes left: the next poll must not wait.
@@ -201,6 +210,7 @@ impl<T: Timer> Node<T> {
             addrs: [None; CONNS],
             events: Events::with_capacity(POLL_EVENTS),
             spin_ns: nanos(config.spin).min(period_ns / 4),
+            accept_quiet_ns: ACCEPT_QUIET_NS.min(period_ns / 4),
             // The listener may have queued connections before registering.
             may_accept: true,
             write_more: false,
@@ -241,6 +251,10 @@ impl<T: Timer> Node<T> {
             if self.core.poll_timeout().is_some_and(|at| at <= now) {
                 self.core.handle_timeout(now);
                 self.act(host, now)?;
+            }
+            // After the tick, and not just before the next one.
+            if self.may_accept && !self.deadline_near(now) {
+                self.accept(host, now)?;
             }
             self.write_all(host, now)?;
             if self.ended {
@@ -329,7 +343,7 @@ impl<T: Timer> Node<T> {
     /// Waits for readiness, the node's next deadline, or the handle.
     fn wait<H: Host>(&mut self, host: &mut H, now: u64) -> Result<(), NodeError<H::Error>> {
         host.idle().map_err(NodeError::Host)?;
-        let timeout = if self.has_work() {
+        let timeout = if self.has_work(now) {
             Some(Duration::ZERO)
         } else {
             match self.core.poll_timeout() {
@@ -350,8 +364,8 @@ impl<T: Timer> Node<T> {
 
     /// Work left for the next turn (by a budget, or a start time to hand):
     /// then the poll must not wait.
-    fn has_work(&self) -> bool {
-        self.may_accept
+    fn has_work(&self, now: u64) -> bool {
+        (self.may_accept && !self.deadline_near(now))
             || self.write_more
             || self.start_due().is_some()
             || self
@@ -361,8 +375,16 @@ impl<T: Timer> Node<T> {
                 .any(|s| s.may_read && !s.connecting && self.core.can_read(s.conn))
     }
 
-    /// Takes in what the poll reported: readiness flags first, then accepts
-    /// and finished dials.
+    /// True while the node's next deadline is near (and not yet passed):
+    /// then the loop accepts nothing.
+    fn deadline_near(&self, now: u64) -> bool {
+        self.core
+            .poll_timeout()
+            .is_some_and(|at| at > now && at - now <= self.accept_quiet_ns)
+    }
+
+    /// Takes in what the poll reported: readiness flags first, then
+    /// finished dials.
     fn ready<H: Host>(&mut self, host: &mut H, now: u64) -> Result<(), NodeError<H::Error>> {
         let mut timer_fired = false;
         for event in self.events.iter() {
@@ -392,9 +414,6 @@ impl<T: Timer> Node<T> {
         }
         for i in 0..CONNS {
             self.finish_dial(host, i, now)?;
-        }
-        if self.may_accept {
-            self.accept(host, now)?;
         }
         Ok(())
     }
