@@ -4,8 +4,19 @@
 //! Each turn reads the clock once and hands that `now` to every call into
 //! the node: it serves the handle (stop, start), reads what the sockets hold
 //! (within a byte budget per connection), runs the node's timeout when it is
-//! due (at most one tick), writes what the node has to send, acts on every
-//! event the node emitted, then waits for readiness or the next deadline.
+//! due (at most one tick), accepts new connections (unless the next
+//! deadline is within `ACCEPT_QUIET_NS`), writes what the node has to send,
+//! acts on every event the node emitted, then waits for readiness or the
+//! next deadline.
+//!
+//! What a stranger can cost is bounded per turn: it is read at most a byte
+//! budget (and the node closes it at its first protocol error), at most as
+//! many connections are accepted as the node has slots, and rejected
+//! connections reach the host as notes at most `REJECTED_NOTES_PER_S` (10)
+//! a second (the node's report counts them all), so that a flood of
+//! strangers never becomes a flood of log lines the host would wait to
+//! write. A node behind its schedule runs one tick per turn, so its sockets
+//! and its stop are served between ticks.
 
 use std::io;
 use std::net::SocketAddr;
@@ -35,6 +46,47 @@ const WAKER: Token = Token(2);
 const FIRST_CONN: usize = 3;
 /// Readiness events one poll returns at most; the rest come next turn.
 const POLL_EVENTS: usize = 64;
+/// Rejected connections noted to the host per second, at most (after a
+/// first burst of as many): a flood of strangers must not turn into a flood
+/// of log lines, which a host writing to a slow pipe would wait on. The
+/// node's report counts every one.
+const REJECTED_NOTES_PER_S: u32 = 10;
+/// How long before the node's next deadline (its next tick, when running)
+/// the loop accepts no connection, at most a quarter of a tick period: a
+/// burst of strangers' connections is work that would make the tick late.
+/// They wait in the listener's backlog until just after it.
+const ACCEPT_QUIET_NS: u64 = 1_000_000;
+
+/// A token bucket for [`Note::Rejected`]: [`REJECTED_NOTES_PER_S`] a second.
+#[derive(Debug, Clone, Copy)]
+struct NoteBudget {
+    tokens: u32,
+    /// When the bucket was last refilled, on the timer's clock.
+    refilled_ns: u64,
+}
+
+impl NoteBudget {
+    const fn new(now_ns: u64) -> Self {
+        Self {
+            tokens: REJECTED_NOTES_PER_S,
+            refilled_ns: now_ns,
+        }
+    }
+
+    /// True if a note may go now (and takes its token).
+    fn take(&mut self, now_ns: u64) -> bool {
+        let per_token_ns = 1_000_000_000 / u64::from(REJECTED_NOTES_PER_S);
+        let earned = now_ns.saturating_sub(self.refilled_ns) / per_token_ns;
+        if earned > 0 {
+            let room = u64::from(REJECTED_NOTES_PER_S - self.tokens);
+            self.tokens += u32::try_from(earned.min(room)).unwrap_or(0);
+            self.refilled_ns = self.refilled_ns.saturating_add(earned * per_token_ns);
+        }
+        let ok = self.tokens > 0;
+        self.tokens = self.tokens.saturating_sub(1);
+        ok
+    }
+}
 
 /// One node's parameters.
 #[derive(Debug, Clone)]
@@ -97,6 +149,8 @@ pub struct Node<T: Timer> {
     events: Events,
     /// [`Config::spin`], capped at a quarter of a tick period, in ns.
     spin_ns: u64,
+    /// [`ACCEPT_QUIET_NS`], capped at a quarter of a tick period.
+    accept_quiet_ns: u64,
     /// The listener may hold more connections (edge-triggered, as sockets).
     may_accept: bool,
     /// A write budget stopped with bytes left: the next poll must not wait.
@@ -109,6 +163,8 @@ pub struct Node<T: Timer> {
     stopping: bool,
     /// The node ended: its report is final.
     ended: bool,
+    /// Rejected connections noted to the host, by rate.
+    rejected_notes: NoteBudget,
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -140,7 +196,8 @@ impl<T: Timer> Node<T> {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         // Boxed straight from the Result: one stack copy of the core fewer,
         // and a stack page touched once stays in the peak RSS.
-        let core = Core::new(config.node, timer.now_ns()).map(Box::new)?;
+        let now_ns = timer.now_ns();
+        let core = Core::new(config.node, now_ns).map(Box::new)?;
         Ok(Self {
             core,
             next: config.next,
@@ -153,6 +210,7 @@ impl<T: Timer> Node<T> {
             addrs: [None; CONNS],
             events: Events::with_capacity(POLL_EVENTS),
             spin_ns: nanos(config.spin).min(period_ns / 4),
+            accept_quiet_ns: ACCEPT_QUIET_NS.min(period_ns / 4),
             // The listener may have queued connections before registering.
             may_accept: true,
             write_more: false,
@@ -160,6 +218,7 @@ impl<T: Timer> Node<T> {
             start: Start::Handed,
             stopping: false,
             ended: false,
+            rejected_notes: NoteBudget::new(now_ns),
         })
     }
 
@@ -192,6 +251,10 @@ impl<T: Timer> Node<T> {
             if self.core.poll_timeout().is_some_and(|at| at <= now) {
                 self.core.handle_timeout(now);
                 self.act(host, now)?;
+            }
+            // After the tick, and not just before the next one.
+            if self.may_accept && !self.deadline_near(now) {
+                self.accept(host, now)?;
             }
             self.write_all(host, now)?;
             if self.ended {
@@ -249,10 +312,14 @@ impl<T: Timer> Node<T> {
                 Event::Dial(conn) => self.dial(conn, now)?,
                 Event::Close(conn) => self.close(conn, now),
                 Event::Joined(peer) => host.note(&Note::Joined(peer)),
-                Event::Rejected { conn, reason } => host.note(&Note::Rejected {
-                    addr: self.addrs.get(conn.index()).copied().flatten(),
-                    reason,
-                }),
+                // Beyond the budget only the report's count says it.
+                Event::Rejected { conn, reason } if self.rejected_notes.take(now) => {
+                    host.note(&Note::Rejected {
+                        addr: self.addrs.get(conn.index()).copied().flatten(),
+                        reason,
+                    });
+                }
+                Event::Rejected { .. } => {}
                 Event::PeerLost {
                     peer,
                     at_model_ns,
@@ -276,7 +343,7 @@ impl<T: Timer> Node<T> {
     /// Waits for readiness, the node's next deadline, or the handle.
     fn wait<H: Host>(&mut self, host: &mut H, now: u64) -> Result<(), NodeError<H::Error>> {
         host.idle().map_err(NodeError::Host)?;
-        let timeout = if self.has_work() {
+        let timeout = if self.has_work(now) {
             Some(Duration::ZERO)
         } else {
             match self.core.poll_timeout() {
@@ -297,8 +364,8 @@ impl<T: Timer> Node<T> {
 
     /// Work left for the next turn (by a budget, or a start time to hand):
     /// then the poll must not wait.
-    fn has_work(&self) -> bool {
-        self.may_accept
+    fn has_work(&self, now: u64) -> bool {
+        (self.may_accept && !self.deadline_near(now))
             || self.write_more
             || self.start_due().is_some()
             || self
@@ -308,8 +375,16 @@ impl<T: Timer> Node<T> {
                 .any(|s| s.may_read && !s.connecting && self.core.can_read(s.conn))
     }
 
-    /// Takes in what the poll reported: readiness flags first, then accepts
-    /// and finished dials.
+    /// True while the node's next deadline is near (and not yet passed):
+    /// then the loop accepts nothing.
+    fn deadline_near(&self, now: u64) -> bool {
+        self.core
+            .poll_timeout()
+            .is_some_and(|at| at > now && at - now <= self.accept_quiet_ns)
+    }
+
+    /// Takes in what the poll reported: readiness flags first, then
+    /// finished dials.
     fn ready<H: Host>(&mut self, host: &mut H, now: u64) -> Result<(), NodeError<H::Error>> {
         let mut timer_fired = false;
         for event in self.events.iter() {
@@ -339,9 +414,6 @@ impl<T: Timer> Node<T> {
         }
         for i in 0..CONNS {
             self.finish_dial(host, i, now)?;
-        }
-        if self.may_accept {
-            self.accept(host, now)?;
         }
         Ok(())
     }

@@ -1,4 +1,12 @@
-//! A connection slot: its state, its decoder and its handshake bytes.
+//! A connection slot: its state, its decoder and its handshake bytes, and
+//! the rule by which an unproven slot gives way to a newer connection.
+//!
+//! The rule ([`Conn::eviction_rank`]) keeps a peer's way in open against
+//! strangers that hold sockets: a silent connection goes before one that
+//! sent a valid `Hello`, the oldest first, and never one accepted at the
+//! current `now`. A stranger that mimics a `Hello` holds its slot only for
+//! [`ANSWER_GRACE_NS`] and its handshake deadline; against many of those a
+//! peer gets in as slots come free, after a few dials rather than never.
 
 use heapless::Vec;
 
@@ -8,6 +16,12 @@ use crate::wire::{self, Challenge, Decoder, Frame, MAX_FRAME_LEN};
 /// Handshake bytes a slot holds: the one frame it sends before its link is
 /// up, and the `Proof` that may follow a `Hello`.
 const HANDSHAKE_OUT: usize = 2 * MAX_FRAME_LEN;
+
+/// How long a connection that sent a valid `Hello` (and got our `Welcome`)
+/// keeps its slot against newer connections while its `Proof` is on the way:
+/// a round trip on any network the model runs over. Its handshake deadline
+/// still bounds it.
+pub(super) const ANSWER_GRACE_NS: u64 = 200_000_000;
 
 /// Where a slot stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +48,8 @@ pub(super) enum State {
     },
     /// `Hello` came and `Welcome` went; waiting for `Proof`.
     Answering {
+        /// When the `Hello` came, on the host's clock.
+        since_ns: u64,
         /// Who the caller claims to be.
         claimed: MachineId,
         /// The caller's challenge.
@@ -88,12 +104,25 @@ impl Conn {
         }
     }
 
-    /// Not yet proven: a stranger until the handshake succeeds.
-    pub(super) const fn is_unproven(&self) -> bool {
-        matches!(
-            self.state,
-            State::Accepted { .. } | State::Answering { .. } | State::Calling { .. }
-        )
+    /// How readily this slot gives way to a newer connection: lower goes
+    /// first; `None` for a slot that never does.
+    ///
+    /// Only unproven accepted connections give way. A silent one (no valid
+    /// `Hello` yet) goes before one that sent a valid `Hello`, which keeps
+    /// its slot for [`ANSWER_GRACE_NS`] while its `Proof` comes; the oldest
+    /// goes first. A slot opened at `now_ns` never gives way: its bytes have
+    /// not been offered yet, so a burst of connections cannot push out a
+    /// peer before its `Hello` is read.
+    pub(super) const fn eviction_rank(&self, now_ns: u64) -> Option<(u8, u64)> {
+        match self.state {
+            State::Accepted { .. } if self.opened_ns < now_ns => Some((0, self.opened_ns)),
+            State::Answering { since_ns, .. }
+                if since_ns.saturating_add(ANSWER_GRACE_NS) <= now_ns =>
+            {
+                Some((1, self.opened_ns))
+            }
+            _ => None,
+        }
     }
 
     /// Queues a handshake frame; false if it did not fit (never, by the bound).

@@ -72,6 +72,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                         return self.close(conn, CloseReason::ConnectFailed);
                     }
                     c.state = State::Answering {
+                        since_ns: self.now_ns,
                         claimed: other,
                         theirs,
                         ours,

@@ -5,9 +5,11 @@ use super::*;
 /// The host's inputs.
 impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// The host accepted a connection: its slot, or `None` when no slot is
-    /// free (the host closes it). Taking the last free slot evicts the oldest
-    /// unproven connection, so that a slot is soon free again for the next
-    /// one: strangers can delay a peer, but not keep it out.
+    /// free (the host closes it). Taking the last free slot evicts one
+    /// unproven connection (see [`Conn::eviction_rank`]: silent ones first,
+    /// oldest first, never one opened at this very time), so that a slot is
+    /// soon free again for the next one: strangers can delay a peer by a
+    /// dial or two, but not keep it out.
     pub fn handle_accepted(&mut self, now_ns: u64) -> Option<ConnId> {
         self.tick_now(now_ns);
         if matches!(self.phase, Phase::Ended(_)) {
@@ -15,7 +17,10 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
         let is_free = |c: &Conn| c.state == State::Free;
         let Some(i) = (1..CONNS).find(|&i| is_free(&self.conns[i])) else {
+            // Refused, but room is made for the next one: the host closes
+            // the evicted slot before it accepts again.
             self.stats.rejected += 1;
+            self.evict();
             return None;
         };
         let deadline_ns = self
@@ -23,14 +28,20 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             .saturating_add(self.config.timeouts.handshake_ns);
         self.conns[i].open(State::Accepted { deadline_ns }, self.now_ns);
         if !(1..CONNS).any(|j| is_free(&self.conns[j])) {
-            let oldest = (1..CONNS)
-                .filter(|&j| j != i && self.conns[j].is_unproven())
-                .min_by_key(|&j| self.conns[j].opened_ns);
-            if let Some(j) = oldest {
-                self.close(ConnId(j as u8), CloseReason::Evicted);
-            }
+            self.evict();
         }
         Some(ConnId(i as u8))
+    }
+
+    /// Closes the unproven connection that gives way first, if one does.
+    fn evict(&mut self) {
+        let now = self.now_ns;
+        let victim = (1..CONNS)
+            .filter_map(|j| Some((self.conns[j].eviction_rank(now)?, j)))
+            .min();
+        if let Some((_, j)) = victim {
+            self.close(ConnId(j as u8), CloseReason::Evicted);
+        }
     }
 
     /// The host's dial of slot `conn` connected: the handshake starts.

@@ -19,7 +19,30 @@
 //! is full the node reads nothing more (the host leaves the bytes in the
 //! socket, so TCP holds them). Each link's outbox holds `OUT` bytes; a send
 //! that does not fit stalls the machine, as a blocking socket would. Protocol
-//! errors are counted by kind and close the connection at the first one.
+//! errors are counted by kind and close the connection at the first one, so
+//! a connection costs at most one decoded frame after its first bad byte.
+//!
+//! **Strangers and peers.** A machine id is bound only by proof of the key,
+//! and a bound id is never given to a second claimant (`id taken`). Before
+//! the proof, nothing tells a stranger from a peer, so the accepted slots
+//! (all but the dial's) are shared by rules that let a peer through
+//! whatever the strangers do short of mimicking a `Hello` (see
+//! `Conn::eviction_rank`): taking the last free slot evicts one unproven
+//! connection, and a newcomer that finds no free slot is refused but evicts
+//! one, so that the next finds room. Silent connections go before those that
+//! sent a valid `Hello` (which keep their slot for a round trip while their
+//! `Proof` comes), the oldest first, and a connection accepted at this very
+//! `now` (its bytes not yet offered) is never evicted: a host accepts a
+//! burst in one turn, and the burst must not push out a peer whose `Hello`
+//! it has not read. The dial's slot is never shared, and an evicted peer's
+//! dial is retried. A host bounds the rest: bytes read per connection per
+//! turn, connections accepted per turn.
+//!
+//! **Overload.** One call of `handle_timeout` runs at most one tick, so a
+//! host behind its schedule still serves its sockets and its stop between
+//! ticks. Every tick runs, late, and the node records how late (the
+//! report's `max_late_ns`); a tick that ran when the next was already due
+//! makes the end `overloaded`, never `completed`.
 
 mod conn;
 mod end;

@@ -594,6 +594,125 @@ fn taking_the_last_slot_evicts_the_oldest_stranger() {
     assert_ne!(last, first);
 }
 
+#[test]
+fn a_burst_of_connections_never_evicts_one_not_yet_read() {
+    // One host turn accepts a burst at one `now`: once every slot is taken
+    // by it, the rest are refused rather than pushing out a connection whose
+    // first bytes (perhaps a peer's Hello) were never offered.
+    let mut b = Bench::new();
+    let burst: Vec<ConnId> = (1..CONNS)
+        .map(|_| b.node.handle_accepted(10).unwrap())
+        .collect();
+    b.drain();
+    assert!(b.rejected().is_empty(), "{:?}", b.events);
+    assert_eq!(b.node.handle_accepted(10), None);
+    assert_eq!(b.node.report().rejected, 1);
+    // The peer among them says Hello and joins.
+    let peer = *burst.last().unwrap();
+    b.now = 10;
+    b.send(peer, &hello_from_two([9; 16]));
+    prove_as_two(&mut b, peer, [9; 16]);
+    assert!(b.events.contains(&Event::Joined(MachineId::TWO)));
+}
+
+/// `Hello` from machine 2 with `challenge`.
+fn hello_from_two(challenge: [u8; 16]) -> Frame {
+    Frame::Hello {
+        protocol: PROTOCOL,
+        from: 2,
+        challenge,
+    }
+}
+
+/// Answers the `Welcome` waiting on `conn` as machine 2 with `ours`.
+fn prove_as_two(b: &mut Bench, conn: ConnId, ours: [u8; 16]) {
+    let [Frame::Welcome { challenge, .. }] = b.recv(conn)[..] else {
+        panic!("no Welcome: {:?}", b.events);
+    };
+    let (two, zero) = (MachineId::TWO, MachineId::ZERO);
+    let proof = handshake::prove(&KEY, Role::Caller, (two, &ours), (zero, &challenge));
+    b.send(conn, &Frame::Proof { proof });
+}
+
+#[test]
+fn silent_strangers_give_way_before_a_peer_that_said_hello() {
+    // Strangers that connect and say nothing, reopened as soon as evicted,
+    // four every turn of 1 ms: machine 2's connection, once its Hello is
+    // read, outlives them all while its Proof is on the way.
+    let mut b = Bench::new();
+    let peer = b.node.handle_accepted(0).unwrap();
+    b.now = 1;
+    b.send(peer, &hello_from_two([9; 16]));
+    let mut evicted = 0;
+    let last = conn::ANSWER_GRACE_NS / MS - 1;
+    for turn in 2..=last {
+        let now = turn * MS;
+        for _ in 0..4 {
+            if b.node.handle_accepted(now).is_some() {
+                b.drain();
+            }
+        }
+        // The host closes what the node asked it to.
+        let closes: Vec<ConnId> = b
+            .events
+            .drain(..)
+            .filter_map(|e| match e {
+                Event::Close(c) => Some(c),
+                Event::Rejected { reason, .. } => {
+                    assert_eq!(reason, CloseReason::Evicted);
+                    None
+                }
+                _ => None,
+            })
+            .collect();
+        for c in closes {
+            assert_ne!(c, peer, "the peer was evicted at turn {turn}");
+            b.node.handle_closed(c, now);
+            evicted += 1;
+        }
+    }
+    assert!(evicted > 100, "the strangers churned: {evicted}");
+    b.now = last * MS;
+    prove_as_two(&mut b, peer, [9; 16]);
+    assert!(
+        b.events.contains(&Event::Joined(MachineId::TWO)),
+        "{:?}",
+        b.events
+    );
+}
+
+#[test]
+fn strangers_that_say_hello_keep_their_slot_only_for_a_round_trip() {
+    // Every slot holds a valid-looking Hello: for ANSWER_GRACE_NS newer
+    // connections are refused, then the oldest gives way.
+    let mut b = Bench::new();
+    let first = b.node.handle_accepted(0).unwrap();
+    b.send(first, &hello_from_two([1; 16]));
+    for t in 1..CONNS as u64 - 1 {
+        let c = b.node.handle_accepted(t).unwrap();
+        b.now = t;
+        b.send(c, &hello_from_two([t as u8; 16]));
+    }
+    b.drain();
+    assert!(b.rejected().is_empty(), "{:?}", b.events);
+    let grace = conn::ANSWER_GRACE_NS;
+    assert_eq!(b.node.handle_accepted(grace - 1), None);
+    b.drain();
+    assert!(b.rejected().is_empty(), "{:?}", b.events);
+    // With every slot taken, a newcomer is refused but makes room: the
+    // oldest Hello past its grace gives way, for the next one.
+    assert_eq!(b.node.handle_accepted(grace), None);
+    b.drain();
+    assert_eq!(b.rejected(), [CloseReason::Evicted]);
+    assert!(b.events.contains(&Event::Close(first)));
+    b.node.handle_closed(first, grace);
+    assert_eq!(b.node.handle_accepted(grace), Some(first));
+    b.drain();
+    // The others are still within their grace.
+    assert_eq!(b.rejected(), [CloseReason::Evicted]);
+    assert_eq!(b.node.report().rejected, 3);
+}
+
 /// Machine 0 with a hand-played machine 2 up and the barrier half-done.
 fn bench_with_link() -> (Bench, ConnId) {
     let mut b = Bench::new();

@@ -193,3 +193,15 @@ fn three_nodes_on_loopback_run_to_a_clean_end() {
         }
     }
 }
+
+#[test]
+fn rejected_notes_are_kept_to_a_rate() {
+    let mut budget = super::NoteBudget::new(0);
+    let burst = (0..100).filter(|_| budget.take(5)).count();
+    assert_eq!(burst, super::REJECTED_NOTES_PER_S as usize);
+    // A second later the bucket is full again, and no fuller.
+    let later = (0..100).filter(|_| budget.take(5_000_000_000)).count();
+    assert_eq!(later, super::REJECTED_NOTES_PER_S as usize);
+    assert!(budget.take(5_100_000_000));
+    assert!(!budget.take(5_100_000_000));
+}

@@ -1,0 +1,3 @@
+//! Helpers shared by the test files and examples that include them.
+
+pub mod hostile;
