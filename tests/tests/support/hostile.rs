@@ -18,12 +18,12 @@ use scalemodel::rundir::NodeSummary;
 use scalemodel::timing::{Timing, timing};
 use scalemodel_core::MachineId;
 use scalemodel_core::wire::{CHALLENGE_LEN, Frame, MAX_FRAME_LEN, PROOF_LEN, PROTOCOL, encode};
-use scalemodel_tests::scalemodel_bin;
+use scalemodel_tests::{key_file, scalemodel_bin};
 
 /// A run's parameters as the hand-started nodes get them.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
-    /// `--seed` (and the run id the key is derived from today).
+    /// `--seed`.
     pub seed: u64,
     /// `--rates`.
     pub rates: String,
@@ -39,10 +39,16 @@ pub struct RunSpec {
 /// at Unix time `start_at`. Its stderr goes to `out/stderr-ID.txt`, so that
 /// a flood of notes never fills a pipe nobody reads.
 ///
-/// The one place the tests start a node by hand: when nodes take their key
-/// from `--key-file`, it is added here.
+/// The one place these tests start a node by hand. The run's key file is
+/// `out.key` beside `out`, written if missing: the strangers never see it.
 pub fn node(id: usize, spec: &RunSpec, peers: &[SocketAddr], start_at: u64, out: &Path) -> Child {
     std::fs::create_dir_all(out).expect("the run directory can be made");
+    let key = out.with_extension("key");
+    if !key.exists() {
+        let dir = key.parent().expect("the run directory has a parent");
+        let name = key.file_name().and_then(|n| n.to_str()).expect("a name");
+        key_file(dir, name, "a secret for the hostile tests");
+    }
     let peers: Vec<String> = peers.iter().map(ToString::to_string).collect();
     let stderr = std::fs::File::create(stderr_path(out, id)).expect("a stderr file");
     Command::new(scalemodel_bin())
@@ -52,6 +58,8 @@ pub fn node(id: usize, spec: &RunSpec, peers: &[SocketAddr], start_at: u64, out:
         .args(["--duration", &spec.duration_s.to_string()])
         .args(["--start-at", &start_at.to_string()])
         .args(["--connect-timeout", &spec.patience])
+        .arg("--key-file")
+        .arg(&key)
         .arg("--out")
         .arg(out)
         .stdin(Stdio::null())
