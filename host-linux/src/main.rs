@@ -10,10 +10,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");
-            if e.is::<scalemodel::run_cmd::MachineDied>() {
-                ExitCode::from(scalemodel::run_cmd::EXIT_MACHINE_DIED)
-            } else {
-                ExitCode::FAILURE
+            match e.downcast_ref::<scalemodel::run_cmd::Failed>() {
+                Some(failed) => ExitCode::from(failed.code),
+                None => ExitCode::FAILURE,
             }
         }
     }

@@ -32,7 +32,7 @@ use crate::check::{self, Run};
 use crate::cli::{Rates, RunArgs};
 use crate::merge;
 use crate::outln;
-use crate::rundir::{self, NetRun};
+use crate::rundir::{self, End, NetRun, Params};
 use crate::timing::{Timing, timing};
 use crate::{key, salvage};
 
@@ -53,12 +53,20 @@ const EXIT_GRACE: Duration = Duration::from_secs(15);
 /// `run`'s exit status when a machine died in a trial (its process was
 /// killed, or exited with an error); 1 is any other failure, 2 a usage error.
 pub const EXIT_MACHINE_DIED: u8 = 3;
+/// `run`'s exit status when every trial ran whole and kept the rules, but a
+/// machine did not complete one (`overloaded`, `stalled`, ...): its figures
+/// are not the model's.
+pub const EXIT_NOT_COMPLETED: u8 = 4;
 
-/// `run` failed, and at least one machine died: `main` exits with
-/// [`EXIT_MACHINE_DIED`].
+/// `run` failed in a way that has its own exit status (`code`), which `main`
+/// exits with.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct MachineDied(String);
+#[error("{text}")]
+pub struct Failed {
+    /// The exit status: [`EXIT_MACHINE_DIED`] or [`EXIT_NOT_COMPLETED`].
+    pub code: u8,
+    text: String,
+}
 
 /// Runs `scalemodel run`.
 pub fn run(args: &RunArgs) -> Result<()> {
@@ -85,6 +93,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     let mut failures = Vec::new();
     let mut died = false;
+    // Trials that ran whole but where a machine did not keep the model.
+    let mut incomplete = Vec::new();
     let mut trials = Vec::new();
     // Each trial's directory, and whether it is complete.
     let mut written: Vec<(u32, bool)> = Vec::new();
@@ -105,6 +115,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     died = true;
                     failures.push(format!("trial {k}: {death}"));
                 }
+                if trial.deaths.is_empty() {
+                    let ends = not_completed(&trial.run.params);
+                    if !ends.is_empty() {
+                        incomplete.push(format!("trial {k}: {ends}"));
+                    }
+                }
                 written.push((k, true));
                 trials.push(trial);
             }
@@ -121,14 +137,36 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     print_overall(&trials);
     print_written(&out, &written);
-    if failures.is_empty() {
+    if failures.is_empty() && incomplete.is_empty() {
         return Ok(());
     }
-    let failures = failures.join("; ");
-    if died {
-        return Err(MachineDied(failures).into());
-    }
-    bail!("{failures}")
+    let code = if died {
+        EXIT_MACHINE_DIED
+    } else if failures.is_empty() {
+        EXIT_NOT_COMPLETED
+    } else {
+        bail!("{}", failures.join("; "));
+    };
+    failures.extend(incomplete);
+    let text = failures.join("; ");
+    let text = if code == EXIT_NOT_COMPLETED {
+        format!("not every machine completed, so these trials are not the model's figures: {text}")
+    } else {
+        text
+    };
+    Err(Failed { code, text }.into())
+}
+
+/// The machines of a trial that did not complete, with how they ended
+/// (`machine 0 overloaded, machine 2 stalled`); empty when all did.
+fn not_completed(params: &Params) -> String {
+    params
+        .machines
+        .iter()
+        .filter(|m| m.end != End::Completed)
+        .map(|m| format!("machine {} {}", m.id, m.end))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Says what was written: every trial's directory, or which are complete

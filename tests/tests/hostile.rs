@@ -193,7 +193,8 @@ fn an_overloaded_run_says_so_and_analyze_flags_it() {
     let mut launcher = Children::default();
     launcher.0.push(overloaded_run("5", &out).spawn().unwrap());
     let statuses = launcher.wait_all(Duration::from_secs(60));
-    assert!(statuses[0].success(), "{statuses:?}");
+    // 4: the trial ran whole and kept the rules, but not the model's pace.
+    assert_eq!(statuses[0].code(), Some(4), "{statuses:?}");
     let dir = out.join("trial-1");
     let violations = check_dir(&dir).unwrap();
     assert!(violations.is_empty(), "{violations:#?}");
