@@ -20,6 +20,12 @@ use scalemodel_tests::{
 /// Runs `scalemodel run` with `args` into `out`; the launcher is killed if it
 /// takes longer than `limit` (its nodes then see their parent die and stop).
 fn run(out: &Path, args: &[&str], limit: Duration) -> String {
+    run_ending(out, args, limit, &[0])
+}
+
+/// As [`run`], when any exit status in `codes` is fine (4: a machine did
+/// not complete, e.g. `overloaded`).
+fn run_ending(out: &Path, args: &[&str], limit: Duration, codes: &[i32]) -> String {
     let output = scalemodel()
         .arg("run")
         .arg("--out")
@@ -30,7 +36,7 @@ fn run(out: &Path, args: &[&str], limit: Duration) -> String {
         .expect("scalemodel run starts");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
-        output.status.success(),
+        output.status.code().is_some_and(|c| codes.contains(&c)),
         "scalemodel run {args:?} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -114,7 +120,7 @@ fn a_full_inbox_holds_its_socket_and_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("flood");
     let args = ["--trials", "1", "--rates", "1,1000,1000", "--sides", "4"];
-    run(
+    run_ending(
         &out,
         &[
             &args[..],
@@ -122,6 +128,8 @@ fn a_full_inbox_holds_its_socket_and_loses_nothing() {
         ]
         .concat(),
         Duration::from_secs(90),
+        // The fast machines may honestly end `overloaded` (see below).
+        &[0, 4],
     );
     let dir = out.join("trial-1");
     let violations = check_dir(&dir).expect("the run directory reads");
