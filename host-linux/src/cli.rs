@@ -188,6 +188,24 @@ impl ModelArgs {
     pub fn seed_or_random(&self) -> u64 {
         self.seed.unwrap_or_else(random_u64)
     }
+
+    /// The parameters every node of the networked run `run_id` with `seed`
+    /// shares, as its summary records them.
+    pub fn net_run(&self, seed: u64, run_id: u64) -> crate::rundir::NetRun {
+        crate::rundir::NetRun {
+            seed,
+            run_id,
+            duration_s: self.duration,
+            speed: self.speed,
+            sides: self.sides,
+            rate_range: match &self.rates {
+                Rates::Range(r) => Some([*r.start(), *r.end()]),
+                Rates::Exact(_) => None,
+            },
+            rates: self.rates.resolve(seed),
+            inbox_capacity: scalemodel_core::node::INBOX_CAP,
+        }
+    }
 }
 
 /// A random `u64` from the operating system, for seeds and run ids.

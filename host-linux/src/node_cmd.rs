@@ -18,13 +18,11 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use scalemodel_core::node::{
-    self, INBOX_CAP, Missing, NodeReport, ProtocolError, Status, Timeouts,
-};
+use scalemodel_core::node::{self, Missing, NodeReport, ProtocolError, Status, Timeouts};
 use scalemodel_core::{MachineId, Record};
 use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
 
-use crate::cli::{NodeArgs, Rates, random_u64};
+use crate::cli::{NodeArgs, random_u64};
 use crate::procinfo;
 use crate::rundir::{
     self, End, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
@@ -180,19 +178,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         eprintln!("machine {id}: {what}");
         notes.push(what);
     }
-    let run = NetRun {
-        seed,
-        run_id,
-        duration_s: model.duration,
-        speed: model.speed,
-        sides: model.sides,
-        rate_range: match &model.rates {
-            Rates::Range(r) => Some([*r.start(), *r.end()]),
-            Rates::Exact(_) => None,
-        },
-        rates: model.rates.resolve(seed),
-        inbox_capacity: INBOX_CAP,
-    };
+    let run = model.net_run(seed, run_id);
     let summary = summarise(run, id, local, &report, status, notes, setup_before_node);
     summary.write(out, id)?;
     if args.launcher {

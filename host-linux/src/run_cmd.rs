@@ -29,10 +29,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use scalemodel_core::{MachineId, N};
 
 use crate::check::{self, Run};
-use crate::cli::{Rates, RunArgs};
+use crate::cli::RunArgs;
 use crate::merge;
 use crate::outln;
-use crate::rundir::{self, End, NetRun, Params};
+use crate::rundir::{self, End, Params};
 use crate::timing::{Timing, timing};
 use crate::{key, salvage};
 
@@ -209,24 +209,6 @@ struct Trial {
     deaths: Vec<Death>,
 }
 
-/// The run's parameters as every node of trial `seed` knows them.
-fn net_run(args: &RunArgs, seed: u64, run_id: u64) -> NetRun {
-    let model = &args.model;
-    NetRun {
-        seed,
-        run_id,
-        duration_s: model.duration,
-        speed: model.speed,
-        sides: model.sides,
-        rate_range: match &model.rates {
-            Rates::Range(r) => Some([*r.start(), *r.end()]),
-            Rates::Exact(_) => None,
-        },
-        rates: model.rates.resolve(seed),
-        inbox_capacity: scalemodel_core::node::INBOX_CAP,
-    }
-}
-
 fn run_trial(
     args: &RunArgs,
     k: u32,
@@ -367,7 +349,7 @@ fn finish_trial(
     for death in &deaths.0 {
         let id = death.id;
         let rows = salvage::cut_log(dir, id)?;
-        let run = net_run(args, seed, run_id);
+        let run = args.model.net_run(seed, run_id);
         salvage::summary(
             run,
             id,
