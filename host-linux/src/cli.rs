@@ -434,12 +434,12 @@ fn parse_duration_s(s: &str) -> Result<f64, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    // A week of model time is far beyond any experiment and keeps ns in u64.
-    if secs > 0.0 && secs <= 604_800.0 {
+    use crate::rundir::DURATION_S_MAX;
+    if secs > 0.0 && secs <= DURATION_S_MAX {
         Ok(secs)
     } else {
         Err(format!(
-            "the duration must be more than 0 and at most 604800 seconds, got {s}"
+            "the duration must be more than 0 and at most {DURATION_S_MAX} seconds, got {s}"
         ))
     }
 }

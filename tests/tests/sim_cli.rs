@@ -263,4 +263,20 @@ fn a_closed_stdout_ends_quietly_and_the_work_is_done() {
     );
     assert!(stderr.is_empty(), "analyze complained: {stderr}");
     assert!(dir.join("report.md").exists(), "analyze wrote its report");
+
+    let out = tmp.path().join("net");
+    let run = std::process::Command::new(scalemodel_bin())
+        .args(["run", "--trials", "1", "--duration", "2", "--speed", "4"])
+        .args(["--rates", "3,4,5", "--out"])
+        .arg(&out)
+        .stdout(closed_stdout())
+        .output()
+        .expect("scalemodel runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "run: {:?}\n{stderr}", run.status);
+    assert!(!stderr.contains("panicked"), "run: {stderr}");
+    assert!(
+        check_dir(&out.join("trial-1")).unwrap().is_empty(),
+        "the trial is whole"
+    );
 }

@@ -82,7 +82,7 @@ pub const SIDES_MIN: u8 = 4;
 pub const SPEED_MIN: u32 = 1;
 
 /// The longest run in model seconds: a week, which keeps every time in ns
-/// within u64. `cli`'s `--duration` should share it.
+/// within u64; `--duration` takes the same bound.
 pub const DURATION_S_MAX: f64 = 604_800.0;
 
 /// The rates a machine may have, in ticks per model second.
