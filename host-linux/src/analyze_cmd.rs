@@ -15,6 +15,7 @@ use crate::merge;
 use crate::outln;
 use crate::plot;
 use crate::rundir::{self, LinkSummary, Params};
+use crate::text::{count, signed};
 
 /// The pictures every report links to, with their titles.
 pub const PLOTS: [(&str, &str); 4] = [
@@ -125,12 +126,15 @@ fn summary_line(a: &Analysis, secs: f64) -> String {
     let verdict = if a.violations.is_empty() {
         "conforms".to_owned()
     } else {
-        format!("{} violations", a.violations.total())
+        count(a.violations.total(), "violation")
     };
     let queue = slow.map_or_else(String::new, |m| {
         format!(
-            "; slowest machine {} inbox growth {:+.2} msgs/s (predicted {:.2}), max jump {}",
-            m.id, m.queue.growth_per_s, m.estimate.predicted_growth_per_s, m.jumps.max
+            "; slowest machine {} inbox growth {} msgs/s (predicted {:.2}), max jump {}",
+            m.id,
+            signed(m.queue.growth_per_s, 2),
+            m.estimate.predicted_growth_per_s,
+            m.jumps.max
         )
     });
     let ends = not_completed(&a.run.params)
@@ -299,7 +303,7 @@ pub fn markdown(a: &Analysis) -> String {
     for m in &a.figures {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} / {} / {} | {} | {} | {:.2} | {} | {} | {:.1} / {} | {:+.2} | {:.1} / {} / {} | {:+.3} |",
+            "| {} | {} | {} | {} / {} / {} | {} | {} | {:.2} | {} | {} | {:.1} / {} | {} | {:.1} / {} / {} | {} |",
             m.id,
             m.rate,
             m.ticks,
@@ -313,11 +317,11 @@ pub fn markdown(a: &Analysis) -> String {
             m.jumps.max,
             m.drift.mean,
             m.drift.max,
-            m.drift.trend_per_s,
+            signed(m.drift.trend_per_s, 2),
             m.queue.mean,
             m.queue.p99,
             m.queue.max,
-            m.queue.growth_per_s
+            signed(m.queue.growth_per_s, 3)
         );
     }
     let _ = writeln!(
@@ -340,12 +344,12 @@ pub fn markdown(a: &Analysis) -> String {
         let e = &m.estimate;
         let _ = writeln!(
             md,
-            "| {} | {:.2} | {:.2} | {:.2} | {:+.2} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {} |",
             m.id,
             e.arrivals_per_s,
             e.service_per_s,
             e.predicted_growth_per_s,
-            e.measured_growth_per_s
+            signed(e.measured_growth_per_s, 2)
         );
     }
     let _ = writeln!(md, "\n## Links\n");
@@ -372,8 +376,12 @@ pub fn markdown(a: &Analysis) -> String {
             if let Some(t) = m.timing {
                 let _ = writeln!(
                     md,
-                    "| {} | {:+.4} | {:.0} / {:.0} / {:.0} |",
-                    m.id, t.rate_error_pct, t.late_p50_us, t.late_p99_us, t.late_max_us
+                    "| {} | {} | {:.0} / {:.0} / {:.0} |",
+                    m.id,
+                    signed(t.rate_error_pct, 4),
+                    t.late_p50_us,
+                    t.late_p99_us,
+                    t.late_max_us
                 );
             }
         }

@@ -30,6 +30,11 @@ pub enum Command {
     Sim(Box<SimArgs>),
     /// Run one machine of a networked run: what `run` starts three of, and how
     /// a run spans several hosts.
+    // Every machine of a run must share the seed, and each writes its own log.
+    #[command(
+        mut_arg("seed", |a| a.required(true).help("The run's seed, the same on every machine of the run")),
+        mut_arg("out", |a| a.required(true).help("The run directory this machine writes its log and summary into"))
+    )]
     Node(NodeArgs),
     /// The standard experiment on this host: three `node` processes over TCP
     /// on loopback, for several trials.
@@ -123,7 +128,7 @@ pub struct StudyArgs {
     pub sim: bool,
 
     /// Model time runs K times faster than wall time (network only).
-    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_speed)]
     pub speed: u32,
 
     /// The study directory. Default: a new timestamped folder under `runs/`.
@@ -165,7 +170,8 @@ pub struct ModelArgs {
     pub duration: f64,
 
     /// Each machine's rate in ticks per model second: a range `A..=B` to draw
-    /// each rate from, or three exact rates `R0,R1,R2`, machine by machine.
+    /// each rate from (`A-B` and `A..B` mean the same, both ends included),
+    /// or three exact rates `R0,R1,R2`, machine by machine.
     #[arg(long, value_name = "A..=B|R0,R1,R2", default_value = "1..=6")]
     pub rates: Rates,
 
@@ -175,7 +181,7 @@ pub struct ModelArgs {
     pub sides: u8,
 
     /// Model time runs K times faster than wall time. An integer, at least 1.
-    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_speed)]
     pub speed: u32,
 
     /// The run directory to write. Default: a new timestamped folder under `runs/`.
@@ -381,7 +387,13 @@ impl FromStr for Rates {
                 ))
             }
         };
-        if let Some((lo, hi)) = s.split_once("..=") {
+        // `A..=B`, and the ways people write it from other tools: `A..B`
+        // and `A-B`, both inclusive here (`1..6` is the die's 1 to 6).
+        let range = s
+            .split_once("..=")
+            .or_else(|| s.split_once(".."))
+            .or_else(|| s.split_once('-').filter(|_| !s.contains(',')));
+        if let Some((lo, hi)) = range {
             let (lo, hi) = (rate(lo)?, rate(hi)?);
             if lo > hi {
                 return Err(format!("the range {lo}..={hi} is empty"));
@@ -392,9 +404,20 @@ impl FromStr for Rates {
         match parts.as_slice() {
             [a, b, c] => Ok(Self::Exact([rate(a)?, rate(b)?, rate(c)?])),
             _ => Err(format!(
-                "expected a range `A..=B` or three rates `R0,R1,R2`, got `{s}`"
+                "expected a range `A..=B` (also `A-B` or `A..B`, inclusive) or three rates `R0,R1,R2`, got `{s}`"
             )),
         }
+    }
+}
+
+/// Parses `--speed`: a whole number, at least 1.
+fn parse_speed(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(k) if k >= 1 => Ok(k),
+        Ok(_) => Err("the speed must be at least 1".to_owned()),
+        Err(_) => Err(format!(
+            "`{s}` is not a whole number: the speed is an integer factor, at least 1 (model time runs K times faster than wall time)"
+        )),
     }
 }
 

@@ -17,5 +17,6 @@ pub mod salvage;
 pub mod sim_cmd;
 pub mod study_cmd;
 pub mod swarm_cmd;
+pub mod text;
 pub mod timerfd;
 pub mod timing;

@@ -23,6 +23,10 @@ fn run() -> anyhow::Result<()> {
         Ok(cli) => cli,
         // Help and version go to stdout and exit 0.
         Err(e) if !e.use_stderr() => e.exit(),
+        // `scalemodel` alone: the help, not an error message (exit 2 all the same).
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            e.exit()
+        }
         Err(e) => {
             // clap names the flag and the value; say it in the house's `Error:` form.
             let text = e.render().to_string();

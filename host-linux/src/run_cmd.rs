@@ -33,6 +33,7 @@ use crate::cli::RunArgs;
 use crate::merge;
 use crate::outln;
 use crate::rundir::{self, End, Params};
+use crate::text::{count, signed};
 use crate::timing::{Timing, timing};
 use crate::{key, salvage};
 
@@ -79,8 +80,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
     rundir::create(&out)?;
     outln!(
-        "run: {} trials of {} s at speed {}, rates {}, die of {}, into {}",
-        args.trials,
+        "run: {} of {} s at speed {}, rates {}, die of {}, into {}",
+        count(args.trials, "trial"),
         model.duration,
         model.speed,
         model.rates,
@@ -422,7 +423,7 @@ fn print_trial(t: &Trial) {
             m.id,
             m.rate,
             m.ticks,
-            timing.map_or_else(|| "-".to_owned(), |t| format!("{:+.4}", t.rate_error_pct)),
+            timing.map_or_else(|| "-".to_owned(), |t| signed(t.rate_error_pct, 4)),
             late,
             m.max_queue,
             proc.and_then(|p| p.peak_rss_kib)
@@ -440,9 +441,9 @@ fn print_trial(t: &Trial) {
     let sent: u64 = p.links.iter().map(|l| l.sent).sum();
     let lost: u64 = p.links.iter().map(|l| l.in_flight + l.lost).sum();
     outln!(
-        "  conservation: {balanced} of {} links balanced, {sent} messages sent, {lost} undelivered; conformance: {} violations",
+        "  conservation: {balanced} of {} links balanced, {sent} messages sent, {lost} undelivered; conformance: {}",
         p.links.len(),
-        t.violations.total()
+        count(t.violations.total(), "violation")
     );
     for v in t.violations.iter().take(10) {
         outln!("    {v}");
@@ -475,12 +476,13 @@ fn print_overall(trials: &[Trial]) {
         .fold(0.0_f64, f64::max);
     let violations: u64 = trials.iter().map(|t| t.violations.total()).sum();
     outln!(
-        "overall: {} trials; worst rate error {:.4} %, worst lateness p99 {:.0} µs, max {:.0} µs; peak RSS {:.1} MiB; slowest start-up to first tick {:.1} ms; {violations} violations",
-        trials.len(),
+        "overall: {}; worst rate error {:.4} %, worst lateness p99 {:.0} µs, max {:.0} µs; peak RSS {:.1} MiB; slowest start-up to first tick {:.1} ms; {}",
+        count(trials.len() as u64, "trial"),
         worst(|t| t.rate_error_pct),
         worst(|t| t.late_p99_us),
         worst(|t| t.late_max_us),
         rss as f64 / 1024.0,
         first_tick,
+        count(violations, "violation"),
     );
 }

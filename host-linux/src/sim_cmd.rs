@@ -83,6 +83,19 @@ pub fn run(args: &SimArgs) -> Result<()> {
         speed: model.speed,
     };
     check_start(&config)?;
+    // The directory first: a run that cannot be written prints nothing else.
+    let out = match (&model.out, args.no_log) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, false) => Some(rundir::default_out("sim")?),
+        (None, true) => None,
+    };
+    if let Some(dir) = &out {
+        rundir::create(dir)?;
+    }
+    let sink = match (&out, args.no_log) {
+        (Some(dir), false) => Some(CsvSink::create(dir)?),
+        _ => None,
+    };
     outln!("seed {seed}");
     let [r0, r1, r2] = rates;
     outln!(
@@ -104,19 +117,6 @@ pub fn run(args: &SimArgs) -> Result<()> {
         "replay: {}",
         replay(&config, args.inbox_cap, args.link_cap, &args.faults)
     );
-
-    let out = match (&model.out, args.no_log) {
-        (Some(dir), _) => Some(dir.clone()),
-        (None, false) => Some(rundir::default_out("sim")?),
-        (None, true) => None,
-    };
-    if let Some(dir) = &out {
-        rundir::create(dir)?;
-    }
-    let sink = match (&out, args.no_log) {
-        (Some(dir), false) => Some(CsvSink::create(dir)?),
-        _ => None,
-    };
 
     let caps = Caps {
         inbox: args.inbox_cap,

@@ -18,6 +18,7 @@ use crate::cli::{Rates, StudyArgs};
 use crate::outln;
 use crate::run_cmd::scalemodel_command;
 use crate::rundir;
+use crate::text::count;
 
 /// One configuration of the study.
 struct Setup {
@@ -69,8 +70,8 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         },
     ];
     outln!(
-        "study: seed {seed}, {} trials of {} s per configuration, {}, into {}",
-        args.trials,
+        "study: seed {seed}, {} of {} s per configuration, {}, into {}",
+        count(args.trials, "trial"),
         args.duration,
         if args.sim {
             "in the simulator"
@@ -101,7 +102,11 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             }
             trials.push(a);
         }
-        outln!("  {}: {} trials analysed", setup.name, trials.len());
+        outln!(
+            "  {}: {} analysed",
+            setup.name,
+            count(trials.len() as u64, "trial")
+        );
         outcomes.push(Outcome { setup, trials });
     }
     let report = report(args, seed, &outcomes);
@@ -397,18 +402,15 @@ fn report(args: &StudyArgs, seed: u64, outcomes: &[Outcome]) -> String {
     }
     let _ = writeln!(md, "\n## The exercise's observations, checked\n");
     for v in verdicts(outcomes) {
+        // Said as a count of where it held, so that "1 of 3" reads right.
         let mark = if v.of == 0 {
-            "not tested"
+            "not tested".to_owned()
         } else if v.held == v.of {
-            "holds"
+            format!("holds in all {}", count(v.of as u64, "trial"))
         } else {
-            "does not always hold"
+            format!("holds in {} of {}", v.held, count(v.of as u64, "trial"))
         };
-        let _ = writeln!(
-            md,
-            "- **{}**: {mark}, in {} of {} trials. ({})",
-            v.statement, v.held, v.of, v.note
-        );
+        let _ = writeln!(md, "- **{}**: {mark}. ({})", v.statement, v.note);
     }
     let _ = writeln!(md, "\n## Pictures (trial 1 of each configuration)\n");
     let header: Vec<&str> = outcomes.iter().map(|o| o.setup.name).collect();

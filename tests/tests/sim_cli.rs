@@ -280,3 +280,48 @@ fn a_closed_stdout_ends_quietly_and_the_work_is_done() {
         "the trial is whole"
     );
 }
+
+#[test]
+fn the_command_line_takes_what_people_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Ranges as other tools write them, both ends included.
+    for (rates, dir) in [("1-6", "dash"), ("1..6", "dots"), ("2..=3", "rust")] {
+        let out = sim(
+            &tmp.path().join(dir),
+            &["--seed", "9", "--rates", rates, "--duration", "1"],
+        );
+        let expected = if rates == "2..=3" {
+            "drawn from 2..=3"
+        } else {
+            "drawn from 1..=6"
+        };
+        assert!(out.contains(expected), "{rates}: {out}");
+    }
+    fails(&["sim", "--speed", "2.5"], "`2.5` is not a whole number");
+    fails(&["sim", "--rates", "6-1"], "empty");
+
+    // A run directory that cannot be written fails before anything is printed.
+    let used = tmp.path().join("dash");
+    let output = scalemodel()
+        .args(["sim", "--duration", "1", "--out"])
+        .arg(&used)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        output.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    // `scalemodel` alone shows the help, not an error, and exits 2.
+    let bare = scalemodel().output().unwrap();
+    let stderr = String::from_utf8_lossy(&bare.stderr);
+    assert_eq!(bare.status.code(), Some(2));
+    assert!(stderr.starts_with("Run, simulate and analyse"), "{stderr}");
+
+    // `node --help` says what a node cannot do without.
+    let help = scalemodel().args(["node", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--id <ID> --seed <N> --out <DIR>"), "{help}");
+}

@@ -1,0 +1,45 @@
+//! Small wording helpers for what the commands print.
+
+/// `x` with a sign and `decimals` places, never `-0.0000`: a value that
+/// rounds to zero is written `0.0000`, whatever its sign.
+pub fn signed(x: f64, decimals: usize) -> String {
+    let text = format!("{x:+.decimals$}");
+    if text[1..].bytes().all(|b| b == b'0' || b == b'.') {
+        text[1..].to_owned()
+    } else {
+        text
+    }
+}
+
+/// `n` and its noun, singular for one: `1 trial`, `2 trials`.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_has_no_sign_and_the_rest_keep_theirs() {
+        assert_eq!(signed(-0.000_01, 4), "0.0000");
+        assert_eq!(signed(0.0, 2), "0.00");
+        assert_eq!(signed(-0.0, 2), "0.00");
+        assert_eq!(signed(-0.5, 2), "-0.50");
+        assert_eq!(signed(0.004, 2), "0.00");
+        assert_eq!(signed(0.006, 2), "+0.01");
+        assert_eq!(signed(12.0, 0), "+12");
+    }
+
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(count(1u32, "trial"), "1 trial");
+        assert_eq!(count(0u32, "trial"), "0 trials");
+        assert_eq!(count(5u64, "trial"), "5 trials");
+    }
+}
