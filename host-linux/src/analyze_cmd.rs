@@ -86,10 +86,54 @@ pub fn analyse(dir: &Path) -> Result<Analysis> {
     })
 }
 
-/// Runs `scalemodel analyze`.
+/// True when `dir` is one run: a `params.json`, or a hand-started run's
+/// `node-<id>.json` to merge.
+fn is_run(dir: &Path) -> bool {
+    dir.join(rundir::PARAMS).exists() || dir.join(rundir::node_name(MachineId::ZERO)).exists()
+}
+
+/// The runs `dir` names: itself when it is one, or else the runs one level
+/// below it (the trials `run` and `sim` write, `trial-1` … `trial-N`, in
+/// number order); itself again when there are none, so that its error names
+/// what is missing.
+fn runs_in(dir: &Path) -> Vec<PathBuf> {
+    if is_run(dir) {
+        return vec![dir.to_owned()];
+    }
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.is_dir() && is_run(p))
+        .collect();
+    // `trial-2` before `trial-10`: by the number a name ends in, then by name.
+    let number = |p: &PathBuf| -> (u64, PathBuf) {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let n = name[name.len() - digits..].parse().unwrap_or(u64::MAX);
+        (n, p.clone())
+    };
+    runs.sort_by_cached_key(number);
+    if runs.is_empty() {
+        runs.push(dir.to_owned());
+    }
+    runs
+}
+
+/// Runs `scalemodel analyze`: each DIR is a run, or a folder of runs (the
+/// trials of `scalemodel run`).
 pub fn run(dirs: &[PathBuf]) -> Result<()> {
     let mut failed = Vec::new();
-    for dir in dirs {
+    for dir in dirs.iter().flat_map(|d| runs_in(d)) {
+        let dir = &dir;
+        if !is_run(dir) {
+            eprintln!(
+                "{}: no run here: no params.json, and no folder in it with one (such as a trial-1/ of `scalemodel run`)",
+                dir.display()
+            );
+            failed.push(format!("{} could not be analysed", dir.display()));
+            continue;
+        }
         let started = Instant::now();
         match analyse(dir).and_then(|a| write(&a).map(|()| a)) {
             Ok(a) => {

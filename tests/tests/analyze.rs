@@ -407,3 +407,34 @@ fn forged_clocks_and_queues_near_u64_max_are_violations_not_panics() {
         "{text}"
     );
 }
+
+#[test]
+fn a_folder_of_trials_is_analysed_trial_by_trial_and_an_empty_one_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    for k in [1, 2, 10] {
+        sim(
+            &run.join(format!("trial-{k}")),
+            &["--seed", &k.to_string(), "--duration", "5"],
+        );
+    }
+    let (ok, text) = analyze(&run);
+    assert!(ok, "{text}");
+    let order: Vec<usize> = ["trial-1:", "trial-2:", "trial-10:"]
+        .iter()
+        .map(|t| {
+            text.find(t)
+                .unwrap_or_else(|| panic!("{t} missing: {text}"))
+        })
+        .collect();
+    assert!(order.is_sorted(), "trials in number order: {text}");
+    for k in [1, 2, 10] {
+        assert!(run.join(format!("trial-{k}/report.md")).exists());
+    }
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (ok, text) = analyze(&empty);
+    assert!(!ok);
+    assert!(text.contains("no run here"), "{text}");
+}
