@@ -75,15 +75,50 @@ pub fn analyse(dir: &Path) -> Result<Analysis> {
         merge::merge_nodes(dir)?.write(dir)?;
         outln!("{}: merged node-0/1/2.json into params.json", dir.display());
     }
-    let run = check::read_run(dir)?;
+    Ok(analysis_of(dir, check::read_run(dir)?))
+}
+
+/// Prints what the exercise asks of a run, machine by machine: its rate, its
+/// final clock, its largest jump, how far its clock trails the fastest
+/// machine's, and how its inbox grew against the queueing prediction.
+pub fn print_science(a: &Analysis) {
+    let against = a.figures.first().map_or(0, |m| m.drift.against);
+    outln!(
+        "{:>7} {:>4} {:>11} {:>12} {:>28} {:>30}",
+        "machine",
+        "rate",
+        "final clock",
+        "largest jump",
+        format!("trails machine {against} mean / max"),
+        "inbox growth /s (predicted)"
+    );
+    for m in &a.figures {
+        outln!(
+            "{:>7} {:>4} {:>11} {:>12} {:>28} {:>30}",
+            m.id,
+            m.rate,
+            m.final_clock,
+            m.jumps.max,
+            format!("{:.1} / {}", m.drift.mean, m.drift.max),
+            format!(
+                "{} ({:.2})",
+                signed(m.queue.growth_per_s, 2),
+                m.estimate.predicted_growth_per_s
+            ),
+        );
+    }
+}
+
+/// Checks and measures `run`, read from `dir`.
+pub fn analysis_of(dir: &Path, run: Run) -> Analysis {
     let violations = check::check_run(&run);
     let figures = analysis::measure(&run);
-    Ok(Analysis {
+    Analysis {
         dir: dir.to_owned(),
         run,
         violations,
         figures,
-    })
+    }
 }
 
 /// True when `dir` is one run: a `params.json`, or a hand-started run's

@@ -155,6 +155,11 @@ pub struct RunArgs {
     /// `scalemodel node --help`).
     #[arg(long, value_name = "DELAY", default_value = "300us", value_parser = humantime::parse_duration)]
     pub spin: Duration,
+
+    /// Skip writing each trial's report and plots (`scalemodel analyze` writes
+    /// them later).
+    #[arg(long)]
+    pub no_analyze: bool,
 }
 
 /// The parameters of one run, shared by every command that runs the model.

@@ -18,7 +18,7 @@
 //! and its last line is part of the cause. `run` then goes on with the next
 //! trial and at the end exits with [`EXIT_MACHINE_DIED`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -28,7 +28,8 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use scalemodel_core::{MachineId, N};
 
-use crate::check::{self, Run};
+use crate::analyze_cmd::{self, Analysis};
+use crate::check;
 use crate::cli::RunArgs;
 use crate::merge;
 use crate::outln;
@@ -106,10 +107,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
         match run_trial(args, k, trial_seed, &dir, &interrupted) {
             Ok(trial) => {
                 print_trial(&trial);
-                if !trial.violations.is_empty() {
+                if !args.no_analyze {
+                    match analyze_cmd::write(&trial.analysis) {
+                        Ok(()) => outln!(
+                            "  report: {}",
+                            trial.analysis.dir.join("report.md").display()
+                        ),
+                        Err(e) => failures.push(format!("trial {k}: no report: {e:#}")),
+                    }
+                }
+                if !trial.analysis.violations.is_empty() {
                     failures.push(format!(
                         "trial {k} broke {} rules of the model",
-                        trial.violations.total()
+                        trial.analysis.violations.total()
                     ));
                 }
                 for death in &trial.deaths {
@@ -117,7 +127,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     failures.push(format!("trial {k}: {death}"));
                 }
                 if trial.deaths.is_empty() {
-                    let ends = not_completed(&trial.run.params);
+                    let ends = not_completed(&trial.analysis.run.params);
                     if !ends.is_empty() {
                         incomplete.push(format!("trial {k}: {ends}"));
                     }
@@ -202,10 +212,9 @@ fn print_written(out: &Path, written: &[(u32, bool)]) {
 /// One trial's results.
 struct Trial {
     k: u32,
-    dir: PathBuf,
-    run: Run,
+    /// Its run directory, checked and measured.
+    analysis: Analysis,
     timings: [Option<Timing>; N],
-    violations: check::Violations,
     /// The machines whose process died (their summaries rebuilt from their logs).
     deaths: Vec<Death>,
 }
@@ -300,12 +309,13 @@ fn run_trial(
     let run_id = nodes.run_id;
     drop(nodes);
     let dead = Deaths(deaths);
-    let (run, violations) = match finish_trial(args, seed, run_id, start_ns, &addrs, dir, &dead) {
+    let analysis = match finish_trial(args, seed, run_id, start_ns, &addrs, dir, &dead) {
         Ok(done) => done,
         // Say who died first: it is what made the rest fail.
         Err(e) if !dead.0.is_empty() => return Err(e.context(dead)),
         Err(e) => return Err(e),
     };
+    let run = &analysis.run;
     let timings = MachineId::ALL.map(|id| {
         timing(
             &run.logs[id.index()],
@@ -316,10 +326,8 @@ fn run_trial(
     });
     Ok(Trial {
         k,
-        dir: dir.to_owned(),
-        run,
+        analysis,
         timings,
-        violations,
         deaths: dead.0,
     })
 }
@@ -346,7 +354,7 @@ fn finish_trial(
     addrs: &[String; N],
     dir: &Path,
     deaths: &Deaths,
-) -> Result<(Run, check::Violations)> {
+) -> Result<Analysis> {
     for death in &deaths.0 {
         let id = death.id;
         let rows = salvage::cut_log(dir, id)?;
@@ -370,9 +378,7 @@ fn finish_trial(
     for id in MachineId::ALL {
         let _ = std::fs::remove_file(dir.join(rundir::node_name(id)));
     }
-    let run = check::read_run(dir)?;
-    let violations = check::check_run(&run);
-    Ok((run, violations))
+    Ok(analyze_cmd::analysis_of(dir, check::read_run(dir)?))
 }
 
 /// Prints a line on stderr above the progress bar; a hidden bar (stderr is
@@ -386,14 +392,15 @@ fn above(bar: &ProgressBar, line: String) {
 }
 
 fn print_trial(t: &Trial) {
-    let p = &t.run.params;
+    let p = &t.analysis.run.params;
     let [r0, r1, r2] = p.rates;
     outln!(
         "trial {} (seed {}, rates {r0},{r1},{r2}): {}",
         t.k,
         p.seed,
-        t.dir.display()
+        t.analysis.dir.display()
     );
+    analyze_cmd::print_science(&t.analysis);
     outln!(
         "{:>7} {:>4} {:>6} {:>11} {:>30} {:>9} {:>8} {:>8} {:>10}",
         "machine",
@@ -443,9 +450,9 @@ fn print_trial(t: &Trial) {
     outln!(
         "  conservation: {balanced} of {} links balanced, {sent} messages sent, {lost} undelivered; conformance: {}",
         p.links.len(),
-        count(t.violations.total(), "violation")
+        count(t.analysis.violations.total(), "violation")
     );
-    for v in t.violations.iter().take(10) {
+    for v in t.analysis.violations.iter().take(10) {
         outln!("    {v}");
     }
 }
@@ -461,20 +468,28 @@ fn print_overall(trials: &[Trial]) {
     let worst = |f: fn(&Timing) -> f64| timings.iter().map(f).fold(0.0_f64, |a, b| a.max(b.abs()));
     let rss = trials
         .iter()
-        .flat_map(|t| t.run.params.processes.iter().filter_map(|p| p.peak_rss_kib))
+        .flat_map(|t| {
+            t.analysis
+                .run
+                .params
+                .processes
+                .iter()
+                .filter_map(|p| p.peak_rss_kib)
+        })
         .max()
         .unwrap_or(0);
     let first_tick = trials
         .iter()
         .flat_map(|t| {
-            t.run
+            t.analysis
+                .run
                 .params
                 .processes
                 .iter()
                 .filter_map(|p| p.first_tick_ms)
         })
         .fold(0.0_f64, f64::max);
-    let violations: u64 = trials.iter().map(|t| t.violations.total()).sum();
+    let violations: u64 = trials.iter().map(|t| t.analysis.violations.total()).sum();
     outln!(
         "overall: {}; worst rate error {:.4} %, worst lateness p99 {:.0} µs, max {:.0} µs; peak RSS {:.1} MiB; slowest start-up to first tick {:.1} ms; {}",
         count(trials.len() as u64, "trial"),

@@ -78,8 +78,21 @@ fn short_runs_conform_with_exact_conservation() {
         Duration::from_secs(60),
     );
     assert!(out.starts_with("seed 11\n"), "{out}");
+    // Each trial leads with the clocks, and ends in its report.
+    assert!(
+        out.contains("final clock") && out.contains("largest jump"),
+        "{out}"
+    );
     for k in 1..=2 {
-        let params = assert_clean(&fast.join(format!("trial-{k}")));
+        let trial = fast.join(format!("trial-{k}"));
+        assert!(
+            out.contains(&format!("report: {}", trial.join("report.md").display())),
+            "{out}"
+        );
+        for file in ["report.md", "report.json", "clocks.png"] {
+            assert!(trial.join(file).exists(), "{file} in trial {k}");
+        }
+        let params = assert_clean(&trial);
         assert_eq!(params.seed, 10 + k);
         assert_eq!(params.addresses.len(), 3);
         assert!(params.addresses.iter().all(|a| a.starts_with("127.0.0.1:")));
@@ -99,9 +112,11 @@ fn short_runs_conform_with_exact_conservation() {
             "4",
             "--seed",
             "12",
+            "--no-analyze",
         ],
         Duration::from_secs(60),
     );
+    assert!(!slow.join("trial-1/report.md").exists(), "--no-analyze");
     let params = assert_clean(&slow.join("trial-1"));
     assert_eq!(params.rates, [1, 6, 6]);
     assert!(
