@@ -466,28 +466,13 @@ fn print_overall(trials: &[Trial]) {
         .flat_map(|t| t.timings.iter().flatten().copied())
         .collect();
     let worst = |f: fn(&Timing) -> f64| timings.iter().map(f).fold(0.0_f64, |a, b| a.max(b.abs()));
-    let rss = trials
-        .iter()
-        .flat_map(|t| {
-            t.analysis
-                .run
-                .params
-                .processes
-                .iter()
-                .filter_map(|p| p.peak_rss_kib)
-        })
+    let processes = || trials.iter().flat_map(|t| &t.analysis.run.params.processes);
+    let rss = processes()
+        .filter_map(|p| p.peak_rss_kib)
         .max()
         .unwrap_or(0);
-    let first_tick = trials
-        .iter()
-        .flat_map(|t| {
-            t.analysis
-                .run
-                .params
-                .processes
-                .iter()
-                .filter_map(|p| p.first_tick_ms)
-        })
+    let first_tick = processes()
+        .filter_map(|p| p.first_tick_ms)
         .fold(0.0_f64, f64::max);
     let violations: u64 = trials.iter().map(|t| t.analysis.violations.total()).sum();
     outln!(
