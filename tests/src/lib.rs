@@ -206,3 +206,32 @@ pub fn signal(pid: u32, signal: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// Starts node `id` of a hand-started run (the tests' shared one): seed 31, rates 3,4,5, speed 4, `duration`
+/// model seconds, set-up bounded by `patience`, with the key file `key`.
+pub fn hand_node(
+    id: usize,
+    peers: &[std::net::SocketAddr],
+    start_at: u64,
+    out: &Path,
+    key: &Path,
+    duration: u32,
+    patience: &str,
+) -> std::process::Child {
+    let peers: Vec<String> = peers.iter().map(ToString::to_string).collect();
+    std::process::Command::new(scalemodel_bin())
+        .args(["node", "--id", &id.to_string(), "--peers", &peers.join(",")])
+        .arg("--key-file")
+        .arg(key)
+        .args(["--seed", "31", "--rates", "3,4,5", "--speed", "4"])
+        .args(["--duration", &duration.to_string()])
+        .args(["--start-at", &start_at.to_string()])
+        .args(["--connect-timeout", patience])
+        .arg("--out")
+        .arg(out)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("a node starts")
+}

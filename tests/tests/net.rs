@@ -13,8 +13,8 @@ use scalemodel::rundir::{End, Params};
 use scalemodel_core::MachineId;
 use scalemodel_core::wire::{CHALLENGE_LEN, Frame, MAX_FRAME_LEN, PROOF_LEN, PROTOCOL, encode};
 use scalemodel_tests::{
-    Children, free_ports, key_file, lines_in, processes_mentioning, scalemodel, scalemodel_bin,
-    wait_until,
+    Children, free_ports, hand_node, key_file, lines_in, processes_mentioning, scalemodel,
+    scalemodel_bin, wait_until,
 };
 
 /// Runs `scalemodel run` with `args` into `out`; the launcher is killed if it
@@ -222,7 +222,6 @@ fn node(
     duration: u32,
     patience: &str,
 ) -> std::process::Child {
-    let peers: Vec<String> = peers.iter().map(ToString::to_string).collect();
     let key = out.with_extension("key");
     if !key.exists() {
         let keys = out
@@ -231,21 +230,7 @@ fn node(
         let name = key.file_name().and_then(|n| n.to_str()).expect("a name");
         key_file(keys, name, "a secret for the tests of net.rs");
     }
-    Command::new(scalemodel_bin())
-        .args(["node", "--id", &id.to_string(), "--peers", &peers.join(",")])
-        .arg("--key-file")
-        .arg(&key)
-        .args(["--seed", "31", "--rates", "3,4,5", "--speed", "4"])
-        .args(["--duration", &duration.to_string()])
-        .args(["--start-at", &start_at.to_string()])
-        .args(["--connect-timeout", patience])
-        .arg("--out")
-        .arg(out)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("a node starts")
+    hand_node(id, peers, start_at, out, &key, duration, patience)
 }
 
 /// How far ahead hand-started nodes are given their start: a node refuses a

@@ -4,7 +4,6 @@
 //! test fails.
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,8 +12,8 @@ use scalemodel::check::check_dir;
 use scalemodel::merge::merge_nodes;
 use scalemodel::rundir::{End, Params};
 use scalemodel_tests::{
-    Children, children_of, free_ports, key_file, lines_in, scalemodel, scalemodel_bin, signal,
-    wait_until,
+    Children, children_of, free_ports, hand_node, key_file, lines_in, scalemodel, scalemodel_bin,
+    signal, wait_until,
 };
 
 /// How far ahead hand-started nodes get their start (see net.rs).
@@ -25,35 +24,6 @@ fn unix_ns_in(d: Duration) -> u64 {
         .duration_since(UNIX_EPOCH)
         .expect("after 1970")
         .as_nanos() as u64
-}
-
-/// Starts node `id` by hand: seed 31, rates 3,4,5, speed 4, `duration`
-/// model seconds, set-up bounded by `patience`, with the key file `key`.
-fn node(
-    id: usize,
-    peers: &[SocketAddr],
-    start_at: u64,
-    out: &Path,
-    key: &Path,
-    duration: u32,
-    patience: &str,
-) -> Child {
-    let peers: Vec<String> = peers.iter().map(ToString::to_string).collect();
-    Command::new(scalemodel_bin())
-        .args(["node", "--id", &id.to_string(), "--peers", &peers.join(",")])
-        .arg("--key-file")
-        .arg(key)
-        .args(["--seed", "31", "--rates", "3,4,5", "--speed", "4"])
-        .args(["--duration", &duration.to_string()])
-        .args(["--start-at", &start_at.to_string()])
-        .args(["--connect-timeout", patience])
-        .arg("--out")
-        .arg(out)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("a node starts")
 }
 
 /// Everything `child` wrote on the pipe `pipe` took from it (after its exit).
@@ -160,7 +130,7 @@ fn a_node_stopped_by_sigterm_leaves_every_link_balanced() {
     for id in 0..3 {
         children
             .0
-            .push(node(id, &peers, start_at, &dir, &key, 20, "10s"));
+            .push(hand_node(id, &peers, start_at, &dir, &key, 20, "10s"));
     }
     // Stop machine 2 (rate 5) a few model seconds in, of 20.
     let log = dir.join("machine-2.csv");
@@ -292,7 +262,7 @@ fn nodes_with_different_keys_never_join_and_a_node_needs_a_key() {
     for (id, key) in [(0, &a), (1, &b), (2, &b)] {
         children
             .0
-            .push(node(id, &peers, start_at, &dir, key, 2, "2s"));
+            .push(hand_node(id, &peers, start_at, &dir, key, 2, "2s"));
     }
     let statuses = children.wait_all(Duration::from_secs(30));
     assert!(statuses.iter().all(|s| !s.success()), "{statuses:?}");
