@@ -247,11 +247,14 @@ impl<T: Timer> Node<T> {
         let mut now = self.timer.now_ns();
         loop {
             self.steer(host, now)?;
-            self.read_all(host, now)?;
+            // The tick before this turn's reads: a message it takes was read
+            // in an earlier turn, so its arrival precedes `now`, and no
+            // receive is ever logged before its send.
             if self.core.poll_timeout().is_some_and(|at| at <= now) {
                 self.core.handle_timeout(now);
                 self.act(host, now)?;
             }
+            self.read_all(host, now)?;
             // After the tick, and not just before the next one.
             if self.may_accept && !self.deadline_near(now) {
                 self.accept(host, now)?;
