@@ -3,11 +3,12 @@
 //! estimate to hold the growth against.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use scalemodel_core::{MachineId, N};
 use serde::Serialize;
 
-use crate::check::{Kind, Row, Run};
+use crate::check::{self, Kind, Row, Run, Violations};
 use crate::timing::{Timing, percentile, timing};
 
 /// Points per series in the time-based figures and plots.
@@ -102,6 +103,33 @@ pub struct MachineFigures {
     pub estimate: Estimate,
     /// Timing figures (network runs).
     pub timing: Option<Timing>,
+}
+
+/// A run, analysed: read, checked against the model and measured.
+#[derive(Debug)]
+pub struct Analysis {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The run as read.
+    pub run: Run,
+    /// Its broken rules.
+    pub violations: Violations,
+    /// Its figures.
+    pub figures: Vec<MachineFigures>,
+}
+
+impl Analysis {
+    /// Checks and measures `run`, read from `dir`.
+    pub fn of(dir: &Path, run: Run) -> Self {
+        let violations = check::check_run(&run);
+        let figures = measure(&run);
+        Self {
+            dir: dir.to_owned(),
+            run,
+            violations,
+            figures,
+        }
+    }
 }
 
 /// The figures of every machine of a run.

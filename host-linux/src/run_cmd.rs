@@ -28,7 +28,8 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use scalemodel_core::{MachineId, N};
 
-use crate::analyze_cmd::{self, Analysis};
+use crate::analysis::Analysis;
+use crate::analyze_cmd;
 use crate::check;
 use crate::cli::RunArgs;
 use crate::merge;
@@ -108,7 +109,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
             Ok(trial) => {
                 print_trial(&trial);
                 if !args.no_analyze {
-                    match analyze_cmd::write(&trial.analysis) {
+                    match crate::report::write(&trial.analysis) {
                         Ok(()) => outln!(
                             "  report: {}",
                             trial.analysis.dir.join("report.md").display()
@@ -378,7 +379,7 @@ fn finish_trial(
     for id in MachineId::ALL {
         let _ = std::fs::remove_file(dir.join(rundir::node_name(id)));
     }
-    Ok(analyze_cmd::analysis_of(dir, check::read_run(dir)?))
+    Ok(Analysis::of(dir, check::read_run(dir)?))
 }
 
 /// Prints a line on stderr above the progress bar; a hidden bar (stderr is

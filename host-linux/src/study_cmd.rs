@@ -12,10 +12,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+use crate::analysis::Analysis;
 use crate::analysis::{self, MachineFigures};
-use crate::analyze_cmd::{self, Analysis};
+use crate::analyze_cmd;
 use crate::cli::{Rates, StudyArgs};
 use crate::outln;
+use crate::report;
 use crate::run_cmd::scalemodel_command;
 use crate::rundir;
 use crate::text::count;
@@ -92,7 +94,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         let mut trials = Vec::new();
         for d in dirs {
             let a = analyze_cmd::analyse(&d)?;
-            analyze_cmd::write(&a)?;
+            report::write(&a)?;
             if !a.violations.is_empty() {
                 bail!(
                     "{} breaks {} rules of the model; see its report.md",
@@ -416,7 +418,7 @@ fn report(args: &StudyArgs, seed: u64, outcomes: &[Outcome]) -> String {
     let header: Vec<&str> = outcomes.iter().map(|o| o.setup.name).collect();
     let _ = writeln!(md, "| {} |", header.join(" | "));
     let _ = writeln!(md, "|{}", "---|".repeat(outcomes.len()));
-    for (file, title) in analyze_cmd::PLOTS {
+    for (file, title) in report::PLOTS {
         let cells: Vec<String> = outcomes
             .iter()
             .map(|o| {

@@ -4,7 +4,12 @@
 use std::path::Path;
 use std::sync::Once;
 
-use anyhow::{Result, anyhow};
+use super::{PLOTS, ReportError};
+use crate::analysis::{self, Analysis, MachineFigures, fastest};
+use crate::check;
+
+type Result<T> = std::result::Result<T, ReportError>;
+
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -32,8 +37,11 @@ fn font() {
     });
 }
 
-fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> anyhow::Error + '_ {
-    move |e| anyhow!("cannot draw {}: {e}", path.display())
+fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> ReportError + '_ {
+    move |e| ReportError::Draw {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    }
 }
 
 /// A line chart of one series per machine, against model time.
@@ -132,4 +140,72 @@ pub fn histograms(path: &Path, title: &str, panels: &[(String, Vec<(u64, u64)>)]
             .map_err(&e)?;
     }
     root.present().map_err(&e)
+}
+
+fn legend(m: &MachineFigures) -> String {
+    format!("machine {} ({}/s)", m.id, m.rate)
+}
+
+/// Draws a run's four pictures into its directory.
+pub fn trial(a: &Analysis) -> Result<()> {
+    let (logs, figs, p) = (&a.run.logs, &a.figures, &a.run.params);
+    let series = |y: fn(&check::Row) -> f64| -> Vec<Series> {
+        figs.iter()
+            .zip(logs.iter())
+            .map(|(m, rows)| {
+                (
+                    legend(m),
+                    rows.iter()
+                        .map(|r| (r.model_ns as f64 / 1e9, y(r)))
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    lines(
+        &a.dir.join(PLOTS[0].0),
+        "Logical clock against model time",
+        "Lamport clock",
+        &series(|r| r.clock as f64),
+    )?;
+    lines(
+        &a.dir.join(PLOTS[1].0),
+        "Inbox length after each event",
+        "messages waiting",
+        &series(|r| r.queue_len as f64),
+    )?;
+    let panels: Vec<(String, Vec<(u64, u64)>)> = figs
+        .iter()
+        .map(|m| {
+            let name = format!(
+                "{}: {} jumps > 1, largest {}",
+                legend(m),
+                m.jumps.jumps,
+                m.jumps.max
+            );
+            (
+                name,
+                m.jumps.histogram.iter().map(|(&k, &v)| (k, v)).collect(),
+            )
+        })
+        .collect();
+    histograms(
+        &a.dir.join(PLOTS[2].0),
+        "Size of each clock change",
+        &panels,
+    )?;
+    let fast = fastest(&p.rates);
+    let end_ns = (p.duration_s * 1e9) as u64;
+    let drift: Vec<Series> = figs
+        .iter()
+        .zip(logs.iter())
+        .map(|(m, rows)| (legend(m), analysis::drift_series(&logs[fast], rows, end_ns)))
+        .collect();
+    lines(
+        &a.dir.join(PLOTS[3].0),
+        &format!("How far each clock trails machine {fast}, the fastest"),
+        "clock units behind",
+        &drift,
+    )?;
+    Ok(())
 }
