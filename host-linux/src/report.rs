@@ -10,6 +10,7 @@ use crate::rundir::LinkSummary;
 
 pub mod markdown;
 pub mod plot;
+pub mod set;
 
 /// A report that could not be written.
 #[derive(Debug, thiserror::Error)]
