@@ -280,6 +280,11 @@ pub struct SimArgs {
     /// E.g. `crash 1@20s, partition 0-2@5s..15s`.
     #[arg(long, value_name = "SPEC", default_value = "", value_parser = parse_faults)]
     pub faults: Faults,
+
+    /// Skip writing the run's report and plots (`scalemodel analyze` writes
+    /// them later).
+    #[arg(long)]
+    pub no_analyze: bool,
 }
 
 /// Parses `--faults`.

@@ -1,5 +1,6 @@
 //! `scalemodel sim`: the run in the deterministic simulator.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -8,6 +9,9 @@ use scalemodel_core::digest::{DigestSink, Tee, TeeError};
 use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{self, Config, Discard, End, Report, Sim};
 
+use crate::analysis::Analysis;
+use crate::analyze_cmd;
+use crate::check;
 use crate::cli::{Rates, SimArgs};
 use crate::outln;
 use crate::rundir::{self, CsvSink, Params};
@@ -67,14 +71,14 @@ pub fn replay(config: &Config, inbox_cap: usize, link_cap: usize, faults: &Fault
     line
 }
 
-/// Runs `scalemodel sim`.
-pub fn run(args: &SimArgs) -> Result<()> {
+/// The simulator's configuration from the command line, with the seed
+/// drawn when none was given.
+fn config(args: &SimArgs) -> Result<Config> {
     let model = &args.model;
     let seed = model.seed_or_random();
-    let rates = model.rates.resolve(seed);
     let config = Config {
         seed,
-        rates,
+        rates: model.rates.resolve(seed),
         sides: model.sides,
         duration_ns: (model.duration * 1e9).round() as u64,
         latency_ns: nanos(args.latency, "--latency")?,
@@ -83,6 +87,53 @@ pub fn run(args: &SimArgs) -> Result<()> {
         speed: model.speed,
     };
     check_start(&config)?;
+    Ok(config)
+}
+
+/// Simulates `config`, logging into `sink`, and writes `params.json` into
+/// `out` when given.
+fn execute(
+    args: &SimArgs,
+    config: Config,
+    sink: Option<CsvSink>,
+    out: Option<&Path>,
+) -> Result<(Params, Outcome)> {
+    let caps = Caps {
+        inbox: args.inbox_cap,
+        link: args.link_cap,
+    };
+    let run = simulate(config, args.faults.clone(), caps, sink, args.digest)?;
+    let rate_range = match &args.model.rates {
+        Rates::Range(r) => Some([*r.start(), *r.end()]),
+        Rates::Exact(_) => None,
+    };
+    let mut params = Params::sim(
+        &config,
+        rate_range,
+        args.model.duration,
+        caps.inbox,
+        caps.link,
+    );
+    params.summarise(&run.report);
+    if let Some(dir) = out {
+        params.write(dir)?;
+    }
+    Ok((params, run))
+}
+
+/// Simulates the run `args` describe into `out`, logs and `params.json`,
+/// printing nothing: one trial of `scalemodel study --sim`.
+pub fn write_quietly(args: &SimArgs, out: &Path) -> Result<()> {
+    let config = config(args)?;
+    rundir::create(out)?;
+    let sink = CsvSink::create(out)?;
+    execute(args, config, Some(sink), Some(out)).map(drop)
+}
+
+/// Runs `scalemodel sim`.
+pub fn run(args: &SimArgs) -> Result<()> {
+    let model = &args.model;
+    let config = config(args)?;
     // The directory first: a run that cannot be written prints nothing else.
     let out = match (&model.out, args.no_log) {
         (Some(dir), _) => Some(dir.clone()),
@@ -96,8 +147,8 @@ pub fn run(args: &SimArgs) -> Result<()> {
         (Some(dir), false) => Some(CsvSink::create(dir)?),
         _ => None,
     };
-    outln!("seed {seed}");
-    let [r0, r1, r2] = rates;
+    outln!("seed {}", config.seed);
+    let [r0, r1, r2] = config.rates;
     outln!(
         "sim: rates {r0},{r1},{r2} ({}), die of {}, {} s, latency {}, jitter {}, speed {}",
         match &model.rates {
@@ -118,23 +169,8 @@ pub fn run(args: &SimArgs) -> Result<()> {
         replay(&config, args.inbox_cap, args.link_cap, &args.faults)
     );
 
-    let caps = Caps {
-        inbox: args.inbox_cap,
-        link: args.link_cap,
-    };
-    let run = simulate(config, args.faults.clone(), caps, sink, args.digest)?;
+    let (_, run) = execute(args, config, sink, out.as_deref())?;
     let (report, elapsed) = (run.report, run.elapsed);
-
-    let rate_range = match &model.rates {
-        Rates::Range(r) => Some([*r.start(), *r.end()]),
-        Rates::Exact(_) => None,
-    };
-    let mut params = Params::sim(&config, rate_range, model.duration, caps.inbox, caps.link);
-    params.summarise(&report);
-    if let Some(dir) = &out {
-        params.write(dir)?;
-    }
-
     print_table(&report);
     for fault in &run.missed {
         outln!(
@@ -148,12 +184,37 @@ pub fn run(args: &SimArgs) -> Result<()> {
         ticks as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6,
         if args.no_log { " (no log)" } else { "" },
     );
-    match &out {
-        Some(dir) => outln!("wrote {}", dir.display()),
-        None => outln!("wrote nothing (--no-log without --out)"),
-    }
     if let Some(digest) = run.digest {
         outln!("digest {digest:#018x}");
+    }
+    match &out {
+        Some(dir) if !args.no_log && !args.no_analyze => analyse(dir),
+        Some(dir) => {
+            outln!("wrote {}", dir.display());
+            Ok(())
+        }
+        None => {
+            outln!("wrote nothing (--no-log without --out)");
+            Ok(())
+        }
+    }
+}
+
+/// Analyses the run just written into `dir`: the science summary, then its
+/// report's paths. A simulated run that breaks a rule is a bug, and an error.
+fn analyse(dir: &Path) -> Result<()> {
+    let a = Analysis::of(dir, check::read_run(dir)?);
+    crate::report::write(&a)?;
+    outln!();
+    analyze_cmd::print_science(&a);
+    outln!("wrote {}", dir.display());
+    outln!("  report: {}", dir.join("report.md").display());
+    if !a.violations.is_empty() {
+        bail!(
+            "the simulated run breaks {} rules of the model; see {}",
+            a.violations.total(),
+            dir.join("report.md").display()
+        );
     }
     Ok(())
 }

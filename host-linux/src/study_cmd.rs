@@ -6,20 +6,21 @@
 //! `report.md` comparing them, with the exercise's observations checked
 //! against the data. Every verdict is computed; none is written by hand.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+use clap::Parser as _;
+
 use crate::analysis::Analysis;
-use crate::analysis::{self, MachineFigures};
 use crate::analyze_cmd;
-use crate::cli::{Rates, StudyArgs};
+use crate::cli::{Cli, Command, Rates, StudyArgs};
 use crate::outln;
-use crate::report;
+use crate::report::{self, set::Group, set::Set, set::Verdict};
 use crate::run_cmd::scalemodel_command;
 use crate::rundir;
+use crate::sim_cmd;
 use crate::text::count;
 
 /// One configuration of the study.
@@ -111,10 +112,10 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         );
         outcomes.push(Outcome { setup, trials });
     }
-    let report = report(args, seed, &outcomes);
-    std::fs::write(out.join("report.md"), &report).context("writing report.md")?;
-    for line in report.lines().filter(|l| l.starts_with("- **")) {
-        outln!("{}", line.trim_start_matches("- "));
+    let set = study_set(&outcomes);
+    report::set::write(&out, &set, &intro(args, seed))?;
+    for v in &set.verdicts {
+        outln!("{}: {}", v.statement, v.held_in());
     }
     outln!(
         "study took {:.1} s; wrote {}",
@@ -124,33 +125,96 @@ pub fn run(args: &StudyArgs) -> Result<()> {
     Ok(())
 }
 
+/// The paragraph under the study report's title.
+fn intro(args: &StudyArgs, seed: u64) -> String {
+    format!(
+        "{} of {} s of model time per configuration, {}, seeds {seed} to {} (trial k of every configuration uses seed {seed} + k − 1). Each trial's own report is in its folder.",
+        count(args.trials, "trial"),
+        args.duration,
+        if args.sim {
+            "in the deterministic simulator"
+        } else {
+            "on the network (three processes over TCP on loopback)"
+        },
+        seed.wrapping_add(u64::from(args.trials) - 1),
+    )
+}
+
+/// The study's report across configurations: the verdicts any set of trials
+/// can test, and the ones that compare configurations trial by trial.
+fn study_set(outcomes: &[Outcome]) -> Set {
+    let groups = outcomes
+        .iter()
+        .map(|o| {
+            let group = Group {
+                name: o.setup.name.to_owned(),
+                rates: o.setup.rates.to_string(),
+                sides: o.setup.sides,
+                trials: Vec::new(),
+            };
+            let trials = o
+                .trials
+                .iter()
+                .enumerate()
+                .map(|(k, a)| (a, format!("{}/trial-{}", o.setup.folder, k + 1)))
+                .collect();
+            (group, trials)
+        })
+        .collect();
+    let mut set = Set::of(
+        "Study: the exercise's experiments side by side".to_owned(),
+        groups,
+    );
+    // A smaller spread of rates shrinks the drift (trial by trial, same seeds).
+    for (wide, narrow, die) in [(0, 1, 10), (2, 3, 4)] {
+        let (Some(w), Some(n)) = (outcomes.get(wide), outcomes.get(narrow)) else {
+            continue;
+        };
+        let max_drift = |a: &Analysis| a.figures.iter().map(|m| m.drift.max).max().unwrap_or(0);
+        let pairs = w.trials.iter().zip(&n.trials);
+        let held = pairs
+            .clone()
+            .filter(|(a, b)| max_drift(b) < max_drift(a))
+            .count();
+        set.verdicts.push(Verdict {
+            statement: format!(
+                "a smaller spread of rates ({}) means less drift than 1..=6 (die of {die})",
+                n.setup.rates
+            ),
+            held,
+            of: pairs.count(),
+            note: "largest drift behind the fastest machine, trial k against trial k".to_owned(),
+        });
+    }
+    set
+}
+
+/// Runs a configuration's trials in the simulator, in this process.
 fn simulate(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Vec<PathBuf>> {
     (1..=args.trials)
         .map(|k| {
             let trial = dir.join(format!("trial-{k}"));
-            let status = scalemodel_command()
-                .args([
-                    "sim",
-                    "--seed",
-                    &seed.wrapping_add(u64::from(k - 1)).to_string(),
-                ])
-                .args([
-                    "--rates",
-                    &setup.rates.to_string(),
-                    "--sides",
-                    &setup.sides.to_string(),
-                ])
-                .args(["--duration", &args.duration.to_string()])
-                .arg("--out")
-                .arg(&trial)
-                .stdout(std::process::Stdio::null())
-                .status()?;
-            if !status.success() {
-                bail!(
-                    "scalemodel sim failed for {} trial {k}: {status}",
-                    setup.name
-                );
-            }
+            let trial_seed = seed.wrapping_add(u64::from(k - 1)).to_string();
+            let (rates, sides) = (setup.rates.to_string(), setup.sides.to_string());
+            let duration = args.duration.to_string();
+            // The same defaults as `scalemodel sim` typed by hand, by the same parser.
+            let cli = Cli::try_parse_from([
+                "scalemodel",
+                "sim",
+                "--seed",
+                &trial_seed,
+                "--rates",
+                &rates,
+                "--sides",
+                &sides,
+                "--duration",
+                &duration,
+            ])?;
+            let Command::Sim(sim) = cli.command else {
+                bail!("`scalemodel sim` did not parse as the sim command");
+            };
+            sim_cmd::write_quietly(&sim, &trial)
+                .with_context(|| format!("{} trial {k}", setup.name))?;
             Ok(trial)
         })
         .collect()
@@ -192,243 +256,4 @@ fn network(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Vec
     Ok((1..=args.trials)
         .map(|k| dir.join(format!("trial-{k}")))
         .collect())
-}
-
-/// The slowest machines of a run (all those with the lowest rate).
-fn slowest(figs: &[MachineFigures]) -> Vec<&MachineFigures> {
-    let min = figs.iter().map(|m| m.rate).min().unwrap_or(0);
-    figs.iter().filter(|m| m.rate == min).collect()
-}
-
-fn fastest(a: &Analysis) -> Option<&MachineFigures> {
-    a.figures.get(analysis::fastest(&a.run.params.rates))
-}
-
-fn mean_sd(values: &[f64]) -> String {
-    if values.is_empty() {
-        return "–".to_owned();
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-    format!("{mean:.2} ± {sd:.2}")
-}
-
-/// The mean inbox length of the slowest machine in each quarter of the run.
-fn quarters(a: &Analysis, id: u8) -> [f64; 4] {
-    let end = a.run.params.duration_s * 1e9;
-    let mut sums = [(0.0, 0u32); 4];
-    for r in &a.run.logs[usize::from(id)] {
-        let q = ((r.model_ns as f64 / end * 4.0) as usize).min(3);
-        sums[q].0 += r.queue_len as f64;
-        sums[q].1 += 1;
-    }
-    sums.map(|(s, n)| if n == 0 { 0.0 } else { s / f64::from(n) })
-}
-
-/// A checked statement: how many trials it held in, out of how many it applied to.
-struct Verdict {
-    statement: String,
-    held: usize,
-    of: usize,
-    note: String,
-}
-
-fn verdicts(outcomes: &[Outcome]) -> Vec<Verdict> {
-    let all = || outcomes.iter().flat_map(|o| o.trials.iter());
-    let mut v = Vec::new();
-
-    // 1. The slowest machine's clock jumps the most.
-    let applicable: Vec<&Analysis> = all().filter(|a| slowest(&a.figures).len() < 3).collect();
-    let held = applicable
-        .iter()
-        .filter(|a| {
-            let top = a.figures.iter().map(|m| m.jumps.max).max().unwrap_or(0);
-            slowest(&a.figures).iter().any(|m| m.jumps.max == top)
-        })
-        .count();
-    v.push(Verdict {
-        statement: "the slowest machine has the largest clock jumps".to_owned(),
-        held,
-        of: applicable.len(),
-        note: format!(
-            "over all configurations; {} trials with three equal rates skipped",
-            all().count() - applicable.len()
-        ),
-    });
-
-    // 2. With a die of 4, a machine at most a third as fast as the fastest falls behind for good.
-    let applicable: Vec<&Analysis> = all()
-        .filter(|a| a.run.params.sides == 4)
-        .filter(|a| {
-            let (lo, hi) = (
-                a.run.params.rates.iter().min(),
-                a.run.params.rates.iter().max(),
-            );
-            matches!((lo, hi), (Some(lo), Some(hi)) if lo * 3 <= *hi)
-        })
-        .collect();
-    let held = applicable
-        .iter()
-        .filter(|a| {
-            slowest(&a.figures).iter().all(|m| {
-                let q = quarters(a, m.id);
-                q.windows(2).all(|w| w[1] > w[0])
-            })
-        })
-        .count();
-    v.push(Verdict {
-        statement: "with a die of 4 the slowest machine's queue grows throughout the run whenever its rate is at most a third of the fastest".to_owned(),
-        held,
-        of: applicable.len(),
-        note: "grows throughout: its mean inbox length rises from each quarter of the run to the next".to_owned(),
-    });
-
-    // 3. The queueing estimate predicts the slowest machine's growth.
-    let applicable: Vec<&Analysis> = all()
-        .filter(|a| {
-            slowest(&a.figures)
-                .iter()
-                .any(|m| m.estimate.predicted_growth_per_s > 0.5)
-        })
-        .collect();
-    let held = applicable
-        .iter()
-        .filter(|a| {
-            slowest(&a.figures).iter().all(|m| {
-                let e = &m.estimate;
-                (e.measured_growth_per_s - e.predicted_growth_per_s).abs()
-                    <= 0.1 * e.predicted_growth_per_s
-            })
-        })
-        .count();
-    v.push(Verdict {
-        statement: "the queueing estimate predicts the slowest machine's inbox growth within 10 %"
-            .to_owned(),
-        held,
-        of: applicable.len(),
-        note: "in the trials where it predicts growth above 0.5 msgs/s".to_owned(),
-    });
-
-    // 4. With the defaults the fastest machine's clock barely jumps.
-    let standard: Vec<&Analysis> = outcomes
-        .first()
-        .map(|o| o.trials.iter().collect())
-        .unwrap_or_default();
-    let held = standard
-        .iter()
-        .filter(|a| fastest(a).is_some_and(|m| m.jumps.jumps as f64 <= 0.05 * m.ticks as f64))
-        .count();
-    v.push(Verdict {
-        statement: "with the defaults the fastest machine's clock barely jumps".to_owned(),
-        held,
-        of: standard.len(),
-        note: "barely: at most 5 % of its events change its clock by more than 1".to_owned(),
-    });
-
-    // 5. A smaller spread of rates shrinks the drift (trial by trial, same seeds).
-    for (wide, narrow, die) in [(0, 1, 10), (2, 3, 4)] {
-        let (Some(w), Some(n)) = (outcomes.get(wide), outcomes.get(narrow)) else {
-            continue;
-        };
-        let max_drift = |a: &Analysis| a.figures.iter().map(|m| m.drift.max).max().unwrap_or(0);
-        let pairs = w.trials.iter().zip(&n.trials);
-        let held = pairs
-            .clone()
-            .filter(|(a, b)| max_drift(b) < max_drift(a))
-            .count();
-        v.push(Verdict {
-            statement: format!(
-                "a smaller spread of rates ({}) means less drift than 1..=6 (die of {die})",
-                n.setup.rates
-            ),
-            held,
-            of: pairs.count(),
-            note: "largest drift behind the fastest machine, trial k against trial k".to_owned(),
-        });
-    }
-    v
-}
-
-fn report(args: &StudyArgs, seed: u64, outcomes: &[Outcome]) -> String {
-    let mut md = String::new();
-    let _ = writeln!(md, "# Study: the exercise's experiments side by side\n");
-    let _ = writeln!(
-        md,
-        "{} trials of {} s of model time per configuration, {}, seeds {seed} to {} (trial k of every configuration uses seed {seed} + k − 1). Each trial's own report is in its folder.\n",
-        args.trials,
-        args.duration,
-        if args.sim {
-            "in the deterministic simulator"
-        } else {
-            "on the network (three processes over TCP on loopback)"
-        },
-        seed.wrapping_add(u64::from(args.trials) - 1),
-    );
-    let _ = writeln!(md, "## Key figures\n");
-    let _ = writeln!(md, "Mean ± standard deviation over the trials.\n");
-    let _ = writeln!(
-        md,
-        "| configuration | rates (ticks/s) | die | slowest: largest jump (clock units) | fastest: largest jump | largest drift (clock units) | slowest: inbox growth (msgs/s) | slowest: max inbox (msgs) | receives per event (%) |"
-    );
-    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    for o in outcomes {
-        let col =
-            |f: &dyn Fn(&Analysis) -> f64| mean_sd(&o.trials.iter().map(f).collect::<Vec<_>>());
-        let slow = |a: &Analysis, f: fn(&MachineFigures) -> f64| {
-            slowest(&a.figures)
-                .iter()
-                .map(|m| f(m))
-                .fold(f64::MIN, f64::max)
-        };
-        let _ = writeln!(
-            md,
-            "| [{}]({}/) | {} | {} | {} | {} | {} | {} | {} | {} |",
-            o.setup.name,
-            o.setup.folder,
-            o.setup.rates,
-            o.setup.sides,
-            col(&|a| slow(a, |m| m.jumps.max as f64)),
-            col(&|a| fastest(a).map_or(0.0, |m| m.jumps.max as f64)),
-            col(&|a| a.figures.iter().map(|m| m.drift.max).max().unwrap_or(0) as f64),
-            col(&|a| slow(a, |m| m.queue.growth_per_s)),
-            col(&|a| slow(a, |m| m.queue.max as f64)),
-            col(&|a| {
-                let (rx, all) = a
-                    .figures
-                    .iter()
-                    .fold((0, 0), |(r, t), m| (r + m.receives, t + m.ticks));
-                100.0 * rx as f64 / all.max(1) as f64
-            }),
-        );
-    }
-    let _ = writeln!(md, "\n## The exercise's observations, checked\n");
-    for v in verdicts(outcomes) {
-        // Said as a count of where it held, so that "1 of 3" reads right.
-        let mark = if v.of == 0 {
-            "not tested".to_owned()
-        } else if v.held == v.of {
-            format!("holds in all {}", count(v.of as u64, "trial"))
-        } else {
-            format!("holds in {} of {}", v.held, count(v.of as u64, "trial"))
-        };
-        let _ = writeln!(md, "- **{}**: {mark}. ({})", v.statement, v.note);
-    }
-    let _ = writeln!(md, "\n## Pictures (trial 1 of each configuration)\n");
-    let header: Vec<&str> = outcomes.iter().map(|o| o.setup.name).collect();
-    let _ = writeln!(md, "| {} |", header.join(" | "));
-    let _ = writeln!(md, "|{}", "---|".repeat(outcomes.len()));
-    for (file, title) in report::PLOTS {
-        let cells: Vec<String> = outcomes
-            .iter()
-            .map(|o| {
-                format!(
-                    "![{title}, {}]({}/trial-1/{file})",
-                    o.setup.name, o.setup.folder
-                )
-            })
-            .collect();
-        let _ = writeln!(md, "| {} |", cells.join(" | "));
-    }
-    md
 }

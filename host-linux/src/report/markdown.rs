@@ -65,7 +65,7 @@ pub fn trial(a: &Analysis) -> String {
     for m in &a.figures {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} / {} / {} | {} | {} | {:.2} | {} | {} | {:.1} / {} | {} | {:.1} / {} / {} | {} |",
+            "| {} | {} | {} | {} / {} / {} | {} | {} | {} | {} | {} | {:.1} / {} | {} | {:.1} / {} / {} | {} |",
             m.id,
             m.rate,
             m.ticks,
@@ -74,7 +74,12 @@ pub fn trial(a: &Analysis) -> String {
             m.internals,
             m.final_clock,
             m.jumps.jumps,
-            m.jumps.mean_jump,
+            // No jump has no mean size.
+            if m.jumps.jumps == 0 {
+                "–".to_owned()
+            } else {
+                format!("{:.2}", m.jumps.mean_jump)
+            },
             m.jumps.p99,
             m.jumps.max,
             m.drift.mean,
