@@ -2,16 +2,17 @@
 //! and write `report.md`, `report.json` and four pictures into it.
 
 use std::path::{Path, PathBuf};
+
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use scalemodel_core::MachineId;
 
 use crate::analysis::Analysis;
 use crate::check;
 use crate::merge;
 use crate::outln;
-use crate::report;
+use crate::report::{self, set::Group, set::Set};
 use crate::rundir::{self, Params};
 use crate::text::{count, signed};
 
@@ -68,21 +69,9 @@ fn is_run(dir: &Path) -> bool {
     dir.join(rundir::PARAMS).exists() || dir.join(rundir::node_name(MachineId::ZERO)).exists()
 }
 
-/// The runs `dir` names: itself when it is one, or else the runs one level
-/// below it (the trials `run` and `sim` write, `trial-1` … `trial-N`, in
-/// number order); itself again when there are none, so that its error names
-/// what is missing.
-fn runs_in(dir: &Path) -> Vec<PathBuf> {
-    if is_run(dir) {
-        return vec![dir.to_owned()];
-    }
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.is_dir() && is_run(p))
-        .collect();
-    // `trial-2` before `trial-10`: by the number a name ends in, then by name.
+/// The runs in folders named after a number (`trial-2` before `trial-10`),
+/// then by name.
+fn sort_runs(runs: &mut [PathBuf]) {
     let number = |p: &PathBuf| -> (u64, PathBuf) {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
@@ -90,16 +79,50 @@ fn runs_in(dir: &Path) -> Vec<PathBuf> {
         (n, p.clone())
     };
     runs.sort_by_cached_key(number);
+}
+
+/// The folders directly in `dir`, sorted as [`sort_runs`] does.
+fn folders_in(dir: &Path) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    sort_runs(&mut folders);
+    folders
+}
+
+/// The runs `dir` names: itself when it is one; or else the runs one level
+/// below it (the trials `run` and `sim` write, `trial-1` … `trial-N`, in
+/// number order); or else two levels below (a study's configurations, by
+/// name); itself again when there are none, so that its error names what is
+/// missing.
+fn runs_in(dir: &Path) -> Vec<PathBuf> {
+    if is_run(dir) {
+        return vec![dir.to_owned()];
+    }
+    let below = folders_in(dir);
+    let mut runs: Vec<PathBuf> = below.iter().filter(|p| is_run(p)).cloned().collect();
+    if runs.is_empty() {
+        runs = below
+            .iter()
+            .flat_map(|d| folders_in(d).into_iter().filter(|p| is_run(p)))
+            .collect();
+    }
     if runs.is_empty() {
         runs.push(dir.to_owned());
     }
     runs
 }
 
-/// Runs `scalemodel analyze`: each DIR is a run, or a folder of runs (the
-/// trials of `scalemodel run`).
-pub fn run(dirs: &[PathBuf]) -> Result<()> {
+/// Runs `scalemodel analyze`: each DIR is a run, a folder of runs (the
+/// trials of `scalemodel run`) or a folder of those (a study). With more
+/// than one run, a report across them goes into `out`, or by default the
+/// folder given, or the one that holds every run given.
+pub fn run(dirs: &[PathBuf], out: Option<&Path>) -> Result<()> {
     let mut failed = Vec::new();
+    let mut analysed = Vec::new();
     for dir in dirs.iter().flat_map(|d| runs_in(d)) {
         let dir = &dir;
         if !is_run(dir) {
@@ -128,6 +151,7 @@ pub fn run(dirs: &[PathBuf]) -> Result<()> {
                 if total > 0 {
                     failed.push(format!("{} breaks {total} rules", dir.display()));
                 }
+                analysed.push(a);
             }
             Err(e) => {
                 eprintln!("{}: {e:#}", dir.display());
@@ -135,9 +159,92 @@ pub fn run(dirs: &[PathBuf]) -> Result<()> {
             }
         }
     }
+    if analysed.len() > 1 {
+        let into = match (out, dirs) {
+            (Some(out), _) => out.to_owned(),
+            (None, [one]) => one.clone(),
+            _ => common_folder(analysed.iter().map(|a| a.dir.as_path())),
+        };
+        match write_across(&into, &analysed) {
+            Ok(()) => outln!("across the runs: {}", into.join("report.md").display()),
+            Err(e) => failed.push(format!("no report across the runs: {e:#}")),
+        }
+    }
     if !failed.is_empty() {
         bail!("{}", failed.join("; "));
     }
+    Ok(())
+}
+
+/// The deepest folder that holds every path of `paths` (`.` when they share none).
+fn common_folder<'a>(mut paths: impl Iterator<Item = &'a Path>) -> PathBuf {
+    let Some(first) = paths.next() else {
+        return PathBuf::from(".");
+    };
+    let mut common = first.parent().unwrap_or(first).to_owned();
+    for p in paths {
+        while !p.starts_with(&common) {
+            if !common.pop() {
+                return PathBuf::from(".");
+            }
+        }
+    }
+    if common.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        common
+    }
+}
+
+/// Writes the report across `runs` into `dir`: one configuration per folder
+/// the runs are in (a run's trials, a study's configurations).
+fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut groups: Vec<(PathBuf, Vec<&Analysis>)> = Vec::new();
+    for a in runs {
+        let parent = a.dir.parent().unwrap_or(Path::new("")).to_owned();
+        match groups.iter_mut().find(|(p, _)| *p == parent) {
+            Some((_, g)) => g.push(a),
+            None => groups.push((parent, vec![a])),
+        }
+    }
+    let relative = |p: &Path| -> String {
+        let rel = p.strip_prefix(dir).unwrap_or(p);
+        let s = rel.display().to_string();
+        if s.is_empty() { ".".to_owned() } else { s }
+    };
+    let set_groups = groups
+        .iter()
+        .map(|(parent, trials)| {
+            let first = &trials[0].run.params;
+            let same_rates = trials.iter().all(|a| a.run.params.rates == first.rates);
+            let rates = match first.rate_range {
+                Some([lo, hi])
+                    if trials
+                        .iter()
+                        .all(|a| a.run.params.rate_range == first.rate_range) =>
+                {
+                    format!("{lo}..={hi}")
+                }
+                _ if same_rates => {
+                    let [r0, r1, r2] = first.rates;
+                    format!("{r0},{r1},{r2}")
+                }
+                _ => "mixed".to_owned(),
+            };
+            let group = Group {
+                name: relative(parent),
+                rates,
+                sides: first.sides,
+                trials: Vec::new(),
+            };
+            let rows = trials.iter().map(|&a| (a, relative(&a.dir))).collect();
+            (group, rows)
+        })
+        .collect();
+    let title = format!("{} runs, side by side", runs.len());
+    let intro = "Every run given to `scalemodel analyze`, grouped by the folder it is in. Each run's own report is in its folder.";
+    report::set::write(dir, &Set::of(title, set_groups), intro)?;
     Ok(())
 }
 

@@ -40,12 +40,19 @@ pub enum Command {
     /// on loopback, for several trials.
     Run(RunArgs),
     /// Check run directories against the model, measure them, and write
-    /// `report.md`, `report.json` and the plots into each. Exits non-zero when
-    /// a run breaks a rule.
+    /// `report.md`, `report.json` and the plots into each; when there is more
+    /// than one run, also a report across them. Exits non-zero when a run
+    /// breaks a rule.
     Analyze {
-        /// The run directories (each with `params.json` and three logs).
+        /// Runs: a run directory (`params.json` and three logs), a folder of
+        /// them (the trials of `scalemodel run`), or a folder of those (a
+        /// study).
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<PathBuf>,
+        /// Where the report across the runs goes. Default: the one folder
+        /// given, or the folder that holds every run given.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Many simulated runs with random parameters, small queues and random
     /// faults, each checked against every invariant; prints the command that

@@ -39,7 +39,7 @@ fn run() -> anyhow::Result<()> {
         Command::Sim(args) => scalemodel::sim_cmd::run(args),
         Command::Node(args) => scalemodel::node_cmd::run(args),
         Command::Run(args) => scalemodel::run_cmd::run(args),
-        Command::Analyze { dirs } => scalemodel::analyze_cmd::run(dirs),
+        Command::Analyze { dirs, out } => scalemodel::analyze_cmd::run(dirs, out.as_deref()),
         Command::Study(args) => scalemodel::study_cmd::run(args),
         Command::Swarm(args) => scalemodel::swarm_cmd::run(args),
     }

@@ -34,6 +34,7 @@ use crate::check;
 use crate::cli::RunArgs;
 use crate::merge;
 use crate::outln;
+use crate::report::{self, set::Group, set::Set};
 use crate::rundir::{self, End, Params};
 use crate::text::{count, signed};
 use crate::timing::{Timing, timing};
@@ -108,14 +109,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
         match run_trial(args, k, trial_seed, &dir, &interrupted) {
             Ok(trial) => {
                 print_trial(&trial);
-                if !args.no_analyze {
-                    match crate::report::write(&trial.analysis) {
-                        Ok(()) => outln!(
-                            "  report: {}",
-                            trial.analysis.dir.join("report.md").display()
-                        ),
-                        Err(e) => failures.push(format!("trial {k}: no report: {e:#}")),
-                    }
+                if !args.no_analyze
+                    && let Err(e) = report::write(&trial.analysis)
+                {
+                    failures.push(format!("trial {k}: no report: {e:#}"));
                 }
                 if !trial.analysis.violations.is_empty() {
                     failures.push(format!(
@@ -149,6 +146,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     print_overall(&trials);
     print_written(&out, &written);
+    if !args.no_analyze && !trials.is_empty() {
+        match write_run_report(args, seed, &out, &trials) {
+            Ok(()) => print_open(&out, &trials),
+            Err(e) => failures.push(format!("no report across the trials: {e:#}")),
+        }
+    }
     if failures.is_empty() && incomplete.is_empty() {
         return Ok(());
     }
@@ -167,6 +170,45 @@ pub fn run(args: &RunArgs) -> Result<()> {
         text
     };
     Err(Failed { code, text }.into())
+}
+
+/// Writes the report across the run's trials into `out`.
+fn write_run_report(args: &RunArgs, seed: u64, out: &Path, trials: &[Trial]) -> Result<()> {
+    let model = &args.model;
+    let group = Group {
+        name: "this run".to_owned(),
+        rates: model.rates.to_string(),
+        sides: model.sides,
+        trials: Vec::new(),
+    };
+    let rows = trials
+        .iter()
+        .map(|t| (&t.analysis, format!("trial-{}", t.k)))
+        .collect();
+    let name = out.file_name().map_or_else(
+        || out.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let set = Set::of(format!("Run `{name}`"), vec![(group, rows)]);
+    let intro = format!(
+        "{} of {} s of model time on the network (three processes over TCP on loopback) at speed {}, rates {}, a die of {} sides; trial k has seed {seed} + k − 1. Each trial's own report is in its folder.",
+        count(trials.len() as u64, "trial"),
+        model.duration,
+        model.speed,
+        model.rates,
+        model.sides,
+    );
+    report::set::write(out, &set, &intro)?;
+    Ok(())
+}
+
+/// Ends the summary with the reports to open: the run's, then each trial's.
+fn print_open(out: &Path, trials: &[Trial]) {
+    outln!("open:");
+    outln!("  {}", out.join("report.md").display());
+    for t in trials {
+        outln!("  {}", t.analysis.dir.join("report.md").display());
+    }
 }
 
 /// The machines of a trial that did not complete, with how they ended
