@@ -213,12 +213,23 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
             "{folder}"
         );
         assert!(
-            md.contains(&format!("({folder}/trial-1/clocks.png)")),
+            md.contains(&format!("[trial-1]({folder}/trial-1/report.md)")),
             "{folder}"
         );
     }
     let verdicts = md.lines().filter(|l| l.starts_with("- **")).count();
     assert!(verdicts >= 5, "{md}");
+    // The terminal gets the verdicts as plain text, without markdown.
+    assert!(
+        text.contains("the slowest machine has the largest clock jumps: holds in"),
+        "{text}"
+    );
+    assert!(!text.contains("**"), "{text}");
+    // Each configuration's figures as a median and range over its trials.
+    assert!(
+        md.contains("| standard (rates 1..=6, die of 10) | 2 |"),
+        "{md}"
+    );
     // Verdicts count where they held: "holds in all 2 trials", "holds in 1 of 2 trials".
     assert!(
         md.contains("holds in all 2 trials.") || md.contains(" of 2 trials."),
@@ -428,9 +439,38 @@ fn a_folder_of_trials_is_analysed_trial_by_trial_and_an_empty_one_is_named() {
         })
         .collect();
     assert!(order.is_sorted(), "trials in number order: {text}");
+    let across = std::fs::read_to_string(run.join("report.md")).unwrap();
     for k in [1, 2, 10] {
         assert!(run.join(format!("trial-{k}/report.md")).exists());
+        assert!(
+            across.contains(&format!("[trial-{k}](trial-{k}/report.md)")),
+            "{across}"
+        );
     }
+    assert!(
+        text.contains(&format!(
+            "across the runs: {}",
+            run.join("report.md").display()
+        )),
+        "{text}"
+    );
+
+    // Several runs from different folders: grouped by folder, the report in
+    // the folder that holds them all, or in --out.
+    let other = tmp.path().join("other");
+    sim(&other.join("trial-1"), &["--seed", "7", "--duration", "5"]);
+    let out = tmp.path().join("both");
+    let analysed = scalemodel()
+        .arg("analyze")
+        .arg(run.join("trial-2"))
+        .arg(&other)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(analysed.status.success());
+    let across = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(across.starts_with("# 2 runs, side by side"), "{across}");
 
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();

@@ -78,16 +78,34 @@ fn short_runs_conform_with_exact_conservation() {
         Duration::from_secs(60),
     );
     assert!(out.starts_with("seed 11\n"), "{out}");
-    // Each trial leads with the clocks, and ends in its report.
+    // Each trial leads with the clocks; the run ends with the reports to
+    // open, the run's across its trials first.
     assert!(
         out.contains("final clock") && out.contains("largest jump"),
         "{out}"
     );
+    let open = out
+        .split("\nopen:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        open.starts_with(&format!("  {}\n", fast.join("report.md").display())),
+        "{out}"
+    );
+    let across = std::fs::read_to_string(fast.join("report.md")).unwrap();
+    assert!(
+        across.contains("## The exercise's observations, checked"),
+        "{across}"
+    );
     for k in 1..=2 {
         let trial = fast.join(format!("trial-{k}"));
         assert!(
-            out.contains(&format!("report: {}", trial.join("report.md").display())),
+            open.contains(&format!("  {}\n", trial.join("report.md").display())),
             "{out}"
+        );
+        assert!(
+            across.contains(&format!("[trial-{k}](trial-{k}/report.md)")),
+            "{across}"
         );
         for file in ["report.md", "report.json", "clocks.png"] {
             assert!(trial.join(file).exists(), "{file} in trial {k}");
@@ -117,6 +135,7 @@ fn short_runs_conform_with_exact_conservation() {
         Duration::from_secs(60),
     );
     assert!(!slow.join("trial-1/report.md").exists(), "--no-analyze");
+    assert!(!slow.join("report.md").exists(), "--no-analyze");
     let params = assert_clean(&slow.join("trial-1"));
     assert_eq!(params.rates, [1, 6, 6]);
     assert!(

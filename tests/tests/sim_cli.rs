@@ -325,3 +325,29 @@ fn the_command_line_takes_what_people_write() {
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("--id <ID> --seed <N> --out <DIR>"), "{help}");
 }
+
+#[test]
+fn a_simulated_run_ends_in_its_report_unless_told_not_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let out = sim(
+        &dir,
+        &["--seed", "3", "--duration", "20", "--rates", "1,3,6"],
+    );
+    assert!(
+        out.contains("final clock") && out.contains("largest jump"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(&format!("  report: {}\n", dir.join("report.md").display())),
+        "{out}"
+    );
+    for f in ["report.md", "report.json", "clocks.png"] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    let bare = tmp.path().join("bare");
+    let out = sim(&bare, &["--seed", "3", "--duration", "20", "--no-analyze"]);
+    assert!(!out.contains("trails machine"), "{out}");
+    assert!(!bare.join("report.md").exists());
+    assert!(bare.join("machine-0.csv").exists());
+}
