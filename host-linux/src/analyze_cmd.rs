@@ -13,7 +13,7 @@ use crate::check;
 use crate::merge;
 use crate::outln;
 use crate::report::{self, set::Group, set::Set};
-use crate::rundir::{self, Params};
+use crate::rundir;
 use crate::text::{count, signed};
 
 /// Reads, checks and measures the run in `dir`.
@@ -264,23 +264,11 @@ fn summary_line(a: &Analysis, secs: f64) -> String {
             m.jumps.max
         )
     });
-    let ends = not_completed(&a.run.params)
+    let ends = report::not_completed(&a.run.params)
         .map(|e| format!("; not completed: {e}"))
         .unwrap_or_default();
     format!(
         "{}: {verdict}{ends}{queue}; analysed in {secs:.3} s",
         a.dir.display()
     )
-}
-
-/// The machines that did not end `completed`, e.g. `machine 1 crashed,
-/// machine 0 peer lost`; `None` when every machine completed.
-pub fn not_completed(p: &Params) -> Option<String> {
-    let odd: Vec<String> = p
-        .machines
-        .iter()
-        .filter(|m| m.end != rundir::End::Completed)
-        .map(|m| format!("machine {} {}", m.id, m.end))
-        .collect();
-    (!odd.is_empty()).then(|| odd.join(", "))
 }

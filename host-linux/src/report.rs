@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::analysis::{Analysis, MachineFigures};
-use crate::rundir::LinkSummary;
+use crate::rundir::{self, LinkSummary, Params};
 
 pub mod markdown;
 pub mod plot;
@@ -92,4 +92,16 @@ pub fn write(a: &Analysis) -> Result<(), ReportError> {
     write_file(&a.dir.join("report.json"), json)?;
     plot::trial(a)?;
     write_file(&a.dir.join("report.md"), markdown::trial(a))
+}
+
+/// The machines that did not end `completed`, e.g. `machine 1 crashed,
+/// machine 0 peer lost`; `None` when every machine completed.
+pub fn not_completed(p: &Params) -> Option<String> {
+    let odd: Vec<String> = p
+        .machines
+        .iter()
+        .filter(|m| m.end != rundir::End::Completed)
+        .map(|m| format!("machine {} {}", m.id, m.end))
+        .collect();
+    (!odd.is_empty()).then(|| odd.join(", "))
 }

@@ -35,7 +35,7 @@ use crate::cli::RunArgs;
 use crate::merge;
 use crate::outln;
 use crate::report::{self, set::Group, set::Set};
-use crate::rundir::{self, End, Params};
+use crate::rundir;
 use crate::text::{count, signed};
 use crate::timing::{Timing, timing};
 use crate::{key, salvage};
@@ -125,8 +125,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     failures.push(format!("trial {k}: {death}"));
                 }
                 if trial.deaths.is_empty() {
-                    let ends = not_completed(&trial.analysis.run.params);
-                    if !ends.is_empty() {
+                    if let Some(ends) = report::not_completed(&trial.analysis.run.params) {
                         incomplete.push(format!("trial {k}: {ends}"));
                     }
                 }
@@ -209,18 +208,6 @@ fn print_open(out: &Path, trials: &[Trial]) {
     for t in trials {
         outln!("  {}", t.analysis.dir.join("report.md").display());
     }
-}
-
-/// The machines of a trial that did not complete, with how they ended
-/// (`machine 0 overloaded, machine 2 stalled`); empty when all did.
-fn not_completed(params: &Params) -> String {
-    params
-        .machines
-        .iter()
-        .filter(|m| m.end != End::Completed)
-        .map(|m| format!("machine {} {}", m.id, m.end))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Says what was written: every trial's directory, or which are complete

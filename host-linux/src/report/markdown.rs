@@ -3,10 +3,9 @@
 use std::fmt::Write as _;
 
 use crate::analysis::{Analysis, fastest};
-use crate::analyze_cmd::not_completed;
 use crate::text::signed;
 
-use super::PLOTS;
+use super::{PLOTS, not_completed};
 
 /// `report.md`: short sections, tables, the pictures by relative path, units on every number.
 pub fn trial(a: &Analysis) -> String {
