@@ -124,10 +124,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     died = true;
                     failures.push(format!("trial {k}: {death}"));
                 }
-                if trial.deaths.is_empty() {
-                    if let Some(ends) = report::not_completed(&trial.analysis.run.params) {
-                        incomplete.push(format!("trial {k}: {ends}"));
-                    }
+                if trial.deaths.is_empty()
+                    && let Some(ends) = report::not_completed(&trial.analysis.run.params)
+                {
+                    incomplete.push(format!("trial {k}: {ends}"));
                 }
                 written.push((k, true));
                 trials.push(trial);
