@@ -261,7 +261,7 @@ pub fn panels(
             let width = if o.dashed { 2 } else { 1 };
             let style = BLACK.stroke_width(width);
             if o.dashed {
-                chart.draw_series(DashedLineSeries::new(o.ends, 9, 6, style))
+                chart.draw_series(DashedLineSeries::new(o.ends, 8, 8, style))
             } else {
                 chart.draw_series(LineSeries::new(o.ends, style))
             }
@@ -269,6 +269,11 @@ pub fn panels(
             entries.push((o.label.clone(), BLACK, width, o.dashed));
         }
         draw_key(path, &key, &entries)?;
+        if last && !shared_y {
+            let note = ("sans-serif", 14).into_font().color(&BLACK);
+            key.draw(&Text::new("each panel on its own scale", (8, 150), note))
+                .map_err(&e)?;
+        }
     }
     root.present().map_err(&e)
 }
@@ -538,11 +543,17 @@ fn ends_early(rows: &[Row], rate: u32, duration_s: f64) -> bool {
     last_s(rows) + 2.0 / f64::from(rate.max(1)) < duration_s
 }
 
-/// `(0, 0)` then `y` after each event: a clock and an inbox start at 0.
-fn from_zero(rows: &[Row], y: fn(&Row) -> f64) -> Vec<(f64, f64)> {
-    std::iter::once((0.0, 0.0))
+/// `(0, 0)`, then `y` after each event, held until `stop_s`: a clock and an
+/// inbox start at 0, and keep their last value until the run or the log ends.
+fn from_zero(rows: &[Row], y: fn(&Row) -> f64, stop_s: f64) -> Vec<(f64, f64)> {
+    let mut points: Vec<(f64, f64)> = std::iter::once((0.0, 0.0))
         .chain(rows.iter().map(|r| (secs(r), y(r))))
-        .collect()
+        .collect();
+    let last = *points.last().unwrap_or(&(0.0, 0.0));
+    if stop_s > last.0 {
+        points.push((stop_s, last.1));
+    }
+    points
 }
 
 /// The caption's note for a log that ends early.
@@ -583,15 +594,9 @@ fn queue_lines(m: &MachineFigures, rows: &[Row]) -> Vec<Overlay> {
     ]
 }
 
-/// How far `rows` trails `fast`, sampled as the report does, up to where
-/// either log ends: past that a clock only looks frozen.
-fn drift_points(fast: &[Row], rows: &[Row], end_ns: u64) -> Vec<(f64, f64)> {
-    let stop_ns = [fast, rows]
-        .iter()
-        .map(|r| r.last().map_or(0, |r| r.model_ns))
-        .min()
-        .unwrap_or(0)
-        .min(end_ns);
+/// How far `rows` trails `fast`, sampled as the report does, up to `stop_ns`
+/// where either log ends early: past that a clock only looks frozen.
+fn drift_points(fast: &[Row], rows: &[Row], end_ns: u64, stop_ns: u64) -> Vec<(f64, f64)> {
     let stop_s = stop_ns as f64 / 1e9;
     let mut points: Vec<(f64, f64)> = analysis::drift_series(fast, rows, end_ns)
         .into_iter()
@@ -602,10 +607,10 @@ fn drift_points(fast: &[Row], rows: &[Row], end_ns: u64) -> Vec<(f64, f64)> {
     points
 }
 
-fn drift_title(fast: usize, rows: &[Row], early: bool) -> String {
+fn drift_title(fast: usize, early: bool) -> String {
     let title = format!("How far each clock trails machine {fast}, the fastest");
     if early {
-        format!("{title}, until its log ends at {:.1} s", last_s(rows))
+        format!("{title}, to its log's end")
     } else {
         title
     }
@@ -620,6 +625,18 @@ pub fn trial(a: &Analysis) -> Result<()> {
         .zip(logs.iter())
         .map(|(m, rows)| ends_early(rows, m.rate, p.duration_s))
         .collect();
+    let end_ns = (p.duration_s.max(0.0) * 1e9) as u64;
+    // Where each series stops: its last event if its log ends early, else the run's end.
+    let stop_ns: Vec<u64> = logs
+        .iter()
+        .zip(&early)
+        .map(|(rows, &early)| match (early, rows.last()) {
+            (true, Some(r)) => r.model_ns,
+            (true, None) => 0,
+            (false, _) => end_ns.max(rows.last().map_or(0, |r| r.model_ns)),
+        })
+        .collect();
+    let stop_s = |i: usize| stop_ns[i] as f64 / 1e9;
     let panel = |i: usize, title: String, key: &str, points, overlays| Panel {
         title: title + &ending(early[i], &logs[i]),
         key: key.into(),
@@ -637,7 +654,7 @@ pub fn trial(a: &Analysis) -> Result<()> {
                 i,
                 title,
                 "its clock",
-                from_zero(&logs[i], |r| r.clock as f64),
+                from_zero(&logs[i], |r| r.clock as f64, stop_s(i)),
                 vec![],
             )
         })
@@ -655,13 +672,13 @@ pub fn trial(a: &Analysis) -> Result<()> {
         .enumerate()
         .map(|(i, m)| {
             let title = format!("{}: longest {}", legend(m), m.queue.max);
-            let points = from_zero(&logs[i], |r| r.queue_len as f64);
+            let points = from_zero(&logs[i], |r| r.queue_len as f64, stop_s(i));
             panel(i, title, "inbox length", points, queue_lines(m, &logs[i]))
         })
         .collect();
     panels(
         &a.dir.join(PLOTS[1].0),
-        "Inbox length after each event (each panel on its own scale)",
+        "Inbox length after each event",
         "messages waiting",
         x_end,
         false,
@@ -684,12 +701,11 @@ pub fn trial(a: &Analysis) -> Result<()> {
         .collect();
     histograms(&a.dir.join(PLOTS[2].0), "Size of each clock change", &bars)?;
     let fast = fastest(&p.rates);
-    let end_ns = (p.duration_s.max(0.0) * 1e9) as u64;
     let drift: Vec<Panel> = figs
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let points = drift_points(&logs[fast], &logs[i], end_ns);
+            let points = drift_points(&logs[fast], &logs[i], end_ns, stop_ns[i].min(stop_ns[fast]));
             // Of the points drawn: the report's figures also count samples
             // past a log's end.
             let mean = points.iter().map(|p| p.1).sum::<f64>() / points.len().max(1) as f64;
@@ -704,10 +720,10 @@ pub fn trial(a: &Analysis) -> Result<()> {
         .collect();
     panels(
         &a.dir.join(PLOTS[3].0),
-        &drift_title(fast, &logs[fast], early[fast]),
+        &drift_title(fast, early[fast]),
         "clock units behind",
         x_end,
-        true,
+        false,
         &drift,
     )?;
     Ok(())
@@ -865,5 +881,39 @@ mod tests {
         across(&path, "t", "y", &zeros, &[]).unwrap();
         let odd = [("a".to_string(), vec![f64::NAN, 1e300, -1e300])];
         across(&path, "t", "y", &odd, &[("a".into(), f64::NAN)]).unwrap();
+    }
+
+    fn row(model_s: f64, clock: u64) -> Row {
+        Row {
+            line: 2,
+            machine: 0,
+            tick: 0,
+            model_ns: (model_s * 1e9) as u64,
+            system_ns: 0,
+            kind: crate::check::Kind::Internal,
+            clock,
+            queue_len: 0,
+            peers: vec![],
+            msg_clock: None,
+            seqs: vec![],
+        }
+    }
+
+    #[test]
+    fn a_series_holds_to_the_run_end_or_stops_where_its_log_does() {
+        let rows = [row(1.0, 1), row(2.0, 5)];
+        let clock = |r: &Row| r.clock as f64;
+        let held = from_zero(&rows, clock, 10.0);
+        assert_eq!(held, [(0.0, 0.0), (1.0, 1.0), (2.0, 5.0), (10.0, 5.0)]);
+        assert_eq!(from_zero(&rows, clock, 2.0).last(), Some(&(2.0, 5.0)));
+        assert_eq!(from_zero(&[], clock, 0.0), [(0.0, 0.0)]);
+        assert!(ends_early(&rows, 1, 10.0));
+        assert!(!ends_early(&rows, 1, 3.0));
+        assert!(ends_early(&[], 0, 10.0));
+        // The reference stops at 2 s: its gap ends there, not at the run's 10 s.
+        let fast = [row(1.0, 3), row(2.0, 9)];
+        let gap = drift_points(&fast, &rows, 10_000_000_000, 2_000_000_000);
+        assert_eq!(gap.last(), Some(&(2.0, 4.0)));
+        assert!(gap.iter().all(|p| p.0 <= 2.0));
     }
 }
