@@ -558,10 +558,10 @@ fn from_zero(rows: &[Row], y: fn(&Row) -> f64, stop_s: f64) -> Vec<(f64, f64)> {
 
 /// The caption's note for a log that ends early.
 fn ending(early: bool, rows: &[Row]) -> String {
-    if early {
-        format!(", log ends at {:.1} s", last_s(rows))
-    } else {
-        String::new()
+    match (early, rows.last()) {
+        (_, None) => ", no events logged".into(),
+        (true, Some(r)) => format!(", log ends at {:.1} s", secs(r)),
+        (false, Some(_)) => String::new(),
     }
 }
 
@@ -637,11 +637,12 @@ pub fn trial(a: &Analysis) -> Result<()> {
         })
         .collect();
     let stop_s = |i: usize| stop_ns[i] as f64 / 1e9;
-    let panel = |i: usize, title: String, key: &str, points, overlays| Panel {
+    let panel = |i: usize, title: String, key: &str, points: Vec<(f64, f64)>, overlays| Panel {
         title: title + &ending(early[i], &logs[i]),
         key: key.into(),
         colour: COLOURS[i % COLOURS.len()],
-        points,
+        // A machine with no events has nothing to draw, not a line at 0.
+        points: if logs[i].is_empty() { vec![] } else { points },
         ends_early: early[i],
         overlays,
     };
