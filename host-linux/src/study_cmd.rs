@@ -54,13 +54,13 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             sides: 10,
         },
         Setup {
-            name: "smaller spread of rates",
+            name: "smaller spread",
             folder: "smaller-spread",
             rates: small.clone(),
             sides: 10,
         },
         Setup {
-            name: "fewer internal events",
+            name: "fewer internal",
             folder: "fewer-internal",
             rates: Rates::Range(1..=6),
             sides: 4,

@@ -424,10 +424,73 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
     md
 }
 
-/// Writes the set's `report.json` and `report.md` into `dir`.
+/// The pictures across trials: file, title, axis, the figure per trial,
+/// and the reference drawn on each configuration's box, if any.
+type Picture = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&TrialRow) -> f64,
+    Option<fn(&TrialRow) -> f64>,
+);
+
+const PICTURES: [Picture; 3] = [
+    (
+        "across-jumps.png",
+        "Largest clock jump of each trial",
+        "clock units",
+        |t| t.largest_jump as f64,
+        None,
+    ),
+    (
+        "across-drift.png",
+        "Largest drift behind the fastest machine, each trial",
+        "clock units",
+        |t| t.largest_drift as f64,
+        None,
+    ),
+    (
+        "across-growth.png",
+        "The slowest machine's inbox growth, each trial (dashed: predicted)",
+        "msgs per model second",
+        |t| t.slowest_growth_per_s,
+        Some(|t| t.slowest_predicted_per_s),
+    ),
+];
+
+/// Draws the pictures across trials into `dir`: one box per configuration,
+/// every trial a point, on one scale per figure.
+fn pictures(dir: &Path, set: &Set) -> Result<(), ReportError> {
+    let label = |g: &Group| g.name.clone();
+    for (file, title, y_desc, figure, reference) in PICTURES {
+        let groups: Vec<(String, Vec<f64>)> = set
+            .groups
+            .iter()
+            .map(|g| (label(g), g.trials.iter().map(figure).collect()))
+            .collect();
+        let marks: Vec<(String, f64)> = reference.map_or_else(Vec::new, |r| {
+            set.groups
+                .iter()
+                .filter_map(|g| {
+                    // A configuration's prediction, when its trials share one
+                    // (given rates); drawn rates each have their own.
+                    let first = r(g.trials.first()?);
+                    let shared = g.trials.iter().all(|t| (r(t) - first).abs() < 1e-9);
+                    shared.then(|| (label(g), first))
+                })
+                .collect()
+        });
+        super::plot::across(&dir.join(file), title, y_desc, &groups, &marks)?;
+    }
+    Ok(())
+}
+
+/// Writes the set's `report.json`, pictures and `report.md` into `dir`.
 pub fn write(dir: &Path, set: &Set, intro: &str) -> Result<(), ReportError> {
     // Plain numbers and strings: serialising cannot fail.
     let json = serde_json::to_string_pretty(set).unwrap_or_default() + "\n";
     write_file(&dir.join("report.json"), json)?;
-    write_file(&dir.join("report.md"), markdown(set, intro, &[]))
+    pictures(dir, set)?;
+    let shown: Vec<(&str, &str)> = PICTURES.iter().map(|p| (p.0, p.1)).collect();
+    write_file(&dir.join("report.md"), markdown(set, intro, &shown))
 }
