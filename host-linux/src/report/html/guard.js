@@ -6,8 +6,11 @@
   function show(text) {
     errors.push(String(text));
     document.documentElement.dataset.error = String(errors.length);
+    render();
+  }
+  function render() {
     var box = document.getElementById("errors");
-    if (box) {
+    if (box && errors.length) {
       box.hidden = false;
       box.textContent = errors.join("\n");
     }
@@ -23,8 +26,6 @@
     show("console.error: " + Array.prototype.join.call(arguments, " "));
     consoleError.apply(console, arguments);
   };
-  document.addEventListener("DOMContentLoaded", function () {
-    if (errors.length) show("(" + errors.length + " errors before the page loaded)");
-  });
-  window.reportError = show;
+  // Errors before the box existed show once it does.
+  document.addEventListener("DOMContentLoaded", render);
 })();

@@ -207,7 +207,7 @@
         if (Math.min(ts, tr) <= view[1] && Math.max(ts, tr) >= view[0]) shown.push(k);
       }
       var many = shown.length > 1500;
-      ctx.strokeStyle = many ? "rgba(80, 90, 100, 0.25)" : "rgba(80, 90, 100, 0.7)";
+      ctx.strokeStyle = many ? "rgba(80, 90, 100, 0.15)" : "rgba(80, 90, 100, 0.7)";
       ctx.lineWidth = 1;
       ctx.beginPath();
       shown.forEach(function (k) {
@@ -218,8 +218,11 @@
       ctx.stroke();
       drawn = shown.length;
       // Messages never received: dashed, to the receiver's lane at the end.
+      var lost = 0;
+      for (k = 0; k < nMsg; k++) if (isNaN(recvTime(k)) && sendTime(k) <= view[1]) lost++;
       ctx.setLineDash([4, 4]);
-      ctx.strokeStyle = "rgba(179, 38, 30, 0.35)";
+      // Thousands of them (a slow machine's backlog) would hide the lanes.
+      ctx.strokeStyle = lost > 300 ? "rgba(179, 38, 30, 0.06)" : "rgba(179, 38, 30, 0.35)";
       ctx.beginPath();
       for (k = 0; k < nMsg; k++) {
         if (!isNaN(recvTime(k)) || sendTime(k) > view[1]) continue;
