@@ -6,6 +6,7 @@
 //! Without a browser the tests say "skipped: no chromium" and pass, unless
 //! `SCALEMODEL_REQUIRE_BROWSER=1`.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use scalemodel::analysis::Analysis;
@@ -14,6 +15,12 @@ use scalemodel::report::html;
 use scalemodel::report::set::{Group, Set, TrialRow, Verdict};
 use scalemodel_tests::browser::{self, Loaded};
 use scalemodel_tests::{scalemodel, scalemodel_bin};
+
+/// Writes `text` to stderr past the test harness's capture, so that it
+/// shows even when the test passes.
+fn loud(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
 
 /// The browser, or `None` (and a loud note) when there is none and none is required.
 fn browser_or_skip(test: &str) -> Option<PathBuf> {
@@ -25,9 +32,9 @@ fn browser_or_skip(test: &str) -> Option<PathBuf> {
         !required,
         "SCALEMODEL_REQUIRE_BROWSER=1 but no browser: install chromium or set SCALEMODEL_CHROMIUM"
     );
-    eprintln!(
+    loud(&format!(
         "\n*** {test}: skipped: no chromium (install it, or set SCALEMODEL_CHROMIUM; SCALEMODEL_REQUIRE_BROWSER=1 makes this a failure) ***\n"
-    );
+    ));
     None
 }
 
@@ -40,7 +47,10 @@ fn out_dir(name: &str) -> PathBuf {
     let dir = target.join("report-html").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("the output directory is writable");
-    eprintln!("{name}: pages and screenshots in {}", dir.display());
+    loud(&format!(
+        "{name}: pages and screenshots in {}",
+        dir.display()
+    ));
     dir
 }
 
