@@ -185,7 +185,13 @@ fn a_trial_page_draws_every_event_and_message_without_an_error() {
     browser::screenshot(&browser, &page, "", &out.join("trial.png"), (1400, 2400));
     // Zoomed in, hovering machine 0's seventh event: a receive that jumps its clock by 6.
     let zoomed = out.join("trial-hover.png");
-    browser::screenshot(&browser, &page, "#zoom=2,8&hover=0,6", &zoomed, (1400, 900));
+    browser::screenshot(
+        &browser,
+        &page,
+        "#zoom=2,8&hover=0,6",
+        &zoomed,
+        (1400, 1500),
+    );
 
     // A broken run: one receive gone. The page still draws what is there.
     let broken = out.join("broken");

@@ -362,9 +362,19 @@
       var h = pick(e.offsetX, e.offsetY);
       hover = h;
       drawHover();
+      pointCharts(h ? lanes[h[0]].t[h[1]] : NaN);
       if (h) tip.show(describe(h[0], h[1]), e.offsetX, e.offsetY); else tip.hide();
     });
-    over.addEventListener("pointerleave", function () { hover = null; drawHover(); tip.hide(); });
+    over.addEventListener("pointerleave", function () { hover = null; drawHover(); pointCharts(NaN); tip.hide(); });
+
+    // The charts' cursors at model time t (their legends then read every
+    // machine's clock and inbox there), or hidden for NaN.
+    function pointCharts(t) {
+      charts.forEach(function (c) {
+        var left = isNaN(t) ? -10 : c.valToPos(t, "x");
+        c.setCursor({ left: left, top: isNaN(t) ? -10 : 10 });
+      });
+    }
 
     // Shows event j of lane i as if hovered: for `#hover=i,j` in the address.
     function hoverEvent(i, j) {
@@ -376,6 +386,7 @@
       }
       hover = [i, j];
       drawHover();
+      pointCharts(lanes[i].t[j]);
       tip.show(describe(i, j), tx(lanes[i].t[j]), ly(i));
     }
 
@@ -424,7 +435,7 @@
       width: diagram.width(),
       height: height || 260,
       scales: { x: { time: false } },
-      cursor: { sync: { key: "model-time" }, drag: { x: true, y: false } },
+      cursor: { sync: { key: "model-time" }, drag: { x: true, y: false }, y: false },
       legend: { live: true },
       axes: [
         { label: "model time (s)", labelSize: 20 },
@@ -502,6 +513,9 @@
     setWindow(hash.zoom[0], hash.zoom[1], null);
     diagram.draw();
   }
-  if (hash.hover && hash.hover.length === 2) diagram.hoverEvent(hash.hover[0], hash.hover[1]);
-  ds.ready = "1";
+  // After uPlot has committed the new scales (it does so in a microtask).
+  Promise.resolve().then(function () {
+    if (hash.hover && hash.hover.length === 2) diagram.hoverEvent(hash.hover[0], hash.hover[1]);
+    ds.ready = "1";
+  });
 })();
