@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::analysis::{Analysis, MachineFigures};
 use crate::rundir::{self, LinkSummary, Params};
 
+pub mod html;
 pub mod markdown;
 pub mod plot;
 pub mod set;
@@ -91,6 +92,7 @@ pub fn write(a: &Analysis) -> Result<(), ReportError> {
     let json = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
     write_file(&a.dir.join("report.json"), json)?;
     plot::trial(a)?;
+    html::trial(a)?;
     write_file(&a.dir.join("report.md"), markdown::trial(a))
 }
 

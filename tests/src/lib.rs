@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub mod browser;
+
 pub use scalemodel::check::Rows;
 use scalemodel::rundir::Params;
 use scalemodel_core::fault::Faults;

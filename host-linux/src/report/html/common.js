@@ -1,0 +1,107 @@
+// Helpers shared by the trial page and the page across trials.
+window.SM = (function () {
+  "use strict";
+  // Okabe-Ito colours: told apart with most colour vision deficiencies.
+  var MACHINE_COLOURS = ["#009E73", "#CC79A7", "#E69F00"];
+  // Widths and dashes differ too, so that identical lines stay visible:
+  // a wide solid line under a dashed one under a thin dotted one.
+  var MACHINE_WIDTHS = [4, 2.5, 1.5];
+  var MACHINE_DASHES = [[], [9, 5], [2, 3]];
+
+  function colour(id) { return MACHINE_COLOURS[id % MACHINE_COLOURS.length]; }
+  function width(id) { return MACHINE_WIDTHS[id % MACHINE_WIDTHS.length]; }
+  function dash(id) { return MACHINE_DASHES[id % MACHINE_DASHES.length]; }
+
+  // A canvas of CSS size w x h, sharp on high-density screens.
+  function sizeCanvas(canvas, w, h) {
+    var r = window.devicePixelRatio || 1;
+    canvas.width = Math.max(1, Math.round(w * r));
+    canvas.height = Math.max(1, Math.round(h * r));
+    canvas.style.width = w + "px";
+    canvas.style.height = h + "px";
+    var ctx = canvas.getContext("2d");
+    ctx.setTransform(r, 0, 0, r, 0, 0);
+    return ctx;
+  }
+
+  // About `count` round tick values over [lo, hi].
+  function ticks(lo, hi, count) {
+    if (!(hi > lo)) return [lo];
+    var raw = (hi - lo) / Math.max(1, count);
+    var mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = mag;
+    [1, 2, 5, 10].some(function (m) { step = m * mag; return step >= raw; });
+    var out = [];
+    for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9 && out.length < 1000; v += step) {
+      out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+    }
+    return out;
+  }
+
+  // A tick label with no more decimals than the step needs.
+  function tickLabel(v, step) {
+    var decimals = Math.max(0, Math.min(9, -Math.floor(Math.log10(step) + 1e-9)));
+    return v.toFixed(decimals);
+  }
+
+  // A whole number as text, exactly when it is exact.
+  function int(x) {
+    if (Number.isSafeInteger(x)) return String(x);
+    if (Number.isFinite(x)) return BigInt(x).toString();
+    return String(x);
+  }
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // A tooltip inside `host` (positioned), placed near (x, y) and kept inside it.
+  function tip(host) {
+    var box = el("div", { "class": "tip", hidden: "" });
+    host.appendChild(box);
+    return {
+      show: function (lines, x, y) {
+        box.textContent = "";
+        lines.forEach(function (l) {
+          box.appendChild(el("div", l.mono ? { "class": "mono" } : {}, l.text !== undefined ? l.text : l));
+        });
+        box.hidden = false;
+        var w = box.offsetWidth, h = box.offsetHeight;
+        var left = x + 14 + w > host.clientWidth ? Math.max(0, x - 14 - w) : x + 14;
+        var top = y + 14 + h > host.clientHeight ? Math.max(0, y - 14 - h) : y + 14;
+        box.style.left = left + "px";
+        box.style.top = top + "px";
+      },
+      hide: function () { box.hidden = true; }
+    };
+  }
+
+  // The q-quantile of sorted numbers, interpolated.
+  function quantile(sorted, q) {
+    if (!sorted.length) return NaN;
+    var pos = (sorted.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+  }
+
+  // A small swatch of a machine's line for legends.
+  function lineSwatch(id) {
+    var c = el("canvas");
+    var ctx = sizeCanvas(c, 34, 12);
+    ctx.strokeStyle = colour(id);
+    ctx.lineWidth = width(id);
+    ctx.setLineDash(dash(id));
+    ctx.beginPath();
+    ctx.moveTo(1, 6);
+    ctx.lineTo(33, 6);
+    ctx.stroke();
+    return c;
+  }
+
+  return {
+    colour: colour, width: width, dash: dash, sizeCanvas: sizeCanvas, ticks: ticks,
+    tickLabel: tickLabel, int: int, el: el, tip: tip, quantile: quantile, lineSwatch: lineSwatch
+  };
+})();

@@ -1,0 +1,311 @@
+//! `report.html` in a real browser: a trial's page and a page across
+//! trials, loaded in headless Chromium, must run without an error or a
+//! console message and draw every event and message of the run.
+//!
+//! The pages and their screenshots stay in `target/report-html/` (printed).
+//! Without a browser the tests say "skipped: no chromium" and pass, unless
+//! `SCALEMODEL_REQUIRE_BROWSER=1`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use scalemodel::analysis::Analysis;
+use scalemodel::check::read_run;
+use scalemodel::report::html;
+use scalemodel::report::set::{Group, Set, TrialRow, Verdict};
+use scalemodel_tests::browser::{self, Loaded};
+use scalemodel_tests::{scalemodel, scalemodel_bin};
+
+/// Writes `text` to stderr past the test harness's capture, so that it
+/// shows even when the test passes.
+fn loud(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+/// The browser, or `None` (and a loud note) when there is none and none is required.
+fn browser_or_skip(test: &str) -> Option<PathBuf> {
+    if let Some(b) = browser::find() {
+        return Some(b);
+    }
+    let required = std::env::var("SCALEMODEL_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "SCALEMODEL_REQUIRE_BROWSER=1 but no browser: install chromium or set SCALEMODEL_CHROMIUM"
+    );
+    loud(&format!(
+        "\n*** {test}: skipped: no chromium (install it, or set SCALEMODEL_CHROMIUM; SCALEMODEL_REQUIRE_BROWSER=1 makes this a failure) ***\n"
+    ));
+    None
+}
+
+/// `target/report-html/<name>`, emptied: where a test leaves its pages and screenshots.
+fn out_dir(name: &str) -> PathBuf {
+    let target = scalemodel_bin()
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary is in target/<profile>/");
+    let dir = target.join("report-html").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the output directory is writable");
+    loud(&format!(
+        "{name}: pages and screenshots in {}",
+        dir.display()
+    ));
+    dir
+}
+
+fn sim(out: &Path, args: &[&str]) {
+    scalemodel()
+        .arg("sim")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+/// Runs `analyze` on `dir`; true when the run conforms.
+fn analyze(dir: &Path) -> bool {
+    let out = scalemodel()
+        .arg("analyze")
+        .arg(dir)
+        .output()
+        .expect("analyze runs");
+    out.status.success()
+}
+
+/// Events, received messages and messages sent, counted from a run's CSV logs.
+fn counts_from_logs(dir: &Path) -> (u64, u64, u64) {
+    let (mut events, mut received, mut sent) = (0, 0, 0);
+    for m in 0..3 {
+        let text =
+            std::fs::read_to_string(dir.join(format!("machine-{m}.csv"))).expect("the log reads");
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            events += 1;
+            match fields[4] {
+                "receive" => received += 1,
+                "send" => sent += fields[7].split(';').count() as u64,
+                _ => {}
+            }
+        }
+    }
+    (events, received, sent)
+}
+
+/// The page ran to its end with no error and no console message.
+fn assert_clean(page: &Path, loaded: &Loaded) {
+    assert!(
+        loaded.console.is_empty(),
+        "{} wrote to the console:\n{}",
+        page.display(),
+        loaded.console.join("\n")
+    );
+    assert_eq!(
+        loaded.attribute("html", "data-error"),
+        None,
+        "{} caught errors; the box at its top says:\n{}",
+        page.display(),
+        loaded
+            .dom
+            .split("id=\"errors\"")
+            .nth(1)
+            .unwrap_or("")
+            .chars()
+            .take(2000)
+            .collect::<String>()
+    );
+    assert_eq!(
+        loaded.attribute("body", "data-ready").as_deref(),
+        Some("1"),
+        "{} did not finish drawing",
+        page.display()
+    );
+}
+
+/// The trial page of the run in `dir` drew every event and message.
+fn assert_trial_page(browser: &Path, dir: &Path) -> Loaded {
+    let page = dir.join("report.html");
+    let html = std::fs::read_to_string(&page).expect("analyze wrote report.html");
+    assert!(
+        !html.contains("<script src") && !html.contains("<link"),
+        "{} loads something from outside itself",
+        page.display()
+    );
+    let loaded = browser::load(browser, &page);
+    assert_clean(&page, &loaded);
+    let (events, received, sent) = counts_from_logs(dir);
+    let number = |a| {
+        loaded
+            .body_number(a)
+            .unwrap_or_else(|| panic!("the page sets {a}"))
+    };
+    assert_eq!(number("data-events-total"), events, "events embedded");
+    assert_eq!(number("data-events-embedded"), events, "events embedded");
+    assert_eq!(number("data-events"), events, "events drawn in full view");
+    assert_eq!(
+        number("data-marks"),
+        events,
+        "one mark per event in full view"
+    );
+    assert_eq!(number("data-messages"), received, "message arrows drawn");
+    assert_eq!(
+        number("data-unreceived"),
+        sent - received,
+        "messages not received"
+    );
+    loaded
+}
+
+#[test]
+fn a_trial_page_draws_every_event_and_message_without_an_error() {
+    let Some(browser) = browser_or_skip("report_html trial") else {
+        return;
+    };
+    let out = out_dir("trial");
+    // A slow machine whose inbox grows: jumps, drift and unreceived messages.
+    let dir = out.join("run");
+    sim(
+        &dir,
+        &[
+            "--seed",
+            "3",
+            "--rates",
+            "1,6,6",
+            "--sides",
+            "4",
+            "--duration",
+            "40",
+        ],
+    );
+    assert!(analyze(&dir), "the run conforms");
+    let loaded = assert_trial_page(&browser, &dir);
+    eprintln!("trial page loaded in {:?}", loaded.elapsed);
+    let page = dir.join("report.html");
+    browser::screenshot(&browser, &page, "", &out.join("trial.png"), (1400, 2400));
+    // Zoomed in, hovering machine 0's seventh event: a receive that jumps its clock by 6.
+    let zoomed = out.join("trial-hover.png");
+    browser::screenshot(
+        &browser,
+        &page,
+        "#zoom=2,8&hover=0,6",
+        &zoomed,
+        (1400, 1500),
+    );
+
+    // A broken run: one receive gone. The page still draws what is there.
+    let broken = out.join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    for f in [
+        "machine-0.csv",
+        "machine-1.csv",
+        "machine-2.csv",
+        "params.json",
+    ] {
+        std::fs::copy(dir.join(f), broken.join(f)).unwrap();
+    }
+    let log = broken.join("machine-1.csv");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(",receive,"))
+        .expect("a receive");
+    lines.remove(at);
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    assert!(!analyze(&broken), "the broken run does not conform");
+    let loaded = assert_trial_page(&browser, &broken);
+    assert!(
+        loaded.dom.contains("violation"),
+        "the page names the violations"
+    );
+}
+
+/// Analyses each run directory under `root` named in `trials`, as a group.
+fn group(root: &Path, name: &str, rates: &str, seeds: &[u64]) -> Group {
+    let trials = seeds
+        .iter()
+        .enumerate()
+        .map(|(i, seed)| {
+            let path = format!("{name}/trial-{}", i + 1);
+            let dir = root.join(&path);
+            let seed = seed.to_string();
+            sim(
+                &dir,
+                &["--seed", &seed, "--rates", rates, "--duration", "20"],
+            );
+            assert!(analyze(&dir), "{path} conforms");
+            let analysis = Analysis::of(&dir, read_run(&dir).expect("the run reads"));
+            TrialRow::of(&analysis, path)
+        })
+        .collect();
+    Group {
+        name: name.to_owned(),
+        rates: rates.to_owned(),
+        sides: 10,
+        trials,
+    }
+}
+
+#[test]
+fn a_set_page_links_and_plots_every_trial_without_an_error() {
+    let Some(browser) = browser_or_skip("report_html set") else {
+        return;
+    };
+    let out = out_dir("set");
+    let groups = vec![
+        group(&out, "standard", "1..=6", &[1, 2, 3]),
+        group(&out, "smaller spread of rates", "3..=4", &[1, 2]),
+    ];
+    let set = Set {
+        title: "Two configurations".to_owned(),
+        groups,
+        verdicts: vec![
+            Verdict {
+                statement: "Clocks only increase.".to_owned(),
+                held: 5,
+                of: 5,
+                note: "checked on every event".to_owned(),
+            },
+            Verdict {
+                statement: "The slowest machine jumps most.".to_owned(),
+                held: 3,
+                of: 5,
+                note: "largest jump per machine".to_owned(),
+            },
+            Verdict {
+                statement: "A smaller die loads the inboxes.".to_owned(),
+                held: 0,
+                of: 0,
+                note: "no trial with a smaller die".to_owned(),
+            },
+        ],
+    };
+    html::set(&out, &set).expect("the set page is written");
+    let page = out.join("report.html");
+    let loaded = browser::load(&browser, &page);
+    assert_clean(&page, &loaded);
+    assert_eq!(loaded.body_number("data-groups"), Some(2));
+    // Three panels, one dot per trial each.
+    assert_eq!(loaded.body_number("data-points"), Some(3 * 5));
+    for link in [
+        "href=\"standard/trial-3/report.html\"",
+        "href=\"smaller%20spread%20of%20rates/trial-1/report.html\"",
+    ] {
+        assert!(loaded.dom.contains(link), "the page links {link}");
+    }
+    for verdict in [
+        "holds in all 5 trials",
+        "holds in 3 of 5 trials",
+        "not tested",
+    ] {
+        assert!(loaded.dom.contains(verdict), "the page says {verdict}");
+    }
+    for t in ["standard/trial-1", "smaller spread of rates/trial-2"] {
+        assert!(
+            out.join(t).join("report.html").is_file(),
+            "{t} has its page"
+        );
+    }
+    browser::screenshot(&browser, &page, "", &out.join("set.png"), (1400, 1800));
+}
