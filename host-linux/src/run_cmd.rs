@@ -203,10 +203,10 @@ fn write_run_report(args: &RunArgs, seed: u64, out: &Path, trials: &[Trial]) -> 
 
 /// Ends the summary with the reports to open: the run's, then each trial's.
 fn print_open(out: &Path, trials: &[Trial]) {
-    outln!("open:");
-    outln!("  {}", out.join("report.md").display());
+    outln!("open (each report.html has a report.md beside it):");
+    outln!("  {}", out.join("report.html").display());
     for t in trials {
-        outln!("  {}", t.analysis.dir.join("report.md").display());
+        outln!("  {}", t.analysis.dir.join("report.html").display());
     }
 }
 

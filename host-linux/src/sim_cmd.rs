@@ -208,7 +208,7 @@ fn analyse(dir: &Path) -> Result<()> {
     outln!();
     analyze_cmd::print_science(&a);
     outln!("wrote {}", dir.display());
-    outln!("  report: {}", dir.join("report.md").display());
+    outln!("  report: {}", dir.join("report.html").display());
     if !a.violations.is_empty() {
         bail!(
             "the simulated run breaks {} rules of the model; see {}",

@@ -118,9 +118,9 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         outln!("{}: {}", v.statement, v.held_in());
     }
     outln!(
-        "study took {:.1} s; wrote {}",
+        "study took {:.1} s; open {} (report.md beside it)",
         started.elapsed().as_secs_f64(),
-        out.join("report.md").display()
+        out.join("report.html").display()
     );
     Ok(())
 }

@@ -85,11 +85,11 @@ fn short_runs_conform_with_exact_conservation() {
         "{out}"
     );
     let open = out
-        .split("\nopen:\n")
+        .split("\nopen (each report.html has a report.md beside it):\n")
         .nth(1)
         .unwrap_or_else(|| panic!("{out}"));
     assert!(
-        open.starts_with(&format!("  {}\n", fast.join("report.md").display())),
+        open.starts_with(&format!("  {}\n", fast.join("report.html").display())),
         "{out}"
     );
     let across = std::fs::read_to_string(fast.join("report.md")).unwrap();
@@ -100,7 +100,7 @@ fn short_runs_conform_with_exact_conservation() {
     for k in 1..=2 {
         let trial = fast.join(format!("trial-{k}"));
         assert!(
-            open.contains(&format!("  {}\n", trial.join("report.md").display())),
+            open.contains(&format!("  {}\n", trial.join("report.html").display())),
             "{out}"
         );
         assert!(

@@ -339,10 +339,13 @@ fn a_simulated_run_ends_in_its_report_unless_told_not_to() {
         "{out}"
     );
     assert!(
-        out.ends_with(&format!("  report: {}\n", dir.join("report.md").display())),
+        out.ends_with(&format!(
+            "  report: {}\n",
+            dir.join("report.html").display()
+        )),
         "{out}"
     );
-    for f in ["report.md", "report.json", "clocks.png"] {
+    for f in ["report.md", "report.html", "report.json", "clocks.png"] {
         assert!(dir.join(f).exists(), "{f}");
     }
     let bare = tmp.path().join("bare");

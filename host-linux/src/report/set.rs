@@ -485,12 +485,14 @@ fn pictures(dir: &Path, set: &Set) -> Result<(), ReportError> {
     Ok(())
 }
 
-/// Writes the set's `report.json`, pictures and `report.md` into `dir`.
+/// Writes the set's `report.json`, pictures, `report.md` and `report.html`
+/// into `dir`.
 pub fn write(dir: &Path, set: &Set, intro: &str) -> Result<(), ReportError> {
     // Plain numbers and strings: serialising cannot fail.
     let json = serde_json::to_string_pretty(set).unwrap_or_default() + "\n";
     write_file(&dir.join("report.json"), json)?;
     pictures(dir, set)?;
     let shown: Vec<(&str, &str)> = PICTURES.iter().map(|p| (p.0, p.1)).collect();
-    write_file(&dir.join("report.md"), markdown(set, intro, &shown))
+    write_file(&dir.join("report.md"), markdown(set, intro, &shown))?;
+    super::html::set(&dir.join("report.html"), set)
 }
