@@ -8,7 +8,6 @@ use anyhow::{Result, bail};
 use scalemodel_core::MachineId;
 
 use crate::analysis::Analysis;
-use crate::check;
 use crate::merge;
 use crate::outln;
 use crate::report;
@@ -28,7 +27,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis> {
         merge::merge_nodes(dir)?.write(dir)?;
         outln!("{}: merged node-0/1/2.json into params.json", dir.display());
     }
-    Ok(Analysis::of(dir, check::read_run(dir)?))
+    Ok(Analysis::of(dir, rundir::read_run(dir)?))
 }
 
 /// Prints what the exercise asks of a run, machine by machine: its rate, its

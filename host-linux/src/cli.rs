@@ -10,8 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use scalemodel_core::N;
 use scalemodel_core::fault::{FaultError, Faults};
 
-/// The highest rate a machine may tick at, in ticks per model second.
-pub const RATE_MAX: u32 = 1_000;
+use crate::rundir::RATE_MAX;
 
 /// A scale model of a small asynchronous distributed system, for studying
 /// Lamport logical clocks.

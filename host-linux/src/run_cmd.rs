@@ -30,7 +30,6 @@ use scalemodel_core::{MachineId, N};
 
 use crate::analysis::Analysis;
 use crate::analyze_cmd;
-use crate::check;
 use crate::cli::RunArgs;
 use crate::merge;
 use crate::outln;
@@ -379,7 +378,7 @@ fn finish_trial(
     for id in MachineId::ALL {
         let _ = std::fs::remove_file(dir.join(rundir::node_name(id)));
     }
-    Ok(Analysis::of(dir, check::read_run(dir)?))
+    Ok(Analysis::of(dir, rundir::read_run(dir)?))
 }
 
 /// Prints a line on stderr above the progress bar; a hidden bar (stderr is

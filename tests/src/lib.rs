@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-pub use scalemodel::check::Rows;
 use scalemodel::rundir::Params;
+pub use scalemodel::rundir::Rows;
 use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{Config, Report, Sim};
 

@@ -105,6 +105,16 @@ impl Violations {
         self.kept.extend(other.kept);
     }
 
+    /// Adds the violations of `other` under this list's bound: beyond
+    /// [`VIOLATIONS_KEPT`] they are only counted, as if pushed one by one.
+    pub fn merge(&mut self, other: Self) {
+        let not_kept = other.not_kept();
+        for v in other {
+            self.push(v);
+        }
+        self.total = self.total.saturating_add(not_kept);
+    }
+
     /// Kept ones and the total, from [`Violations::into_parts`].
     pub fn from_parts(kept: Vec<Violation>, total: u64) -> Self {
         let total = total.max(kept.len() as u64);

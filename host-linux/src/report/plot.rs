@@ -6,7 +6,7 @@ use std::sync::Once;
 
 use super::{PLOTS, ReportError};
 use crate::analysis::{self, Analysis, MachineFigures, fastest};
-use crate::check;
+use crate::rundir;
 
 type Result<T> = std::result::Result<T, ReportError>;
 
@@ -149,7 +149,7 @@ fn legend(m: &MachineFigures) -> String {
 /// Draws a run's four pictures into its directory.
 pub fn trial(a: &Analysis) -> Result<()> {
     let (logs, figs, p) = (&a.run.logs, &a.figures, &a.run.params);
-    let series = |y: fn(&check::Row) -> f64| -> Vec<Series> {
+    let series = |y: fn(&rundir::Row) -> f64| -> Vec<Series> {
         figs.iter()
             .zip(logs.iter())
             .map(|(m, rows)| {
