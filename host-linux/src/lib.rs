@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod analyze_cmd;
+pub mod caps;
 pub mod check;
 pub mod cli;
 pub mod key;
