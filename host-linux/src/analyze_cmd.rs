@@ -11,7 +11,7 @@ use crate::analysis::Analysis;
 use crate::merge;
 use crate::outln;
 use crate::report;
-use crate::rundir::{self, Params};
+use crate::rundir::{self, not_completed};
 use crate::text::{count, signed};
 
 /// Reads, checks and measures the run in `dir`.
@@ -163,16 +163,4 @@ fn summary_line(a: &Analysis, secs: f64) -> String {
         "{}: {verdict}{ends}{queue}; analysed in {secs:.3} s",
         a.dir.display()
     )
-}
-
-/// The machines that did not end `completed`, e.g. `machine 1 crashed,
-/// machine 0 peer lost`; `None` when every machine completed.
-pub fn not_completed(p: &Params) -> Option<String> {
-    let odd: Vec<String> = p
-        .machines
-        .iter()
-        .filter(|m| m.end != rundir::End::Completed)
-        .map(|m| format!("machine {} {}", m.id, m.end))
-        .collect();
-    (!odd.is_empty()).then(|| odd.join(", "))
 }

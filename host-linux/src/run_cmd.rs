@@ -41,7 +41,6 @@ use crate::{key, salvage};
 mod nodes;
 
 pub use nodes::Death;
-pub(crate) use nodes::scalemodel_command;
 use nodes::{Nodes, gather};
 
 /// The lead time between handing out the start and model time 0: the nodes

@@ -412,6 +412,18 @@ impl Params {
     }
 }
 
+/// The machines that did not end `completed`, e.g. `machine 1 crashed,
+/// machine 0 peer lost`; `None` when every machine completed.
+pub fn not_completed(p: &Params) -> Option<String> {
+    let odd: Vec<String> = p
+        .machines
+        .iter()
+        .filter(|m| m.end != End::Completed)
+        .map(|m| format!("machine {} {}", m.id, m.end))
+        .collect();
+    (!odd.is_empty()).then(|| odd.join(", "))
+}
+
 /// One machine's CSV log, header first.
 #[derive(Debug)]
 pub struct LogWriter {

@@ -17,8 +17,8 @@ use crate::analysis::{self, MachineFigures};
 use crate::analyze_cmd;
 use crate::cli::{Rates, StudyArgs};
 use crate::outln;
+use crate::procinfo::scalemodel_command;
 use crate::report;
-use crate::run_cmd::scalemodel_command;
 use crate::rundir;
 use crate::text::count;
 

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::analysis::{Analysis, fastest};
-use crate::analyze_cmd::not_completed;
+use crate::rundir::not_completed;
 use crate::text::signed;
 
 use super::PLOTS;
