@@ -4,6 +4,7 @@
 //! - here: the names, the summaries in `params.json` and `node-<id>.json`,
 //!   and the writers ([`LogWriter`], [`CsvSink`]);
 //! - `rundir/log.rs`: reading the logs, bounded ([`read_run`], [`read_log`]);
+//! - `rundir/line.rs`: one log line, read with csv and serde;
 //! - `rundir/row.rs`: a log line as a [`Row`];
 //! - `rundir/read.rs`: reading the JSON files, bounded, and checking their ranges;
 //! - `rundir/quote.rs`: quoting a bad line or value in an error.
@@ -18,6 +19,7 @@ use scalemodel_core::sim::{Config, End as SimEnd, LinkReport, MachineReport, Rep
 use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
 
+mod line;
 mod log;
 mod quote;
 mod read;
