@@ -141,3 +141,33 @@ impl IntoIterator for Violations {
         self.kept.into_iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn many(n: usize) -> Violations {
+        let mut v = Violations::default();
+        for line in 0..n {
+            v.push(Violation {
+                file: "machine-0.csv".to_owned(),
+                line: Some(line),
+                tick: None,
+                rule: Rule::Format,
+                detail: String::new(),
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn a_merge_keeps_within_the_bound_and_counts_every_one() {
+        let mut v = many(VIOLATIONS_KEPT - 10);
+        v.merge(many(VIOLATIONS_KEPT + 5));
+        assert_eq!(v.len(), VIOLATIONS_KEPT);
+        assert_eq!(v.total(), 2 * VIOLATIONS_KEPT as u64 - 5);
+        // An append keeps what both kept.
+        v.append(many(3));
+        assert_eq!(v.len(), VIOLATIONS_KEPT + 3);
+    }
+}
