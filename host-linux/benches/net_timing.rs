@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use scalemodel::check::read_run;
+use scalemodel::rundir::read_run;
 use scalemodel::timerfd::baseline_lateness;
 use scalemodel::timing::{percentile, timing};
 

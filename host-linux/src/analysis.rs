@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use scalemodel_core::{MachineId, N};
 use serde::Serialize;
 
-use crate::check::{self, Kind, Row, Run, Violations};
+use crate::check::{self, Violations};
+use crate::rundir::{Kind, Row, Run};
 use crate::timing::{Timing, percentile, timing};
 
 /// Points per series in the time-based figures and plots.

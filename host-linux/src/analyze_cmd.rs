@@ -9,11 +9,10 @@ use anyhow::{Context, Result, bail};
 use scalemodel_core::MachineId;
 
 use crate::analysis::Analysis;
-use crate::check;
 use crate::merge;
 use crate::outln;
 use crate::report::{self, set::Group, set::Set};
-use crate::rundir;
+use crate::rundir::{self, not_completed};
 use crate::text::{count, signed};
 
 /// Reads, checks and measures the run in `dir`.
@@ -29,7 +28,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis> {
         merge::merge_nodes(dir)?.write(dir)?;
         outln!("{}: merged node-0/1/2.json into params.json", dir.display());
     }
-    Ok(Analysis::of(dir, check::read_run(dir)?))
+    Ok(Analysis::of(dir, rundir::read_run(dir)?))
 }
 
 /// Prints what the exercise asks of a run, machine by machine: its rate, its
@@ -264,7 +263,7 @@ fn summary_line(a: &Analysis, secs: f64) -> String {
             m.jumps.max
         )
     });
-    let ends = report::not_completed(&a.run.params)
+    let ends = not_completed(&a.run.params)
         .map(|e| format!("; not completed: {e}"))
         .unwrap_or_default();
     format!(

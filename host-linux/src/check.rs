@@ -1,6 +1,6 @@
 //! The conformance checker: does a run obey the model's rules?
 //!
-//! It reads the logs as any tool would (the public CSV format) and reports
+//! It takes the logs as [`crate::rundir`] reads them (the public CSV format) and reports
 //! every violation with the file, line, tick and rule. Rules:
 //!
 //! - **format**: the header and every field parse; the `machine` column names the file's machine;
@@ -22,25 +22,42 @@ use std::path::Path;
 
 use scalemodel_core::{MachineId, N, model_ns};
 
-use crate::rundir::{self, Params, RunDirError};
+use crate::rundir::{self, BadLines, Kind, Params, Row, Run, RunDirError};
 
-pub mod read;
 pub mod violation;
 
-pub use read::{Kind, LINE_BYTES_MAX, Row, Rows, Run, parse_log, quote, read_log, read_run};
 pub use violation::{Rule, VIOLATIONS_KEPT, Violation, Violations};
 
 /// Checks the run directory `dir`: the violations found, or why it could not be read.
 pub fn check_dir(dir: &Path) -> Result<Violations, RunDirError> {
-    Ok(check_run(&read_run(dir)?))
+    Ok(check_run(&rundir::read_run(dir)?))
 }
 
 /// Every violation of a run that was read: its format's, then its rules'.
 pub fn check_run(run: &Run) -> Violations {
-    let mut violations =
-        Violations::from_parts(run.format_violations.clone(), run.format_violations_total);
+    let mut violations = Violations::default();
+    for id in MachineId::ALL {
+        let bad = &run.bad_lines[id.index()];
+        violations.merge(format_violations(&rundir::log_name(id), bad));
+    }
     violations.append(check(&run.params, &run.logs));
     violations
+}
+
+/// The lines of the log `file` that did not parse, as `format` violations.
+pub fn format_violations(file: &str, bad: &BadLines) -> Violations {
+    let kept = bad
+        .iter()
+        .map(|b| Violation {
+            file: file.to_owned(),
+            line: Some(b.line),
+            tick: None,
+            rule: Rule::Format,
+            detail: b.detail.clone(),
+        })
+        .take(VIOLATIONS_KEPT)
+        .collect();
+    Violations::from_parts(kept, bad.total())
 }
 
 /// The sends logged on one link, by `seq`.

@@ -10,8 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use scalemodel_core::N;
 use scalemodel_core::fault::{FaultError, Faults};
 
-/// The highest rate a machine may tick at, in ticks per model second.
-pub const RATE_MAX: u32 = 1_000;
+use crate::rundir::RATE_MAX;
 
 /// A scale model of a small asynchronous distributed system, for studying
 /// Lamport logical clocks.
@@ -272,12 +271,12 @@ pub struct SimArgs {
 
     /// Messages each inbox holds: 4, 16, 64 or 8192, the network's (the
     /// capacities are built in). A full inbox makes arrivals wait on their link.
-    #[arg(long, value_name = "N", default_value_t = crate::sim_cmd::INBOX_CAP, value_parser = crate::sim_cmd::parse_inbox_cap)]
+    #[arg(long, value_name = "N", default_value_t = crate::caps::INBOX_CAP, value_parser = crate::caps::parse_inbox_cap)]
     pub inbox_cap: usize,
 
     /// Frames each link holds: 2, 8, 16 or 4096 (the capacities are built
     /// in). A full link (and the sender's one-frame outbox) stalls its sender.
-    #[arg(long, value_name = "N", default_value_t = crate::sim_cmd::LINK_CAP, value_parser = crate::sim_cmd::parse_link_cap)]
+    #[arg(long, value_name = "N", default_value_t = crate::caps::LINK_CAP, value_parser = crate::caps::parse_link_cap)]
     pub link_cap: usize,
 
     /// Faults to inject, comma-separated, at model times in seconds:

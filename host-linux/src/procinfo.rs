@@ -1,6 +1,9 @@
-//! This process's resource use, from `/proc/self`.
+//! This process, from `/proc/self`: its resource use, and a command that
+//! starts this very binary again.
 
 use std::fs;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 
 /// The process's peak resident memory in KiB (`VmHWM`).
 pub fn peak_rss_kib() -> Option<u64> {
@@ -19,6 +22,14 @@ pub fn cpu_ms() -> Option<f64> {
     let stime: u64 = fields.get(12)?.parse().ok()?;
     let hz = rustix::param::clock_ticks_per_second();
     Some((utime + stime) as f64 * 1000.0 / hz as f64)
+}
+
+/// A command running this very binary, through the kernel's link to it: it
+/// still works if the file was replaced (say, rebuilt) while a run goes.
+pub fn scalemodel_command() -> Command {
+    let mut c = Command::new("/proc/self/exe");
+    c.arg0("scalemodel");
+    c
 }
 
 #[cfg(test)]

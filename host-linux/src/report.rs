@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::analysis::{Analysis, MachineFigures};
-use crate::rundir::{self, LinkSummary, Params};
+use crate::rundir::LinkSummary;
 
 pub mod html;
 pub mod markdown;
@@ -94,16 +94,4 @@ pub fn write(a: &Analysis) -> Result<(), ReportError> {
     plot::trial(a)?;
     html::trial(a)?;
     write_file(&a.dir.join("report.md"), markdown::trial(a))
-}
-
-/// The machines that did not end `completed`, e.g. `machine 1 crashed,
-/// machine 0 peer lost`; `None` when every machine completed.
-pub fn not_completed(p: &Params) -> Option<String> {
-    let odd: Vec<String> = p
-        .machines
-        .iter()
-        .filter(|m| m.end != rundir::End::Completed)
-        .map(|m| format!("machine {} {}", m.id, m.end))
-        .collect();
-    (!odd.is_empty()).then(|| odd.join(", "))
 }

@@ -30,7 +30,6 @@ use scalemodel_core::{MachineId, N};
 
 use crate::analysis::Analysis;
 use crate::analyze_cmd;
-use crate::check;
 use crate::cli::RunArgs;
 use crate::merge;
 use crate::outln;
@@ -43,7 +42,6 @@ use crate::{key, salvage};
 mod nodes;
 
 pub use nodes::Death;
-pub(crate) use nodes::scalemodel_command;
 use nodes::{Nodes, gather};
 
 /// The lead time between handing out the start and model time 0: the nodes
@@ -125,7 +123,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     failures.push(format!("trial {k}: {death}"));
                 }
                 if trial.deaths.is_empty()
-                    && let Some(ends) = report::not_completed(&trial.analysis.run.params)
+                    && let Some(ends) = rundir::not_completed(&trial.analysis.run.params)
                 {
                     incomplete.push(format!("trial {k}: {ends}"));
                 }
@@ -408,7 +406,7 @@ fn finish_trial(
     for id in MachineId::ALL {
         let _ = std::fs::remove_file(dir.join(rundir::node_name(id)));
     }
-    Ok(Analysis::of(dir, check::read_run(dir)?))
+    Ok(Analysis::of(dir, rundir::read_run(dir)?))
 }
 
 /// Prints a line on stderr above the progress bar; a hidden bar (stderr is

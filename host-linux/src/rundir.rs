@@ -1,4 +1,13 @@
-//! The run directory, a public format: `machine-<id>.csv` logs and `params.json`.
+//! The run directory, a public format: `machine-<id>.csv` logs and
+//! `params.json`. This module is the one place that reads and writes it:
+//!
+//! - here: the names, the summaries in `params.json` and `node-<id>.json`,
+//!   and the writers ([`LogWriter`], [`CsvSink`]);
+//! - `rundir/log.rs`: reading the logs, bounded ([`read_run`], [`read_log`]);
+//! - `rundir/line.rs`: one log line, read with csv and serde;
+//! - `rundir/row.rs`: a log line as a [`Row`];
+//! - `rundir/read.rs`: reading the JSON files, bounded, and checking their ranges;
+//! - `rundir/quote.rs`: quoting a bad line or value in an error.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -10,9 +19,18 @@ use scalemodel_core::sim::{Config, End as SimEnd, LinkReport, MachineReport, Rep
 use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
 
+mod line;
+mod log;
+mod quote;
 mod read;
+mod row;
 
-pub use read::{DURATION_S_MAX, JSON_BYTES_MAX, RATES, SIDES_MIN, SPEED_MIN};
+pub use log::{
+    BAD_LINES_KEPT, BadLine, BadLines, LINE_BYTES_MAX, Log, Run, parse_log, read_log, read_run,
+};
+pub use quote::{QUOTE_CHARS_MAX, quote, quote_prefix};
+pub use read::{DURATION_S_MAX, JSON_BYTES_MAX, RATE_MAX, RATES, SIDES_MIN, SPEED_MIN};
+pub use row::{Kind, Row, Rows};
 
 /// The name of machine `id`'s log.
 pub fn log_name(id: MachineId) -> String {
@@ -394,6 +412,18 @@ impl Params {
     pub fn write(&self, dir: &Path) -> Result<(), RunDirError> {
         write_json(&dir.join(PARAMS), self)
     }
+}
+
+/// The machines that did not end `completed`, e.g. `machine 1 crashed,
+/// machine 0 peer lost`; `None` when every machine completed.
+pub fn not_completed(p: &Params) -> Option<String> {
+    let odd: Vec<String> = p
+        .machines
+        .iter()
+        .filter(|m| m.end != End::Completed)
+        .map(|m| format!("machine {} {}", m.id, m.end))
+        .collect();
+    (!odd.is_empty()).then(|| odd.join(", "))
 }
 
 /// One machine's CSV log, header first.

@@ -13,17 +13,15 @@ use std::path::Path;
 
 use scalemodel_core::{HEADER, MachineId};
 
-use crate::check::{Kind, Row, Violations, parse_log};
 use crate::rundir::{
-    self, End, Events, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
+    self, End, Events, Kind, MachineSummary, NetRun, NodeSummary, PeerSummary, Row, RunDirError,
 };
 
 /// Cuts `dir/machine-<id>.csv` back to its last whole line (a node killed in
 /// a write leaves half a line) and returns its rows; a missing or empty log
 /// becomes a header alone.
 pub fn cut_log(dir: &Path, id: MachineId) -> Result<Vec<Row>, RunDirError> {
-    let name = rundir::log_name(id);
-    let path = dir.join(&name);
+    let path = dir.join(rundir::log_name(id));
     let write = |source| RunDirError::Write {
         path: path.clone(),
         source,
@@ -53,7 +51,7 @@ pub fn cut_log(dir: &Path, id: MachineId) -> Result<Vec<Row>, RunDirError> {
     }
     file.sync_all().map_err(write)?;
     // Lines that do not parse are left for the checker to name.
-    Ok(parse_log(&name, &text, &mut Violations::default()))
+    Ok(rundir::parse_log(text.as_bytes()).rows)
 }
 
 /// The summary of machine `id`, dead of `cause`, from its log's `rows`.

@@ -11,46 +11,10 @@ use scalemodel_core::sim::{self, Config, Discard, End, Report, Sim};
 
 use crate::analysis::Analysis;
 use crate::analyze_cmd;
-use crate::check;
+use crate::caps::{INBOX_CAP, INBOX_CAPS, LINK_CAP, LINK_CAPS};
 use crate::cli::{Rates, SimArgs};
 use crate::outln;
 use crate::rundir::{self, CsvSink, Params};
-
-/// Messages each simulated inbox holds by default: the network's capacity.
-pub const INBOX_CAP: usize = sim::INBOX_CAP;
-/// Frames each simulated link holds by default before its sender stalls.
-pub const LINK_CAP: usize = sim::LINK_CAP;
-
-/// The inbox capacities `--inbox-cap` may choose: the simulator's capacities
-/// are const generics, so each one is built in. The small ones are for runs
-/// that fill their queues, and for comparing digests with a microcontroller.
-pub const INBOX_CAPS: [usize; 4] = [4, 16, 64, INBOX_CAP];
-/// The link capacities `--link-cap` may choose; see [`INBOX_CAPS`].
-pub const LINK_CAPS: [usize; 4] = [2, 8, 16, LINK_CAP];
-
-/// Parses `--inbox-cap`: one of [`INBOX_CAPS`].
-pub fn parse_inbox_cap(s: &str) -> Result<usize, String> {
-    parse_cap(s, &INBOX_CAPS)
-}
-
-/// Parses `--link-cap`: one of [`LINK_CAPS`].
-pub fn parse_link_cap(s: &str) -> Result<usize, String> {
-    parse_cap(s, &LINK_CAPS)
-}
-
-fn parse_cap(s: &str, allowed: &[usize]) -> Result<usize, String> {
-    let list = allowed
-        .iter()
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    match s.trim().parse::<usize>() {
-        Ok(n) if allowed.contains(&n) => Ok(n),
-        _ => Err(format!(
-            "the capacity must be one of {list} messages (built in), got `{s}`"
-        )),
-    }
-}
 
 /// The one command that replays a simulated run exactly.
 pub fn replay(config: &Config, inbox_cap: usize, link_cap: usize, faults: &Faults) -> String {
@@ -203,7 +167,7 @@ pub fn run(args: &SimArgs) -> Result<()> {
 /// Analyses the run just written into `dir`: the science summary, then its
 /// report's paths. A simulated run that breaks a rule is a bug, and an error.
 fn analyse(dir: &Path) -> Result<()> {
-    let a = Analysis::of(dir, check::read_run(dir)?);
+    let a = Analysis::of(dir, rundir::read_run(dir)?);
     crate::report::write(&a)?;
     outln!();
     analyze_cmd::print_science(&a);
@@ -471,44 +435,15 @@ fn end_words(end: End) -> String {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
     use scalemodel_core::digest::Fnv1a;
 
     use super::*;
-    use crate::cli::{Cli, Command};
 
     fn config(seed: u64, rates: [u32; scalemodel_core::N], seconds: u64) -> Config {
         let mut config = Config::new(seed, rates);
         config.sides = 4;
         config.duration_ns = seconds * 1_000_000_000;
         config
-    }
-
-    #[test]
-    fn capacity_flags_take_only_the_built_in_values() {
-        let sim = |extra: &[&str]| {
-            let args = ["scalemodel", "sim", "--no-log"].iter().chain(extra);
-            Cli::try_parse_from(args).map(|cli| match cli.command {
-                Command::Sim(args) => (args.inbox_cap, args.link_cap, args.digest),
-                other => panic!("parsed as {other:?}"),
-            })
-        };
-        assert_eq!(sim(&[]).unwrap(), (INBOX_CAP, LINK_CAP, false));
-        assert_eq!(
-            sim(&["--inbox-cap", "16", "--link-cap", "8", "--digest"]).unwrap(),
-            (16, 8, true)
-        );
-        let err = sim(&["--inbox-cap", "5"]).unwrap_err().to_string();
-        assert!(
-            err.contains("--inbox-cap") && err.contains("4, 16, 64, 8192"),
-            "{err}"
-        );
-        let err = sim(&["--link-cap", "4097"]).unwrap_err().to_string();
-        assert!(
-            err.contains("--link-cap") && err.contains("2, 8, 16, 4096"),
-            "{err}"
-        );
-        assert!(parse_link_cap("x").is_err());
     }
 
     #[test]

@@ -18,10 +18,10 @@ use scalemodel_core::rng::{self, Stream};
 use scalemodel_core::sim::{Config, End, Report, Sim};
 use scalemodel_core::{MachineId, N, ticks_in};
 
-use crate::check::{Rows, check};
+use crate::check::check;
 use crate::cli::{Shard, SwarmArgs};
 use crate::outln;
-use crate::rundir::Params;
+use crate::rundir::{Params, Rows};
 use crate::sim_cmd::{Caps, SimJob, replay, with_caps};
 
 /// The small capacities a case picks from, so that every bound is hit.

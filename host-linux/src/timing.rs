@@ -1,6 +1,6 @@
 //! Timing figures of a run, from its logs: how well the ticks kept their schedule.
 
-use crate::check::Row;
+use crate::rundir::Row;
 
 /// How one machine's ticks kept their schedule.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -57,7 +57,7 @@ pub fn percentile(sorted: &[i64], p: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Kind;
+    use crate::rundir::Kind;
 
     fn row(tick: u64, model_ns: u64, system_ns: u64) -> Row {
         Row {

@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 pub mod browser;
 
-pub use scalemodel::check::Rows;
 use scalemodel::rundir::Params;
+pub use scalemodel::rundir::Rows;
 use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{Config, Report, Sim};
 

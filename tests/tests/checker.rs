@@ -1,7 +1,7 @@
 //! The checker catches each kind of broken run, naming the line and the rule.
 
-use scalemodel::check::{Kind, Row, Rule, Violation, Violations, check};
-use scalemodel::rundir::Params;
+use scalemodel::check::{Rule, VIOLATIONS_KEPT, Violation, check, format_violations};
+use scalemodel::rundir::{Kind, Params, Row, parse_log};
 use scalemodel_core::sim::Config;
 use scalemodel_tests::simulate;
 
@@ -133,14 +133,14 @@ fn an_unbalanced_summary_is_caught() {
 
 #[test]
 fn unparseable_lines_are_format_violations() {
-    let mut v = Violations::default();
     let text = "machine,tick,model_ns,system_ns,event,clock,queue_len,peer,msg_clock,seq\n\
                 0,0,0,0,internal,1,0,,,\n\
                 0,1,x,0,internal,2,0,,,\n\
                 0,2,0,0,jump,3,0,,,\n\
                 0,3,0\n";
-    let rows = scalemodel::check::parse_log("machine-0.csv", text, &mut v);
-    assert_eq!(rows.len(), 1);
+    let log = parse_log(text.as_bytes());
+    let v = format_violations("machine-0.csv", &log.bad);
+    assert_eq!(log.rows.len(), 1);
     let lines: Vec<_> = v.iter().map(|v| (v.line, v.rule)).collect();
     assert_eq!(
         lines,
@@ -150,8 +150,7 @@ fn unparseable_lines_are_format_violations() {
             (Some(5), Rule::Format)
         ]
     );
-    let mut v = Violations::default();
-    scalemodel::check::parse_log("machine-0.csv", "bad header\n", &mut v);
+    let v = format_violations("machine-0.csv", &parse_log(b"bad header\n").bad);
     assert_eq!(v[0].line, Some(1));
 }
 
@@ -161,11 +160,11 @@ fn a_log_broken_on_every_line_keeps_the_first_violations_and_counts_all() {
     for _ in 0..5_000 {
         text.push_str("0,x,0,0,internal,1,0,,,\n");
     }
-    let mut v = Violations::default();
-    let rows = scalemodel::check::parse_log("machine-0.csv", &text, &mut v);
-    assert!(rows.is_empty());
+    let log = parse_log(text.as_bytes());
+    let mut v = format_violations("machine-0.csv", &log.bad);
+    assert!(log.rows.is_empty());
     assert_eq!(v.total(), 5_000);
-    assert_eq!(v.len(), scalemodel::check::VIOLATIONS_KEPT);
+    assert_eq!(v.len(), VIOLATIONS_KEPT);
     assert_eq!(v.not_kept(), 5_000 - v.len() as u64);
     assert_eq!(v[0].line, Some(2));
     // The rules' violations are listed too, not hidden behind the format's.
@@ -173,7 +172,7 @@ fn a_log_broken_on_every_line_keeps_the_first_violations_and_counts_all() {
     let mut broken = logs.clone();
     broken[0].clear();
     v.append(check(&params, &broken));
-    assert!(v.total() > 5_000 && v.len() > scalemodel::check::VIOLATIONS_KEPT);
+    assert!(v.total() > 5_000 && v.len() > VIOLATIONS_KEPT);
     assert!(has(&v, "params.json", None, Rule::Conservation), "{v:#?}");
 }
 

@@ -7,9 +7,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use scalemodel::check::{Kind, check_dir, read_run};
+use scalemodel::check::check_dir;
 use scalemodel::merge::merge_nodes;
 use scalemodel::rundir::{End, Params};
+use scalemodel::rundir::{Kind, read_run};
 use scalemodel_core::MachineId;
 use scalemodel_core::wire::{CHALLENGE_LEN, Frame, MAX_FRAME_LEN, PROOF_LEN, PROTOCOL, encode};
 use scalemodel_tests::{

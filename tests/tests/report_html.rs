@@ -10,9 +10,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use scalemodel::analysis::Analysis;
-use scalemodel::check::read_run;
 use scalemodel::report::html;
 use scalemodel::report::set::{Group, Set, TrialRow, Verdict};
+use scalemodel::rundir::read_run;
 use scalemodel_tests::browser::{self, Loaded};
 use scalemodel_tests::{scalemodel, scalemodel_bin};
 

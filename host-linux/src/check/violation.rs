@@ -105,6 +105,16 @@ impl Violations {
         self.kept.extend(other.kept);
     }
 
+    /// Adds the violations of `other` under this list's bound: beyond
+    /// [`VIOLATIONS_KEPT`] they are only counted, as if pushed one by one.
+    pub fn merge(&mut self, other: Self) {
+        let not_kept = other.not_kept();
+        for v in other {
+            self.push(v);
+        }
+        self.total = self.total.saturating_add(not_kept);
+    }
+
     /// Kept ones and the total, from [`Violations::into_parts`].
     pub fn from_parts(kept: Vec<Violation>, total: u64) -> Self {
         let total = total.max(kept.len() as u64);
@@ -129,5 +139,35 @@ impl IntoIterator for Violations {
     type IntoIter = std::vec::IntoIter<Violation>;
     fn into_iter(self) -> Self::IntoIter {
         self.kept.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn many(n: usize) -> Violations {
+        let mut v = Violations::default();
+        for line in 0..n {
+            v.push(Violation {
+                file: "machine-0.csv".to_owned(),
+                line: Some(line),
+                tick: None,
+                rule: Rule::Format,
+                detail: String::new(),
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn a_merge_keeps_within_the_bound_and_counts_every_one() {
+        let mut v = many(VIOLATIONS_KEPT - 10);
+        v.merge(many(VIOLATIONS_KEPT + 5));
+        assert_eq!(v.len(), VIOLATIONS_KEPT);
+        assert_eq!(v.total(), 2 * VIOLATIONS_KEPT as u64 - 5);
+        // An append keeps what both kept.
+        v.append(many(3));
+        assert_eq!(v.len(), VIOLATIONS_KEPT + 3);
     }
 }

@@ -16,8 +16,8 @@
 
 use serde::Serialize;
 
-use super::not_completed;
 use crate::analysis::Analysis;
+use crate::rundir::not_completed;
 
 use super::{ReportError, write_file};
 

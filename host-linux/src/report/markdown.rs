@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 
 use crate::analysis::{Analysis, fastest};
+use crate::rundir::not_completed;
 use crate::text::signed;
 
-use super::{PLOTS, not_completed};
+use super::PLOTS;
 
 /// `report.md`: short sections, tables, the pictures by relative path, units on every number.
 pub fn trial(a: &Analysis) -> String {

@@ -18,7 +18,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{PLOTS, ReportError};
 use crate::analysis::{self, Analysis, MachineFigures, fastest};
-use crate::check::Row;
+use crate::rundir::Row;
 
 type Result<T> = std::result::Result<T, ReportError>;
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
@@ -891,7 +891,7 @@ mod tests {
             tick: 0,
             model_ns: (model_s * 1e9) as u64,
             system_ns: 0,
-            kind: crate::check::Kind::Internal,
+            kind: crate::rundir::Kind::Internal,
             clock,
             queue_len: 0,
             peers: vec![],

@@ -2,9 +2,8 @@
 //! and stdout, following their stderr, and telling how each one ended.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
@@ -15,6 +14,7 @@ use scalemodel_core::{MachineId, N};
 
 use crate::cli::RunArgs;
 use crate::key;
+use crate::procinfo::scalemodel_command;
 
 /// How long to wait for a node's last stderr lines once it has exited.
 const DRAIN: Duration = Duration::from_secs(2);
@@ -258,14 +258,6 @@ fn cause(status: ExitStatus, last_err: Option<&str>) -> String {
         Some(line) => format!("{status}: {}", line.strip_prefix("Error: ").unwrap_or(line)),
         None => format!("{status}, with nothing on stderr"),
     }
-}
-
-/// A command running this very binary, through the kernel's link to it: it
-/// still works if the file was replaced (say, rebuilt) while a run goes.
-pub(crate) fn scalemodel_command() -> Command {
-    let mut c = Command::new("/proc/self/exe");
-    c.arg0("scalemodel");
-    c
 }
 
 /// Forwards a child's output, line by line, to the launcher's channel, then

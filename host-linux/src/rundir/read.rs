@@ -24,7 +24,7 @@ impl Params {
         if self.mode != "sim" && self.mode != "net" {
             return Err(format!(
                 "`mode` is {}; it must be `sim` or `net`",
-                crate::check::quote(self.mode.as_bytes())
+                super::quote(self.mode.as_bytes())
             ));
         }
         let d = self.duration_s;
@@ -85,8 +85,11 @@ pub const SPEED_MIN: u32 = 1;
 /// within u64; `--duration` takes the same bound.
 pub const DURATION_S_MAX: f64 = 604_800.0;
 
+/// The highest rate a machine may have, in ticks per model second.
+pub const RATE_MAX: u32 = 1_000;
+
 /// The rates a machine may have, in ticks per model second.
-pub const RATES: std::ops::RangeInclusive<u32> = 1..=crate::cli::RATE_MAX;
+pub const RATES: std::ops::RangeInclusive<u32> = 1..=RATE_MAX;
 
 /// The largest JSON file of a run read (`params.json`, `node-<id>.json`): a
 /// valid one is a few KiB; a larger one is refused unread.
@@ -126,8 +129,8 @@ fn near(bytes: &[u8], line: usize, column: usize) -> String {
         .nth(line.saturating_sub(1))
         .unwrap_or_default();
     let end = column.min(text.len());
-    let start = end.saturating_sub(crate::check::read::QUOTE_CHARS_MAX);
-    crate::check::quote(text[start..end].trim_ascii_start())
+    let start = end.saturating_sub(super::QUOTE_CHARS_MAX);
+    super::quote(text[start..end].trim_ascii_start())
 }
 
 #[cfg(test)]
@@ -137,8 +140,8 @@ mod tests {
 
     #[test]
     fn the_ranges_admit_what_the_commands_write_and_name_the_field_otherwise() {
-        let config = Config::new(1, [1, 6, crate::cli::RATE_MAX]);
-        let good = Params::sim(&config, Some([1, crate::cli::RATE_MAX]), 604_800.0, 4, 2);
+        let config = Config::new(1, [1, 6, RATE_MAX]);
+        let good = Params::sim(&config, Some([1, RATE_MAX]), 604_800.0, 4, 2);
         assert_eq!(good.validate(), Ok(()));
         type Edit = fn(&mut Params);
         let bad: [(&str, Edit); 6] = [

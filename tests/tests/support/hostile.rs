@@ -13,8 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use scalemodel::check::read_run;
 use scalemodel::rundir::NodeSummary;
+use scalemodel::rundir::read_run;
 use scalemodel::timing::{Timing, timing};
 use scalemodel_core::MachineId;
 use scalemodel_core::wire::{CHALLENGE_LEN, Frame, MAX_FRAME_LEN, PROOF_LEN, PROTOCOL, encode};

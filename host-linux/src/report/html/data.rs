@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::EVENTS_MAX;
 use crate::analysis::{Analysis, drift_series, fastest};
-use crate::check::{Kind, Row};
+use crate::rundir::{Kind, Row};
 
 /// Everything a trial's page draws, in compact columns.
 #[derive(Debug, Serialize)]
