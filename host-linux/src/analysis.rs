@@ -136,8 +136,6 @@ impl Analysis {
 /// The figures of every machine of a run.
 pub fn measure(run: &Run) -> Vec<MachineFigures> {
     let p = &run.params;
-    let end_ns = (p.duration_s * 1e9) as u64;
-    let fastest = fastest(&p.rates);
     let arrivals = arrivals(&p.rates, p.sides);
     MachineId::ALL
         .iter()
@@ -155,7 +153,7 @@ pub fn measure(run: &Run) -> Vec<MachineFigures> {
                 internals: count(Kind::Internal),
                 final_clock: rows.last().map_or(0, |r| r.clock),
                 jumps: jumps(rows),
-                drift: drift(&run.logs[fastest], rows, fastest as u8, end_ns),
+                drift: drift(run, id.index()),
                 estimate: Estimate {
                     arrivals_per_s: arrivals[id.index()],
                     service_per_s: f64::from(rate),
@@ -222,19 +220,52 @@ pub fn sample_times(end_ns: u64) -> impl Iterator<Item = u64> {
     (0..=SAMPLES).map(move |i| (end_ns as u128 * i as u128 / SAMPLES as u128) as u64)
 }
 
-/// How far `rows`' clock trails `fast`'s at [`SAMPLES`] model times, as
-/// (model seconds, clock units): what [`Drift`] sums up and the plot draws.
-pub fn drift_series(fast: &[Row], rows: &[Row], end_ns: u64) -> Vec<(f64, f64)> {
-    sample_times(end_ns)
-        .map(|t| {
-            let gap = clock_at(fast, t) as f64 - clock_at(rows, t) as f64;
-            (t as f64 / 1e9, gap)
-        })
-        .collect()
+/// A log ends early when its last event is more than two ticks before the
+/// run's end: the machine stopped (a crash), not just between ticks.
+pub fn ends_early(rows: &[Row], rate: u32, end_ns: u64) -> bool {
+    let last = rows.last().map_or(0, |r| r.model_ns);
+    let two_ticks = 2_000_000_000 / u64::from(rate.max(1));
+    last.saturating_add(two_ticks) < end_ns
 }
 
-fn drift(fast: &[Row], rows: &[Row], against: u8, end_ns: u64) -> Drift {
-    let points = drift_series(fast, rows, end_ns);
+/// Where a log's series stop: its last event when it ends early, else the
+/// run's end (or its last event, if later).
+pub fn stop_ns(rows: &[Row], rate: u32, end_ns: u64) -> u64 {
+    let last = rows.last().map_or(0, |r| r.model_ns);
+    if ends_early(rows, rate, end_ns) {
+        last
+    } else {
+        end_ns.max(last)
+    }
+}
+
+/// How far machine `id`'s clock trails the fastest's, at [`SAMPLES`] model
+/// times over the run and once more where it stops, as (model seconds,
+/// clock units): what [`Drift`] sums up and the pictures draw. It stops
+/// where either log ends early: past that, a clock only looks frozen.
+pub fn drift_series(run: &Run, id: usize) -> Vec<(f64, f64)> {
+    let p = &run.params;
+    let end_ns = (p.duration_s.max(0.0) * 1e9) as u64;
+    let f = fastest(&p.rates);
+    let (fast, rows) = (&run.logs[f], &run.logs[id]);
+    let stop = stop_ns(fast, p.rates[f], end_ns).min(stop_ns(rows, p.rates[id], end_ns));
+    let gap = |t| {
+        (
+            t as f64 / 1e9,
+            clock_at(fast, t) as f64 - clock_at(rows, t) as f64,
+        )
+    };
+    let mut points: Vec<(f64, f64)> = sample_times(end_ns)
+        .take_while(|&t| t < stop)
+        .map(gap)
+        .collect();
+    points.push(gap(stop));
+    points
+}
+
+fn drift(run: &Run, id: usize) -> Drift {
+    let points = drift_series(run, id);
+    let against = fastest(&run.params.rates) as u8;
     let n = points.len().max(1) as f64;
     Drift {
         against,

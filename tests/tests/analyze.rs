@@ -478,3 +478,38 @@ fn a_folder_of_trials_is_analysed_trial_by_trial_and_an_empty_one_is_named() {
     assert!(!ok);
     assert!(text.contains("no run here"), "{text}");
 }
+
+#[test]
+fn drift_stops_where_the_fastest_machine_crashed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("crash");
+    // Machine 1 is the fastest and the reference; it dies at 20 s of 60.
+    sim(
+        &dir,
+        &[
+            "--seed",
+            "5",
+            "--duration",
+            "60",
+            "--rates",
+            "2,4,1",
+            "--faults",
+            "crash 1@20s",
+        ],
+    );
+    let (ok, text) = analyze(&dir);
+    assert!(ok, "{text}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    for m in report["machines"].as_array().unwrap() {
+        // Past the crash its clock is frozen and the others would seem to
+        // overtake it by tens of units; before it, a clock trails or leads by
+        // a jump at most.
+        let mean = m["drift"]["mean"].as_f64().unwrap();
+        assert!(mean > -2.0, "machine {}: mean drift {mean}", m["id"]);
+    }
+    let run = scalemodel::rundir::read_run(&dir).unwrap();
+    let series = scalemodel::analysis::drift_series(&run, 0);
+    let last = series.last().unwrap().0;
+    assert!((19.0..=20.0).contains(&last), "the series ends at {last} s");
+}

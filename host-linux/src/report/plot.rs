@@ -537,12 +537,6 @@ fn last_s(rows: &[Row]) -> f64 {
     rows.last().map_or(0.0, secs)
 }
 
-/// A log ends early when its last event is more than two ticks before the
-/// run's end: the machine stopped (a crash), not just between ticks.
-fn ends_early(rows: &[Row], rate: u32, duration_s: f64) -> bool {
-    last_s(rows) + 2.0 / f64::from(rate.max(1)) < duration_s
-}
-
 /// `(0, 0)`, then `y` after each event, held until `stop_s`: a clock and an
 /// inbox start at 0, and keep their last value until the run or the log ends.
 fn from_zero(rows: &[Row], y: fn(&Row) -> f64, stop_s: f64) -> Vec<(f64, f64)> {
@@ -594,19 +588,6 @@ fn queue_lines(m: &MachineFigures, rows: &[Row]) -> Vec<Overlay> {
     ]
 }
 
-/// How far `rows` trails `fast`, sampled as the report does, up to `stop_ns`
-/// where either log ends early: past that a clock only looks frozen.
-fn drift_points(fast: &[Row], rows: &[Row], end_ns: u64, stop_ns: u64) -> Vec<(f64, f64)> {
-    let stop_s = stop_ns as f64 / 1e9;
-    let mut points: Vec<(f64, f64)> = analysis::drift_series(fast, rows, end_ns)
-        .into_iter()
-        .filter(|p| p.0 < stop_s)
-        .collect();
-    let gap = analysis::clock_at(fast, stop_ns) as f64 - analysis::clock_at(rows, stop_ns) as f64;
-    points.push((stop_s, gap));
-    points
-}
-
 fn drift_title(fast: usize, early: bool) -> String {
     let title = format!("How far each clock trails machine {fast}, the fastest");
     if early {
@@ -620,23 +601,13 @@ fn drift_title(fast: usize, early: bool) -> String {
 pub fn trial(a: &Analysis) -> Result<()> {
     let (logs, figs, p) = (&a.run.logs, &a.figures, &a.run.params);
     let x_end = logs.iter().map(|r| last_s(r)).fold(p.duration_s, f64::max);
+    let end_ns = (p.duration_s.max(0.0) * 1e9) as u64;
     let early: Vec<bool> = figs
         .iter()
         .zip(logs.iter())
-        .map(|(m, rows)| ends_early(rows, m.rate, p.duration_s))
+        .map(|(m, rows)| analysis::ends_early(rows, m.rate, end_ns))
         .collect();
-    let end_ns = (p.duration_s.max(0.0) * 1e9) as u64;
-    // Where each series stops: its last event if its log ends early, else the run's end.
-    let stop_ns: Vec<u64> = logs
-        .iter()
-        .zip(&early)
-        .map(|(rows, &early)| match (early, rows.last()) {
-            (true, Some(r)) => r.model_ns,
-            (true, None) => 0,
-            (false, _) => end_ns.max(rows.last().map_or(0, |r| r.model_ns)),
-        })
-        .collect();
-    let stop_s = |i: usize| stop_ns[i] as f64 / 1e9;
+    let stop_s = |i: usize| analysis::stop_ns(&logs[i], figs[i].rate, end_ns) as f64 / 1e9;
     let panel = |i: usize, title: String, key: &str, points: Vec<(f64, f64)>, overlays| Panel {
         title: title + &ending(early[i], &logs[i]),
         key: key.into(),
@@ -706,11 +677,8 @@ pub fn trial(a: &Analysis) -> Result<()> {
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let points = drift_points(&logs[fast], &logs[i], end_ns, stop_ns[i].min(stop_ns[fast]));
-            // Of the points drawn: the report's figures also count samples
-            // past a log's end.
-            let mean = points.iter().map(|p| p.1).sum::<f64>() / points.len().max(1) as f64;
-            let (_, largest) = y_bounds(points.iter());
+            let points = analysis::drift_series(&a.run, i);
+            let (mean, largest) = (m.drift.mean, m.drift.max);
             let title = if i == fast {
                 format!("{}: the reference", legend(m))
             } else {
@@ -908,13 +876,8 @@ mod tests {
         assert_eq!(held, [(0.0, 0.0), (1.0, 1.0), (2.0, 5.0), (10.0, 5.0)]);
         assert_eq!(from_zero(&rows, clock, 2.0).last(), Some(&(2.0, 5.0)));
         assert_eq!(from_zero(&[], clock, 0.0), [(0.0, 0.0)]);
-        assert!(ends_early(&rows, 1, 10.0));
-        assert!(!ends_early(&rows, 1, 3.0));
-        assert!(ends_early(&[], 0, 10.0));
-        // The reference stops at 2 s: its gap ends there, not at the run's 10 s.
-        let fast = [row(1.0, 3), row(2.0, 9)];
-        let gap = drift_points(&fast, &rows, 10_000_000_000, 2_000_000_000);
-        assert_eq!(gap.last(), Some(&(2.0, 4.0)));
-        assert!(gap.iter().all(|p| p.0 <= 2.0));
+        assert!(analysis::ends_early(&rows, 1, 10_000_000_000));
+        assert!(!analysis::ends_early(&rows, 1, 3_000_000_000));
+        assert!(analysis::ends_early(&[], 0, 10_000_000_000));
     }
 }

@@ -133,12 +133,8 @@ impl TrialData {
             .collect();
         let (messages, unmatched_receives) = messages(&logs);
         let fast = fastest(&p.rates);
-        let end_ns = (p.duration_s * 1e9) as u64;
-        let series: Vec<Vec<(f64, f64)>> = a
-            .run
-            .logs
-            .iter()
-            .map(|rows| drift_series(&a.run.logs[fast], rows, end_ns))
+        let series: Vec<Vec<(f64, f64)>> = (0..a.run.logs.len())
+            .map(|i| drift_series(&a.run, i))
             .collect();
         Self {
             start_ns: p.start_ns.to_string(),
