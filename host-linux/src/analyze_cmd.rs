@@ -125,10 +125,14 @@ pub fn run(dirs: &[PathBuf], out: Option<&Path>) -> Result<()> {
     for dir in dirs.iter().flat_map(|d| runs_in(d)) {
         let dir = &dir;
         if !is_run(dir) {
-            eprintln!(
-                "{}: no run here: no params.json, and no folder in it with one (such as a trial-1/ of `scalemodel run`)",
-                dir.display()
-            );
+            let why = if !dir.exists() {
+                "no such folder"
+            } else if !dir.is_dir() {
+                "a file, not a run directory (give the folder that holds params.json)"
+            } else {
+                "no run here: no params.json, and no folder in it with one (such as a trial-1/ of `scalemodel run`)"
+            };
+            eprintln!("{}: {why}", dir.display());
             failed.push(format!("{} could not be analysed", dir.display()));
             continue;
         }

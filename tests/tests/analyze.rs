@@ -477,6 +477,12 @@ fn a_folder_of_trials_is_analysed_trial_by_trial_and_an_empty_one_is_named() {
     let (ok, text) = analyze(&empty);
     assert!(!ok);
     assert!(text.contains("no run here"), "{text}");
+    let (ok, text) = analyze(&tmp.path().join("missing"));
+    assert!(!ok);
+    assert!(text.contains("missing: no such folder"), "{text}");
+    let (ok, text) = analyze(&run.join("trial-1").join("machine-0.csv"));
+    assert!(!ok);
+    assert!(text.contains("a file, not a run directory"), "{text}");
 }
 
 #[test]
