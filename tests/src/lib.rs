@@ -101,6 +101,17 @@ impl Drop for Children {
     }
 }
 
+/// Runs `scalemodel sim ARGS --out OUT` and asserts that it succeeded.
+pub fn sim_into(out: &Path, args: &[&str]) {
+    scalemodel()
+        .arg("sim")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+}
+
 /// `n` distinct free loopback addresses for nodes a test starts by hand.
 ///
 /// They come from below Linux's ephemeral range (32768 and up), where no

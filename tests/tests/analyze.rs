@@ -2,17 +2,7 @@
 
 use std::path::Path;
 
-use scalemodel_tests::scalemodel;
-
-fn sim(out: &Path, args: &[&str]) {
-    scalemodel()
-        .arg("sim")
-        .args(args)
-        .arg("--out")
-        .arg(out)
-        .assert()
-        .success();
-}
+use scalemodel_tests::{scalemodel, sim_into};
 
 /// Runs `analyze` on `dir`: its exit status and what it printed.
 fn analyze(dir: &Path) -> (bool, String) {
@@ -39,7 +29,7 @@ const FILES: [&str; 6] = [
 fn a_valid_run_gets_its_report_and_pictures() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    sim(&dir, &["--seed", "3", "--rates", "1,6,6", "--sides", "4"]);
+    sim_into(&dir, &["--seed", "3", "--rates", "1,6,6", "--sides", "4"]);
     let (ok, text) = analyze(&dir);
     assert!(ok, "{text}");
     assert!(text.contains("conforms"), "{text}");
@@ -109,7 +99,7 @@ fn find(lines: &[String], event: &str, peer: Option<&str>) -> usize {
 fn corrupted_runs_fail_naming_the_line_and_the_rule() {
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("good");
-    sim(
+    sim_into(
         &good,
         &["--seed", "8", "--rates", "2,5,6", "--duration", "30"],
     );
@@ -165,7 +155,7 @@ fn corrupted_runs_fail_naming_the_line_and_the_rule() {
 fn an_impossible_params_file_is_an_error_not_a_panic() {
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("good");
-    sim(&good, &["--seed", "9", "--duration", "5"]);
+    sim_into(&good, &["--seed", "9", "--duration", "5"]);
     let dir = tmp.path().join("zero-rate");
     corrupt(&good, &dir, 0, |_| {});
     let path = dir.join("params.json");
@@ -257,7 +247,7 @@ fn analyze_fails_briefly(dir: &Path) -> String {
 /// A small valid run in `tmp/good`.
 fn good_run(tmp: &Path) -> std::path::PathBuf {
     let good = tmp.join("good");
-    sim(
+    sim_into(
         &good,
         &["--seed", "12", "--rates", "2,3,4", "--duration", "5"],
     );
@@ -424,7 +414,7 @@ fn a_folder_of_trials_is_analysed_trial_by_trial_and_an_empty_one_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
     for k in [1, 2, 10] {
-        sim(
+        sim_into(
             &run.join(format!("trial-{k}")),
             &["--seed", &k.to_string(), "--duration", "5"],
         );
@@ -458,7 +448,7 @@ fn a_folder_of_trials_is_analysed_trial_by_trial_and_an_empty_one_is_named() {
     // Several runs from different folders: grouped by folder, the report in
     // the folder that holds them all, or in --out.
     let other = tmp.path().join("other");
-    sim(&other.join("trial-1"), &["--seed", "7", "--duration", "5"]);
+    sim_into(&other.join("trial-1"), &["--seed", "7", "--duration", "5"]);
     let out = tmp.path().join("both");
     let analysed = scalemodel()
         .arg("analyze")
@@ -490,7 +480,7 @@ fn drift_stops_where_the_fastest_machine_crashed() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("crash");
     // Machine 1 is the fastest and the reference; it dies at 20 s of 60.
-    sim(
+    sim_into(
         &dir,
         &[
             "--seed",

@@ -14,7 +14,7 @@ use scalemodel::report::html;
 use scalemodel::report::set::{Group, Set, TrialRow, Verdict};
 use scalemodel::rundir::read_run;
 use scalemodel_tests::browser::{self, Loaded};
-use scalemodel_tests::{scalemodel, scalemodel_bin};
+use scalemodel_tests::{scalemodel, scalemodel_bin, sim_into};
 
 /// Writes `text` to stderr past the test harness's capture, so that it
 /// shows even when the test passes.
@@ -52,16 +52,6 @@ fn out_dir(name: &str) -> PathBuf {
         dir.display()
     ));
     dir
-}
-
-fn sim(out: &Path, args: &[&str]) {
-    scalemodel()
-        .arg("sim")
-        .args(args)
-        .arg("--out")
-        .arg(out)
-        .assert()
-        .success();
 }
 
 /// Runs `analyze` on `dir`; true when the run conforms.
@@ -165,7 +155,7 @@ fn a_trial_page_draws_every_event_and_message_without_an_error() {
     let out = out_dir("trial");
     // A slow machine whose inbox grows: jumps, drift and unreceived messages.
     let dir = out.join("run");
-    sim(
+    sim_into(
         &dir,
         &[
             "--seed",
@@ -230,7 +220,7 @@ fn group(root: &Path, name: &str, rates: &str, seeds: &[u64]) -> Group {
             let path = format!("{name}/trial-{}", i + 1);
             let dir = root.join(&path);
             let seed = seed.to_string();
-            sim(
+            sim_into(
                 &dir,
                 &["--seed", &seed, "--rates", rates, "--duration", "20"],
             );
