@@ -211,10 +211,21 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
             None => groups.push((parent, vec![a])),
         }
     }
+    let name = |p: &Path| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    // A run's folder as the report's links and names see it: the report's own
+    // folder by its name.
     let relative = |p: &Path| -> String {
         let rel = p.strip_prefix(dir).unwrap_or(p);
-        let s = rel.display().to_string();
-        if s.is_empty() { ".".to_owned() } else { s }
+        if rel.as_os_str().is_empty() {
+            name(p)
+        } else {
+            rel.display().to_string()
+        }
     };
     let set_groups = groups
         .iter()
@@ -245,7 +256,14 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
             (group, rows)
         })
         .collect();
-    let title = format!("{} runs, side by side", runs.len());
+    let title = match groups.as_slice() {
+        [(folder, _)] => format!("`{}`: {}", name(folder), count(runs.len() as u64, "run")),
+        _ => format!(
+            "{} in {} folders, side by side",
+            count(runs.len() as u64, "run"),
+            groups.len()
+        ),
+    };
     let intro = "Every run given to `scalemodel analyze`, grouped by the folder it is in. Each run's own report is in its folder.";
     report::set::write(dir, &Set::of(title, set_groups), intro)?;
     Ok(())

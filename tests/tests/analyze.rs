@@ -460,7 +460,10 @@ fn a_folder_of_trials_is_analysed_trial_by_trial_and_an_empty_one_is_named() {
         .unwrap();
     assert!(analysed.status.success());
     let across = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(across.starts_with("# 2 runs, side by side"), "{across}");
+    assert!(
+        across.starts_with("# 2 runs in 2 folders, side by side"),
+        "{across}"
+    );
 
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();

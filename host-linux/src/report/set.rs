@@ -297,7 +297,7 @@ pub fn spread(values: &[f64], decimals: usize) -> String {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     };
-    if n == 1 {
+    if v[0] == v[n - 1] {
         return format!("{median:.decimals$}");
     }
     format!(
