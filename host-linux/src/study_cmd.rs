@@ -18,7 +18,7 @@ use crate::analyze_cmd;
 use crate::cli::{Cli, Command, Rates, StudyArgs};
 use crate::outln;
 use crate::procinfo::scalemodel_command;
-use crate::report::{self, set::Group, set::Set, set::Verdict};
+use crate::report::{self, set::Group, set::Set};
 use crate::rundir;
 use crate::sim_cmd;
 use crate::text::count;
@@ -140,8 +140,7 @@ fn intro(args: &StudyArgs, seed: u64) -> String {
     )
 }
 
-/// The study's report across configurations: the verdicts any set of trials
-/// can test, and the ones that compare configurations trial by trial.
+/// The study's report across configurations.
 fn study_set(outcomes: &[Outcome]) -> Set {
     let groups = outcomes
         .iter()
@@ -161,32 +160,10 @@ fn study_set(outcomes: &[Outcome]) -> Set {
             (group, trials)
         })
         .collect();
-    let mut set = Set::of(
+    Set::of(
         "Study: the exercise's experiments side by side".to_owned(),
         groups,
-    );
-    // A smaller spread of rates shrinks the drift (trial by trial, same seeds).
-    for (wide, narrow, die) in [(0, 1, 10), (2, 3, 4)] {
-        let (Some(w), Some(n)) = (outcomes.get(wide), outcomes.get(narrow)) else {
-            continue;
-        };
-        let max_drift = |a: &Analysis| a.figures.iter().map(|m| m.drift.max).max().unwrap_or(0);
-        let pairs = w.trials.iter().zip(&n.trials);
-        let held = pairs
-            .clone()
-            .filter(|(a, b)| max_drift(b) < max_drift(a))
-            .count();
-        set.verdicts.push(Verdict {
-            statement: format!(
-                "a smaller spread of rates ({}) means less drift than 1..=6 (die of {die})",
-                n.setup.rates
-            ),
-            held,
-            of: pairs.count(),
-            note: "largest drift behind the fastest machine, trial k against trial k".to_owned(),
-        });
-    }
-    set
+    )
 }
 
 /// Runs a configuration's trials in the simulator, in this process.

@@ -220,6 +220,15 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
         md.contains("| standard (rates 1..=6, die of 10) | 2 |"),
         "{md}"
     );
+    let spread = "a smaller spread of rates (3..=4) means less drift than 1..=6 (die of 10)";
+    assert!(md.contains(spread), "{md}");
+    // Analysed again from its folder, the study keeps the verdicts that
+    // compare configurations trial by trial.
+    let (ok, text) = analyze(&out);
+    assert!(ok, "{text}");
+    let again = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(again.contains(spread), "{again}");
+    assert!(again.contains("(die of 4)**"), "{again}");
     // Verdicts count where they held: "holds in all 2 trials", "holds in 1 of 2 trials".
     assert!(
         md.contains("holds in all 2 trials.") || md.contains(" of 2 trials."),

@@ -249,16 +249,74 @@ pub fn verdicts(trials: &[&Analysis]) -> Vec<Verdict> {
     v
 }
 
+/// A smaller spread of rates means less drift, checked trial by trial
+/// between two configurations that differ only in their rates' range: the
+/// same die, the same seeds in the same order, and one range inside the
+/// other (a study's standard and smaller-spread configurations).
+fn spread_verdicts(groups: &[(Group, Vec<(&Analysis, String)>)]) -> Vec<Verdict> {
+    // The range the rates were drawn from, or the given rates' own span.
+    let span = |a: &Analysis| {
+        let p = &a.run.params;
+        p.rate_range.unwrap_or_else(|| {
+            let r = p.rates.iter().copied();
+            [r.clone().min().unwrap_or(0), r.max().unwrap_or(0)]
+        })
+    };
+    let range = |trials: &[(&Analysis, String)]| -> Option<[u32; 2]> {
+        let first = span(trials.first()?.0);
+        trials
+            .iter()
+            .all(|(a, _)| span(a) == first)
+            .then_some(first)
+    };
+    let max_drift = |a: &Analysis| a.figures.iter().map(|m| m.drift.max).max().unwrap_or(0);
+    let mut v = Vec::new();
+    for (wide, w) in groups {
+        for (narrow, n) in groups {
+            let (Some([wl, wh]), Some([nl, nh])) = (range(w), range(n)) else {
+                continue;
+            };
+            let inside = wl <= nl && nh <= wh && nh - nl < wh - wl;
+            let paired = w.len() == n.len()
+                && w.iter().zip(n).all(|((a, _), (b, _))| {
+                    let (p, q) = (&a.run.params, &b.run.params);
+                    p.seed == q.seed && p.sides == q.sides
+                });
+            if !inside || !paired {
+                continue;
+            }
+            let held = w
+                .iter()
+                .zip(n)
+                .filter(|((a, _), (b, _))| max_drift(b) < max_drift(a))
+                .count();
+            v.push(Verdict {
+                statement: format!(
+                    "a smaller spread of rates ({}) means less drift than {} (die of {})",
+                    narrow.rates, wide.rates, wide.sides
+                ),
+                held,
+                of: w.len(),
+                note: "largest drift behind the fastest machine, trial k against trial k, which has the same seed"
+                    .to_owned(),
+            });
+        }
+    }
+    v
+}
+
 impl Set {
     /// The set of `groups`, each a configuration's name, rates, die and
     /// analysed trials with their folders relative to the report; the
-    /// verdicts are checked over every trial.
+    /// verdicts are checked over every trial, and between configurations
+    /// that differ only in their spread of rates.
     pub fn of(title: String, groups: Vec<(Group, Vec<(&Analysis, String)>)>) -> Self {
         let all: Vec<&Analysis> = groups
             .iter()
             .flat_map(|(_, t)| t.iter().map(|&(a, _)| a))
             .collect();
-        let verdicts = verdicts(&all);
+        let mut verdicts = verdicts(&all);
+        verdicts.extend(spread_verdicts(&groups));
         let groups = groups
             .into_iter()
             .map(|(mut g, trials)| {
