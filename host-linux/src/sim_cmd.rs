@@ -9,7 +9,6 @@ use scalemodel_core::digest::{DigestSink, Tee, TeeError};
 use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{self, Config, Discard, End, Report, Sim};
 
-use crate::analysis::Analysis;
 use crate::analyze_cmd;
 use crate::caps::{INBOX_CAP, INBOX_CAPS, LINK_CAP, LINK_CAPS};
 use crate::cli::{Rates, SimArgs};
@@ -167,7 +166,7 @@ pub fn run(args: &SimArgs) -> Result<()> {
 /// Analyses the run just written into `dir`: the science summary, then its
 /// report's paths. A simulated run that breaks a rule is a bug, and an error.
 fn analyse(dir: &Path) -> Result<()> {
-    let a = Analysis::of(dir, rundir::read_run(dir)?);
+    let a = analyze_cmd::analyse(dir)?;
     crate::report::write(&a)?;
     outln!();
     analyze_cmd::print_science(&a);

@@ -18,12 +18,14 @@ mod hostile;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hostile::{RunSpec, figures, listening, node, unix_ns_in};
 use scalemodel::merge::merge_nodes;
-use scalemodel_tests::{Children, free_ports, lines_in, scalemodel_bin, wait_until};
+use scalemodel_tests::{
+    Children, free_ports, lines_in, overloaded_run, scalemodel_bin, wait_until,
+};
 
 /// How far ahead the start is: three processes come up well within it.
 const LEAD: Duration = Duration::from_secs(3);
@@ -152,24 +154,9 @@ fn scenario(s: Scenario, dir: &Path) {
 /// An overloaded `run`, stopped with SIGTERM once its log shows ticks.
 fn overload(dir: &Path) {
     let mut launcher = Children::default();
-    launcher.0.push(
-        Command::new(scalemodel_bin())
-            .args(["run", "--trials", "1", "--duration", "600"])
-            .args([
-                "--rates",
-                "1000,1000,1000",
-                "--speed",
-                "1000",
-                "--seed",
-                "5",
-            ])
-            .arg("--out")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run starts"),
-    );
+    launcher
+        .0
+        .push(overloaded_run("600", dir).spawn().expect("run starts"));
     let log = dir.join("trial-1").join("machine-0.csv");
     assert!(wait_until(Duration::from_secs(20), || lines_in(&log) > 1000));
     let pid = launcher.0[0].id().to_string();
@@ -194,20 +181,7 @@ fn overload(dir: &Path) {
     );
     let whole = dir.join("whole");
     let started = Instant::now();
-    let out = Command::new(scalemodel_bin())
-        .args(["run", "--trials", "1", "--duration", "5"])
-        .args([
-            "--rates",
-            "1000,1000,1000",
-            "--speed",
-            "1000",
-            "--seed",
-            "5",
-        ])
-        .arg("--out")
-        .arg(&whole)
-        .output()
-        .expect("run starts");
+    let out = overloaded_run("5", &whole).output().expect("run starts");
     let params = scalemodel::rundir::Params::read(&whole.join("trial-1"));
     let ends: Vec<String> = params
         .map(|p| p.machines.iter().map(|m| m.end.to_string()).collect())

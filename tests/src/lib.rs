@@ -101,6 +101,26 @@ impl Drop for Children {
     }
 }
 
+/// `scalemodel run` of an overloaded model: 1,000 ticks a second each at
+/// speed 1,000, a million ticks a wall second, which no host keeps.
+pub fn overloaded_run(duration: &str, out: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(scalemodel_bin());
+    cmd.args(["run", "--trials", "1", "--duration", duration])
+        .args([
+            "--rates",
+            "1000,1000,1000",
+            "--speed",
+            "1000",
+            "--seed",
+            "5",
+        ])
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    cmd
+}
+
 /// Runs `scalemodel sim ARGS --out OUT` and asserts that it succeeded.
 pub fn sim_into(out: &Path, args: &[&str]) {
     scalemodel()

@@ -9,13 +9,14 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use scalemodel::check::check_dir;
 use scalemodel::merge::merge_nodes;
 use scalemodel::rundir::{End, NodeSummary, Params};
 use scalemodel_core::MachineId;
+use scalemodel_tests::overloaded_run;
 use scalemodel_tests::{Children, free_ports, lines_in, scalemodel, scalemodel_bin, wait_until};
 use support::hostile::{self, RunSpec, listening, node, unix_ns_in};
 
@@ -164,26 +165,6 @@ fn idle_sockets_held_through_set_up_never_keep_a_peer_out() {
     assert!(connections > 50, "{connections}");
     assert_clean(&dir);
     assert!(summary(&dir, 0).rejected > 0);
-}
-
-/// `scalemodel run` of an overloaded model: 1,000 ticks a second each at
-/// speed 1,000, a million ticks a wall second, which no host keeps.
-fn overloaded_run(duration: &str, out: &Path) -> Command {
-    let mut cmd = Command::new(scalemodel_bin());
-    cmd.args(["run", "--trials", "1", "--duration", duration])
-        .args([
-            "--rates",
-            "1000,1000,1000",
-            "--speed",
-            "1000",
-            "--seed",
-            "5",
-        ])
-        .arg("--out")
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    cmd
 }
 
 #[test]

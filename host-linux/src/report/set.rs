@@ -344,25 +344,14 @@ impl Set {
 
 /// `median (min–max)` of `values`, with `decimals` places; `–` for none.
 pub fn spread(values: &[f64], decimals: usize) -> String {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return "–".to_owned();
+    match super::plot::summary(values) {
+        None => "–".to_owned(),
+        Some(s) if s.min == s.max => format!("{:.decimals$}", s.median),
+        Some(s) => format!(
+            "{:.decimals$} ({:.decimals$}–{:.decimals$})",
+            s.median, s.min, s.max
+        ),
     }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    if v[0] == v[n - 1] {
-        return format!("{median:.decimals$}");
-    }
-    format!(
-        "{median:.decimals$} ({:.decimals$}–{:.decimals$})",
-        v[0],
-        v[n - 1]
-    )
 }
 
 fn fastest_of(t: &TrialRow) -> Option<&MachineFigures> {
@@ -553,4 +542,18 @@ pub fn write(dir: &Path, set: &Set, intro: &str) -> Result<(), ReportError> {
     let shown: Vec<(&str, &str)> = PICTURES.iter().map(|p| (p.0, p.1)).collect();
     write_file(&dir.join("report.md"), markdown(set, intro, &shown))?;
     super::html::set(&dir.join("report.html"), set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spread_is_the_median_and_the_range_or_one_number() {
+        assert_eq!(spread(&[], 0), "–");
+        assert_eq!(spread(&[f64::NAN], 2), "–");
+        assert_eq!(spread(&[8.0, 8.0], 0), "8");
+        assert_eq!(spread(&[10.0, 1.0, 2.0], 0), "2 (1–10)");
+        assert_eq!(spread(&[1.0, 2.0, f64::NAN], 2), "1.50 (1.00–2.00)");
+    }
 }
