@@ -4,12 +4,21 @@ use heapless::Deque;
 
 use crate::Message;
 
-/// A FIFO of arrived messages holding at most `CAP`.
+/// A message and when it arrived, on the host's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Arrived {
+    msg: Message,
+    at_ns: u64,
+}
+
+/// A FIFO of arrived messages holding at most `CAP`, each with the time it
+/// arrived, so that a tick sees the queue as it stood when the tick was due
+/// ([`Inbox::front_by`], [`Inbox::len_by`]).
 ///
 /// A push into a full inbox hands the message back: nothing is dropped silently.
 #[derive(Debug, Clone)]
 pub struct Inbox<const CAP: usize> {
-    queue: Deque<Message, CAP>,
+    queue: Deque<Arrived, CAP>,
 }
 
 impl<const CAP: usize> Inbox<CAP> {
@@ -20,19 +29,47 @@ impl<const CAP: usize> Inbox<CAP> {
         }
     }
 
-    /// Appends a message, or hands it back when the inbox is full.
-    pub fn push(&mut self, msg: Message) -> Result<(), Message> {
-        self.queue.push_back(msg)
+    /// Appends a message that arrived at `at_ns`, or hands it back when the
+    /// inbox is full. Arrival times never go back: one earlier than the last
+    /// message's counts as arriving with it, so that the queue stays in
+    /// arrival order.
+    pub fn push(&mut self, msg: Message, at_ns: u64) -> Result<(), Message> {
+        let at_ns = self
+            .queue
+            .back()
+            .map_or(at_ns, |last| last.at_ns.max(at_ns));
+        self.queue
+            .push_back(Arrived { msg, at_ns })
+            .map_err(|back| back.msg)
     }
 
     /// Takes the oldest message.
     pub fn pop(&mut self) -> Option<Message> {
-        self.queue.pop_front()
+        self.queue.pop_front().map(|a| a.msg)
     }
 
     /// The oldest message, left in place.
     pub fn front(&self) -> Option<Message> {
-        self.queue.front().copied()
+        self.queue.front().map(|a| a.msg)
+    }
+
+    /// The oldest message if it arrived at or before `by_ns`, left in place.
+    pub fn front_by(&self, by_ns: u64) -> Option<Message> {
+        self.queue
+            .front()
+            .filter(|a| a.at_ns <= by_ns)
+            .map(|a| a.msg)
+    }
+
+    /// Messages waiting that arrived at or before `by_ns`.
+    pub fn len_by(&self, by_ns: u64) -> usize {
+        // In arrival order, so those that came later are a suffix.
+        let (a, b) = self.queue.as_slices();
+        let early = |s: &[Arrived]| s.partition_point(|m| m.at_ns <= by_ns);
+        match early(a) {
+            n if n < a.len() => n,
+            n => n + early(b),
+        }
     }
 
     /// Messages waiting.
@@ -62,7 +99,7 @@ impl<const CAP: usize> Inbox<CAP> {
 
     /// The waiting messages, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &Message> {
-        self.queue.iter()
+        self.queue.iter().map(|a| &a.msg)
     }
 }
 
@@ -89,13 +126,41 @@ mod tests {
     #[test]
     fn full_inbox_hands_the_message_back() {
         let mut inbox = Inbox::<2>::new();
-        assert_eq!(inbox.push(msg(0)), Ok(()));
-        assert_eq!(inbox.push(msg(1)), Ok(()));
+        assert_eq!(inbox.push(msg(0), 0), Ok(()));
+        assert_eq!(inbox.push(msg(1), 0), Ok(()));
         assert!(inbox.is_full());
-        assert_eq!(inbox.push(msg(2)), Err(msg(2)));
+        assert_eq!(inbox.push(msg(2), 0), Err(msg(2)));
         assert_eq!(inbox.pop(), Some(msg(0)));
-        assert_eq!(inbox.push(msg(2)), Ok(()));
+        assert_eq!(inbox.push(msg(2), 0), Ok(()));
         assert_eq!(inbox.len(), 2);
+    }
+
+    #[test]
+    fn a_tick_sees_only_what_arrived_by_its_time() {
+        let mut inbox = Inbox::<4>::new();
+        for (seq, at) in [(0, 10), (1, 20), (2, 20), (3, 30)] {
+            assert_eq!(inbox.push(msg(seq), at), Ok(()));
+        }
+        assert_eq!(inbox.front_by(9), None);
+        assert_eq!(inbox.front_by(10), Some(msg(0)));
+        let lens = [5, 10, 19, 20, 29, 30, 99].map(|t| inbox.len_by(t));
+        assert_eq!(lens, [0, 1, 1, 3, 3, 4, 4]);
+        // Wrapped round the ring buffer: both halves are searched.
+        assert_eq!(inbox.pop(), Some(msg(0)));
+        assert_eq!(inbox.pop(), Some(msg(1)));
+        assert_eq!(inbox.push(msg(4), 40), Ok(()));
+        assert_eq!(inbox.push(msg(5), 50), Ok(()));
+        let lens = [19, 20, 30, 45, 50].map(|t| inbox.len_by(t));
+        assert_eq!(lens, [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn an_arrival_earlier_than_the_last_counts_as_arriving_with_it() {
+        let mut inbox = Inbox::<2>::new();
+        assert_eq!(inbox.push(msg(0), 50), Ok(()));
+        assert_eq!(inbox.push(msg(1), 40), Ok(()));
+        assert_eq!(inbox.len_by(45), 0);
+        assert_eq!(inbox.len_by(50), 2);
     }
 
     proptest! {
@@ -105,7 +170,7 @@ mod tests {
             let (mut pushed, mut popped) = (0u64, 0u64);
             for push in ops {
                 if push {
-                    match inbox.push(msg(pushed)) {
+                    match inbox.push(msg(pushed), pushed) {
                         Ok(()) => pushed += 1,
                         Err(back) => {
                             prop_assert_eq!(back, msg(pushed));

@@ -35,6 +35,6 @@ pub use clock::{Clock, ClockOverflow};
 pub use decimal::Decimal;
 pub use id::{MachineId, N};
 pub use inbox::Inbox;
-pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, ticks_in};
+pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, period_ns, ticks_in};
 pub use record::{Event, HEADER, LINE_MAX, Record, Sends};
 pub use summary::Tally;

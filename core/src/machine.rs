@@ -80,6 +80,18 @@ pub const fn due_ns(start_ns: u64, model_ns: u64, speed: u32) -> u64 {
     start_ns.saturating_add(model_ns / speed)
 }
 
+/// The host-clock time between two ticks of a machine at `rate` ticks per
+/// model second with model time `speed` times faster: `1e9 / (rate * speed)`
+/// ns, rounded down, at least 1 (a rate or speed of 0 counts as 1). Hosts
+/// size what they do between ticks by it; when a tick is due is
+/// [`due_ns`]'s alone.
+pub const fn period_ns(rate: u32, speed: u32) -> u64 {
+    let per_s = (rate as u64) * (speed as u64);
+    let per_s = if per_s == 0 { 1 } else { per_s };
+    let period = 1_000_000_000 / per_s;
+    if period == 0 { 1 } else { period }
+}
+
 /// One model machine: a Lamport clock, an inbox of at most `CAP` messages and
 /// the tick rule. It never reads a clock or touches I/O.
 #[derive(Debug, Clone)]
@@ -180,23 +192,35 @@ impl<const CAP: usize> Machine<CAP> {
         self.next_seq[to.index()]
     }
 
-    /// Puts an arrived message in the inbox, or hands it back when the inbox is full.
-    pub fn deliver(&mut self, msg: Message) -> Result<(), Message> {
-        self.inbox.push(msg)
+    /// Puts a message that arrived at `at_ns` (on the host's clock, the one
+    /// [`Machine::tick`]'s `due_ns` is on) in the inbox, or hands it back when
+    /// the inbox is full.
+    pub fn deliver(&mut self, msg: Message, at_ns: u64) -> Result<(), Message> {
+        self.inbox.push(msg, at_ns)
     }
 
-    /// One tick at wall-clock time `system_ns`: take one message if any, else
-    /// roll the die. Returns the event's record; its [`Record::outgoing`]
-    /// messages are for the host to send.
+    /// The tick that was due at `due_ns` on the host's clock, run at wall-clock
+    /// time `system_ns`: take the oldest message if one had arrived by
+    /// `due_ns`, else roll the die. Returns the event's record; its
+    /// [`Record::outgoing`] messages are for the host to send.
+    ///
+    /// **The tie-break**, the one rule every host obeys: a message that
+    /// arrives at or before a tick's due time is in the queue for that tick;
+    /// one that arrives after it, while the tick is late, waits for the next
+    /// tick, and the record's `queue_len` counts only what had arrived by the
+    /// due time. So how late a host runs a tick changes nothing the model
+    /// decides: a machine's log is a function of its due times and its
+    /// messages' arrival times.
     ///
     /// On [`ClockOverflow`] the clock, the inbox and the tick count are left as
     /// they were (a die roll already made is spent).
     pub fn tick<R: Rng + ?Sized>(
         &mut self,
+        due_ns: u64,
         system_ns: u64,
         rng: &mut R,
     ) -> Result<Record, ClockOverflow> {
-        let event = if let Some(msg) = self.inbox.front() {
+        let event = if let Some(msg) = self.inbox.front_by(due_ns) {
             self.clock.receive(msg.clock)?;
             self.inbox.pop();
             Event::Receive(msg)
@@ -221,7 +245,7 @@ impl<const CAP: usize> Machine<CAP> {
             system_ns,
             clock: self.clock.get(),
             // The inbox holds at most CAP messages; saturate for a CAP beyond u32.
-            queue_len: u32::try_from(self.inbox.len()).unwrap_or(u32::MAX),
+            queue_len: u32::try_from(self.inbox.len_by(due_ns)).unwrap_or(u32::MAX),
             event,
         };
         self.ticks += 1;
@@ -287,18 +311,18 @@ mod tests {
         ];
         let mut rng = Faces::new(&words);
         let mut m = machine();
-        let r = m.tick(100, &mut rng).unwrap();
+        let r = m.tick(100, 100, &mut rng).unwrap();
         assert_eq!(r.event, Event::Send(Sends::one(MachineId::TWO, 0)));
         assert_eq!((r.clock, r.tick, r.model_ns, r.system_ns), (1, 0, 0, 100));
-        let r = m.tick(200, &mut rng).unwrap();
+        let r = m.tick(200, 200, &mut rng).unwrap();
         assert_eq!(r.event, Event::Send(Sends::one(MachineId::ZERO, 0)));
         assert_eq!((r.clock, r.model_ns), (2, 500_000_000));
-        let r = m.tick(300, &mut rng).unwrap();
+        let r = m.tick(300, 300, &mut rng).unwrap();
         let both = Sends::both((MachineId::ZERO, 1), (MachineId::TWO, 1));
         assert_eq!(r.event, Event::Send(both));
         assert_eq!(r.outgoing().count(), 2);
         for _ in 0..2 {
-            let r = m.tick(400, &mut rng).unwrap();
+            let r = m.tick(400, 400, &mut rng).unwrap();
             assert_eq!(r.event, Event::Internal);
         }
         assert_eq!(m.clock(), 5);
@@ -315,14 +339,39 @@ mod tests {
             clock,
             seq,
         };
-        m.deliver(msg(7, 0)).unwrap();
-        m.deliver(msg(3, 1)).unwrap();
-        let r = m.tick(0, &mut rng).unwrap();
+        m.deliver(msg(7, 0), 0).unwrap();
+        m.deliver(msg(3, 1), 0).unwrap();
+        let r = m.tick(0, 0, &mut rng).unwrap();
         assert_eq!(r.event, Event::Receive(msg(7, 0)));
         assert_eq!((r.clock, r.queue_len), (8, 1));
-        let r = m.tick(0, &mut rng).unwrap();
+        let r = m.tick(0, 0, &mut rng).unwrap();
         assert_eq!((r.clock, r.queue_len), (9, 0));
         assert_eq!(rng.used, 0);
+    }
+
+    #[test]
+    fn a_message_that_arrives_while_a_tick_is_late_waits_for_the_next() {
+        let mut m = machine();
+        let msg = |seq| Message {
+            from: MachineId::ZERO,
+            clock: 10,
+            seq,
+        };
+        m.deliver(msg(0), 100).unwrap();
+        m.deliver(msg(1), 150).unwrap();
+        // Due at 99, run at 200: neither had arrived by 99.
+        let words = [word(10, 10)];
+        let r = m.tick(99, 200, &mut Faces::new(&words)).unwrap();
+        assert_eq!(
+            (r.event, r.queue_len, r.system_ns),
+            (Event::Internal, 0, 200)
+        );
+        // Due at 100, run late: the first arrived exactly then and is taken;
+        // the second came while the tick was late and is not counted.
+        let r = m.tick(100, 300, &mut Faces::new(&[])).unwrap();
+        assert_eq!((r.event, r.queue_len), (Event::Receive(msg(0)), 0));
+        let r = m.tick(150, 300, &mut Faces::new(&[])).unwrap();
+        assert_eq!((r.event, r.queue_len), (Event::Receive(msg(1)), 0));
     }
 
     #[test]
@@ -334,9 +383,9 @@ mod tests {
             seq,
         };
         for seq in 0..4 {
-            m.deliver(msg(seq)).unwrap();
+            m.deliver(msg(seq), 0).unwrap();
         }
-        assert_eq!(m.deliver(msg(4)), Err(msg(4)));
+        assert_eq!(m.deliver(msg(4), 0), Err(msg(4)));
         assert_eq!(m.inbox().len(), 4);
     }
 
@@ -348,12 +397,12 @@ mod tests {
             clock: u64::MAX - 1,
             seq: 0,
         };
-        m.deliver(big).unwrap();
-        let r = m.tick(0, &mut Faces::new(&[])).unwrap();
+        m.deliver(big, 0).unwrap();
+        let r = m.tick(0, 0, &mut Faces::new(&[])).unwrap();
         assert_eq!(r.clock, u64::MAX);
         assert_eq!(m.clock(), u64::MAX);
-        m.deliver(Message { seq: 1, ..big }).unwrap();
-        assert_eq!(m.tick(0, &mut Faces::new(&[])), Err(ClockOverflow));
+        m.deliver(Message { seq: 1, ..big }, 0).unwrap();
+        assert_eq!(m.tick(0, 0, &mut Faces::new(&[])), Err(ClockOverflow));
         assert_eq!((m.ticks(), m.inbox().len()), (1, 1));
     }
 
@@ -368,19 +417,22 @@ mod tests {
             Some(ConfigError::TooFewSides(3))
         );
         assert_eq!(model_ns(3, 6), 500_000_000);
+        assert_eq!(period_ns(6, 1), 166_666_666);
+        assert_eq!(period_ns(0, 0), 1_000_000_000);
+        assert_eq!(period_ns(u32::MAX, u32::MAX), 1);
     }
 
     #[test]
     fn reset_is_new_in_place() {
         let mut m = machine();
-        m.deliver(Message {
+        let msg = Message {
             from: MachineId::ONE,
             clock: 5,
             seq: 0,
-        })
-        .unwrap();
-        let rx = m.tick(0, &mut Faces::new(&[])).unwrap();
-        let tx = m.tick(0, &mut Faces::new(&[word(1, 10)])).unwrap();
+        };
+        m.deliver(msg, 0).unwrap();
+        let rx = m.tick(0, 0, &mut Faces::new(&[])).unwrap();
+        let tx = m.tick(0, 0, &mut Faces::new(&[word(1, 10)])).unwrap();
         assert_eq!((rx.clock, tx.clock), (6, 7));
         let fresh = Machine::<4>::new(MachineId::TWO, 3, 6).unwrap();
         assert_eq!(m.reset(MachineId::TWO, 0, 6), Err(ConfigError::ZeroRate));

@@ -1,11 +1,13 @@
 //! An arbitrary sequence of `deliver` and `tick` on a `Machine<4>`.
 //!
 //! The machine's id, rate and die come from the input (invalid ones are
-//! skipped); each tick's die draw is a word from the input, so the fuzzer
-//! picks the faces. Checks: no panic; the inbox never holds more than 4; a
-//! push into a full inbox hands the same message back; a successful tick
-//! follows the tick rule and strictly increases the clock; a `ClockOverflow`
-//! leaves the clock, the inbox and the tick count as they were.
+//! skipped), and so do the arrival and due times; each tick's die draw is a
+//! word from the input, so the fuzzer picks the faces. Checks: no panic; the
+//! inbox never holds more than 4; a push into a full inbox hands the same
+//! message back; a successful tick takes the oldest message only if it had
+//! arrived by the tick's due time, follows the tick rule and strictly
+//! increases the clock; a `ClockOverflow` leaves the clock, the inbox and the
+//! tick count as they were.
 #![no_main]
 
 use core::convert::Infallible;
@@ -41,9 +43,9 @@ impl TryRng for OneWord {
     }
 }
 
-fn deliver(m: &mut Machine<CAP>, msg: Message) {
+fn deliver(m: &mut Machine<CAP>, msg: Message, at_ns: u64) {
     let before = m.inbox().len();
-    match m.deliver(msg) {
+    match m.deliver(msg, at_ns) {
         Ok(()) => {
             assert!(before < CAP);
             assert_eq!(m.inbox().len(), before + 1);
@@ -56,14 +58,17 @@ fn deliver(m: &mut Machine<CAP>, msg: Message) {
     }
 }
 
-fn tick(m: &mut Machine<CAP>, system_ns: u64, draw: u64) {
-    let (clock, ticks, len, front) = (m.clock(), m.ticks(), m.inbox().len(), m.inbox().front());
+fn tick(m: &mut Machine<CAP>, due_ns: u64, system_ns: u64, draw: u64) {
+    let (clock, ticks, len) = (m.clock(), m.ticks(), m.inbox().len());
+    let (front, due) = (m.inbox().front_by(due_ns), m.inbox().len_by(due_ns));
+    assert!(due <= len);
+    assert_eq!(front.is_some(), due > 0);
     let sent = MachineId::ALL.map(|id| m.sent_to(id));
     let mut rng = OneWord(Some(draw));
-    let Ok(record) = m.tick(system_ns, &mut rng) else {
+    let Ok(record) = m.tick(due_ns, system_ns, &mut rng) else {
         // ClockOverflow: nothing changed.
         assert_eq!((m.clock(), m.ticks(), m.inbox().len()), (clock, ticks, len));
-        assert_eq!(m.inbox().front(), front);
+        assert_eq!(m.inbox().front_by(due_ns), front);
         return;
     };
     assert!(
@@ -78,17 +83,18 @@ fn tick(m: &mut Machine<CAP>, system_ns: u64, draw: u64) {
     );
     assert_eq!(record.model_ns, model_ns(ticks, m.rate()));
     assert_eq!(m.ticks(), ticks + 1);
-    assert_eq!(record.queue_len as usize, m.inbox().len());
+    assert_eq!(record.queue_len as usize, m.inbox().len_by(due_ns));
     match (front, record.event) {
         (Some(msg), Event::Receive(got)) => {
             assert_eq!(got, msg, "a tick takes the oldest message");
             assert_eq!(m.clock(), clock.max(msg.clock) + 1);
             assert_eq!(m.inbox().len(), len - 1);
+            assert_eq!(record.queue_len as usize, due - 1);
             assert!(rng.0.is_some(), "a receive rolls no die");
         }
         (None, Event::Send(_) | Event::Internal) => {
             assert_eq!(m.clock(), clock + 1);
-            assert_eq!(m.inbox().len(), 0);
+            assert_eq!((m.inbox().len(), record.queue_len), (len, 0));
             for (to, msg) in record.outgoing() {
                 assert_ne!(to, m.id());
                 assert_eq!((msg.from, msg.clock), (m.id(), m.clock()));
@@ -108,11 +114,20 @@ fuzz_target!(|input: Input| {
     };
     for op in input.ops {
         match op {
-            Op::Deliver { from, clock, seq } => {
+            Op::Deliver {
+                from,
+                clock,
+                seq,
+                at_ns,
+            } => {
                 let from = MachineId::ALL[usize::from(from) % MachineId::ALL.len()];
-                deliver(&mut m, Message { from, clock, seq });
+                deliver(&mut m, Message { from, clock, seq }, at_ns);
             }
-            Op::Tick { system_ns, draw } => tick(&mut m, system_ns, draw),
+            Op::Tick {
+                due_ns,
+                system_ns,
+                draw,
+            } => tick(&mut m, due_ns, system_ns, draw),
         }
         assert!(m.inbox().len() <= CAP);
     }

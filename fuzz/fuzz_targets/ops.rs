@@ -19,7 +19,7 @@ pub struct Input {
 /// One call on the machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
 pub enum Op {
-    /// A message from machine `from % 3` arrives.
+    /// A message from machine `from % 3` arrives at `at_ns`.
     Deliver {
         /// The sender, modulo 3.
         from: u8,
@@ -27,9 +27,14 @@ pub enum Op {
         clock: u64,
         /// Its number on its link.
         seq: u64,
+        /// When it arrived, on the host's clock.
+        at_ns: u64,
     },
-    /// A tick at `system_ns`; if the die is rolled, its draw is `draw`.
+    /// A tick due at `due_ns`, run at `system_ns`; if the die is rolled, its
+    /// draw is `draw`.
     Tick {
+        /// When the tick was due, on the host's clock.
+        due_ns: u64,
         /// The wall-clock time handed in.
         system_ns: u64,
         /// The 64-bit word the die roll draws.

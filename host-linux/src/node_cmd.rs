@@ -348,7 +348,7 @@ impl Host for NodeHost {
         self.log.write(record)
     }
 
-    fn idle(&mut self) -> Result<(), RunDirError> {
+    fn flush(&mut self) -> Result<(), RunDirError> {
         self.log.flush()
     }
 

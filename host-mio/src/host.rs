@@ -42,10 +42,18 @@ pub trait Host {
     fn ready(&mut self) {}
     /// Something worth logging.
     fn note(&mut self, _note: &Note) {}
-    /// The loop is about to wait: a good moment to flush the log, so that it
-    /// is readable while the run goes and survives the process being killed.
-    fn idle(&mut self) -> Result<(), Self::Error> {
+    /// Hands every record kept so far to the operating system. The loop
+    /// calls it after a send's record and before the send's frame can reach
+    /// a socket, so that a record reaches the kernel before the frame it
+    /// logs: a process killed at any instant leaves no peer with a receive
+    /// whose send is missing from the logs.
+    fn flush(&mut self) -> Result<(), Self::Error> {
         Ok(())
+    }
+    /// The loop is about to wait: a good moment to flush the log, so that it
+    /// is readable while the run goes.
+    fn idle(&mut self) -> Result<(), Self::Error> {
+        self.flush()
     }
 }
 

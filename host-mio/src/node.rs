@@ -1,13 +1,20 @@
 //! The loop: one `Poll`, a socket per connection slot of the core node, and
 //! the node's deadlines on a [`Timer`].
 //!
-//! Each turn reads the clock once and hands that `now` to every call into
-//! the node: it serves the handle (stop, start), reads what the sockets hold
-//! (within a byte budget per connection), runs the node's timeout when it is
-//! due (at most one tick), accepts new connections (unless the next
+//! Each turn reads the clock and hands that `now` to the calls into the
+//! node: it serves the handle (stop, start), runs the node's timeout when it
+//! is due (at most one tick), reads what the sockets hold (within a byte
+//! budget per connection), accepts new connections (unless the next
 //! deadline is within `ACCEPT_QUIET_NS`), writes what the node has to send,
 //! acts on every event the node emitted, then waits for readiness or the
-//! next deadline.
+//! next deadline. Bytes are the exception: they are handed with the clock
+//! read just after the read that brought them, since the node stamps each
+//! message's arrival with it and a tick takes only what arrived by its due
+//! time (the core's tie-break, `Machine::tick`).
+//!
+//! A send's record is flushed to the kernel (`Host::flush`) before any byte
+//! of its frames is written, so a process killed at any instant leaves no
+//! peer holding a receive whose send is missing from the logs.
 //!
 //! What a stranger can cost is bounded per turn: it is read at most a byte
 //! budget (and the node closes it at its first protocol error), at most as
@@ -185,8 +192,7 @@ impl<T: Timer> Node<T> {
         listener: std::net::TcpListener,
         mut timer: T,
     ) -> Result<Self, NewError> {
-        let per_s = u64::from(config.node.rate) * u64::from(config.node.speed);
-        let period_ns = 1_000_000_000 / per_s.max(1);
+        let period_ns = scalemodel_core::period_ns(config.node.rate, config.node.speed);
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
@@ -311,7 +317,14 @@ impl<T: Timer> Node<T> {
     fn act<H: Host>(&mut self, host: &mut H, now: u64) -> Result<(), NodeError<H::Error>> {
         while let Some(event) = self.core.poll_event() {
             match event {
-                Event::Record(record) => host.record(&record).map_err(NodeError::Host)?,
+                Event::Record(record) => {
+                    host.record(&record).map_err(NodeError::Host)?;
+                    // Its frames are queued in the node, and no byte of them
+                    // is written before this call returns.
+                    if record.outgoing().next().is_some() {
+                        host.flush().map_err(NodeError::Host)?;
+                    }
+                }
                 Event::Dial(conn) => self.dial(conn, now)?,
                 Event::Close(conn) => self.close(conn, now),
                 Event::Joined(peer) => host.note(&Note::Joined(peer)),

@@ -201,7 +201,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         link.recv_seq += 1;
         if matches!(self.phase, Phase::Ending { .. } | Phase::Ended(_)) {
             link.report.after_end += 1;
-        } else if self.machine.deliver(msg).is_ok() {
+        } else if self.machine.deliver(msg, self.now_ns).is_ok() {
             if self.machine.inbox().is_full() {
                 // Reading pauses until a tick takes a message: TCP holds the rest.
                 self.stats.holds += 1;

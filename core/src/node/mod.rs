@@ -42,7 +42,9 @@
 //! host behind its schedule still serves its sockets and its stop between
 //! ticks. Every tick runs, late, and the node records how late (the
 //! report's `max_late_ns`); a tick that ran when the next was already due
-//! makes the end `overloaded`, never `completed`.
+//! makes the end `overloaded`, never `completed`. A late tick still sees
+//! only the messages that had arrived by its due time: `handle_bytes`
+//! stamps each arrival with its `now`, and [`Machine::tick`] decides.
 
 mod conn;
 mod end;

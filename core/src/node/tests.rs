@@ -1001,3 +1001,49 @@ fn a_bye_before_the_barrier_is_unexpected() {
     assert_eq!(b.node.report().errors.0[bye.kind()], 1);
     assert!(b.events.contains(&Event::Close(conn)));
 }
+
+/// The tie-break: a tick that runs late (here, its host frozen for two
+/// seconds) takes only what had arrived by its due time; what came while
+/// it was late waits for the next tick.
+#[test]
+fn a_late_tick_takes_only_what_arrived_by_its_due_time() {
+    const UNIX: u64 = 1_000_000_000_000;
+    let mut t = Trio::new([6, 1, 1], |c| {
+        c.duration_ns = 6_000 * MS;
+        c.seed = 5;
+    });
+    t.run(1_000 * MS);
+    let (frozen, resumed) = (t.now, 3_000 * MS);
+    t.paused[0] = resumed;
+    t.run(u64::MAX);
+    // Model time 0 is at 10 ms on the harness's clock, at Unix `UNIX`.
+    let unix = |host_ns: u64| UNIX + host_ns - 10 * MS;
+    let sent_at = |from: MachineId, seq: u64| {
+        t.records(from.index()).iter().find_map(|r| {
+            let mut out = r.outgoing();
+            out.any(|(to, m)| to == MachineId::ZERO && m.seq == seq)
+                .then_some(r.system_ns)
+        })
+    };
+    let (mut came_while_frozen, mut late_ticks) = (0, 0);
+    for r in t.records(0) {
+        let due = UNIX + r.model_ns;
+        late_ticks += usize::from(r.system_ns > due);
+        let Kind::Receive(m) = r.event else { continue };
+        let sent = sent_at(m.from, m.seq).expect("every receive has its send");
+        // Instant links: a message arrives when sent, or when its receiver wakes.
+        let arrived = if sent > unix(frozen) && sent < unix(resumed) {
+            came_while_frozen += 1;
+            unix(resumed)
+        } else {
+            sent
+        };
+        assert!(
+            arrived <= due,
+            "tick {} took a message that came late",
+            r.tick
+        );
+    }
+    assert!(late_ticks >= 10, "only {late_ticks} ticks ran late");
+    assert!(came_while_frozen > 0, "no message came while it was frozen");
+}

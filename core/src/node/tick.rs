@@ -28,7 +28,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
         self.stats.max_late_ns = self.stats.max_late_ns.max(now - due);
         let system_ns = start.unix_ns.saturating_add(now - start.at_ns);
-        let Ok(record) = self.machine.tick(system_ns, &mut self.dice) else {
+        let Ok(record) = self.machine.tick(due, system_ns, &mut self.dice) else {
             // A clock at u64::MAX: the model cannot go on. End, and say so.
             self.stats.overflow = true;
             return self.begin_end();

@@ -18,7 +18,10 @@
 //! **Order of simultaneous events** (fixed, so a seed gives one run): faults
 //! first, in the order given; then arrivals, by link in the order 0→1, 0→2,
 //! 1→0, 1→2, 2→0, 2→1; then each node's timeout (its ticks), by id. A message
-//! that arrives at `t` is therefore in the inbox for a tick at `t`.
+//! that arrives at `t` is therefore in the inbox for a tick at `t`. A tick
+//! that runs late (its machine was paused or stalled) still sees only what
+//! had arrived by its due time: that rule is [`crate::Machine::tick`]'s, which every
+//! host obeys.
 //!
 //! **Bounds.** Each inbox holds `INBOX` messages; while it is full its node
 //! reads nothing, so arrivals wait on their link. Each link holds `LINK`

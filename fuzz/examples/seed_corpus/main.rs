@@ -165,14 +165,25 @@ fn ops_seed(input: &Input) -> Vec<u8> {
     for op in &input.ops {
         seed.push(1); // "one more element", as `arbitrary` reads a Vec that takes the rest
         match *op {
-            Op::Deliver { from, clock, seq } => {
+            Op::Deliver {
+                from,
+                clock,
+                seq,
+                at_ns,
+            } => {
                 seed.extend(variant(0, 2));
                 seed.push(from);
                 seed.extend(clock.to_le_bytes());
                 seed.extend(seq.to_le_bytes());
+                seed.extend(at_ns.to_le_bytes());
             }
-            Op::Tick { system_ns, draw } => {
+            Op::Tick {
+                due_ns,
+                system_ns,
+                draw,
+            } => {
                 seed.extend(variant(1, 2));
+                seed.extend(due_ns.to_le_bytes());
                 seed.extend(system_ns.to_le_bytes());
                 seed.extend(draw.to_le_bytes());
             }
@@ -251,9 +262,16 @@ fn main() {
     }
     write("frame_roundtrip", "welcome-max", &frame_seed(&LONGEST));
 
-    // machine_ops: a full inbox, a few ticks of each face, an overflow.
-    let deliver = |from, clock, seq| Op::Deliver { from, clock, seq };
+    // machine_ops: a full inbox, a few ticks of each face, an overflow, a
+    // message that arrives while a tick is late.
+    let deliver = |from, clock, seq| Op::Deliver {
+        from,
+        clock,
+        seq,
+        at_ns: 500,
+    };
     let tick = |draw| Op::Tick {
+        due_ns: 1_000,
         system_ns: 1_000,
         draw,
     };
@@ -285,6 +303,30 @@ fn main() {
         ],
     };
     write("machine_ops", "clock-overflow", &ops_seed(&input));
+    let input = Input {
+        id: 0,
+        rate: 2,
+        sides: 10,
+        ops: vec![
+            Op::Deliver {
+                from: 1,
+                clock: 9,
+                seq: 0,
+                at_ns: 1_500,
+            },
+            Op::Tick {
+                due_ns: 1_000,
+                system_ns: 2_000,
+                draw: face(4),
+            },
+            Op::Tick {
+                due_ns: 1_500,
+                system_ns: 2_000,
+                draw: 0,
+            },
+        ],
+    };
+    write("machine_ops", "arrived-while-late", &ops_seed(&input));
 
     node::seeds();
 }

@@ -146,11 +146,16 @@ impl<T: Timer> Node<T> {
     /// Offers slot `i`'s bytes to the node while it can read them, reading
     /// more from the socket up to the budget. What the node does not take
     /// stays in the slot for a later turn.
+    ///
+    /// Bytes are handed with the time they were read, taken after the read
+    /// (not the turn's older `now`): the node stamps each message's arrival
+    /// with it, and a tick takes only what arrived by its due time, so a
+    /// stamp must never be earlier than the bytes were.
     fn read_one<H: Host>(
         &mut self,
         host: &mut H,
         i: usize,
-        now: u64,
+        mut now: u64,
     ) -> Result<(), NodeError<H::Error>> {
         let mut budget = READ_BUDGET;
         loop {
@@ -177,6 +182,7 @@ impl<T: Timer> Node<T> {
                 Ok(0) => {}
                 Ok(n) => {
                     budget -= n;
+                    now = self.timer.now_ns().max(now);
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
