@@ -83,9 +83,9 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
 /// its log by [`crate::salvage`]) has nobody who counted its losses: what
 /// the crash destroyed (in the dead node's outbox or inbox, or in the
 /// sockets) is what was sent and is not accounted for otherwise, as in the
-/// simulator. A receive the dead node's log lacks is then lost too; a send
-/// it lacks (sent, but killed before the line was written) shows as a
-/// conservation violation, honestly.
+/// simulator. A receive the dead node's log lacks is then lost too. A send
+/// it lacks cannot have left: a node flushes a send's record to the kernel
+/// before it writes the send's frames (`scalemodel_mio::Host::flush`).
 pub fn links(nodes: &[NodeSummary]) -> Result<Vec<LinkSummary>, MergeError> {
     let peer = |from: MachineId, to: MachineId| -> Result<&PeerSummary, MergeError> {
         nodes
