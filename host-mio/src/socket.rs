@@ -46,6 +46,11 @@ impl Socket {
         registry: &Registry,
         connecting: bool,
     ) -> io::Result<Self> {
+        // A `Clock` frame is a few bytes: with Nagle's algorithm, a second
+        // frame on a link waits for the first one's ACK, which the peer
+        // delays by up to 40 ms, and arrives ticks late. The model's
+        // messages go as fast as the network carries them.
+        stream.set_nodelay(true)?;
         let interest = if connecting {
             Interest::READABLE | Interest::WRITABLE
         } else {
@@ -147,5 +152,37 @@ impl Socket {
         // a failed shutdown only means the other side sees a reset.
         let _ = self.stream.shutdown(Shutdown::Write);
         let _ = registry.deregister(&mut self.stream);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scalemodel_core::MachineId;
+    use scalemodel_core::node;
+
+    /// Nagle's algorithm held a link's second `Clock` frame until the
+    /// peer's delayed ACK, up to 40 ms: ticks late on a fast run.
+    #[test]
+    fn a_slot_sends_small_frames_at_once() -> io::Result<()> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let stream = TcpStream::connect(listener.local_addr()?)?;
+        let config = node::Config {
+            id: MachineId::ZERO,
+            rate: 1,
+            sides: 10,
+            seed: 1,
+            speed: 1,
+            duration_ns: 1,
+            key: node::Key([1; 32]),
+            nonce: 1,
+            timeouts: node::Timeouts::DEFAULT,
+        };
+        let mut core = node::Node::<1, 64>::new(config, 0).expect("a valid config");
+        let conn = core.handle_accepted(0).expect("a free slot");
+        let poll = mio::Poll::new()?;
+        let s = Socket::new(conn, stream, Token(7), poll.registry(), true)?;
+        assert!(s.stream.nodelay()?);
+        Ok(())
     }
 }
