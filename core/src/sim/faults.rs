@@ -2,7 +2,7 @@
 
 use heapless::Vec;
 
-use super::{LINKS, Link, Segment, Sim, link_ends, link_index};
+use super::{Carried, LINKS, Link, Network, Segment, Sim, link_ends, link_index};
 use crate::fault::Fault;
 use crate::wire::MAX_FRAME_LEN;
 use crate::{MachineId, N, due_ns};
@@ -10,7 +10,7 @@ use crate::{MachineId, N, due_ns};
 /// Bytes of one burst of garbage, its delimiter included.
 const GARBAGE_LEN: usize = 8;
 
-impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
+impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// Model time `model_ns` on the simulator's clock, for a run that started at `start`.
     pub(super) const fn host_ns(&self, start: u64, model_ns: u64) -> u64 {
         due_ns(start, model_ns, self.config.speed)
@@ -157,7 +157,7 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
                 return false;
             }
         }
-        let delay = self.delay();
+        let delay = self.delay(l, Carried::Other);
         let link: &mut Link<LINK> = &mut self.links[l];
         let arrive_ns = link.arrival(self.now_ns, delay);
         // A full link takes no garbage either: the fault then has no effect.

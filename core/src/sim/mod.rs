@@ -45,7 +45,7 @@ use heapless::Vec;
 use crate::fault::{FAULTS_MAX, Faults};
 use crate::node::{ConnId, Event, Key, Node, StartError, Timeouts};
 use crate::rng::{self, ModelRng, Stream};
-use crate::wire::MAX_FRAME_LEN;
+use crate::wire::{Decoder, Frame, MAX_FRAME_LEN};
 use crate::{ConfigError, MachineId, N, Record, ticks_in};
 use link::{Link, Segment};
 pub use report::{End, LinkReport, MachineReport, Report};
@@ -154,6 +154,58 @@ impl Sink for Discard {
     }
 }
 
+/// What a frame on a simulated link carries, for [`Network::delay`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carried {
+    /// A model message: a `Clock` frame with its `seq` on the link.
+    Clock {
+        /// The message's number on its link.
+        seq: u64,
+    },
+    /// Any other frame (handshake, `Ready`, `Bye`) or injected garbage.
+    Other,
+    /// The sender's close, after its last frame.
+    Close,
+}
+
+impl Carried {
+    /// What the whole frame `bytes` carries.
+    pub(super) fn of(bytes: &[u8]) -> Self {
+        match Decoder::new().feed(bytes).event {
+            Some(Ok(Frame::Clock { seq, .. })) => Self::Clock { seq },
+            _ => Self::Other,
+        }
+    }
+}
+
+/// How long each frame takes on its link. The simulator draws the run's
+/// latency and jitter for every frame (so the jitter stream is the same
+/// whatever the network) and asks the network for the delay; a link stays
+/// FIFO whatever it answers.
+pub trait Network {
+    /// The delay in ns of `carried`, put on link `from → to` at `now_ns` on
+    /// the simulator's clock; `standard` is the run's latency plus this
+    /// frame's jitter draw.
+    fn delay(
+        &mut self,
+        from: MachineId,
+        to: MachineId,
+        carried: Carried,
+        now_ns: u64,
+        standard: u64,
+    ) -> u64;
+}
+
+/// The run's own network: every frame takes its latency and jitter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standard;
+
+impl Network for Standard {
+    fn delay(&mut self, _: MachineId, _: MachineId, _: Carried, _: u64, standard: u64) -> u64 {
+        standard
+    }
+}
+
 /// Why a run stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimError<E> {
@@ -206,9 +258,9 @@ enum Step {
 }
 
 /// A simulated run: three nodes with inboxes of `INBOX` messages over links
-/// of `LINK` frames.
+/// of `LINK` frames, each frame delayed as the [`Network`] `W` says.
 #[derive(Debug, Clone)]
-pub struct Sim<const INBOX: usize, const LINK: usize> {
+pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
     config: Config,
     faults: Faults,
     /// Faults already applied (or, for spans, begun).
@@ -229,11 +281,21 @@ pub struct Sim<const INBOX: usize, const LINK: usize> {
     /// Model time 0 on the simulator's clock, once the run started.
     start_ns: Option<u64>,
     steps: u64,
+    net: W,
 }
 
 impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
-    /// A run at time 0 with `faults` to inject.
+    /// A run at time 0 with `faults` to inject, over links with the run's
+    /// latency and jitter.
     pub fn new(config: Config, faults: Faults) -> Result<Self, ConfigError> {
+        Self::with_network(config, faults, Standard)
+    }
+}
+
+impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
+    /// A run at time 0 with `faults` to inject, each frame delayed as `net`
+    /// says.
+    pub fn with_network(config: Config, faults: Faults, net: W) -> Result<Self, ConfigError> {
         let [a, b, c] = MachineId::ALL.map(|id| Node::new(config.node(id), 0));
         Ok(Self {
             config,
@@ -250,6 +312,7 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
             now_ns: 0,
             start_ns: None,
             steps: 0,
+            net,
         })
     }
 
@@ -466,18 +529,23 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
         }
         // A partial frame never left its node, which counts it as unsent.
         self.links[l].staging.clear();
-        let delay = self.delay();
+        let delay = self.delay(l, Carried::Close);
         let link = &mut self.links[l];
         link.fin_ns = Some(link.arrival(self.now_ns, delay));
         true
     }
 
-    fn delay(&mut self) -> u64 {
+    /// The delay of what goes on link `l` now: the run's latency and a
+    /// jitter draw (always drawn, so that the stream is the same whatever the
+    /// network), as the network makes it.
+    pub(super) fn delay(&mut self, l: usize, carried: Carried) -> u64 {
         let jitter = match self.config.jitter_ns {
             0 => 0,
             max => rng::uniform(&mut self.jitter, 0..=max),
         };
-        self.config.latency_ns.saturating_add(jitter)
+        let standard = self.config.latency_ns.saturating_add(jitter);
+        let (from, to) = link_ends(l);
+        self.net.delay(from, to, carried, self.now_ns, standard)
     }
 
     /// Moves node `m`'s outgoing bytes onto its links, frame by frame, while
@@ -528,7 +596,8 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
         if link.queue.is_full() {
             return false;
         }
-        let delay = self.delay();
+        let carried = Carried::of(&link.staging);
+        let delay = self.delay(l, carried);
         let link = &mut self.links[l];
         let bytes = core::mem::take(&mut link.staging);
         let arrive_ns = link.arrival(self.now_ns, delay);

@@ -1,6 +1,6 @@
 //! What a simulated run reports: each machine's figures and end, each link's accounting.
 
-use super::{LINKS, Sim, link_ends};
+use super::{LINKS, Network, Sim, link_ends};
 use crate::node::{ErrorCounts, Status};
 use crate::{MachineId, N, Tally};
 
@@ -85,7 +85,7 @@ pub struct Report {
     pub links: [LinkReport; LINKS],
 }
 
-impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
+impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// The accounting as it stands.
     pub fn report(&self) -> Report {
         let nodes = self.nodes.each_ref().map(|n| n.report());

@@ -1,12 +1,12 @@
 //! Re-initialising a simulator in place: a host with little stack (the
 //! firmware) keeps one `Sim` in a static and resets it for each run.
 
-use super::{Config, Link, Sim, SimNode};
+use super::{Config, Link, Network, Sim, SimNode};
 use crate::fault::{FAULTS_MAX, Faults};
 use crate::rng::{self, Stream};
 use crate::{ConfigError, MachineId, N};
 
-impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
+impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// Makes this simulator what [`Sim::new`]`(config, faults)` would, in
     /// place: field by field and node by node ([`crate::node::Node::reset`]),
     /// so that no second `Sim` (about 20 KB even with small queues) is built
@@ -33,6 +33,8 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
             now_ns,
             start_ns,
             steps,
+            // The network is the caller's: a reset keeps it.
+            net: _,
         } = self;
         for (node, id) in nodes.iter_mut().zip(MachineId::ALL) {
             node.reset(config.node(id), 0)?;
