@@ -4,7 +4,7 @@ use std::vec::Vec as StdVec;
 
 use super::*;
 use crate::Event as Kind;
-use crate::node::Status;
+use crate::node::{CloseReason, Status};
 
 #[derive(Default)]
 struct Keep(StdVec<Record>);
@@ -341,5 +341,33 @@ fn slow_links_stretch_the_bounds_instead_of_failing_the_set_up() {
             "{m:?}"
         );
     }
+    assert_balanced(&report);
+}
+
+/// Review (issue 16): a stop during a pause started the frozen machine's
+/// `Bye` bound, which ran out before it woke, so its links ended without
+/// `Bye`; a SIGTERM to a stopped process acts only once it runs again.
+#[test]
+fn a_stop_during_a_pause_acts_when_the_machine_wakes() {
+    let faults = "pause 2@10s..20s, stop 2@12s";
+    let mut sim = Sim::<64, 64>::new(config_60s(6), faults.parse().unwrap()).unwrap();
+    let mut keep = Keep::default();
+    let report = sim.run(&mut keep).unwrap();
+    let two = &report.machines[2];
+    assert_eq!(two.end, End::Status(Status::Interrupted));
+    // Its ticks up to the pause; on waking it took its stop before any tick.
+    assert_eq!(two.tally.ticks, 10 * 6);
+    let nodes = sim.nodes();
+    for m in [0, 1] {
+        // Both Byes went both ways: each side saw the other's.
+        let theirs = nodes[m].report().peers[2];
+        assert_eq!(theirs.lost, Some(CloseReason::EndedEarly), "{theirs:?}");
+        assert!(theirs.peer_sent.is_some());
+        let mine = nodes[2].report().peers[m];
+        assert_eq!(mine.lost, None, "{mine:?}");
+        assert!(mine.peer_sent.is_some());
+        assert_eq!(report.machines[m].end, End::Status(Status::PeerLost));
+    }
+    assert_eq!(sim.missed_faults(), [false, false]);
     assert_balanced(&report);
 }
