@@ -22,7 +22,8 @@ use scalemodel_core::node::{self, Missing, NodeReport, ProtocolError, Status, Ti
 use scalemodel_core::{MachineId, Record};
 use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
 
-use crate::cli::{NodeArgs, random_u64};
+use crate::cli::NodeArgs;
+use crate::entropy;
 use crate::procinfo;
 use crate::rundir::{
     self, End, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
@@ -108,7 +109,8 @@ pub fn run(args: &NodeArgs) -> Result<()> {
             speed: model.speed,
             duration_ns,
             key,
-            nonce: random_u64(),
+            nonce: entropy::challenge_seed()
+                .with_context(|| format!("machine {id}: cannot start the node"))?,
             timeouts: timeouts(args.connect_timeout),
         },
         next,
