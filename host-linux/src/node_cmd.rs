@@ -361,7 +361,7 @@ impl Host for NodeHost {
     }
 
     fn note(&mut self, note: &Note) {
-        if let Note::Joined(_) = note {
+        if let Note::Joined(_) | Note::ClockMapped { .. } = note {
             // Good news, not trouble: said when started by hand, and kept
             // out of the summary's notes (and out of `run`'s progress).
             if !self.launcher {
@@ -385,6 +385,9 @@ impl Host for NodeHost {
 fn describe(note: &Note, duration_ns: u64) -> String {
     match note {
         Note::Joined(peer) => format!("machine {peer} joined"),
+        Note::ClockMapped { error_ns } => {
+            format!("the start's Unix time is mapped to the monotonic clock within ±{error_ns} ns")
+        }
         Note::Rejected {
             addr: Some(addr),
             reason,
