@@ -371,3 +371,31 @@ fn a_stop_during_a_pause_acts_when_the_machine_wakes() {
     assert_eq!(sim.missed_faults(), [false, false]);
     assert_balanced(&report);
 }
+
+/// Review (issue 16): machine 0, stalled on its partitioned link to machine
+/// 1 with a send to both, answered machine 2's early `Bye` only at its own
+/// end, long after machine 2 gave up on the link without it (seeds 4, 6, 9,
+/// 10 and 17 of these twenty).
+#[test]
+fn a_stopped_machine_hears_bye_from_a_peer_that_was_stalled() {
+    for seed in 0..20 {
+        let mut config = Config::new(seed, [6, 6, 6]);
+        config.sides = 4;
+        config.duration_ns = 30_000_000_000;
+        let faults = "partition 0-1@5s..9s, stop 2@8s".parse().unwrap();
+        let mut sim = Sim::<64, 2>::new(config, faults).unwrap();
+        let report = sim.run(&mut Discard).unwrap();
+        assert_eq!(
+            report.machines[2].end,
+            End::Status(Status::Interrupted),
+            "seed {seed}"
+        );
+        for m in [0, 1] {
+            let mine = sim.nodes()[2].report().peers[m];
+            assert_eq!(mine.lost, None, "seed {seed}, machine {m}: {mine:?}");
+            let theirs = sim.nodes()[m].report().peers[2];
+            assert_eq!(theirs.lost, Some(CloseReason::EndedEarly), "seed {seed}");
+        }
+        assert_balanced(&report);
+    }
+}
