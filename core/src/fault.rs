@@ -6,7 +6,7 @@
 //! | text | fault |
 //! | --- | --- |
 //! | `crash M@T` | machine M dies at T: no `Bye`, its buffers are lost, its connections close |
-//! | `stop M@T` | machine M ends cleanly at T, as on Ctrl-C |
+//! | `stop M@T` | machine M ends cleanly at T, as on Ctrl-C (when paused: once it wakes) |
 //! | `pause M@T1..T2` | machine M is frozen from T1 to T2: no ticks, no reading, no writing |
 //! | `partition A-B@T1..T2` | the links between A and B hold their bytes from T1 to T2, then deliver |
 //! | `garbage A>B@T` | bytes that decode to no frame are put on the link from A to B at T |

@@ -13,13 +13,23 @@ use crate::merge;
 use crate::outln;
 use crate::report::{self, set::Group, set::Set};
 use crate::rundir::{self, not_completed};
+use crate::salvage;
 use crate::text::{count, signed};
 
 /// Reads, checks and measures the run in `dir`.
 ///
-/// A directory of hand-started nodes (three `node-<id>.json`, no
-/// `params.json` yet) gets its `params.json` merged from them first.
+/// A directory of hand-started nodes (`node-<id>.json`, no `params.json`
+/// yet) gets its `params.json` merged from them first; the summary of a node
+/// that died, which wrote none, is rebuilt from its log first, as `run` does.
 pub fn analyse(dir: &Path) -> Result<Analysis> {
+    for id in salvage::salvage_missing(dir)? {
+        outln!(
+            "{}: machine {id} died without its {}: rebuilt it from {} (ended crashed)",
+            dir.display(),
+            rundir::node_name(id),
+            rundir::log_name(id)
+        );
+    }
     let nodes_only = !dir.join(rundir::PARAMS).exists()
         && MachineId::ALL
             .iter()
@@ -65,7 +75,10 @@ pub fn print_science(a: &Analysis) {
 /// True when `dir` is one run: a `params.json`, or a hand-started run's
 /// `node-<id>.json` to merge.
 fn is_run(dir: &Path) -> bool {
-    dir.join(rundir::PARAMS).exists() || dir.join(rundir::node_name(MachineId::ZERO)).exists()
+    dir.join(rundir::PARAMS).exists()
+        || MachineId::ALL
+            .iter()
+            .any(|&id| dir.join(rundir::node_name(id)).exists())
 }
 
 /// The runs in folders named after a number (`trial-2` before `trial-10`),

@@ -225,7 +225,9 @@ impl ModelArgs {
     }
 }
 
-/// A random `u64` from the operating system, for seeds and run ids.
+/// A random `u64` from the operating system, for seeds and run ids; never
+/// for what must stay unpredictable (the key, the challenges: see
+/// [`crate::key`] and [`crate::entropy`]), since it falls back to the time.
 pub fn random_u64() -> u64 {
     // A run without a seed is still replayable, since the seed is printed; if
     // the OS has no randomness to give, the time is as good a seed as any.

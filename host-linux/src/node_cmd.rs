@@ -22,7 +22,8 @@ use scalemodel_core::node::{self, Missing, NodeReport, ProtocolError, Status, Ti
 use scalemodel_core::{MachineId, Record};
 use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
 
-use crate::cli::{NodeArgs, random_u64};
+use crate::cli::NodeArgs;
+use crate::entropy;
 use crate::procinfo;
 use crate::rundir::{
     self, End, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
@@ -108,7 +109,8 @@ pub fn run(args: &NodeArgs) -> Result<()> {
             speed: model.speed,
             duration_ns,
             key,
-            nonce: random_u64(),
+            nonce: entropy::challenge_seed()
+                .with_context(|| format!("machine {id}: cannot start the node"))?,
             timeouts: timeouts(args.connect_timeout),
         },
         next,
@@ -359,7 +361,7 @@ impl Host for NodeHost {
     }
 
     fn note(&mut self, note: &Note) {
-        if let Note::Joined(_) = note {
+        if let Note::Joined(_) | Note::ClockMapped { .. } = note {
             // Good news, not trouble: said when started by hand, and kept
             // out of the summary's notes (and out of `run`'s progress).
             if !self.launcher {
@@ -383,6 +385,9 @@ impl Host for NodeHost {
 fn describe(note: &Note, duration_ns: u64) -> String {
     match note {
         Note::Joined(peer) => format!("machine {peer} joined"),
+        Note::ClockMapped { error_ns } => {
+            format!("the start's Unix time is mapped to the monotonic clock within ±{error_ns} ns")
+        }
         Note::Rejected {
             addr: Some(addr),
             reason,

@@ -385,17 +385,15 @@ fn finish_trial(
 ) -> Result<Analysis> {
     for death in &deaths.0 {
         let id = death.id;
-        let rows = salvage::cut_log(dir, id)?;
-        let run = args.model.net_run(seed, run_id);
-        salvage::summary(
-            run,
+        salvage::salvage(
+            dir,
             id,
+            args.model.net_run(seed, run_id),
             addrs[id.index()].clone(),
             start_ns,
-            &rows,
             &death.cause,
-        )
-        .write(dir, id)?;
+            salvage::SalvagedBy::Run,
+        )?;
     }
     let params = merge::merge_nodes(dir)
         .with_context(|| format!("cannot merge the nodes' summaries in {}", dir.display()))?;

@@ -30,6 +30,13 @@ pub enum Note {
         /// Why.
         reason: CloseReason,
     },
+    /// The start's Unix time was mapped to the monotonic clock, within
+    /// ±`error_ns` (half the narrowest bracket of the Unix clock's reading
+    /// between two monotonic ones).
+    ClockMapped {
+        /// The mapping's error bound in ns.
+        error_ns: u64,
+    },
 }
 
 /// What the loop hands its host as the run goes.

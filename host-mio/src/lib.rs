@@ -8,6 +8,7 @@
 //! and the end status) is the core node's; this crate never looks inside a
 //! frame. One thread, one `Poll`, no blocking calls.
 
+mod clockmap;
 mod host;
 mod node;
 mod socket;

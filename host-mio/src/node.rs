@@ -35,6 +35,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use scalemodel_core::ConfigError;
 use scalemodel_core::node::{self, CONNS, Event, INBOX_CAP, NodeReport, OUTBOX_BYTES, StartError};
 
+use crate::clockmap::ClockPair;
 use crate::host::{Handle, Host, Note, Shared, Start};
 use crate::socket::Socket;
 use crate::timer::Timer;
@@ -285,7 +286,7 @@ impl<T: Timer> Node<T> {
         let Some(unix_ns) = self.start_due() else {
             return Ok(());
         };
-        let at_ns = self.mono_ns_of(unix_ns);
+        let at_ns = self.mono_ns_of(host, unix_ns);
         self.core
             .handle_start(at_ns, unix_ns, now)
             .map_err(|source| NodeError::Start { unix_ns, source })
@@ -304,13 +305,15 @@ impl<T: Timer> Node<T> {
     }
 
     /// Unix time `unix_ns` on the timer's clock, mapped once: from then on
-    /// ticks follow the monotonic clock, which never steps.
-    fn mono_ns_of(&self, unix_ns: u64) -> u64 {
-        // Both clocks read side by side (not the turn's `now`, which is a
-        // little older), so that no tick is due before its Unix time.
-        let (mono, unix) = (self.timer.now_ns(), unix_now_ns());
-        let at = i128::from(mono) + i128::from(unix_ns) - i128::from(unix);
-        u64::try_from(at.max(0)).unwrap_or(u64::MAX)
+    /// ticks follow the monotonic clock, which never steps. The clocks are
+    /// read now (not the turn's `now`, which is a little older), the Unix
+    /// one bracketed by two monotonic readings; the host hears the error bound.
+    fn mono_ns_of<H: Host>(&self, host: &mut H, unix_ns: u64) -> u64 {
+        let pair = ClockPair::read(|| self.timer.now_ns(), unix_now_ns);
+        host.note(&Note::ClockMapped {
+            error_ns: pair.error_ns,
+        });
+        pair.mono_ns_of(unix_ns)
     }
 
     /// Acts on every event the node emitted, in order.

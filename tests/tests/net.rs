@@ -452,6 +452,32 @@ fn a_peer_that_dies_is_logged_and_the_others_finish() {
         let lost = node.peers.iter().find(|p| p.peer == 2).unwrap();
         assert!(lost.lost_at_ns.is_some(), "{lost:?}");
     }
+    // Review (issue 16): `analyze` could not read this run (no node-2.json;
+    // only `run` rebuilt a dead node's summary). It does now, the same way.
+    assert!(!dir.join("node-2.json").exists());
+    let analyzed = scalemodel().arg("analyze").arg(&dir).output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&analyzed.stdout),
+        String::from_utf8_lossy(&analyzed.stderr),
+    );
+    assert!(!err.contains("could not be analysed"), "{out}\n{err}");
+    assert!(
+        out.contains("machine 2 died without its node-2.json"),
+        "{out}"
+    );
+    let params = Params::read(&dir).expect("analyze wrote params.json");
+    assert_eq!(params.machines[2].end, End::Crashed);
+    let died = params.processes[2].died.as_deref().unwrap_or_default();
+    assert!(died.contains("node-2.json"), "{:?}", params.processes[2]);
+    assert!(
+        params.processes[2].notes[0].contains("rebuilt by `scalemodel analyze`"),
+        "{:?}",
+        params.processes[2]
+    );
+    let logged = read_run(&dir).unwrap().logs[2].len() as u64;
+    assert_eq!(params.machines[2].ticks, logged);
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("Machine 2's process died"), "{report}");
 }
 
 #[test]

@@ -44,8 +44,19 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     }
 
     /// In the end phase: `Bye`s out, links closed once both went, and the end
-    /// once every link is closed.
+    /// once every link is closed. While running: the answer to a peer that
+    /// ended early, which may have found its outbox full or a send to that
+    /// peer still waiting; it goes once they left, since the peer waits for
+    /// it only for its `Bye` bound.
     pub(super) fn progress_end(&mut self) {
+        if self.phase == Phase::Running {
+            for i in 0..self.links.len() {
+                if self.links[i].ended_early {
+                    self.queue_bye(i);
+                }
+            }
+            return;
+        }
         if !matches!(self.phase, Phase::Ending { .. }) {
             return;
         }

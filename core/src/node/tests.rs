@@ -1046,4 +1046,69 @@ fn a_late_tick_takes_only_what_arrived_by_its_due_time() {
     }
     assert!(late_ticks >= 10, "only {late_ticks} ticks ran late");
     assert!(came_while_frozen > 0, "no message came while it was frozen");
+
+/// Review (issue 16): a peer's early `Bye` was answered once, when it came,
+/// and never again while the run went on: when a send to that peer still
+/// waited behind a full outbox, the stopped peer gave up on the link without
+/// our `Bye`.
+#[test]
+fn an_early_bye_is_answered_once_the_sends_before_it_left() {
+    let mut b = Bench::new();
+    b.node = Node::new(config(MachineId::ZERO, 200), 0).unwrap();
+    b.node.handle_timeout(0);
+    b.drain();
+    let one = join_as_one(&mut b);
+    let two = b.join_as_two();
+    for conn in [one, two] {
+        b.send(conn, &Frame::Ready);
+    }
+    b.recv(one);
+    b.recv(two);
+    b.node.handle_start(b.now, 0, b.now).unwrap();
+    // Machine 2 reads everything, machine 1 a frame per stall, until a send
+    // to both waits for machine 1's room: one to machine 2 waits behind it.
+    let (mut clocks_to_two, mut stalls_freed) = (0, 0);
+    // Machine 1's frames are not decoded: a frame may wrap the outbox's end.
+    let discard_one_frame = |b: &mut Bench| {
+        while let Some(front) = b.node.poll_transmit(one) {
+            let end = front.iter().position(|&x| x == 0);
+            let n = end.map_or(front.len(), |i| i + 1);
+            b.node.transmitted(one, n, b.now);
+            if end.is_some() {
+                return;
+            }
+        }
+    };
+    loop {
+        b.now = b.node.poll_timeout().unwrap();
+        b.node.handle_timeout(b.now);
+        b.drain();
+        clocks_to_two += b.recv(two).len() as u64;
+        let r = b.node.report();
+        if r.peers[2].unsent > 0 {
+            break;
+        }
+        while stalls_freed < r.stalls {
+            discard_one_frame(&mut b);
+            stalls_freed += 1;
+        }
+        assert!(b.node.status().is_none(), "no stall: {r:?}");
+    }
+    // Machine 2 was stopped: its Bye comes early, while our send to it waits.
+    b.send(two, &Frame::Bye { sent: 0 });
+    assert_eq!(b.node.report().peers[2].lost, Some(CloseReason::EndedEarly));
+    assert_eq!(b.recv(two), []);
+    // Machine 1 reads: the waiting send to machine 2 is undeliverable now,
+    // and our Bye goes, long before our end.
+    while b.node.poll_transmit(one).is_some() {
+        discard_one_frame(&mut b);
+    }
+    assert_eq!(b.node.report().peers[2].undeliverable, 1);
+    assert_eq!(
+        b.recv(two),
+        [Frame::Bye {
+            sent: clocks_to_two
+        }]
+    );
+    assert!(b.node.status().is_none());
 }

@@ -35,6 +35,16 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         })
     }
 
+    /// When a fault due at `t` acts: a stop reaches a paused machine only
+    /// when it wakes, as a SIGTERM sent to a stopped (SIGSTOPped) process
+    /// is acted on once the process runs again; the rest act at once.
+    pub(super) fn fault_acts_at(&self, fault: &Fault, t: u64) -> u64 {
+        match *fault {
+            Fault::Stop { machine, .. } => self.awake_at(machine.index(), t),
+            _ => t,
+        }
+    }
+
     /// The first time from `t` on at which link `l` delivers: no partition
     /// holds it and its receiver is awake.
     pub(super) fn deliverable_at(&self, l: usize, t: u64) -> u64 {

@@ -383,10 +383,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         {
             for (k, fault) in self.faults.as_slice().iter().enumerate() {
                 if !self.begun[k] {
-                    consider(
-                        self.host_ns(start, fault.at_ns()).max(self.now_ns),
-                        Step::Fault(k),
-                    );
+                    let at = self.host_ns(start, fault.at_ns()).max(self.now_ns);
+                    consider(self.fault_acts_at(fault, at), Step::Fault(k));
                 }
             }
         }

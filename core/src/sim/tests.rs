@@ -4,7 +4,7 @@ use std::vec::Vec as StdVec;
 
 use super::*;
 use crate::Event as Kind;
-use crate::node::Status;
+use crate::node::{CloseReason, Status};
 
 #[derive(Default)]
 struct Keep(StdVec<Record>);
@@ -342,4 +342,60 @@ fn slow_links_stretch_the_bounds_instead_of_failing_the_set_up() {
         );
     }
     assert_balanced(&report);
+}
+
+/// Review (issue 16): a stop during a pause started the frozen machine's
+/// `Bye` bound, which ran out before it woke, so its links ended without
+/// `Bye`; a SIGTERM to a stopped process acts only once it runs again.
+#[test]
+fn a_stop_during_a_pause_acts_when_the_machine_wakes() {
+    let faults = "pause 2@10s..20s, stop 2@12s";
+    let mut sim = Sim::<64, 64>::new(config_60s(6), faults.parse().unwrap()).unwrap();
+    let mut keep = Keep::default();
+    let report = sim.run(&mut keep).unwrap();
+    let two = &report.machines[2];
+    assert_eq!(two.end, End::Status(Status::Interrupted));
+    // Its ticks up to the pause; on waking it took its stop before any tick.
+    assert_eq!(two.tally.ticks, 10 * 6);
+    let nodes = sim.nodes();
+    for m in [0, 1] {
+        // Both Byes went both ways: each side saw the other's.
+        let theirs = nodes[m].report().peers[2];
+        assert_eq!(theirs.lost, Some(CloseReason::EndedEarly), "{theirs:?}");
+        assert!(theirs.peer_sent.is_some());
+        let mine = nodes[2].report().peers[m];
+        assert_eq!(mine.lost, None, "{mine:?}");
+        assert!(mine.peer_sent.is_some());
+        assert_eq!(report.machines[m].end, End::Status(Status::PeerLost));
+    }
+    assert_eq!(sim.missed_faults(), [false, false]);
+    assert_balanced(&report);
+}
+
+/// Review (issue 16): machine 0, stalled on its partitioned link to machine
+/// 1 with a send to both, answered machine 2's early `Bye` only at its own
+/// end, long after machine 2 gave up on the link without it (seeds 4, 6, 9,
+/// 10 and 17 of these twenty).
+#[test]
+fn a_stopped_machine_hears_bye_from_a_peer_that_was_stalled() {
+    for seed in 0..20 {
+        let mut config = Config::new(seed, [6, 6, 6]);
+        config.sides = 4;
+        config.duration_ns = 30_000_000_000;
+        let faults = "partition 0-1@5s..9s, stop 2@8s".parse().unwrap();
+        let mut sim = Sim::<64, 2>::new(config, faults).unwrap();
+        let report = sim.run(&mut Discard).unwrap();
+        assert_eq!(
+            report.machines[2].end,
+            End::Status(Status::Interrupted),
+            "seed {seed}"
+        );
+        for m in [0, 1] {
+            let mine = sim.nodes()[2].report().peers[m];
+            assert_eq!(mine.lost, None, "seed {seed}, machine {m}: {mine:?}");
+            let theirs = sim.nodes()[m].report().peers[2];
+            assert_eq!(theirs.lost, Some(CloseReason::EndedEarly), "seed {seed}");
+        }
+        assert_balanced(&report);
+    }
 }

@@ -53,6 +53,15 @@ pub fn trial(a: &Analysis) -> String {
             "**Not every machine completed** ({ends}): the model did not hold to the end of this run, so its figures describe a run with faults or overload.\n"
         );
     }
+    for pr in &p.processes {
+        if let Some(cause) = &pr.died {
+            let _ = writeln!(
+                md,
+                "**Machine {}'s process died** ({cause}): its summary was rebuilt from its log, which holds what the node had written; what it held (its inbox, its outbox) counts as lost.\n",
+                pr.id
+            );
+        }
+    }
     let _ = writeln!(md, "## Machines\n");
     let _ = writeln!(
         md,
