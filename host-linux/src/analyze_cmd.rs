@@ -22,6 +22,14 @@ use crate::text::{count, signed};
 /// yet) gets its `params.json` merged from them first; the summary of a node
 /// that died, which wrote none, is rebuilt from its log first, as `run` does.
 pub fn analyse(dir: &Path) -> Result<Analysis> {
+    prepare(dir)?;
+    Ok(Analysis::of(dir, rundir::read_run(dir)?))
+}
+
+/// Makes a hand-started trial whole before it is read: the summary of a node
+/// that died is rebuilt from its log, and the nodes' summaries are merged into
+/// `params.json` when there is none. Says what it did.
+pub fn prepare(dir: &Path) -> Result<()> {
     for id in salvage::salvage_missing(dir)? {
         outln!(
             "{}: machine {id} died without its {}: rebuilt it from {} (ended crashed)",
@@ -38,7 +46,7 @@ pub fn analyse(dir: &Path) -> Result<Analysis> {
         merge::merge_nodes(dir)?.write(dir)?;
         outln!("{}: merged node-0/1/2.json into params.json", dir.display());
     }
-    Ok(Analysis::of(dir, rundir::read_run(dir)?))
+    Ok(())
 }
 
 /// Prints what the exercise asks of a run, machine by machine: its rate, its

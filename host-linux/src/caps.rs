@@ -8,6 +8,10 @@ pub const INBOX_CAP: usize = scalemodel_core::sim::INBOX_CAP;
 /// Frames each simulated link holds by default before its sender stalls.
 pub const LINK_CAP: usize = scalemodel_core::sim::LINK_CAP;
 
+/// The stack a simulator thread needs: the simulator keeps its queues inline
+/// (no allocation in the core), a few MiB at the host's capacities.
+pub const SIM_STACK_BYTES: usize = 64 << 20;
+
 /// The inbox capacities `--inbox-cap` may choose: the simulator's capacities
 /// are const generics, so each one is built in. The small ones are for runs
 /// that fill their queues, and for comparing digests with a microcontroller.

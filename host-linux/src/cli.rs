@@ -57,10 +57,39 @@ pub enum Command {
     /// faults, each checked against every invariant; prints the command that
     /// replays any failure. Exits non-zero when a case fails.
     Swarm(SwarmArgs),
+    /// Run a trial again in the simulator with what it measured (its seed,
+    /// rates, die and speed, how late each send ran, the machines that died,
+    /// stopped or stalled) and compare the two logs row by row: how many rows
+    /// agree, and where and why they first part.
+    Replay(ReplayArgs),
     /// The exercise's whole protocol: the standard configuration, a smaller
     /// spread of rates, fewer internal events and both, side by side in one
     /// report with the exercise's observations checked against the data.
     Study(StudyArgs),
+}
+
+/// `scalemodel replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The trial: a run directory of `scalemodel run` (or `node`, or `sim`).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Each link's delay in the replay, e.g. `10ms`, added to how late the
+    /// send ran. Default: the trial's own for a simulated trial, 50µs (a
+    /// loopback link) for a network trial.
+    #[arg(long, value_name = "DELAY", value_parser = humantime::parse_duration)]
+    pub latency: Option<Duration>,
+
+    /// The largest extra delay drawn per frame from the trial's seed, e.g.
+    /// `2ms`. Links stay first-in first-out.
+    #[arg(long, value_name = "DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub jitter: Duration,
+
+    /// Also write the replay as a run directory here (logs, `params.json`)
+    /// with `replay.md`, the comparison. Must be new or empty.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `scalemodel swarm`.

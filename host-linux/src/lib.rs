@@ -26,6 +26,8 @@ pub mod merge;
 pub mod node_cmd;
 pub mod out;
 pub mod procinfo;
+pub mod replay;
+pub mod replay_cmd;
 pub mod report;
 pub mod run_cmd;
 pub mod rundir;

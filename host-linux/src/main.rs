@@ -42,5 +42,6 @@ fn run() -> anyhow::Result<()> {
         Command::Analyze { dirs, out } => scalemodel::analyze_cmd::run(dirs, out.as_deref()),
         Command::Study(args) => scalemodel::study_cmd::run(args),
         Command::Swarm(args) => scalemodel::swarm_cmd::run(args),
+        Command::Replay(args) => scalemodel::replay_cmd::run(args),
     }
 }

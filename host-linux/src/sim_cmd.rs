@@ -10,7 +10,7 @@ use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{self, Config, Discard, End, Report, Sim};
 
 use crate::analyze_cmd;
-use crate::caps::{INBOX_CAP, INBOX_CAPS, LINK_CAP, LINK_CAPS};
+use crate::caps::{INBOX_CAP, INBOX_CAPS, LINK_CAP, LINK_CAPS, SIM_STACK_BYTES};
 use crate::cli::{Rates, SimArgs};
 use crate::outln;
 use crate::rundir::{self, CsvSink, Params};
@@ -227,10 +227,6 @@ fn simulate(
         .join()
         .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))??
 }
-
-/// The stack a simulator thread needs: the simulator keeps its queues inline
-/// (no allocation in the core), a few MiB at the host's capacities.
-pub const SIM_STACK_BYTES: usize = 64 << 20;
 
 /// Work for a simulator whose capacities are const generics: [`with_caps`]
 /// picks the built-in instance that matches the run-time choice.

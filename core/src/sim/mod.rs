@@ -183,15 +183,15 @@ impl Carried {
 /// whatever the network) and asks the network for the delay; a link stays
 /// FIFO whatever it answers.
 pub trait Network {
-    /// The delay in ns of `carried`, put on link `from → to` at `now_ns` on
-    /// the simulator's clock; `standard` is the run's latency plus this
-    /// frame's jitter draw.
+    /// The delay in ns of `carried`, put on link `from → to` now: at
+    /// `system_ns` on the records' scale (Unix ns; `None` before the run's
+    /// start); `standard` is the run's latency plus this frame's jitter draw.
     fn delay(
         &mut self,
         from: MachineId,
         to: MachineId,
         carried: Carried,
-        now_ns: u64,
+        system_ns: Option<u64>,
         standard: u64,
     ) -> u64;
 }
@@ -201,7 +201,14 @@ pub trait Network {
 pub struct Standard;
 
 impl Network for Standard {
-    fn delay(&mut self, _: MachineId, _: MachineId, _: Carried, _: u64, standard: u64) -> u64 {
+    fn delay(
+        &mut self,
+        _: MachineId,
+        _: MachineId,
+        _: Carried,
+        _: Option<u64>,
+        standard: u64,
+    ) -> u64 {
         standard
     }
 }
@@ -543,7 +550,11 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         };
         let standard = self.config.latency_ns.saturating_add(jitter);
         let (from, to) = link_ends(l);
-        self.net.delay(from, to, carried, self.now_ns, standard)
+        let system_ns = self.start_ns.map(|start| {
+            let since = self.now_ns.saturating_sub(start);
+            self.config.start_ns.saturating_add(since)
+        });
+        self.net.delay(from, to, carried, system_ns, standard)
     }
 
     /// Moves node `m`'s outgoing bytes onto its links, frame by frame, while
