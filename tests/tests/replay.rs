@@ -11,7 +11,11 @@ use scalemodel_tests::{scalemodel, scalemodel_bin, sim_into};
 
 /// `scalemodel replay ARGS`' stdout, asserting that it succeeded.
 fn replay(args: &[&str]) -> String {
-    let out = scalemodel().arg("replay").args(args).output().unwrap();
+    let out = scalemodel()
+        .arg("replay")
+        .args(args)
+        .output()
+        .expect("replay runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -31,7 +35,7 @@ fn agreement(text: &str) -> (usize, usize) {
         .split_whitespace()
         .skip(1)
         .take(2)
-        .map(|w| w.parse().unwrap())
+        .map(|w| w.parse().expect("a count"))
         .collect();
     (n[1], n[0])
 }
