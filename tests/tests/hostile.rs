@@ -168,6 +168,33 @@ fn idle_sockets_held_through_set_up_never_keep_a_peer_out() {
 }
 
 #[test]
+fn a_flood_of_strangers_saying_hello_never_keeps_a_peer_out() {
+    // Seven strangers (as many as machine 0 has accepted slots) each say
+    // Hello as machine 2 and connect again within 10 ms, from before the
+    // peers start until the start time: machine 2, which dials every 100 ms,
+    // must join before it. Protocol 2 let every such Hello hold a slot for a
+    // round trip, so the flood kept machine 2 out for good.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let flood = run_three(&spec(4), &dir, |peers, start| {
+        let flood = hostile::hello_flood(peers[0], 2, 7, start);
+        // The strangers have taken every slot before the peers come.
+        std::thread::sleep(Duration::from_millis(300));
+        flood
+    });
+    let connections: u64 = flood
+        .into_iter()
+        .map(|h| h.join().expect("a stranger ends").connections)
+        .sum();
+    assert!(connections > 100, "the flood hardly ran: {connections}");
+    assert_clean(&dir);
+    let zero = summary(&dir, 0);
+    // Each stranger is closed at its Hello, whose proof is wrong.
+    let bad = zero.protocol_errors.get("bad proof").copied().unwrap_or(0);
+    assert!(bad >= connections / 2, "{bad} of {connections}: {zero:?}");
+}
+
+#[test]
 fn an_overloaded_run_says_so_and_analyze_flags_it() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("overloaded");

@@ -48,6 +48,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     protocol,
                     from,
                     challenge: theirs,
+                    proof,
                 },
             ) => {
                 let other = id.other();
@@ -55,6 +56,16 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     Err(ProtocolError::Version(protocol))
                 } else if from != other.get() {
                     Err(ProtocolError::WrongId(from))
+                } else if !handshake::verify(
+                    key,
+                    Role::Hello,
+                    (other, &theirs),
+                    (id, &handshake::NO_CHALLENGE),
+                    &proof,
+                ) {
+                    // A stranger: closed at its first frame, so it never
+                    // holds a slot a peer's Hello would rank above.
+                    Err(ProtocolError::BadProof)
                 } else if self.links[1].state != LinkState::Down {
                     Err(ProtocolError::Taken(other))
                 } else {

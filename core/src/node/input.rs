@@ -58,10 +58,18 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             challenge,
             deadline_ns,
         };
+        let (id, next) = (self.config.id, self.config.id.next());
+        let proof = handshake::prove(
+            &self.config.key,
+            Role::Hello,
+            (id, &challenge),
+            (next, &handshake::NO_CHALLENGE),
+        );
         let hello = Frame::Hello {
             protocol: PROTOCOL,
-            from: self.config.id.get(),
+            from: id.get(),
             challenge,
+            proof,
         };
         if !self.conns[0].queue(&hello) {
             self.close(conn, CloseReason::ConnectFailed);

@@ -19,10 +19,11 @@ const READ_BUDGET: usize = 16 * 1024;
 /// Bytes written to one connection per turn, at most.
 const WRITE_BUDGET: usize = 64 * 1024;
 /// Connections accepted per turn, at most, so that a flood of strangers
-/// cannot hold the loop: as many as the node has slots, since it refuses
-/// the rest of a burst (it never evicts a connection accepted in the same
-/// turn), and a refused accept is work for nothing.
-const ACCEPTS_PER_TURN: usize = CONNS;
+/// cannot hold the loop: as many as the node has slots for accepted
+/// connections (all but the dial's). The node never evicts a connection
+/// accepted in the same turn, so one more would be refused, and that one
+/// might be a peer's.
+const ACCEPTS_PER_TURN: usize = CONNS - 1;
 
 impl<T: Timer> Node<T> {
     /// Accepts waiting connections, each into the slot the node gives it.
