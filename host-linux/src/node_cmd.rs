@@ -167,6 +167,12 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         Status::Interrupted if report.start_unix_ns.is_none() => {
             bail!("machine {id}: interrupted before the run started")
         }
+        Status::PeerLost if report.start_unix_ns.is_none() => {
+            bail!(
+                "machine {id}: {} after the start barrier; the run did not start",
+                lost_before_start(&report)
+            )
+        }
         _ => {}
     }
     if report.dropped_events > 0 {
@@ -208,6 +214,22 @@ fn timeouts(connect_timeout: Duration) -> Timeouts {
 }
 
 /// Names what the set-up was missing at its deadline.
+/// Which peers a node lost between the barrier and the start, and why.
+fn lost_before_start(report: &NodeReport) -> String {
+    let lost: Vec<String> = MachineId::ALL
+        .iter()
+        .filter_map(|m| {
+            let why = report.peers.get(m.index())?.lost?;
+            Some(format!("lost machine {m} ({why})"))
+        })
+        .collect();
+    if lost.is_empty() {
+        "lost a peer".to_owned()
+    } else {
+        lost.join(", ")
+    }
+}
+
 fn why_missing(
     id: MachineId,
     missing: Missing,

@@ -255,8 +255,21 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             self.unstall();
             self.queue_bye(i);
         }
+        self.end_if_lost_before_start();
         self.progress_end();
         Ok(())
+    }
+
+    /// After the barrier and before the start, a link that is gone (closed,
+    /// or its peer said `Bye`) ends the node: a bound id never binds again,
+    /// so the run could only start without that peer, which the barrier
+    /// promised it would not. The end closes the other link too, so its
+    /// peer ends the same way rather than run alone.
+    pub(super) fn end_if_lost_before_start(&mut self) {
+        let gone = |l: &Link<OUT>| l.state != LinkState::Up || l.ended_early;
+        if self.phase == Phase::Barrier && self.links.iter().any(gone) {
+            self.finish(Status::PeerLost);
+        }
     }
 
     /// A protocol error on `conn`: counted by kind, and the connection closes.
@@ -344,5 +357,6 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
         // What waited for this peer is undeliverable now: offer it again.
         self.unstall();
+        self.end_if_lost_before_start();
     }
 }

@@ -10,7 +10,7 @@
 //! the other; each link passes the handshake (`Hello`, `Welcome`, `Proof`,
 //! each proving the key),
 //! then `Ready` goes both ways. *Barrier*: both peers are ready; the host hands
-//! the start time. *Running*: one tick per due time, messages read between
+//! the start time (a link lost here ends the node, unstarted, `peer lost`). *Running*: one tick per due time, messages read between
 //! ticks. *Ending*: `Bye { sent }` both ways, bounded by a timeout. *Ended*:
 //! the report is final.
 //!

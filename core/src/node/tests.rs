@@ -1060,6 +1060,46 @@ fn a_link_to_the_next_machine_lost_in_set_up_is_dialled_again() {
 }
 
 /// Review: a `Bye` before the barrier was taken silently as an on-time end.
+/// Machine 0 with both hand-played peers up and ready: the barrier passed,
+/// no start yet. Returns machine 1's and machine 2's connections.
+fn bench_at_barrier() -> (Bench, ConnId, ConnId) {
+    let mut b = Bench::new();
+    b.node.handle_timeout(0);
+    b.drain();
+    let one = join_as_one(&mut b);
+    let two = b.join_as_two();
+    for conn in [one, two] {
+        b.send(conn, &Frame::Ready);
+    }
+    assert!(b.events.contains(&Event::Barrier), "{:?}", b.events);
+    (b, one, two)
+}
+
+#[test]
+fn a_link_gone_between_the_barrier_and_the_start_ends_the_node_unstarted() {
+    // A peer's Bye (it ended before the start) or a closed link after the
+    // barrier: the node used to start anyway and run without that peer.
+    // Now it ends at once, `peer lost`, closes the other link (so that its
+    // peer ends too) and refuses the start.
+    for bye in [true, false] {
+        let (mut b, one, two) = bench_at_barrier();
+        if bye {
+            b.send(one, &Frame::Bye { sent: 0 });
+        } else {
+            b.node.handle_closed(one, b.now);
+            b.drain();
+        }
+        assert_eq!(b.node.status(), Some(Status::PeerLost), "bye {bye}");
+        assert!(b.events.contains(&Event::Close(two)), "bye {bye}");
+        assert_eq!(
+            b.node.handle_start(b.now, 0, b.now),
+            Err(StartError::NotReady)
+        );
+        assert!(!b.node.started());
+        assert_eq!(b.node.report().tally.ticks, 0);
+    }
+}
+
 #[test]
 fn a_bye_before_the_barrier_is_unexpected() {
     let (mut b, conn) = bench_with_link();
