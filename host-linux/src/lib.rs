@@ -3,7 +3,7 @@
 //!
 //! Its parts, each depending only on those listed before it:
 //!
-//! - helpers: [`text`], [`out`], [`key`], [`procinfo`], [`timerfd`];
+//! - helpers: [`text`], [`out`], [`infile`], [`key`], [`procinfo`], [`timerfd`];
 //! - the format: [`rundir`] reads and writes a run directory (logs, `params.json`,
 //!   `node-<id>.json`); [`merge`] and [`salvage`] build `params.json` from the
 //!   nodes' parts and from a dead node's log;
@@ -20,6 +20,7 @@ pub mod analyze_cmd;
 pub mod caps;
 pub mod check;
 pub mod cli;
+pub mod infile;
 pub mod key;
 pub mod merge;
 pub mod node_cmd;

@@ -7,7 +7,7 @@
 //! death, its timing, its process figures). [`crate::merge`] then counts what
 //! the crash destroyed as the links' `lost`, as the simulator does.
 
-use std::fs::{self, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
@@ -26,15 +26,16 @@ pub fn cut_log(dir: &Path, id: MachineId) -> Result<Vec<Row>, RunDirError> {
         path: path.clone(),
         source,
     };
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(source) => {
-            return Err(RunDirError::Read {
-                path: path.clone(),
-                source,
-            });
+    // A regular file only: a FIFO or a device in its place would never end.
+    let bytes = match rundir::open_in(&path, u64::MAX) {
+        Ok(file) => file.read_all().map_err(|source| RunDirError::Read {
+            path: path.clone(),
+            source,
+        })?,
+        Err(RunDirError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Vec::new()
         }
+        Err(e) => return Err(e),
     };
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let file = OpenOptions::new()
@@ -137,6 +138,7 @@ pub fn summary(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn a_half_line_is_cut_and_the_rows_counted() {
