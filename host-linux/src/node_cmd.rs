@@ -410,6 +410,17 @@ fn describe(note: &Note, duration_ns: u64) -> String {
             reason,
         } => format!("rejected a connection from {addr}: {reason}"),
         Note::Rejected { addr: None, reason } => format!("rejected a connection: {reason}"),
+        Note::AcceptFailed {
+            os_error,
+            kind,
+            count,
+        } => {
+            let why = os_error.map_or_else(|| io::Error::from(*kind), io::Error::from_raw_os_error);
+            let ms = scalemodel_mio::ACCEPT_BACKOFF_NS / 1_000_000;
+            format!(
+                "could not accept a connection ({why}; {count} so far): it waits in the backlog, tried again in {ms} ms"
+            )
+        }
         // Model time runs on while a node waits for its peers' `Bye`: a link
         // lost then was lost after the run's end, not at a time it never had.
         Note::PeerLost {
