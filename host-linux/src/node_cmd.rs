@@ -167,7 +167,8 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         Status::Interrupted if report.start_unix_ns.is_none() => {
             bail!("machine {id}: interrupted before the run started")
         }
-        Status::PeerLost if report.start_unix_ns.is_none() => {
+        // Ended before its first tick: the start time had not come.
+        Status::PeerLost if report.first_tick_ns.is_none() => {
             bail!(
                 "machine {id}: {} after the start barrier; the run did not start",
                 lost_before_start(&report)

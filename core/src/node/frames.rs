@@ -260,14 +260,20 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         Ok(())
     }
 
-    /// After the barrier and before the start, a link that is gone (closed,
-    /// or its peer said `Bye`) ends the node: a bound id never binds again,
-    /// so the run could only start without that peer, which the barrier
-    /// promised it would not. The end closes the other link too, so its
-    /// peer ends the same way rather than run alone.
+    /// After the barrier and before the start (the start time not yet
+    /// handed, or handed and not yet come: no tick ran), a link that is gone
+    /// (closed, or its peer said `Bye`) ends the node: a bound id never binds
+    /// again, so the run could only start without that peer, which the
+    /// barrier promised it would not. The end closes the other link too, so
+    /// its peer ends the same way rather than run alone.
     pub(super) fn end_if_lost_before_start(&mut self) {
+        let before_start = match self.phase {
+            Phase::Barrier => true,
+            Phase::Running => self.start.is_some_and(|s| self.now_ns < s.at_ns),
+            _ => false,
+        };
         let gone = |l: &Link<OUT>| l.state != LinkState::Up || l.ended_early;
-        if self.phase == Phase::Barrier && self.links.iter().any(gone) {
+        if before_start && self.links.iter().any(gone) {
             self.finish(Status::PeerLost);
         }
     }

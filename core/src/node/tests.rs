@@ -1081,22 +1081,30 @@ fn a_link_gone_between_the_barrier_and_the_start_ends_the_node_unstarted() {
     // barrier: the node used to start anyway and run without that peer.
     // Now it ends at once, `peer lost`, closes the other link (so that its
     // peer ends too) and refuses the start.
-    for bye in [true, false] {
+    // The start not yet handed (a launcher's nodes), and handed but not
+    // yet come (hand-started nodes get theirs with the barrier).
+    for (bye, handed) in [(true, false), (false, false), (true, true), (false, true)] {
         let (mut b, one, two) = bench_at_barrier();
+        if handed {
+            b.node.handle_start(b.now + 1_000 * MS, 0, b.now).unwrap();
+            b.now += 500 * MS;
+        }
         if bye {
             b.send(one, &Frame::Bye { sent: 0 });
         } else {
             b.node.handle_closed(one, b.now);
             b.drain();
         }
-        assert_eq!(b.node.status(), Some(Status::PeerLost), "bye {bye}");
-        assert!(b.events.contains(&Event::Close(two)), "bye {bye}");
+        assert_eq!(b.node.status(), Some(Status::PeerLost), "{bye} {handed}");
+        assert!(b.events.contains(&Event::Close(two)), "{bye} {handed}");
         assert_eq!(
             b.node.handle_start(b.now, 0, b.now),
             Err(StartError::NotReady)
         );
-        assert!(!b.node.started());
-        assert_eq!(b.node.report().tally.ticks, 0);
+        b.node.handle_timeout(b.now + 2_000 * MS);
+        let report = b.node.report();
+        assert_eq!(report.tally.ticks, 0);
+        assert_eq!(report.first_tick_ns, None);
     }
 }
 
