@@ -12,7 +12,11 @@
 use core::fmt;
 
 /// The protocol version, carried in the handshake's first frame each way.
-pub const PROTOCOL: u16 = 2;
+///
+/// Version 3: `Hello` carries the caller's proof of the key over its own
+/// challenge, so that an answerer tells a peer from a stranger at the first
+/// frame (version 2's `Hello` proved nothing).
+pub const PROTOCOL: u16 = 3;
 
 /// Bytes of a handshake challenge.
 pub const CHALLENGE_LEN: usize = 16;
@@ -27,16 +31,19 @@ pub type Proof = [u8; PROOF_LEN];
 /// One message on a link between two machines.
 ///
 /// A link opens with a three-frame handshake: the connecting side sends
-/// [`Frame::Hello`], the accepting side answers [`Frame::Welcome`] (proving the
-/// run's key over the caller's challenge), and the caller answers
-/// [`Frame::Proof`]. Neither side says anything about the run before the other
+/// [`Frame::Hello`] (with a first proof of the key, over its own challenge,
+/// which the answerer checks without a round trip), the accepting side
+/// answers [`Frame::Welcome`] (proving the run's key over the caller's
+/// challenge), and the caller answers [`Frame::Proof`] over the answerer's. Neither side says anything about the run before the other
 /// has proved its key. Then [`Frame::Ready`] each way is the start barrier,
 /// [`Frame::Clock`] frames carry the model's messages, and [`Frame::Bye`] ends
 /// the link cleanly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Frame {
-    /// The caller's first frame: who it claims to be, and its challenge.
+    /// The caller's first frame: who it claims to be, its challenge, and its
+    /// proof of the key over them (replayable, so it only ranks the
+    /// connection; the link needs [`Frame::Proof`]).
     Hello {
         /// The caller's protocol version; see [`PROTOCOL`].
         protocol: u16,
@@ -44,6 +51,9 @@ pub enum Frame {
         from: u8,
         /// The caller's challenge.
         challenge: Challenge,
+        /// The caller's proof of the key over its id, the answerer's and
+        /// its challenge.
+        proof: Proof,
     },
     /// The answer to [`Frame::Hello`]: the answerer's id and challenge, and its
     /// proof of the key over both challenges.
@@ -130,10 +140,9 @@ const VARINT_U64: usize = 10;
 const VARINT_U16: usize = 3;
 /// The discriminant (0..=5) is a varint below 128: one byte.
 const DISCRIMINANT: usize = 1;
-/// postcard `Hello`: discriminant, `u16` varint, raw `u8`, the raw challenge.
-const HELLO_RAW: usize = DISCRIMINANT + VARINT_U16 + 1 + CHALLENGE_LEN;
-/// postcard `Welcome`: a `Hello` and the raw proof.
-const WELCOME_RAW: usize = HELLO_RAW + PROOF_LEN;
+/// postcard `Hello` and `Welcome`: discriminant, `u16` varint, raw `u8`, the
+/// raw challenge, the raw proof.
+const WELCOME_RAW: usize = DISCRIMINANT + VARINT_U16 + 1 + CHALLENGE_LEN + PROOF_LEN;
 /// postcard `Clock`: discriminant, raw `u8`, two `u64` varints.
 const CLOCK_RAW: usize = DISCRIMINANT + 1 + VARINT_U64 + VARINT_U64;
 /// postcard `Bye`: discriminant, `u64` varint (`Ready` is the discriminant
@@ -145,7 +154,7 @@ const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
 }
 
-/// Largest postcard encoding of a [`Frame`] (37 bytes, a `Welcome`).
+/// Largest postcard encoding of a [`Frame`] (37 bytes, a `Hello` or a `Welcome`).
 const MAX_RAW: usize = max(max(WELCOME_RAW, CLOCK_RAW), BYE_RAW);
 /// COBS adds one code byte per run of up to 254 non-zero bytes.
 const MAX_COBS: usize = MAX_RAW + 1 + MAX_RAW / 254;
@@ -434,16 +443,20 @@ mod tests {
 
     /// Golden vectors, worked out by hand from the postcard and COBS specs.
     const GOLDEN: &[(Frame, &[u8])] = &[
-        // raw 00 02 01 01..10: disc 0, protocol 2, from 1, the challenge.
-        // COBS: the leading zero is an empty group (01), then 18 bytes (13 ..).
+        // raw 00 03 01 01..10 33*16: disc 0, protocol 3, from 1, the
+        // challenge, the proof. COBS: the leading zero is an empty group
+        // (01), then 34 bytes (23 ..).
         (
             Frame::Hello {
-                protocol: 2,
+                protocol: 3,
                 from: 1,
                 challenge: C,
+                proof: [0x33; 16],
             },
             &[
-                0x01, 0x13, 0x02, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0x00,
+                0x01, 0x23, 0x03, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33,
+                0x33, 0x33, 0x00,
             ],
         ),
         // raw 01 02 00 11*16 22*16: disc 1, protocol 2, from 0, challenge, proof.
@@ -642,13 +655,18 @@ mod tests {
 
     fn any_frame() -> impl Strategy<Value = Frame> {
         prop_oneof![
-            (any::<u16>(), any::<u8>(), any::<Challenge>()).prop_map(
-                |(protocol, from, challenge)| Frame::Hello {
+            (
+                any::<u16>(),
+                any::<u8>(),
+                any::<Challenge>(),
+                any::<Proof>()
+            )
+                .prop_map(|(protocol, from, challenge, proof)| Frame::Hello {
                     protocol,
                     from,
-                    challenge
-                }
-            ),
+                    challenge,
+                    proof
+                }),
             (
                 any::<u16>(),
                 any::<u8>(),

@@ -57,10 +57,14 @@ impl Harness {
             }
             (None, None) if !slot.sent_hello => {
                 slot.sent_hello = true;
+                let none = handshake::NO_CHALLENGE;
+                let proof =
+                    handshake::prove(&KEY, Role::Hello, (ME.other(), &challenge), (ME, &none));
                 Frame::Hello {
                     protocol: PROTOCOL,
                     from: ME.other().get(),
                     challenge,
+                    proof,
                 }
             }
             _ => Frame::Ready,
@@ -78,10 +82,15 @@ impl Harness {
                 protocol,
                 from,
                 challenge,
+                proof,
             } => {
                 assert_eq!(s, 0, "Hello on an accepted slot");
                 assert!(slot.said_hello.is_none(), "a second Hello");
                 assert_eq!((protocol, from), (PROTOCOL, ME.get()));
+                let none = handshake::NO_CHALLENGE;
+                let valid =
+                    handshake::verify(&KEY, Role::Hello, (ME, &challenge), (ME.next(), &none), &proof);
+                assert!(valid, "the node's Hello does not prove the key");
                 slot.said_hello = Some(challenge);
             }
             Frame::Welcome {

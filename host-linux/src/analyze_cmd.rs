@@ -83,10 +83,42 @@ pub fn print_science(a: &Analysis) {
 /// True when `dir` is one run: a `params.json`, or a hand-started run's
 /// `node-<id>.json` to merge.
 fn is_run(dir: &Path) -> bool {
-    dir.join(rundir::PARAMS).exists()
-        || MachineId::ALL
-            .iter()
-            .any(|&id| dir.join(rundir::node_name(id)).exists())
+    probe_run(dir).unwrap_or(false)
+}
+
+/// Whether `dir` is one run, or why that cannot be known (it may not be
+/// read, say): an error other than "not found" is not "no run".
+fn probe_run(dir: &Path) -> std::io::Result<bool> {
+    if dir.join(rundir::PARAMS).try_exists()? {
+        return Ok(true);
+    }
+    // Any node's summary: machine 0 may be the one that died without its own.
+    for id in MachineId::ALL {
+        if dir.join(rundir::node_name(id)).try_exists()? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Why `dir` is not a run, naming the path and any error other than
+/// "not found" (a permission, say) rather than calling it empty.
+fn why_not_a_run(dir: &Path) -> String {
+    let meta = match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return "no such folder".into(),
+        Err(e) => return format!("cannot read it: {e}"),
+        Ok(meta) => meta,
+    };
+    if !meta.is_dir() {
+        return "a file, not a run directory (give the folder that holds params.json)".into();
+    }
+    if let Err(e) = std::fs::read_dir(dir) {
+        return format!("cannot list it: {e}");
+    }
+    if let Err(e) = probe_run(dir) {
+        return format!("cannot read its {}: {e}", rundir::PARAMS);
+    }
+    "no run here: no params.json, and no folder in it with one (such as a trial-1/ of `scalemodel run`)".into()
 }
 
 /// The runs in folders named after a number (`trial-2` before `trial-10`),
@@ -122,12 +154,15 @@ fn runs_in(dir: &Path) -> Vec<PathBuf> {
     if is_run(dir) {
         return vec![dir.to_owned()];
     }
+    // A folder that cannot be read may be a run: kept, so that its error is
+    // told rather than the folder passed over.
+    let maybe_run = |p: &PathBuf| probe_run(p).unwrap_or(true);
     let below = folders_in(dir);
-    let mut runs: Vec<PathBuf> = below.iter().filter(|p| is_run(p)).cloned().collect();
+    let mut runs: Vec<PathBuf> = below.iter().filter(|p| maybe_run(p)).cloned().collect();
     if runs.is_empty() {
         runs = below
             .iter()
-            .flat_map(|d| folders_in(d).into_iter().filter(|p| is_run(p)))
+            .flat_map(|d| folders_in(d).into_iter().filter(maybe_run))
             .collect();
     }
     if runs.is_empty() {
@@ -146,14 +181,7 @@ pub fn run(dirs: &[PathBuf], out: Option<&Path>) -> Result<()> {
     for dir in dirs.iter().flat_map(|d| runs_in(d)) {
         let dir = &dir;
         if !is_run(dir) {
-            let why = if !dir.exists() {
-                "no such folder"
-            } else if !dir.is_dir() {
-                "a file, not a run directory (give the folder that holds params.json)"
-            } else {
-                "no run here: no params.json, and no folder in it with one (such as a trial-1/ of `scalemodel run`)"
-            };
-            eprintln!("{}: {why}", dir.display());
+            eprintln!("{}: {}", dir.display(), why_not_a_run(dir));
             failed.push(format!("{} could not be analysed", dir.display()));
             continue;
         }

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use scalemodel_core::node::Key;
 use sha2::{Digest, Sha256};
 
+use crate::infile::{InFile, InFileError};
+
 /// The shortest secret a key file may hold, in bytes.
 pub const SECRET_MIN: usize = 16;
 /// The longest secret a key file may hold, in bytes.
@@ -34,6 +36,15 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
+    /// The key file is no regular file (a FIFO, a device, a folder), which
+    /// might block or never end: refused unread.
+    #[error("the key file {path} is {what}, not a regular file")]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        what: &'static str,
+    },
     /// Others than its owner may read the key file.
     #[error(
         "the key file {path} may be read by others (mode {mode:03o}); make it private with `chmod 600 {path}`"
@@ -44,15 +55,17 @@ pub enum KeyError {
         /// Its permission bits.
         mode: u32,
     },
-    /// The secret is too short or too long.
+    /// The secret is too short or too long (a file too large to hold one
+    /// is refused unread, with its size).
     #[error(
         "the key file {path} holds {len} bytes; a secret of {SECRET_MIN} to {SECRET_MAX} bytes is needed (e.g. `head -c 32 /dev/urandom | base64 > {path}`)"
     )]
     Length {
         /// The file.
         path: PathBuf,
-        /// The secret's length (after the trailing newline).
-        len: usize,
+        /// The secret's length (after the trailing newline), or the
+        /// file's size when it is too large to read.
+        len: u64,
     },
     /// The launcher's `key` line is not 64 hex digits.
     #[error("the key from the launcher is not 64 hex digits")]
@@ -66,24 +79,41 @@ pub fn random() -> Result<Key, KeyError> {
     Ok(Key(key))
 }
 
-/// Reads a key file: refused when group or others may read it.
+/// The largest key file read: the longest secret and a `\r\n`.
+const FILE_BYTES_MAX: u64 = SECRET_MAX as u64 + 2;
+
+/// Reads a key file: refused when group or others may read it, when it is
+/// no regular file (a FIFO would block the node for ever), and unread when
+/// it is larger than a secret can be.
 pub fn read_file(path: &Path) -> Result<Key, KeyError> {
     let read = |source| KeyError::Read {
         path: path.to_owned(),
         source,
     };
+    // Follows links, as the open does: the mode of what is read counts.
     let meta = fs::metadata(path).map_err(read)?;
     let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    if meta.is_file() && mode & 0o077 != 0 {
         return Err(KeyError::Open {
             path: path.to_owned(),
             mode,
         });
     }
-    let bytes = fs::read(path).map_err(read)?;
+    let file = InFile::open(path, FILE_BYTES_MAX).map_err(|e| match e {
+        InFileError::Io(source) => read(source),
+        InFileError::NotRegular(what) => KeyError::NotRegular {
+            path: path.to_owned(),
+            what,
+        },
+        InFileError::TooLarge { len, .. } => KeyError::Length {
+            path: path.to_owned(),
+            len,
+        },
+    })?;
+    let bytes = file.read_all().map_err(read)?;
     from_secret(&bytes).ok_or_else(|| KeyError::Length {
         path: path.to_owned(),
-        len: trim_newline(&bytes).len(),
+        len: trim_newline(&bytes).len() as u64,
     })
 }
 
@@ -161,5 +191,47 @@ mod tests {
         fs::write(&path, "short").unwrap();
         let e = read_file(&path).unwrap_err().to_string();
         assert!(e.contains("holds 5 bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_key_file_that_is_a_fifo_or_a_device_is_refused_without_blocking() {
+        // A FIFO used to block the node for ever in its read.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("run.key");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let e = read_file(&fifo).unwrap_err().to_string();
+        assert!(
+            e.contains("run.key is a FIFO (named pipe), not a regular file"),
+            "{e}"
+        );
+        let zero = dir.path().join("zero.key");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let e = read_file(&zero).unwrap_err().to_string();
+        assert!(e.contains("zero.key is a character device"), "{e}");
+    }
+
+    #[test]
+    fn a_huge_key_file_is_refused_unread() {
+        // 2 GiB (sparse): it used to be read whole, 2.1 GB of memory and
+        // seconds, before its length was refused.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.key");
+        let file = fs::File::create(&path).unwrap();
+        file.set_len(2 << 30).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let e = read_file(&path).unwrap_err().to_string();
+        assert!(e.contains("holds 2147483648 bytes"), "{e}");
+        // A secret of the longest length, with its newline, is still read.
+        let mut secret = vec![b'k'; SECRET_MAX];
+        secret.extend(b"\r\n");
+        fs::write(&path, &secret).unwrap();
+        assert!(read_file(&path).is_ok());
     }
 }

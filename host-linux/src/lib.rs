@@ -3,7 +3,7 @@
 //!
 //! Its parts, each depending only on those listed before it:
 //!
-//! - helpers: [`text`], [`out`], [`key`], [`entropy`], [`procinfo`], [`timerfd`];
+//! - helpers: [`text`], [`out`], [`infile`], [`key`], [`entropy`], [`procinfo`], [`timerfd`];
 //! - the format: [`rundir`] reads and writes a run directory (logs, `params.json`,
 //!   `node-<id>.json`); [`merge`] and [`salvage`] build `params.json` from the
 //!   nodes' parts and from a dead node's log;
@@ -21,6 +21,7 @@ pub mod caps;
 pub mod check;
 pub mod cli;
 pub mod entropy;
+pub mod infile;
 pub mod key;
 pub mod merge;
 pub mod node_cmd;

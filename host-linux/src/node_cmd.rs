@@ -169,6 +169,13 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         Status::Interrupted if report.start_unix_ns.is_none() => {
             bail!("machine {id}: interrupted before the run started")
         }
+        // Ended before its first tick: the start time had not come.
+        Status::PeerLost if report.first_tick_ns.is_none() => {
+            bail!(
+                "machine {id}: {} after the start barrier; the run did not start",
+                lost_before_start(&report)
+            )
+        }
         _ => {}
     }
     if report.dropped_events > 0 {
@@ -210,6 +217,22 @@ fn timeouts(connect_timeout: Duration) -> Timeouts {
 }
 
 /// Names what the set-up was missing at its deadline.
+/// Which peers a node lost between the barrier and the start, and why.
+fn lost_before_start(report: &NodeReport) -> String {
+    let lost: Vec<String> = MachineId::ALL
+        .iter()
+        .filter_map(|m| {
+            let why = report.peers.get(m.index())?.lost?;
+            Some(format!("lost machine {m} ({why})"))
+        })
+        .collect();
+    if lost.is_empty() {
+        "lost a peer".to_owned()
+    } else {
+        lost.join(", ")
+    }
+}
+
 fn why_missing(
     id: MachineId,
     missing: Missing,
@@ -393,6 +416,17 @@ fn describe(note: &Note, duration_ns: u64) -> String {
             reason,
         } => format!("rejected a connection from {addr}: {reason}"),
         Note::Rejected { addr: None, reason } => format!("rejected a connection: {reason}"),
+        Note::AcceptFailed {
+            os_error,
+            kind,
+            count,
+        } => {
+            let why = os_error.map_or_else(|| io::Error::from(*kind), io::Error::from_raw_os_error);
+            let ms = scalemodel_mio::ACCEPT_BACKOFF_NS / 1_000_000;
+            format!(
+                "could not accept a connection ({why}; {count} so far): it waits in the backlog, tried again in {ms} ms"
+            )
+        }
         // Model time runs on while a node waits for its peers' `Bye`: a link
         // lost then was lost after the run's end, not at a time it never had.
         Note::PeerLost {

@@ -19,6 +19,8 @@ use scalemodel_core::sim::{Config, End as SimEnd, LinkReport, MachineReport, Rep
 use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
 
+use crate::infile::{InFile, InFileError};
+
 mod line;
 mod log;
 mod quote;
@@ -98,6 +100,34 @@ pub enum RunDirError {
         /// The most it may hold.
         max: u64,
     },
+    /// A file of the run is no regular file (a FIFO, a device, a folder),
+    /// which might never end: refused unread.
+    #[error("{path} is {what}, not a regular file; refused unread")]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        what: &'static str,
+    },
+}
+
+/// Opens `path` of a run for reading: a regular file of at most `max`
+/// bytes (see [`crate::infile`]).
+pub(crate) fn open_in(path: &Path, max: u64) -> Result<InFile, RunDirError> {
+    InFile::open(path, max).map_err(|e| match e {
+        InFileError::Io(source) => RunDirError::Read {
+            path: path.to_owned(),
+            source,
+        },
+        InFileError::NotRegular(what) => RunDirError::NotRegular {
+            path: path.to_owned(),
+            what,
+        },
+        InFileError::TooLarge { max, .. } => RunDirError::TooLarge {
+            path: path.to_owned(),
+            max,
+        },
+    })
 }
 
 /// `runs/KIND-YYYYMMDD-HHMMSS` (UTC), with a suffix if that folder exists.

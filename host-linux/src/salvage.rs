@@ -11,7 +11,7 @@
 //! finished and both lost it. Either way its process's `died` and notes in
 //! `params.json` say so, and the report names it.
 
-use std::fs::{self, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
@@ -134,15 +134,16 @@ pub fn cut_log(dir: &Path, id: MachineId) -> Result<Vec<Row>, RunDirError> {
         path: path.clone(),
         source,
     };
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(source) => {
-            return Err(RunDirError::Read {
-                path: path.clone(),
-                source,
-            });
+    // A regular file only: a FIFO or a device in its place would never end.
+    let bytes = match rundir::open_in(&path, u64::MAX) {
+        Ok(file) => file.read_all().map_err(|source| RunDirError::Read {
+            path: path.clone(),
+            source,
+        })?,
+        Err(RunDirError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Vec::new()
         }
+        Err(e) => return Err(e),
     };
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let file = OpenOptions::new()
@@ -246,6 +247,7 @@ pub fn summary(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn a_half_line_is_cut_and_the_rows_counted() {

@@ -21,6 +21,17 @@ pub enum Note {
         /// Why the node closed it.
         reason: CloseReason,
     },
+    /// An accept failed, for want of a resource (most often "too many open
+    /// files"): the connection waits in the listener's backlog, and the
+    /// loop tries again after [`crate::ACCEPT_BACKOFF_NS`].
+    AcceptFailed {
+        /// The error's OS code, when it has one.
+        os_error: Option<i32>,
+        /// Its kind, when it has no OS code.
+        kind: std::io::ErrorKind,
+        /// Accepts that failed so far, this one included.
+        count: u64,
+    },
     /// A peer's link ended before a clean end of the run.
     PeerLost {
         /// The peer.

@@ -15,4 +15,4 @@ mod socket;
 pub mod timer;
 
 pub use host::{Handle, Host, Note, Start};
-pub use node::{Config, NewError, Node, NodeError};
+pub use node::{ACCEPT_BACKOFF_NS, Config, NewError, Node, NodeError};

@@ -23,7 +23,11 @@
 //! a second (the node's report counts them all), so that a flood of
 //! strangers never becomes a flood of log lines the host would wait to
 //! write. A node behind its schedule runs one tick per turn, so its sockets
-//! and its stop are served between ticks.
+//! and its stop are served between ticks. An accept that fails for want of
+//! a resource (out of file descriptors, most often) refuses nothing and
+//! ends nothing: it is noted with a count, the connection waits in the
+//! kernel's backlog, and the loop accepts nothing for `ACCEPT_BACKOFF_NS`
+//! (the listener stays readable, and retrying every turn would spin).
 
 use std::io;
 use std::net::SocketAddr;
@@ -64,6 +68,11 @@ const REJECTED_NOTES_PER_S: u32 = 10;
 /// burst of strangers' connections is work that would make the tick late.
 /// They wait in the listener's backlog until just after it.
 const ACCEPT_QUIET_NS: u64 = 1_000_000;
+/// How long the loop accepts nothing after an accept failed for want of a
+/// resource (file descriptors, memory): the listener stays readable, and
+/// trying again every turn would spin. The waiting connection is taken once
+/// a descriptor is free, and peers keep dialling meanwhile.
+pub const ACCEPT_BACKOFF_NS: u64 = 10_000_000;
 
 /// A token bucket for [`Note::Rejected`]: [`REJECTED_NOTES_PER_S`] a second.
 #[derive(Debug, Clone, Copy)]
@@ -161,6 +170,10 @@ pub struct Node<T: Timer> {
     accept_quiet_ns: u64,
     /// The listener may hold more connections (edge-triggered, as sockets).
     may_accept: bool,
+    /// An accept failed for want of a resource: none until this time.
+    accept_paused_until: Option<u64>,
+    /// Accepts that failed for want of a resource, for the notes.
+    accept_failures: u64,
     /// A write budget stopped with bytes left: the next poll must not wait.
     write_more: bool,
     /// The start barrier passed.
@@ -220,6 +233,8 @@ impl<T: Timer> Node<T> {
             accept_quiet_ns: ACCEPT_QUIET_NS.min(period_ns / 4),
             // The listener may have queued connections before registering.
             may_accept: true,
+            accept_paused_until: None,
+            accept_failures: 0,
             write_more: false,
             barrier: false,
             start: Start::Handed,
@@ -263,7 +278,7 @@ impl<T: Timer> Node<T> {
             }
             self.read_all(host, now)?;
             // After the tick, and not just before the next one.
-            if self.may_accept && !self.deadline_near(now) {
+            if self.can_accept(now) {
                 self.accept(host, now)?;
             }
             self.write_all(host, now)?;
@@ -365,7 +380,7 @@ impl<T: Timer> Node<T> {
         let timeout = if self.has_work(now) {
             Some(Duration::ZERO)
         } else {
-            match self.core.poll_timeout() {
+            let timeout = match self.core.poll_timeout() {
                 Some(at) if at.saturating_sub(now) <= self.spin_ns => Some(Duration::ZERO),
                 Some(at) => {
                     self.timer.arm(at - self.spin_ns)?;
@@ -373,6 +388,14 @@ impl<T: Timer> Node<T> {
                 }
                 // Only an ended node has no deadline, and the loop ends with it.
                 None => None,
+            };
+            // A paused accept resumes on time, even with no event to wake for.
+            match self.accept_paused_until.filter(|_| self.may_accept) {
+                Some(at) => {
+                    let pause = Duration::from_nanos(at.saturating_sub(now));
+                    Some(timeout.map_or(pause, |t| t.min(pause)))
+                }
+                None => timeout,
             }
         };
         match self.poll.poll(&mut self.events, timeout) {
@@ -384,7 +407,7 @@ impl<T: Timer> Node<T> {
     /// Work left for the next turn (by a budget, or a start time to hand):
     /// then the poll must not wait.
     fn has_work(&self, now: u64) -> bool {
-        (self.may_accept && !self.deadline_near(now))
+        self.can_accept(now)
             || self.write_more
             || self.start_due().is_some()
             || self
@@ -392,6 +415,14 @@ impl<T: Timer> Node<T> {
                 .iter()
                 .flatten()
                 .any(|s| s.may_read && !s.connecting && self.core.can_read(s.conn))
+    }
+
+    /// True when the loop may accept this turn: the listener may hold
+    /// connections, no failed accept pauses it, and no deadline is near.
+    fn can_accept(&self, now: u64) -> bool {
+        self.may_accept
+            && self.accept_paused_until.is_none_or(|at| now >= at)
+            && !self.deadline_near(now)
     }
 
     /// True while the node's next deadline is near (and not yet passed):

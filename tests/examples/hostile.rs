@@ -4,8 +4,10 @@
 //! Each scenario is a 3-node run by hand on loopback (speed 1, rates
 //! 100,100,100, 12 s) with machine 0 attacked: a stranger streaming small
 //! invalid frames at full speed for 10 s, reconnecting whenever it is closed;
-//! a stranger that says a valid `Hello` first; 50 idle sockets held through
-//! the set-up; an impostor claiming machine 2 before it starts. Printed per
+//! a stranger that says a `Hello` (with a proof it cannot make) first; 7
+//! strangers that say `Hello` as machine 2 and reconnect at once, through the
+//! set-up; 50 idle sockets held through the set-up; an impostor claiming
+//! machine 2 before it starts. Printed per
 //! scenario: machine 0's peak RSS, its tick lateness (p50/p99/max) beside
 //! machine 1's (not attacked: what the host's load alone does), every
 //! machine's end and what machine 0 rejected. Then an overloaded `run`
@@ -35,6 +37,7 @@ enum Scenario {
     Quiet,
     Garbage,
     HelloGarbage,
+    HelloFlood,
     IdleSockets,
     Impostor,
 }
@@ -45,6 +48,7 @@ impl Scenario {
             Self::Quiet => "quiet",
             Self::Garbage => "garbage stream (churn)",
             Self::HelloGarbage => "Hello then garbage (churn)",
+            Self::HelloFlood => "7 Hellos as machine 2 (churn)",
             Self::IdleSockets => "50 idle sockets in set-up",
             Self::Impostor => "impostor as machine 2",
         }
@@ -83,6 +87,10 @@ fn scenario(s: Scenario, dir: &Path) {
             };
             let until = start + Duration::from_secs(10);
             attackers.push(hostile::stream_garbage(peers[0], first, until));
+        }
+        Scenario::HelloFlood => {
+            attackers.extend(hostile::hello_flood(peers[0], 2, 7, start));
+            std::thread::sleep(Duration::from_millis(300));
         }
         Scenario::IdleSockets => {
             attackers.extend(hostile::idle_sockets(peers[0], 50, start));
@@ -203,6 +211,7 @@ fn main() {
         Scenario::Quiet,
         Scenario::Garbage,
         Scenario::HelloGarbage,
+        Scenario::HelloFlood,
         Scenario::IdleSockets,
         Scenario::Impostor,
     ]

@@ -168,6 +168,93 @@ fn idle_sockets_held_through_set_up_never_keep_a_peer_out() {
 }
 
 #[test]
+fn a_flood_of_strangers_saying_hello_never_keeps_a_peer_out() {
+    // Seven strangers (as many as machine 0 has accepted slots) each say
+    // Hello as machine 2 and connect again within 10 ms, from before the
+    // peers start until the start time: machine 2, which dials every 100 ms,
+    // must join before it. Protocol 2 let every such Hello hold a slot for a
+    // round trip, so the flood kept machine 2 out for good.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let flood = run_three(&spec(4), &dir, |peers, start| {
+        let flood = hostile::hello_flood(peers[0], 2, 7, start);
+        // The strangers have taken every slot before the peers come.
+        std::thread::sleep(Duration::from_millis(300));
+        flood
+    });
+    let connections: u64 = flood
+        .into_iter()
+        .map(|h| h.join().expect("a stranger ends").connections)
+        .sum();
+    assert!(connections > 100, "the flood hardly ran: {connections}");
+    assert_clean(&dir);
+    let zero = summary(&dir, 0);
+    // Each stranger is closed at its Hello, whose proof is wrong.
+    let bad = zero.protocol_errors.get("bad proof").copied().unwrap_or(0);
+    assert!(bad >= connections / 2, "{bad} of {connections}: {zero:?}");
+}
+
+#[test]
+fn a_node_out_of_file_descriptors_refuses_connections_and_goes_on() {
+    // Machine 0's limit on open files is lowered to what it holds plus
+    // three (its dial, machine 2's connection, one to spare), then twelve
+    // strangers connect and hold: accepts fail with "Too many open files".
+    // That used to end the node ("network I/O failed"); now each failure is
+    // noted, the loop backs off, and once the strangers are gone the peers
+    // join and the run completes.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let spec = spec(4);
+    scalemodel_bin();
+    let peers = free_ports(3);
+    let start_at = unix_ns_in(START_LEAD);
+    let mut children = Children::default();
+    children.0.push(node(0, &spec, &peers, start_at, &dir));
+    assert!(
+        wait_until(Duration::from_secs(10), || listening(peers[0])),
+        "machine 0 never listened"
+    );
+    let pid = rustix::process::Pid::from_child(&children.0[0]);
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", children.0[0].id()))
+        .unwrap()
+        .count() as u64;
+    // The hard limit stays (the child inherited ours): raising it needs a
+    // privilege.
+    let nofile = rustix::process::Resource::Nofile;
+    let limit = rustix::process::Rlimit {
+        current: Some(fds + 3),
+        maximum: rustix::process::getrlimit(nofile).maximum,
+    };
+    rustix::process::prlimit(Some(pid), nofile, limit).unwrap();
+    let strangers: Vec<std::net::TcpStream> = (0..12)
+        .filter_map(|_| std::net::TcpStream::connect(peers[0]).ok())
+        .collect();
+    let stderr = hostile::stderr_path(&dir, 0);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            std::fs::read_to_string(&stderr).is_ok_and(|t| t.contains("Too many open files"))
+        }),
+        "no accept failed: {}",
+        hostile::stderr_of(&dir, 0)
+    );
+    drop(strangers);
+    children.0.push(node(1, &spec, &peers, start_at, &dir));
+    children.0.push(node(2, &spec, &peers, start_at, &dir));
+    let statuses = children.wait_all(Duration::from_secs(60));
+    assert!(
+        statuses.iter().all(std::process::ExitStatus::success),
+        "{statuses:?}\nmachine 0: {}",
+        hostile::stderr_of(&dir, 0)
+    );
+    assert_clean(&dir);
+    let zero = hostile::stderr_of(&dir, 0);
+    assert!(
+        zero.contains("could not accept a connection (Too many open files"),
+        "{zero}"
+    );
+}
+
+#[test]
 fn an_overloaded_run_says_so_and_analyze_flags_it() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("overloaded");

@@ -340,6 +340,7 @@ fn strangers_are_turned_away_and_the_run_goes_on() {
         protocol,
         from: 2,
         challenge: [7; CHALLENGE_LEN],
+        proof: [0; PROOF_LEN],
     };
     send_frames(&mut wrong_version, &[hello(PROTOCOL + 1)]);
     let mut impostor = std::net::TcpStream::connect(peers[0]).unwrap();

@@ -2,11 +2,14 @@
 //! the rule by which an unproven slot gives way to a newer connection.
 //!
 //! The rule ([`Conn::eviction_rank`]) keeps a peer's way in open against
-//! strangers that hold sockets: a silent connection goes before one that
-//! sent a valid `Hello`, the oldest first, and never one accepted at the
-//! current `now`. A stranger that mimics a `Hello` holds its slot only for
-//! [`ANSWER_GRACE_NS`] and its handshake deadline; against many of those a
-//! peer gets in as slots come free, after a few dials rather than never.
+//! strangers that hold sockets: a connection that has proved nothing goes
+//! before one whose `Hello` proved the key, the oldest first, and never one
+//! accepted at the current `now`. A stranger cannot prove the key, so its
+//! `Hello` closes it at once (`bad proof`), and a connection that proved
+//! nothing never outranks a peer's. Only a `Hello` that proves the key (a
+//! peer's, or one replayed by someone on the path, who could as well reset
+//! the connection) keeps its slot, for [`ANSWER_GRACE_NS`] and its handshake
+//! deadline at most.
 
 use heapless::Vec;
 
@@ -17,7 +20,7 @@ use crate::wire::{self, Challenge, Decoder, Frame, MAX_FRAME_LEN};
 /// up, and the `Proof` that may follow a `Hello`.
 const HANDSHAKE_OUT: usize = 2 * MAX_FRAME_LEN;
 
-/// How long a connection that sent a valid `Hello` (and got our `Welcome`)
+/// How long a connection whose `Hello` proved the key (and got our `Welcome`)
 /// keeps its slot against newer connections while its `Proof` is on the way:
 /// a round trip on any network the model runs over. Its handshake deadline
 /// still bounds it.
@@ -46,7 +49,7 @@ pub(super) enum State {
         /// When the handshake must be done.
         deadline_ns: u64,
     },
-    /// `Hello` came and `Welcome` went; waiting for `Proof`.
+    /// A `Hello` that proves the key came and `Welcome` went; waiting for `Proof`.
     Answering {
         /// When the `Hello` came, on the host's clock.
         since_ns: u64,
@@ -107,10 +110,11 @@ impl Conn {
     /// How readily this slot gives way to a newer connection: lower goes
     /// first; `None` for a slot that never does.
     ///
-    /// Only unproven accepted connections give way. A silent one (no valid
-    /// `Hello` yet) goes before one that sent a valid `Hello`, which keeps
-    /// its slot for [`ANSWER_GRACE_NS`] while its `Proof` comes; the oldest
-    /// goes first. A slot opened at `now_ns` never gives way: its bytes have
+    /// Only accepted connections not yet bound to a link give way. One that
+    /// proved nothing (no `Hello` yet: a `Hello` that does not prove the key
+    /// closes its connection) goes before one whose `Hello` proved the key,
+    /// which keeps its slot for [`ANSWER_GRACE_NS`] while its `Proof` comes;
+    /// the oldest goes first. A slot opened at `now_ns` never gives way: its bytes have
     /// not been offered yet, so a burst of connections cannot push out a
     /// peer before its `Hello` is read.
     pub(super) const fn eviction_rank(&self, now_ns: u64) -> Option<(u8, u64)> {

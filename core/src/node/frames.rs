@@ -48,6 +48,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     protocol,
                     from,
                     challenge: theirs,
+                    proof,
                 },
             ) => {
                 let other = id.other();
@@ -55,6 +56,16 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     Err(ProtocolError::Version(protocol))
                 } else if from != other.get() {
                     Err(ProtocolError::WrongId(from))
+                } else if !handshake::verify(
+                    key,
+                    Role::Hello,
+                    (other, &theirs),
+                    (id, &handshake::NO_CHALLENGE),
+                    &proof,
+                ) {
+                    // A stranger: closed at its first frame, so it never
+                    // holds a slot a peer's Hello would rank above.
+                    Err(ProtocolError::BadProof)
                 } else if self.links[1].state != LinkState::Down {
                     Err(ProtocolError::Taken(other))
                 } else {
@@ -244,8 +255,27 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             self.unstall();
             self.queue_bye(i);
         }
+        self.end_if_lost_before_start();
         self.progress_end();
         Ok(())
+    }
+
+    /// After the barrier and before the start (the start time not yet
+    /// handed, or handed and not yet come: no tick ran), a link that is gone
+    /// (closed, or its peer said `Bye`) ends the node: a bound id never binds
+    /// again, so the run could only start without that peer, which the
+    /// barrier promised it would not. The end closes the other link too, so
+    /// its peer ends the same way rather than run alone.
+    pub(super) fn end_if_lost_before_start(&mut self) {
+        let before_start = match self.phase {
+            Phase::Barrier => true,
+            Phase::Running => self.start.is_some_and(|s| self.now_ns < s.at_ns),
+            _ => false,
+        };
+        let gone = |l: &Link<OUT>| l.state != LinkState::Up || l.ended_early;
+        if before_start && self.links.iter().any(gone) {
+            self.finish(Status::PeerLost);
+        }
     }
 
     /// A protocol error on `conn`: counted by kind, and the connection closes.
@@ -333,5 +363,6 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
         // What waited for this peer is undeliverable now: offer it again.
         self.unstall();
+        self.end_if_lost_before_start();
     }
 }

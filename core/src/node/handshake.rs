@@ -1,11 +1,16 @@
 //! The handshake's proofs: HMAC-SHA256 over both challenges and both ids.
 //!
-//! The caller sends a challenge in `Hello`; the answerer proves the run's key
-//! over it in `Welcome` and sends its own challenge; the caller proves the key
-//! over that in `Proof`. Each proof binds the role, both ids and both
-//! challenges, so a proof cannot be replayed on another connection, reflected
-//! back to its sender, or moved to another pair of machines. The key itself
-//! never crosses the wire.
+//! The caller sends a challenge in `Hello`, with a first proof of the key
+//! over its own challenge and both ids ([`Role::Hello`]); the answerer checks
+//! it at once and proves the run's key over the caller's challenge in
+//! `Welcome`, with its own challenge; the caller proves the key over that in
+//! `Proof`. The `Welcome` and `Proof` proofs bind the role, both ids and both
+//! challenges, so they cannot be replayed on another connection, reflected
+//! back to their sender, or moved to another pair of machines. The `Hello`
+//! proof cannot bind the answerer's challenge (it has none yet), so whoever
+//! sees a `Hello` on the path can replay it: it only ranks a connection
+//! above strangers' (see `conn`), it never binds an id. The key itself never
+//! crosses the wire.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -24,9 +29,16 @@ impl core::fmt::Debug for Key {
     }
 }
 
+/// The answerer's challenge in a [`Role::Hello`] proof: the caller has not
+/// seen one yet.
+pub const NO_CHALLENGE: Challenge = [0; crate::wire::CHALLENGE_LEN];
+
 /// Who a proof speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// The caller in `Hello`, before it knows the answerer's challenge (the
+    /// proof is made with [`NO_CHALLENGE`] in its place).
+    Hello,
     /// The side that connected and sent `Hello`.
     Caller,
     /// The side that accepted and sent `Welcome`.
@@ -42,6 +54,7 @@ pub fn prove(
     answerer: (MachineId, &Challenge),
 ) -> Proof {
     let label: &[u8] = match role {
+        Role::Hello => b"scalemodel hello",
         Role::Caller => b"scalemodel caller",
         Role::Answerer => b"scalemodel answerer",
     };
@@ -92,6 +105,17 @@ mod tests {
         assert!(!verify(&key, Role::Answerer, (r, &a), (c, &b), &p));
         assert!(!verify(&key, Role::Answerer, (c, &b), (r, &a), &p));
         assert_ne!(p, [0; PROOF_LEN]);
+    }
+
+    #[test]
+    fn a_hello_proof_differs_from_a_callers() {
+        let key = Key([7; 32]);
+        let (a, none) = ([1; 16], NO_CHALLENGE);
+        let (c, r) = (MachineId::TWO, MachineId::ZERO);
+        let p = prove(&key, Role::Hello, (c, &a), (r, &none));
+        assert!(verify(&key, Role::Hello, (c, &a), (r, &none), &p));
+        assert!(!verify(&key, Role::Caller, (c, &a), (r, &none), &p));
+        assert!(!verify(&key, Role::Hello, (c, &[2; 16]), (r, &none), &p));
     }
 
     #[test]

@@ -6,10 +6,10 @@ use super::*;
 impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// The host accepted a connection: its slot, or `None` when no slot is
     /// free (the host closes it). Taking the last free slot evicts one
-    /// unproven connection (see [`Conn::eviction_rank`]: silent ones first,
-    /// oldest first, never one opened at this very time), so that a slot is
-    /// soon free again for the next one: strangers can delay a peer by a
-    /// dial or two, but not keep it out.
+    /// unproven connection (`Conn::eviction_rank`: those that proved nothing
+    /// first, oldest first, never one opened at this very time), so that a
+    /// slot is soon free again for the next one: strangers can delay a peer
+    /// by a dial or two, but not keep it out.
     pub fn handle_accepted(&mut self, now_ns: u64) -> Option<ConnId> {
         self.tick_now(now_ns);
         if matches!(self.phase, Phase::Ended(_)) {
@@ -58,10 +58,18 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             challenge,
             deadline_ns,
         };
+        let (id, next) = (self.config.id, self.config.id.next());
+        let proof = handshake::prove(
+            &self.config.key,
+            Role::Hello,
+            (id, &challenge),
+            (next, &handshake::NO_CHALLENGE),
+        );
         let hello = Frame::Hello {
             protocol: PROTOCOL,
-            from: self.config.id.get(),
+            from: id.get(),
             challenge,
+            proof,
         };
         if !self.conns[0].queue(&hello) {
             self.close(conn, CloseReason::ConnectFailed);

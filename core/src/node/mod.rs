@@ -7,9 +7,10 @@
 //! same type.
 //!
 //! **Phases.** *Set-up*: the node dials the next machine (slot 0) and accepts
-//! the other; each link passes the handshake (`Hello`, `Welcome`, `Proof`),
+//! the other; each link passes the handshake (`Hello`, `Welcome`, `Proof`,
+//! each proving the key),
 //! then `Ready` goes both ways. *Barrier*: both peers are ready; the host hands
-//! the start time. *Running*: one tick per due time, messages read between
+//! the start time (a link lost here ends the node, unstarted, `peer lost`). *Running*: one tick per due time, messages read between
 //! ticks. *Ending*: `Bye { sent }` both ways, bounded by a timeout. *Ended*:
 //! the report is final.
 //!
@@ -23,20 +24,26 @@
 //! a connection costs at most one decoded frame after its first bad byte.
 //!
 //! **Strangers and peers.** A machine id is bound only by proof of the key,
-//! and a bound id is never given to a second claimant (`id taken`). Before
-//! the proof, nothing tells a stranger from a peer, so the accepted slots
-//! (all but the dial's) are shared by rules that let a peer through
-//! whatever the strangers do short of mimicking a `Hello` (see
+//! and a bound id is never given to a second claimant (`id taken`). A
+//! peer's first frame already proves the key: its `Hello` carries a MAC
+//! over its id, ours and its challenge, which the node checks without a
+//! round trip, so a stranger's `Hello` closes its connection at once (`bad
+//! proof`). Until its first frame, nothing tells a stranger from a peer, so
+//! the accepted slots (all but the dial's) are shared by rules under which
+//! a connection that proved nothing never outranks one that did (see
 //! `Conn::eviction_rank`): taking the last free slot evicts one unproven
 //! connection, and a newcomer that finds no free slot is refused but evicts
-//! one, so that the next finds room. Silent connections go before those that
-//! sent a valid `Hello` (which keep their slot for a round trip while their
-//! `Proof` comes), the oldest first, and a connection accepted at this very
-//! `now` (its bytes not yet offered) is never evicted: a host accepts a
-//! burst in one turn, and the burst must not push out a peer whose `Hello`
-//! it has not read. The dial's slot is never shared, and an evicted peer's
-//! dial is retried. A host bounds the rest: bytes read per connection per
-//! turn, connections accepted per turn.
+//! one, so that the next finds room. Connections that proved nothing go
+//! before those whose `Hello` proved the key (which keep their slot for a
+//! round trip while their `Proof` comes), the oldest first, and a
+//! connection accepted at this very `now` (its bytes not yet offered) is
+//! never evicted: a host accepts a burst in one turn, and the burst must not
+//! push out a peer whose `Hello` it has not read. A host therefore accepts
+//! no more connections per `now` than there are accepted slots (`CONNS -
+//! 1`), so that a peer in a burst of strangers always finds a slot. The dial's
+//! slot is never shared, and an evicted peer's dial is retried. A host
+//! bounds the rest: bytes read per connection per turn, connections
+//! accepted per turn.
 //!
 //! **Overload.** One call of `handle_timeout` runs at most one tick, so a
 //! host behind its schedule still serves its sockets and its stop between

@@ -327,14 +327,7 @@ impl Bench {
     fn join_as_two(&mut self) -> ConnId {
         let conn = self.node.handle_accepted(self.now).unwrap();
         let ours = [9; 16];
-        self.send(
-            conn,
-            &Frame::Hello {
-                protocol: PROTOCOL,
-                from: 2,
-                challenge: ours,
-            },
-        );
+        self.send(conn, &hello_from_two(ours));
         let [
             Frame::Welcome {
                 challenge, proof, ..
@@ -387,10 +380,12 @@ fn handshake_errors_close_the_connection_and_are_counted_by_kind() {
         protocol,
         from,
         challenge: [1; 16],
+        proof: hello_proof(MachineId::TWO, [1; 16]),
     };
     let cases = [
         (hello(PROTOCOL + 1, 2), ProtocolError::Version(PROTOCOL + 1)),
         (hello(PROTOCOL, 1), ProtocolError::WrongId(1)),
+        (stranger_hello([1; 16]), ProtocolError::BadProof),
         (
             Frame::Ready,
             ProtocolError::Unexpected(wire::FrameKind::Ready),
@@ -412,7 +407,7 @@ fn handshake_errors_close_the_connection_and_are_counted_by_kind() {
         assert!(b.events.contains(&Event::Close(conn)));
         assert_eq!(b.node.report().errors.0[error.kind()], 1);
         // The slot is closing: more bytes are dropped, not read.
-        assert_eq!(b.send(conn, &hello(PROTOCOL, 2)), MAX_FRAME_LEN.min(21));
+        assert_eq!(b.send(conn, &hello(PROTOCOL, 2)), MAX_FRAME_LEN.min(37));
         assert_eq!(b.node.report().errors.total(), 1);
     }
 }
@@ -421,14 +416,7 @@ fn handshake_errors_close_the_connection_and_are_counted_by_kind() {
 fn a_wrong_proof_is_refused_and_the_id_stays_free() {
     let mut b = Bench::new();
     let conn = b.node.handle_accepted(0).unwrap();
-    b.send(
-        conn,
-        &Frame::Hello {
-            protocol: PROTOCOL,
-            from: 2,
-            challenge: [3; 16],
-        },
-    );
+    b.send(conn, &hello_from_two([3; 16]));
     assert_eq!(b.recv(conn).len(), 1);
     b.send(conn, &Frame::Proof { proof: [0; 16] });
     assert_eq!(
@@ -446,13 +434,23 @@ fn join_as_one(b: &mut Bench) -> ConnId {
     b.node.handle_connected(dial, b.now);
     let [
         Frame::Hello {
-            challenge: hello, ..
+            challenge: hello,
+            proof: first,
+            ..
         },
     ] = b.recv(dial)[..]
     else {
         panic!("no Hello: {:?}", b.events);
     };
     let (zero, one, ours) = (MachineId::ZERO, MachineId::ONE, [4; 16]);
+    let none = handshake::NO_CHALLENGE;
+    assert!(handshake::verify(
+        &KEY,
+        Role::Hello,
+        (zero, &hello),
+        (one, &none),
+        &first
+    ));
     let proof = handshake::prove(&KEY, Role::Answerer, (zero, &hello), (one, &ours));
     b.send(
         dial,
@@ -537,14 +535,7 @@ fn a_second_claimant_never_displaces_the_first() {
     let mut b = Bench::new();
     b.join_as_two();
     let conn = b.node.handle_accepted(0).unwrap();
-    b.send(
-        conn,
-        &Frame::Hello {
-            protocol: PROTOCOL,
-            from: 2,
-            challenge: [5; 16],
-        },
-    );
+    b.send(conn, &hello_from_two([5; 16]));
     assert_eq!(
         b.rejected(),
         [CloseReason::Protocol(ProtocolError::Taken(MachineId::TWO))]
@@ -615,12 +606,35 @@ fn a_burst_of_connections_never_evicts_one_not_yet_read() {
     assert!(b.events.contains(&Event::Joined(MachineId::TWO)));
 }
 
-/// `Hello` from machine 2 with `challenge`.
+/// Machine 2's `Hello` proof over `challenge`, to machine 0.
+fn hello_proof(from: MachineId, challenge: [u8; 16]) -> wire::Proof {
+    let none = handshake::NO_CHALLENGE;
+    handshake::prove(
+        &KEY,
+        Role::Hello,
+        (from, &challenge),
+        (MachineId::ZERO, &none),
+    )
+}
+
+/// `Hello` from machine 2 with `challenge`, proving the key.
 fn hello_from_two(challenge: [u8; 16]) -> Frame {
     Frame::Hello {
         protocol: PROTOCOL,
         from: 2,
         challenge,
+        proof: hello_proof(MachineId::TWO, challenge),
+    }
+}
+
+/// `Hello` as machine 2 from a stranger: all right but the proof, which
+/// needs the key.
+fn stranger_hello(challenge: [u8; 16]) -> Frame {
+    Frame::Hello {
+        protocol: PROTOCOL,
+        from: 2,
+        challenge,
+        proof: [0; 16],
     }
 }
 
@@ -682,9 +696,62 @@ fn silent_strangers_give_way_before_a_peer_that_said_hello() {
 }
 
 #[test]
-fn strangers_that_say_hello_keep_their_slot_only_for_a_round_trip() {
-    // Every slot holds a valid-looking Hello: for ANSWER_GRACE_NS newer
-    // connections are refused, then the oldest gives way.
+fn strangers_saying_hello_at_any_rate_never_keep_a_peer_out() {
+    // Seven strangers a turn of 1 ms, each saying Hello as machine 2 (all
+    // right but the proof, which needs the key) and connecting again at
+    // once. Protocol 2's Hello proved nothing, so each held its slot for
+    // ANSWER_GRACE_NS and machine 2 was refused for good. Now each is
+    // closed at its Hello, and machine 2, which comes in the middle of a
+    // burst, gets a slot and joins while the flood goes on.
+    let mut b = Bench::new();
+    let mut peer = None;
+    let mut strangers = 0u64;
+    for turn in 1..=2 * conn::ANSWER_GRACE_NS / MS {
+        b.now = turn * MS;
+        for k in 0..CONNS - 1 {
+            if turn == 50 && k == 3 {
+                let conn = b.node.handle_accepted(b.now);
+                assert!(conn.is_some(), "machine 2 refused: {:?}", b.node.report());
+                b.send(conn.unwrap(), &hello_from_two([9; 16]));
+                peer = conn;
+            }
+            if let Some(c) = b.node.handle_accepted(b.now) {
+                strangers += 1;
+                b.send(c, &stranger_hello([k as u8; 16]));
+            }
+            // The host closes what the node asked it to.
+            let closes: Vec<ConnId> = b
+                .events
+                .drain(..)
+                .filter_map(|e| match e {
+                    Event::Close(c) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            for c in closes {
+                assert_ne!(Some(c), peer, "machine 2 closed at turn {turn}");
+                b.node.handle_closed(c, b.now);
+            }
+        }
+        if turn == 60 {
+            prove_as_two(&mut b, peer.unwrap(), [9; 16]);
+            assert!(
+                b.events.contains(&Event::Joined(MachineId::TWO)),
+                "{:?}",
+                b.events
+            );
+        }
+    }
+    assert!(strangers > 2_000, "the strangers churned: {strangers}");
+    let errors = b.node.report().errors;
+    assert_eq!(errors.0[ProtocolError::BadProof.kind()], strangers);
+}
+
+#[test]
+fn hellos_that_prove_the_key_keep_their_slot_only_for_a_round_trip() {
+    // Every slot holds a Hello that proves the key (a peer's, or one replayed
+    // by someone on the path): for ANSWER_GRACE_NS newer connections are
+    // refused, then the oldest gives way.
     let mut b = Bench::new();
     let first = b.node.handle_accepted(0).unwrap();
     b.send(first, &hello_from_two([1; 16]));
@@ -993,6 +1060,54 @@ fn a_link_to_the_next_machine_lost_in_set_up_is_dialled_again() {
 }
 
 /// Review: a `Bye` before the barrier was taken silently as an on-time end.
+/// Machine 0 with both hand-played peers up and ready: the barrier passed,
+/// no start yet. Returns machine 1's and machine 2's connections.
+fn bench_at_barrier() -> (Bench, ConnId, ConnId) {
+    let mut b = Bench::new();
+    b.node.handle_timeout(0);
+    b.drain();
+    let one = join_as_one(&mut b);
+    let two = b.join_as_two();
+    for conn in [one, two] {
+        b.send(conn, &Frame::Ready);
+    }
+    assert!(b.events.contains(&Event::Barrier), "{:?}", b.events);
+    (b, one, two)
+}
+
+#[test]
+fn a_link_gone_between_the_barrier_and_the_start_ends_the_node_unstarted() {
+    // A peer's Bye (it ended before the start) or a closed link after the
+    // barrier: the node used to start anyway and run without that peer.
+    // Now it ends at once, `peer lost`, closes the other link (so that its
+    // peer ends too) and refuses the start.
+    // The start not yet handed (a launcher's nodes), and handed but not
+    // yet come (hand-started nodes get theirs with the barrier).
+    for (bye, handed) in [(true, false), (false, false), (true, true), (false, true)] {
+        let (mut b, one, two) = bench_at_barrier();
+        if handed {
+            b.node.handle_start(b.now + 1_000 * MS, 0, b.now).unwrap();
+            b.now += 500 * MS;
+        }
+        if bye {
+            b.send(one, &Frame::Bye { sent: 0 });
+        } else {
+            b.node.handle_closed(one, b.now);
+            b.drain();
+        }
+        assert_eq!(b.node.status(), Some(Status::PeerLost), "{bye} {handed}");
+        assert!(b.events.contains(&Event::Close(two)), "{bye} {handed}");
+        assert_eq!(
+            b.node.handle_start(b.now, 0, b.now),
+            Err(StartError::NotReady)
+        );
+        b.node.handle_timeout(b.now + 2_000 * MS);
+        let report = b.node.report();
+        assert_eq!(report.tally.ticks, 0);
+        assert_eq!(report.first_tick_ns, None);
+    }
+}
+
 #[test]
 fn a_bye_before_the_barrier_is_unexpected() {
     let (mut b, conn) = bench_with_link();

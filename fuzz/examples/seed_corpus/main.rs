@@ -29,6 +29,7 @@ const FRAMES: [Frame; 7] = [
         protocol: PROTOCOL,
         from: 2,
         challenge: [0x11; CHALLENGE_LEN],
+        proof: [0x33; PROOF_LEN],
     },
     Frame::Welcome {
         protocol: PROTOCOL,
@@ -102,11 +103,13 @@ fn frame_bytes(frame: &Frame, seed: &mut Vec<u8>) {
             protocol,
             from,
             challenge,
+            proof,
         } => {
             seed.extend(variant(0, 6));
             seed.extend(protocol.to_le_bytes());
             seed.push(from);
             seed.extend(challenge);
+            seed.extend(proof);
         }
         Frame::Welcome {
             protocol,
@@ -144,9 +147,7 @@ fn frame_seed(frame: &Frame) -> Vec<u8> {
     frame_bytes(frame, &mut seed);
     // Taking the rest, `arbitrary` reads a trailing array whole, then its
     // last element again from what is left.
-    if let Frame::Hello {
-        challenge: tail, ..
-    }
+    if let Frame::Hello { proof: tail, .. }
     | Frame::Welcome { proof: tail, .. }
     | Frame::Proof { proof: tail } = frame
     {

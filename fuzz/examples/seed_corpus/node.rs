@@ -218,6 +218,7 @@ pub fn seeds() {
             protocol,
             from,
             challenge: [5; CHALLENGE_LEN],
+            proof: [0; PROOF_LEN],
         },
     };
     let on = |conn, op: NodeOp| match op {

@@ -7,7 +7,6 @@
 //! The lines are read here, bounded, one at a time, and handed to
 //! `rundir/line.rs`, which reads each with csv and serde.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -96,7 +95,8 @@ pub fn read_run(dir: &Path) -> Result<Run, RunDirError> {
             path: path.clone(),
             source,
         };
-        let file = File::open(&path).map_err(read)?;
+        // Any size, but a regular file, read up to its size when opened.
+        let file = super::open_in(&path, u64::MAX)?.reader();
         let log = read_log(BufReader::with_capacity(1 << 16, file)).map_err(read)?;
         logs[id.index()] = log.rows;
         bad_lines[id.index()] = log.bad;

@@ -2,7 +2,6 @@
 //! [`JSON_BYTES_MAX`] bytes, a parse error located and quoted briefly, and
 //! `params.json`'s ranges checked, each error naming its field.
 
-use std::fs::File;
 use std::path::Path;
 
 use super::{PARAMS, Params, RunDirError};
@@ -98,21 +97,12 @@ pub const JSON_BYTES_MAX: u64 = 1 << 20;
 /// Reads at most [`JSON_BYTES_MAX`] bytes of `path` and parses them; a parse
 /// error names the line and quotes a short piece of the text before the fault.
 pub(super) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunDirError> {
-    use std::io::Read as _;
-    let read = |source| RunDirError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|f| f.take(JSON_BYTES_MAX + 1).read_to_end(&mut bytes))
-        .map_err(read)?;
-    if bytes.len() as u64 > JSON_BYTES_MAX {
-        return Err(RunDirError::TooLarge {
+    let bytes = super::open_in(path, JSON_BYTES_MAX)?
+        .read_all()
+        .map_err(|source| RunDirError::Read {
             path: path.to_owned(),
-            max: JSON_BYTES_MAX,
-        });
-    }
+            source,
+        })?;
     serde_json::from_slice(&bytes).map_err(|source| RunDirError::Json {
         path: path.to_owned(),
         line: source.line(),

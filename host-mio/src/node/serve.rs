@@ -9,7 +9,7 @@ use mio::net::TcpStream;
 use scalemodel_core::node::{CONNS, ConnId};
 
 use super::{FIRST_CONN, Node, NodeError};
-use crate::host::Host;
+use crate::host::{Host, Note};
 use crate::socket::Socket;
 use crate::timer::Timer;
 
@@ -19,10 +19,11 @@ const READ_BUDGET: usize = 16 * 1024;
 /// Bytes written to one connection per turn, at most.
 const WRITE_BUDGET: usize = 64 * 1024;
 /// Connections accepted per turn, at most, so that a flood of strangers
-/// cannot hold the loop: as many as the node has slots, since it refuses
-/// the rest of a burst (it never evicts a connection accepted in the same
-/// turn), and a refused accept is work for nothing.
-const ACCEPTS_PER_TURN: usize = CONNS;
+/// cannot hold the loop: as many as the node has slots for accepted
+/// connections (all but the dial's). The node never evicts a connection
+/// accepted in the same turn, so one more would be refused, and that one
+/// might be a peer's.
+const ACCEPTS_PER_TURN: usize = CONNS - 1;
 
 impl<T: Timer> Node<T> {
     /// Accepts waiting connections, each into the slot the node gives it.
@@ -48,8 +49,17 @@ impl<T: Timer> Node<T> {
                 {
                     continue;
                 }
-                Err(e) => return Err(e.into()),
+                // The listener itself is broken (not listening): a bug.
+                Err(e) if e.kind() == io::ErrorKind::InvalidInput => return Err(e.into()),
+                // Out of descriptors (EMFILE, ENFILE), buffers or memory, or
+                // an error of the connection that Linux reports here: the
+                // node goes on; the connection waits in the backlog.
+                Err(e) => {
+                    self.accept_failed(host, &e, now);
+                    return Ok(());
+                }
             };
+            self.accept_paused_until = None;
             // No slot: the stream drops, which closes it.
             if let Some(conn) = self.core.handle_accepted(now) {
                 self.adopt(conn, stream, addr, false)?;
@@ -58,6 +68,22 @@ impl<T: Timer> Node<T> {
             self.act(host, now)?;
         }
         Ok(())
+    }
+
+    /// An accept failed for want of a resource: noted (within the notes'
+    /// budget; counted in each note), and no accept until
+    /// [`super::ACCEPT_BACKOFF_NS`] has passed, since the listener stays
+    /// readable and trying every turn would spin.
+    fn accept_failed<H: Host>(&mut self, host: &mut H, e: &io::Error, now: u64) {
+        self.accept_failures += 1;
+        self.accept_paused_until = Some(now.saturating_add(super::ACCEPT_BACKOFF_NS));
+        if self.rejected_notes.take(now) {
+            host.note(&Note::AcceptFailed {
+                os_error: e.raw_os_error(),
+                kind: e.kind(),
+                count: self.accept_failures,
+            });
+        }
     }
 
     /// Puts `stream` in slot `conn` and registers it.

@@ -102,12 +102,14 @@ pub fn frames(frames: &[Frame]) -> Vec<u8> {
     out
 }
 
-/// A `Hello` claiming machine `from`.
+/// A `Hello` claiming machine `from`, as a stranger can make it: the right
+/// version and id, and a proof of a key it does not hold.
 pub fn hello(from: u8) -> Frame {
     Frame::Hello {
         protocol: PROTOCOL,
         from,
         challenge: [7; CHALLENGE_LEN],
+        proof: [0; PROOF_LEN],
     }
 }
 
@@ -177,6 +179,55 @@ pub fn idle_sockets(addr: SocketAddr, n: usize, until: Instant) -> Vec<JoinHandl
                     attack.connections += 1;
                     let _ = s.set_read_timeout(Some(Duration::from_millis(50)));
                     // Hold it until the node closes it (EOF or reset).
+                    while Instant::now() < until {
+                        match s.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(_) => {}
+                            Err(e)
+                                if matches!(
+                                    e.kind(),
+                                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                                ) => {}
+                            Err(_) => break,
+                        }
+                    }
+                }
+                attack
+            })
+        })
+        .collect()
+}
+
+/// `n` strangers that each connect to `addr`, say a [`hello`] claiming
+/// machine `claim`, hold the connection until the node closes it, and
+/// connect again at once, until `until`.
+pub fn hello_flood(
+    addr: SocketAddr,
+    claim: u8,
+    n: usize,
+    until: Instant,
+) -> Vec<JoinHandle<Attack>> {
+    let hello = frames(&[hello(claim)]);
+    (0..n)
+        .map(|_| {
+            let hello = hello.clone();
+            std::thread::spawn(move || {
+                let mut attack = Attack::default();
+                let mut buf = [0u8; 256];
+                while Instant::now() < until {
+                    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+                    else {
+                        std::thread::sleep(Duration::from_millis(1));
+                        continue;
+                    };
+                    attack.connections += 1;
+                    if s.write_all(&hello).is_err() {
+                        continue;
+                    }
+                    attack.bytes += hello.len() as u64;
+                    // Held (whatever the node answers) until the node
+                    // closes it (EOF or reset); a fresh one follows at once.
+                    let _ = s.set_read_timeout(Some(Duration::from_millis(10)));
                     while Instant::now() < until {
                         match s.read(&mut buf) {
                             Ok(0) => break,
