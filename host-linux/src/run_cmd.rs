@@ -468,13 +468,17 @@ fn print_trial(t: &Trial) {
             m.end,
         );
     }
-    let balanced = p
+    let balanced = p.links.iter().filter(|l| l.balance().is_ok()).count();
+    let sent = p.links.iter().map(|l| l.sent).fold(0, u64::saturating_add);
+    let lost: u64 = p
         .links
         .iter()
-        .filter(|l| l.sent == l.received + l.queued + l.in_flight + l.lost)
-        .count();
-    let sent: u64 = p.links.iter().map(|l| l.sent).sum();
-    let lost: u64 = p.links.iter().map(|l| l.in_flight + l.lost).sum();
+        .map(|l| {
+            l.in_flight
+                .saturating_add(l.lost)
+                .saturating_add(l.inferred)
+        })
+        .fold(0, u64::saturating_add);
     outln!(
         "  conservation: {balanced} of {} links balanced, {sent} messages sent, {lost} undelivered; conformance: {}",
         p.links.len(),

@@ -14,17 +14,21 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use scalemodel_core::balance::{self, Imbalance, Parts};
+use scalemodel_core::fault::Faults;
 use scalemodel_core::node::Status;
 use scalemodel_core::sim::{Config, End as SimEnd, LinkReport, MachineReport, Report, Sink};
 use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
 
+mod faults;
 mod line;
 mod log;
 mod quote;
 mod read;
 mod row;
 
+pub use faults::{FaultSummary, error_kinds, never_expected};
 pub use log::{
     BAD_LINES_KEPT, BadLine, BadLines, LINE_BYTES_MAX, Log, Run, parse_log, read_log, read_run,
 };
@@ -229,6 +233,14 @@ pub struct MachineSummary {
     pub inbox_left: u32,
     /// How it ended.
     pub end: End,
+    /// Ticks that ran after the next tick was already due (any makes it
+    /// `overloaded`); `null` when unknown (a crashed node, an older file).
+    #[serde(default)]
+    pub behind_ticks: Option<u64>,
+    /// Protocol errors it saw, by kind (only kinds that happened); `null`
+    /// when unknown (a crashed node, an older file).
+    #[serde(default)]
+    pub protocol_errors: Option<BTreeMap<String, u64>>,
 }
 
 impl MachineSummary {
@@ -252,6 +264,8 @@ impl MachineSummary {
             held: 0,
             inbox_left: 0,
             end,
+            behind_ticks: None,
+            protocol_errors: None,
         }
     }
 
@@ -268,6 +282,8 @@ impl MachineSummary {
             stalled_ns: m.stalled_ns,
             held: m.held,
             inbox_left: m.inbox_left,
+            behind_ticks: Some(m.behind_ticks),
+            protocol_errors: Some(error_kinds(&m.errors)),
             ..Self::from_tally(id, m.rate, &m.tally, end)
         }
     }
@@ -289,10 +305,35 @@ pub struct LinkSummary {
     pub queued: u64,
     /// Messages still on the link or in the sender.
     pub in_flight: u64,
-    /// Messages that will never arrive: destroyed by a crash or a broken
-    /// link, or never sent because the receiver had ended.
+    /// Messages that will never arrive, counted where they were lost:
+    /// destroyed by a crash or a broken link, or never sent because the
+    /// receiver had ended.
     #[serde(default)]
     pub lost: u64,
+    /// Messages lost where nobody could count them (on a network run, what
+    /// a crashed machine's side of the link held): sent, and neither
+    /// received, queued, in flight nor counted lost. Only a crash explains it.
+    #[serde(default)]
+    pub inferred: u64,
+}
+
+impl LinkSummary {
+    /// The balance rule on this link:
+    /// `sent = received + queued + in_flight + lost + inferred`.
+    pub const fn balance(&self) -> Result<(), Imbalance> {
+        balance::balance(self.sent, &self.parts())
+    }
+
+    /// The parts `sent` must equal.
+    pub const fn parts(&self) -> Parts {
+        Parts {
+            received: self.received,
+            queued: self.queued,
+            in_flight: self.in_flight,
+            lost: self.lost,
+            inferred: self.inferred,
+        }
+    }
 }
 
 impl From<&LinkReport> for LinkSummary {
@@ -305,6 +346,7 @@ impl From<&LinkReport> for LinkSummary {
             queued: l.queued,
             in_flight: l.in_flight,
             lost: l.lost,
+            inferred: 0,
         }
     }
 }
@@ -347,6 +389,12 @@ pub struct Params {
     /// Each node process's resource use (`net` only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<ProcessSummary>,
+    /// The faults that acted, in the order they began: the simulator's, or
+    /// what `run` saw (a node that died, nodes it stopped). `[]`: none
+    /// acted; absent: unknown (hand-started nodes, older files), and then
+    /// the checker's rules that need them are skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Vec<FaultSummary>>,
 }
 
 /// One node process's resource use and notes, in `params.json` of a `net` run.
@@ -396,6 +444,7 @@ impl Params {
             machines: Vec::new(),
             links: Vec::new(),
             processes: Vec::new(),
+            faults: None,
         }
     }
 
@@ -406,6 +455,12 @@ impl Params {
             .map(|&id| MachineSummary::from_report(id, &report.machines[id.index()]))
             .collect();
         self.links = report.links.iter().map(LinkSummary::from).collect();
+    }
+
+    /// Records the faults of `faults` that acted (`missed` as the
+    /// simulator's `missed_faults` says).
+    pub fn record_faults(&mut self, faults: &Faults, missed: &[bool]) {
+        self.faults = Some(FaultSummary::acted(faults, missed));
     }
 
     /// Writes `dir/params.json`.

@@ -113,6 +113,9 @@ pub fn summary(
         held: 0,
         inbox_left: 0,
         end: End::Crashed,
+        // Its timing and errors died with it.
+        behind_ticks: None,
+        protocol_errors: None,
     };
     NodeSummary {
         run,
