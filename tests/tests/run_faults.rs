@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use scalemodel::check::check_dir;
 use scalemodel::merge::merge_nodes;
-use scalemodel::rundir::{End, Params};
+use scalemodel::rundir::{End, FaultSummary, Params};
 use scalemodel_tests::{
     Children, children_of, free_ports, hand_node, key_file, lines_in, scalemodel, scalemodel_bin,
     signal, wait_until,
@@ -89,6 +89,15 @@ fn a_node_killed_under_run_is_named_and_its_trial_is_complete() {
         params.processes[1].died.as_deref(),
         Some("killed by signal 9 (SIGKILL)")
     );
+    // The launcher records the death as the fault that acted, so that the
+    // checker can tell the survivors' `peer lost` from an unexplained one.
+    assert_eq!(
+        params.faults,
+        Some(vec![FaultSummary::Crash {
+            machine: 1,
+            at_ns: None
+        }])
+    );
     for m in [&params.machines[0], &params.machines[2]] {
         assert_eq!(m.end, End::PeerLost, "{m:?}");
         assert_eq!(m.ticks, 20 * u64::from(m.rate), "it kept its rate: {m:?}");
@@ -116,6 +125,7 @@ fn a_node_killed_under_run_is_named_and_its_trial_is_complete() {
     );
     // The next trial ran, whole.
     let next = Params::read(&out.join("trial-2")).unwrap();
+    assert_eq!(next.faults, Some(Vec::new()), "nothing acted on trial 2");
     assert!(
         next.machines.iter().all(|m| m.end == End::Completed),
         "{:?}",
