@@ -21,7 +21,7 @@ use scalemodel_core::{MachineId, N};
 use crate::check::check;
 use crate::cli::{Shard, SwarmArgs};
 use crate::outln;
-use crate::rundir::{Params, Rows};
+use crate::rundir::{FaultSummary, Params, Rows};
 use crate::sim_cmd::{Caps, SimJob, replay, with_caps};
 
 /// The small capacities a case picks from, so that every bound is hit.
@@ -279,17 +279,11 @@ fn check_ends(
             return Err(format!("machine {id} never ended"));
         }
     }
-    let acted: Vec<&Fault> = faults
-        .as_slice()
-        .iter()
-        .zip(missed)
-        .filter(|&(_, &missed)| !missed)
-        .map(|(f, _)| f)
-        .collect();
+    let acted = FaultSummary::acted(faults, missed);
     for me in MachineId::ALL {
         for peer in [me.next(), me.other()] {
             let reason = why[me.index()][peer.index()];
-            if let Some(e) = link_end_unexplained(&acted, me, peer, reason) {
+            if let Some(e) = link_end_unexplained(&acted, me.get(), peer.get(), reason) {
                 return Err(e);
             }
         }
@@ -300,34 +294,27 @@ fn check_ends(
 /// Why machine `me`'s link to `peer` ended with `reason` (`None`: cleanly,
 /// with `Bye` both ways) although no fault that `acted` explains it, if so.
 fn link_end_unexplained(
-    acted: &[&Fault],
-    me: MachineId,
-    peer: MachineId,
+    acted: &[FaultSummary],
+    me: u8,
+    peer: u8,
     reason: Option<CloseReason>,
 ) -> Option<String> {
-    let touches = |f: &Fault, id: MachineId| match *f {
-        Fault::Crash { machine, .. }
-        | Fault::Stop { machine, .. }
-        | Fault::Pause { machine, .. } => machine == id,
-        Fault::Partition { a, b, .. } => a == id || b == id,
-        Fault::Garbage { from, to, .. } => from == id || to == id,
-    };
-    let on_link = |f: &&Fault| touches(f, me) || touches(f, peer);
     let link = format!("machine {me}'s link to {peer}");
     match reason {
         None => None,
         Some(CloseReason::Protocol(e)) => {
             let garbage = acted.iter().any(
-                |f| matches!(**f, Fault::Garbage { from, to, .. } if from == peer && to == me),
+                |f| matches!(*f, FaultSummary::Garbage { from, to, .. } if from == peer && to == me),
             );
             (!garbage).then(|| {
                 format!("{link} ended with a protocol error ({e}), but no garbage went on it")
             })
         }
-        Some(r) => (!acted.iter().any(on_link))
+        Some(r) => (!acted.iter().any(|f| f.touches(me) || f.touches(peer)))
             .then(|| format!("{link} ended lost ({r}), but no fault acted on either end")),
     }
 }
+
 /// Runs `scalemodel swarm`.
 pub fn run(args: &SwarmArgs) -> Result<()> {
     let seed = args.seed.unwrap_or_else(crate::cli::random_u64);
@@ -448,4 +435,35 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         bail!("{} of {} cases failed", failures.len(), cases.len());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scalemodel_core::node::ProtocolError;
+
+    #[test]
+    fn a_link_end_needs_a_fault_that_explains_it() {
+        let crash_2 = FaultSummary::Crash {
+            machine: 2,
+            at_ns: Some(1),
+        };
+        let garbage = FaultSummary::Garbage {
+            from: 1,
+            to: 0,
+            at_ns: 1,
+        };
+        let protocol = Some(CloseReason::Protocol(ProtocolError::BadProof));
+        assert_eq!(link_end_unexplained(&[], 0, 1, None), None);
+        assert!(link_end_unexplained(&[], 0, 1, Some(CloseReason::NoBye)).is_some());
+        assert!(link_end_unexplained(&[crash_2], 0, 1, Some(CloseReason::Closed)).is_some());
+        assert_eq!(
+            link_end_unexplained(&[crash_2], 0, 2, Some(CloseReason::Closed)),
+            None
+        );
+        assert_eq!(link_end_unexplained(&[garbage], 0, 1, protocol), None);
+        // Garbage the other way, or a crash, makes no protocol error here.
+        assert!(link_end_unexplained(&[garbage], 1, 0, protocol).is_some());
+        assert!(link_end_unexplained(&[crash_2], 0, 2, protocol).is_some());
+    }
 }

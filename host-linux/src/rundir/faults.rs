@@ -132,6 +132,58 @@ impl FaultSummary {
     }
 }
 
+impl std::fmt::Display for FaultSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = |ns: u64| ns as f64 / 1e9;
+        match *self {
+            Self::Crash {
+                machine,
+                at_ns: Some(t),
+            } => write!(f, "crash: machine {machine} at {:.3} s", s(t)),
+            Self::Crash {
+                machine,
+                at_ns: None,
+            } => {
+                write!(f, "crash: machine {machine} (its process died)")
+            }
+            Self::Stop {
+                machine,
+                at_ns: Some(t),
+            } => write!(f, "stop: machine {machine} at {:.3} s", s(t)),
+            Self::Stop {
+                machine,
+                at_ns: None,
+            } => {
+                write!(f, "stop: machine {machine} (told to stop)")
+            }
+            Self::Pause {
+                machine,
+                from_ns,
+                until_ns,
+            } => write!(
+                f,
+                "pause: machine {machine} from {:.3} s to {:.3} s",
+                s(from_ns),
+                s(until_ns)
+            ),
+            Self::Partition {
+                a,
+                b,
+                from_ns,
+                until_ns,
+            } => write!(
+                f,
+                "partition: machines {a} and {b} from {:.3} s to {:.3} s",
+                s(from_ns),
+                s(until_ns)
+            ),
+            Self::Garbage { from, to, at_ns } => {
+                write!(f, "garbage: on link {from}->{to} at {:.3} s", s(at_ns))
+            }
+        }
+    }
+}
+
 /// Protocol errors by kind, as `params.json` and `node-<id>.json` spell
 /// them (only the kinds that happened).
 pub fn error_kinds(errors: &ErrorCounts) -> BTreeMap<String, u64> {
@@ -183,6 +235,8 @@ mod tests {
             }
         );
         assert!(net.crashed(2) && !net.crashed(1) && net.touches(2));
+        assert_eq!(net.to_string(), "crash: machine 2 (its process died)");
+        assert_eq!(acted[1].to_string(), "garbage: on link 2->0 at 0.500 s");
     }
 
     #[test]
