@@ -78,8 +78,9 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
 /// machine id), as the simulator counts it: `sent` from the sender;
 /// `received` and `queued` (left in its inbox) from the receiver;
 /// `in_flight`, what was on its way when the model ended (still in the
-/// sender, or reaching the receiver after its end); `lost`, what the sender
-/// could never deliver, counted where it happened. So
+/// sender, or reaching the receiver after its end); `lost`, counted where it
+/// happened: what the sender could never deliver, and what the receiver
+/// found on the connection when it closed it (`dropped`). So
 /// `sent = received + queued + in_flight + lost` exactly when both ends
 /// counted right.
 ///
@@ -114,7 +115,7 @@ pub fn links(nodes: &[NodeSummary]) -> Result<Vec<LinkSummary>, MergeError> {
                 received: back.received,
                 queued: back.queued,
                 in_flight,
-                lost: out.undeliverable,
+                lost: out.undeliverable.saturating_add(back.dropped),
                 inferred: 0,
             };
             let inferred = if crashed(from) || crashed(to) {
@@ -130,7 +131,7 @@ pub fn links(nodes: &[NodeSummary]) -> Result<Vec<LinkSummary>, MergeError> {
                 received: back.received,
                 queued: back.queued,
                 in_flight,
-                lost: out.undeliverable,
+                lost: counted.lost,
                 inferred,
             });
         }
@@ -159,6 +160,7 @@ mod tests {
                 received: br,
                 queued: bq,
                 after_end: ba,
+                dropped: 0,
                 protocol_errors: 0,
                 lost: None,
                 lost_at_ns: None,
@@ -263,6 +265,21 @@ mod tests {
         }
         // The links between survivors keep their own counts and infer nothing.
         assert_eq!((link(0, 1).lost, link(0, 1).inferred), (4, 0));
+    }
+
+    #[test]
+    fn what_a_receiver_found_on_the_connection_it_closed_is_counted_lost() {
+        let mut nodes = MachineId::ALL.map(|id| node(id, &FLOWS));
+        // Machine 1 closed its link from 0 with 3 of 0's messages unread on
+        // it: 0 had handed them to the socket, so it counts none of them.
+        let from_0 = nodes[1].peers.iter_mut().find(|p| p.peer == 0).unwrap();
+        from_0.dropped = 3;
+        let to_1 = nodes[0].peers.iter_mut().find(|p| p.peer == 1).unwrap();
+        to_1.sent += 3;
+        let links = links(&nodes).unwrap();
+        let l = links.iter().find(|l| (l.from, l.to) == (0, 1)).unwrap();
+        assert_eq!((l.lost, l.inferred), (4 + 3, 0));
+        assert_eq!(l.balance(), Ok(()));
     }
 
     #[test]

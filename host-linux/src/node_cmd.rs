@@ -432,6 +432,7 @@ fn summarise(
                 received: p.received,
                 queued: p.queued,
                 after_end: p.after_end,
+                dropped: p.dropped,
                 protocol_errors: p.protocol_errors,
                 lost: p.lost.map(|reason| reason.to_string()),
                 lost_at_ns: p.lost_at_model_ns,

@@ -591,6 +591,10 @@ pub struct PeerSummary {
     pub queued: u64,
     /// Messages from the peer that arrived after this machine's end.
     pub after_end: u64,
+    /// Messages from the peer still on the connection when this machine
+    /// closed it: read before the close and counted lost (0 in older files).
+    #[serde(default)]
+    pub dropped: u64,
     /// Protocol errors on the link.
     pub protocol_errors: u64,
     /// Why the link broke (or the peer ended early), if it did.

@@ -4,8 +4,9 @@
 //! A killed node writes no `node-<id>.json`. The launcher writes one for it,
 //! ended `crashed`, with what its log shows (ticks, events, clock, what it
 //! sent and took from each peer) and nothing it cannot know (its inbox at
-//! death, its timing, its process figures). [`crate::merge`] then counts what
-//! the crash destroyed as the links' `lost`, as the simulator does.
+//! death, its timing, its process figures). [`crate::merge`] then reports what
+//! the crash destroyed as the links' `inferred`: nobody who could count it
+//! survived.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -81,6 +82,7 @@ pub fn summary(
             received: count(Kind::Receive, peer.get()),
             queued: 0,
             after_end: 0,
+            dropped: 0,
             protocol_errors: 0,
             lost: None,
             lost_at_ns: None,

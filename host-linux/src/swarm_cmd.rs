@@ -142,6 +142,9 @@ pub struct Tally {
     pub messages: u64,
     /// Messages lost to faults.
     pub lost: u64,
+    /// Of those, messages a receiver found waiting as it closed the link,
+    /// and counted.
+    pub dropped: u64,
     /// Faults that acted, by kind: crash, stop, pause, partition, garbage.
     pub faults: [u64; 5],
     /// Times an inbox filled, and times a sender stalled.
@@ -159,6 +162,7 @@ impl Tally {
         self.records += o.records;
         self.messages += o.messages;
         self.lost += o.lost;
+        self.dropped += o.dropped;
         self.held += o.held;
         self.stalls += o.stalls;
         for (a, b) in self.faults.iter_mut().zip(o.faults) {
@@ -257,12 +261,14 @@ impl SimJob for CaseJob {
             .map(|n| n.report().peers.map(|p| p.lost));
         check_ends(sim.faults(), sim.missed_faults(), &report, &why)?;
         let records = rows.0.iter().map(|r| r.len() as u64).sum();
-        Ok(Tally::of(
-            sim.faults(),
-            sim.missed_faults(),
-            &report,
-            records,
-        ))
+        let mut tally = Tally::of(sim.faults(), sim.missed_faults(), &report, records);
+        tally.dropped = sim
+            .nodes()
+            .iter()
+            .flat_map(|n| n.report().peers)
+            .map(|p| p.dropped)
+            .sum();
+        Ok(tally)
     }
 }
 
@@ -407,10 +413,11 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         crashed,
     ] = t.ends;
     outln!(
-        "exercised: {} records, {} messages ({} lost to faults); inboxes filled {} times, senders stalled {} times",
+        "exercised: {} records, {} messages ({} lost to faults, {} of them counted by a receiver as it closed); inboxes filled {} times, senders stalled {} times",
         t.records,
         t.messages,
         t.lost,
+        t.dropped,
         t.held,
         t.stalls
     );

@@ -148,7 +148,7 @@ impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
                 received: r.received,
                 queued,
                 in_flight: link.clocks() + unsent + after_end,
-                lost: link.lost + s.undeliverable,
+                lost: link.lost + s.undeliverable + r.dropped,
             }
         });
         Report { machines, links }
