@@ -1,8 +1,11 @@
 //! The run directory, a public format: `machine-<id>.csv` logs and
 //! `params.json`. This module is the one place that reads and writes it:
 //!
-//! - here: the names, the summaries in `params.json` and `node-<id>.json`,
-//!   and the writers ([`LogWriter`], [`CsvSink`]);
+//! - here: the names, the summaries in `params.json`, and the writers
+//!   ([`LogWriter`], [`CsvSink`]);
+//! - `rundir/node.rs`: `node-<id>.json`, one networked machine's summary;
+//! - `rundir/faults.rs`: the faults that acted and the protocol errors by
+//!   kind, as `params.json` records them;
 //! - `rundir/log.rs`: reading the logs, bounded ([`read_run`], [`read_log`]);
 //! - `rundir/line.rs`: one log line, read with csv and serde;
 //! - `rundir/row.rs`: a log line as a [`Row`];
@@ -24,6 +27,7 @@ use serde::{Deserialize, Serialize};
 mod faults;
 mod line;
 mod log;
+mod node;
 mod quote;
 mod read;
 mod row;
@@ -32,6 +36,7 @@ pub use faults::{FaultSummary, error_kinds, never_expected};
 pub use log::{
     BAD_LINES_KEPT, BadLine, BadLines, LINE_BYTES_MAX, Log, Run, parse_log, read_log, read_run,
 };
+pub use node::{NetRun, NodeSummary, PeerSummary, node_name};
 pub use quote::{QUOTE_CHARS_MAX, quote, quote_prefix};
 pub use read::{DURATION_S_MAX, JSON_BYTES_MAX, RATE_MAX, RATES, SIDES_MIN, SPEED_MIN};
 pub use row::{Kind, Row, Rows};
@@ -566,113 +571,7 @@ impl Sink for CsvSink {
     }
 }
 
-/// The name of machine `id`'s part of the summary, written by `scalemodel node`.
-pub fn node_name(id: MachineId) -> String {
-    format!("node-{id}.json")
-}
-
-/// One peer's side of a link, as a networked machine saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeerSummary {
-    /// The peer's id.
-    pub peer: u8,
-    /// Messages this machine sent to the peer.
-    pub sent: u64,
-    /// Of those, never to reach the peer: its link was gone or had ended
-    /// when they were sent, or broke while they waited.
-    pub undeliverable: u64,
-    /// Of those, still waiting in this machine at the end.
-    pub unsent: u64,
-    /// What the peer's `Bye` said it sent, if it said.
-    pub peer_sent: Option<u64>,
-    /// Messages from the peer taken off the inbox.
-    pub received: u64,
-    /// Messages from the peer left in the inbox at the end.
-    pub queued: u64,
-    /// Messages from the peer that arrived after this machine's end.
-    pub after_end: u64,
-    /// Messages from the peer still on the connection when this machine
-    /// closed it: read before the close and counted lost (0 in older files).
-    #[serde(default)]
-    pub dropped: u64,
-    /// Protocol errors on the link.
-    pub protocol_errors: u64,
-    /// Why the link broke (or the peer ended early), if it did.
-    pub lost: Option<String>,
-    /// Model ns when the link broke, if it did (0 before the start).
-    pub lost_at_ns: Option<u64>,
-}
-
-/// The parameters of a networked run, as each of its machines knows them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NetRun {
-    /// The run's seed.
-    pub seed: u64,
-    /// The run's id, naming it (`--run-id`; `run` draws one per trial).
-    pub run_id: u64,
-    /// The run's length in model seconds.
-    pub duration_s: f64,
-    /// Model time runs this many times faster than wall time.
-    pub speed: u32,
-    /// Faces of the die.
-    pub sides: u8,
-    /// The range the rates were drawn from, or `null` when they were given.
-    pub rate_range: Option<[u32; 2]>,
-    /// Every machine's rate.
-    pub rates: [u32; N],
-    /// Messages an inbox holds.
-    pub inbox_capacity: usize,
-}
-
-/// `node-<id>.json`: one networked machine's part of the summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NodeSummary {
-    /// The run's parameters.
-    pub run: NetRun,
-    /// The address it listened on.
-    pub listen: String,
-    /// Unix time in ns of model time 0.
-    pub start_ns: u64,
-    /// Its summary, as in `params.json`.
-    pub machine: MachineSummary,
-    /// Each peer's side of the links.
-    pub peers: Vec<PeerSummary>,
-    /// Ticks that ran after the next tick was already due (any makes the
-    /// machine end `overloaded`).
-    pub behind_ticks: u64,
-    /// The latest a tick ran after its due time, in wall ns.
-    pub max_late_ns: u64,
-    /// Connections turned away because they never joined the run.
-    pub rejected: u64,
-    /// Protocol errors by kind (only kinds that happened), from peers and strangers.
-    pub protocol_errors: BTreeMap<String, u64>,
-    /// Wall ms from the process's start to its first tick.
-    pub first_tick_ms: Option<f64>,
-    /// The process's peak resident memory in KiB.
-    pub peak_rss_kib: Option<u64>,
-    /// The process's CPU time (user + system) in ms.
-    pub cpu_ms: Option<f64>,
-    /// What went wrong on the way, in words.
-    pub notes: Vec<String>,
-    /// How the process died, when it did: written by the launcher, which
-    /// rebuilds a dead node's summary from its log (see `salvage`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub died: Option<String>,
-}
-
-impl NodeSummary {
-    /// Writes `dir/node-<id>.json`.
-    pub fn write(&self, dir: &Path, id: MachineId) -> Result<(), RunDirError> {
-        write_json(&dir.join(node_name(id)), self)
-    }
-
-    /// Reads `dir/node-<id>.json`.
-    pub fn read(dir: &Path, id: MachineId) -> Result<Self, RunDirError> {
-        read::read_json(&dir.join(node_name(id)))
-    }
-}
-
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunDirError> {
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunDirError> {
     let write = |source| RunDirError::Write {
         path: path.to_owned(),
         source,
