@@ -43,7 +43,7 @@ pub const INVARIANTS: &[&str] = &[
     "a machine ends crashed exactly when a crash fault hit it",
     "without faults, nothing is lost and no machine ends peer lost, interrupted or crashed",
     "no Bye miscount and no seq gap or duplicate, fault or not",
-    "each link ends cleanly unless a fault acted on one of its ends; with a protocol error only where garbage went on it",
+    "each link ends cleanly unless a fault acted on one of its ends; or a pause or partition anywhere (a stall carries it on); with a protocol error only where garbage went on it",
     "no node's event queue overflowed",
 ];
 
@@ -316,8 +316,22 @@ fn link_end_unexplained(
                 format!("{link} ended with a protocol error ({e}), but no garbage went on it")
             })
         }
-        Some(r) => (!acted.iter().any(|f| f.touches(me) || f.touches(peer)))
-            .then(|| format!("{link} ended lost ({r}), but no fault acted on either end")),
+        Some(r) => {
+            // A machine frozen (or cut off) near the end can hold up the
+            // others' `Bye`s through a stall: a pause or a partition
+            // anywhere may explain it.
+            let explains = |f: &FaultSummary| {
+                f.touches(me)
+                    || f.touches(peer)
+                    || matches!(
+                        f,
+                        FaultSummary::Pause { .. } | FaultSummary::Partition { .. }
+                    )
+            };
+            (!acted.iter().any(explains)).then(|| {
+                format!("{link} ended lost ({r}), but no fault acted on either end, nor a pause or partition anywhere")
+            })
+        }
     }
 }
 
@@ -464,6 +478,15 @@ mod tests {
         assert_eq!(link_end_unexplained(&[], 0, 1, None), None);
         assert!(link_end_unexplained(&[], 0, 1, Some(CloseReason::NoBye)).is_some());
         assert!(link_end_unexplained(&[crash_2], 0, 1, Some(CloseReason::Closed)).is_some());
+        let pause_2 = FaultSummary::Pause {
+            machine: 2,
+            from_ns: 1,
+            until_ns: 2,
+        };
+        assert_eq!(
+            link_end_unexplained(&[pause_2], 0, 1, Some(CloseReason::NoBye)),
+            None
+        );
         assert_eq!(
             link_end_unexplained(&[crash_2], 0, 2, Some(CloseReason::Closed)),
             None
