@@ -31,7 +31,7 @@ pub fn check_ends(params: &Params, out: &mut Violations) {
     };
     let machine = |id: u8| params.machines.iter().find(|m| m.id == id);
     let end_of = |id: u8| machine(id).map(|m| m.end);
-    // Bounded by the reader: duration_s is finite and at most a few years.
+    // `as` saturates: even an unchecked duration cannot wrap.
     let duration_ns = (params.duration_s * 1e9).round() as u64;
     for m in &params.machines {
         let into_it = params.links.iter().filter(|l| l.to == m.id);
