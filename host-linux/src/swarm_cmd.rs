@@ -43,7 +43,7 @@ pub const INVARIANTS: &[&str] = &[
     "a machine ends crashed exactly when a crash fault hit it",
     "without faults, nothing is lost and no machine ends peer lost, interrupted or crashed",
     "no Bye miscount and no seq gap or duplicate, fault or not",
-    "each link ends cleanly unless a fault acted on one of its ends; or a pause or partition anywhere (a stall carries it on); with a protocol error only where garbage went on it",
+    "each link ends cleanly unless a fault acted on one of its ends, or a pause or partition anywhere (a stall carries it on); with a protocol error only where garbage went on it",
     "no node's event queue overflowed",
 ];
 
