@@ -34,7 +34,7 @@ use crate::cli::RunArgs;
 use crate::merge;
 use crate::outln;
 use crate::report::{self, set::Group, set::Set};
-use crate::rundir::{self, FaultSummary};
+use crate::rundir::{self, FaultSummary, LinkSummary};
 use crate::text::{count, signed};
 use crate::timing::{Timing, timing};
 use crate::{key, salvage};
@@ -491,17 +491,15 @@ fn print_trial(t: &Trial) {
     }
     let balanced = p.links.iter().filter(|l| l.balance().is_ok()).count();
     let sent = p.links.iter().map(|l| l.sent).fold(0, u64::saturating_add);
-    let lost: u64 = p
-        .links
-        .iter()
-        .map(|l| {
-            l.in_flight
-                .saturating_add(l.lost)
-                .saturating_add(l.inferred)
-        })
-        .fold(0, u64::saturating_add);
+    let total =
+        |part: fn(&LinkSummary) -> u64| p.links.iter().map(part).fold(0, u64::saturating_add);
+    let (in_flight, lost, inferred) = (
+        total(|l| l.in_flight),
+        total(|l| l.lost),
+        total(|l| l.inferred),
+    );
     outln!(
-        "  conservation: {balanced} of {} links balanced, {sent} messages sent, {lost} undelivered; conformance: {}",
+        "  conservation: {balanced} of {} links balanced, {sent} messages sent, {in_flight} in flight, {lost} lost (counted), {inferred} inferred lost; conformance: {}",
         p.links.len(),
         count(t.analysis.violations.total(), "violation")
     );
