@@ -17,6 +17,7 @@
 #[cfg(any(test, feature = "arbitrary"))]
 extern crate std;
 
+pub mod balance;
 mod clock;
 mod decimal;
 pub mod digest;

@@ -15,7 +15,10 @@
 //! - **match**: each receive matches exactly one earlier send on its link by `seq`,
 //!   with the same clock, in FIFO order;
 //! - **conservation**: per link, the logs agree with `params.json`, and
-//!   `sent = received + queued + in_flight + lost`.
+//!   `sent = received + queued + in_flight + lost + inferred` (the core's
+//!   [`scalemodel_core::balance`]);
+//! - **end**, **faults**, **protocol**: how each machine and link ended, from
+//!   `params.json` (see [`ends`]).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -24,6 +27,7 @@ use scalemodel_core::{MachineId, N, model_ns};
 
 use crate::rundir::{self, BadLines, Kind, Params, Row, Run, RunDirError};
 
+pub mod ends;
 pub mod violation;
 
 pub use violation::{Rule, VIOLATIONS_KEPT, Violation, Violations};
@@ -88,6 +92,7 @@ pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Violations {
     }
     check_conservation(params, &sent, &received, &mut out);
     check_summary(params, logs, &mut out);
+    ends::check_ends(params, &mut out);
     out
 }
 
@@ -424,15 +429,10 @@ fn check_conservation(
                 l.received
             ));
         }
-        // In u128: forged counts near u64::MAX must not wrap into a match.
-        let parts = u128::from(l.received)
-            + u128::from(l.queued)
-            + u128::from(l.in_flight)
-            + u128::from(l.lost);
-        if u128::from(l.sent) != parts {
+        if let Err(gap) = l.balance() {
             fail(format!(
-                "{name}: sent {} != received {} + queued {} + in flight {} + lost {}",
-                l.sent, l.received, l.queued, l.in_flight, l.lost
+                "{name}: sent {} != received {} + queued {} + in flight {} + lost {} + inferred {} ({gap})",
+                l.sent, l.received, l.queued, l.in_flight, l.lost, l.inferred
             ));
         }
     }

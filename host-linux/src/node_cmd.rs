@@ -12,13 +12,12 @@
 //!
 //! Started by hand, a node reads the key from `--key-file` (see [`crate::key`]).
 
-use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use scalemodel_core::node::{self, Missing, NodeReport, ProtocolError, Status, Timeouts};
+use scalemodel_core::node::{self, Missing, NodeReport, Status, Timeouts};
 use scalemodel_core::{MachineId, Record};
 use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
 
@@ -472,6 +471,7 @@ fn summarise(
                 received: p.received,
                 queued: p.queued,
                 after_end: p.after_end,
+                dropped: p.dropped,
                 protocol_errors: p.protocol_errors,
                 lost: p.lost.map(|reason| reason.to_string()),
                 lost_at_ns: p.lost_at_model_ns,
@@ -483,12 +483,7 @@ fn summarise(
         .first_tick_ns
         .map(|ns| (setup_before_node.as_nanos() as f64 + ns as f64) / 1e6);
     let rate = run.rates[id.index()];
-    let protocol_errors = (0..ProtocolError::KINDS)
-        .filter_map(|k| {
-            let count = *report.errors.0.get(k)?;
-            (count > 0).then(|| (ProtocolError::kind_name(k).to_owned(), count))
-        })
-        .collect::<BTreeMap<_, _>>();
+    let protocol_errors = rundir::error_kinds(&report.errors);
     NodeSummary {
         run,
         listen: listen.to_string(),
@@ -498,6 +493,8 @@ fn summarise(
             stalled_ns: report.stalled_model_ns,
             held: report.holds,
             inbox_left: report.inbox_left,
+            behind_ticks: Some(report.behind_ticks),
+            protocol_errors: Some(protocol_errors.clone()),
             ..MachineSummary::from_tally(id, rate, &report.tally, End::from(status))
         },
         peers,

@@ -7,7 +7,8 @@
 //! that messages reach the simulated receiver in the order and at about the
 //! time they reached the real one; and each machine that died, stopped or
 //! fell more than a tick period behind (a pause, or a host that starved it),
-//! as the simulator's crash, stop and pause faults. The core's tie-break
+//! as the simulator's crash, stop and pause faults (a simulated trial's
+//! own faults, as its `params.json` records them). The core's tie-break
 //! makes the rest exact: a tick takes only what had arrived by its due time,
 //! so how late the real hosts ran a tick changes no row but its `system_ns`.
 //!
@@ -21,7 +22,7 @@ use scalemodel_core::sim::{self, Carried, Config, LINKS, Network, Report, Sim, S
 use scalemodel_core::{MachineId, N, Record, model_ns, period_ns};
 
 use crate::caps::{INBOX_CAP, LINK_CAP};
-use crate::rundir::{End, Kind, Params, Row, Run};
+use crate::rundir::{End, FaultSummary, Kind, Params, Row, Run};
 
 /// How close to a tick's due time (wall ns) an arrival counts as "near" it.
 pub const NEAR_NS: u64 = 2_000_000;
@@ -111,10 +112,61 @@ pub fn plan(run: &Run, latency_ns: u64, jitter_ns: u64) -> Result<Plan, ReplayEr
     })
 }
 
-/// The faults `run` shows: a machine that died or was stopped, just after
-/// its last logged tick; a machine that ran a tick more than a period late,
-/// paused from that tick's due time until it ran.
+/// The faults of `run`: a simulated run's own, as its `params.json`
+/// records them; else those its logs show (see [`shown_faults`]).
 fn faults_of(run: &Run) -> (Faults, usize) {
+    let p = &run.params;
+    let recorded = p.faults.as_ref().filter(|_| p.mode == "sim");
+    match recorded.map(|f| f.iter().map(fault_of).collect::<Option<Vec<_>>>()) {
+        Some(Some(faults)) => keep(faults),
+        _ => keep(shown_faults(run)),
+    }
+}
+
+/// A recorded fault as the simulator's, if its time is known.
+fn fault_of(f: &FaultSummary) -> Option<Fault> {
+    let id = MachineId::new;
+    Some(match *f {
+        FaultSummary::Crash { machine, at_ns } => Fault::Crash {
+            machine: id(machine)?,
+            at_ns: at_ns?,
+        },
+        FaultSummary::Stop { machine, at_ns } => Fault::Stop {
+            machine: id(machine)?,
+            at_ns: at_ns?,
+        },
+        FaultSummary::Pause {
+            machine,
+            from_ns,
+            until_ns,
+        } => Fault::Pause {
+            machine: id(machine)?,
+            from_ns,
+            until_ns,
+        },
+        FaultSummary::Partition {
+            a,
+            b,
+            from_ns,
+            until_ns,
+        } => Fault::Partition {
+            a: id(a)?,
+            b: id(b)?,
+            from_ns,
+            until_ns,
+        },
+        FaultSummary::Garbage { from, to, at_ns } => Fault::Garbage {
+            from: id(from)?,
+            to: id(to)?,
+            at_ns,
+        },
+    })
+}
+
+/// The faults `run`'s logs show: a machine that died or was stopped, just
+/// after its last logged tick; a machine that ran a tick more than a period
+/// late, paused from that tick's due time until it ran.
+fn shown_faults(run: &Run) -> Vec<Fault> {
     let p = &run.params;
     let speed = u64::from(p.speed.max(1));
     let mut all = Vec::new();
@@ -150,6 +202,11 @@ fn faults_of(run: &Run) -> (Faults, usize) {
     }
     // Deaths and stops first: they decide the most.
     all.sort_by_key(|f| !matches!(f, Fault::Crash { .. } | Fault::Stop { .. }));
+    all
+}
+
+/// The first [`FAULTS_MAX`] of `all`, and how many more there were.
+fn keep(all: Vec<Fault>) -> (Faults, usize) {
     let left_out = all.len().saturating_sub(FAULTS_MAX);
     let mut faults = Faults::none();
     for fault in all.into_iter().take(FAULTS_MAX) {

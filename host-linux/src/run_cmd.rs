@@ -34,7 +34,7 @@ use crate::cli::RunArgs;
 use crate::merge;
 use crate::outln;
 use crate::report::{self, set::Group, set::Set};
-use crate::rundir;
+use crate::rundir::{self, FaultSummary, LinkSummary};
 use crate::text::{count, signed};
 use crate::timing::{Timing, timing};
 use crate::{key, salvage};
@@ -337,7 +337,7 @@ fn run_trial(
     let run_id = nodes.run_id;
     drop(nodes);
     let dead = Deaths(deaths);
-    let analysis = match finish_trial(args, seed, run_id, start_ns, &addrs, dir, &dead) {
+    let analysis = match finish_trial(args, seed, run_id, start_ns, &addrs, dir, &dead, stopping) {
         Ok(done) => done,
         // Say who died first: it is what made the rest fail.
         Err(e) if !dead.0.is_empty() => return Err(e.context(dead)),
@@ -371,6 +371,25 @@ impl std::fmt::Display for Deaths {
     }
 }
 
+/// What acted on a trial from outside the model, as the launcher saw it:
+/// each machine whose process died, and, when it stopped the nodes
+/// (Ctrl-C), the others; the times are unknown.
+fn faults_seen(deaths: &Deaths, stopped: bool) -> Vec<FaultSummary> {
+    let dead: Vec<MachineId> = deaths.0.iter().map(|d| d.id).collect();
+    let crashes = dead.iter().map(|id| FaultSummary::Crash {
+        machine: id.get(),
+        at_ns: None,
+    });
+    let stops = MachineId::ALL
+        .into_iter()
+        .filter(|id| stopped && !dead.contains(id))
+        .map(|id| FaultSummary::Stop {
+            machine: id.get(),
+            at_ns: None,
+        });
+    crashes.chain(stops).collect()
+}
+
 /// Writes the dead machines' summaries from their logs, merges every
 /// summary into `params.json` and checks the trial.
 #[allow(clippy::too_many_arguments)]
@@ -382,6 +401,7 @@ fn finish_trial(
     addrs: &[String; N],
     dir: &Path,
     deaths: &Deaths,
+    stopped: bool,
 ) -> Result<Analysis> {
     for death in &deaths.0 {
         let id = death.id;
@@ -395,8 +415,9 @@ fn finish_trial(
             salvage::SalvagedBy::Run,
         )?;
     }
-    let params = merge::merge_nodes(dir)
+    let mut params = merge::merge_nodes(dir)
         .with_context(|| format!("cannot merge the nodes' summaries in {}", dir.display()))?;
+    params.faults = Some(faults_seen(deaths, stopped));
     if params.seed != seed || params.start_ns != start_ns {
         bail!("the nodes' summaries do not match the trial (seed {seed}, start {start_ns})");
     }
@@ -466,15 +487,17 @@ fn print_trial(t: &Trial) {
             m.end,
         );
     }
-    let balanced = p
-        .links
-        .iter()
-        .filter(|l| l.sent == l.received + l.queued + l.in_flight + l.lost)
-        .count();
-    let sent: u64 = p.links.iter().map(|l| l.sent).sum();
-    let lost: u64 = p.links.iter().map(|l| l.in_flight + l.lost).sum();
+    let balanced = p.links.iter().filter(|l| l.balance().is_ok()).count();
+    let sent = p.links.iter().map(|l| l.sent).fold(0, u64::saturating_add);
+    let total =
+        |part: fn(&LinkSummary) -> u64| p.links.iter().map(part).fold(0, u64::saturating_add);
+    let (in_flight, lost, inferred) = (
+        total(|l| l.in_flight),
+        total(|l| l.lost),
+        total(|l| l.inferred),
+    );
     outln!(
-        "  conservation: {balanced} of {} links balanced, {sent} messages sent, {lost} undelivered; conformance: {}",
+        "  conservation: {balanced} of {} links balanced, {sent} messages sent, {in_flight} in flight, {lost} lost (counted), {inferred} inferred lost; conformance: {}",
         p.links.len(),
         count(t.analysis.violations.total(), "violation")
     );

@@ -1,8 +1,11 @@
 //! The run directory, a public format: `machine-<id>.csv` logs and
 //! `params.json`. This module is the one place that reads and writes it:
 //!
-//! - here: the names, the summaries in `params.json` and `node-<id>.json`,
-//!   and the writers ([`LogWriter`], [`CsvSink`]);
+//! - here: the names, the summaries in `params.json`, and the writers
+//!   ([`LogWriter`], [`CsvSink`]);
+//! - `rundir/node.rs`: `node-<id>.json`, one networked machine's summary;
+//! - `rundir/faults.rs`: the faults that acted and the protocol errors by
+//!   kind, as `params.json` records them;
 //! - `rundir/log.rs`: reading the logs, bounded ([`read_run`], [`read_log`]);
 //! - `rundir/line.rs`: one log line, read with csv and serde;
 //! - `rundir/row.rs`: a log line as a [`Row`];
@@ -14,6 +17,8 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use scalemodel_core::balance::{self, Imbalance, Parts};
+use scalemodel_core::fault::Faults;
 use scalemodel_core::node::Status;
 use scalemodel_core::sim::{Config, End as SimEnd, LinkReport, MachineReport, Report, Sink};
 use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
@@ -21,15 +26,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::infile::{InFile, InFileError};
 
+mod faults;
 mod line;
 mod log;
+mod node;
 mod quote;
 mod read;
 mod row;
 
+pub use faults::{FaultSummary, error_kinds, never_expected};
 pub use log::{
     BAD_LINES_KEPT, BadLine, BadLines, LINE_BYTES_MAX, Log, Run, parse_log, read_log, read_run,
 };
+pub use node::{NetRun, NodeSummary, PeerSummary, node_name};
 pub use quote::{QUOTE_CHARS_MAX, quote, quote_prefix};
 pub use read::{DURATION_S_MAX, JSON_BYTES_MAX, RATE_MAX, RATES, SIDES_MIN, SPEED_MIN};
 pub use row::{Kind, Row, Rows};
@@ -259,6 +268,14 @@ pub struct MachineSummary {
     pub inbox_left: u32,
     /// How it ended.
     pub end: End,
+    /// Ticks that ran after the next tick was already due (any makes it
+    /// `overloaded`); `null` when unknown (a crashed node, an older file).
+    #[serde(default)]
+    pub behind_ticks: Option<u64>,
+    /// Protocol errors it saw, by kind (only kinds that happened); `null`
+    /// when unknown (a crashed node, an older file).
+    #[serde(default)]
+    pub protocol_errors: Option<BTreeMap<String, u64>>,
 }
 
 impl MachineSummary {
@@ -282,6 +299,8 @@ impl MachineSummary {
             held: 0,
             inbox_left: 0,
             end,
+            behind_ticks: None,
+            protocol_errors: None,
         }
     }
 
@@ -298,6 +317,8 @@ impl MachineSummary {
             stalled_ns: m.stalled_ns,
             held: m.held,
             inbox_left: m.inbox_left,
+            behind_ticks: Some(m.behind_ticks),
+            protocol_errors: Some(error_kinds(&m.errors)),
             ..Self::from_tally(id, m.rate, &m.tally, end)
         }
     }
@@ -319,10 +340,35 @@ pub struct LinkSummary {
     pub queued: u64,
     /// Messages still on the link or in the sender.
     pub in_flight: u64,
-    /// Messages that will never arrive: destroyed by a crash or a broken
-    /// link, or never sent because the receiver had ended.
+    /// Messages that will never arrive, counted where they were lost:
+    /// destroyed by a crash or a broken link, or never sent because the
+    /// receiver had ended.
     #[serde(default)]
     pub lost: u64,
+    /// Messages lost where nobody could count them (on a network run, what
+    /// a crashed machine's side of the link held): sent, and neither
+    /// received, queued, in flight nor counted lost. Only a crash explains it.
+    #[serde(default)]
+    pub inferred: u64,
+}
+
+impl LinkSummary {
+    /// The balance rule on this link:
+    /// `sent = received + queued + in_flight + lost + inferred`.
+    pub const fn balance(&self) -> Result<(), Imbalance> {
+        balance::balance(self.sent, &self.parts())
+    }
+
+    /// The parts `sent` must equal.
+    pub const fn parts(&self) -> Parts {
+        Parts {
+            received: self.received,
+            queued: self.queued,
+            in_flight: self.in_flight,
+            lost: self.lost,
+            inferred: self.inferred,
+        }
+    }
 }
 
 impl From<&LinkReport> for LinkSummary {
@@ -335,6 +381,7 @@ impl From<&LinkReport> for LinkSummary {
             queued: l.queued,
             in_flight: l.in_flight,
             lost: l.lost,
+            inferred: 0,
         }
     }
 }
@@ -377,6 +424,12 @@ pub struct Params {
     /// Each node process's resource use (`net` only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<ProcessSummary>,
+    /// The faults that acted, in the order they began: the simulator's, or
+    /// what `run` saw (a node that died, nodes it stopped). `[]`: none
+    /// acted; absent: unknown (hand-started nodes, older files), and then
+    /// the checker's rules that need them are skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Vec<FaultSummary>>,
 }
 
 /// One node process's resource use and notes, in `params.json` of a `net` run.
@@ -426,6 +479,7 @@ impl Params {
             machines: Vec::new(),
             links: Vec::new(),
             processes: Vec::new(),
+            faults: None,
         }
     }
 
@@ -436,6 +490,12 @@ impl Params {
             .map(|&id| MachineSummary::from_report(id, &report.machines[id.index()]))
             .collect();
         self.links = report.links.iter().map(LinkSummary::from).collect();
+    }
+
+    /// Records the faults of `faults` that acted (`missed` as the
+    /// simulator's `missed_faults` says).
+    pub fn record_faults(&mut self, faults: &Faults, missed: &[bool]) {
+        self.faults = Some(FaultSummary::acted(faults, missed));
     }
 
     /// Writes `dir/params.json`.
@@ -541,109 +601,7 @@ impl Sink for CsvSink {
     }
 }
 
-/// The name of machine `id`'s part of the summary, written by `scalemodel node`.
-pub fn node_name(id: MachineId) -> String {
-    format!("node-{id}.json")
-}
-
-/// One peer's side of a link, as a networked machine saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeerSummary {
-    /// The peer's id.
-    pub peer: u8,
-    /// Messages this machine sent to the peer.
-    pub sent: u64,
-    /// Of those, never to reach the peer: its link was gone or had ended
-    /// when they were sent, or broke while they waited.
-    pub undeliverable: u64,
-    /// Of those, still waiting in this machine at the end.
-    pub unsent: u64,
-    /// What the peer's `Bye` said it sent, if it said.
-    pub peer_sent: Option<u64>,
-    /// Messages from the peer taken off the inbox.
-    pub received: u64,
-    /// Messages from the peer left in the inbox at the end.
-    pub queued: u64,
-    /// Messages from the peer that arrived after this machine's end.
-    pub after_end: u64,
-    /// Protocol errors on the link.
-    pub protocol_errors: u64,
-    /// Why the link broke (or the peer ended early), if it did.
-    pub lost: Option<String>,
-    /// Model ns when the link broke, if it did (0 before the start).
-    pub lost_at_ns: Option<u64>,
-}
-
-/// The parameters of a networked run, as each of its machines knows them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NetRun {
-    /// The run's seed.
-    pub seed: u64,
-    /// The run's id, naming it (`--run-id`; `run` draws one per trial).
-    pub run_id: u64,
-    /// The run's length in model seconds.
-    pub duration_s: f64,
-    /// Model time runs this many times faster than wall time.
-    pub speed: u32,
-    /// Faces of the die.
-    pub sides: u8,
-    /// The range the rates were drawn from, or `null` when they were given.
-    pub rate_range: Option<[u32; 2]>,
-    /// Every machine's rate.
-    pub rates: [u32; N],
-    /// Messages an inbox holds.
-    pub inbox_capacity: usize,
-}
-
-/// `node-<id>.json`: one networked machine's part of the summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NodeSummary {
-    /// The run's parameters.
-    pub run: NetRun,
-    /// The address it listened on.
-    pub listen: String,
-    /// Unix time in ns of model time 0.
-    pub start_ns: u64,
-    /// Its summary, as in `params.json`.
-    pub machine: MachineSummary,
-    /// Each peer's side of the links.
-    pub peers: Vec<PeerSummary>,
-    /// Ticks that ran after the next tick was already due (any makes the
-    /// machine end `overloaded`).
-    pub behind_ticks: u64,
-    /// The latest a tick ran after its due time, in wall ns.
-    pub max_late_ns: u64,
-    /// Connections turned away because they never joined the run.
-    pub rejected: u64,
-    /// Protocol errors by kind (only kinds that happened), from peers and strangers.
-    pub protocol_errors: BTreeMap<String, u64>,
-    /// Wall ms from the process's start to its first tick.
-    pub first_tick_ms: Option<f64>,
-    /// The process's peak resident memory in KiB.
-    pub peak_rss_kib: Option<u64>,
-    /// The process's CPU time (user + system) in ms.
-    pub cpu_ms: Option<f64>,
-    /// What went wrong on the way, in words.
-    pub notes: Vec<String>,
-    /// How the process died, when it did: written by the launcher, which
-    /// rebuilds a dead node's summary from its log (see `salvage`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub died: Option<String>,
-}
-
-impl NodeSummary {
-    /// Writes `dir/node-<id>.json`.
-    pub fn write(&self, dir: &Path, id: MachineId) -> Result<(), RunDirError> {
-        write_json(&dir.join(node_name(id)), self)
-    }
-
-    /// Reads `dir/node-<id>.json`.
-    pub fn read(dir: &Path, id: MachineId) -> Result<Self, RunDirError> {
-        read::read_json(&dir.join(node_name(id)))
-    }
-}
-
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunDirError> {
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunDirError> {
     let write = |source| RunDirError::Write {
         path: path.to_owned(),
         source,

@@ -4,12 +4,13 @@
 //! A killed node writes no `node-<id>.json`. [`salvage`] writes one for it,
 //! ended `crashed`, with what its log shows (ticks, events, clock, what it
 //! sent and took from each peer) and nothing it cannot know (its inbox at
-//! death, its timing, its process figures). [`crate::merge`] then counts what
-//! the crash destroyed as the links' `lost`, as the simulator does. `run`
-//! salvages the nodes it saw die; `analyze` salvages a hand-started run's
-//! ([`salvage_missing`]): a machine without `node-<id>.json` whose peers both
-//! finished and both lost it. Either way its process's `died` and notes in
-//! `params.json` say so, and the report names it.
+//! death, its timing, its process figures). [`crate::merge`] then reports what
+//! the crash destroyed as the links' `inferred`: nobody who could count it
+//! survived. `run` salvages the nodes it saw die; `analyze` salvages a
+//! hand-started run's ([`salvage_missing`]): a machine without
+//! `node-<id>.json` whose peers both finished and both lost it. Either way
+//! its process's `died` and notes in `params.json` say so, and the report
+//! names it.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -191,6 +192,7 @@ pub fn summary(
             received: count(Kind::Receive, peer.get()),
             queued: 0,
             after_end: 0,
+            dropped: 0,
             protocol_errors: 0,
             lost: None,
             lost_at_ns: None,
@@ -223,6 +225,9 @@ pub fn summary(
         held: 0,
         inbox_left: 0,
         end: End::Crashed,
+        // Its timing and errors died with it.
+        behind_ticks: None,
+        protocol_errors: None,
     };
     NodeSummary {
         run,

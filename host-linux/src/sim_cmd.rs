@@ -13,7 +13,7 @@ use crate::analyze_cmd;
 use crate::caps::{INBOX_CAP, INBOX_CAPS, LINK_CAP, LINK_CAPS, SIM_STACK_BYTES};
 use crate::cli::{Rates, SimArgs};
 use crate::outln;
-use crate::rundir::{self, CsvSink, Params};
+use crate::rundir::{self, CsvSink, FaultSummary, Params};
 
 /// The one command that replays a simulated run exactly.
 pub fn replay(config: &Config, inbox_cap: usize, link_cap: usize, faults: &Faults) -> String {
@@ -78,6 +78,7 @@ fn execute(
         caps.link,
     );
     params.summarise(&run.report);
+    params.faults = Some(run.acted.clone());
     if let Some(dir) = out {
         params.write(dir)?;
     }
@@ -202,6 +203,8 @@ struct Outcome {
     elapsed: Duration,
     /// Faults that found nothing to act on, as written.
     missed: Vec<String>,
+    /// The faults that acted, for `params.json`.
+    acted: Vec<FaultSummary>,
 }
 
 /// Runs the simulator on a thread with room for its fixed-capacity queues on
@@ -301,6 +304,7 @@ fn simulate_with<const INBOX: usize, const LINK: usize>(
         (None, false) => (sim.run(&mut Discard)?, None, None),
     };
     let elapsed = started.elapsed();
+    let acted = FaultSummary::acted(sim.faults(), sim.missed_faults());
     let missed = sim
         .faults()
         .as_slice()
@@ -317,6 +321,7 @@ fn simulate_with<const INBOX: usize, const LINK: usize>(
         digest,
         elapsed,
         missed,
+        acted,
     })
 }
 

@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 pub mod browser;
 
-use scalemodel::rundir::Params;
 pub use scalemodel::rundir::Rows;
+use scalemodel::rundir::{FaultSummary, Params};
 use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{Config, Report, Sim};
 
@@ -24,19 +24,21 @@ pub fn simulate_with_faults<const I: usize, const L: usize>(
     // The simulator keeps its queues inline (the core never allocates): at
     // large capacities more than a test thread's stack holds.
     const STACK_BYTES: usize = 64 << 20;
-    let (rows, report) = std::thread::Builder::new()
+    let (rows, report, acted) = std::thread::Builder::new()
         .stack_size(STACK_BYTES)
         .spawn(move || {
             let mut sim = Sim::<I, L>::new(config, faults).expect("a valid config");
             let mut rows = Rows::default();
             let report = sim.run(&mut rows).expect("the run ends");
-            (rows, report)
+            let acted = FaultSummary::acted(sim.faults(), sim.missed_faults());
+            (rows, report, acted)
         })
         .expect("a thread for the simulator")
         .join()
         .expect("the simulator does not panic");
     let mut params = Params::sim(&config, None, config.duration_ns as f64 / 1e9, I, L);
     params.summarise(&report);
+    params.faults = Some(acted);
     (params, rows, report)
 }
 

@@ -57,6 +57,9 @@ fn a_swarm_passes_and_its_shards_add_up() {
     assert_eq!(cases, 300);
     assert_eq!(records, figure(&whole, " records"));
     assert!(records > 10_000, "the swarm checked only {records} records");
+    // Receivers that closed a link with messages waiting counted them.
+    let dropped = figure(&whole, " of them counted by a receiver as it closed");
+    assert!(dropped > 0, "{whole}");
 }
 
 #[test]

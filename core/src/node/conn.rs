@@ -65,7 +65,12 @@ pub(super) enum State {
     /// The link to this peer.
     Up(MachineId),
     /// The host was asked to close it and has not said it did.
-    Closing,
+    Closing {
+        /// The peer whose link it carried, if it carried one: what the host
+        /// still finds on it is that peer's, counted lost (see
+        /// [`super::Node::handle_bytes`]).
+        from: Option<MachineId>,
+    },
 }
 
 /// One connection slot.
@@ -103,7 +108,7 @@ impl Conn {
             | State::Dialing { deadline_ns }
             | State::Accepted { deadline_ns }
             | State::Answering { deadline_ns, .. } => Some(deadline_ns),
-            State::Free | State::Up(_) | State::Closing => None,
+            State::Free | State::Up(_) | State::Closing { .. } => None,
         }
     }
 

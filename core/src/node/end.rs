@@ -70,7 +70,9 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             {
                 self.links[i].state = LinkState::Done;
                 self.links[i].conn = None;
-                self.conns[conn.index()].state = State::Closing;
+                self.conns[conn.index()].state = State::Closing {
+                    from: Some(self.peer_of(i)),
+                };
                 self.emit(Event::Close(conn));
             }
         }
@@ -132,9 +134,9 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         for i in 0..CONNS {
             let conn = ConnId(i as u8);
             match self.conns[i].state {
-                State::Free | State::Closing => {}
-                State::Up(_) => {
-                    self.conns[i].state = State::Closing;
+                State::Free | State::Closing { .. } => {}
+                State::Up(peer) => {
+                    self.conns[i].state = State::Closing { from: Some(peer) };
                     self.emit(Event::Close(conn));
                 }
                 _ => self.close(conn, CloseReason::Stopped),

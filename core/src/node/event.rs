@@ -278,6 +278,12 @@ pub struct PeerReport {
     pub queued: u64,
     /// Messages from the peer that arrived after this node's end.
     pub after_end: u64,
+    /// Messages from the peer that were already on the connection when this
+    /// node closed it, and that the host read and handed in before the
+    /// close (see [`super::Node::handle_bytes`]): lost, and counted here,
+    /// where they were lost, as the simulator counts a message that reaches
+    /// a closed end.
+    pub dropped: u64,
     /// Protocol errors on the link.
     pub protocol_errors: u64,
     /// When the link broke or the peer ended early, in model ns, if it did

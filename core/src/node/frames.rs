@@ -293,7 +293,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     pub(super) fn close(&mut self, conn: ConnId, reason: CloseReason) {
         let state = self.conns[conn.index()].state;
         match state {
-            State::Free | State::Closing => return,
+            State::Free | State::Closing { .. } => return,
             State::Up(peer) => self.link_closed(peer, reason),
             State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
                 self.retry_later();
@@ -308,8 +308,12 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
         // A link's loss may end the run, and the end closes every connection,
         // this one too: it is asked to close once, before `Ended`.
-        if self.conns[conn.index()].state != State::Closing {
-            self.conns[conn.index()].state = State::Closing;
+        if !matches!(self.conns[conn.index()].state, State::Closing { .. }) {
+            let from = match state {
+                State::Up(peer) => Some(peer),
+                _ => None,
+            };
+            self.conns[conn.index()].state = State::Closing { from };
             self.emit(Event::Close(conn));
         }
     }

@@ -79,6 +79,12 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// Bytes that arrived on `conn`; returns how many were used. The rest must
     /// be offered again later: the node stops at a full inbox (see
     /// [`Node::can_read`]) and when its event queue needs draining.
+    ///
+    /// After an [`Event::Close`] of a peer's link, and before
+    /// `handle_closed`, the host hands in what is already on the connection
+    /// (a close with unread bytes would throw them away, and send a reset):
+    /// the peer's `Clock` frames in it are counted lost where they were
+    /// lost, in [`PeerReport::dropped`], and every byte is used.
     pub fn handle_bytes(&mut self, conn: ConnId, bytes: &[u8], now_ns: u64) -> usize {
         self.tick_now(now_ns);
         let mut used = 0;
@@ -87,8 +93,14 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 return bytes.len();
             };
             match state {
-                // Nothing to read for: what a closing connection sends is dropped.
-                State::Free | State::Dialing { .. } | State::Closing => return bytes.len(),
+                State::Free | State::Dialing { .. } | State::Closing { from: None } => {
+                    return bytes.len();
+                }
+                // What the peer had sent when its link closed here: read,
+                // counted lost, never taken.
+                State::Closing { from: Some(peer) } => {
+                    return self.count_dropped(conn, peer, bytes);
+                }
                 State::Up(_) if !self.can_read(conn) => break,
                 _ => {}
             }
@@ -104,6 +116,34 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         used
     }
 
+    /// Reads what `peer` had sent on `conn` when its link closed here: each
+    /// `Clock` frame next in the link's sequence is counted `dropped` (lost),
+    /// never delivered; anything else is ignored. Uses every byte.
+    fn count_dropped(&mut self, conn: ConnId, peer: MachineId, bytes: &[u8]) -> usize {
+        let Some(i) = self.link_index(peer) else {
+            return bytes.len();
+        };
+        let mut rest = bytes;
+        // Each turn uses at least one byte: bounded by the input's length.
+        while !rest.is_empty() {
+            let feed = self.conns[conn.index()].decoder.feed(rest);
+            if feed.rest.len() >= rest.len() {
+                break;
+            }
+            rest = feed.rest;
+            let link = &mut self.links[i];
+            if let Some(Ok(Frame::Clock { from, seq, .. })) = feed.event
+                && from == peer.get()
+                && seq == link.recv_seq
+                && link.report.peer_sent.is_none()
+            {
+                link.recv_seq += 1;
+                link.report.dropped += 1;
+            }
+        }
+        bytes.len()
+    }
+
     /// True when `conn` may be read: a link reads only while its inbox has room
     /// (or the run has ended, when arrivals are only counted).
     pub fn can_read(&self, conn: ConnId) -> bool {
@@ -112,7 +152,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 matches!(self.phase, Phase::Ending { .. } | Phase::Ended(_))
                     || !self.machine.inbox().is_full()
             }
-            Some(State::Free | State::Dialing { .. } | State::Closing) | None => false,
+            Some(State::Free | State::Dialing { .. } | State::Closing { .. }) | None => false,
             Some(_) => true,
         }
     }
@@ -130,7 +170,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         *c = Conn::FREE;
         match state {
             State::Free => return,
-            State::Closing => {}
+            State::Closing { .. } => {}
             State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
                 self.retry_later();
             }

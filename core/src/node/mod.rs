@@ -239,6 +239,7 @@ impl<const OUT: usize> Link<OUT> {
             received: 0,
             queued: 0,
             after_end: 0,
+            dropped: 0,
             protocol_errors: 0,
             lost_at_model_ns: None,
             lost: None,

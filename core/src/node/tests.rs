@@ -851,6 +851,49 @@ fn a_duplicate_clock_frame_is_a_seq_error() {
     assert_eq!(t.nodes[0].status(), Some(Status::PeerLost));
 }
 
+#[test]
+fn what_a_peer_had_sent_when_its_link_closed_is_counted_lost_not_delivered() {
+    let mut t = Trio::new([3, 6, 3], |_| {});
+    t.run(1_000 * MS);
+    let conn = conn_to_one(&t);
+    let came = {
+        let p = t.nodes[0].report().peers[1];
+        p.received + p.queued
+    };
+    let encode = |frames: &[Frame]| {
+        let mut bytes = std::vec::Vec::new();
+        for f in frames {
+            let mut buf = [0; MAX_FRAME_LEN];
+            bytes.extend_from_slice(wire::encode(f, &mut buf).unwrap());
+        }
+        bytes
+    };
+    // A Bye that miscounts: machine 0 closes the link (the Close waits in
+    // its events, the connection is closing).
+    let bye = encode(&[Frame::Bye { sent: came + 10 }]);
+    t.nodes[0].handle_bytes(conn, &bye, t.now);
+    // The host drains what machine 1 had already sent: the next two in
+    // sequence count, a frame out of sequence and another sender do not.
+    let clock = |from, seq| Frame::Clock {
+        from,
+        clock: 99,
+        seq,
+    };
+    let rest = encode(&[
+        clock(1, came),
+        clock(1, came + 1),
+        clock(1, came + 5),
+        clock(2, came + 2),
+    ]);
+    assert_eq!(t.nodes[0].handle_bytes(conn, &rest, t.now), rest.len());
+    let p = t.nodes[0].report().peers[1];
+    assert_eq!(p.dropped, 2);
+    assert_eq!(p.received + p.queued + p.after_end, came, "none delivered");
+    t.run(u64::MAX);
+    assert_eq!(t.nodes[0].report().peers[1].dropped, 2);
+    assert_eq!(t.nodes[0].status(), Some(Status::PeerLost));
+}
+
 /// A running trio, then one link's frames forged by the test.
 #[test]
 fn seq_gaps_duplicates_wrong_senders_and_wrong_byes_are_caught() {

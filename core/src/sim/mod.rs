@@ -509,6 +509,19 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             // already; its frames to us are dropped on arrival either way.
             let back = link_index(peer, me);
             if self.links[back].ends.is_some_and(|(_, mine)| mine == conn) {
+                // What had reached `m` and waited to be read (a partition
+                // still holds what it holds), the node counts, as a host
+                // drains its socket before the close.
+                while let Some(seg) = self.links[back].queue.front()
+                    && self.deliverable_at(back, seg.arrive_ns.max(self.now_ns)) <= self.now_ns
+                {
+                    let bytes = seg.bytes.clone();
+                    self.links[back].queue.pop_front();
+                    // The peer may find room on the link again.
+                    self.touched[peer.index()] = true;
+                    let used = self.nodes[m].handle_bytes(conn, &bytes, self.now_ns);
+                    debug_assert_eq!(used, bytes.len(), "a closing link uses every byte");
+                }
                 self.links[back].detach();
             }
         }

@@ -21,6 +21,12 @@ pub enum Rule {
     Match,
     /// Every message is accounted for.
     Conservation,
+    /// `completed` only when the model held for the machine.
+    End,
+    /// What went wrong is explained by the faults that acted.
+    Faults,
+    /// No `Bye` miscount or `seq` gap, which no fault makes.
+    Protocol,
 }
 
 impl fmt::Display for Rule {
@@ -34,6 +40,9 @@ impl fmt::Display for Rule {
             Self::Send => "send",
             Self::Match => "match",
             Self::Conservation => "conservation",
+            Self::End => "end",
+            Self::Faults => "faults",
+            Self::Protocol => "protocol",
         })
     }
 }

@@ -31,7 +31,7 @@ pub fn trial(a: &Analysis) -> String {
     if a.violations.is_empty() {
         let _ = writeln!(
             md,
-            "Every rule of the model holds: the receive rule, clocks that only increase, sends and internal events only with an empty inbox, each receive matched to one earlier send on its link by `seq` with the same clock, FIFO links, conservation per link, ticks on schedule.\n"
+            "Every rule of the model holds: the receive rule, clocks that only increase, sends and internal events only with an empty inbox, each receive matched to one earlier send on its link by `seq` with the same clock, FIFO links, conservation per link, ticks on schedule; each `completed` honest, each end explained by the faults that acted, no `Bye` miscount or `seq` gap.\n"
         );
     } else {
         let _ = writeln!(md, "**{} violations:**\n", a.violations.total());
@@ -131,15 +131,32 @@ pub fn trial(a: &Analysis) -> String {
     let _ = writeln!(md, "\n## Links\n");
     let _ = writeln!(
         md,
-        "| link | sent (msgs) | received (msgs) | left in inbox (msgs) | in flight (msgs) |"
+        "| link | sent (msgs) | received (msgs) | left in inbox (msgs) | in flight (msgs) | lost, counted (msgs) | lost, inferred (msgs) |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
     for l in &p.links {
         let _ = writeln!(
             md,
-            "| {} → {} | {} | {} | {} | {} |",
-            l.from, l.to, l.sent, l.received, l.queued, l.in_flight
+            "| {} → {} | {} | {} | {} | {} | {} | {} |",
+            l.from, l.to, l.sent, l.received, l.queued, l.in_flight, l.lost, l.inferred
         );
+    }
+    let _ = writeln!(
+        md,
+        "\n`lost, counted` is what the sender or the simulator counted where it was lost; `lost, inferred` is what only the balance can tell, on a link one of whose machines crashed (nobody who could count it survived).\n"
+    );
+    match p.faults.as_deref() {
+        None => {}
+        Some([]) => {
+            let _ = writeln!(md, "Faults that acted: none.\n");
+        }
+        Some(faults) => {
+            let _ = writeln!(md, "Faults that acted:\n");
+            for f in faults {
+                let _ = writeln!(md, "- {f}");
+            }
+            md.push('\n');
+        }
     }
     if a.figures.iter().any(|m| m.timing.is_some()) {
         let _ = writeln!(md, "\n## Timing\n");

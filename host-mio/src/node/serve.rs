@@ -18,6 +18,10 @@ use crate::timer::Timer;
 const READ_BUDGET: usize = 16 * 1024;
 /// Bytes written to one connection per turn, at most.
 const WRITE_BUDGET: usize = 64 * 1024;
+/// Bytes read from a connection the node closes, at most: what its peer had
+/// sent and the node had not read yet (the receive buffer), so that the
+/// node can count it; beyond this the close still throws the rest away.
+const DRAIN_BYTES_MAX: usize = 1 << 20;
 /// Connections accepted per turn, at most, so that a flood of strangers
 /// cannot hold the loop: as many as the node has slots for accepted
 /// connections (all but the dial's). The node never evicts a connection
@@ -278,9 +282,36 @@ impl<T: Timer> Node<T> {
     pub(super) fn close(&mut self, conn: ConnId, now: u64) {
         if let Some(mut s) = self.sockets.get_mut(conn.index()).and_then(Option::take) {
             self.send_rest(&mut s, now);
+            self.drain(&mut s, now);
             s.close(self.poll.registry());
         }
         self.core.handle_closed(conn, now);
+    }
+
+    /// Hands the node what is already on `s` (at most [`DRAIN_BYTES_MAX`],
+    /// without waiting) before it closes: the node counts the peer's
+    /// messages in it as lost, where a close would throw them away unseen
+    /// (and send a reset).
+    fn drain(&mut self, s: &mut Socket, now: u64) {
+        if s.connecting {
+            return;
+        }
+        let mut budget = DRAIN_BYTES_MAX;
+        loop {
+            if !s.unused().is_empty() {
+                let used = self.core.handle_bytes(s.conn, s.unused(), now);
+                s.used(used);
+                if used == 0 {
+                    return;
+                }
+                continue;
+            }
+            match s.fill(budget) {
+                Ok(n) if n > 0 && n <= budget => budget -= n,
+                // Nothing more for now, the end of the stream, or an error.
+                _ => return,
+            }
+        }
     }
 
     /// Writes what the node has for `s` until the socket would block, fails
