@@ -218,12 +218,49 @@ fn keep(all: Vec<Fault>) -> (Faults, usize) {
     (faults, left_out)
 }
 
+/// Messages to one machine whose sends lie this close together reach it
+/// together in the replay: on the network the receiver wakes once for
+/// them and reads them in one turn, lowest sender first (the core's
+/// `Node::read_order`, the simulator's order at one instant). About a
+/// host's wake-up time.
+pub const TOGETHER_NS: u64 = 50_000;
+
 /// The replay's links: each frame takes the link's delay, and a model
 /// message leaves no earlier than it left on the network (its sender's tick
-/// may have run late there, or its process been held).
+/// may have run late there, or its process been held), nor before the
+/// messages to the same machine sent within [`TOGETHER_NS`] after it.
 #[derive(Debug, Clone)]
 struct Measured {
     sent_ns: Vec<Vec<u64>>,
+    /// Per receiver, the send times of the messages to it, sorted.
+    to: [Vec<u64>; N],
+}
+
+impl Measured {
+    fn new(sent_ns: Vec<Vec<u64>>) -> Self {
+        let to = std::array::from_fn(|m| {
+            let me = MachineId::ALL[m];
+            let mut times: Vec<u64> = [me.next(), me.other()]
+                .iter()
+                .filter_map(|&from| sent_ns.get(link_index(from, me)))
+                .flatten()
+                .copied()
+                .collect();
+            times.sort_unstable();
+            times
+        });
+        Self { sent_ns, to }
+    }
+
+    /// When the message sent at `t` to `to` leaves in the replay: with the
+    /// last of those sent to the same machine within [`TOGETHER_NS`].
+    fn leaves(&self, to: MachineId, t: u64) -> u64 {
+        let times = &self.to[to.index()];
+        let end = times.partition_point(|&x| x <= t.saturating_add(TOGETHER_NS));
+        end.checked_sub(1)
+            .and_then(|i| times.get(i))
+            .map_or(t, |&last| last.max(t))
+    }
 }
 
 impl Network for Measured {
@@ -241,8 +278,7 @@ impl Network for Measured {
         let left = usize::try_from(seq)
             .ok()
             .and_then(|seq| self.sent_ns.get(link_index(from, to))?.get(seq))
-            .copied()
-            .unwrap_or(0);
+            .map_or(0, |&t| self.leaves(to, t));
         standard.saturating_add(left.saturating_sub(now))
     }
 }
@@ -267,9 +303,7 @@ pub fn simulate(plan: &Plan) -> Result<(Records, Report), ReplayError> {
         .name("replay".to_owned())
         .stack_size(crate::caps::SIM_STACK_BYTES)
         .spawn(move || {
-            let net = Measured {
-                sent_ns: plan.sent_ns,
-            };
+            let net = Measured::new(plan.sent_ns);
             let mut sim = Box::new(
                 Sim::<INBOX_CAP, LINK_CAP, Measured>::with_network(plan.config, plan.faults, net)
                     .map_err(ReplayError::Config)?,

@@ -144,6 +144,28 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         bytes.len()
     }
 
+    /// The order in which a host offers bytes that are waiting on several
+    /// connections at once: the links by their peer's id, lowest first, then
+    /// every other slot. Messages that arrive together are so queued lowest
+    /// sender first, as the simulator queues arrivals at one instant (by
+    /// link, lowest sender first): one tie-break for every host.
+    pub fn read_order(&self) -> [ConnId; CONNS] {
+        let mut order = [ConnId(0); CONNS];
+        let mut links: [Option<(MachineId, ConnId)>; 2] = [0, 1].map(|i| {
+            let link = &self.links[i];
+            link.conn.map(|c| (self.peer_of(i), c))
+        });
+        links.sort_unstable_by_key(|l| l.map(|(peer, _)| peer));
+        let first = links.iter().flatten().map(|&(_, c)| c);
+        let rest = (0..CONNS)
+            .map(|i| ConnId(i as u8))
+            .filter(|c| !links.iter().flatten().any(|&(_, l)| l == *c));
+        for (slot, conn) in order.iter_mut().zip(first.chain(rest)) {
+            *slot = conn;
+        }
+        order
+    }
+
     /// True when `conn` may be read: a link reads only while its inbox has room
     /// (or the run has ended, when arrivals are only counted).
     pub fn can_read(&self, conn: ConnId) -> bool {

@@ -1288,3 +1288,28 @@ fn an_early_bye_is_answered_once_the_sends_before_it_left() {
     );
     assert!(b.node.status().is_none());
 }
+
+/// Bytes waiting on several connections at once are offered lowest sender
+/// first, as the simulator queues arrivals at one instant; every slot once.
+#[test]
+fn bytes_that_wait_together_are_read_lowest_sender_first() {
+    let mut t = Trio::new([2, 2, 2], |_| {});
+    t.run(50 * MS);
+    assert!(t.started);
+    for n in 0..N {
+        let node = &t.nodes[n];
+        let order = node.read_order();
+        let mut peers: Vec<(MachineId, ConnId)> = (0..2)
+            .map(|i| (node.peer_of(i), node.links[i].conn.expect("a link is up")))
+            .collect();
+        peers.sort();
+        assert_eq!(order[..2], [peers[0].1, peers[1].1], "machine {n}");
+        let mut seen: Vec<usize> = order.iter().map(|c| c.index()).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..CONNS).collect::<Vec<_>>(), "machine {n}");
+    }
+    // Machine 1 dials machine 2 (slot 0) but reads machine 0 first.
+    let one = &t.nodes[1];
+    assert_eq!(one.read_order()[0], one.links[1].conn.expect("up"));
+    assert_ne!(one.read_order()[0], ConnId(0));
+}

@@ -167,8 +167,9 @@ impl<T: Timer> Node<T> {
         host: &mut H,
         now: u64,
     ) -> Result<(), NodeError<H::Error>> {
-        for i in 0..CONNS {
-            self.read_one(host, i, now)?;
+        // Lowest sender first: the core's order for bytes that wait together.
+        for conn in self.core.read_order() {
+            self.read_one(host, conn.index(), now)?;
         }
         Ok(())
     }
