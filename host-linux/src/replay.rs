@@ -51,9 +51,15 @@ pub struct Plan {
     pub faults: Faults,
     /// Pauses the trial shows that did not fit [`FAULTS_MAX`].
     pub faults_left_out: usize,
-    /// Per directed link ([`link_index`]), per `seq`: the `system_ns` of
-    /// the message's send on the network (0 where the trial has none).
-    pub sent_ns: Vec<Vec<u64>>,
+    /// Per directed link ([`link_index`]), per `seq`: when the message
+    /// leaves its sender in the replay, in Unix ns: when it was sent in the
+    /// trial (its send row's `system_ns`), or just after the message its
+    /// receiver queued before it, if that one left later. A receiver's inbox
+    /// is first in, first out, so its receive rows are the order in which
+    /// its messages arrived: the replay keeps that order, whatever held a
+    /// message on its way (a sender descheduled between logging the send and
+    /// writing it, a receiver that read two at once).
+    pub leave_ns: Vec<Vec<u64>>,
 }
 
 /// The due time of `row` in Unix ns: `start + model_ns / speed`.
@@ -103,13 +109,39 @@ pub fn plan(run: &Run, latency_ns: u64, jitter_ns: u64) -> Result<Plan, ReplayEr
             }
         }
     }
+    keep_arrival_order(run, &mut sent_ns);
     let (faults, faults_left_out) = faults_of(run);
     Ok(Plan {
         config,
         faults,
         faults_left_out,
-        sent_ns,
+        leave_ns: sent_ns,
     })
+}
+
+/// Moves each received message's leaving time to just after the one its
+/// receiver took before it, where that one left later: see
+/// [`Plan::leave_ns`].
+fn keep_arrival_order(run: &Run, leave_ns: &mut [Vec<u64>]) {
+    for (m, rows) in run.logs.iter().enumerate() {
+        let me = MachineId::ALL[m];
+        let mut last = 0u64;
+        for row in rows.iter().filter(|r| r.kind == Kind::Receive) {
+            let (Some(&from), Some(&seq)) = (row.peers.first(), row.seqs.first()) else {
+                continue;
+            };
+            let Some(from) = MachineId::new(from) else {
+                continue;
+            };
+            let slot = usize::try_from(seq)
+                .ok()
+                .and_then(|seq| leave_ns.get_mut(link_index(from, me))?.get_mut(seq));
+            if let Some(t) = slot {
+                *t = (*t).max(last.saturating_add(1));
+                last = *t;
+            }
+        }
+    }
 }
 
 /// The faults of `run`: a simulated run's own, as its `params.json`
@@ -218,49 +250,11 @@ fn keep(all: Vec<Fault>) -> (Faults, usize) {
     (faults, left_out)
 }
 
-/// Messages to one machine whose sends lie this close together reach it
-/// together in the replay: on the network the receiver wakes once for
-/// them and reads them in one turn, lowest sender first (the core's
-/// `Node::read_order`, the simulator's order at one instant). About a
-/// host's wake-up time.
-pub const TOGETHER_NS: u64 = 50_000;
-
 /// The replay's links: each frame takes the link's delay, and a model
-/// message leaves no earlier than it left on the network (its sender's tick
-/// may have run late there, or its process been held), nor before the
-/// messages to the same machine sent within [`TOGETHER_NS`] after it.
+/// message leaves when [`Plan::leave_ns`] says.
 #[derive(Debug, Clone)]
 struct Measured {
-    sent_ns: Vec<Vec<u64>>,
-    /// Per receiver, the send times of the messages to it, sorted.
-    to: [Vec<u64>; N],
-}
-
-impl Measured {
-    fn new(sent_ns: Vec<Vec<u64>>) -> Self {
-        let to = std::array::from_fn(|m| {
-            let me = MachineId::ALL[m];
-            let mut times: Vec<u64> = [me.next(), me.other()]
-                .iter()
-                .filter_map(|&from| sent_ns.get(link_index(from, me)))
-                .flatten()
-                .copied()
-                .collect();
-            times.sort_unstable();
-            times
-        });
-        Self { sent_ns, to }
-    }
-
-    /// When the message sent at `t` to `to` leaves in the replay: with the
-    /// last of those sent to the same machine within [`TOGETHER_NS`].
-    fn leaves(&self, to: MachineId, t: u64) -> u64 {
-        let times = &self.to[to.index()];
-        let end = times.partition_point(|&x| x <= t.saturating_add(TOGETHER_NS));
-        end.checked_sub(1)
-            .and_then(|i| times.get(i))
-            .map_or(t, |&last| last.max(t))
-    }
+    leave_ns: Vec<Vec<u64>>,
 }
 
 impl Network for Measured {
@@ -277,8 +271,9 @@ impl Network for Measured {
         };
         let left = usize::try_from(seq)
             .ok()
-            .and_then(|seq| self.sent_ns.get(link_index(from, to))?.get(seq))
-            .map_or(0, |&t| self.leaves(to, t));
+            .and_then(|seq| self.leave_ns.get(link_index(from, to))?.get(seq))
+            .copied()
+            .unwrap_or(0);
         standard.saturating_add(left.saturating_sub(now))
     }
 }
@@ -303,7 +298,9 @@ pub fn simulate(plan: &Plan) -> Result<(Records, Report), ReplayError> {
         .name("replay".to_owned())
         .stack_size(crate::caps::SIM_STACK_BYTES)
         .spawn(move || {
-            let net = Measured::new(plan.sent_ns);
+            let net = Measured {
+                leave_ns: plan.leave_ns,
+            };
             let mut sim = Box::new(
                 Sim::<INBOX_CAP, LINK_CAP, Measured>::with_network(plan.config, plan.faults, net)
                     .map_err(ReplayError::Config)?,

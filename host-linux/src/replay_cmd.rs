@@ -61,7 +61,7 @@ fn describe(dir: &Path, run: &Run, plan: &Plan, a: &Agreement) -> String {
     );
     let _ = writeln!(
         t,
-        "links: {} µs{}; each message leaves when it left in the trial",
+        "links: {} µs{}; each message leaves when it left in the trial, in the order its receiver took it",
         plan.config.latency_ns as f64 / 1e3,
         match plan.config.jitter_ns {
             0 => String::new(),
