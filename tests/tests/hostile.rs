@@ -210,8 +210,12 @@ fn a_node_out_of_file_descriptors_refuses_connections_and_goes_on() {
     let start_at = unix_ns_in(START_LEAD);
     let mut children = Children::default();
     children.0.push(node(0, &spec, &peers, start_at, &dir));
+    // Its log is the last file it opens before its loop: from then on only
+    // sockets come and go.
+    let log = dir.join("machine-0.csv");
     assert!(
-        wait_until(Duration::from_secs(10), || listening(peers[0])),
+        wait_until(Duration::from_secs(10), || listening(peers[0])
+            && log.exists()),
         "machine 0 never listened"
     );
     let pid = rustix::process::Pid::from_child(&children.0[0]);
