@@ -57,7 +57,7 @@ pub fn trial(a: &Analysis) -> String {
         if let Some(cause) = &pr.died {
             let _ = writeln!(
                 md,
-                "**Machine {}'s process died** ({cause}): its summary was rebuilt from its log, which holds what the node had written; what it held (its inbox, its outbox) counts as lost.\n",
+                "**Machine {}'s process died** ({cause}): its summary was rebuilt from its log, which holds what the node had written; what it held (its inbox, its outbox) is its links' inferred loss.\n",
                 pr.id
             );
         }
@@ -155,7 +155,6 @@ pub fn trial(a: &Analysis) -> String {
             for f in faults {
                 let _ = writeln!(md, "- {f}");
             }
-            md.push('\n');
         }
     }
     if a.figures.iter().any(|m| m.timing.is_some()) {
