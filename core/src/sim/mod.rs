@@ -30,6 +30,12 @@
 //! machine on a blocking socket would. Nothing is dropped
 //! silently: what a fault destroys is counted, per link, as `lost`, so that
 //! `sent = received + queued + in_flight + lost` holds on every link.
+//!
+//! **Records first.** A node's records reach the sink before any byte of
+//! the frames they log moves onto a link (`settle` acts on a node's events,
+//! then pumps its outbox), as a network node flushes a send's record before
+//! writing its frames: a crash at any instant leaves no receive whose send
+//! is missing, here, on the network and in the firmware.
 
 mod faults;
 mod link;
