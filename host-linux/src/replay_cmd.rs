@@ -28,6 +28,10 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         None => replay::default_latency(&run.params),
     };
     let plan = replay::plan(&run, latency, nanos(args.jitter, "--jitter")?)?;
+    // Refused before the work, not after it: a new or empty folder.
+    if let Some(out) = &args.out {
+        rundir::create(out)?;
+    }
     let (records, report) = replay::simulate(&plan)?;
     let agreement = replay::compare(&run, &records, &plan);
     let text = describe(dir, &run, &plan, &agreement);
@@ -157,7 +161,8 @@ fn line(r: &Row) -> String {
     )
 }
 
-/// Writes the replay as a run directory with `replay.md` beside its logs.
+/// Writes the replay as a run directory (made by [`run`]) with `replay.md`
+/// beside its logs.
 fn write(
     out: &Path,
     plan: &Plan,
@@ -165,7 +170,6 @@ fn write(
     report: &scalemodel_core::sim::Report,
     text: &str,
 ) -> Result<()> {
-    rundir::create(out)?;
     for id in MachineId::ALL {
         let mut log = LogWriter::create(out, id)?;
         for r in &records.0[id.index()] {

@@ -126,6 +126,25 @@ fn a_network_trial_replays_and_each_divergence_has_its_reason() {
 }
 
 #[test]
+fn an_out_folder_in_use_is_refused_before_the_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("trial");
+    sim_into(&dir, &["--seed", "2", "--duration", "10", "--no-analyze"]);
+    let out = scalemodel()
+        .arg("replay")
+        .arg(&dir)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.is_empty(), "it replayed first: {stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not empty"), "{stderr}");
+}
+
+#[test]
 fn a_missing_trial_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nothing");
