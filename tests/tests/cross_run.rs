@@ -1,0 +1,105 @@
+//! Work across runs: `analyze` on a folder of mixed runs at any depth, and
+//! the study's refusal of a configuration it cannot compare.
+
+use std::path::Path;
+
+use scalemodel_tests::{scalemodel, sim_into};
+
+/// Runs `scalemodel ARGS`: its exit status and what it printed.
+fn run(args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = scalemodel().args(args).output().expect("scalemodel runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// A study in the simulator, 1 trial of 5 s per configuration, into `out`.
+fn small_study(out: &Path) {
+    let (ok, text) = run(&[
+        "study".as_ref(),
+        "--sim".as_ref(),
+        "--trials".as_ref(),
+        "1".as_ref(),
+        "--duration".as_ref(),
+        "5".as_ref(),
+        "--seed".as_ref(),
+        "3".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn analyze_finds_every_run_below_a_folder_and_says_what_it_skipped() {
+    // It used to analyse only `sim-a` here: with one run on the first level
+    // it never looked below `run-b` or `study-c`.
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    sim_into(&runs.join("sim-a"), &["--seed", "1", "--duration", "5"]);
+    for k in [1, 2] {
+        sim_into(
+            &runs.join(format!("run-b/trial-{k}")),
+            &["--seed", &k.to_string(), "--duration", "5"],
+        );
+    }
+    small_study(&runs.join("study-c"));
+    std::fs::create_dir_all(runs.join("notes")).unwrap();
+    std::os::unix::fs::symlink(&runs, runs.join("run-b").join("loop")).unwrap();
+
+    let (ok, text) = run(&["analyze".as_ref(), runs.as_os_str()]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("found 7 runs: 2 in run-b, 1 in ., 1 in study-c/both"),
+        "{text}"
+    );
+    for run in [
+        "sim-a",
+        "run-b/trial-1",
+        "run-b/trial-2",
+        "study-c/standard/trial-1",
+        "study-c/smaller-spread/trial-1",
+        "study-c/fewer-internal/trial-1",
+        "study-c/both/trial-1",
+    ] {
+        let line = format!("{}: conforms", runs.join(run).display());
+        assert!(text.contains(&line), "{line} missing: {text}");
+    }
+    let skipped = format!(
+        "{}: skipped: no params.json, and no run below it",
+        runs.join("notes").display()
+    );
+    assert!(text.contains(&skipped), "{text}");
+    let link = format!(
+        "{}: skipped: a symbolic link to a folder, not followed",
+        runs.join("run-b/loop").display()
+    );
+    assert!(text.contains(&link), "{text}");
+    // The report across them groups the runs by the folder they are in.
+    let across = std::fs::read_to_string(runs.join("report.md")).unwrap();
+    assert!(
+        across.starts_with("# 7 runs in 6 folders, side by side"),
+        "{across}"
+    );
+    for link in [
+        "[trial-2](run-b/trial-2/report.md)",
+        "[sim-a](sim-a/report.md)",
+        "[trial-1](study-c/standard/trial-1/report.md)",
+    ] {
+        assert!(across.contains(link), "{link} missing: {across}");
+    }
+}
+
+#[test]
+fn runs_deeper_than_the_bound_are_named_not_sought() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut deep = tmp.path().join("top");
+    for k in 0..12 {
+        deep.push(format!("level-{k}"));
+    }
+    sim_into(&deep, &["--seed", "1", "--duration", "2"]);
+    let (ok, text) = run(&["analyze".as_ref(), tmp.path().join("top").as_os_str()]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("skipped: more than 8 levels below"), "{text}");
+    assert!(text.contains("no run here"), "{text}");
+}
