@@ -37,8 +37,37 @@ struct Outcome {
     trials: Vec<Analysis>,
 }
 
+/// The standard configuration's range of rates, the exercise's.
+const STANDARD_RATES: [u32; 2] = [1, 6];
+
+/// Refuses a `--small-rates` whose spread verdict could not be computed: the
+/// report compares two configurations' drift only when one's rates lie
+/// inside the other's range and span less of it (see the spread verdicts in
+/// `report::set`), so anything else would silently lose that verdict.
+fn check_small_rates(small: &Rates) -> Result<()> {
+    let (lo, hi) = match small {
+        Rates::Range(r) => (*r.start(), *r.end()),
+        Rates::Exact(r) => (
+            r.iter().copied().min().unwrap_or(0),
+            r.iter().copied().max().unwrap_or(0),
+        ),
+    };
+    let [slo, shi] = STANDARD_RATES;
+    let why = if lo < slo || hi > shi {
+        format!("its rates {lo}..={hi} do not lie inside the standard range {slo}..={shi}")
+    } else if hi - lo >= shi - slo {
+        format!("its spread ({lo}..={hi}) is not smaller than the standard range {slo}..={shi}")
+    } else {
+        return Ok(());
+    };
+    bail!(
+        "--small-rates {small} cannot be compared with the standard configuration: {why}, so the study could not say whether a smaller spread means less drift (give a range inside {slo}..={shi}, such as the default 3..=4)"
+    )
+}
+
 /// Runs `scalemodel study`.
 pub fn run(args: &StudyArgs) -> Result<()> {
+    check_small_rates(&args.small_rates)?;
     let seed = args.seed.unwrap_or_else(crate::cli::random_u64);
     let out = match &args.out {
         Some(dir) => dir.clone(),
@@ -50,7 +79,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         Setup {
             name: "standard",
             folder: "standard",
-            rates: Rates::Range(1..=6),
+            rates: Rates::Range(STANDARD_RATES[0]..=STANDARD_RATES[1]),
             sides: 10,
         },
         Setup {
@@ -62,7 +91,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         Setup {
             name: "fewer internal",
             folder: "fewer-internal",
-            rates: Rates::Range(1..=6),
+            rates: Rates::Range(STANDARD_RATES[0]..=STANDARD_RATES[1]),
             sides: 4,
         },
         Setup {

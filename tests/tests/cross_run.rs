@@ -103,3 +103,50 @@ fn runs_deeper_than_the_bound_are_named_not_sought() {
     assert!(text.contains("skipped: more than 8 levels below"), "{text}");
     assert!(text.contains("no run here"), "{text}");
 }
+
+#[test]
+fn a_small_rates_that_cannot_be_compared_is_refused_with_the_reason() {
+    // `--small-rates 7..=8` used to run, and its spread verdict vanished.
+    let tmp = tempfile::tempdir().unwrap();
+    for (small, why) in [
+        ("7..=8", "do not lie inside the standard range 1..=6"),
+        ("0..=2", "a rate must be between 1 and"),
+        ("2,3,9", "do not lie inside the standard range 1..=6"),
+        ("1..=6", "is not smaller than the standard range 1..=6"),
+    ] {
+        let out = tmp.path().join(format!("study-{small}"));
+        let (ok, text) = run(&[
+            "study".as_ref(),
+            "--sim".as_ref(),
+            "--small-rates".as_ref(),
+            small.as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert!(!ok, "{small}: {text}");
+        assert!(
+            text.contains("--small-rates") && text.contains(why),
+            "{small}: {text}"
+        );
+        assert!(!out.exists(), "{small}: nothing is written");
+    }
+    // Equal rates inside the range span nothing: comparable, and accepted.
+    let out = tmp.path().join("equal");
+    let (ok, text) = run(&[
+        "study".as_ref(),
+        "--sim".as_ref(),
+        "--trials".as_ref(),
+        "1".as_ref(),
+        "--duration".as_ref(),
+        "2".as_ref(),
+        "--small-rates".as_ref(),
+        "4,4,4".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("a smaller spread of rates (4,4,4) means less drift than 1..=6"),
+        "{text}"
+    );
+}
