@@ -1,7 +1,8 @@
 //! `scalemodel study`: the exercise's whole protocol, side by side.
 //!
 //! Four configurations — the standard one, a smaller spread of rates, fewer
-//! internal events, and both — each run `--trials` times (on the network, or
+//! internal events, and both — and, with `--rates` or `--sides`, a fifth,
+//! custom one, each run `--trials` times (on the network, or
 //! in the simulator with `--sim`), every trial analysed, and one
 //! `report.md` comparing them, with the exercise's observations checked
 //! against the data. Every verdict is computed; none is written by hand.
@@ -65,6 +66,32 @@ fn check_small_rates(small: &Rates) -> Result<()> {
     )
 }
 
+/// The custom configuration `--rates` and `--sides` ask for, if any; refused
+/// when it is one of the exercise's four already, whose folder it would share.
+fn custom(args: &StudyArgs, setups: &[Setup]) -> Result<Option<Setup>> {
+    if args.rates.is_none() && args.sides.is_none() {
+        return Ok(None);
+    }
+    let [lo, hi] = STANDARD_RATES;
+    let rates = args.rates.clone().unwrap_or(Rates::Range(lo..=hi));
+    let sides = args.sides.unwrap_or(10);
+    if let Some(same) = setups
+        .iter()
+        .find(|s| s.rates.to_string() == rates.to_string() && s.sides == sides)
+    {
+        bail!(
+            "--rates {rates} --sides {sides} is the study's \"{}\" configuration already: give a configuration of your own",
+            same.name
+        );
+    }
+    Ok(Some(Setup {
+        name: "custom",
+        folder: "custom",
+        rates,
+        sides,
+    }))
+}
+
 /// Runs `scalemodel study`.
 pub fn run(args: &StudyArgs) -> Result<()> {
     check_small_rates(&args.small_rates)?;
@@ -73,9 +100,8 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         Some(dir) => dir.clone(),
         None => rundir::default_out("study")?,
     };
-    rundir::create(&out)?;
     let small = args.small_rates.clone();
-    let setups = [
+    let mut setups = vec![
         Setup {
             name: "standard",
             folder: "standard",
@@ -101,6 +127,10 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             sides: 4,
         },
     ];
+    if let Some(custom) = custom(args, &setups)? {
+        setups.push(custom);
+    }
+    rundir::create(&out)?;
     outln!(
         "study: seed {seed}, {} of {} s per configuration, {}, into {}",
         count(args.trials, "trial"),

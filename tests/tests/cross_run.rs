@@ -150,3 +150,58 @@ fn a_small_rates_that_cannot_be_compared_is_refused_with_the_reason() {
         "{text}"
     );
 }
+
+#[test]
+fn a_study_runs_a_custom_configuration_beside_the_exercises() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("study");
+    let (ok, text) = run(&[
+        "study".as_ref(),
+        "--sim".as_ref(),
+        "--trials".as_ref(),
+        "2".as_ref(),
+        "--duration".as_ref(),
+        "5".as_ref(),
+        "--seed".as_ref(),
+        "9".as_ref(),
+        "--rates".as_ref(),
+        "2..=5".as_ref(),
+        "--sides".as_ref(),
+        "6".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("  custom: 2 trials analysed"), "{text}");
+    let params: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("custom/trial-2/params.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(params["sides"], 6, "{params}");
+    assert_eq!(params["seed"], 10, "trial 2 has the study's second seed");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| custom (rates 2..=5, die of 6) | 2 |"),
+        "{md}"
+    );
+    assert!(md.contains("[trial-1](custom/trial-1/report.md)"), "{md}");
+
+    // One of the exercise's own configurations is not a custom one.
+    let again = tmp.path().join("again");
+    let (ok, text) = run(&[
+        "study".as_ref(),
+        "--sim".as_ref(),
+        "--rates".as_ref(),
+        "3..=4".as_ref(),
+        "--sides".as_ref(),
+        "4".as_ref(),
+        "--out".as_ref(),
+        again.as_os_str(),
+    ]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("is the study's \"both\" configuration already"),
+        "{text}"
+    );
+    assert!(!again.exists());
+}
