@@ -162,8 +162,8 @@ fn runs_in(dir: &Path, truncated: &mut bool) -> Vec<PathBuf> {
     found.runs
 }
 
-/// "5 runs: 1 in `.`, 2 in run-b, 2 in study-c/standard": the runs counted by
-/// the folder they are in, relative to `dir`.
+/// "5 runs: 1 in runs, 2 in run-b, 2 in study-c/standard": the runs counted
+/// by the folder they are in, relative to `dir` (`runs` here).
 fn where_found(dir: &Path, runs: &[PathBuf]) -> String {
     let mut folders: Vec<(&Path, usize)> = Vec::new();
     for run in runs {
@@ -177,8 +177,10 @@ fn where_found(dir: &Path, runs: &[PathBuf]) -> String {
         .iter()
         .map(|(p, n)| {
             let rel = p.strip_prefix(dir).unwrap_or(p);
+            // The folder given itself, by its name, as the report across names it.
             let rel = if rel.as_os_str().is_empty() {
-                ".".to_owned()
+                p.file_name()
+                    .map_or_else(|| ".".to_owned(), |n| n.to_string_lossy().into_owned())
             } else {
                 rel.display().to_string()
             };

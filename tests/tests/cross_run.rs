@@ -50,7 +50,7 @@ fn analyze_finds_every_run_below_a_folder_and_says_what_it_skipped() {
     let (ok, text) = run(&["analyze".as_ref(), runs.as_os_str()]);
     assert!(ok, "{text}");
     assert!(
-        text.contains("found 7 runs: 2 in run-b, 1 in ., 1 in study-c/both"),
+        text.contains("found 7 runs: 2 in run-b, 1 in runs, 1 in study-c/both"),
         "{text}"
     );
     for run in [
