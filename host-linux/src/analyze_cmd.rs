@@ -16,6 +16,8 @@ use crate::rundir::{self, not_completed};
 use crate::salvage;
 use crate::text::{count, signed};
 
+mod walk;
+
 /// Reads, checks and measures the run in `dir`.
 ///
 /// A directory of hand-started nodes (`node-<id>.json`, no `params.json`
@@ -118,7 +120,7 @@ fn why_not_a_run(dir: &Path) -> String {
     if let Err(e) = probe_run(dir) {
         return format!("cannot read its {}: {e}", rundir::PARAMS);
     }
-    "no run here: no params.json, and no folder in it with one (such as a trial-1/ of `scalemodel run`)".into()
+    "no run here: no params.json, and no folder below it with one (such as a trial-1/ of `scalemodel run`)".into()
 }
 
 /// The runs in folders named after a number (`trial-2` before `trial-10`),
@@ -133,52 +135,81 @@ fn sort_runs(runs: &mut [PathBuf]) {
     runs.sort_by_cached_key(number);
 }
 
-/// The folders directly in `dir`, sorted as [`sort_runs`] does.
-fn folders_in(dir: &Path) -> Vec<PathBuf> {
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    sort_runs(&mut folders);
-    folders
-}
-
-/// The runs `dir` names: itself when it is one; or else the runs one level
-/// below it (the trials `run` and `sim` write, `trial-1` … `trial-N`, in
-/// number order); or else two levels below (a study's configurations, by
-/// name); itself again when there are none, so that its error names what is
-/// missing.
-fn runs_in(dir: &Path) -> Vec<PathBuf> {
-    if is_run(dir) {
+/// The runs at or below `dir`, at any depth (a trial, a `run`'s trials, a
+/// study's configurations' trials, or all of these side by side in `runs/`),
+/// saying on the terminal what was found and what was passed over and why.
+/// `dir` itself when there are none, so that its error names what is missing;
+/// `truncated` is set when the walk stopped at its bound.
+fn runs_in(dir: &Path, truncated: &mut bool) -> Vec<PathBuf> {
+    let found = walk::find(dir, walk::Limits::default(), &probe_run, &sort_runs);
+    for (folder, why) in &found.skipped {
+        outln!("{}: skipped: {why}", folder.display());
+    }
+    if found.truncated {
+        eprintln!(
+            "{}: stopped looking after {} folders; the rest is not analysed (give a folder deeper in)",
+            dir.display(),
+            walk::MAX_FOLDERS
+        );
+        *truncated = true;
+    }
+    if found.runs.is_empty() {
         return vec![dir.to_owned()];
     }
-    // A folder that cannot be read may be a run: kept, so that its error is
-    // told rather than the folder passed over.
-    let maybe_run = |p: &PathBuf| probe_run(p).unwrap_or(true);
-    let below = folders_in(dir);
-    let mut runs: Vec<PathBuf> = below.iter().filter(|p| maybe_run(p)).cloned().collect();
-    if runs.is_empty() {
-        runs = below
-            .iter()
-            .flat_map(|d| folders_in(d).into_iter().filter(maybe_run))
-            .collect();
+    if found.runs.as_slice() != [dir] {
+        outln!("{}: found {}", dir.display(), where_found(dir, &found.runs));
     }
-    if runs.is_empty() {
-        runs.push(dir.to_owned());
-    }
-    runs
+    found.runs
 }
 
-/// Runs `scalemodel analyze`: each DIR is a run, a folder of runs (the
-/// trials of `scalemodel run`) or a folder of those (a study). With more
+/// "5 runs: 1 in runs, 2 in run-b, 2 in study-c/standard": the runs counted
+/// by the folder they are in, relative to `dir` (`runs` here).
+fn where_found(dir: &Path, runs: &[PathBuf]) -> String {
+    let mut folders: Vec<(&Path, usize)> = Vec::new();
+    for run in runs {
+        let parent = run.parent().unwrap_or(Path::new(""));
+        match folders.iter_mut().find(|(p, _)| *p == parent) {
+            Some((_, n)) => *n += 1,
+            None => folders.push((parent, 1)),
+        }
+    }
+    let parts: Vec<String> = folders
+        .iter()
+        .map(|(p, n)| {
+            let rel = p.strip_prefix(dir).unwrap_or(p);
+            // The folder given itself, by its name, as the report across names it.
+            let rel = if rel.as_os_str().is_empty() {
+                p.file_name()
+                    .map_or_else(|| ".".to_owned(), |n| n.to_string_lossy().into_owned())
+            } else {
+                rel.display().to_string()
+            };
+            format!("{n} in {rel}")
+        })
+        .collect();
+    format!("{}: {}", count(runs.len() as u64, "run"), parts.join(", "))
+}
+
+/// Runs `scalemodel analyze`: each DIR is a run or a folder with runs below
+/// it at any depth (the trials of `scalemodel run`, a study's, or `runs/`
+/// with all of these). With more
 /// than one run, a report across them goes into `out`, or by default the
 /// folder given, or the one that holds every run given.
 pub fn run(dirs: &[PathBuf], out: Option<&Path>) -> Result<()> {
     let mut failed = Vec::new();
     let mut analysed = Vec::new();
-    for dir in dirs.iter().flat_map(|d| runs_in(d)) {
+    let mut truncated = false;
+    let found: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|d| runs_in(d, &mut truncated))
+        .collect();
+    if truncated {
+        failed.push(format!(
+            "not every folder was looked at (at most {} per folder given)",
+            walk::MAX_FOLDERS
+        ));
+    }
+    for dir in found {
         let dir = &dir;
         if !is_run(dir) {
             eprintln!("{}: {}", dir.display(), why_not_a_run(dir));

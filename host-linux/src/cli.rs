@@ -157,8 +157,17 @@ pub struct StudyArgs {
     #[arg(long, value_name = "A..=B|R0,R1,R2", default_value = "3..=4")]
     pub small_rates: Rates,
 
+    /// A fifth, custom configuration beside the exercise's four: its rates
+    /// (with `--sides` alone: 1..=6).
+    #[arg(long, value_name = "A..=B|R0,R1,R2")]
+    pub rates: Option<Rates>,
+
+    /// A fifth, custom configuration's die, at least 4 (with `--rates` alone: 10).
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u8).range(4..))]
+    pub sides: Option<u8>,
+
     /// Run in the deterministic simulator (seconds) instead of on the network
-    /// (four configurations × trials × duration of wall time at speed 1).
+    /// (configurations × trials × duration of wall time at speed 1).
     #[arg(long)]
     pub sim: bool,
 

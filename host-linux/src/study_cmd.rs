@@ -1,7 +1,8 @@
 //! `scalemodel study`: the exercise's whole protocol, side by side.
 //!
 //! Four configurations — the standard one, a smaller spread of rates, fewer
-//! internal events, and both — each run `--trials` times (on the network, or
+//! internal events, and both — and, with `--rates` or `--sides`, a fifth,
+//! custom one, each run `--trials` times (on the network, or
 //! in the simulator with `--sim`), every trial analysed, and one
 //! `report.md` comparing them, with the exercise's observations checked
 //! against the data. Every verdict is computed; none is written by hand.
@@ -37,20 +38,74 @@ struct Outcome {
     trials: Vec<Analysis>,
 }
 
+/// The standard configuration's range of rates, the exercise's.
+const STANDARD_RATES: [u32; 2] = [1, 6];
+
+/// Refuses a `--small-rates` whose spread verdict could not be computed: the
+/// report compares two configurations' drift only when one's rates lie
+/// inside the other's range and span less of it (see the spread verdicts in
+/// `report::set`), so anything else would silently lose that verdict.
+fn check_small_rates(small: &Rates) -> Result<()> {
+    let (lo, hi) = match small {
+        Rates::Range(r) => (*r.start(), *r.end()),
+        Rates::Exact(r) => (
+            r.iter().copied().min().unwrap_or(0),
+            r.iter().copied().max().unwrap_or(0),
+        ),
+    };
+    let [slo, shi] = STANDARD_RATES;
+    let why = if lo < slo || hi > shi {
+        format!("its rates {lo}..={hi} do not lie inside the standard range {slo}..={shi}")
+    } else if hi - lo >= shi - slo {
+        format!("its spread ({lo}..={hi}) is not smaller than the standard range {slo}..={shi}")
+    } else {
+        return Ok(());
+    };
+    bail!(
+        "--small-rates {small} cannot be compared with the standard configuration: {why}, so the study could not say whether a smaller spread means less drift (give a range inside {slo}..={shi}, such as the default 3..=4)"
+    )
+}
+
+/// The custom configuration `--rates` and `--sides` ask for, if any; refused
+/// when it is one of the exercise's four already, whose folder it would share.
+fn custom(args: &StudyArgs, setups: &[Setup]) -> Result<Option<Setup>> {
+    if args.rates.is_none() && args.sides.is_none() {
+        return Ok(None);
+    }
+    let [lo, hi] = STANDARD_RATES;
+    let rates = args.rates.clone().unwrap_or(Rates::Range(lo..=hi));
+    let sides = args.sides.unwrap_or(10);
+    if let Some(same) = setups
+        .iter()
+        .find(|s| s.rates.to_string() == rates.to_string() && s.sides == sides)
+    {
+        bail!(
+            "--rates {rates} --sides {sides} is the study's \"{}\" configuration already: give a configuration of your own",
+            same.name
+        );
+    }
+    Ok(Some(Setup {
+        name: "custom",
+        folder: "custom",
+        rates,
+        sides,
+    }))
+}
+
 /// Runs `scalemodel study`.
 pub fn run(args: &StudyArgs) -> Result<()> {
+    check_small_rates(&args.small_rates)?;
     let seed = args.seed.unwrap_or_else(crate::cli::random_u64);
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => rundir::default_out("study")?,
     };
-    rundir::create(&out)?;
     let small = args.small_rates.clone();
-    let setups = [
+    let mut setups = vec![
         Setup {
             name: "standard",
             folder: "standard",
-            rates: Rates::Range(1..=6),
+            rates: Rates::Range(STANDARD_RATES[0]..=STANDARD_RATES[1]),
             sides: 10,
         },
         Setup {
@@ -62,7 +117,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         Setup {
             name: "fewer internal",
             folder: "fewer-internal",
-            rates: Rates::Range(1..=6),
+            rates: Rates::Range(STANDARD_RATES[0]..=STANDARD_RATES[1]),
             sides: 4,
         },
         Setup {
@@ -72,6 +127,10 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             sides: 4,
         },
     ];
+    if let Some(custom) = custom(args, &setups)? {
+        setups.push(custom);
+    }
+    rundir::create(&out)?;
     outln!(
         "study: seed {seed}, {} of {} s per configuration, {}, into {}",
         count(args.trials, "trial"),
