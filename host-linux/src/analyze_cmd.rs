@@ -14,7 +14,7 @@ use crate::outln;
 use crate::report::{self, set::Group, set::Set};
 use crate::rundir::{self, not_completed};
 use crate::salvage;
-use crate::text::{count, signed};
+use crate::text::{count, fixed, signed};
 
 /// Reads, checks and measures the run in `dir`.
 ///
@@ -72,9 +72,9 @@ pub fn print_science(a: &Analysis) {
             m.jumps.max,
             format!("{:.1} / {}", m.drift.mean, m.drift.max),
             format!(
-                "{} ({:.2})",
+                "{} ({})",
                 signed(m.queue.growth_per_s, 2),
-                m.estimate.predicted_growth_per_s
+                fixed(m.estimate.predicted_growth_per_s, 2)
             ),
         );
     }
@@ -327,10 +327,10 @@ fn summary_line(a: &Analysis, secs: f64) -> String {
     };
     let queue = slow.map_or_else(String::new, |m| {
         format!(
-            "; slowest machine {} inbox growth {} msgs/s (predicted {:.2}), max jump {}",
+            "; slowest machine {} inbox growth {} msgs/s (predicted {}), max jump {}",
             m.id,
             signed(m.queue.growth_per_s, 2),
-            m.estimate.predicted_growth_per_s,
+            fixed(m.estimate.predicted_growth_per_s, 2),
             m.jumps.max
         )
     });

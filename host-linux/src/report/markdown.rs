@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use crate::analysis::{Analysis, fastest};
 use crate::rundir::not_completed;
-use crate::text::signed;
+use crate::text::{fixed, signed};
 
 use super::PLOTS;
 
@@ -120,11 +120,11 @@ pub fn trial(a: &Analysis) -> String {
         let e = &m.estimate;
         let _ = writeln!(
             md,
-            "| {} | {:.2} | {:.2} | {:.2} | {} |",
+            "| {} | {:.2} | {:.2} | {} | {} |",
             m.id,
             e.arrivals_per_s,
             e.service_per_s,
-            e.predicted_growth_per_s,
+            fixed(e.predicted_growth_per_s, 2),
             signed(e.measured_growth_per_s, 2)
         );
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::{escape, json, page};
 use crate::report::set::{Set, TrialRow};
 use crate::report::{ReportError, write_file};
-use crate::text::signed;
+use crate::text::{fixed, signed};
 
 const SET_JS: &str = include_str!("set.js");
 
@@ -79,7 +79,7 @@ fn body(set: &Set) -> String {
 fn row(t: &TrialRow) -> String {
     let [r0, r1, r2] = t.rates;
     format!(
-        "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{r0}, {r1}, {r2}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>\n",
+        "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{r0}, {r1}, {r2}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         escape(&href(&t.path)),
         escape(&t.path),
         t.seed,
@@ -95,7 +95,7 @@ fn row(t: &TrialRow) -> String {
         t.largest_jump,
         t.largest_drift,
         signed(t.slowest_growth_per_s, 3),
-        t.slowest_predicted_per_s
+        fixed(t.slowest_predicted_per_s, 2)
     )
 }
 
