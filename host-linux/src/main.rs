@@ -19,22 +19,25 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        // Help and version go to stdout and exit 0.
-        Err(e) if !e.use_stderr() => e.exit(),
-        // `scalemodel` alone: the help, not an error message (exit 2 all the same).
-        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            e.exit()
-        }
-        Err(e) => {
-            // clap names the flag and the value; say it in the house's `Error:` form.
-            let text = e.render().to_string();
-            let text = text.strip_prefix("error: ").unwrap_or(&text);
-            eprint!("Error: {text}");
-            std::process::exit(2);
-        }
-    };
+    let cli =
+        match Cli::try_parse_from(scalemodel::cli::negative_values_joined(std::env::args_os())) {
+            Ok(cli) => cli,
+            // Help and version go to stdout and exit 0.
+            Err(e) if !e.use_stderr() => e.exit(),
+            // `scalemodel` alone: the help, not an error message (exit 2 all the same).
+            Err(e)
+                if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+            {
+                e.exit()
+            }
+            Err(e) => {
+                // clap names the flag and the value; say it in the house's `Error:` form.
+                let text = e.render().to_string();
+                let text = text.strip_prefix("error: ").unwrap_or(&text);
+                eprint!("Error: {text}");
+                std::process::exit(2);
+            }
+        };
     match &cli.command {
         Command::Sim(args) => scalemodel::sim_cmd::run(args),
         Command::Node(args) => scalemodel::node_cmd::run(args),

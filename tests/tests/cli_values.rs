@@ -1,0 +1,60 @@
+//! The command line's errors: a refused value is named as a value with the
+//! reason, and a flag a command does not take points to what it does take.
+
+use scalemodel_tests::scalemodel;
+
+/// Runs `scalemodel ARGS`, expects exit 2 and returns its stderr.
+fn refused(args: &[&str]) -> String {
+    let out = scalemodel().args(args).output().expect("scalemodel runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn negative_numbers_are_refused_as_values_with_the_reason() {
+    let cases: [(&[&str], &str, &str); 10] = [
+        (
+            &["sim", "--duration", "-5"],
+            "'--duration <SECS>'",
+            "more than 0",
+        ),
+        (&["sim", "--speed", "-2"], "'--speed <K>'", "at least 1"),
+        (&["sim", "--seed", "-1"], "'--seed <N>'", "negative"),
+        (
+            &["run", "--trials", "-3"],
+            "'--trials <N>'",
+            "not in 1..=1000",
+        ),
+        (
+            &["study", "--sim", "--duration", "-.5"],
+            "'--duration <SECS>'",
+            "more than 0",
+        ),
+        (&["sim", "--rates", "-1..=3"], "'--rates <", "between 1 and"),
+        (
+            &["study", "--small-rates", "-3..=4"],
+            "'--small-rates <",
+            "between 1 and",
+        ),
+        (
+            &["sim", "--latency", "-5ms"],
+            "'--latency <DELAY>'",
+            "negative",
+        ),
+        (&["swarm", "--seeds", "-1"], "'--seeds <N>'", "negative"),
+        (&["node", "--id", "-1"], "'--id <ID>'", "not in 0..3"),
+    ];
+    for (args, flag, why) in cases {
+        let e = refused(args);
+        assert!(
+            e.starts_with(&format!(
+                "Error: invalid value '{}' for {flag}",
+                args[args.len() - 1]
+            )),
+            "{args:?}: {e}"
+        );
+        assert!(e.contains(why), "{args:?} does not say why: {e}");
+        assert!(!e.contains("unexpected argument"), "{args:?}: {e}");
+    }
+}
