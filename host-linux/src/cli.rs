@@ -50,6 +50,44 @@ pub fn negative_values_joined(
     out
 }
 
+/// What to say when `command` is given `flag` (e.g. `--rates`), a flag it
+/// does not take: which commands take it, and for a few near-misses what
+/// this command takes instead. `None` when no command takes it (a typo,
+/// where clap's "a similar argument exists" is the right tip).
+// clap's own tip for a flag of another command misleads: the nearest
+// spelling (`study --rates` suggests `--trials`), or on a command with a
+// positional argument, passing the flag as a value with `--`.
+pub fn tip_for_other_commands_flag(command: &str, flag: &str) -> Option<String> {
+    use clap::CommandFactory;
+    let name = flag.strip_prefix("--")?.split('=').next()?;
+    let cli = Cli::command();
+    let takers: Vec<String> = cli
+        .get_subcommands()
+        .filter(|c| c.get_name() != command)
+        .filter(|c| {
+            c.get_arguments()
+                .any(|a| !a.is_hide_set() && a.get_long() == Some(name))
+        })
+        .map(|c| format!("'{}'", c.get_name()))
+        .collect();
+    if takers.is_empty() {
+        return None;
+    }
+    let instead = match (command, name) {
+        ("study", "rates") => {
+            "; the study runs the rates 1..=6 and, for the smaller spread, `--small-rates A..=B` (default 3..=4)"
+        }
+        ("sim", "trials") => "; `sim` runs one trial: `run --trials N` runs N on the network",
+        ("run", "sim") => "; for simulated trials, `study --sim` or `sim` once per seed",
+        (_, "seeds") => "; one run's seed is `--seed N`",
+        _ => "",
+    };
+    Some(format!(
+        "'--{name}' is a flag of {}, not of '{command}'{instead}; `scalemodel {command} --help` lists every flag",
+        takers.join(", ")
+    ))
+}
+
 /// The commands.
 // Every command takes negative numbers as values (`--duration -5`), so that
 // the flag's own parser refuses them and says why, rather than clap calling
@@ -614,6 +652,21 @@ mod tests {
         assert!(e.contains("at most 1day"), "{e}");
         assert!(parse_connect_timeout("18446744073709551615s").is_err());
         assert!(parse_connect_timeout("soon").is_err());
+    }
+
+    #[test]
+    fn a_flag_of_another_command_names_its_commands() {
+        let tip = tip_for_other_commands_flag("study", "--rates").unwrap();
+        assert!(
+            tip.starts_with("'--rates' is a flag of 'sim', 'node', 'run', not of 'study'"),
+            "{tip}"
+        );
+        assert!(tip.contains("--small-rates"), "{tip}");
+        let tip = tip_for_other_commands_flag("analyze", "--seed=3").unwrap();
+        assert!(tip.contains("'sim'") && tip.contains("'swarm'"), "{tip}");
+        assert_eq!(tip_for_other_commands_flag("sim", "--seeed"), None);
+        // A hidden flag is nobody's to suggest.
+        assert_eq!(tip_for_other_commands_flag("sim", "--launcher"), None);
     }
 
     #[test]

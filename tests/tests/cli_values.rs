@@ -58,3 +58,61 @@ fn negative_numbers_are_refused_as_values_with_the_reason() {
         assert!(!e.contains("unexpected argument"), "{args:?}: {e}");
     }
 }
+
+/// Every command's visible long flags, by command name.
+fn flags_by_command() -> Vec<(String, Vec<String>)> {
+    use clap::CommandFactory;
+    scalemodel::cli::Cli::command()
+        .get_subcommands()
+        .map(|c| {
+            let flags = c
+                .get_arguments()
+                .filter(|a| !a.is_hide_set())
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .collect();
+            (c.get_name().to_owned(), flags)
+        })
+        .collect()
+}
+
+#[test]
+fn a_flag_of_another_command_is_named_as_such_never_a_misleading_near_miss() {
+    let (before, after) = (
+        refused(&["study", "--sim", "--rates", "3..=4"]),
+        "--small-rates A..=B",
+    );
+    assert!(before.contains(after), "{before}");
+    assert!(!before.contains("--trials"), "{before}");
+    let commands = flags_by_command();
+    let mut checked = 0;
+    for (command, own) in &commands {
+        let others = commands
+            .iter()
+            .flat_map(|(_, f)| f)
+            .filter(|f| !own.contains(f));
+        for flag in others.collect::<std::collections::BTreeSet<_>>() {
+            let e = refused(&[command, flag, "1"]);
+            assert!(
+                e.contains(&format!("'{flag}' is a flag of")),
+                "{command} {flag}: {e}"
+            );
+            assert!(
+                e.contains(&format!("not of '{command}'")),
+                "{command} {flag}: {e}"
+            );
+            assert!(
+                !e.contains("a similar argument exists"),
+                "{command} {flag}: {e}"
+            );
+            assert!(!e.contains("as a value"), "{command} {flag}: {e}");
+            assert!(
+                e.contains(&format!("Usage: scalemodel {command} ")),
+                "{command} {flag}: {e}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} near-misses checked");
+    // A typo of the command's own flag keeps clap's suggestion.
+    assert!(refused(&["sim", "--seeed", "3"]).contains("a similar argument exists: '--seed'"));
+}
