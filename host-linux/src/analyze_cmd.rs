@@ -53,14 +53,18 @@ pub fn prepare(dir: &Path) -> Result<()> {
 /// final clock, its largest jump, how far its clock trails the fastest
 /// machine's, and how its inbox grew against the queueing prediction.
 pub fn print_science(a: &Analysis) {
-    let against = a.figures.first().map_or(0, |m| m.drift.against);
+    let tied = crate::analysis::fastest_all(&a.run.params.rates);
+    let against = match tied.as_slice() {
+        [one] => format!("trails machine {one}"),
+        _ => "trails the fastest".to_owned(),
+    };
     outln!(
         "{:>7} {:>4} {:>11} {:>12} {:>28} {:>30}",
         "machine",
         "rate",
         "final clock",
         "largest jump",
-        format!("trails machine {against} mean / max"),
+        format!("{against} mean / max"),
         "inbox growth /s (predicted)"
     );
     for m in &a.figures {
@@ -76,6 +80,12 @@ pub fn print_science(a: &Analysis) {
                 signed(m.queue.growth_per_s, 2),
                 fixed(m.estimate.predicted_growth_per_s, 2)
             ),
+        );
+    }
+    if tied.len() > 1 {
+        outln!(
+            "(a clock trails {}: the gap is to whichever is ahead at each time)",
+            crate::analysis::drift_reference(&a.run.params.rates)
         );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::analysis::{Analysis, fastest};
+use crate::analysis::{Analysis, drift_reference};
 use crate::rundir::not_completed;
 use crate::text::{fixed, signed};
 
@@ -102,8 +102,8 @@ pub fn trial(a: &Analysis) -> String {
     }
     let _ = writeln!(
         md,
-        "\nA jump is a change of the clock by more than 1 in one event (only a receive can jump). Drift is how far a clock trails machine {}'s, the fastest, at the same model time.\n",
-        fastest(&p.rates)
+        "\nA jump is a change of the clock by more than 1 in one event (only a receive can jump). Drift is how far a clock trails {}, at the same model time.\n",
+        drift_reference(&p.rates)
     );
     let _ = writeln!(md, "## Queueing estimate\n");
     let _ = writeln!(

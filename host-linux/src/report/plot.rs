@@ -213,8 +213,12 @@ fn queue_lines(m: &MachineFigures, rows: &[Row]) -> Vec<Overlay> {
     ]
 }
 
-fn drift_title(fast: usize, early: bool) -> String {
-    let title = format!("How far each clock trails machine {fast}, the fastest");
+fn drift_title(rates: &[u32; scalemodel_core::N], early: bool) -> String {
+    let reference = analysis::drift_reference(rates);
+    let title = format!(
+        "How far each clock trails {}",
+        reference.replace("'s,", ",")
+    );
     if early {
         format!("{title}, to its log's end")
     } else {
@@ -314,7 +318,7 @@ pub fn trial(a: &Analysis) -> Result<()> {
         .collect();
     panels(
         &a.dir.join(PLOTS[3].0),
-        &drift_title(fast, early[fast]),
+        &drift_title(&p.rates, early[fast]),
         "clock units behind",
         x_end,
         false,

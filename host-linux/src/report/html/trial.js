@@ -476,8 +476,8 @@
   // ---- Drift behind the fastest machine.
   var others = lanes.filter(function (L) { return L.id !== D.fastest; });
   chart("Drift behind the fastest machine",
-    "How far each clock trails machine " + D.fastest + "'s (the fastest, rate " + (lanes[D.fastest] ? lanes[D.fastest].rate : "?") +
-    "/s) at the same model time, sampled " + (D.drift.t.length - 1) + " times over the run.", "clock units",
+    "How far each clock trails " + D.drift_reference + " (rate " + (lanes[D.fastest] ? lanes[D.fastest].rate : "?") +
+    "/s), at the same model time, sampled " + (D.drift.t.length - 1) + " times over the run.", "clock units",
     [D.drift.t].concat(others.map(function (L) { return D.drift.gaps[L.id]; })),
     others.map(function (L) { return machineSeries(L, false); }), 220);
 
