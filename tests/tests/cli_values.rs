@@ -116,3 +116,51 @@ fn a_flag_of_another_command_is_named_as_such_never_a_misleading_near_miss() {
     // A typo of the command's own flag keeps clap's suggestion.
     assert!(refused(&["sim", "--seeed", "3"]).contains("a similar argument exists: '--seed'"));
 }
+
+/// The README's usage block: from its `## Usage` to the end of the first
+/// code block after it, and the model flags' table that follows.
+fn readme_usage() -> (String, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(path).expect("the README");
+    let usage = &readme[readme.find("## Usage").expect("a Usage section")..];
+    let usage = &usage[..usage[3..].find("\n## ").map_or(usage.len(), |i| i + 3)];
+    let block = usage
+        .split("```")
+        .nth(1)
+        .expect("a usage code block")
+        .to_owned();
+    (block, usage.to_owned())
+}
+
+#[test]
+fn the_readme_usage_names_every_flag_of_every_command() {
+    let (block, section) = readme_usage();
+    assert!(section.contains("`scalemodel <command> --help` lists every flag"));
+    let table: Vec<&str> = section.lines().filter(|l| l.starts_with("| `--")).collect();
+    let mut missing = Vec::new();
+    for (command, flags) in flags_by_command() {
+        // A command's usage is its line and the indented lines that continue it.
+        let start = block
+            .find(&format!("scalemodel {command} "))
+            .unwrap_or_else(|| panic!("no usage line for {command}"));
+        let rest = &block[start..];
+        let end = rest[1..]
+            .find("\nscalemodel ")
+            .map_or(rest.len(), |i| i + 1);
+        let usage = &rest[..end];
+        for flag in flags {
+            let named = |text: &str| {
+                text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                    .any(|w| w == flag)
+            };
+            let in_table = usage.contains("[model flags]") && table.iter().any(|l| named(l));
+            if !named(usage) && !in_table {
+                missing.push(format!("{command} {flag}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the README's usage leaves out: {missing:?}"
+    );
+}
