@@ -74,7 +74,7 @@ pub fn print_science(a: &Analysis) {
             m.rate,
             m.final_clock,
             m.jumps.max,
-            format!("{:.1} / {}", m.drift.mean, m.drift.max),
+            format!("{} / {}", fixed(m.drift.mean, 1), m.drift.max),
             format!(
                 "{} ({})",
                 signed(m.queue.growth_per_s, 2),

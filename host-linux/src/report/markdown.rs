@@ -74,7 +74,7 @@ pub fn trial(a: &Analysis) -> String {
     for m in &a.figures {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} / {} / {} | {} | {} | {} | {} | {} | {:.1} / {} | {} | {:.1} / {} / {} | {} |",
+            "| {} | {} | {} | {} / {} / {} | {} | {} | {} | {} | {} | {} / {} | {} | {:.1} / {} / {} | {} |",
             m.id,
             m.rate,
             m.ticks,
@@ -91,7 +91,7 @@ pub fn trial(a: &Analysis) -> String {
             },
             m.jumps.p99,
             m.jumps.max,
-            m.drift.mean,
+            fixed(m.drift.mean, 1),
             m.drift.max,
             signed(m.drift.trend_per_s, 2),
             m.queue.mean,
