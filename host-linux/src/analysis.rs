@@ -32,10 +32,14 @@ pub struct Jumps {
     pub histogram: BTreeMap<u64, u64>,
 }
 
-/// How far a machine's clock trails the fastest machine's at the same model time.
+/// How far a machine's clock trails the fastest machine's at the same model
+/// time. When several machines share the highest rate, the gap at each time
+/// is to whichever of their clocks is ahead then: trailing one tied machine
+/// while leading the other would read as a negative gap to "the fastest".
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Drift {
-    /// The machine compared against: the highest rate, lowest id on a tie.
+    /// The machine compared against: the highest rate, lowest id on a tie
+    /// (then the gap is to the furthest ahead of the tied, see [`Drift`]).
     pub against: u8,
     /// Mean gap, in clock units.
     pub mean: f64,
@@ -174,6 +178,29 @@ pub fn fastest(rates: &[u32; N]) -> usize {
     (0..N).fold(0, |best, i| if rates[i] > rates[best] { i } else { best })
 }
 
+/// Every machine with the highest rate, in id order.
+pub fn fastest_all(rates: &[u32; N]) -> Vec<usize> {
+    let top = rates.iter().copied().max().unwrap_or(0);
+    (0..N).filter(|&i| rates[i] == top).collect()
+}
+
+/// What a drift is measured against, in words: `machine 2's, the fastest`,
+/// or on a tie `the clock ahead of machines 0 and 2, tied fastest at 6
+/// ticks/s`.
+pub fn drift_reference(rates: &[u32; N]) -> String {
+    match fastest_all(rates).as_slice() {
+        [one] => format!("machine {one}'s, the fastest"),
+        tied => {
+            let ids: Vec<String> = tied.iter().map(usize::to_string).collect();
+            format!(
+                "the clock ahead of machines {}, tied fastest at {} ticks/s",
+                ids.join(" and "),
+                rates[tied[0]]
+            )
+        }
+    }
+}
+
 fn jumps(rows: &[Row]) -> Jumps {
     let mut prev = 0;
     let mut sizes: Vec<i64> = rows
@@ -246,13 +273,17 @@ pub fn stop_ns(rows: &[Row], rate: u32, end_ns: u64) -> u64 {
 pub fn drift_series(run: &Run, id: usize) -> Vec<(f64, f64)> {
     let p = &run.params;
     let end_ns = (p.duration_s.max(0.0) * 1e9) as u64;
-    let f = fastest(&p.rates);
-    let (fast, rows) = (&run.logs[f], &run.logs[id]);
-    let stop = stop_ns(fast, p.rates[f], end_ns).min(stop_ns(rows, p.rates[id], end_ns));
+    let fast = fastest_all(&p.rates);
+    let rows = &run.logs[id];
+    let stop = fast
+        .iter()
+        .map(|&f| stop_ns(&run.logs[f], p.rates[f], end_ns))
+        .fold(stop_ns(rows, p.rates[id], end_ns), u64::min);
     let gap = |t| {
+        let ahead = fast.iter().map(|&f| clock_at(&run.logs[f], t)).max();
         (
             t as f64 / 1e9,
-            clock_at(fast, t) as f64 - clock_at(rows, t) as f64,
+            ahead.unwrap_or(0) as f64 - clock_at(rows, t) as f64,
         )
     };
     let mut points: Vec<(f64, f64)> = sample_times(end_ns)
@@ -355,5 +386,11 @@ mod tests {
         assert!((slope(&pts) - 3.0).abs() < 1e-12);
         assert_eq!(slope(&[(1.0, 1.0)]), 0.0);
         assert_eq!(fastest(&[3, 6, 6]), 1);
+        assert_eq!(fastest_all(&[6, 3, 6]), [0, 2]);
+        assert_eq!(drift_reference(&[1, 6, 3]), "machine 1's, the fastest");
+        assert_eq!(
+            drift_reference(&[6, 3, 6]),
+            "the clock ahead of machines 0 and 2, tied fastest at 6 ticks/s"
+        );
     }
 }

@@ -14,7 +14,7 @@ use crate::outln;
 use crate::report::{self, set::Group, set::Set};
 use crate::rundir::{self, not_completed};
 use crate::salvage;
-use crate::text::{count, signed};
+use crate::text::{count, fixed, signed};
 
 mod walk;
 
@@ -55,14 +55,18 @@ pub fn prepare(dir: &Path) -> Result<()> {
 /// final clock, its largest jump, how far its clock trails the fastest
 /// machine's, and how its inbox grew against the queueing prediction.
 pub fn print_science(a: &Analysis) {
-    let against = a.figures.first().map_or(0, |m| m.drift.against);
+    let tied = crate::analysis::fastest_all(&a.run.params.rates);
+    let against = match tied.as_slice() {
+        [one] => format!("trails machine {one}"),
+        _ => "trails the fastest".to_owned(),
+    };
     outln!(
         "{:>7} {:>4} {:>11} {:>12} {:>28} {:>30}",
         "machine",
         "rate",
         "final clock",
         "largest jump",
-        format!("trails machine {against} mean / max"),
+        format!("{against} mean / max"),
         "inbox growth /s (predicted)"
     );
     for m in &a.figures {
@@ -72,12 +76,18 @@ pub fn print_science(a: &Analysis) {
             m.rate,
             m.final_clock,
             m.jumps.max,
-            format!("{:.1} / {}", m.drift.mean, m.drift.max),
+            format!("{} / {}", fixed(m.drift.mean, 1), m.drift.max),
             format!(
-                "{} ({:.2})",
+                "{} ({})",
                 signed(m.queue.growth_per_s, 2),
-                m.estimate.predicted_growth_per_s
+                fixed(m.estimate.predicted_growth_per_s, 2)
             ),
+        );
+    }
+    if tied.len() > 1 {
+        outln!(
+            "(a clock trails {}: the gap is to whichever is ahead at each time)",
+            crate::analysis::drift_reference(&a.run.params.rates)
         );
     }
 }
@@ -358,10 +368,10 @@ fn summary_line(a: &Analysis, secs: f64) -> String {
     };
     let queue = slow.map_or_else(String::new, |m| {
         format!(
-            "; slowest machine {} inbox growth {} msgs/s (predicted {:.2}), max jump {}",
+            "; slowest machine {} inbox growth {} msgs/s (predicted {}), max jump {}",
             m.id,
             signed(m.queue.growth_per_s, 2),
-            m.estimate.predicted_growth_per_s,
+            fixed(m.estimate.predicted_growth_per_s, 2),
             m.jumps.max
         )
     });

@@ -12,6 +12,9 @@ use scalemodel_core::fault::{FaultError, Faults};
 
 use crate::rundir::RATE_MAX;
 
+mod usage;
+pub use usage::{negative_values_joined, tip_for_other_commands_flag};
+
 /// A scale model of a small asynchronous distributed system, for studying
 /// Lamport logical clocks.
 #[derive(Debug, Parser)]
@@ -23,25 +26,32 @@ pub struct Cli {
 }
 
 /// The commands.
+// Every command takes negative numbers as values (`--duration -5`), so that
+// the flag's own parser refuses them and says why, rather than clap calling
+// `-5` an unknown flag.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the model in the deterministic simulator and write a run directory.
+    #[command(allow_negative_numbers = true)]
     Sim(Box<SimArgs>),
     /// Run one machine of a networked run: what `run` starts three of, and how
     /// a run spans several hosts.
     // Every machine of a run must share the seed, and each writes its own log.
     #[command(
+        allow_negative_numbers = true,
         mut_arg("seed", |a| a.required(true).help("The run's seed, the same on every machine of the run")),
         mut_arg("out", |a| a.required(true).help("The run directory this machine writes its log and summary into"))
     )]
     Node(NodeArgs),
     /// The standard experiment on this host: three `node` processes over TCP
     /// on loopback, for several trials.
+    #[command(allow_negative_numbers = true)]
     Run(RunArgs),
     /// Check run directories against the model, measure them, and write
     /// `report.md`, `report.json` and the plots into each; when there is more
     /// than one run, also a report across them. Exits non-zero when a run
     /// breaks a rule.
+    #[command(allow_negative_numbers = true)]
     Analyze {
         /// Runs: a run directory (`params.json` and three logs), a folder of
         /// them (the trials of `scalemodel run`), or a folder of those (a
@@ -56,15 +66,18 @@ pub enum Command {
     /// Many simulated runs with random parameters, small queues and random
     /// faults, each checked against every invariant; prints the command that
     /// replays any failure. Exits non-zero when a case fails.
+    #[command(allow_negative_numbers = true)]
     Swarm(SwarmArgs),
     /// Run a trial again in the simulator with what it measured (its seed,
     /// rates, die and speed, how late each send ran, the machines that died,
     /// stopped or stalled) and compare the two logs row by row: how many rows
     /// agree, and where and why they first part.
+    #[command(allow_negative_numbers = true)]
     Replay(ReplayArgs),
     /// The exercise's whole protocol: the standard configuration, a smaller
     /// spread of rates, fewer internal events and both, side by side in one
     /// report with the exercise's observations checked against the data.
+    #[command(allow_negative_numbers = true)]
     Study(StudyArgs),
 }
 
@@ -78,12 +91,12 @@ pub struct ReplayArgs {
     /// Each link's delay in the replay, e.g. `10ms`, added to how late the
     /// send ran. Default: the trial's own for a simulated trial, 50µs (a
     /// loopback link) for a network trial.
-    #[arg(long, value_name = "DELAY", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DELAY", value_parser = parse_delay)]
     pub latency: Option<Duration>,
 
     /// The largest extra delay drawn per frame from the trial's seed, e.g.
     /// `2ms`. Links stay first-in first-out.
-    #[arg(long, value_name = "DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DELAY", default_value = "0s", value_parser = parse_delay)]
     pub jitter: Duration,
 
     /// Also write the replay as a run directory here (logs, `params.json`)
@@ -96,12 +109,12 @@ pub struct ReplayArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SwarmArgs {
     /// How many cases to run (all shards together).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
     pub seeds: u64,
 
     /// The swarm's seed: case i runs with seed S + i. Default: a random seed,
     /// printed first.
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = parse_whole::<u64>)]
     pub seed: Option<u64>,
 
     /// Run only the K-th of N disjoint slices of the cases (case i belongs to
@@ -111,7 +124,7 @@ pub struct SwarmArgs {
     pub shard: Shard,
 
     /// Worker threads. Default: one per core.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_whole::<usize>)]
     pub jobs: Option<usize>,
 }
 
@@ -150,7 +163,7 @@ pub struct StudyArgs {
     pub duration: f64,
 
     /// The study's seed. Default: a random seed, printed first.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
     pub seed: Option<u64>,
 
     /// The rates of the "smaller spread" configurations.
@@ -197,7 +210,7 @@ pub struct RunArgs {
 
     /// How long before each tick a node stops sleeping and waits awake (see
     /// `scalemodel node --help`).
-    #[arg(long, value_name = "DELAY", default_value = "300us", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DELAY", default_value = "300us", value_parser = parse_delay)]
     pub spin: Duration,
 
     /// Skip writing each trial's report and plots (`scalemodel analyze` writes
@@ -211,7 +224,7 @@ pub struct RunArgs {
 pub struct ModelArgs {
     /// The run's seed. Rates, die rolls and jitter all come from it. Default: a
     /// random seed, printed first so the run can be replayed.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
     pub seed: Option<u64>,
 
     /// The run's length in model seconds.
@@ -285,17 +298,17 @@ pub struct SimArgs {
 
     /// The delay of every simulated link, e.g. `100us`, `2ms`: network time,
     /// which `--speed` does not scale.
-    #[arg(long, value_name = "DELAY", default_value = "100us", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DELAY", default_value = "100us", value_parser = parse_delay)]
     pub latency: Duration,
 
     /// The largest extra delay drawn per frame from the seed, e.g. `5ms`.
     /// Links stay first-in first-out.
-    #[arg(long, value_name = "DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DELAY", default_value = "0s", value_parser = parse_delay)]
     pub jitter: Duration,
 
     /// Unix time in ns of model time 0, for the logs' `system_ns`. Fixed (not
     /// the real time) so that the same seed writes byte-identical logs.
-    #[arg(long, value_name = "NS", default_value_t = 0)]
+    #[arg(long, value_name = "NS", value_parser = parse_whole::<u64>, default_value_t = 0)]
     pub start_ns: u64,
 
     /// Run and summarise without writing the CSV logs. Nothing is written
@@ -360,7 +373,7 @@ pub struct NodeArgs {
     pub peers: Option<[SocketAddr; N]>,
 
     /// The run's id, written to `params.json` to name the run. Default: the seed.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
     pub run_id: Option<u64>,
 
     /// The file holding the run's secret, the same on every machine: 16 to
@@ -379,7 +392,7 @@ pub struct NodeArgs {
     /// Unix time in ns of model time 0, the same on every machine (e.g.
     /// `$(( $(date +%s%N) + 5000000000 ))` for five seconds from now). No
     /// machine ticks before all three links are up, whatever the time.
-    #[arg(long, value_name = "NS", required_unless_present = "launcher")]
+    #[arg(long, value_name = "NS", value_parser = parse_whole::<u64>, required_unless_present = "launcher")]
     pub start_at: Option<u64>,
 
     /// How long to keep trying to reach the peers (at most a day).
@@ -389,7 +402,7 @@ pub struct NodeArgs {
     /// How long before each tick to stop sleeping and wait awake, because
     /// wake-ups from idle are slow on many machines (at most a quarter of a
     /// tick period; `0s` to always sleep).
-    #[arg(long, value_name = "DELAY", default_value = "300us", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DELAY", default_value = "300us", value_parser = parse_delay)]
     pub spin: Duration,
 
     /// Talk to the `run` launcher over stdin and stdout (its addresses, the
@@ -431,6 +444,12 @@ impl FromStr for Rates {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let rate = |t: &str| -> Result<u32, String> {
+            if t.trim_start().starts_with('-') {
+                return Err(format!(
+                    "a rate must be between 1 and {RATE_MAX} ticks per second, got {}",
+                    t.trim()
+                ));
+            }
             let r: u32 = t
                 .trim()
                 .parse()
@@ -466,11 +485,33 @@ impl FromStr for Rates {
     }
 }
 
+/// Parses a whole number that cannot be negative (a seed, a count, a time in
+/// ns), saying so when it is.
+fn parse_whole<T: FromStr>(s: &str) -> Result<T, String> {
+    if s.trim_start().starts_with('-') {
+        return Err(format!("must not be negative, got {s}"));
+    }
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number (or too large)"))
+}
+
+/// Parses a delay such as `5ms`, saying so when it is negative.
+fn parse_delay(s: &str) -> Result<Duration, String> {
+    if s.trim_start().starts_with('-') {
+        return Err(format!("a delay cannot be negative, got {s}"));
+    }
+    humantime::parse_duration(s).map_err(|e| e.to_string())
+}
+
 /// Parses `--speed`: a whole number, at least 1.
 fn parse_speed(s: &str) -> Result<u32, String> {
     match s.trim().parse::<u32>() {
         Ok(k) if k >= 1 => Ok(k),
         Ok(_) => Err("the speed must be at least 1".to_owned()),
+        Err(_) if s.trim().parse::<i64>().is_ok() => {
+            Err(format!("the speed must be at least 1, got {s}"))
+        }
         Err(_) => Err(format!(
             "`{s}` is not a whole number: the speed is an integer factor, at least 1 (model time runs K times faster than wall time)"
         )),
@@ -498,7 +539,7 @@ pub const CONNECT_TIMEOUT_MAX: Duration = Duration::from_secs(24 * 3_600);
 
 /// Parses `--connect-timeout`: a delay of at most [`CONNECT_TIMEOUT_MAX`].
 fn parse_connect_timeout(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    let d = parse_delay(s)?;
     if d > CONNECT_TIMEOUT_MAX {
         return Err(format!(
             "at most {} (a day), got {s}",
@@ -557,6 +598,20 @@ mod tests {
         assert!(e.contains("at most 1day"), "{e}");
         assert!(parse_connect_timeout("18446744073709551615s").is_err());
         assert!(parse_connect_timeout("soon").is_err());
+    }
+
+    #[test]
+    fn negative_numbers_are_named_as_values() {
+        assert!(parse_whole::<u64>("-1").unwrap_err().contains("negative"));
+        assert_eq!(parse_whole::<u64>(" 7"), Ok(7));
+        assert!(parse_delay("-5ms").unwrap_err().contains("negative"));
+        assert!(
+            parse_speed("-2")
+                .unwrap_err()
+                .contains("at least 1, got -2")
+        );
+        let e = "-1..=3".parse::<Rates>().unwrap_err();
+        assert!(e.contains("between 1 and"), "{e}");
     }
 
     #[test]

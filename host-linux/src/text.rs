@@ -11,6 +11,16 @@ pub fn signed(x: f64, decimals: usize) -> String {
     }
 }
 
+/// `x` with `decimals` places and a sign only when negative, never `-0.000`:
+/// a value that rounds to zero is written `0.000`, whatever its sign.
+pub fn fixed(x: f64, decimals: usize) -> String {
+    let text = format!("{x:.decimals$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_owned(),
+        _ => text,
+    }
+}
+
 /// `n` and its noun, singular for one: `1 trial`, `2 trials`.
 pub fn count(n: impl Into<u64>, noun: &str) -> String {
     let n = n.into();
@@ -34,6 +44,17 @@ mod tests {
         assert_eq!(signed(0.004, 2), "0.00");
         assert_eq!(signed(0.006, 2), "+0.01");
         assert_eq!(signed(12.0, 0), "+12");
+    }
+
+    #[test]
+    fn fixed_never_writes_minus_zero() {
+        assert_eq!(fixed(-0.000_1, 3), "0.000");
+        assert_eq!(fixed(-0.0, 2), "0.00");
+        assert_eq!(fixed(-0.004, 2), "0.00");
+        assert_eq!(fixed(-0.006, 2), "-0.01");
+        assert_eq!(fixed(0.25, 1), "0.2");
+        assert_eq!(fixed(-3.0, 0), "-3");
+        assert_eq!(fixed(f64::NAN, 2), "NaN");
     }
 
     #[test]

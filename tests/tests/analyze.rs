@@ -521,3 +521,44 @@ fn drift_stops_where_the_fastest_machine_crashed() {
     let last = series.last().unwrap().0;
     assert!((19.0..=20.0).contains(&last), "the series ends at {last} s");
 }
+
+/// When two machines share the highest rate, a clock trails whichever of
+/// theirs is ahead, so neither tied machine reads as trailing negatively.
+#[test]
+fn tied_fastest_machines_never_trail_each_other_negatively() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tie");
+    sim_into(
+        &dir,
+        &[
+            "--seed",
+            "4",
+            "--rates",
+            "6,3,6",
+            "--duration",
+            "10",
+            "--no-analyze",
+        ],
+    );
+    let mut run = scalemodel::rundir::read_run(&dir).unwrap();
+    // Machine 2 ahead of machine 0 (its twin in rate) by 10 all run long,
+    // as a network run's start-up can leave it.
+    for row in &mut run.logs[2] {
+        row.clock += 10;
+    }
+    let mean = |id| {
+        let points = scalemodel::analysis::drift_series(&run, id);
+        assert!(
+            points.iter().all(|p| p.1 >= 0.0),
+            "machine {id}: {points:?}"
+        );
+        points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64
+    };
+    assert_eq!(mean(2), 0.0, "machine 2 is the one ahead");
+    assert!(mean(0) >= 9.0, "machine 0 trails machine 2 by about 10");
+    assert!(mean(1) > mean(0), "the slow machine trails the one ahead");
+    assert_eq!(
+        scalemodel::analysis::drift_reference(&run.params.rates),
+        "the clock ahead of machines 0 and 2, tied fastest at 6 ticks/s"
+    );
+}

@@ -59,12 +59,35 @@ fn title_of(a: &Analysis) -> String {
     )
 }
 
+/// `text` without markdown's code marks: a window's title shows no markup.
+pub fn plain(text: &str) -> String {
+    text.replace('`', "")
+}
+
+/// `text` escaped for HTML, its markdown code spans (`` `x` ``) as
+/// `<code>x</code>`: the titles and verdicts are written for `report.md`.
+pub fn inline_code(text: &str) -> String {
+    if text.matches('`').count() % 2 == 1 {
+        return escape(&plain(text));
+    }
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", escape(part))
+            } else {
+                escape(part)
+            }
+        })
+        .collect()
+}
+
 /// A whole page: the template filled in, scripts and styles inline.
 fn page(title: &str, body: &str, data: &str, script: &str) -> String {
     fill(
         PAGE,
         &[
-            ("title", &escape(title)),
+            ("title", &escape(&plain(title))),
             ("uplot_css", UPLOT_CSS),
             ("style", STYLE),
             ("guard_js", GUARD_JS),

@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::analysis::{Analysis, fastest};
+use crate::analysis::{Analysis, drift_reference};
 use crate::rundir::not_completed;
-use crate::text::signed;
+use crate::text::{fixed, signed};
 
 use super::PLOTS;
 
@@ -74,7 +74,7 @@ pub fn trial(a: &Analysis) -> String {
     for m in &a.figures {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} / {} / {} | {} | {} | {} | {} | {} | {:.1} / {} | {} | {:.1} / {} / {} | {} |",
+            "| {} | {} | {} | {} / {} / {} | {} | {} | {} | {} | {} | {} / {} | {} | {:.1} / {} / {} | {} |",
             m.id,
             m.rate,
             m.ticks,
@@ -91,7 +91,7 @@ pub fn trial(a: &Analysis) -> String {
             },
             m.jumps.p99,
             m.jumps.max,
-            m.drift.mean,
+            fixed(m.drift.mean, 1),
             m.drift.max,
             signed(m.drift.trend_per_s, 2),
             m.queue.mean,
@@ -102,8 +102,8 @@ pub fn trial(a: &Analysis) -> String {
     }
     let _ = writeln!(
         md,
-        "\nA jump is a change of the clock by more than 1 in one event (only a receive can jump). Drift is how far a clock trails machine {}'s, the fastest, at the same model time.\n",
-        fastest(&p.rates)
+        "\nA jump is a change of the clock by more than 1 in one event (only a receive can jump). Drift is how far a clock trails {}, at the same model time.\n",
+        drift_reference(&p.rates)
     );
     let _ = writeln!(md, "## Queueing estimate\n");
     let _ = writeln!(
@@ -120,11 +120,11 @@ pub fn trial(a: &Analysis) -> String {
         let e = &m.estimate;
         let _ = writeln!(
             md,
-            "| {} | {:.2} | {:.2} | {:.2} | {} |",
+            "| {} | {:.2} | {:.2} | {} | {} |",
             m.id,
             e.arrivals_per_s,
             e.service_per_s,
-            e.predicted_growth_per_s,
+            fixed(e.predicted_growth_per_s, 2),
             signed(e.measured_growth_per_s, 2)
         );
     }

@@ -19,6 +19,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{PLOTS, ReportError};
 use crate::analysis::{self, Analysis, MachineFigures, fastest};
 use crate::rundir::Row;
+use crate::text::fixed;
 
 mod across;
 mod charts;
@@ -213,8 +214,12 @@ fn queue_lines(m: &MachineFigures, rows: &[Row]) -> Vec<Overlay> {
     ]
 }
 
-fn drift_title(fast: usize, early: bool) -> String {
-    let title = format!("How far each clock trails machine {fast}, the fastest");
+fn drift_title(rates: &[u32; scalemodel_core::N], early: bool) -> String {
+    let reference = analysis::drift_reference(rates);
+    let title = format!(
+        "How far each clock trails {}",
+        reference.replace("'s,", ",")
+    );
     if early {
         format!("{title}, to its log's end")
     } else {
@@ -304,17 +309,19 @@ pub fn trial(a: &Analysis) -> Result<()> {
         .map(|(i, m)| {
             let points = analysis::drift_series(&a.run, i);
             let (mean, largest) = (m.drift.mean, m.drift.max);
-            let title = if i == fast {
+            // A machine tied for the highest rate has a gap too: to the
+            // other tied clock when that one is ahead.
+            let title = if i == fast && analysis::fastest_all(&p.rates).len() == 1 {
                 format!("{}: the reference", legend(m))
             } else {
-                format!("{}: mean {mean:.1}, largest {largest}", legend(m))
+                format!("{}: mean {}, largest {largest}", legend(m), fixed(mean, 1))
             };
             panel(i, title, "its gap", points, vec![])
         })
         .collect();
     panels(
         &a.dir.join(PLOTS[3].0),
-        &drift_title(fast, early[fast]),
+        &drift_title(&p.rates, early[fast]),
         "clock units behind",
         x_end,
         false,

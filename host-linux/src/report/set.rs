@@ -11,7 +11,7 @@ use super::{ReportError, write_file};
 
 use crate::analysis::{self, Analysis, MachineFigures};
 use crate::rundir::End;
-use crate::text::count;
+use crate::text::{count, fixed};
 
 /// One trial's headline figures.
 #[derive(Debug, Clone, Serialize)]
@@ -346,10 +346,12 @@ impl Set {
 pub fn spread(values: &[f64], decimals: usize) -> String {
     match super::plot::summary(values) {
         None => "–".to_owned(),
-        Some(s) if s.min == s.max => format!("{:.decimals$}", s.median),
+        Some(s) if s.min == s.max => fixed(s.median, decimals),
         Some(s) => format!(
-            "{:.decimals$} ({:.decimals$}–{:.decimals$})",
-            s.median, s.min, s.max
+            "{} ({}–{})",
+            fixed(s.median, decimals),
+            fixed(s.min, decimals),
+            fixed(s.max, decimals)
         ),
     }
 }
@@ -415,7 +417,7 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
         let [r0, r1, r2] = t.rates;
         let _ = writeln!(
             md,
-            "{}| [{}]({}/report.md) | {} | {r0}, {r1}, {r2} | {} | {} | {} | {} | {} | {:.2}, {:.2} |",
+            "{}| [{}]({}/report.md) | {} | {r0}, {r1}, {r2} | {} | {} | {} | {} | {} | {}, {} |",
             if many {
                 format!("| {} ", g.name)
             } else {
@@ -433,8 +435,8 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
             t.violations,
             t.largest_jump,
             t.largest_drift,
-            t.slowest_growth_per_s,
-            t.slowest_predicted_per_s,
+            fixed(t.slowest_growth_per_s, 2),
+            fixed(t.slowest_predicted_per_s, 2),
         );
     }
     let _ = writeln!(md, "\n## Across trials\n");
@@ -555,5 +557,11 @@ mod tests {
         assert_eq!(spread(&[8.0, 8.0], 0), "8");
         assert_eq!(spread(&[10.0, 1.0, 2.0], 0), "2 (1–10)");
         assert_eq!(spread(&[1.0, 2.0, f64::NAN], 2), "1.50 (1.00–2.00)");
+    }
+
+    #[test]
+    fn a_spread_near_zero_has_no_minus_zero() {
+        assert_eq!(spread(&[-0.001, -0.001], 2), "0.00");
+        assert_eq!(spread(&[-0.001, -0.002, 0.3], 2), "0.00 (0.00–0.30)");
     }
 }

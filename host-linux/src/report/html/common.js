@@ -44,6 +44,14 @@ window.SM = (function () {
     return v.toFixed(decimals);
   }
 
+  // `v` with `decimals` places, never "-0.000": a value that rounds to zero
+  // has no sign. `sign` puts a "+" before positive values.
+  function fixed(v, decimals, sign) {
+    var text = v.toFixed(decimals);
+    if (/^-?[0.]*$/.test(text)) return text.replace("-", "");
+    return (sign && v > 0 ? "+" : "") + text;
+  }
+
   // A whole number as text, exactly when it is exact.
   function int(x) {
     if (Number.isSafeInteger(x)) return String(x);
@@ -102,6 +110,6 @@ window.SM = (function () {
 
   return {
     colour: colour, width: width, dash: dash, sizeCanvas: sizeCanvas, ticks: ticks,
-    tickLabel: tickLabel, int: int, el: el, tip: tip, quantile: quantile, lineSwatch: lineSwatch
+    tickLabel: tickLabel, fixed: fixed, int: int, el: el, tip: tip, quantile: quantile, lineSwatch: lineSwatch
   };
 })();

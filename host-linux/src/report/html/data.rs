@@ -18,6 +18,9 @@ pub struct TrialData {
     speed: u32,
     duration_s: f64,
     fastest: usize,
+    /// What the drift is measured against, in words (a tie names every
+    /// machine that shares the highest rate).
+    drift_reference: String,
     pub(super) events_total: usize,
     pub(super) events_embedded: usize,
     /// The model time the embedded events stop before, when cut.
@@ -141,6 +144,7 @@ impl TrialData {
             speed: p.speed,
             duration_s: p.duration_s,
             fastest: fast,
+            drift_reference: crate::analysis::drift_reference(&p.rates),
             events_total: a.run.logs.iter().map(Vec::len).sum(),
             events_embedded: keep.iter().sum(),
             cutoff_s: cut.map(|c| c as f64 / 1e9),

@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{escape, json, page};
+use super::{escape, inline_code, json, page};
 use crate::report::set::{Set, TrialRow};
 use crate::report::{ReportError, write_file};
-use crate::text::signed;
+use crate::text::{fixed, signed};
 
 const SET_JS: &str = include_str!("set.js");
 
@@ -27,7 +27,7 @@ fn body(set: &Set) -> String {
     let trials: usize = set.groups.iter().map(|g| g.trials.len()).sum();
     let mut h = format!(
         "<header><h1>{}</h1><p class=\"facts\">{} configuration{}, {trials} trial{}.</p></header>\n",
-        escape(&set.title),
+        inline_code(&set.title),
         set.groups.len(),
         plural(set.groups.len()),
         plural(trials)
@@ -48,8 +48,8 @@ fn body(set: &Set) -> String {
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td class=\"{class}\">{result}</td><td>{}</td></tr>",
-                escape(&v.statement),
-                escape(&v.note)
+                inline_code(&v.statement),
+                inline_code(&v.note)
             );
         }
         h.push_str("</tbody></table>\n");
@@ -79,7 +79,7 @@ fn body(set: &Set) -> String {
 fn row(t: &TrialRow) -> String {
     let [r0, r1, r2] = t.rates;
     format!(
-        "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{r0}, {r1}, {r2}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>\n",
+        "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{r0}, {r1}, {r2}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         escape(&href(&t.path)),
         escape(&t.path),
         t.seed,
@@ -95,7 +95,7 @@ fn row(t: &TrialRow) -> String {
         t.largest_jump,
         t.largest_drift,
         signed(t.slowest_growth_per_s, 3),
-        t.slowest_predicted_per_s
+        fixed(t.slowest_predicted_per_s, 2)
     )
 }
 
@@ -124,6 +124,21 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn titles_show_no_markdown() {
+        let set = Set::of("Run `trial-<1>`".to_owned(), vec![]);
+        let html = page(&set.title, &body(&set), &json(&set), SET_JS);
+        assert!(
+            html.contains("<title>Run trial-&lt;1&gt;</title>"),
+            "{}",
+            &html[..400]
+        );
+        assert!(html.contains("<h1>Run <code>trial-&lt;1&gt;</code></h1>"));
+        // The data keeps the title as written; the page draws none of it.
+        assert!(!body(&set).contains('`'), "a backtick left in the page");
+        assert_eq!(super::super::inline_code("a `b` `c"), "a b c");
+    }
 
     #[test]
     fn links_are_encoded_per_segment() {

@@ -468,7 +468,7 @@
     aligned(function (L, i) { return L.clock[i]; }), lanes.map(function (L) { return machineSeries(L, true); }));
   var growth = (D.growth || []).map(function (g, i) {
     var m = Number(g[0]) || 0, p = Number(g[1]) || 0;
-    return "machine " + i + ": " + (m >= 0 ? "+" : "") + m.toFixed(3) + " msgs/s (predicted " + p.toFixed(2) + ")";
+    return "machine " + i + ": " + SM.fixed(m, 3, true) + " msgs/s (predicted " + SM.fixed(p, 2) + ")";
   }).join("; ");
   chart("Inbox lengths", "Messages left in each machine's inbox after each event. Growth " + growth + ".", "messages",
     aligned(function (L, i) { return L.queue[i]; }), lanes.map(function (L) { return machineSeries(L, true); }));
@@ -476,8 +476,8 @@
   // ---- Drift behind the fastest machine.
   var others = lanes.filter(function (L) { return L.id !== D.fastest; });
   chart("Drift behind the fastest machine",
-    "How far each clock trails machine " + D.fastest + "'s (the fastest, rate " + (lanes[D.fastest] ? lanes[D.fastest].rate : "?") +
-    "/s) at the same model time, sampled " + (D.drift.t.length - 1) + " times over the run.", "clock units",
+    "How far each clock trails " + D.drift_reference + " (rate " + (lanes[D.fastest] ? lanes[D.fastest].rate : "?") +
+    "/s), at the same model time, sampled " + (D.drift.t.length - 1) + " times over the run.", "clock units",
     [D.drift.t].concat(others.map(function (L) { return D.drift.gaps[L.id]; })),
     others.map(function (L) { return machineSeries(L, false); }), 220);
 
