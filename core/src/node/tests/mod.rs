@@ -350,10 +350,9 @@ fn join_as_one(b: &mut Bench) -> ConnId {
     dial
 }
 
-/// Machine 0 at 200 ticks a second, running, machine 2 lost to a protocol
-/// error, and a tick's send to machine 1 stalled (nothing was transmitted);
-/// then stopped. Returns machine 1's connection.
-fn stalled_and_stopped_with_one_link_left() -> (Bench, ConnId) {
+/// Machine 0 at 200 ticks a second with both links up and both
+/// peers' `Ready` received: at the barrier. Returns machine 1's and 2's connections.
+fn fast_zero_at_the_barrier() -> (Bench, ConnId, ConnId) {
     let mut b = Bench::new();
     b.node = Node::new(config(MachineId::ZERO, 200), 0).unwrap();
     b.node.handle_timeout(0);
@@ -363,6 +362,14 @@ fn stalled_and_stopped_with_one_link_left() -> (Bench, ConnId) {
     for conn in [one, two] {
         b.send(conn, &Frame::Ready);
     }
+    (b, one, two)
+}
+
+/// Machine 0 at 200 ticks a second, running, machine 2 lost to a protocol
+/// error, and a tick's send to machine 1 stalled (nothing was transmitted);
+/// then stopped. Returns machine 1's connection.
+fn stalled_and_stopped_with_one_link_left() -> (Bench, ConnId) {
+    let (mut b, one, two) = fast_zero_at_the_barrier();
     b.node.handle_start(b.now, 0, b.now).unwrap();
     b.send_bytes(two, &[0x55, 0x00]);
     while b.node.report().stalls == 0 {

@@ -317,15 +317,7 @@ fn a_late_tick_takes_only_what_arrived_by_its_due_time() {
 /// our `Bye`.
 #[test]
 fn an_early_bye_is_answered_once_the_sends_before_it_left() {
-    let mut b = Bench::new();
-    b.node = Node::new(config(MachineId::ZERO, 200), 0).unwrap();
-    b.node.handle_timeout(0);
-    b.drain();
-    let one = join_as_one(&mut b);
-    let two = b.join_as_two();
-    for conn in [one, two] {
-        b.send(conn, &Frame::Ready);
-    }
+    let (mut b, one, two) = fast_zero_at_the_barrier();
     b.recv(one);
     b.recv(two);
     b.node.handle_start(b.now, 0, b.now).unwrap();
