@@ -171,7 +171,9 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let link: &mut Link<LINK> = &mut self.links[l];
         let arrive_ns = link.arrival(self.now_ns, delay);
         // A full link takes no garbage either: the fault then has no effect.
-        link.queue.push_back(Segment::new(arrive_ns, bytes)).is_ok()
+        link.queue
+            .push_back(Segment::new(arrive_ns, bytes, false))
+            .is_ok()
     }
 
     /// For each fault, in order: it found nothing to act on (its machine had

@@ -2,7 +2,8 @@
 
 use heapless::{Deque, Vec};
 
-use crate::wire::{Decoder, Frame, MAX_FRAME_LEN};
+use super::Carried;
+use crate::wire::MAX_FRAME_LEN;
 
 /// One frame (or one burst of garbage) on its way.
 #[derive(Debug, Clone)]
@@ -15,12 +16,9 @@ pub(super) struct Segment {
 }
 
 impl Segment {
-    /// A segment of `bytes`, which end with the frame delimiter.
-    pub(super) fn new(arrive_ns: u64, bytes: Vec<u8, MAX_FRAME_LEN>) -> Self {
-        let clock = matches!(
-            Decoder::new().feed(&bytes).event,
-            Some(Ok(Frame::Clock { .. }))
-        );
+    /// A segment of `bytes`, which end with the frame delimiter; `clock`
+    /// when they are a `Clock` frame (see [`Carried::of`]).
+    pub(super) const fn new(arrive_ns: u64, bytes: Vec<u8, MAX_FRAME_LEN>, clock: bool) -> Self {
         Self {
             arrive_ns,
             bytes,
@@ -62,7 +60,7 @@ impl<const CAP: usize> Link<CAP> {
 
     /// Model messages on the way: on the link, and a whole one staged for it.
     pub(super) fn clocks(&self) -> u64 {
-        let staged = self.staging.last() == Some(&0) && Segment::new(0, self.staging.clone()).clock;
+        let staged = self.staging.last() == Some(&0) && Carried::of(&self.staging).is_clock();
         self.queue.iter().filter(|s| s.clock).count() as u64 + u64::from(staged)
     }
 
@@ -78,7 +76,7 @@ impl<const CAP: usize> Link<CAP> {
     /// message there is lost.
     pub(super) fn drop_staging(&mut self) {
         let whole = self.staging.last() == Some(&0);
-        if whole && Segment::new(0, core::mem::take(&mut self.staging)).clock {
+        if whole && Carried::of(&self.staging).is_clock() {
             self.lost += 1;
         }
         self.staging.clear();

@@ -175,6 +175,11 @@ pub enum Carried {
 }
 
 impl Carried {
+    /// It carries a model message.
+    pub(super) const fn is_clock(self) -> bool {
+        matches!(self, Self::Clock { .. })
+    }
+
     /// What the whole frame `bytes` carries.
     pub(super) fn of(bytes: &[u8]) -> Self {
         match Decoder::new().feed(bytes).event {
@@ -629,7 +634,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let link = &mut self.links[l];
         let bytes = core::mem::take(&mut link.staging);
         let arrive_ns = link.arrival(self.now_ns, delay);
-        match link.queue.push_back(Segment::new(arrive_ns, bytes)) {
+        match link
+            .queue
+            .push_back(Segment::new(arrive_ns, bytes, carried.is_clock()))
+        {
             Ok(()) => true,
             Err(seg) => {
                 // Checked for room above; should it fail, the frame waits.
