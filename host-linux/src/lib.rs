@@ -34,6 +34,7 @@ pub mod run_cmd;
 pub mod rundir;
 pub mod salvage;
 pub mod sim_cmd;
+pub mod stats;
 pub mod study_cmd;
 pub mod swarm_cmd;
 pub mod text;
