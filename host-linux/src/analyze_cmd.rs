@@ -336,12 +336,7 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
                 }
                 _ => "mixed".to_owned(),
             };
-            let group = Group {
-                name: relative(parent),
-                rates,
-                sides: first.sides,
-                trials: Vec::new(),
-            };
+            let group = Group::new(relative(parent), rates, first.sides);
             let rows = trials.iter().map(|&a| (a, relative(&a.dir))).collect();
             (group, rows)
         })

@@ -184,6 +184,13 @@ pub struct StudyArgs {
     #[arg(long)]
     pub sim: bool,
 
+    /// Beside the trials, each configuration in the simulator at scale: N
+    /// seeds, the study's seed onwards, the same in every configuration
+    /// (0: none). Each trial is also held against N (at most 200) simulated
+    /// runs with its own rates and die.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub sim_trials: u32,
+
     /// Model time runs K times faster than wall time (network only).
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_speed)]
     pub speed: u32,

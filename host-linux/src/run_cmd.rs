@@ -172,12 +172,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 /// Writes the report across the run's trials into `out`.
 fn write_run_report(args: &RunArgs, seed: u64, out: &Path, trials: &[Trial]) -> Result<()> {
     let model = &args.model;
-    let group = Group {
-        name: "this run".to_owned(),
-        rates: model.rates.to_string(),
-        sides: model.sides,
-        trials: Vec::new(),
-    };
+    let group = Group::new("this run", model.rates.to_string(), model.sides);
     let rows = trials
         .iter()
         .map(|t| (&t.analysis, format!("trial-{}", t.k)))

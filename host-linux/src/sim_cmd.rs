@@ -9,11 +9,12 @@ use scalemodel_core::digest::{DigestSink, Tee, TeeError};
 use scalemodel_core::fault::Faults;
 use scalemodel_core::sim::{self, Config, Discard, End, Report, Sim};
 
+use crate::analysis::Analysis;
 use crate::analyze_cmd;
 use crate::caps::{INBOX_CAP, INBOX_CAPS, LINK_CAP, LINK_CAPS, SIM_STACK_BYTES};
 use crate::cli::{Rates, SimArgs};
 use crate::outln;
-use crate::rundir::{self, CsvSink, FaultSummary, Params};
+use crate::rundir::{self, CsvSink, FaultSummary, Params, Rows, Run};
 
 /// The one command that replays a simulated run exactly.
 pub fn replay(config: &Config, inbox_cap: usize, link_cap: usize, faults: &Faults) -> String {
@@ -66,13 +67,9 @@ fn execute(
         link: args.link_cap,
     };
     let run = simulate(config, args.faults.clone(), caps, sink, args.digest)?;
-    let rate_range = match &args.model.rates {
-        Rates::Range(r) => Some([*r.start(), *r.end()]),
-        Rates::Exact(_) => None,
-    };
     let mut params = Params::sim(
         &config,
-        rate_range,
+        rate_range(&args.model.rates),
         args.model.duration,
         caps.inbox,
         caps.link,
@@ -92,6 +89,66 @@ pub fn write_quietly(args: &SimArgs, out: &Path) -> Result<()> {
     rundir::create(out)?;
     let sink = CsvSink::create(out)?;
     execute(args, config, Some(sink), Some(out)).map(drop)
+}
+
+/// Simulates the run `args` describe in memory and analyses it, writing
+/// nothing: one trial of a study's simulator at scale. The simulator keeps
+/// its queues on the stack: call it on a thread with
+/// [`SIM_STACK_BYTES`] of stack.
+pub fn analyse_in_memory(args: &SimArgs) -> Result<Analysis> {
+    let config = config(args)?;
+    let caps = Caps {
+        inbox: args.inbox_cap,
+        link: args.link_cap,
+    };
+    let (report, rows, acted) = with_caps(
+        caps,
+        RowsJob {
+            config,
+            faults: args.faults.clone(),
+        },
+    )??;
+    let mut params = Params::sim(
+        &config,
+        rate_range(&args.model.rates),
+        args.model.duration,
+        caps.inbox,
+        caps.link,
+    );
+    params.summarise(&report);
+    params.faults = Some(acted);
+    let run = Run {
+        params,
+        logs: rows.0,
+        bad_lines: Default::default(),
+    };
+    Ok(Analysis::of(Path::new(""), run))
+}
+
+/// A simulated run into memory: its report, its rows and the faults that acted.
+struct RowsJob {
+    config: Config,
+    faults: Faults,
+}
+
+impl SimJob for RowsJob {
+    type Output = Result<(Report, Rows, Vec<FaultSummary>)>;
+    fn run<const INBOX: usize, const LINK: usize>(self) -> Self::Output {
+        let mut sim = Sim::<INBOX, LINK>::new(self.config, self.faults)
+            .context("invalid model parameters")?;
+        let mut rows = Rows::default();
+        let report = sim.run(&mut rows)?;
+        let acted = FaultSummary::acted(sim.faults(), sim.missed_faults());
+        Ok((report, rows, acted))
+    }
+}
+
+/// The range the rates are drawn from, for `params.json`; `None` when given.
+fn rate_range(rates: &Rates) -> Option<[u32; 2]> {
+    match rates {
+        Rates::Range(r) => Some([*r.start(), *r.end()]),
+        Rates::Exact(_) => None,
+    }
 }
 
 /// Runs `scalemodel sim`.

@@ -12,17 +12,17 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use clap::Parser as _;
-
 use crate::analysis::Analysis;
 use crate::analyze_cmd;
-use crate::cli::{Cli, Command, Rates, StudyArgs};
+use crate::cli::{Rates, StudyArgs};
 use crate::outln;
 use crate::procinfo::scalemodel_command;
-use crate::report::{self, set::Group, set::Set};
+use crate::report::{self, evidence::Band, set::Group, set::Set};
 use crate::rundir;
 use crate::sim_cmd;
 use crate::text::count;
+
+mod scale;
 
 /// One configuration of the study.
 struct Setup {
@@ -171,7 +171,10 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         );
         outcomes.push(Outcome { setup, trials });
     }
-    let set = study_set(&outcomes);
+    let mut set = study_set(&outcomes);
+    if args.sim_trials > 0 {
+        at_scale(args, seed, &outcomes, &mut set)?;
+    }
     report::set::write(&out, &set, &intro(args, seed))?;
     for v in &set.verdicts {
         outln!("{}: {}", v.statement, v.held_in());
@@ -180,6 +183,57 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         "study took {:.1} s; open {} (report.md beside it)",
         started.elapsed().as_secs_f64(),
         out.join("report.html").display()
+    );
+    Ok(())
+}
+
+/// Most simulated runs a trial is held against: 200 put the ends of a
+/// 5–95 % band within about two percentile points of where they belong.
+const BAND_TRIALS: u32 = 200;
+
+/// Runs every configuration `--sim-trials` times in the simulator, seeds
+/// `seed` onwards, and each of the study's trials against the simulator
+/// with its own rates and die, then adds both to `set`.
+fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) -> Result<()> {
+    let started = Instant::now();
+    let n = args.sim_trials;
+    let mut scale = Vec::new();
+    for o in outcomes {
+        let jobs: Vec<scale::Job> = (0..n)
+            .map(|k| scale::Job {
+                seed: seed.wrapping_add(u64::from(k)),
+                rates: o.setup.rates.clone(),
+                sides: o.setup.sides,
+                duration: args.duration,
+            })
+            .collect();
+        scale.push(scale::points(&jobs).with_context(|| format!("{} at scale", o.setup.name))?);
+    }
+    let per_band = n.min(BAND_TRIALS);
+    let mut bands = Vec::new();
+    for o in outcomes {
+        for a in &o.trials {
+            let p = &a.run.params;
+            // Seeds other than the trial's own, past the ones at scale.
+            let jobs: Vec<scale::Job> = (0..per_band)
+                .map(|k| scale::Job {
+                    seed: p.seed.wrapping_add(u64::from(n) + u64::from(k)),
+                    rates: Rates::Exact(p.rates),
+                    sides: p.sides,
+                    duration: args.duration,
+                })
+                .collect();
+            let points = scale::points(&jobs)
+                .with_context(|| format!("the band of {} trial seed {}", o.setup.name, p.seed))?;
+            bands.push(Band::of(&points));
+        }
+    }
+    set.add_scale(if args.sim { "simulated" } else { "network" }, scale, bands);
+    outln!(
+        "  simulator: {} per configuration and {} per trial's band in {:.1} s",
+        count(u64::from(n), "trial"),
+        per_band,
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
@@ -204,12 +258,7 @@ fn study_set(outcomes: &[Outcome]) -> Set {
     let groups = outcomes
         .iter()
         .map(|o| {
-            let group = Group {
-                name: o.setup.name.to_owned(),
-                rates: o.setup.rates.to_string(),
-                sides: o.setup.sides,
-                trials: Vec::new(),
-            };
+            let group = Group::new(o.setup.name, o.setup.rates.to_string(), o.setup.sides);
             let trials = o
                 .trials
                 .iter()
@@ -230,26 +279,13 @@ fn simulate(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Ve
     (1..=args.trials)
         .map(|k| {
             let trial = dir.join(format!("trial-{k}"));
-            let trial_seed = seed.wrapping_add(u64::from(k - 1)).to_string();
-            let (rates, sides) = (setup.rates.to_string(), setup.sides.to_string());
-            let duration = args.duration.to_string();
-            // The same defaults as `scalemodel sim` typed by hand, by the same parser.
-            let cli = Cli::try_parse_from([
-                "scalemodel",
-                "sim",
-                "--seed",
-                &trial_seed,
-                "--rates",
-                &rates,
-                "--sides",
-                &sides,
-                "--duration",
-                &duration,
-            ])?;
-            let Command::Sim(sim) = cli.command else {
-                bail!("`scalemodel sim` did not parse as the sim command");
+            let job = scale::Job {
+                seed: seed.wrapping_add(u64::from(k - 1)),
+                rates: setup.rates.clone(),
+                sides: setup.sides,
+                duration: args.duration,
             };
-            sim_cmd::write_quietly(&sim, &trial)
+            sim_cmd::write_quietly(&job.args()?, &trial)
                 .with_context(|| format!("{} trial {k}", setup.name))?;
             Ok(trial)
         })

@@ -185,6 +185,8 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
             "60",
             "--seed",
             "5",
+            "--sim-trials",
+            "30",
             "--out",
         ])
         .arg(&out)
@@ -215,6 +217,7 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
         "{text}"
     );
     assert!(!text.contains("**"), "{text}");
+    let printed = text.clone();
     // Each configuration's figures as a median and range over its trials.
     assert!(
         md.contains("| standard (rates 1..=6, die of 10) | 2 |"),
@@ -231,8 +234,24 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
     assert!(again.contains("(die of 4)**"), "{again}");
     // Verdicts count where they held: "holds in all 2 trials", "holds in 1 of 2 trials".
     assert!(
-        md.contains("holds in all 2 trials.") || md.contains(" of 2 trials."),
+        md.contains("holds in all 2 trials") || md.contains(" of 2 trials"),
         "{md}"
+    );
+    // The same observations over 30 seeds in the simulator, with effects,
+    // and each trial against the simulator's band for its rates.
+    assert!(
+        md.contains("## The same observations in the simulator at scale"),
+        "{md}"
+    );
+    assert!(md.contains("median paired difference"), "{md}");
+    assert!(md.contains("sign test p"), "{md}");
+    assert!(
+        md.contains("- **each simulated trial's largest drift lies within the simulator's 5–95 % band for its rates and die**: holds in"),
+        "{md}"
+    );
+    assert!(
+        printed.contains("simulator: 30 trials per configuration"),
+        "{printed}"
     );
 }
 

@@ -10,8 +10,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use scalemodel::analysis::Analysis;
+use scalemodel::report::evidence::Verdict;
 use scalemodel::report::html;
-use scalemodel::report::set::{Group, Set, TrialRow, Verdict};
+use scalemodel::report::set::{Group, Set, TrialRow};
 use scalemodel::rundir::read_run;
 use scalemodel_tests::browser::{self, Loaded};
 use scalemodel_tests::{scalemodel, scalemodel_bin, sim_into};
@@ -229,12 +230,9 @@ fn group(root: &Path, name: &str, rates: &str, seeds: &[u64]) -> Group {
             TrialRow::of(&analysis, path)
         })
         .collect();
-    Group {
-        name: name.to_owned(),
-        rates: rates.to_owned(),
-        sides: 10,
-        trials,
-    }
+    let mut group = Group::new(name, rates, 10);
+    group.trials = trials;
+    group
 }
 
 #[test]
@@ -256,20 +254,31 @@ fn a_set_page_links_and_plots_every_trial_without_an_error() {
                 held: 5,
                 of: 5,
                 note: "checked on every event".to_owned(),
+                skipped: 0,
+                why_skipped: String::new(),
+                effect: None,
             },
             Verdict {
                 statement: "The slowest machine jumps most.".to_owned(),
                 held: 3,
                 of: 5,
                 note: "largest jump per machine".to_owned(),
+                skipped: 0,
+                why_skipped: String::new(),
+                effect: None,
             },
             Verdict {
                 statement: "A smaller die loads the inboxes.".to_owned(),
                 held: 0,
                 of: 0,
                 note: "no trial with a smaller die".to_owned(),
+                skipped: 0,
+                why_skipped: String::new(),
+                effect: None,
             },
         ],
+        scale_verdicts: Vec::new(),
+        band_verdicts: Vec::new(),
     };
     html::set(&out, &set).expect("the set page is written");
     let page = out.join("report.html");

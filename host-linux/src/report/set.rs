@@ -1,12 +1,13 @@
 //! The report across trials: a run's trials, or a study's configurations,
 //! side by side on shared scales, with the exercise's observations checked
-//! against them.
+//! against them as evidence (see [`super::evidence`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
 
+use super::evidence::{self, Band, Point, Verdict, slowest};
 use super::{ReportError, write_file};
 
 use crate::analysis::{self, Analysis, MachineFigures};
@@ -40,22 +41,19 @@ pub struct TrialRow {
     pub slowest_growth_per_s: f64,
     /// What the queueing estimate predicts for it.
     pub slowest_predicted_per_s: f64,
+    /// The figures the verdicts compare.
+    pub point: Point,
+    /// The simulator's band for its rates and die (a study's trials).
+    pub band: Option<Band>,
     /// Every machine's figures.
     pub machines: Vec<MachineFigures>,
-}
-
-/// The slowest machines of a run (all those with the lowest rate).
-pub fn slowest(figs: &[MachineFigures]) -> Vec<&MachineFigures> {
-    let min = figs.iter().map(|m| m.rate).min().unwrap_or(0);
-    figs.iter().filter(|m| m.rate == min).collect()
 }
 
 impl TrialRow {
     /// The row of analysed trial `a`, whose folder is `path` from the report.
     pub fn of(a: &Analysis, path: String) -> Self {
         let p = &a.run.params;
-        let slow = slowest(&a.figures);
-        let top = |f: fn(&MachineFigures) -> f64| slow.iter().map(|m| f(m)).fold(0.0, f64::max);
+        let point = Point::of(a);
         Self {
             path,
             seed: p.seed,
@@ -64,10 +62,12 @@ impl TrialRow {
             duration_s: p.duration_s,
             completed: p.machines.iter().all(|m| m.end == End::Completed),
             violations: a.violations.total(),
-            largest_jump: a.figures.iter().map(|m| m.jumps.max).max().unwrap_or(0),
-            largest_drift: a.figures.iter().map(|m| m.drift.max).max().unwrap_or(0),
-            slowest_growth_per_s: top(|m| m.queue.growth_per_s),
-            slowest_predicted_per_s: top(|m| m.estimate.predicted_growth_per_s),
+            largest_jump: point.largest_jump,
+            largest_drift: point.largest_drift,
+            slowest_growth_per_s: point.slowest_growth,
+            slowest_predicted_per_s: point.slowest_predicted,
+            point,
+            band: None,
             machines: a.figures.clone(),
         }
     }
@@ -80,23 +80,39 @@ pub struct Group {
     pub name: String,
     /// Its rates as given on the command line (`1..=6`, `2,4,6`).
     pub rates: String,
+    /// The range its rates come from, when all its trials share one: the
+    /// range they were drawn from, or the given rates' span.
+    pub span: Option<[u32; 2]>,
     /// Faces of the die.
     pub sides: u8,
     /// Its trials, in order.
     pub trials: Vec<TrialRow>,
+    /// The same configuration in the simulator at scale (a study's), one
+    /// point per seed; empty when not run.
+    pub scale: Vec<Point>,
 }
 
-/// An observation of the exercise, checked against the trials it applies to.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verdict {
-    /// What is claimed.
-    pub statement: String,
-    /// Trials it held in.
-    pub held: usize,
-    /// Trials it applied to.
-    pub of: usize,
-    /// How it was tested.
-    pub note: String,
+impl Group {
+    /// A configuration without trials yet.
+    pub fn new(name: impl Into<String>, rates: impl Into<String>, sides: u8) -> Self {
+        Self {
+            name: name.into(),
+            rates: rates.into(),
+            span: None,
+            sides,
+            trials: Vec::new(),
+            scale: Vec::new(),
+        }
+    }
+
+    fn config<'a>(&'a self, points: &'a [Point]) -> evidence::Config<'a> {
+        evidence::Config {
+            rates: &self.rates,
+            span: self.span,
+            sides: self.sides,
+            points,
+        }
+    }
 }
 
 /// The report across trials.
@@ -106,220 +122,38 @@ pub struct Set {
     pub title: String,
     /// Its configurations (one for a run).
     pub groups: Vec<Group>,
-    /// The observations, checked.
+    /// The observations, checked over the set's own trials.
     pub verdicts: Vec<Verdict>,
+    /// The same observations over the simulator's trials at scale (a
+    /// study's); empty when not run.
+    pub scale_verdicts: Vec<Verdict>,
+    /// The set's own trials against the simulator's bands (a study's).
+    pub band_verdicts: Vec<Verdict>,
 }
 
-impl Verdict {
-    /// Where it held, said so that it reads right: `holds in all 3 trials`,
-    /// `holds in 1 of 3 trials`, `not tested`.
-    pub fn held_in(&self) -> String {
-        if self.of == 0 {
-            "not tested".to_owned()
-        } else if self.held == self.of {
-            format!("holds in all {}", count(self.of as u64, "trial"))
-        } else {
-            format!(
-                "holds in {} of {}",
-                self.held,
-                count(self.of as u64, "trial")
-            )
-        }
-    }
-}
-
-fn fastest(a: &Analysis) -> Option<&MachineFigures> {
-    a.figures.get(analysis::fastest(&a.run.params.rates))
-}
-
-/// The mean inbox length of machine `id` in each quarter of the run.
-fn quarters(a: &Analysis, id: u8) -> [f64; 4] {
-    let end = a.run.params.duration_s * 1e9;
-    let mut sums = [(0.0, 0u32); 4];
-    for r in &a.run.logs[usize::from(id)] {
-        let q = ((r.model_ns as f64 / end * 4.0) as usize).min(3);
-        sums[q].0 += r.queue_len as f64;
-        sums[q].1 += 1;
-    }
-    sums.map(|(s, n)| if n == 0 { 0.0 } else { s / f64::from(n) })
-}
-
-/// The exercise's observations that any set of trials can test, each
-/// checked in the trials it applies to.
-pub fn verdicts(trials: &[&Analysis]) -> Vec<Verdict> {
-    let mut v = Vec::new();
-
-    // 1. The slowest machine's clock jumps the most.
-    let applicable: Vec<&&Analysis> = trials
-        .iter()
-        .filter(|a| slowest(&a.figures).len() < 3)
-        .collect();
-    let held = applicable
-        .iter()
-        .filter(|a| {
-            let top = a.figures.iter().map(|m| m.jumps.max).max().unwrap_or(0);
-            slowest(&a.figures).iter().any(|m| m.jumps.max == top)
-        })
-        .count();
-    let skipped = trials.len() - applicable.len();
-    v.push(Verdict {
-        statement: "the slowest machine has the largest clock jumps".to_owned(),
-        held,
-        of: applicable.len(),
-        note: if skipped == 0 {
-            "its largest jump is the largest of the three".to_owned()
-        } else {
-            format!(
-                "its largest jump is the largest of the three; {} with three equal rates skipped",
-                count(skipped as u64, "trial")
-            )
-        },
-    });
-
-    // 2. With a die of 4, a machine at most a third as fast as the fastest falls behind for good.
-    let applicable: Vec<&&Analysis> = trials
-        .iter()
-        .filter(|a| a.run.params.sides == 4)
-        .filter(|a| {
-            let r = &a.run.params.rates;
-            let (lo, hi) = (r.iter().min(), r.iter().max());
-            matches!((lo, hi), (Some(lo), Some(hi)) if lo * 3 <= *hi)
-        })
-        .collect();
-    let held = applicable
-        .iter()
-        .filter(|a| {
-            slowest(&a.figures).iter().all(|m| {
-                let q = quarters(a, m.id);
-                q.windows(2).all(|w| w[1] > w[0])
-            })
-        })
-        .count();
-    v.push(Verdict {
-        statement: "with a die of 4 the slowest machine's queue grows throughout the run whenever its rate is at most a third of the fastest".to_owned(),
-        held,
-        of: applicable.len(),
-        note: "grows throughout: its mean inbox length rises from each quarter of the run to the next".to_owned(),
-    });
-
-    // 3. The queueing estimate predicts the slowest machine's growth.
-    let applicable: Vec<&&Analysis> = trials
-        .iter()
-        .filter(|a| {
-            slowest(&a.figures)
-                .iter()
-                .any(|m| m.estimate.predicted_growth_per_s > 0.5)
-        })
-        .collect();
-    let held = applicable
-        .iter()
-        .filter(|a| {
-            slowest(&a.figures).iter().all(|m| {
-                let e = &m.estimate;
-                (e.measured_growth_per_s - e.predicted_growth_per_s).abs()
-                    <= 0.1 * e.predicted_growth_per_s
-            })
-        })
-        .count();
-    v.push(Verdict {
-        statement: "the queueing estimate predicts the slowest machine's inbox growth within 10 %"
-            .to_owned(),
-        held,
-        of: applicable.len(),
-        note: "in the trials where it predicts growth above 0.5 msgs/s".to_owned(),
-    });
-
-    // 4. With the defaults the fastest machine's clock barely jumps.
-    let standard: Vec<&&Analysis> = trials
-        .iter()
-        .filter(|a| a.run.params.sides == 10 && a.run.params.rate_range == Some([1, 6]))
-        .collect();
-    let held = standard
-        .iter()
-        .filter(|a| fastest(a).is_some_and(|m| m.jumps.jumps as f64 <= 0.05 * m.ticks as f64))
-        .count();
-    v.push(Verdict {
-        statement:
-            "with the defaults (rates 1..=6, die of 10) the fastest machine's clock barely jumps"
-                .to_owned(),
-        held,
-        of: standard.len(),
-        note: "barely: at most 5 % of its events change its clock by more than 1".to_owned(),
-    });
-    v
-}
-
-/// A smaller spread of rates means less drift, checked trial by trial
-/// between two configurations that differ only in their rates' range: the
-/// same die, the same seeds in the same order, and one range inside the
-/// other (a study's standard and smaller-spread configurations).
-fn spread_verdicts(groups: &[(Group, Vec<(&Analysis, String)>)]) -> Vec<Verdict> {
-    // The range the rates were drawn from, or the given rates' own span.
-    let span = |a: &Analysis| {
-        let p = &a.run.params;
-        p.rate_range.unwrap_or_else(|| {
-            let r = p.rates.iter().copied();
-            [r.clone().min().unwrap_or(0), r.max().unwrap_or(0)]
-        })
-    };
-    let range = |trials: &[(&Analysis, String)]| -> Option<[u32; 2]> {
-        let first = span(trials.first()?.0);
-        trials
-            .iter()
-            .all(|(a, _)| span(a) == first)
-            .then_some(first)
-    };
-    let max_drift = |a: &Analysis| a.figures.iter().map(|m| m.drift.max).max().unwrap_or(0);
-    let mut v = Vec::new();
-    for (wide, w) in groups {
-        for (narrow, n) in groups {
-            let (Some([wl, wh]), Some([nl, nh])) = (range(w), range(n)) else {
-                continue;
-            };
-            let inside = wl <= nl && nh <= wh && nh - nl < wh - wl;
-            let paired = w.len() == n.len()
-                && w.iter().zip(n).all(|((a, _), (b, _))| {
-                    let (p, q) = (&a.run.params, &b.run.params);
-                    p.seed == q.seed && p.sides == q.sides
-                });
-            if !inside || !paired {
-                continue;
-            }
-            let held = w
-                .iter()
-                .zip(n)
-                .filter(|((a, _), (b, _))| max_drift(b) < max_drift(a))
-                .count();
-            v.push(Verdict {
-                statement: format!(
-                    "a smaller spread of rates ({}) means less drift than {} (die of {})",
-                    narrow.rates, wide.rates, wide.sides
-                ),
-                held,
-                of: w.len(),
-                note: "largest drift behind the fastest machine, trial k against trial k, which has the same seed"
-                    .to_owned(),
-            });
-        }
-    }
-    v
+/// The range `a`'s rates come from: drawn from, or the given rates' span.
+fn span(a: &Analysis) -> [u32; 2] {
+    let p = &a.run.params;
+    p.rate_range.unwrap_or_else(|| {
+        let r = p.rates.iter().copied();
+        [r.clone().min().unwrap_or(0), r.max().unwrap_or(0)]
+    })
 }
 
 impl Set {
     /// The set of `groups`, each a configuration's name, rates, die and
     /// analysed trials with their folders relative to the report; the
     /// verdicts are checked over every trial, and between configurations
-    /// that differ only in their spread of rates.
+    /// that differ only in their spread of rates or their die.
     pub fn of(title: String, groups: Vec<(Group, Vec<(&Analysis, String)>)>) -> Self {
-        let all: Vec<&Analysis> = groups
-            .iter()
-            .flat_map(|(_, t)| t.iter().map(|&(a, _)| a))
-            .collect();
-        let mut verdicts = verdicts(&all);
-        verdicts.extend(spread_verdicts(&groups));
-        let groups = groups
+        let groups: Vec<Group> = groups
             .into_iter()
             .map(|(mut g, trials)| {
+                let spans: Vec<[u32; 2]> = trials.iter().map(|(a, _)| span(a)).collect();
+                g.span = spans
+                    .first()
+                    .filter(|&first| spans.iter().all(|s| s == first))
+                    .copied();
                 g.trials = trials
                     .into_iter()
                     .map(|(a, path)| TrialRow::of(a, path))
@@ -327,11 +161,55 @@ impl Set {
                 g
             })
             .collect();
+        let points: Vec<Vec<Point>> = groups
+            .iter()
+            .map(|g| g.trials.iter().map(|t| t.point.clone()).collect())
+            .collect();
+        let configs: Vec<_> = groups
+            .iter()
+            .zip(&points)
+            .map(|(g, p)| g.config(p))
+            .collect();
+        let verdicts = evidence::verdicts(&configs);
         Self {
             title,
             groups,
             verdicts,
+            scale_verdicts: Vec::new(),
+            band_verdicts: Vec::new(),
         }
+    }
+
+    /// Adds the simulator at scale: `scale`, each configuration's points in
+    /// the groups' order, and `bands`, one for each of the set's trials in
+    /// order. `whose` says where the set's trials ran: `network`, `simulated`.
+    pub fn add_scale(&mut self, whose: &str, scale: Vec<Vec<Point>>, bands: Vec<Option<Band>>) {
+        for (g, points) in self.groups.iter_mut().zip(scale) {
+            g.scale = points;
+        }
+        let mut bands = bands.into_iter();
+        for g in &mut self.groups {
+            for t in &mut g.trials {
+                t.band = bands.next().flatten();
+            }
+        }
+        self.check_scale(whose);
+    }
+
+    /// Checks the observations over the simulator's points and the trials
+    /// against their bands.
+    pub fn check_scale(&mut self, whose: &str) {
+        let configs: Vec<_> = self.groups.iter().map(|g| g.config(&g.scale)).collect();
+        self.scale_verdicts = if configs.iter().any(|c| !c.points.is_empty()) {
+            evidence::verdicts(&configs)
+        } else {
+            Vec::new()
+        };
+        let trials: Vec<_> = self
+            .trials()
+            .map(|(_, t)| (&t.point, t.band.as_ref()))
+            .collect();
+        self.band_verdicts = evidence::band_verdicts(whose, &trials);
     }
 
     /// Every trial, with its configuration.
@@ -467,10 +345,29 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
         let _ = writeln!(md, "![{title}]({file})\n");
     }
     let _ = writeln!(md, "## The exercise's observations, checked\n");
-    for v in &set.verdicts {
-        let _ = writeln!(md, "- **{}**: {}. ({})", v.statement, v.held_in(), v.note);
+    verdict_list(&mut md, &set.verdicts);
+    if !set.scale_verdicts.is_empty() {
+        let per = set.groups.iter().map(|g| g.scale.len()).max().unwrap_or(0);
+        let _ = writeln!(
+            md,
+            "\n## The same observations in the simulator at scale\n\n{} per configuration, the same seeds in every configuration.\n",
+            count(per as u64, "simulated trial")
+        );
+        verdict_list(&mut md, &set.scale_verdicts);
+    }
+    if !set.band_verdicts.is_empty() {
+        let _ = writeln!(md, "\n## The network against the simulator\n");
+        verdict_list(&mut md, &set.band_verdicts);
     }
     md
+}
+
+/// Each verdict as a list item: the statement in bold, the result with its
+/// effect, and how it was tested.
+fn verdict_list(md: &mut String, verdicts: &[Verdict]) {
+    for v in verdicts {
+        let _ = writeln!(md, "- **{}**: {}. ({})", v.statement, v.result(), v.note);
+    }
 }
 
 /// The pictures across trials: file, title, axis, the figure per trial,

@@ -1,0 +1,134 @@
+//! The simulator at scale: many seeds of a configuration, each run in
+//! memory, checked and reduced to its [`Point`], on every core.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Parser as _;
+
+use crate::caps::SIM_STACK_BYTES;
+use crate::cli::{Cli, Command, Rates, SimArgs};
+use crate::report::evidence::Point;
+use crate::sim_cmd;
+
+/// One simulated trial: its seed, rates and die, and its length in model seconds.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Its seed.
+    pub seed: u64,
+    /// Its rates: a range to draw from, or given.
+    pub rates: Rates,
+    /// Faces of the die.
+    pub sides: u8,
+    /// Model seconds.
+    pub duration: f64,
+}
+
+impl Job {
+    /// `scalemodel sim`'s arguments for it, with every other flag at its
+    /// default, by the same parser as the command line.
+    pub fn args(&self) -> Result<SimArgs> {
+        let (seed, rates) = (self.seed.to_string(), self.rates.to_string());
+        let (sides, duration) = (self.sides.to_string(), self.duration.to_string());
+        let cli = Cli::try_parse_from([
+            "scalemodel",
+            "sim",
+            "--seed",
+            &seed,
+            "--rates",
+            &rates,
+            "--sides",
+            &sides,
+            "--duration",
+            &duration,
+        ])?;
+        match cli.command {
+            Command::Sim(sim) => Ok(*sim),
+            _ => bail!("`scalemodel sim` did not parse as the sim command"),
+        }
+    }
+
+    /// Simulates it in memory: its point, or why it failed (a simulated run
+    /// that breaks a rule of the model is a bug, and an error).
+    fn point(&self) -> Result<Point> {
+        let a = sim_cmd::analyse_in_memory(&self.args()?)?;
+        if !a.violations.is_empty() {
+            bail!(
+                "breaks {} rules of the model; replay it with `scalemodel sim --seed {} --rates {} --sides {} --duration {}`",
+                a.violations.total(),
+                self.seed,
+                self.rates,
+                self.sides,
+                self.duration
+            );
+        }
+        Ok(Point::of(&a))
+    }
+}
+
+/// Simulates every job, on as many threads as there are cores, and gives
+/// their points in the jobs' order.
+pub fn points(jobs: &[Job]) -> Result<Vec<Point>> {
+    let threads = thread::available_parallelism().map_or(1, |n| n.get());
+    let next = AtomicUsize::new(0);
+    let mut found: Vec<(usize, Point)> = thread::scope(|s| {
+        let workers: Vec<_> = (0..threads.min(jobs.len()).max(1))
+            .map(|k| {
+                thread::Builder::new()
+                    .name(format!("scale-{k}"))
+                    .stack_size(SIM_STACK_BYTES)
+                    .spawn_scoped(s, || -> Result<Vec<(usize, Point)>> {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(job) = jobs.get(i) else {
+                                return Ok(out);
+                            };
+                            let point = job.point().with_context(|| {
+                                format!("simulated trial with seed {}", job.seed)
+                            })?;
+                            out.push((i, point));
+                        }
+                    })
+                    .context("cannot start a simulator thread")
+            })
+            .collect::<Result<_>>()?;
+        let mut all = Vec::with_capacity(jobs.len());
+        for w in workers {
+            let done = w
+                .join()
+                .map_err(|_| anyhow!("a simulator thread panicked"))??;
+            all.extend(done);
+        }
+        Ok::<_, anyhow::Error>(all)
+    })?;
+    found.sort_unstable_by_key(|&(i, _)| i);
+    Ok(found.into_iter().map(|(_, p)| p).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_come_in_the_jobs_order_and_match_the_sim_command() {
+        let jobs: Vec<Job> = (40..46)
+            .map(|seed| Job {
+                seed,
+                rates: Rates::Range(1..=6),
+                sides: 10,
+                duration: 5.0,
+            })
+            .collect();
+        let found = points(&jobs).expect("the jobs run");
+        let seeds: Vec<u64> = found.iter().map(|p| p.seed).collect();
+        assert_eq!(seeds, [40, 41, 42, 43, 44, 45]);
+        // The same trial written by `scalemodel sim` and analysed from its folder.
+        let dir = tempfile::tempdir().unwrap();
+        sim_cmd::write_quietly(&jobs[2].args().unwrap(), dir.path()).unwrap();
+        let a = crate::analyze_cmd::analyse(dir.path()).unwrap();
+        assert_eq!(found[2], Point::of(&a));
+        assert_eq!(points(&[]).unwrap(), []);
+    }
+}
