@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::analysis::{Analysis, MachineFigures};
 use crate::rundir::LinkSummary;
 
+pub mod answers;
 pub mod evidence;
 pub mod html;
 pub mod markdown;

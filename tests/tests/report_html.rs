@@ -279,6 +279,7 @@ fn a_set_page_links_and_plots_every_trial_without_an_error() {
         ],
         scale_verdicts: Vec::new(),
         band_verdicts: Vec::new(),
+        answers: Vec::new(),
     };
     html::set(&out, &set).expect("the set page is written");
     let page = out.join("report.html");

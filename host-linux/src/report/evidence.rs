@@ -482,7 +482,7 @@ fn internal_verdicts(configs: &[Config]) -> Vec<Verdict> {
                 note,
                 &pairs,
                 |a, b| a.equal_rates() || b.equal_rates(),
-                EQUAL_RATES,
+                "three equal rates: no spread of rates to drift by",
                 |a, b| b.largest_drift > a.largest_drift,
                 (
                     "the largest drift with fewer internal events minus with more",

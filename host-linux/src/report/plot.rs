@@ -23,6 +23,7 @@ use crate::text::fixed;
 
 mod across;
 mod charts;
+pub mod effect;
 
 pub use across::{Summary, across, quantile, summary};
 pub use charts::{Overlay, Panel, histograms, panels};

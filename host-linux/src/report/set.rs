@@ -7,7 +7,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::answers::{Answer, answers};
 use super::evidence::{self, Band, Point, Verdict, slowest};
+use super::plot::effect;
 use super::{ReportError, write_file};
 
 use crate::analysis::{self, Analysis, MachineFigures};
@@ -129,6 +131,9 @@ pub struct Set {
     pub scale_verdicts: Vec<Verdict>,
     /// The set's own trials against the simulator's bands (a study's).
     pub band_verdicts: Vec<Verdict>,
+    /// The exercise's questions answered from the data (a study's: empty
+    /// without a standard configuration).
+    pub answers: Vec<Answer>,
 }
 
 /// The range `a`'s rates come from: drawn from, or the given rates' span.
@@ -171,13 +176,16 @@ impl Set {
             .map(|(g, p)| g.config(p))
             .collect();
         let verdicts = evidence::verdicts(&configs);
-        Self {
+        let mut set = Self {
             title,
             groups,
             verdicts,
             scale_verdicts: Vec::new(),
             band_verdicts: Vec::new(),
-        }
+            answers: Vec::new(),
+        };
+        set.answers = answers(&set);
+        set
     }
 
     /// Adds the simulator at scale: `scale`, each configuration's points in
@@ -210,6 +218,7 @@ impl Set {
             .map(|(_, t)| (&t.point, t.band.as_ref()))
             .collect();
         self.band_verdicts = evidence::band_verdicts(whose, &trials);
+        self.answers = answers(self);
     }
 
     /// Every trial, with its configuration.
@@ -280,6 +289,19 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
     let many = set.groups.len() > 1;
     let _ = writeln!(md, "# {}\n", set.title);
     let _ = writeln!(md, "{intro}\n");
+    if !set.answers.is_empty() {
+        let _ = writeln!(md, "## Answers\n");
+        for a in &set.answers {
+            let links: Vec<String> = a.figures.iter().map(|f| format!("[{f}]({f})")).collect();
+            let _ = writeln!(
+                md,
+                "**{}** {} (See {}.)\n",
+                a.question,
+                a.text,
+                links.join(", ")
+            );
+        }
+    }
     let _ = writeln!(md, "## Trials\n");
     let _ = writeln!(
         md,
@@ -428,7 +450,27 @@ fn pictures(dir: &Path, set: &Set) -> Result<(), ReportError> {
         });
         super::plot::across(&dir.join(file), title, y_desc, &groups, &marks)?;
     }
+    if has_views(set) {
+        let configs: Vec<effect::Config> = set
+            .groups
+            .iter()
+            .map(|g| effect::Config {
+                name: &g.name,
+                scale: g.scale.iter().collect(),
+                trials: g.trials.iter().map(|t| &t.point).collect(),
+            })
+            .collect();
+        for view in &effect::VIEWS {
+            effect::effect(&dir.join(view.file), view, &configs)?;
+        }
+    }
     Ok(())
+}
+
+/// A study's set gets the effect-size views: it answers the questions, or
+/// it ran the simulator at scale.
+fn has_views(set: &Set) -> bool {
+    !set.answers.is_empty() || set.groups.iter().any(|g| !g.scale.is_empty())
 }
 
 /// Writes the set's `report.json`, pictures, `report.md` and `report.html`
@@ -438,7 +480,10 @@ pub fn write(dir: &Path, set: &Set, intro: &str) -> Result<(), ReportError> {
     let json = serde_json::to_string_pretty(set).unwrap_or_default() + "\n";
     write_file(&dir.join("report.json"), json)?;
     pictures(dir, set)?;
-    let shown: Vec<(&str, &str)> = PICTURES.iter().map(|p| (p.0, p.1)).collect();
+    let mut shown: Vec<(&str, &str)> = PICTURES.iter().map(|p| (p.0, p.1)).collect();
+    if has_views(set) {
+        shown.extend(effect::VIEWS.iter().map(|v| (v.file, v.title)));
+    }
     write_file(&dir.join("report.md"), markdown(set, intro, &shown))?;
     super::html::set(&dir.join("report.html"), set)
 }

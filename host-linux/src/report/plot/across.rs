@@ -43,7 +43,7 @@ pub fn summary(values: &[f64]) -> Option<Summary> {
 /// A deterministic horizontal offset in `-0.5..0.5` for the `k`th point: a
 /// hash of `k` (splitmix64), so the offsets follow neither the values nor
 /// their order.
-fn jitter(k: usize) -> f64 {
+pub(super) fn jitter(k: usize) -> f64 {
     let mut z = (k as u64)
         .wrapping_add(1)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15);
