@@ -10,6 +10,7 @@ use crate::rundir::LinkSummary;
 
 pub mod html;
 pub mod markdown;
+pub mod palette;
 pub mod plot;
 pub mod set;
 

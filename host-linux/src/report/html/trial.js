@@ -7,7 +7,7 @@
   var SM = window.SM;
   var D = JSON.parse(document.getElementById("data").textContent);
   var KIND_NAMES = ["send", "receive", "internal"];
-  var KIND_COLOURS = ["#0072B2", "#D55E00", "#8c8c8c"];
+  var KIND_COLOURS = SM.kindColours;
 
   // ---- The data: the columns of differences, added back up (see html.rs).
   function predict(x, by) { return by > 0 ? Math.floor(x / by) : 0; }
@@ -283,7 +283,7 @@
     function highlightMessage(ctx, k) {
       var xa = tx(sendTime(k)), ya = ly(M.from[k]);
       var tr = recvTime(k), xb = isNaN(tr) ? tx(runEnd) : tx(tr), yb = ly(M.to[k]);
-      ctx.strokeStyle = "#D55E00";
+      ctx.strokeStyle = KIND_COLOURS[1];
       ctx.lineWidth = 3;
       ctx.beginPath(); ctx.moveTo(xa, ya); ctx.lineTo(xb, yb); arrowHead(ctx, xa, ya, xb, yb, 11); ctx.stroke();
       ring(ctx, xa, ya);
@@ -393,7 +393,14 @@
     resize();
     return {
       draw: draw, schedule: schedule, counts: function () { return counts; }, hoverEvent: hoverEvent,
-      resize: function () { resize(); draw(); }, width: function () { return W; }
+      resize: function () { resize(); draw(); }, width: function () { return W; },
+      // CSS px from the frame's outer edges to the time axis's ends, and the
+      // frame's outer width: the charts below take the same.
+      insets: function () { return [host.clientLeft + x0(), host.clientLeft + W - x0() - plotW()]; },
+      outerWidth: function () { return W + 2 * host.clientLeft; },
+      stale: function () { return Math.max(400, host.clientWidth || 1000) !== W; },
+      // Page x (CSS px) of model time t, for the browser test.
+      pageX: function (t) { return base.getBoundingClientRect().left + tx(t); }
     };
   })();
 
@@ -427,19 +434,37 @@
   }
 
   var stepped = uPlot.paths.stepped({ align: 1 });
+  // Every y axis here counts (clock units, messages): whole-number steps only.
+  var COUNT_INCRS = [];
+  for (var mag = 1; mag < 1e16; mag *= 10) COUNT_INCRS.push(mag, 2 * mag, 5 * mag);
+  var LABEL_PX = 20;
+  // The diagram's time axis, in the same pixel columns and with the same
+  // ticks, so that one time lines up vertically on every chart.
+  function timeAxis() {
+    return {
+      label: "model time (s)", labelSize: LABEL_PX,
+      splits: function (u, i, lo, hi) { return SM.ticks(lo, hi, Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / 110))); },
+      values: function (u, splits) {
+        var step = splits.length > 1 ? splits[1] - splits[0] : 1;
+        return splits.map(function (v) { return SM.tickLabel(v, step); });
+      }
+    };
+  }
+  function chartPadding() { return [12, diagram.insets()[1], 0, 0]; }
   function chart(title, note, yLabel, data, series, height) {
     var s = section(title, note);
     var host = SM.el("div", { "class": "chart" });
     s.appendChild(host);
     var opts = {
-      width: diagram.width(),
+      width: diagram.outerWidth(),
       height: height || 260,
+      padding: chartPadding(),
       scales: { x: { time: false } },
       cursor: { sync: { key: "model-time" }, drag: { x: true, y: false }, y: false },
       legend: { live: true },
       axes: [
-        { label: "model time (s)", labelSize: 20 },
-        { label: yLabel, labelSize: 20, size: 64 }
+        timeAxis(),
+        { label: yLabel, labelSize: LABEL_PX, size: diagram.insets()[0] - LABEL_PX, incrs: COUNT_INCRS }
       ],
       series: [{ label: "model time (s)", value: function (u, v) { return v === null ? "–" : v.toFixed(3); } }].concat(series),
       hooks: {
@@ -463,7 +488,7 @@
     };
   }
   var idNote = "Click a machine in the legend to hide or show it; drag across the plot to zoom (all charts of time follow), double-click to reset. " +
-    "Machines with the same values draw over each other: wide solid, dashed and thin dotted lines keep each visible.";
+    "Machines with the same values draw over each other: wide, middle and narrow lines nest, so each stays visible.";
   chart("Logical clocks", "Each machine's Lamport clock after each event. " + idNote, "Lamport clock",
     aligned(function (L, i) { return L.clock[i]; }), lanes.map(function (L) { return machineSeries(L, true); }));
   var growth = (D.growth || []).map(function (g, i) {
@@ -486,11 +511,14 @@
 
   // ---- First draw, at full view, and what it drew for the browser test.
   setWindow(FULL[0], FULL[1], null);
-  diagram.draw();
-  window.addEventListener("resize", function () {
+  function fit() {
     diagram.resize();
-    charts.forEach(function (c) { c.setSize({ width: diagram.width(), height: c.height }); });
-  });
+    charts.forEach(function (c) { c.setSize({ width: diagram.outerWidth(), height: c.height }); });
+  }
+  // The diagram was sized before the charts below it made the page scroll:
+  // a scroll bar narrows it, and the charts must keep its pixel columns.
+  if (diagram.stale()) fit(); else diagram.draw();
+  window.addEventListener("resize", fit);
   var n = diagram.counts();
   var ds = document.body.dataset;
   ds.events = String(n.events);
@@ -499,6 +527,10 @@
   ds.unreceived = String(n.unreceived);
   ds.eventsEmbedded = String(D.events_embedded);
   ds.eventsTotal = String(D.events_total);
+  // The colours the clocks chart drew each machine in, for the browser test.
+  ds.machineColours = charts[0].series.slice(1).map(function (s, i) {
+    return typeof s.stroke === "function" ? s.stroke(charts[0], i + 1) : s.stroke;
+  }).join(" ");
   ds.loadMs = String(Math.round(performance.now() - started));
   ds.readyMs = String(Math.round(performance.now()));
 
@@ -515,6 +547,14 @@
   }
   // After uPlot has committed the new scales (it does so in a microtask).
   Promise.resolve().then(function () {
+    // Where the view's start, middle and end fall on the diagram and on
+    // each chart, for the browser test: one time, one pixel column.
+    ds.timeX = [0, 0.5, 1].map(function (f) {
+      var t = view[0] + f * (view[1] - view[0]);
+      return [diagram.pageX(t)].concat(charts.map(function (c) {
+        return c.over.getBoundingClientRect().left + c.valToPos(t, "x");
+      })).map(function (x) { return x.toFixed(1); }).join(" ");
+    }).join(",");
     if (hash.hover && hash.hover.length === 2) diagram.hoverEvent(hash.hover[0], hash.hover[1]);
     ds.ready = "1";
   });
