@@ -82,14 +82,16 @@ pub fn across(
     let e = err(path);
     let finite = |v: &&f64| v.is_finite();
     let values = || groups.iter().flat_map(|g| g.1.iter()).filter(finite);
-    let integer = values().all(|v| v.fract() == 0.0);
     let marked = marks
         .iter()
         .filter(|m| m.1.is_finite() && groups.iter().any(|g| g.0 == m.0));
-    let (lo, hi) = y_axis(
-        values().copied().chain(marked.clone().map(|m| m.1)),
-        integer,
-    );
+    let all = || values().copied().chain(marked.clone().map(|m| m.1));
+    // Whole numbers tick as counts. All zeros say nothing of what they
+    // count: they get the smaller span, ticked at whole numbers (only 0),
+    // right for a count and for a rate alike.
+    let integer = all().all(|v| v.fract() == 0.0);
+    let zeros = all().all(|v| v == 0.0);
+    let (lo, hi) = y_axis(all(), integer && !zeros);
     let n = groups.len().max(1);
     let root = BitMapBackend::new(path, (WIDTH_PX, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(&e)?;
