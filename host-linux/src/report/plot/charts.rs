@@ -137,6 +137,14 @@ pub fn panels(
     root.present().map_err(&e)
 }
 
+/// The bars of a jump histogram: sizes above 1 that happened.
+fn jumps_only(bars: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    bars.iter()
+        .copied()
+        .filter(|&(size, n)| size > 1 && n > 0)
+        .collect()
+}
+
 /// One histogram panel per machine of how many events changed its clock by
 /// each size above 1: the jumps, on a linear count axis shared by the
 /// panels, each bar labelled with its count. `panels` holds each machine's
@@ -150,14 +158,8 @@ pub fn panels(
 pub fn histograms(path: &Path, title: &str, panels: &[(String, Vec<(u64, u64)>)]) -> Result<()> {
     font();
     let e = err(path);
-    let jumps = |bars: &[(u64, u64)]| -> Vec<(u64, u64)> {
-        bars.iter()
-            .copied()
-            .filter(|&(size, n)| size > 1 && n > 0)
-            .collect()
-    };
     let panels: Vec<(&String, Vec<(u64, u64)>)> =
-        panels.iter().map(|(n, b)| (n, jumps(b))).collect();
+        panels.iter().map(|(n, b)| (n, jumps_only(b))).collect();
     let sizes = || panels.iter().flat_map(|p| p.1.iter().map(|b| b.0));
     let x_lo = sizes().min().unwrap_or(2) as f64 - 0.5;
     let x_hi = sizes().max().unwrap_or(2) as f64 + 0.5;
@@ -254,6 +256,13 @@ mod tests {
                 dashed: true,
             }],
         }
+    }
+
+    #[test]
+    fn the_histogram_draws_the_jumps_only() {
+        let changes = [(1, 240), (2, 5), (3, 0), (20, 1)];
+        assert_eq!(jumps_only(&changes), [(2, 5), (20, 1)]);
+        assert_eq!(jumps_only(&[(0, 3), (1, 9)]), []);
     }
 
     #[test]
