@@ -506,9 +506,6 @@
     [D.drift.t].concat(others.map(function (L) { return D.drift.gaps[L.id]; })),
     others.map(function (L) { return machineSeries(L, false); }), 220);
 
-  // ---- The jump histogram (jumps.js).
-  window.SM.jumps(section, D, lanes, diagram.width());
-
   // ---- First draw, at full view, and what it drew for the browser test.
   setWindow(FULL[0], FULL[1], null);
   function fit() {
@@ -519,6 +516,9 @@
   // a scroll bar narrows it, and the charts must keep its pixel columns.
   if (diagram.stale()) fit(); else diagram.draw();
   window.addEventListener("resize", fit);
+
+  // ---- The jump histogram (jumps.js), at the width the diagram settled on.
+  window.SM.jumps(section, D, lanes, diagram.width());
   var n = diagram.counts();
   var ds = document.body.dataset;
   ds.events = String(n.events);
