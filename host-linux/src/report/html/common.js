@@ -48,6 +48,29 @@ window.SM = (function () {
     return v.toFixed(decimals);
   }
 
+  // Every y axis of a trial's charts counts (clock units, messages): uPlot
+  // may step them by whole numbers only.
+  var countIncrs = [];
+  for (var mag = 1; mag < 1e16; mag *= 10) countIncrs.push(mag, 2 * mag, 5 * mag);
+
+  // The space-time diagram's spacing of time ticks, in CSS px.
+  var TIME_TICK_PX = 110;
+
+  // A uPlot time axis with the diagram's ticks: with the diagram's insets,
+  // one time lines up vertically on every chart.
+  function timeAxis(labelSize) {
+    return {
+      label: "model time (s)", labelSize: labelSize,
+      splits: function (u, i, lo, hi) {
+        return ticks(lo, hi, Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / TIME_TICK_PX)));
+      },
+      values: function (u, splits) {
+        var step = splits.length > 1 ? splits[1] - splits[0] : 1;
+        return splits.map(function (v) { return tickLabel(v, step); });
+      }
+    };
+  }
+
   // `v` with `decimals` places, never "-0.000": a value that rounds to zero
   // has no sign. `sign` puts a "+" before positive values.
   function fixed(v, decimals, sign) {
@@ -114,6 +137,6 @@ window.SM = (function () {
 
   return {
     colour: colour, kindColours: PALETTE.kinds, width: width, dash: dash, sizeCanvas: sizeCanvas, ticks: ticks,
-    tickLabel: tickLabel, fixed: fixed, int: int, el: el, tip: tip, quantile: quantile, lineSwatch: lineSwatch
+    tickLabel: tickLabel, countIncrs: countIncrs, TIME_TICK_PX: TIME_TICK_PX, timeAxis: timeAxis, fixed: fixed, int: int, el: el, tip: tip, quantile: quantile, lineSwatch: lineSwatch
   };
 })();

@@ -168,7 +168,7 @@
       var ctx = bctx;
       ctx.clearRect(0, 0, W, H);
       var span = view[1] - view[0];
-      var step = SM.ticks(view[0], view[1], Math.max(2, Math.floor(plotW() / 110)));
+      var step = SM.ticks(view[0], view[1], Math.max(2, Math.floor(plotW() / SM.TIME_TICK_PX)));
       ctx.font = "12px system-ui, sans-serif";
       ctx.textBaseline = "middle";
       ctx.textAlign = "center";
@@ -434,22 +434,7 @@
   }
 
   var stepped = uPlot.paths.stepped({ align: 1 });
-  // Every y axis here counts (clock units, messages): whole-number steps only.
-  var COUNT_INCRS = [];
-  for (var mag = 1; mag < 1e16; mag *= 10) COUNT_INCRS.push(mag, 2 * mag, 5 * mag);
   var LABEL_PX = 20;
-  // The diagram's time axis, in the same pixel columns and with the same
-  // ticks, so that one time lines up vertically on every chart.
-  function timeAxis() {
-    return {
-      label: "model time (s)", labelSize: LABEL_PX,
-      splits: function (u, i, lo, hi) { return SM.ticks(lo, hi, Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / 110))); },
-      values: function (u, splits) {
-        var step = splits.length > 1 ? splits[1] - splits[0] : 1;
-        return splits.map(function (v) { return SM.tickLabel(v, step); });
-      }
-    };
-  }
   function chartPadding() { return [12, diagram.insets()[1], 0, 0]; }
   function chart(title, note, yLabel, data, series, height) {
     var s = section(title, note);
@@ -463,8 +448,8 @@
       cursor: { sync: { key: "model-time" }, drag: { x: true, y: false }, y: false },
       legend: { live: true },
       axes: [
-        timeAxis(),
-        { label: yLabel, labelSize: LABEL_PX, size: diagram.insets()[0] - LABEL_PX, incrs: COUNT_INCRS }
+        SM.timeAxis(LABEL_PX),
+        { label: yLabel, labelSize: LABEL_PX, size: diagram.insets()[0] - LABEL_PX, incrs: SM.countIncrs }
       ],
       series: [{ label: "model time (s)", value: function (u, v) { return v === null ? "–" : v.toFixed(3); } }].concat(series),
       hooks: {
