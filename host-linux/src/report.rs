@@ -12,6 +12,7 @@ pub mod answers;
 pub mod evidence;
 pub mod html;
 pub mod markdown;
+pub mod palette;
 pub mod plot;
 pub mod set;
 

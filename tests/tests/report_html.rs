@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use scalemodel::analysis::Analysis;
 use scalemodel::report::evidence::Verdict;
-use scalemodel::report::html;
 use scalemodel::report::set::{Group, Set, TrialRow};
+use scalemodel::report::{html, plot};
 use scalemodel::rundir::read_run;
 use scalemodel_tests::browser::{self, Loaded};
 use scalemodel_tests::{scalemodel, scalemodel_bin, sim_into};
@@ -172,6 +172,8 @@ fn a_trial_page_draws_every_event_and_message_without_an_error() {
     assert!(analyze(&dir), "the run conforms");
     let loaded = assert_trial_page(&browser, &dir);
     eprintln!("trial page loaded in {:?}", loaded.elapsed);
+    assert_png_colours(&loaded);
+    assert_one_time_axis(&loaded);
     let page = dir.join("report.html");
     browser::screenshot(&browser, &page, "", &out.join("trial.png"), (1400, 2400));
     // Zoomed in, hovering machine 0's seventh event: a receive that jumps its clock by 6.
@@ -210,6 +212,40 @@ fn a_trial_page_draws_every_event_and_message_without_an_error() {
         loaded.dom.contains("violation"),
         "the page names the violations"
     );
+}
+
+/// The page drew each machine in the colour its PNGs use.
+fn assert_png_colours(loaded: &Loaded) {
+    let drawn = loaded
+        .attribute("body", "data-machine-colours")
+        .expect("the page records its machines' colours");
+    let png: Vec<String> = (0..3)
+        .map(|i| {
+            let c = plot::machine_colour(i);
+            format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+        })
+        .collect();
+    assert_eq!(drawn, png.join(" "), "the page's colours are the PNGs'");
+}
+
+/// The diagram and every chart below it put a time in one pixel column:
+/// `data-time-x` holds, for the view's start, middle and end, the page x of
+/// that time on the diagram and then on each chart.
+fn assert_one_time_axis(loaded: &Loaded) {
+    let at = loaded
+        .attribute("body", "data-time-x")
+        .expect("the page records where its times fall");
+    for probe in at.split(',') {
+        let xs: Vec<f64> = probe
+            .split(' ')
+            .map(|x| x.parse().expect("a number"))
+            .collect();
+        assert_eq!(xs.len(), 4, "the diagram and three charts: {at}");
+        assert!(
+            xs.iter().all(|x| (x - xs[0]).abs() <= 0.5),
+            "one time at different x on the diagram and the charts: {at}"
+        );
+    }
 }
 
 /// Analyses each run directory under `root` named in `trials`, as a group.

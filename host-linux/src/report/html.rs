@@ -91,6 +91,7 @@ fn page(title: &str, body: &str, data: &str, script: &str) -> String {
             ("uplot_css", UPLOT_CSS),
             ("style", STYLE),
             ("guard_js", GUARD_JS),
+            ("palette", &json(&super::palette::PagePalette::new())),
             ("body", body),
             ("data", data),
             ("uplot_js", UPLOT_JS),

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -40,12 +42,11 @@ const TITLE_PX: u32 = 40;
 const X_AXIS_PX: u32 = 50;
 /// Width of the key column right of the plots, in pixels.
 const KEY_PX: u32 = 230;
-/// One colour per machine, by id.
-const COLOURS: [RGBColor; 3] = [
-    RGBColor(214, 39, 40),
-    RGBColor(31, 119, 180),
-    RGBColor(44, 160, 44),
-];
+/// Machine `id`'s colour: the page's too (see [`super::palette`]).
+pub fn machine_colour(id: usize) -> RGBColor {
+    let (r, g, b) = super::palette::machine(id);
+    RGBColor(r, g, b)
+}
 /// The other machines, behind a panel's own.
 const GREY: RGBColor = RGBColor(185, 185, 185);
 const GRID: RGBColor = RGBColor(225, 225, 225);
@@ -107,11 +108,69 @@ fn num_label(v: &f64) -> String {
     format!("{}", (v * 1e6).round() / 1e6 + 0.0)
 }
 
-/// How many integer ticks fit `lo..hi` with at most `max` of them.
-fn int_ticks(lo: f64, hi: f64, max: usize) -> usize {
-    ((hi - lo).floor().max(1.0) as usize)
-        .saturating_add(1)
-        .clamp(2, max)
+/// Round tick values over `lo..=hi`, about `max` of them (at most one
+/// more): steps of 1, 2 or 5 times a power of ten, and with `whole` never
+/// below 1, so that counts tick at whole numbers only.
+fn ticks(lo: f64, hi: f64, max: usize, whole: bool) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return vec![];
+    }
+    let max = max.max(2) as f64;
+    let raw = (hi - lo) / max;
+    let mut step = 10f64.powf(raw.log10().floor());
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        if m * step >= raw {
+            step *= m;
+            break;
+        }
+    }
+    if whole {
+        step = step.max(1.0).round();
+    }
+    let first = (lo / step).ceil();
+    (0..)
+        .map(|k| (first + f64::from(k)) * step)
+        .take_while(|v| *v <= hi + step * 1e-9)
+        .take(max as usize + 1)
+        .map(|v| v + 0.0)
+        .collect()
+}
+
+/// An f64 axis over `lo..hi` whose grid lines and labels sit at `ticks`
+/// only (plotters' own choice for a count axis of 10 is 2.5, 7.5).
+struct Ticked {
+    range: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+/// The axis `lo..hi` ticked at [`ticks`]`(lo, hi, max, whole)`.
+fn ticked(lo: f64, hi: f64, max: usize, whole: bool) -> Ticked {
+    Ticked {
+        range: (lo..hi).into(),
+        ticks: ticks(lo, hi, max, whole),
+    }
+}
+
+impl Ranged for Ticked {
+    // The labels come from each chart's own formatter.
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.range.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.range()
+    }
 }
 
 /// The corners of a post-step line through `points`: each value holds until
@@ -242,7 +301,7 @@ pub fn trial(a: &Analysis) -> Result<()> {
     let panel = |i: usize, title: String, key: &str, points: Vec<(f64, f64)>, overlays| Panel {
         title: title + &ending(early[i], &logs[i]),
         key: key.into(),
-        colour: COLOURS[i % COLOURS.len()],
+        colour: machine_colour(i),
         // A machine with no events has nothing to draw, not a line at 0.
         points: if logs[i].is_empty() { vec![] } else { points },
         ends_early: early[i],
@@ -290,19 +349,23 @@ pub fn trial(a: &Analysis) -> Result<()> {
     let bars: Vec<(String, Vec<(u64, u64)>)> = figs
         .iter()
         .map(|m| {
-            let name = format!(
-                "{}: {} jumps > 1, largest {}",
-                legend(m),
-                m.jumps.jumps,
-                m.jumps.max
-            );
+            let ones = m.jumps.histogram.get(&1).copied().unwrap_or(0);
+            let jumps = match m.jumps.jumps {
+                0 => "no jumps".to_owned(),
+                n => format!("{n} jumps, largest +{}", m.jumps.max),
+            };
+            let name = format!("{}: {jumps}; {ones} steps of +1 not drawn", legend(m));
             (
                 name,
                 m.jumps.histogram.iter().map(|(&k, &v)| (k, v)).collect(),
             )
         })
         .collect();
-    histograms(&a.dir.join(PLOTS[2].0), "Size of each clock change", &bars)?;
+    histograms(
+        &a.dir.join(PLOTS[2].0),
+        "Clock jumps: how many events changed a clock by more than 1",
+        &bars,
+    )?;
     let fast = fastest(&p.rates);
     let drift: Vec<Panel> = figs
         .iter()
@@ -361,8 +424,36 @@ mod tests {
         assert_eq!(int_label(&0.5), "");
         assert_eq!(num_label(&0.30000000000000004), "0.3");
         assert_eq!(num_label(&10.0), "10");
-        assert_eq!(int_ticks(-0.07, 1.07, 6), 2);
-        assert_eq!(int_ticks(0.0, 400.0, 6), 6);
+    }
+
+    #[test]
+    fn counts_tick_at_whole_numbers_only() {
+        // An inbox of at most 10: plotters' own choice had lines at 2.5, 7.5.
+        assert_eq!(ticks(-0.7, 10.7, 6, true), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(ticks(-0.07, 1.07, 6, true), [0.0, 1.0]);
+        assert_eq!(ticks(-0.35, 5.35, 20, true), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(
+            ticks(0.0, 400.0, 6, true),
+            [0.0, 100.0, 200.0, 300.0, 400.0]
+        );
+        let rates = ticks(0.0, 0.16, 6, false);
+        let want = [0.0, 0.05, 0.1, 0.15];
+        assert!(
+            rates.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12),
+            "{rates:?}"
+        );
+        assert_eq!(rates.len(), want.len());
+        assert_eq!(ticks(0.0, 0.16, 6, true), [0.0]);
+        for (lo, hi) in [(-3.3, 47.1), (0.5, 1e9), (-1e18, 1e18), (2.0, 2.5)] {
+            let t = ticks(lo, hi, 7, true);
+            assert!(t.len() <= 8, "{lo} {hi}: {t:?}");
+            assert!(
+                t.iter().all(|v| v.fract() == 0.0 && (lo..=hi).contains(v)),
+                "{t:?}"
+            );
+        }
+        assert!(ticks(f64::NAN, 1.0, 6, true).is_empty());
+        assert!(ticks(1.0, 1.0, 6, true).is_empty());
     }
 
     fn row(model_s: f64, clock: u64) -> Row {

@@ -1,12 +1,14 @@
 // Helpers shared by the trial page and the page across trials.
 window.SM = (function () {
   "use strict";
-  // Okabe-Ito colours: told apart with most colour vision deficiencies.
-  var MACHINE_COLOURS = ["#009E73", "#CC79A7", "#E69F00"];
-  // Widths and dashes differ too, so that identical lines stay visible:
-  // a wide solid line under a dashed one under a thin dotted one.
-  var MACHINE_WIDTHS = [4, 2.5, 1.5];
-  var MACHINE_DASHES = [[], [9, 5], [2, 3]];
+  // The colours are the PNGs' (palette.rs), handed over in the page.
+  var PALETTE = JSON.parse(document.getElementById("palette").textContent);
+  var MACHINE_COLOURS = PALETTE.machines;
+  // Solid lines of falling width, each drawn over the one before, so that
+  // machines with the same values show as nested bands: every line stays
+  // visible, and the last (darkest) is never a faint dotted one.
+  var MACHINE_WIDTHS = [5, 3.5, 2];
+  var MACHINE_DASHES = [[], [], []];
 
   function colour(id) { return MACHINE_COLOURS[id % MACHINE_COLOURS.length]; }
   function width(id) { return MACHINE_WIDTHS[id % MACHINE_WIDTHS.length]; }
@@ -24,13 +26,15 @@ window.SM = (function () {
     return ctx;
   }
 
-  // About `count` round tick values over [lo, hi].
-  function ticks(lo, hi, count) {
+  // About `count` round tick values over [lo, hi]; with `whole`, steps of
+  // at least 1, for counts (the PNGs' rule, plot.rs `ticks`).
+  function ticks(lo, hi, count, whole) {
     if (!(hi > lo)) return [lo];
     var raw = (hi - lo) / Math.max(1, count);
     var mag = Math.pow(10, Math.floor(Math.log10(raw)));
     var step = mag;
     [1, 2, 5, 10].some(function (m) { step = m * mag; return step >= raw; });
+    if (whole) step = Math.max(1, Math.round(step));
     var out = [];
     for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9 && out.length < 1000; v += step) {
       out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
@@ -42,6 +46,29 @@ window.SM = (function () {
   function tickLabel(v, step) {
     var decimals = Math.max(0, Math.min(9, -Math.floor(Math.log10(step) + 1e-9)));
     return v.toFixed(decimals);
+  }
+
+  // Every y axis of a trial's charts counts (clock units, messages): uPlot
+  // may step them by whole numbers only.
+  var countIncrs = [];
+  for (var mag = 1; mag < 1e16; mag *= 10) countIncrs.push(mag, 2 * mag, 5 * mag);
+
+  // The space-time diagram's spacing of time ticks, in CSS px.
+  var TIME_TICK_PX = 110;
+
+  // A uPlot time axis with the diagram's ticks: with the diagram's insets,
+  // one time lines up vertically on every chart.
+  function timeAxis(labelSize) {
+    return {
+      label: "model time (s)", labelSize: labelSize,
+      splits: function (u, i, lo, hi) {
+        return ticks(lo, hi, Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / TIME_TICK_PX)));
+      },
+      values: function (u, splits) {
+        var step = splits.length > 1 ? splits[1] - splits[0] : 1;
+        return splits.map(function (v) { return tickLabel(v, step); });
+      }
+    };
   }
 
   // `v` with `decimals` places, never "-0.000": a value that rounds to zero
@@ -109,7 +136,7 @@ window.SM = (function () {
   }
 
   return {
-    colour: colour, width: width, dash: dash, sizeCanvas: sizeCanvas, ticks: ticks,
-    tickLabel: tickLabel, fixed: fixed, int: int, el: el, tip: tip, quantile: quantile, lineSwatch: lineSwatch
+    colour: colour, kindColours: PALETTE.kinds, width: width, dash: dash, sizeCanvas: sizeCanvas, ticks: ticks,
+    tickLabel: tickLabel, countIncrs: countIncrs, TIME_TICK_PX: TIME_TICK_PX, timeAxis: timeAxis, fixed: fixed, int: int, el: el, tip: tip, quantile: quantile, lineSwatch: lineSwatch
   };
 })();

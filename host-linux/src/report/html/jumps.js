@@ -40,9 +40,9 @@ window.SM.jumps = function (section, D, lanes, Wd) {
   var ctx = SM.sizeCanvas(cv, Wd, Hd);
   var max = 1;
   counts.forEach(function (c) { c.forEach(function (v) { max = Math.max(max, v); }); });
-  var yt = SM.ticks(0, max * 1.15, 5), yStep = yt.length > 1 ? yt[1] - yt[0] : 1;
+  var yt = SM.ticks(0, max * 1.15, 5, true), yStep = yt.length > 1 ? yt[1] - yt[0] : 1;
   var top = Math.ceil(max * 1.15 / yStep) * yStep;
-  yt = SM.ticks(0, top, 5);
+  yt = SM.ticks(0, top, 5, true);
   function y(v) { return Hd - B0 - v / top * (Hd - B0 - T0); }
   ctx.font = "12px system-ui, sans-serif";
   ctx.textAlign = "right"; ctx.textBaseline = "middle";

@@ -8,10 +8,13 @@
   var host = document.getElementById("boxes");
   var groups = D.groups || [];
   var METRICS = [
-    { key: "largest_jump", title: "Largest clock jump", unit: "clock units" },
-    { key: "largest_drift", title: "Largest drift behind the fastest machine", unit: "clock units" },
+    { key: "largest_jump", title: "Largest clock jump", unit: "clock units", whole: true },
+    { key: "largest_drift", title: "Largest drift behind the fastest machine", unit: "clock units", whole: true },
     { key: "slowest_growth_per_s", title: "Slowest machine's inbox growth", unit: "msgs per model s", predicted: "slowest_predicted_per_s" }
   ];
+  // The smallest span of an axis: 1 for counts, 0.1 for rates, so that
+  // all-zero data still gets an axis (the PNGs' rule, plot/across.rs).
+  function spanMin(metric) { return metric.whole ? 1 : 0.1; }
   var POINT = "#1d2228", PREDICTED = "#D55E00", BOX = "#0072B2";
   var dots = 0;
 
@@ -39,10 +42,12 @@
         if (metric.predicted) values.push(Number(t[metric.predicted]) || 0);
       });
     });
-    var lo = Math.min.apply(null, values.concat([0])), hi = Math.max.apply(null, values.concat([1]));
+    // The axis follows the data, from 0 or below (0 is no growth, no jump).
+    var lo = Math.min.apply(null, values.concat([0])), hi = Math.max.apply(null, values.concat([lo]));
+    hi = Math.max(hi, lo + spanMin(metric));
     var pad = (hi - lo) * 0.08;
-    var yt = SM.ticks(lo - (lo < 0 ? pad : 0), hi + pad, 5);
-    var y0 = Math.min(yt[0], lo), y1 = Math.max(yt[yt.length - 1], hi);
+    var yt = SM.ticks(lo - (lo < 0 ? pad : 0), hi + pad, 5, metric.whole);
+    var y0 = Math.min(yt[0], lo), y1 = Math.max(yt[yt.length - 1], hi + pad);
     function y(v) { return H - B - (v - y0) / (y1 - y0 || 1) * (H - B - T); }
     ctx.font = "12px system-ui, sans-serif";
     ctx.textAlign = "right"; ctx.textBaseline = "middle";

@@ -7,7 +7,7 @@
   var SM = window.SM;
   var D = JSON.parse(document.getElementById("data").textContent);
   var KIND_NAMES = ["send", "receive", "internal"];
-  var KIND_COLOURS = ["#0072B2", "#D55E00", "#8c8c8c"];
+  var KIND_COLOURS = SM.kindColours;
 
   // ---- The data: the columns of differences, added back up (see html.rs).
   function predict(x, by) { return by > 0 ? Math.floor(x / by) : 0; }
@@ -168,7 +168,7 @@
       var ctx = bctx;
       ctx.clearRect(0, 0, W, H);
       var span = view[1] - view[0];
-      var step = SM.ticks(view[0], view[1], Math.max(2, Math.floor(plotW() / 110)));
+      var step = SM.ticks(view[0], view[1], Math.max(2, Math.floor(plotW() / SM.TIME_TICK_PX)));
       ctx.font = "12px system-ui, sans-serif";
       ctx.textBaseline = "middle";
       ctx.textAlign = "center";
@@ -283,7 +283,7 @@
     function highlightMessage(ctx, k) {
       var xa = tx(sendTime(k)), ya = ly(M.from[k]);
       var tr = recvTime(k), xb = isNaN(tr) ? tx(runEnd) : tx(tr), yb = ly(M.to[k]);
-      ctx.strokeStyle = "#D55E00";
+      ctx.strokeStyle = KIND_COLOURS[1];
       ctx.lineWidth = 3;
       ctx.beginPath(); ctx.moveTo(xa, ya); ctx.lineTo(xb, yb); arrowHead(ctx, xa, ya, xb, yb, 11); ctx.stroke();
       ring(ctx, xa, ya);
@@ -393,7 +393,14 @@
     resize();
     return {
       draw: draw, schedule: schedule, counts: function () { return counts; }, hoverEvent: hoverEvent,
-      resize: function () { resize(); draw(); }, width: function () { return W; }
+      resize: function () { resize(); draw(); }, width: function () { return W; },
+      // CSS px from the frame's outer edges to the time axis's ends, and the
+      // frame's outer width: the charts below take the same.
+      insets: function () { return [host.clientLeft + x0(), host.clientLeft + W - x0() - plotW()]; },
+      outerWidth: function () { return W + 2 * host.clientLeft; },
+      stale: function () { return Math.max(400, host.clientWidth || 1000) !== W; },
+      // Page x (CSS px) of model time t, for the browser test.
+      pageX: function (t) { return base.getBoundingClientRect().left + tx(t); }
     };
   })();
 
@@ -427,19 +434,22 @@
   }
 
   var stepped = uPlot.paths.stepped({ align: 1 });
+  var LABEL_PX = 20;
+  function chartPadding() { return [12, diagram.insets()[1], 0, 0]; }
   function chart(title, note, yLabel, data, series, height) {
     var s = section(title, note);
     var host = SM.el("div", { "class": "chart" });
     s.appendChild(host);
     var opts = {
-      width: diagram.width(),
+      width: diagram.outerWidth(),
       height: height || 260,
+      padding: chartPadding(),
       scales: { x: { time: false } },
       cursor: { sync: { key: "model-time" }, drag: { x: true, y: false }, y: false },
       legend: { live: true },
       axes: [
-        { label: "model time (s)", labelSize: 20 },
-        { label: yLabel, labelSize: 20, size: 64 }
+        SM.timeAxis(LABEL_PX),
+        { label: yLabel, labelSize: LABEL_PX, size: diagram.insets()[0] - LABEL_PX, incrs: SM.countIncrs }
       ],
       series: [{ label: "model time (s)", value: function (u, v) { return v === null ? "–" : v.toFixed(3); } }].concat(series),
       hooks: {
@@ -463,7 +473,7 @@
     };
   }
   var idNote = "Click a machine in the legend to hide or show it; drag across the plot to zoom (all charts of time follow), double-click to reset. " +
-    "Machines with the same values draw over each other: wide solid, dashed and thin dotted lines keep each visible.";
+    "Machines with the same values draw over each other: wide, middle and narrow lines nest, so each stays visible.";
   chart("Logical clocks", "Each machine's Lamport clock after each event. " + idNote, "Lamport clock",
     aligned(function (L, i) { return L.clock[i]; }), lanes.map(function (L) { return machineSeries(L, true); }));
   var growth = (D.growth || []).map(function (g, i) {
@@ -481,16 +491,19 @@
     [D.drift.t].concat(others.map(function (L) { return D.drift.gaps[L.id]; })),
     others.map(function (L) { return machineSeries(L, false); }), 220);
 
-  // ---- The jump histogram (jumps.js).
-  window.SM.jumps(section, D, lanes, diagram.width());
-
   // ---- First draw, at full view, and what it drew for the browser test.
   setWindow(FULL[0], FULL[1], null);
-  diagram.draw();
-  window.addEventListener("resize", function () {
+  function fit() {
     diagram.resize();
-    charts.forEach(function (c) { c.setSize({ width: diagram.width(), height: c.height }); });
-  });
+    charts.forEach(function (c) { c.setSize({ width: diagram.outerWidth(), height: c.height }); });
+  }
+  // The diagram was sized before the charts below it made the page scroll:
+  // a scroll bar narrows it, and the charts must keep its pixel columns.
+  if (diagram.stale()) fit(); else diagram.draw();
+  window.addEventListener("resize", fit);
+
+  // ---- The jump histogram (jumps.js), at the width the diagram settled on.
+  window.SM.jumps(section, D, lanes, diagram.width());
   var n = diagram.counts();
   var ds = document.body.dataset;
   ds.events = String(n.events);
@@ -499,6 +512,10 @@
   ds.unreceived = String(n.unreceived);
   ds.eventsEmbedded = String(D.events_embedded);
   ds.eventsTotal = String(D.events_total);
+  // The colours the clocks chart drew each machine in, for the browser test.
+  ds.machineColours = charts[0].series.slice(1).map(function (s, i) {
+    return typeof s.stroke === "function" ? s.stroke(charts[0], i + 1) : s.stroke;
+  }).join(" ");
   ds.loadMs = String(Math.round(performance.now() - started));
   ds.readyMs = String(Math.round(performance.now()));
 
@@ -515,6 +532,14 @@
   }
   // After uPlot has committed the new scales (it does so in a microtask).
   Promise.resolve().then(function () {
+    // Where the view's start, middle and end fall on the diagram and on
+    // each chart, for the browser test: one time, one pixel column.
+    ds.timeX = [0, 0.5, 1].map(function (f) {
+      var t = view[0] + f * (view[1] - view[0]);
+      return [diagram.pageX(t)].concat(charts.map(function (c) {
+        return c.over.getBoundingClientRect().left + c.valToPos(t, "x");
+      })).map(function (x) { return x.toFixed(1); }).join(" ");
+    }).join(",");
     if (hash.hover && hash.hover.length === 2) diagram.hoverEvent(hash.hover[0], hash.hover[1]);
     ds.ready = "1";
   });

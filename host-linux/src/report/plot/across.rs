@@ -53,6 +53,20 @@ pub(super) fn jitter(k: usize) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
 }
 
+/// The smallest span of an axis of measures that are not counts (such as
+/// msgs/s), so that all-zero data still gets an axis; the page's box plots
+/// (`html/set.js`) use the same, and 1 for counts.
+pub const SPAN_MIN_RATE: f64 = 0.1;
+
+/// The y axis for `values`: it follows the data, from 0 or below (0 is no
+/// growth, no jump), spans at least 1 for counts (`integer`) and
+/// [`SPAN_MIN_RATE`] otherwise, with a margin each side.
+fn y_axis(values: impl Iterator<Item = f64>, integer: bool) -> (f64, f64) {
+    let points: Vec<(f64, f64)> = values.chain([0.0]).map(|v| (0.0, v)).collect();
+    let (lo, hi) = y_bounds(points.iter());
+    padded(lo, hi, if integer { 1.0 } else { SPAN_MIN_RATE })
+}
+
 /// Box plots of values across trials or configurations: one box per group
 /// (median, quartiles, whiskers at min and max) on one y scale, with every
 /// value drawn as a jittered point; `marks` are reference values by group
@@ -68,23 +82,16 @@ pub fn across(
     let e = err(path);
     let finite = |v: &&f64| v.is_finite();
     let values = || groups.iter().flat_map(|g| g.1.iter()).filter(finite);
-    let integer = values().all(|v| v.fract() == 0.0);
     let marked = marks
         .iter()
         .filter(|m| m.1.is_finite() && groups.iter().any(|g| g.0 == m.0));
-    let (lo, hi) = y_bounds(
-        values()
-            .map(|&v| (0.0, v))
-            .chain(marked.clone().map(|m| (0.0, m.1)))
-            .collect::<Vec<_>>()
-            .iter(),
-    );
-    let min_span = if integer {
-        1.0
-    } else {
-        (hi.abs().max(lo.abs()) * 0.1).max(1e-9)
-    };
-    let (lo, hi) = padded(lo, hi, min_span);
+    let all = || values().copied().chain(marked.clone().map(|m| m.1));
+    // Whole numbers tick as counts. All zeros say nothing of what they
+    // count: they get the smaller span, ticked at whole numbers (only 0),
+    // right for a count and for a rate alike.
+    let integer = all().all(|v| v.fract() == 0.0);
+    let zeros = all().all(|v| v == 0.0);
+    let (lo, hi) = y_axis(all(), integer && !zeros);
     let n = groups.len().max(1);
     let root = BitMapBackend::new(path, (WIDTH_PX, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(&e)?;
@@ -94,7 +101,7 @@ pub fn across(
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(80)
-        .build_cartesian_2d(-0.5..n as f64 - 0.5, lo..hi)
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, ticked(lo, hi, 10, integer))
         .map_err(&e)?;
     let mut mesh = chart.configure_mesh();
     mesh.y_desc(y_desc)
@@ -104,8 +111,7 @@ pub fn across(
         .bold_line_style(GRID)
         .light_line_style(WHITE);
     if integer {
-        mesh.y_labels(int_ticks(lo, hi, 10))
-            .y_label_formatter(&int_label);
+        mesh.y_label_formatter(&int_label);
     } else {
         mesh.y_label_formatter(&num_label);
     }
@@ -196,6 +202,24 @@ mod tests {
         };
         assert_eq!(s, want);
         assert_eq!(summary(&[f64::INFINITY]), None);
+    }
+
+    #[test]
+    fn the_axis_follows_the_data_with_a_floor() {
+        // Growth in 0..0.16 msgs/s: the page's axis was fixed at 0..1.
+        let (lo, hi) = y_axis([0.02, 0.16, 0.07].into_iter(), false);
+        assert!(lo < 0.0 && lo > -0.02 && hi > 0.16 && hi < 0.2, "{lo} {hi}");
+        // All zero: still an axis, 0..0.1 with its margins.
+        let (lo, hi) = y_axis([0.0, 0.0].into_iter(), false);
+        assert!(lo < 0.0 && (0.1..0.12).contains(&hi), "{lo} {hi}");
+        let (lo, hi) = y_axis([0.0].into_iter(), true);
+        assert!(lo < 0.0 && (1.0..1.2).contains(&hi), "{lo} {hi}");
+        // Negative values (a tie's drift) stay in view; 0 always is.
+        let (lo, hi) = y_axis([-3.0, 5.0].into_iter(), true);
+        assert!(lo < -3.0 && hi > 5.0, "{lo} {hi}");
+        let (lo, hi) = y_axis([40.0, 60.0].into_iter(), true);
+        assert!(lo < 0.0 && hi > 60.0, "{lo} {hi}");
+        assert!(ticks(lo, hi, 10, true).iter().all(|t| t.fract() == 0.0));
     }
 
     #[test]

@@ -82,12 +82,11 @@ pub fn panels(
             .margin_left(8)
             .x_label_area_size(if last { X_AXIS_PX } else { 0 })
             .y_label_area_size(75)
-            .build_cartesian_2d(0.0..x_end, lo..hi)
+            .build_cartesian_2d(0.0..x_end, ticked(lo, hi, 6, true))
             .map_err(&e)?;
         let mut mesh = chart.configure_mesh();
         mesh.y_desc(y_desc)
             .axis_desc_style(("sans-serif", 15))
-            .y_labels(int_ticks(lo, hi, 6))
             .y_label_formatter(&int_label)
             .x_label_formatter(&num_label)
             .label_style(("sans-serif", 14))
@@ -138,21 +137,40 @@ pub fn panels(
     root.present().map_err(&e)
 }
 
-/// One histogram panel per machine: how many events changed the clock by
-/// each size, on a log scale from 0.5 so a count of 1 is a visible bar, each
-/// bar labelled with its count.
+/// The bars of a jump histogram: sizes above 1 that happened.
+fn jumps_only(bars: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    bars.iter()
+        .copied()
+        .filter(|&(size, n)| size > 1 && n > 0)
+        .collect()
+}
+
+/// One histogram panel per machine of how many events changed its clock by
+/// each size above 1: the jumps, on a linear count axis shared by the
+/// panels, each bar labelled with its count. `panels` holds each machine's
+/// caption and its (size, events) pairs; sizes of 1 and below are not drawn.
+///
+/// One design for this picture and the page's histogram (`html/jumps.js`):
+/// a +1 is not a jump, and its bar (hundreds of events) would flatten the
+/// jumps' bars (a few each) on a linear axis, while a log axis makes 3 and 30
+/// look alike; the question is how large the jumps are, so the bars are the
+/// jumps, counted linearly, and the +1 steps are a number in the caption.
 pub fn histograms(path: &Path, title: &str, panels: &[(String, Vec<(u64, u64)>)]) -> Result<()> {
     font();
     let e = err(path);
+    let panels: Vec<(&String, Vec<(u64, u64)>)> =
+        panels.iter().map(|(n, b)| (n, jumps_only(b))).collect();
     let sizes = || panels.iter().flat_map(|p| p.1.iter().map(|b| b.0));
-    let x_lo = sizes().min().unwrap_or(1) as f64 - 0.5;
-    let x_hi = sizes().max().unwrap_or(1) as f64 + 0.5;
+    let x_lo = sizes().min().unwrap_or(2) as f64 - 0.5;
+    let x_hi = sizes().max().unwrap_or(2) as f64 + 0.5;
     let y_max = panels
         .iter()
         .flat_map(|p| p.1.iter().map(|b| b.1))
         .max()
         .unwrap_or(1)
         .max(1) as f64;
+    // Room above the tallest bar for its label.
+    let y_hi = y_max * 1.15;
     let n = panels.len().max(1) as u32;
     let root = BitMapBackend::new(path, (WIDTH_PX, TITLE_PX + n * 230)).into_drawing_area();
     root.fill(&WHITE).map_err(&e)?;
@@ -166,25 +184,23 @@ pub fn histograms(path: &Path, title: &str, panels: &[(String, Vec<(u64, u64)>)]
     for (i, (area, (name, bars))) in root
         .split_evenly((panels.len().max(1), 1))
         .iter()
-        .zip(panels)
+        .zip(&panels)
         .enumerate()
     {
-        let colour = COLOURS[i % COLOURS.len()];
+        let colour = machine_colour(i);
         let mut chart = ChartBuilder::on(area)
             .margin(10)
             .margin_right(20)
             .x_label_area_size(40)
             .y_label_area_size(75)
-            .caption(name, ("sans-serif", 17))
-            // Room above the tallest bar for its label.
-            .build_cartesian_2d(x_lo..x_hi, (0.5..y_max * 4.0).log_scale())
+            .caption(name.as_str(), ("sans-serif", 17))
+            .build_cartesian_2d(ticked(x_lo, x_hi, 20, true), ticked(0.0, y_hi, 5, true))
             .map_err(&e)?;
         chart
             .configure_mesh()
-            .x_desc("clock change in one event")
-            .y_desc("events (log scale)")
-            .x_labels(int_ticks(x_lo, x_hi, 20))
-            .x_label_formatter(&int_label)
+            .x_desc("clock change in one event (jumps only: above +1)")
+            .y_desc("events")
+            .x_label_formatter(&|v| format!("+{}", int_label(v)).replace("+-", "-"))
             .y_label_formatter(&int_label)
             .label_style(("sans-serif", 14))
             .bold_line_style(GRID)
@@ -195,7 +211,7 @@ pub fn histograms(path: &Path, title: &str, panels: &[(String, Vec<(u64, u64)>)]
         chart
             .draw_series(bars.iter().map(|&(size, count)| {
                 let x = size as f64;
-                Rectangle::new([(x - 0.4, 0.5), (x + 0.4, count as f64)], colour.filled())
+                Rectangle::new([(x - 0.4, 0.0), (x + 0.4, count as f64)], colour.filled())
             }))
             .map_err(&e)?;
         if labelled {
@@ -203,11 +219,21 @@ pub fn histograms(path: &Path, title: &str, panels: &[(String, Vec<(u64, u64)>)]
                 .draw_series(bars.iter().map(|&(size, count)| {
                     Text::new(
                         count.to_string(),
-                        (size as f64, count as f64 * 1.08),
+                        (size as f64, count as f64 + y_max * 0.02),
                         label.clone(),
                     )
                 }))
                 .map_err(&e)?;
+        }
+        if bars.is_empty() {
+            let note = ("sans-serif", 16).into_font().color(&BLACK);
+            let (w, h) = area.dim_in_pixel();
+            area.draw(&Text::new(
+                "no jumps",
+                (w as i32 / 2 - 30, h as i32 / 2),
+                note,
+            ))
+            .map_err(&e)?;
         }
     }
     root.present().map_err(&e)
@@ -221,7 +247,7 @@ mod tests {
         Panel {
             title: "machine 0".into(),
             key: "its clock".into(),
-            colour: COLOURS[0],
+            colour: machine_colour(0),
             points,
             ends_early,
             overlays: vec![Overlay {
@@ -230,6 +256,13 @@ mod tests {
                 dashed: true,
             }],
         }
+    }
+
+    #[test]
+    fn the_histogram_draws_the_jumps_only() {
+        let changes = [(1, 240), (2, 5), (3, 0), (20, 1)];
+        assert_eq!(jumps_only(&changes), [(2, 5), (20, 1)]);
+        assert_eq!(jumps_only(&[(0, 3), (1, 9)]), []);
     }
 
     #[test]
