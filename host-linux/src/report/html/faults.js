@@ -4,7 +4,8 @@
 // over its span, each naming the machine it was cut from), garbage (a
 // diamond on the receiving lane). A message lost to a fault ends where it
 // was lost, at a small cross; only messages still unreceived at the end
-// keep trial.js's dashed line to the end. The data is `D.faults` and
+// keep trial.js's dashed line to the end (of the run, or of the receiver's
+// lane when it stopped with them waiting). The data is `D.faults` and
 // `D.lost` (see data/faults.rs).
 window.SM.faults = function (D, lanes, M) {
   "use strict";
@@ -167,16 +168,28 @@ window.SM.faults = function (D, lanes, M) {
     }
   }
 
+  // Until when message k, sent at `sent` and never received nor lost,
+  // waited: the run's end, or its receiver's stop or crash (its inbox then).
+  function waitedUntil(k, sent, runEnd) {
+    var end = laneEnd[M.to[k]];
+    return end === null || end === undefined ? runEnd : Math.max(sent, end);
+  }
+
   // The words for message k when it was never received.
   function unreceived(k) {
     var r = lostRow[k];
-    if (r === undefined) return "not received by the end of the run";
+    if (r === undefined) {
+      var end = laneEnd[M.to[k]];
+      return end === null || end === undefined ? "not received by the end of the run" :
+        "not received: machine " + M.to[k] + " ended at " + end.toFixed(3) + " s with it in its inbox or on its way";
+    }
     var f = FAULTS[LOST.fault[r]];
     return "lost at " + LOST.at_s[r].toFixed(3) + " s" + (f ? " (" + f.text + ")" : " (no recorded fault explains it)");
   }
 
   return {
     isLost: isLost, laneEnd: function (i) { return laneEnd[i]; }, lostEnd: lostEnd,
-    background: background, foreground: foreground, legend: legend, unreceived: unreceived
+    background: background, foreground: foreground, legend: legend, unreceived: unreceived,
+    waitedUntil: waitedUntil
   };
 };

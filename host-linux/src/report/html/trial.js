@@ -228,7 +228,7 @@
       ctx.stroke();
       drawn = shown.length;
       // Messages never received, and not lost to a fault: dashed, to the
-      // receiver's lane at the end.
+      // receiver's lane at the end (of the run, or of its stopped lane).
       var lost = 0;
       for (k = 0; k < nMsg; k++) if (isNaN(recvTime(k)) && sendTime(k) <= view[1] && !F.isLost(k)) lost++;
       ctx.setLineDash([4, 4]);
@@ -237,7 +237,7 @@
       ctx.beginPath();
       for (k = 0; k < nMsg; k++) {
         if (!isNaN(recvTime(k)) || sendTime(k) > view[1] || F.isLost(k)) continue;
-        var xs = tx(sendTime(k)), ys = ly(M.from[k]), xe = tx(runEnd), ye = ly(M.to[k]);
+        var xs = tx(sendTime(k)), ys = ly(M.from[k]), xe = tx(F.waitedUntil(k, sendTime(k), runEnd)), ye = ly(M.to[k]);
         ctx.moveTo(xs, ys); ctx.lineTo(xe, ye);
         if (!many) arrowHead(ctx, xs, ys, xe, ye, 7);
       }
@@ -299,7 +299,7 @@
 
     function highlightMessage(ctx, k) {
       var xa = tx(sendTime(k)), ya = ly(M.from[k]);
-      var tr = recvTime(k), xb = isNaN(tr) ? tx(runEnd) : tx(tr), yb = ly(M.to[k]);
+      var tr = recvTime(k), xb = isNaN(tr) ? tx(F.waitedUntil(k, sendTime(k), runEnd)) : tx(tr), yb = ly(M.to[k]);
       if (F.isLost(k)) { var e = F.lostEnd(k, geometry()); xb = e.x; yb = e.y; }
       ctx.strokeStyle = "#D55E00";
       ctx.lineWidth = 3;
