@@ -12,7 +12,9 @@
 //! crashed lost every message it had not taken yet, so they are the oldest
 //! unreceived ones; otherwise (a sender that crashed, a receiver that
 //! stopped, a link garbage broke) the loss cut off the newest, and the
-//! oldest are still in the inbox or on the way at the end. Where the page
+//! oldest are still in the inbox or on the way at the end. A pause or a
+//! partition only delays (the links hold their bytes), so no message is
+//! lost to one; they are drawn as spans. Where the page
 //! holds only the events before a cut-off, only the first rule can be
 //! applied.
 
