@@ -11,11 +11,12 @@ use scalemodel_core::MachineId;
 use crate::analysis::Analysis;
 use crate::merge;
 use crate::outln;
-use crate::report::{self, set::Group, set::Set};
+use crate::report::{self, evidence::Band, set::Group, set::Set};
 use crate::rundir::{self, not_completed};
 use crate::salvage;
 use crate::text::{count, fixed, signed};
 
+mod record;
 mod walk;
 
 /// Reads, checks and measures the run in `dir`.
@@ -289,44 +290,151 @@ fn common_folder<'a>(mut paths: impl Iterator<Item = &'a Path>) -> PathBuf {
     }
 }
 
-/// Writes the report across `runs` into `dir`: one configuration per folder
-/// the runs are in (a run's trials, a study's configurations).
+/// Writes the report across `runs` into `dir`: the configurations and the
+/// title that `dir`'s own `report.json` records, when it lists exactly these
+/// runs (a folder written by `run` or `study`); otherwise one configuration
+/// per folder the runs are in.
 fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut groups: Vec<(PathBuf, Vec<&Analysis>)> = Vec::new();
-    for a in runs {
-        let parent = a.dir.parent().unwrap_or(Path::new("")).to_owned();
-        match groups.iter_mut().find(|(p, _)| *p == parent) {
-            Some((_, g)) => g.push(a),
-            None => groups.push((parent, vec![a])),
-        }
-    }
-    let name = |p: &Path| {
-        p.file_name().map_or_else(
-            || p.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        )
-    };
     // A run's folder as the report's links and names see it: the report's own
     // folder by its name.
     let relative = |p: &Path| -> String {
         let rel = p.strip_prefix(dir).unwrap_or(p);
         if rel.as_os_str().is_empty() {
-            name(p)
+            folder_name(p)
         } else {
             rel.display().to_string()
         }
     };
-    let set_groups = groups
+    let paths: Vec<String> = runs.iter().map(|a| relative(&a.dir)).collect();
+    let recorded = match record::read(dir) {
+        Ok(Some(r)) => match r.place(&paths) {
+            Ok(places) => Some((r, places)),
+            Err(e) => {
+                outln!(
+                    "{}: not kept ({e}): the report groups the runs by folder",
+                    dir.join(record::REPORT_JSON).display()
+                );
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            outln!(
+                "{}: not kept ({e}): the report groups the runs by folder",
+                dir.join(record::REPORT_JSON).display()
+            );
+            None
+        }
+    };
+    let (title, set_groups, bands) = match recorded {
+        Some((r, places)) => {
+            outln!(
+                "{}: kept its title and its {} in order",
+                dir.join(record::REPORT_JSON).display(),
+                count(r.groups.len() as u64, "configuration")
+            );
+            recorded_groups(r, &places, runs, &paths)
+        }
+        None => {
+            let (title, groups) = folder_groups(runs, &paths, &relative);
+            (title, groups, Vec::new())
+        }
+    };
+    let intro = "Every run given to `scalemodel analyze`, grouped as the command that wrote the folder grouped them, or else by the folder each is in. Each run's own report is in its folder.";
+    let mut set = Set::of(title, set_groups);
+    if bands.iter().any(Option::is_some) || set.groups.iter().any(|g| !g.scale.is_empty()) {
+        // A study's simulator at scale, which its folder does not hold.
+        let net = runs.iter().any(|a| a.run.params.mode == "net");
+        set.keep_scale(if net { "network" } else { "simulated" }, bands);
+    }
+    report::set::write(dir, &set, intro)?;
+    Ok(())
+}
+
+/// A folder's name, or the path when it has none.
+fn folder_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// The configurations of the run set, as `Set::of` takes them.
+type SetGroups<'a> = Vec<(Group, Vec<(&'a Analysis, String)>)>;
+
+/// The record's title and configurations, each run at its `places` entry.
+fn recorded_groups<'a>(
+    r: record::Record,
+    places: &[(usize, usize)],
+    runs: &'a [Analysis],
+    paths: &[String],
+) -> (String, SetGroups<'a>, Vec<Option<Band>>) {
+    let mut slots: Vec<Vec<Option<(&Analysis, String)>>> = r
+        .groups
         .iter()
+        .map(|g| vec![None; g.trials.len()])
+        .collect();
+    for ((a, path), &(g, k)) in runs.iter().zip(paths).zip(places) {
+        if let Some(slot) = slots.get_mut(g).and_then(|s| s.get_mut(k)) {
+            *slot = Some((a, path.clone()));
+        }
+    }
+    let mut bands = Vec::new();
+    let groups = r
+        .groups
+        .into_iter()
+        .zip(slots)
+        .map(|(g, trials)| {
+            bands.extend(g.trials.into_iter().map(|t| t.band));
+            let mut group = Group::new(g.name, g.rates, g.sides);
+            group.scale = g.scale;
+            (group, trials.into_iter().flatten().collect())
+        })
+        .collect();
+    (r.title, groups, bands)
+}
+
+/// One configuration per folder the runs are in, in the order met, and a
+/// title that counts them.
+fn folder_groups<'a>(
+    runs: &'a [Analysis],
+    paths: &[String],
+    relative: &dyn Fn(&Path) -> String,
+) -> (String, SetGroups<'a>) {
+    let mut groups: Vec<(PathBuf, Vec<(&Analysis, String)>)> = Vec::new();
+    for (a, path) in runs.iter().zip(paths) {
+        let parent = a.dir.parent().unwrap_or(Path::new("")).to_owned();
+        let row = (a, path.clone());
+        match groups.iter_mut().find(|(p, _)| *p == parent) {
+            Some((_, g)) => g.push(row),
+            None => groups.push((parent, vec![row])),
+        }
+    }
+    let title = match groups.as_slice() {
+        [(folder, _)] => format!(
+            "`{}`: {}",
+            folder_name(folder),
+            count(runs.len() as u64, "run")
+        ),
+        _ => format!(
+            "{} in {} folders, side by side",
+            count(runs.len() as u64, "run"),
+            groups.len()
+        ),
+    };
+    let set_groups = groups
+        .into_iter()
         .map(|(parent, trials)| {
-            let first = &trials[0].run.params;
-            let same_rates = trials.iter().all(|a| a.run.params.rates == first.rates);
+            let first = &trials[0].0.run.params;
+            let same_rates = trials
+                .iter()
+                .all(|(a, _)| a.run.params.rates == first.rates);
             let rates = match first.rate_range {
                 Some([lo, hi])
                     if trials
                         .iter()
-                        .all(|a| a.run.params.rate_range == first.rate_range) =>
+                        .all(|(a, _)| a.run.params.rate_range == first.rate_range) =>
                 {
                     format!("{lo}..={hi}")
                 }
@@ -336,22 +444,11 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
                 }
                 _ => "mixed".to_owned(),
             };
-            let group = Group::new(relative(parent), rates, first.sides);
-            let rows = trials.iter().map(|&a| (a, relative(&a.dir))).collect();
-            (group, rows)
+            let group = Group::new(relative(&parent), rates, first.sides);
+            (group, trials)
         })
         .collect();
-    let title = match groups.as_slice() {
-        [(folder, _)] => format!("`{}`: {}", name(folder), count(runs.len() as u64, "run")),
-        _ => format!(
-            "{} in {} folders, side by side",
-            count(runs.len() as u64, "run"),
-            groups.len()
-        ),
-    };
-    let intro = "Every run given to `scalemodel analyze`, grouped by the folder it is in. Each run's own report is in its folder.";
-    report::set::write(dir, &Set::of(title, set_groups), intro)?;
-    Ok(())
+    (title, set_groups)
 }
 
 fn summary_line(a: &Analysis, secs: f64) -> String {

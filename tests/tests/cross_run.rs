@@ -18,6 +18,8 @@ fn small_study(out: &Path) {
     let (ok, text) = run(&[
         "study".as_ref(),
         "--sim".as_ref(),
+        "--sim-trials".as_ref(),
+        "20".as_ref(),
         "--trials".as_ref(),
         "1".as_ref(),
         "--duration".as_ref(),
@@ -118,6 +120,8 @@ fn a_small_rates_that_cannot_be_compared_is_refused_with_the_reason() {
         let (ok, text) = run(&[
             "study".as_ref(),
             "--sim".as_ref(),
+            "--sim-trials".as_ref(),
+            "20".as_ref(),
             "--small-rates".as_ref(),
             small.as_ref(),
             "--out".as_ref(),
@@ -135,6 +139,8 @@ fn a_small_rates_that_cannot_be_compared_is_refused_with_the_reason() {
     let (ok, text) = run(&[
         "study".as_ref(),
         "--sim".as_ref(),
+        "--sim-trials".as_ref(),
+        "20".as_ref(),
         "--trials".as_ref(),
         "1".as_ref(),
         "--duration".as_ref(),
@@ -158,6 +164,8 @@ fn a_study_runs_a_custom_configuration_beside_the_exercises() {
     let (ok, text) = run(&[
         "study".as_ref(),
         "--sim".as_ref(),
+        "--sim-trials".as_ref(),
+        "20".as_ref(),
         "--trials".as_ref(),
         "2".as_ref(),
         "--duration".as_ref(),
@@ -191,6 +199,8 @@ fn a_study_runs_a_custom_configuration_beside_the_exercises() {
     let (ok, text) = run(&[
         "study".as_ref(),
         "--sim".as_ref(),
+        "--sim-trials".as_ref(),
+        "20".as_ref(),
         "--rates".as_ref(),
         "3..=4".as_ref(),
         "--sides".as_ref(),
@@ -204,4 +214,85 @@ fn a_study_runs_a_custom_configuration_beside_the_exercises() {
         "{text}"
     );
     assert!(!again.exists());
+}
+
+/// The title, and each configuration's name and trials, of `dir`'s `report.json`.
+fn titles_and_order(dir: &Path) -> (String, Vec<(String, Vec<String>)>) {
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("report.json")).expect("report.json"),
+    )
+    .expect("report.json parses");
+    let groups = json["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            let trials = g["trials"].as_array().expect("trials");
+            let paths = trials.iter().map(|t| t["path"].to_string()).collect();
+            (g["name"].as_str().expect("name").to_owned(), paths)
+        })
+        .collect();
+    (json["title"].as_str().expect("title").to_owned(), groups)
+}
+
+#[test]
+fn analyze_keeps_the_title_and_order_of_the_command_that_wrote_the_folder() {
+    // It used to retitle a study "8 runs in 4 folders, side by side" and
+    // list its configurations by folder name, "standard" last.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("study");
+    let (ok, text) = run(&[
+        "study".as_ref(),
+        "--sim".as_ref(),
+        "--sim-trials".as_ref(),
+        "20".as_ref(),
+        "--trials".as_ref(),
+        "2".as_ref(),
+        "--duration".as_ref(),
+        "5".as_ref(),
+        "--seed".as_ref(),
+        "4".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(ok, "{text}");
+    let written = std::fs::read_to_string(out.join("report.json")).unwrap();
+    let by_study = titles_and_order(&out);
+    assert_eq!(by_study.1[0].0, "standard", "{by_study:?}");
+
+    let (ok, text) = run(&["analyze".as_ref(), out.as_os_str()]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("report.json: kept its title and its 4 configurations in order"),
+        "{text}"
+    );
+    assert_eq!(titles_and_order(&out), by_study);
+    // Same runs, same groups: the very figures and verdicts too.
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.json")).unwrap(),
+        written
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.starts_with(&format!("# {}\n", by_study.0)), "{md}");
+    // The simulator at scale, which the folder does not hold, is kept.
+    assert!(
+        md.contains("## The same observations in the simulator at scale"),
+        "{md}"
+    );
+    assert!(md.contains("## Answers"), "{md}");
+
+    // A folder that no longer holds what its record lists is grouped by
+    // folder again, and the terminal says why.
+    std::fs::remove_dir_all(out.join("both/trial-2")).unwrap();
+    let (ok, text) = run(&["analyze".as_ref(), out.as_os_str()]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(
+            "report.json: not kept (it lists 8 runs, 1 of which are not among the 7 found)"
+        ),
+        "{text}"
+    );
+    let (title, groups) = titles_and_order(&out);
+    assert_eq!(title, "7 runs in 4 folders, side by side");
+    assert_eq!(groups.len(), 4, "{groups:?}");
 }

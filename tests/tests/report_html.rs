@@ -248,6 +248,37 @@ fn assert_one_time_axis(loaded: &Loaded) {
     }
 }
 
+#[test]
+fn a_faulted_trial_page_draws_each_fault_and_ends_lost_messages_where_lost() {
+    let Some(browser) = browser_or_skip("report_html faults") else {
+        return;
+    };
+    let out = out_dir("faults");
+    let dir = out.join("run");
+    let faults = "crash 1@20s, partition 0-2@5s..15s, pause 2@30s..35s";
+    sim_into(
+        &dir,
+        &["--seed", "5", "--duration", "60", "--faults", faults],
+    );
+    let loaded = assert_trial_page(&browser, &dir);
+    let number = |a| loaded.body_number(a);
+    // The crash, the partition and the pause, each drawn once in full view;
+    // the 15 messages machine 1's crash destroyed end at crosses, the one
+    // still in machine 2's inbox at the end keeps its dashed line.
+    assert_eq!(number("data-faults"), Some(3), "faults drawn");
+    assert_eq!(number("data-lost"), Some(15), "messages drawn lost");
+    assert_eq!(number("data-unreceived"), Some(16), "never received");
+    let page = dir.join("report.html");
+    browser::screenshot(&browser, &page, "", &out.join("faults.png"), (1400, 2400));
+    browser::screenshot(
+        &browser,
+        &page,
+        "#zoom=3,36",
+        &out.join("faults-zoomed.png"),
+        (1400, 800),
+    );
+}
+
 /// Analyses each run directory under `root` named in `trials`, as a group.
 fn group(root: &Path, name: &str, rates: &str, seeds: &[u64]) -> Group {
     let trials = seeds

@@ -10,14 +10,14 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Analysis, MachineFigures};
 use crate::stats::{self, Effect};
 use crate::text::{count, fixed, signed};
 
 /// One trial's figures, as the verdicts and the effect-size views use them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     /// Its seed.
     pub seed: u64,
@@ -509,7 +509,7 @@ const BAND_FIGURES: [Figure; 3] = [
 
 /// The simulator's 5–95 % band for one trial's rates and die: where
 /// [`BAND_FIGURES`] lay in simulated runs with other seeds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Band {
     /// Simulated runs it rests on.
     pub runs: usize,

@@ -39,6 +39,7 @@ const GUARD_JS: &str = include_str!("html/guard.js");
 const COMMON_JS: &str = include_str!("html/common.js");
 const TRIAL_JS: &str = include_str!("html/trial.js");
 const JUMPS_JS: &str = include_str!("html/jumps.js");
+const FAULTS_JS: &str = include_str!("html/faults.js");
 const UPLOT_JS: &str = include_str!("html/uplot/uPlot.iife.min.js");
 const UPLOT_CSS: &str = include_str!("html/uplot/uPlot.min.css");
 
@@ -46,7 +47,7 @@ const UPLOT_CSS: &str = include_str!("html/uplot/uPlot.min.css");
 pub fn trial(a: &Analysis) -> Result<(), ReportError> {
     let data = TrialData::of(a);
     let body = trial_header(a, &data);
-    let script = [JUMPS_JS, TRIAL_JS].concat();
+    let script = [JUMPS_JS, FAULTS_JS, TRIAL_JS].concat();
     let page = page(&title_of(a), &body, &json(&data), &script);
     write_file(&a.dir.join("report.html"), page)
 }
@@ -199,6 +200,14 @@ fn trial_header(a: &Analysis, data: &TrialData) -> String {
             escape(&ends)
         )),
         None => h.push_str("<p class=\"ok\">Every machine completed.</p>\n"),
+    }
+    if !data.faults.is_empty() {
+        let listed: Vec<String> = data.faults.iter().map(|f| escape(&f.text)).collect();
+        h.push_str(&format!(
+            "<p class=\"bad\">Faults, drawn on the space-time diagram where they acted: {}. Messages lost to them: {}.</p>\n",
+            listed.join("; "),
+            data.lost.k.len()
+        ));
     }
     if data.events_embedded < data.events_total {
         h.push_str(&format!(

@@ -195,18 +195,19 @@ impl Set {
         for (g, points) in self.groups.iter_mut().zip(scale) {
             g.scale = points;
         }
+        self.keep_scale(whose, bands);
+    }
+
+    /// Gives the set's trials `bands`, one per trial in order, and checks
+    /// the observations over the groups' points at scale and the trials
+    /// against their bands (see [`Set::add_scale`]).
+    pub fn keep_scale(&mut self, whose: &str, bands: Vec<Option<Band>>) {
         let mut bands = bands.into_iter();
         for g in &mut self.groups {
             for t in &mut g.trials {
                 t.band = bands.next().flatten();
             }
         }
-        self.check_scale(whose);
-    }
-
-    /// Checks the observations over the simulator's points and the trials
-    /// against their bands.
-    pub fn check_scale(&mut self, whose: &str) {
         let configs: Vec<_> = self.groups.iter().map(|g| g.config(&g.scale)).collect();
         self.scale_verdicts = if configs.iter().any(|c| !c.points.is_empty()) {
             evidence::verdicts(&configs)

@@ -10,6 +10,10 @@ use super::EVENTS_MAX;
 use crate::analysis::{Analysis, drift_series, fastest};
 use crate::rundir::{Kind, Row};
 
+mod faults;
+
+pub(super) use faults::{FaultMark, Lost};
+
 /// Everything a trial's page draws, in compact columns.
 #[derive(Debug, Serialize)]
 pub struct TrialData {
@@ -29,6 +33,10 @@ pub struct TrialData {
     messages: Messages,
     /// Receives whose send is not in the logs.
     unmatched_receives: usize,
+    /// The faults that acted, drawn where they acted.
+    pub(super) faults: Vec<FaultMark>,
+    /// The messages lost to a fault: drawn ending where they were lost.
+    pub(super) lost: Lost,
     drift: DriftData,
     /// Per machine, (clock change, events) for each change.
     histograms: Vec<Vec<(u64, u64)>>,
@@ -135,6 +143,8 @@ impl TrialData {
             })
             .collect();
         let (messages, unmatched_receives) = messages(&logs);
+        let faults = faults::marks(p, &a.run.logs);
+        let lost = faults::lost(p, &faults, &logs, &messages, cut.is_none());
         let fast = fastest(&p.rates);
         let series: Vec<Vec<(f64, f64)>> = (0..a.run.logs.len())
             .map(|i| drift_series(&a.run, i))
@@ -151,6 +161,8 @@ impl TrialData {
             lanes,
             messages,
             unmatched_receives,
+            faults,
+            lost,
             drift: DriftData {
                 t: series[0].iter().map(|p| p.0).collect(),
                 gaps: series

@@ -42,6 +42,8 @@
     var R = lanes[M.to[k]];
     if (M.recv[k] >= 0 && R) R.recvMsg[M.recv[k]] = k;
   }
+  // The faults, and the messages lost to them (faults.js).
+  var F = SM.faults(D, lanes, M);
   function sendTime(k) { return lanes[M.from[k]].t[M.send[k]]; }
   function recvTime(k) { return M.recv[k] >= 0 && lanes[M.to[k]] ? lanes[M.to[k]].t[M.recv[k]] : NaN; }
 
@@ -110,6 +112,7 @@
     bar.appendChild(lostItem);
     var where = SM.el("span", { "class": "note" });
     bar.appendChild(where);
+    F.legend(bar, where);
     s.appendChild(bar);
     var host = SM.el("div", { "class": "diagram" });
     s.appendChild(host);
@@ -133,6 +136,12 @@
     function tx(t) { return x0() + (t - view[0]) / (view[1] - view[0]) * plotW(); }
     function xt(x) { return view[0] + (x - x0()) / plotW() * (view[1] - view[0]); }
     function ly(i) { return TOP + LANE * i + LANE / 2; }
+    function geometry() { return { tx: tx, ly: ly, lane: LANE, view: view }; }
+    // Where lane i's line stops: at its machine's crash or stop, if any.
+    function laneStop(i) {
+      var end = F.laneEnd(i);
+      return end === null ? W - RIGHT : Math.max(LEFT, Math.min(W - RIGHT, tx(end)));
+    }
 
     // An event's mark: send ▲, receive ●, internal ■.
     function mark(ctx, kind, x, y, scale) {
@@ -185,7 +194,7 @@
       ctx.textAlign = "right";
       lanes.forEach(function (L, i) {
         ctx.strokeStyle = "#b9c0c7";
-        ctx.beginPath(); ctx.moveTo(LEFT, ly(i) + 0.5); ctx.lineTo(W - RIGHT, ly(i) + 0.5); ctx.stroke();
+        ctx.beginPath(); ctx.moveTo(LEFT, ly(i) + 0.5); ctx.lineTo(laneStop(i), ly(i) + 0.5); ctx.stroke();
         ctx.fillStyle = SM.colour(L.id);
         ctx.font = "bold 13px system-ui, sans-serif";
         ctx.fillText("machine " + L.id + " (" + L.rate + "/s)", LEFT - 10, ly(i) - 7);
@@ -195,6 +204,7 @@
       });
       ctx.save();
       ctx.beginPath(); ctx.rect(LEFT, 0, W - LEFT - RIGHT, H - AXIS); ctx.clip();
+      var faultSpans = F.background(ctx, geometry());
 
       // Messages in the window.
       var drawn = 0, unreceived = 0, shown = [];
@@ -217,16 +227,17 @@
       });
       ctx.stroke();
       drawn = shown.length;
-      // Messages never received: dashed, to the receiver's lane at the end.
+      // Messages never received, and not lost to a fault: dashed, to the
+      // receiver's lane at the end (of the run, or of its stopped lane).
       var lost = 0;
-      for (k = 0; k < nMsg; k++) if (isNaN(recvTime(k)) && sendTime(k) <= view[1]) lost++;
+      for (k = 0; k < nMsg; k++) if (isNaN(recvTime(k)) && sendTime(k) <= view[1] && !F.isLost(k)) lost++;
       ctx.setLineDash([4, 4]);
       // Thousands of them (a slow machine's backlog) would hide the lanes.
       ctx.strokeStyle = lost > 300 ? "rgba(179, 38, 30, 0.06)" : "rgba(179, 38, 30, 0.35)";
       ctx.beginPath();
       for (k = 0; k < nMsg; k++) {
-        if (!isNaN(recvTime(k)) || sendTime(k) > view[1]) continue;
-        var xs = tx(sendTime(k)), ys = ly(M.from[k]), xe = tx(runEnd), ye = ly(M.to[k]);
+        if (!isNaN(recvTime(k)) || sendTime(k) > view[1] || F.isLost(k)) continue;
+        var xs = tx(sendTime(k)), ys = ly(M.from[k]), xe = tx(F.waitedUntil(k, sendTime(k), runEnd)), ye = ly(M.to[k]);
         ctx.moveTo(xs, ys); ctx.lineTo(xe, ye);
         if (!many) arrowHead(ctx, xs, ys, xe, ye, 7);
       }
@@ -257,10 +268,16 @@
           }
         }
       });
+      var fault = F.foreground(ctx, geometry(), sendTime);
       ctx.restore();
       where.textContent = "showing " + view[0].toFixed(3) + "–" + view[1].toFixed(3) + " s: " +
         events + " events, " + drawn + " messages";
-      if (counts === null) counts = { events: events, marks: marks, messages: drawn, unreceived: unreceived };
+      if (counts === null) {
+        counts = {
+          events: events, marks: marks, messages: drawn, unreceived: unreceived,
+          lost: fault.lost, faults: fault.marks + faultSpans
+        };
+      }
       drawHover();
     }
 
@@ -282,7 +299,8 @@
 
     function highlightMessage(ctx, k) {
       var xa = tx(sendTime(k)), ya = ly(M.from[k]);
-      var tr = recvTime(k), xb = isNaN(tr) ? tx(runEnd) : tx(tr), yb = ly(M.to[k]);
+      var tr = recvTime(k), xb = isNaN(tr) ? tx(F.waitedUntil(k, sendTime(k), runEnd)) : tx(tr), yb = ly(M.to[k]);
+      if (F.isLost(k)) { var e = F.lostEnd(k, geometry()); xb = e.x; yb = e.y; }
       ctx.strokeStyle = KIND_COLOURS[1];
       ctx.lineWidth = 3;
       ctx.beginPath(); ctx.moveTo(xa, ya); ctx.lineTo(xb, yb); arrowHead(ctx, xa, ya, xb, yb, 11); ctx.stroke();
@@ -329,7 +347,7 @@
       }
       for (k = L.firstMsg[j]; k >= 0 && k < nMsg && M.from[k] === L.id && M.send[k] === j; k++) {
         var tr = recvTime(k);
-        out.push("to machine " + M.to[k] + ": " + (isNaN(tr) ? "not received by the end of the run" :
+        out.push("to machine " + M.to[k] + ": " + (isNaN(tr) ? F.unreceived(k) :
           "received at " + tr.toFixed(3) + " s (line " + SM.int(lanes[M.to[k]].line[M.recv[k]]) + " of machine-" + M.to[k] + ".csv)"));
       }
       out.push(jump);
@@ -510,6 +528,8 @@
   ds.marks = String(n.marks);
   ds.messages = String(n.messages);
   ds.unreceived = String(n.unreceived);
+  ds.lost = String(n.lost);
+  ds.faults = String(n.faults);
   ds.eventsEmbedded = String(D.events_embedded);
   ds.eventsTotal = String(D.events_total);
   // The colours the clocks chart drew each machine in, for the browser test.
