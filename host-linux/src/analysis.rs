@@ -75,6 +75,8 @@ pub struct Estimate {
     pub arrivals_per_s: f64,
     /// Messages it can take per model second: its rate.
     pub service_per_s: f64,
+    /// `arrivals ÷ service`: above 1 the inbox grows for good.
+    pub load: f64,
     /// `max(0, arrivals - service)`: the inbox growth the model predicts.
     pub predicted_growth_per_s: f64,
     /// The growth measured in the run.
@@ -161,6 +163,7 @@ pub fn measure(run: &Run) -> Vec<MachineFigures> {
                 estimate: Estimate {
                     arrivals_per_s: arrivals[id.index()],
                     service_per_s: f64::from(rate),
+                    load: arrivals[id.index()] / f64::from(rate.max(1)),
                     predicted_growth_per_s: (arrivals[id.index()] - f64::from(rate)).max(0.0),
                     measured_growth_per_s: queue.growth_per_s,
                 },
@@ -171,6 +174,22 @@ pub fn measure(run: &Run) -> Vec<MachineFigures> {
             }
         })
         .collect()
+}
+
+/// A load within 10 % of 1: the critical case, where the estimate predicts
+/// almost no growth but the inbox wanders up and down (a random walk), so
+/// its measured growth over one run can be well above the prediction.
+pub fn critical(load: f64) -> bool {
+    (0.9..=1.1).contains(&load)
+}
+
+/// `0.83`, or `1.00, critical` for a load near 1 (see [`critical`]).
+pub fn load_words(load: f64) -> String {
+    if critical(load) {
+        format!("{load:.2}, critical")
+    } else {
+        format!("{load:.2}")
+    }
 }
 
 /// The machine with the highest rate, lowest id on a tie.
@@ -378,6 +397,18 @@ mod tests {
         let a = arrivals(&[6, 6, 6], 10);
         // Balanced: f = 6 - 0.2 * 2f, so f = 30/7 and arrivals 12/7 each.
         assert!((a[0] - 12.0 / 7.0).abs() < 1e-9, "{a:?}");
+    }
+
+    #[test]
+    fn the_critical_case_is_named_with_its_load() {
+        // Rates 3, 3, 1 with a die of 10 load the slow machine to exactly
+        // 1, where the prediction is 0 growth.
+        let a = arrivals(&[3, 3, 1], 10);
+        assert!((a[2] - 1.0).abs() < 1e-9, "{a:?}");
+        assert_eq!(load_words(a[2]), "1.00, critical");
+        assert_eq!(load_words(0.83), "0.83");
+        assert_eq!(load_words(1.67), "1.67");
+        assert!(critical(0.9) && critical(1.1) && !critical(1.11));
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn print_science(a: &Analysis) {
         "final clock",
         "largest jump",
         format!("{against} mean / max"),
-        "inbox growth /s (predicted)"
+        "inbox growth /s (predicted, load)"
     );
     for m in &a.figures {
         outln!(
@@ -79,9 +79,10 @@ pub fn print_science(a: &Analysis) {
             m.jumps.max,
             format!("{} / {}", fixed(m.drift.mean, 1), m.drift.max),
             format!(
-                "{} ({})",
+                "{} ({}, {})",
                 signed(m.queue.growth_per_s, 2),
-                fixed(m.estimate.predicted_growth_per_s, 2)
+                fixed(m.estimate.predicted_growth_per_s, 2),
+                crate::analysis::load_words(m.estimate.load)
             ),
         );
     }
@@ -460,10 +461,11 @@ fn summary_line(a: &Analysis, secs: f64) -> String {
     };
     let queue = slow.map_or_else(String::new, |m| {
         format!(
-            "; slowest machine {} inbox growth {} msgs/s (predicted {}), max jump {}",
+            "; slowest machine {} inbox growth {} msgs/s (predicted {} at load {}), max jump {}",
             m.id,
             signed(m.queue.growth_per_s, 2),
             fixed(m.estimate.predicted_growth_per_s, 2),
+            crate::analysis::load_words(m.estimate.load),
             m.jumps.max
         )
     });

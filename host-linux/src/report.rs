@@ -9,6 +9,7 @@ use crate::analysis::{Analysis, MachineFigures};
 use crate::rundir::LinkSummary;
 
 pub mod answers;
+pub mod csv_out;
 pub mod evidence;
 pub mod html;
 pub mod markdown;

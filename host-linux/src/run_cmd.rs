@@ -169,6 +169,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Err(Failed { code, text }.into())
 }
 
+/// What a run's report cannot answer, and the command that does.
+pub const NEEDS_STUDY: &str = "A run answers how large the clock jumps are, on which machine, and how far the clocks drift, for its own configuration. What a smaller spread of rates and fewer internal events change, and how the slow inbox grows against the queueing estimate over many rates, need `scalemodel study`: it runs the exercise's configurations on the network, 5 trials of a minute each, and 1,000 times each in the simulator, and answers every question in words (see the README's first section).";
+
 /// Writes the report across the run's trials into `out`.
 fn write_run_report(args: &RunArgs, seed: u64, out: &Path, trials: &[Trial]) -> Result<()> {
     let model = &args.model;
@@ -183,7 +186,7 @@ fn write_run_report(args: &RunArgs, seed: u64, out: &Path, trials: &[Trial]) -> 
     );
     let set = Set::of(format!("Run `{name}`"), vec![(group, rows)]);
     let intro = format!(
-        "{} of {} s of model time on the network (three processes over TCP on loopback) at speed {}, rates {}, a die of {} sides; trial k has seed {seed} + k − 1. Each trial's own report is in its folder.",
+        "{} of {} s of model time on the network (three processes over TCP on loopback) at speed {}, rates {}, a die of {} sides; trial k has seed {seed} + k − 1. Each trial's own report is in its folder. {NEEDS_STUDY}",
         count(trials.len() as u64, "trial"),
         model.duration,
         model.speed,

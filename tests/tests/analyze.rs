@@ -253,6 +253,24 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
         printed.contains("simulator: 30 trials per configuration"),
         "{printed}"
     );
+    // The flat files beside the report: a row per trial and machine, and a
+    // row per simulated trial.
+    let trials = std::fs::read_to_string(out.join("trials.csv")).unwrap();
+    let mut lines = trials.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("configuration,trial,seed,sides,duration_s,machine,rate,"),
+        "{header}"
+    );
+    assert!(header.contains(",load,predicted_growth_per_s,"), "{header}");
+    assert_eq!(lines.count(), 4 * 2 * 3, "{trials}");
+    assert!(
+        trials.contains("\nstandard,standard/trial-1,5,10,60.0,0,"),
+        "{trials}"
+    );
+    let scale = std::fs::read_to_string(out.join("scale.csv")).unwrap();
+    assert_eq!(scale.lines().count(), 1 + 4 * 30, "{scale}");
+    assert!(scale.starts_with("configuration,seed,rate_0,rate_1,rate_2,sides,ratio,"));
 }
 
 /// The most `analyze` may print, or write into a report, about one bad line.

@@ -348,7 +348,8 @@ fn a_set_page_links_and_plots_every_trial_without_an_error() {
         band_verdicts: Vec::new(),
         answers: Vec::new(),
     };
-    html::set(&out, &set).expect("the set page is written");
+    html::set(&out, &set, "Two configurations, side by side.", &[])
+        .expect("the set page is written");
     let page = out.join("report.html");
     let loaded = browser::load(&browser, &page);
     assert_clean(&page, &loaded);

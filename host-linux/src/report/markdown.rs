@@ -113,19 +113,31 @@ pub fn trial(a: &Analysis) -> String {
     );
     let _ = writeln!(
         md,
-        "| machine | arrivals (msgs/s) | service (msgs/s) | predicted growth (msgs/s) | measured growth (msgs/s) |"
+        "| machine | arrivals (msgs/s) | service (msgs/s) | load (arrivals ÷ service) | predicted growth (msgs/s) | measured growth (msgs/s) |"
     );
-    let _ = writeln!(md, "|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|");
     for m in &a.figures {
         let e = &m.estimate;
         let _ = writeln!(
             md,
-            "| {} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {:.2} | {:.2} | {} | {} | {} |",
             m.id,
             e.arrivals_per_s,
             e.service_per_s,
+            crate::analysis::load_words(e.load),
             fixed(e.predicted_growth_per_s, 2),
             signed(e.measured_growth_per_s, 2)
+        );
+    }
+    for m in a
+        .figures
+        .iter()
+        .filter(|m| crate::analysis::critical(m.estimate.load))
+    {
+        let _ = writeln!(
+            md,
+            "\nMachine {}'s load is {:.2}, within 10 % of 1: the critical case. The estimate predicts almost no growth, but its inbox wanders up and down like a random walk, so over one run it may grow (or shrink) well away from the prediction.",
+            m.id, m.estimate.load
         );
     }
     let _ = writeln!(md, "\n## Links\n");

@@ -306,19 +306,19 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
     let _ = writeln!(md, "## Trials\n");
     let _ = writeln!(
         md,
-        "{}| trial | seed | rates (ticks/s) | die | ends | broken rules | largest jump (clock units) | largest drift (clock units) | slowest: inbox growth, predicted (msgs/s) |",
+        "{}| trial | seed | rates (ticks/s) | die | ends | broken rules | largest jump (clock units) | largest drift (clock units) | slowest: inbox growth, predicted (msgs/s) | slowest: load |",
         if many { "| configuration " } else { "" }
     );
     let _ = writeln!(
         md,
-        "{}|---|---:|---|---:|---|---:|---:|---:|---|",
+        "{}|---|---:|---|---:|---|---:|---:|---:|---|---:|",
         if many { "|---" } else { "" }
     );
     for (g, t) in set.trials() {
         let [r0, r1, r2] = t.rates;
         let _ = writeln!(
             md,
-            "{}| [{}]({}/report.md) | {} | {r0}, {r1}, {r2} | {} | {} | {} | {} | {} | {}, {} |",
+            "{}| [{}]({}/report.md) | {} | {r0}, {r1}, {r2} | {} | {} | {} | {} | {} | {}, {} | {} |",
             if many {
                 format!("| {} ", g.name)
             } else {
@@ -338,6 +338,7 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
             t.largest_drift,
             fixed(t.slowest_growth_per_s, 2),
             fixed(t.slowest_predicted_per_s, 2),
+            analysis::load_words(t.point.slowest_load),
         );
     }
     let _ = writeln!(md, "\n## Across trials\n");
@@ -480,13 +481,17 @@ pub fn write(dir: &Path, set: &Set, intro: &str) -> Result<(), ReportError> {
     // Plain numbers and strings: serialising cannot fail.
     let json = serde_json::to_string_pretty(set).unwrap_or_default() + "\n";
     write_file(&dir.join("report.json"), json)?;
+    super::csv_out::write(dir, set)?;
     pictures(dir, set)?;
     let mut shown: Vec<(&str, &str)> = PICTURES.iter().map(|p| (p.0, p.1)).collect();
-    if has_views(set) {
-        shown.extend(effect::VIEWS.iter().map(|v| (v.file, v.title)));
-    }
+    let views: Vec<(&str, &str)> = if has_views(set) {
+        effect::VIEWS.iter().map(|v| (v.file, v.title)).collect()
+    } else {
+        Vec::new()
+    };
+    shown.extend(&views);
     write_file(&dir.join("report.md"), markdown(set, intro, &shown))?;
-    super::html::set(&dir.join("report.html"), set)
+    super::html::set(&dir.join("report.html"), set, intro, &views)
 }
 
 #[cfg(test)]

@@ -40,8 +40,9 @@ pub struct TrialData {
     drift: DriftData,
     /// Per machine, (clock change, events) for each change.
     histograms: Vec<Vec<(u64, u64)>>,
-    /// Per machine, its inbox growth measured and predicted, msgs per model second.
-    growth: Vec<(f64, f64)>,
+    /// Per machine, its inbox growth measured and predicted, msgs per model
+    /// second, and its load (arrivals ÷ service).
+    growth: Vec<(f64, f64, f64)>,
 }
 
 /// One machine's events; `*_d` columns hold differences from a prediction
@@ -178,7 +179,13 @@ impl TrialData {
             growth: a
                 .figures
                 .iter()
-                .map(|m| (m.queue.growth_per_s, m.estimate.predicted_growth_per_s))
+                .map(|m| {
+                    (
+                        m.queue.growth_per_s,
+                        m.estimate.predicted_growth_per_s,
+                        m.estimate.load,
+                    )
+                })
                 .collect(),
         }
     }

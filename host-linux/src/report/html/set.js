@@ -94,7 +94,8 @@
           ctx.lineWidth = 1.5;
           ctx.beginPath(); ctx.moveTo(qx, qy - 6); ctx.lineTo(qx + 6, qy); ctx.lineTo(qx, qy + 6); ctx.lineTo(qx - 6, qy); ctx.closePath(); ctx.stroke();
           ctx.lineWidth = 1;
-          hits.push([qx, qy, g.name + " / " + t.path + ": predicted " + p.toFixed(2)]);
+          var load = t.point ? Number(t.point.slowest_load) : NaN;
+          hits.push([qx, qy, g.name + " / " + t.path + ": predicted " + p.toFixed(2) + (isNaN(load) ? "" : " at load " + load.toFixed(2))]);
         }
       });
       ctx.fillStyle = "#1d2228"; ctx.textAlign = "center"; ctx.textBaseline = "top";

@@ -495,8 +495,9 @@
   chart("Logical clocks", "Each machine's Lamport clock after each event. " + idNote, "Lamport clock",
     aligned(function (L, i) { return L.clock[i]; }), lanes.map(function (L) { return machineSeries(L, true); }));
   var growth = (D.growth || []).map(function (g, i) {
-    var m = Number(g[0]) || 0, p = Number(g[1]) || 0;
-    return "machine " + i + ": " + SM.fixed(m, 3, true) + " msgs/s (predicted " + SM.fixed(p, 2) + ")";
+    var m = Number(g[0]) || 0, p = Number(g[1]) || 0, load = Number(g[2]) || 0;
+    var critical = load >= 0.9 && load <= 1.1 ? ", critical: near 1 the inbox wanders" : "";
+    return "machine " + i + ": " + SM.fixed(m, 3, true) + " msgs/s (predicted " + SM.fixed(p, 2) + " at load " + SM.fixed(load, 2) + critical + ")";
   }).join("; ");
   chart("Inbox lengths", "Messages left in each machine's inbox after each event. Growth " + growth + ".", "messages",
     aligned(function (L, i) { return L.queue[i]; }), lanes.map(function (L) { return machineSeries(L, true); }));
