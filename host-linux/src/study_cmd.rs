@@ -176,8 +176,17 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         at_scale(args, seed, &outcomes, &mut set)?;
     }
     report::set::write(&out, &set, &intro(args, seed))?;
-    for v in &set.verdicts {
-        outln!("{}: {}", v.statement, v.held_in());
+    for (title, verdicts) in [
+        ("the trials", &set.verdicts),
+        ("the simulator at scale", &set.scale_verdicts),
+        ("the trials against the simulator", &set.band_verdicts),
+    ] {
+        if !verdicts.is_empty() {
+            outln!("{title}:");
+        }
+        for v in verdicts {
+            outln!("  {}: {}", v.statement, v.result());
+        }
     }
     outln!(
         "study took {:.1} s; open {} (report.md beside it)",

@@ -268,6 +268,22 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
         trials.contains("\nstandard,standard/trial-1,5,10,60.0,0,"),
         "{trials}"
     );
+    // The page opens with the answers and shows the effect-size views.
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let answers = page.find("<h2>Answers</h2>").expect("the page answers");
+    assert!(answers < page.find("<h2>Verdicts</h2>").unwrap());
+    for view in [
+        "jumps-vs-ratio.png",
+        "drift-vs-ratio.png",
+        "growth-vs-load.png",
+    ] {
+        assert!(page.contains(&format!("<img src=\"{view}\"")), "{view}");
+        assert!(out.join(view).exists(), "{view}");
+    }
+    assert!(
+        md.contains("## Answers\n\n**How large are the jumps"),
+        "{md}"
+    );
     let scale = std::fs::read_to_string(out.join("scale.csv")).unwrap();
     assert_eq!(scale.lines().count(), 1 + 4 * 30, "{scale}");
     assert!(scale.starts_with("configuration,seed,rate_0,rate_1,rate_2,sides,ratio,"));

@@ -71,7 +71,15 @@ fn body(set: &Set, intro: &str, views: &[(&str, &str)]) -> String {
             let links: Vec<String> = a
                 .figures
                 .iter()
-                .map(|f| format!("<a href=\"{0}\">{0}</a>", escape(f)))
+                .map(|f| {
+                    // The figure on this page when it is one of its views.
+                    let target = if views.iter().any(|v| v.0 == f) {
+                        format!("#{f}")
+                    } else {
+                        f.clone()
+                    };
+                    format!("<a href=\"{}\">{}</a>", escape(&target), escape(f))
+                })
                 .collect();
             let _ = writeln!(
                 h,
@@ -107,7 +115,7 @@ fn body(set: &Set, intro: &str, views: &[(&str, &str)]) -> String {
         for (file, title) in views {
             let _ = writeln!(
                 h,
-                "<figure><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\" width=\"1000\" height=\"600\"></a><figcaption>{1}</figcaption></figure>",
+                "<figure id=\"{0}\"><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\" width=\"1000\" height=\"600\"></a><figcaption>{1}</figcaption></figure>",
                 escape(file),
                 escape(title)
             );
