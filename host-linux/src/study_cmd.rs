@@ -19,6 +19,7 @@ use crate::outln;
 use crate::procinfo::scalemodel_command;
 use crate::report::{self, evidence::Band, set::Group, set::Set};
 use crate::rundir;
+use crate::run_cmd;
 use crate::sim_cmd;
 use crate::text::count;
 
@@ -331,7 +332,18 @@ fn network(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Vec
         .arg("--out")
         .arg(dir)
         .status()?;
-    if !status.success() {
+    // A trial whose machine died, or did not complete (a host starved of
+    // CPU), is still a whole, analysable trial: its report and the study's
+    // name it, and the study goes on rather than lose the others.
+    let incomplete = [run_cmd::EXIT_MACHINE_DIED, run_cmd::EXIT_NOT_COMPLETED]
+        .map(i32::from)
+        .contains(&status.code().unwrap_or(-1));
+    if incomplete {
+        outln!(
+            "  {}: a machine did not complete every trial (see the summary above); the study goes on, and its report names those trials",
+            setup.name
+        );
+    } else if !status.success() {
         bail!("scalemodel run failed for {}: {status}", setup.name);
     }
     Ok((1..=args.trials)
