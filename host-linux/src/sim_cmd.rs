@@ -62,20 +62,9 @@ fn execute(
     sink: Option<CsvSink>,
     out: Option<&Path>,
 ) -> Result<(Params, Outcome)> {
-    let caps = Caps {
-        inbox: args.inbox_cap,
-        link: args.link_cap,
-    };
+    let caps = Caps::of(args);
     let run = simulate(config, args.faults.clone(), caps, sink, args.digest)?;
-    let mut params = Params::sim(
-        &config,
-        rate_range(&args.model.rates),
-        args.model.duration,
-        caps.inbox,
-        caps.link,
-    );
-    params.summarise(&run.report);
-    params.faults = Some(run.acted.clone());
+    let params = params(args, &config, &run.report, run.acted.clone());
     if let Some(dir) = out {
         params.write(dir)?;
     }
@@ -97,28 +86,15 @@ pub fn write_quietly(args: &SimArgs, out: &Path) -> Result<()> {
 /// [`SIM_STACK_BYTES`] of stack.
 pub fn analyse_in_memory(args: &SimArgs) -> Result<Analysis> {
     let config = config(args)?;
-    let caps = Caps {
-        inbox: args.inbox_cap,
-        link: args.link_cap,
-    };
     let (report, rows, acted) = with_caps(
-        caps,
+        Caps::of(args),
         RowsJob {
             config,
             faults: args.faults.clone(),
         },
     )??;
-    let mut params = Params::sim(
-        &config,
-        rate_range(&args.model.rates),
-        args.model.duration,
-        caps.inbox,
-        caps.link,
-    );
-    params.summarise(&report);
-    params.faults = Some(acted);
     let run = Run {
-        params,
+        params: params(args, &config, &report, acted),
         logs: rows.0,
         bad_lines: Default::default(),
     };
@@ -141,6 +117,22 @@ impl SimJob for RowsJob {
         let acted = FaultSummary::acted(sim.faults(), sim.missed_faults());
         Ok((report, rows, acted))
     }
+}
+
+/// `params.json` of the run `args` describe, simulated as `config` with
+/// `report`, and the faults that `acted`.
+fn params(args: &SimArgs, config: &Config, report: &Report, acted: Vec<FaultSummary>) -> Params {
+    let caps = Caps::of(args);
+    let mut params = Params::sim(
+        config,
+        rate_range(&args.model.rates),
+        args.model.duration,
+        caps.inbox,
+        caps.link,
+    );
+    params.summarise(report);
+    params.faults = Some(acted);
+    params
 }
 
 /// The range the rates are drawn from, for `params.json`; `None` when given.
@@ -248,6 +240,16 @@ pub struct Caps {
     pub inbox: usize,
     /// Frames a link holds.
     pub link: usize,
+}
+
+impl Caps {
+    /// The capacities `args` ask for.
+    fn of(args: &SimArgs) -> Self {
+        Self {
+            inbox: args.inbox_cap,
+            link: args.link_cap,
+        }
+    }
 }
 
 /// What one simulated run gave.

@@ -13,22 +13,20 @@ fn run(args: &[&std::ffi::OsStr]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `study --sim` with `args`, 20 seeds at scale, into `out`.
+fn study_sim(args: &[&str], out: &Path) -> (bool, String) {
+    let mut all: Vec<&std::ffi::OsStr> = ["study", "--sim", "--sim-trials", "20"]
+        .iter()
+        .chain(args)
+        .map(|a| a.as_ref())
+        .collect();
+    all.extend(["--out".as_ref(), out.as_os_str()]);
+    run(&all)
+}
+
 /// A study in the simulator, 1 trial of 5 s per configuration, into `out`.
 fn small_study(out: &Path) {
-    let (ok, text) = run(&[
-        "study".as_ref(),
-        "--sim".as_ref(),
-        "--sim-trials".as_ref(),
-        "20".as_ref(),
-        "--trials".as_ref(),
-        "1".as_ref(),
-        "--duration".as_ref(),
-        "5".as_ref(),
-        "--seed".as_ref(),
-        "3".as_ref(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
+    let (ok, text) = study_sim(&["--trials", "1", "--duration", "5", "--seed", "3"], out);
     assert!(ok, "{text}");
 }
 
@@ -117,16 +115,7 @@ fn a_small_rates_that_cannot_be_compared_is_refused_with_the_reason() {
         ("1..=6", "is not smaller than the standard range 1..=6"),
     ] {
         let out = tmp.path().join(format!("study-{small}"));
-        let (ok, text) = run(&[
-            "study".as_ref(),
-            "--sim".as_ref(),
-            "--sim-trials".as_ref(),
-            "20".as_ref(),
-            "--small-rates".as_ref(),
-            small.as_ref(),
-            "--out".as_ref(),
-            out.as_os_str(),
-        ]);
+        let (ok, text) = study_sim(&["--small-rates", small], &out);
         assert!(!ok, "{small}: {text}");
         assert!(
             text.contains("--small-rates") && text.contains(why),
@@ -136,20 +125,10 @@ fn a_small_rates_that_cannot_be_compared_is_refused_with_the_reason() {
     }
     // Equal rates inside the range span nothing: comparable, and accepted.
     let out = tmp.path().join("equal");
-    let (ok, text) = run(&[
-        "study".as_ref(),
-        "--sim".as_ref(),
-        "--sim-trials".as_ref(),
-        "20".as_ref(),
-        "--trials".as_ref(),
-        "1".as_ref(),
-        "--duration".as_ref(),
-        "2".as_ref(),
-        "--small-rates".as_ref(),
-        "4,4,4".as_ref(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
+    let (ok, text) = study_sim(
+        &["--trials", "1", "--duration", "2", "--small-rates", "4,4,4"],
+        &out,
+    );
     assert!(ok, "{text}");
     assert!(
         text.contains("a smaller spread of rates (4,4,4) means less drift than 1..=6"),
@@ -161,24 +140,21 @@ fn a_small_rates_that_cannot_be_compared_is_refused_with_the_reason() {
 fn a_study_runs_a_custom_configuration_beside_the_exercises() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("study");
-    let (ok, text) = run(&[
-        "study".as_ref(),
-        "--sim".as_ref(),
-        "--sim-trials".as_ref(),
-        "20".as_ref(),
-        "--trials".as_ref(),
-        "2".as_ref(),
-        "--duration".as_ref(),
-        "5".as_ref(),
-        "--seed".as_ref(),
-        "9".as_ref(),
-        "--rates".as_ref(),
-        "2..=5".as_ref(),
-        "--sides".as_ref(),
-        "6".as_ref(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
+    let (ok, text) = study_sim(
+        &[
+            "--trials",
+            "2",
+            "--duration",
+            "5",
+            "--seed",
+            "9",
+            "--rates",
+            "2..=5",
+            "--sides",
+            "6",
+        ],
+        &out,
+    );
     assert!(ok, "{text}");
     assert!(text.contains("  custom: 2 trials analysed"), "{text}");
     let params: serde_json::Value = serde_json::from_str(
@@ -196,18 +172,7 @@ fn a_study_runs_a_custom_configuration_beside_the_exercises() {
 
     // One of the exercise's own configurations is not a custom one.
     let again = tmp.path().join("again");
-    let (ok, text) = run(&[
-        "study".as_ref(),
-        "--sim".as_ref(),
-        "--sim-trials".as_ref(),
-        "20".as_ref(),
-        "--rates".as_ref(),
-        "3..=4".as_ref(),
-        "--sides".as_ref(),
-        "4".as_ref(),
-        "--out".as_ref(),
-        again.as_os_str(),
-    ]);
+    let (ok, text) = study_sim(&["--rates", "3..=4", "--sides", "4"], &again);
     assert!(!ok, "{text}");
     assert!(
         text.contains("is the study's \"both\" configuration already"),
@@ -241,20 +206,7 @@ fn analyze_keeps_the_title_and_order_of_the_command_that_wrote_the_folder() {
     // list its configurations by folder name, "standard" last.
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("study");
-    let (ok, text) = run(&[
-        "study".as_ref(),
-        "--sim".as_ref(),
-        "--sim-trials".as_ref(),
-        "20".as_ref(),
-        "--trials".as_ref(),
-        "2".as_ref(),
-        "--duration".as_ref(),
-        "5".as_ref(),
-        "--seed".as_ref(),
-        "4".as_ref(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
+    let (ok, text) = study_sim(&["--trials", "2", "--duration", "5", "--seed", "4"], &out);
     assert!(ok, "{text}");
     let written = std::fs::read_to_string(out.join("report.json")).unwrap();
     let by_study = titles_and_order(&out);
