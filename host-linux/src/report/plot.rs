@@ -333,7 +333,12 @@ pub fn trial(a: &Analysis) -> Result<()> {
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let title = format!("{}: longest {}", legend(m), m.queue.max);
+            let title = format!(
+                "{}: longest {}, load {}",
+                legend(m),
+                m.queue.max,
+                analysis::load_words(m.estimate.load)
+            );
             let points = from_zero(&logs[i], |r| r.queue_len as f64, stop_s(i));
             panel(i, title, "inbox length", points, queue_lines(m, &logs[i]))
         })
