@@ -377,3 +377,51 @@ fn a_set_page_links_and_plots_every_trial_without_an_error() {
     }
     browser::screenshot(&browser, &page, "", &out.join("set.png"), (1400, 1800));
 }
+
+#[test]
+fn a_study_page_opens_with_its_answers_and_draws_its_effect_views() {
+    let Some(browser) = browser_or_skip("report_html study") else {
+        return;
+    };
+    let out = out_dir("study");
+    let status = scalemodel()
+        .args([
+            "study",
+            "--sim",
+            "--sim-trials",
+            "20",
+            "--trials",
+            "2",
+            "--duration",
+            "20",
+            "--seed",
+            "11",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("the study runs");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let page = out.join("report.html");
+    let loaded = browser::load(&browser, &page);
+    assert_clean(&page, &loaded);
+    // Three views, each drawing every simulated trial (4 configurations ×
+    // 20) and every trial of the study (4 × 2).
+    assert_eq!(loaded.body_number("data-view-dots"), Some(3 * 4 * (20 + 2)));
+    let answers = loaded
+        .dom
+        .find("<h2>Answers</h2>")
+        .expect("the page answers");
+    assert!(answers < loaded.dom.find("<h2>Verdicts</h2>").expect("verdicts"));
+    assert!(
+        loaded
+            .dom
+            .contains("How does the slow machine's inbox grow?")
+    );
+    assert!(loaded.dom.contains("sign test p"));
+    browser::screenshot(&browser, &page, "", &out.join("study.png"), (1400, 5000));
+}

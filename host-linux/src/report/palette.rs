@@ -23,6 +23,22 @@ pub const MACHINES: [Rgb; scalemodel_core::N] = [(34, 136, 51), (170, 51, 119), 
 /// send, receive, internal.
 pub const KINDS: [Rgb; 3] = [(0, 114, 178), (213, 94, 0), (140, 140, 140)];
 
+/// Each configuration's colour in a study's effect-size views, in the set's
+/// order (Okabe-Ito's darkest hues and a grey): none is a machine's, so a
+/// configuration never reads as a machine.
+pub const CONFIGURATIONS: [Rgb; 5] = [
+    (68, 1, 84),
+    (230, 159, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (86, 86, 86),
+];
+
+/// Configuration `k`'s colour; past the palette it repeats.
+pub fn configuration(k: usize) -> Rgb {
+    CONFIGURATIONS[k % CONFIGURATIONS.len()]
+}
+
 /// `#rrggbb` for `c`, as CSS and the page's scripts take it.
 pub fn hex(c: Rgb) -> String {
     format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
@@ -40,6 +56,8 @@ pub struct PagePalette {
     pub machines: Vec<String>,
     /// [`KINDS`].
     pub kinds: Vec<String>,
+    /// [`CONFIGURATIONS`].
+    pub configurations: Vec<String>,
 }
 
 impl PagePalette {
@@ -48,6 +66,7 @@ impl PagePalette {
         Self {
             machines: MACHINES.iter().copied().map(hex).collect(),
             kinds: KINDS.iter().copied().map(hex).collect(),
+            configurations: CONFIGURATIONS.iter().copied().map(hex).collect(),
         }
     }
 }

@@ -111,11 +111,11 @@ fn body(set: &Set, intro: &str, views: &[(&str, &str)]) -> String {
     }
     h.push_str("</section>\n");
     if !views.is_empty() {
-        h.push_str("<section><h2>Effect sizes</h2>\n<p class=\"note\">Every simulated trial a small faint dot, each of the set's own trials a large outlined one, one colour per configuration.</p>\n");
+        h.push_str("<section><h2>Effect sizes</h2>\n<p class=\"note\">Every simulated trial a small faint dot, each of the set's own trials a large outlined one, one colour per configuration. Hover a dot for its trial.</p>\n");
         for (file, title) in views {
             let _ = writeln!(
                 h,
-                "<figure id=\"{0}\"><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\" width=\"1000\" height=\"600\"></a><figcaption>{1}</figcaption></figure>",
+                "<figure class=\"effect\" id=\"{0}\"><h3>{1}</h3><div class=\"view\"></div><figcaption>The same as a picture: <a href=\"{0}\">{0}</a>.</figcaption></figure>",
                 escape(file),
                 escape(title)
             );

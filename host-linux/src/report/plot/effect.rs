@@ -9,15 +9,11 @@ use super::across::jitter;
 use super::*;
 use crate::report::evidence::Point;
 
-/// One colour per configuration, in the set's order: none is a machine's
-/// colour, so a configuration never reads as a machine.
-const CONFIG_COLOURS: [RGBColor; 5] = [
-    RGBColor(68, 1, 84),
-    RGBColor(230, 159, 0),
-    RGBColor(0, 158, 115),
-    RGBColor(204, 121, 167),
-    RGBColor(86, 86, 86),
-];
+/// Configuration `k`'s colour (the page's too: `palette.rs`).
+fn config_colour(k: usize) -> RGBColor {
+    let (r, g, b) = crate::report::palette::configuration(k);
+    RGBColor(r, g, b)
+}
 
 /// A configuration's points: its name, its simulated trials at scale and its own trials.
 pub struct Config<'a> {
@@ -229,7 +225,7 @@ pub fn effect(path: &Path, view: &View, configs: &[Config]) -> Result<()> {
     }
     let spread = if view.queueing { 0.0 } else { 0.012 };
     for (i, c) in configs.iter().enumerate() {
-        let colour = CONFIG_COLOURS[i % CONFIG_COLOURS.len()];
+        let colour = config_colour(i);
         let faint = colour.mix(0.25);
         let at = |k: usize, p: &Point| ((view.x)(p) + spread * jitter(k), ty((view.y)(p)));
         chart
@@ -242,7 +238,7 @@ pub fn effect(path: &Path, view: &View, configs: &[Config]) -> Result<()> {
             .map_err(&e)?;
     }
     for (i, c) in configs.iter().enumerate() {
-        let colour = CONFIG_COLOURS[i % CONFIG_COLOURS.len()];
+        let colour = config_colour(i);
         let at = |p: &Point| ((view.x)(p), ty((view.y)(p)));
         chart
             .draw_series(c.trials.iter().flat_map(|p| {
@@ -257,7 +253,7 @@ pub fn effect(path: &Path, view: &View, configs: &[Config]) -> Result<()> {
     let mut y = 40;
     let text = ("sans-serif", 14).into_font().color(&BLACK);
     for (i, c) in configs.iter().enumerate() {
-        let colour = CONFIG_COLOURS[i % CONFIG_COLOURS.len()];
+        let colour = config_colour(i);
         key.draw(&Circle::new((16, y + 7), 6, colour.filled()))
             .map_err(&e)?;
         key.draw(&Text::new(c.name.to_owned(), (30, y), text.clone()))
