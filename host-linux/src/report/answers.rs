@@ -28,8 +28,13 @@ pub struct Answer {
 /// region around it where it only drifts: a load within 10 % of 1.
 pub const CRITICAL: [f64; 2] = [0.9, 1.1];
 
-/// The answers the set's data can give.
+/// The answers the set's data can give: a study's (more than one
+/// configuration, or the simulator at scale), none for a single run.
 pub fn answers(set: &Set) -> Vec<Answer> {
+    let study = set.groups.len() > 1 || set.groups.iter().any(|g| !g.scale.is_empty());
+    if !study {
+        return Vec::new();
+    }
     let Some(standard) = set
         .groups
         .iter()
@@ -124,7 +129,8 @@ fn by_ratio(points: &[&Point], f: impl Fn(&Point) -> f64 + Copy, unit: &str) -> 
         median_at(points, [0.5, 0.99], f),
     ) {
         (Some(far), Some(near)) => format!(
-            " It grows with the spread of rates: its median is {} {unit} where the slowest machine runs at 1/6 of the fastest's rate, {} {unit} where it runs at half or more.",
+            " It {} with the spread of rates: its median is {} {unit} where the slowest machine runs at 1/6 of the fastest's rate, {} {unit} where it runs at half or more.",
+            if far > near { "grows" } else { "does not grow" },
             fixed(far, 0),
             fixed(near, 0)
         ),
@@ -134,10 +140,22 @@ fn by_ratio(points: &[&Point], f: impl Fn(&Point) -> f64 + Copy, unit: &str) -> 
 
 fn jumps(g: &Group) -> Answer {
     let (trials, scale) = sources(g);
+    // Said from the data: the slowest machine's median largest jump against
+    // the fastest's, over the simulator's trials when it ran.
+    let basis = if scale.is_empty() { &trials } else { &scale };
+    let median = |f: fn(&Point) -> f64| {
+        stats::percentile(&basis.iter().map(|p| f(p)).collect::<Vec<_>>(), 50.0)
+    };
+    let most = median(|p| p.slowest_jump as f64) > median(|p| p.fastest_jump as f64);
     let mut text = format!(
-        "In the standard configuration (rates {}, a die of {}) the slowest machine's clock jumps the most. In {} its largest jump was {} clock units, the fastest machine's {}.",
+        "In the standard configuration (rates {}, a die of {}) the slowest machine's clock {}. In {} its largest jump was {} clock units, the fastest machine's {}.",
         g.rates,
         g.sides,
+        if most {
+            "jumps the most"
+        } else {
+            "does not jump more than the fastest's"
+        },
         own(g),
         median_range(&trials, |p| p.slowest_jump as f64, 0),
         median_range(&trials, |p| p.fastest_jump as f64, 0),
@@ -155,10 +173,10 @@ fn jumps(g: &Group) -> Answer {
         ));
         if let Some(e) = stats::paired(&unequal) {
             text.push_str(&format!(
-                ", larger than the fastest's by a median of {} (95 % CI {} to {}, {} trials with unequal rates).",
-                fixed(e.median, 0),
-                fixed(e.low, 0),
-                fixed(e.high, 0),
+                ", and its largest jump minus the fastest's was a median of {} (95 % CI {} to {}, {} trials with unequal rates).",
+                signed(e.median, 0),
+                signed(e.low, 0),
+                signed(e.high, 0),
                 e.n
             ));
         } else {
@@ -255,12 +273,23 @@ fn inbox(standard: &Group, fewer: Option<&Group>) -> Answer {
             .map(|p| p.slowest_growth - p.slowest_predicted)
             .collect();
         if let Some(e) = stats::paired(&d) {
+            let predicted: Vec<f64> = loaded.iter().map(|p| p.slowest_predicted).collect();
+            let typical = stats::percentile(&predicted, 50.0).unwrap_or(0.0);
+            // Within a tenth of the typical prediction: as fast as predicted.
+            let verdict = if e.median.abs() <= 0.1 * typical {
+                "the inbox grows without bound, as fast as predicted"
+            } else if e.median > 0.0 {
+                "the inbox grows without bound, faster than predicted"
+            } else {
+                "the inbox grows more slowly than predicted"
+            };
             text.push_str(&format!(
-                " Where it did, the measured growth missed the prediction by a median of {} msgs/s (95 % CI {} to {}, {} trials): the inbox grows without bound, as fast as predicted.",
+                " Where it did, the measured growth missed the prediction by a median of {} msgs/s (95 % CI {} to {}, {} trials; the median prediction {} msgs/s): {verdict}.",
                 signed(e.median, 2),
                 signed(e.low, 2),
                 signed(e.high, 2),
-                e.n
+                e.n,
+                fixed(typical, 2)
             ));
         }
         let critical: Vec<&Point> = scale
@@ -335,4 +364,67 @@ fn upper_first(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::set::Group;
+
+    fn point(seed: u64, rates: [u32; 3], slowest_jump: u64, fastest_jump: u64) -> Point {
+        let (lo, hi) = (*rates.iter().min().unwrap(), *rates.iter().max().unwrap());
+        Point {
+            seed,
+            rates,
+            sides: 10,
+            ratio: f64::from(lo) / f64::from(hi),
+            slowest_jump,
+            fastest_jump,
+            largest_jump: slowest_jump.max(fastest_jump),
+            largest_drift: 10,
+            slowest_growth: 0.0,
+            slowest_predicted: 0.0,
+            slowest_load: 0.5,
+            slowest_max_queue: 2,
+            fastest_jump_share: 0.0,
+            slowest_grows_throughout: false,
+        }
+    }
+
+    fn set_of(scale: Vec<Point>) -> Set {
+        let mut g = Group::new("standard", "1..=6", 10);
+        g.span = Some([1, 6]);
+        g.scale = scale;
+        Set {
+            title: "t".to_owned(),
+            groups: vec![g],
+            verdicts: Vec::new(),
+            scale_verdicts: Vec::new(),
+            band_verdicts: Vec::new(),
+            answers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_answers_say_what_the_data_say() {
+        let slow_jumps: Vec<Point> = (0..9).map(|s| point(s, [1, 6, 3], 12, 1)).collect();
+        let text = &answers(&set_of(slow_jumps))[0].text;
+        assert!(
+            text.contains("the slowest machine's clock jumps the most"),
+            "{text}"
+        );
+        assert!(
+            text.contains("minus the fastest's was a median of +11"),
+            "{text}"
+        );
+        // Data where the fastest jumps more: the answer does not say otherwise.
+        let fast_jumps: Vec<Point> = (0..9).map(|s| point(s, [1, 6, 3], 1, 12)).collect();
+        let text = &answers(&set_of(fast_jumps))[0].text;
+        assert!(
+            text.contains("does not jump more than the fastest's"),
+            "{text}"
+        );
+        // A single run answers nothing: its report points to the study.
+        assert!(answers(&set_of(Vec::new())).is_empty());
+    }
 }
