@@ -73,6 +73,17 @@ pub fn sign_test(above: u64, below: u64) -> f64 {
     }
 }
 
+/// The chance that at most `k` of `n` independent trials fall within a
+/// band that holds each with probability `p`: how surprising `k` of `n`
+/// is if the model behind the band holds (small: it is not what the model
+/// gives).
+pub fn fewer_within(k: u64, n: u64, p: f64) -> f64 {
+    match Binomial::new(p, n) {
+        Ok(b) => b.cdf(k),
+        Err(_) => 1.0,
+    }
+}
+
 /// The `q`-th percentile (0–100) of `values`, interpolated between the
 /// nearest ranks; `None` when none is finite.
 pub fn percentile(values: &[f64], q: f64) -> Option<f64> {
@@ -135,6 +146,16 @@ mod tests {
         assert_eq!(sign_test(0, 0), 1.0);
         // 60 of 100 above: 0.0569 (two-sided, exact).
         assert!((sign_test(60, 40) - 0.056_886).abs() < 1e-5);
+    }
+
+    #[test]
+    fn few_within_a_band_is_unlikely_and_many_is_not() {
+        // 20 of 20 within a 90 % band: certain to be "at most 20".
+        assert!((fewer_within(20, 20, 0.9) - 1.0).abs() < 1e-12);
+        // 17 of 20: P(X <= 17) = 1 - P(18) - P(19) - P(20) = 0.3231.
+        assert!((fewer_within(17, 20, 0.9) - 0.323_073).abs() < 1e-5);
+        // 10 of 20 would be a surprise.
+        assert!(fewer_within(10, 20, 0.9) < 1e-4);
     }
 
     #[test]

@@ -572,7 +572,9 @@ pub fn band_verdicts(whose: &str, trials: &[(&Point, Option<&Band>)]) -> Vec<Ver
                     String::new()
                 },
                 note: format!(
-                    "each band from {runs} or more simulated runs with the trial's own rates and die and other seeds; if the model holds, about 9 in 10 trials fall within it"
+                    "each band from {runs} or more simulated runs with the trial's own rates and die and other seeds; if the model holds, about 9 in 10 trials fall within it, and as few as {within} of {} do so by chance with probability {}",
+                    banded.len(),
+                    fixed(stats::fewer_within(within as u64, banded.len() as u64, 0.9), 3)
                 ),
                 effect: None,
             }
