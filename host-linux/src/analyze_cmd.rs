@@ -328,6 +328,7 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
             None
         }
     };
+    let mut intro = None;
     let (title, set_groups, bands) = match recorded {
         Some((r, places)) => {
             outln!(
@@ -335,6 +336,7 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
                 dir.join(record::REPORT_JSON).display(),
                 count(r.groups.len() as u64, "configuration")
             );
+            intro = r.intro.clone();
             recorded_groups(r, &places, runs, &paths)
         }
         None => {
@@ -342,14 +344,14 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
             (title, groups, Vec::new())
         }
     };
-    let intro = "Every run given to `scalemodel analyze`, grouped as the command that wrote the folder grouped them, or else by the folder each is in. Each run's own report is in its folder.";
+    let intro = intro.unwrap_or_else(|| "Every run given to `scalemodel analyze`, grouped by the folder each is in. Each run's own report is in its folder.".to_owned());
     let mut set = Set::of(title, set_groups);
     if bands.iter().any(Option::is_some) || set.groups.iter().any(|g| !g.scale.is_empty()) {
         // A study's simulator at scale, which its folder does not hold.
         let net = runs.iter().any(|a| a.run.params.mode == "net");
         set.keep_scale(if net { "network" } else { "simulated" }, bands);
     }
-    report::set::write(dir, &set, intro)?;
+    report::set::write(dir, &set, &intro)?;
     Ok(())
 }
 

@@ -277,7 +277,10 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
         "drift-vs-ratio.png",
         "growth-vs-load.png",
     ] {
-        assert!(page.contains(&format!("<img src=\"{view}\"")), "{view}");
+        assert!(
+            page.contains(&format!("<figure class=\"effect\" id=\"{view}\">")),
+            "{view}"
+        );
         assert!(out.join(view).exists(), "{view}");
     }
     assert!(

@@ -29,6 +29,9 @@ const RECORD_BYTES_MAX: u64 = 64 << 20;
 pub struct Record {
     /// The report's title.
     pub title: String,
+    /// The paragraph under it, when the writer recorded one.
+    #[serde(default)]
+    pub intro: Option<String>,
     /// Its configurations, in order.
     pub groups: Vec<RecordGroup>,
 }

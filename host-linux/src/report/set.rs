@@ -120,7 +120,8 @@ impl Group {
 /// The report across trials.
 #[derive(Debug, Clone, Serialize)]
 pub struct Set {
-    /// Its title.
+    /// Its title (written first in `report.json`, beside the intro).
+    #[serde(skip)]
     pub title: String,
     /// Its configurations (one for a run).
     pub groups: Vec<Group>,
@@ -479,7 +480,21 @@ fn has_views(set: &Set) -> bool {
 /// into `dir`.
 pub fn write(dir: &Path, set: &Set, intro: &str) -> Result<(), ReportError> {
     // Plain numbers and strings: serialising cannot fail.
-    let json = serde_json::to_string_pretty(set).unwrap_or_default() + "\n";
+    /// `report.json`: the set, and the paragraph under its title, so that
+    /// `analyze` re-analysing the folder can keep it.
+    #[derive(Serialize)]
+    struct Written<'a> {
+        title: &'a str,
+        intro: &'a str,
+        #[serde(flatten)]
+        set: &'a Set,
+    }
+    let written = Written {
+        title: &set.title,
+        intro,
+        set,
+    };
+    let json = serde_json::to_string_pretty(&written).unwrap_or_default() + "\n";
     write_file(&dir.join("report.json"), json)?;
     super::csv_out::write(dir, set)?;
     pictures(dir, set)?;
