@@ -173,6 +173,9 @@ pub struct Verdict {
     pub of: usize,
     /// Trials (or pairs) it could not be asked of.
     pub skipped: usize,
+    /// It compares pairs of trials (one from each of two configurations,
+    /// with the same seed), not single trials.
+    pub paired: bool,
     /// Why those could not (empty when none were skipped).
     pub why_skipped: String,
     /// How it was tested.
@@ -185,16 +188,13 @@ impl Verdict {
     /// Where it held, said so that it reads right: `holds in all 3 trials`,
     /// `holds in 1 of 3 trials; 2 skipped (three equal rates)`, `not tested`.
     pub fn held_in(&self) -> String {
+        let noun = if self.paired { "pair" } else { "trial" };
         let mut s = if self.of == 0 {
             "not tested".to_owned()
         } else if self.held == self.of {
-            format!("holds in all {}", count(self.of as u64, "trial"))
+            format!("holds in all {}", count(self.of as u64, noun))
         } else {
-            format!(
-                "holds in {} of {}",
-                self.held,
-                count(self.of as u64, "trial")
-            )
+            format!("holds in {} of {}", self.held, count(self.of as u64, noun))
         };
         if self.skipped > 0 {
             s.push_str(&format!(
@@ -244,6 +244,7 @@ fn verdict(
         held: applicable.iter().filter(|p| held(p)).count(),
         of: applicable.len(),
         skipped: total - applicable.len(),
+        paired: false,
         why_skipped: if total > applicable.len() {
             why_skipped.to_owned()
         } else {
@@ -392,6 +393,7 @@ fn paired_verdict(
         held: asked.iter().filter(|(a, b)| held(a, b)).count(),
         of: asked.len(),
         skipped: pairs.len() - asked.len(),
+        paired: true,
         why_skipped: if pairs.len() > asked.len() {
             why_skipped.to_owned()
         } else {
@@ -566,6 +568,7 @@ pub fn band_verdicts(whose: &str, trials: &[(&Point, Option<&Band>)]) -> Vec<Ver
                 held: within,
                 of: banded.len(),
                 skipped: trials.len() - banded.len(),
+                paired: false,
                 why_skipped: if trials.len() > banded.len() {
                     "no band was simulated for it".to_owned()
                 } else {
@@ -635,8 +638,11 @@ mod tests {
         assert_eq!(e.median, 35.0);
         assert!((e.p.unwrap() - 0.125).abs() < 1e-12);
         assert!(
+            s.held_in().starts_with(
+                "holds in all 4 pairs; 1 skipped (one of the two drew three equal rates"
+            ),
+            "{}",
             s.held_in()
-                .contains("1 skipped (one of the two drew three equal rates")
         );
     }
 
