@@ -113,10 +113,17 @@ fn a_network_trial_replays_and_each_divergence_has_its_reason() {
         .args(["--rates", "3,4,5", "--seed", "61", "--no-analyze", "--out"])
         .arg(&out)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    // Exit 4: the trial ran whole and kept every rule, but a machine fell
+    // a tick behind on a loaded host and ended `overloaded`. Replay is for
+    // such trials too; only a broken or missing trial stops the test.
+    assert!(
+        status.status.success() || status.status.code() == Some(4),
+        "{:?}\n{}",
+        status.status,
+        String::from_utf8_lossy(&status.stderr)
+    );
     let text = replay(&[path(&out.join("trial-1"))]);
     let (agree, rows) = agreement(&text);
     // 240 rows; on a loaded machine a few may part, each with its reason.
