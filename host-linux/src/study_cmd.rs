@@ -250,7 +250,7 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
 
 /// The paragraph under the study report's title.
 fn intro(args: &StudyArgs, seed: u64) -> String {
-    format!(
+    let mut intro = format!(
         "{} of {} s of model time per configuration, {}, seeds {seed} to {} (trial k of every configuration uses seed {seed} + k − 1). Each trial's own report is in its folder.",
         count(args.trials, "trial"),
         args.duration,
@@ -260,7 +260,17 @@ fn intro(args: &StudyArgs, seed: u64) -> String {
             "on the network (three processes over TCP on loopback)"
         },
         seed.wrapping_add(u64::from(args.trials) - 1),
-    )
+    );
+    let n = args.sim_trials;
+    if n > 0 {
+        intro.push_str(&format!(
+            " Each configuration also ran {} in the simulator, seeds {seed} to {} (not written to disk: `scale.csv` holds their figures), and each trial was held against {} simulated runs with its own rates and die.",
+            count(u64::from(n), "time"),
+            seed.wrapping_add(u64::from(n) - 1),
+            n.min(BAND_TRIALS)
+        ));
+    }
+    intro
 }
 
 /// The study's report across configurations.
