@@ -3,9 +3,10 @@
 //! Runs `scalemodel run --trials 1` and, at the same time, the bare timerfd
 //! loop of `examples/timer_baseline.rs` at the fastest machine's rate, then
 //! prints per machine the rate error and tick lateness, the baseline's
-//! lateness, their ratio, each node's peak RSS and its start-up to first tick.
+//! lateness, their ratio, each node's CPU time per tick (the whole process's,
+//! set-up included), peak RSS and its start-up to first tick.
 //!
-//! `cargo bench -p scalemodel --bench net_timing -- [--duration 60] [--speed 1] [--seed 1]`
+//! `cargo bench -p scalemodel --bench net_timing -- [--duration 60] [--speed 1] [--seed 1] [--rates 6,6,6] [--spin auto]`
 
 use std::process::Command;
 use std::time::Duration;
@@ -30,6 +31,7 @@ fn main() -> Result<()> {
     let speed: u32 = flag(&args, "--speed", "1").parse().context("--speed")?;
     let seed = flag(&args, "--seed", "1");
     let rates = flag(&args, "--rates", "6,6,6");
+    let spin = flag(&args, "--spin", "auto");
     ensure!(
         duration > 0.0 && speed > 0,
         "--duration and --speed must be positive"
@@ -37,7 +39,7 @@ fn main() -> Result<()> {
     let out = tempfile::tempdir()?;
     let dir = out.path().join("bench");
     println!(
-        "net_timing: scalemodel run --trials 1 --duration {duration} --speed {speed} --seed {seed} --rates {rates}"
+        "net_timing: scalemodel run --trials 1 --duration {duration} --speed {speed} --seed {seed} --rates {rates} --spin {spin}"
     );
 
     let fastest: u32 = rates
@@ -50,6 +52,7 @@ fn main() -> Result<()> {
     let baseline = std::thread::spawn(move || baseline_lateness(baseline_rate, wall));
     let status = Command::new(env!("CARGO_BIN_EXE_scalemodel"))
         .args(["run", "--trials", "1", "--seed", &seed, "--rates", &rates])
+        .args(["--spin", &spin])
         .args([
             "--duration",
             &duration.to_string(),
@@ -81,7 +84,7 @@ fn main() -> Result<()> {
         let t = timing(rows, p.rates[id], p.start_ns, p.speed).context("too few ticks to time")?;
         let proc = p.processes.get(id);
         println!(
-            "machine {id} (rate {}): {} ticks, rate error {:+.5} %, lateness p50 {:.1} µs, p99 {:.1} µs ({:.2}x baseline), max {:.1} µs; peak RSS {:.2} MiB; first tick {:.1} ms after start-up",
+            "machine {id} (rate {}): {} ticks, rate error {:+.5} %, lateness p50 {:.1} µs, p99 {:.1} µs ({:.2}x baseline), max {:.1} µs; CPU {:.1} µs per tick; peak RSS {:.2} MiB; first tick {:.1} ms after start-up",
             p.rates[id],
             t.ticks,
             t.rate_error_pct,
@@ -89,6 +92,7 @@ fn main() -> Result<()> {
             t.late_p99_us,
             t.late_p99_us / b99.max(1e-3),
             t.late_max_us,
+            proc.and_then(|p| p.cpu_ms).unwrap_or(f64::NAN) * 1e3 / t.ticks as f64,
             proc.and_then(|p| p.peak_rss_kib).unwrap_or(0) as f64 / 1024.0,
             proc.and_then(|p| p.first_tick_ms).unwrap_or(f64::NAN),
         );

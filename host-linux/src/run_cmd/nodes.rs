@@ -87,7 +87,7 @@ impl Nodes {
                 .arg("--connect-timeout")
                 .arg(humantime::format_duration(args.connect_timeout).to_string())
                 .arg("--spin")
-                .arg(humantime::format_duration(args.spin).to_string())
+                .arg(crate::cli::spin_arg(args.spin))
                 .arg("--out")
                 .arg(dir)
                 .stdin(Stdio::piped())
