@@ -49,7 +49,17 @@ fn main() -> Result<()> {
         .context("--rates must be three rates R0,R1,R2")?;
     let wall = Duration::from_secs_f64(duration / f64::from(speed));
     let baseline_rate = f64::from(fastest * speed);
-    let baseline = std::thread::spawn(move || baseline_lateness(baseline_rate, wall));
+    // Its CPU time too: a wake-up's cost on this machine, the floor of a
+    // node's CPU per tick.
+    let baseline = std::thread::spawn(move || {
+        let cpu = || rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        let before = cpu();
+        let late = baseline_lateness(baseline_rate, wall)?;
+        let after = cpu();
+        let ns =
+            (after.tv_sec - before.tv_sec) as f64 * 1e9 + (after.tv_nsec - before.tv_nsec) as f64;
+        Ok::<_, std::io::Error>((late, ns))
+    });
     let status = Command::new(env!("CARGO_BIN_EXE_scalemodel"))
         .args(["run", "--trials", "1", "--seed", &seed, "--rates", &rates])
         .args(["--spin", &spin])
@@ -62,12 +72,11 @@ fn main() -> Result<()> {
         .arg("--out")
         .arg(&dir)
         .status()?;
-    let mut base: Vec<i64> = baseline
+    let (base, base_cpu_ns) = baseline
         .join()
-        .map_err(|_| anyhow::anyhow!("the baseline thread panicked"))??
-        .into_iter()
-        .map(|ns| ns as i64)
-        .collect();
+        .map_err(|_| anyhow::anyhow!("the baseline thread panicked"))??;
+    let base_cpu_us = base_cpu_ns / 1e3 / base.len().max(1) as f64;
+    let mut base: Vec<i64> = base.into_iter().map(|ns| ns as i64).collect();
     if !status.success() {
         bail!("scalemodel run failed: {status}");
     }
@@ -75,7 +84,7 @@ fn main() -> Result<()> {
     let us = |p| percentile(&base, p) as f64 / 1e3;
     let (b50, b99, bmax) = (us(50.0), us(99.0), us(100.0));
     println!(
-        "baseline (bare timerfd loop at {baseline_rate}/s, same time): lateness p50 {b50:.1} µs, p99 {b99:.1} µs, max {bmax:.1} µs"
+        "baseline (bare timerfd loop at {baseline_rate}/s, same time): lateness p50 {b50:.1} µs, p99 {b99:.1} µs, max {bmax:.1} µs; CPU {base_cpu_us:.1} µs per tick"
     );
 
     let run = read_run(&dir.join("trial-1"))?;

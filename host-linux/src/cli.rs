@@ -412,13 +412,13 @@ pub struct NodeArgs {
     /// sleeping thread wakes late (the timer's overshoot: tens of µs on an
     /// idle machine, milliseconds on a busy one). `auto`, the default,
     /// measures the overshoot at every wake-up and wakes early by its 10th
-    /// percentile over the last 64 wake-ups (at most 300 µs): most ticks
-    /// then run within µs of the overshoot's low end, and a tick costs about
-    /// its own work in CPU. A delay (`300us`) is the precise mode: always
-    /// awake that long before each tick, for the lowest lateness, at the
-    /// cost of a core busy for most of that delay per tick (about 250 µs of
-    /// CPU per tick for `300us`). `0s` always sleeps. Always at most a
-    /// quarter of a tick period.
+    /// percentile over the last 64 wake-ups (at most 300 µs): a tick is late
+    /// by the overshoot less that margin, never more than after a plain
+    /// sleep, and costs about a plain sleep's CPU. A delay (`300us`) is the
+    /// precise mode: always awake that long before each tick, for the lowest
+    /// lateness, at the cost of a core busy for most of that delay per tick
+    /// (twice `auto`'s CPU per tick or more; see the README's benchmarks).
+    /// `0s` always sleeps. Always at most a quarter of a tick period.
     #[arg(long, value_name = "auto|DELAY", default_value = "auto", value_parser = parse_spin)]
     pub spin: Wait,
 
