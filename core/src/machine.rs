@@ -111,7 +111,14 @@ impl<const CAP: usize> Machine<CAP> {
         if let Err(e) = Self::check(rate, sides) {
             return Err(e);
         }
-        Ok(Self {
+        Ok(Self::new_checked(id, rate, sides))
+    }
+
+    /// [`Machine::new`] once [`Machine::check`] passed: no `Result` around
+    /// it, so that a node built in place builds its machine in place too.
+    #[inline(always)]
+    pub(crate) const fn new_checked(id: MachineId, rate: u32, sides: u8) -> Self {
+        Self {
             id,
             rate,
             sides,
@@ -119,7 +126,7 @@ impl<const CAP: usize> Machine<CAP> {
             inbox: Inbox::new(),
             ticks: 0,
             next_seq: [0; N],
-        })
+        }
     }
 
     /// Why [`Machine::new`] would refuse `rate` and `sides`, if it would.

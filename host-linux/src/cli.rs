@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use scalemodel_core::N;
 use scalemodel_core::fault::{FaultError, Faults};
+use scalemodel_mio::Wait;
 
 use crate::rundir::RATE_MAX;
 
@@ -215,10 +216,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = parse_connect_timeout)]
     pub connect_timeout: Duration,
 
-    /// How long before each tick a node stops sleeping and waits awake (see
-    /// `scalemodel node --help`).
-    #[arg(long, value_name = "DELAY", default_value = "300us", value_parser = parse_delay)]
-    pub spin: Duration,
+    /// How long before each tick a node stops sleeping and waits awake:
+    /// `auto` (learned from the machine's wake-up latency) or a fixed delay,
+    /// the precise mode (see `scalemodel node --help`).
+    #[arg(long, value_name = "auto|DELAY", default_value = "auto", value_parser = parse_spin)]
+    pub spin: Wait,
 
     /// Skip writing each trial's report and plots (`scalemodel analyze` writes
     /// them later).
@@ -406,11 +408,19 @@ pub struct NodeArgs {
     #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = parse_connect_timeout)]
     pub connect_timeout: Duration,
 
-    /// How long before each tick to stop sleeping and wait awake, because
-    /// wake-ups from idle are slow on many machines (at most a quarter of a
-    /// tick period; `0s` to always sleep).
-    #[arg(long, value_name = "DELAY", default_value = "300us", value_parser = parse_delay)]
-    pub spin: Duration,
+    /// How long before each tick to stop sleeping and wait awake, because a
+    /// sleeping thread wakes late (the timer's overshoot: tens of µs on an
+    /// idle machine, milliseconds on a busy one). `auto`, the default,
+    /// measures the overshoot at every wake-up and wakes early by its 10th
+    /// percentile over the last 64 wake-ups (at most 300 µs): a tick is late
+    /// by the overshoot less that margin, never more than after a plain
+    /// sleep, and costs about a plain sleep's CPU. A delay (`300us`) is the
+    /// precise mode: always awake that long before each tick, for the lowest
+    /// lateness, at the cost of a core busy for most of that delay per tick
+    /// (twice `auto`'s CPU per tick or more; see the README's benchmarks).
+    /// `0s` always sleeps. Always at most a quarter of a tick period.
+    #[arg(long, value_name = "auto|DELAY", default_value = "auto", value_parser = parse_spin)]
+    pub spin: Wait,
 
     /// Talk to the `run` launcher over stdin and stdout (its addresses, the
     /// start time, stop); stdin closing ends the run.
@@ -509,6 +519,24 @@ fn parse_delay(s: &str) -> Result<Duration, String> {
         return Err(format!("a delay cannot be negative, got {s}"));
     }
     humantime::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Parses `--spin`: `auto`, or a delay (the precise mode).
+fn parse_spin(s: &str) -> Result<Wait, String> {
+    if s.trim() == "auto" {
+        return Ok(Wait::DEFAULT);
+    }
+    parse_delay(s)
+        .map(Wait::Fixed)
+        .map_err(|e| format!("{e} (give `auto` or a delay such as `300us`)"))
+}
+
+/// `--spin`'s text for `wait`, as [`parse_spin`] reads it.
+pub fn spin_arg(wait: Wait) -> String {
+    match wait {
+        Wait::Fixed(delay) => humantime::format_duration(delay).to_string(),
+        Wait::Learned { .. } => "auto".to_owned(),
+    }
 }
 
 /// Parses `--speed`: a whole number, at least 1.

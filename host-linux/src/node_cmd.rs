@@ -113,7 +113,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
             timeouts: timeouts(args.connect_timeout),
         },
         next,
-        spin: args.spin,
+        wait: args.spin,
     };
     let setup_before_node = process_start.elapsed();
     let node = Node::new(config, listener, TimerFd::new()?)

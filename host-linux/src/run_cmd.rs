@@ -42,11 +42,8 @@ use crate::{key, salvage};
 mod nodes;
 
 pub use nodes::Death;
-use nodes::{Nodes, gather};
+use nodes::{Nodes, gather, start_margin};
 
-/// The lead time between handing out the start and model time 0: the nodes
-/// refuse a start already past, so it covers a loaded machine's slow reads.
-const START_MARGIN: Duration = Duration::from_millis(250);
 /// Lines from the nodes waiting for the launcher, at most.
 const LINES_MAX: usize = 1024;
 /// How long after a trial's end its nodes may take to say goodbye and exit.
@@ -272,11 +269,13 @@ fn run_trial(
         &note,
     )?;
     let peers = format!("peers {}", addrs.join(" "));
+    let asked = Instant::now();
     nodes
         .tell(&peers)
         .map_err(|e| nodes.why_gone(e, &rx, &note))?;
     gather(&rx, &mut nodes, "ready", setup_deadline, interrupted, &note)?;
-    let start = SystemTime::now() + START_MARGIN;
+    let margin = start_margin(asked.elapsed());
+    let start = SystemTime::now() + margin;
     let start_ns = u64::try_from(start.duration_since(UNIX_EPOCH)?.as_nanos())?;
     let start_line = format!("start {start_ns}");
     nodes
@@ -292,7 +291,7 @@ fn run_trial(
     bar.set_message(format!("{:.1} s", wall.as_secs_f64()));
     let say = |i: usize, line: &str| above(&bar, format!("  trial {k}, machine {i}: {line}"));
     let began = Instant::now();
-    let deadline = began + START_MARGIN + wall + EXIT_GRACE;
+    let deadline = began + margin + wall + EXIT_GRACE;
     let mut stopping = false;
     loop {
         for i in nodes.reap()? {

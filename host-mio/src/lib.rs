@@ -13,6 +13,8 @@ mod host;
 mod node;
 mod socket;
 pub mod timer;
+pub mod wake;
 
 pub use host::{Handle, Host, Note, Start};
 pub use node::{ACCEPT_BACKOFF_NS, Config, NewError, Node, NodeError};
+pub use wake::Wait;

@@ -43,6 +43,7 @@ use crate::clockmap::ClockPair;
 use crate::host::{Handle, Host, Note, Shared, Start};
 use crate::socket::Socket;
 use crate::timer::Timer;
+use crate::wake::{Margin, Wait};
 
 mod serve;
 #[cfg(test)]
@@ -113,9 +114,9 @@ pub struct Config {
     /// The next machine's address, `(id + 1) mod 3`, which this one dials.
     pub next: SocketAddr,
     /// How long before a deadline to stop sleeping and poll without
-    /// blocking: waking from idle is slow and noisy on many machines, so the
-    /// last stretch is spent awake (at most a quarter of a tick period).
-    pub spin: Duration,
+    /// blocking (at most a quarter of a tick period): learned from the
+    /// timer's overshoot by default, or fixed (see [`crate::wake`]).
+    pub wait: Wait,
 }
 
 /// Why a node could not be set up.
@@ -164,8 +165,11 @@ pub struct Node<T: Timer> {
     /// the node may name a connection once it is gone.
     addrs: [Option<SocketAddr>; CONNS],
     events: Events,
-    /// [`Config::spin`], capped at a quarter of a tick period, in ns.
-    spin_ns: u64,
+    /// How long before a deadline the loop stops sleeping ([`Config::wait`]).
+    margin: Margin,
+    /// The time the timer is armed for and has not yet fired at: the timer
+    /// is armed again only for another time (a system call saved per turn).
+    armed_ns: Option<u64>,
     /// [`ACCEPT_QUIET_NS`], capped at a quarter of a tick period.
     accept_quiet_ns: u64,
     /// The listener may hold more connections (edge-triggered, as sockets).
@@ -186,6 +190,13 @@ pub struct Node<T: Timer> {
     ended: bool,
     /// Rejected connections noted to the host, by rate.
     rejected_notes: NoteBudget,
+}
+
+/// The core, allocated first and then written: a function of its own so
+/// that only its frame holds the core's stack copy, if the compiler makes one.
+#[inline(never)]
+fn boxed_core(checked: node::Checked, now_ns: u64) -> Box<Core> {
+    Box::write(Box::new_uninit(), Core::from_checked(checked, now_ns))
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -214,10 +225,12 @@ impl<T: Timer> Node<T> {
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         timer.register(poll.registry(), TIMER)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        // Boxed straight from the Result: one stack copy of the core fewer,
-        // and a stack page touched once stays in the peak RSS.
+        // Written straight into its allocation, checked first: a core built
+        // on the stack and moved would touch about 330 KB of stack (which
+        // stays in the peak RSS) and the whole allocation, the inbox's
+        // never-used storage included.
         let now_ns = timer.now_ns();
-        let core = Core::new(config.node, now_ns).map(Box::new)?;
+        let core = boxed_core(Core::checked(config.node)?, now_ns);
         Ok(Self {
             core,
             next: config.next,
@@ -229,7 +242,8 @@ impl<T: Timer> Node<T> {
             sockets: std::array::from_fn(|_| None),
             addrs: [None; CONNS],
             events: Events::with_capacity(POLL_EVENTS),
-            spin_ns: nanos(config.spin).min(period_ns / 4),
+            margin: Margin::new(config.wait, period_ns / 4),
+            armed_ns: None,
             accept_quiet_ns: ACCEPT_QUIET_NS.min(period_ns / 4),
             // The listener may have queued connections before registering.
             may_accept: true,
@@ -381,9 +395,13 @@ impl<T: Timer> Node<T> {
             Some(Duration::ZERO)
         } else {
             let timeout = match self.core.poll_timeout() {
-                Some(at) if at.saturating_sub(now) <= self.spin_ns => Some(Duration::ZERO),
+                Some(at) if at.saturating_sub(now) <= self.margin.ns() => Some(Duration::ZERO),
                 Some(at) => {
-                    self.timer.arm(at - self.spin_ns)?;
+                    let wake_ns = at - self.margin.ns();
+                    if self.armed_ns != Some(wake_ns) {
+                        self.timer.arm(wake_ns)?;
+                        self.armed_ns = Some(wake_ns);
+                    }
                     self.timer.poll_timeout(now)
                 }
                 // Only an ended node has no deadline, and the loop ends with it.
@@ -461,6 +479,16 @@ impl<T: Timer> Node<T> {
         }
         if timer_fired {
             self.timer.fired()?;
+            // A wake-up before the armed time is a stale event of an earlier
+            // arming: it says nothing of the overshoot, and the timer is
+            // still armed.
+            // The clock read after `fired`: an expiry it consumed is past,
+            // so the timer is no longer armed even if it came after `now`.
+            let t = self.timer.now_ns();
+            if let Some(armed) = self.armed_ns.filter(|&at| t >= at) {
+                self.margin.woke(t - armed);
+                self.armed_ns = None;
+            }
         }
         for i in 0..CONNS {
             self.finish_dial(host, i, now)?;

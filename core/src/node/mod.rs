@@ -278,6 +278,11 @@ struct Pending {
     since_ns: u64,
 }
 
+/// A node's parameters, checked: [`Node::from_checked`] builds from them
+/// without a fallible step (see [`Node::checked`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked(Config);
+
 /// Figures gathered as the run goes.
 #[derive(Debug, Clone, Copy, Default)]
 struct Stats {
@@ -324,12 +329,27 @@ pub struct Node<const INBOX: usize, const OUT: usize> {
 impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// A node in set-up at `now_ns`; it asks to dial at its first timeout.
     pub fn new(config: Config, now_ns: u64) -> Result<Self, ConfigError> {
-        if config.speed == 0 {
-            return Err(ConfigError::ZeroSpeed);
-        }
-        let machine = Machine::new(config.id, config.rate, config.sides)?;
-        Ok(Self {
-            machine,
+        Ok(Self::from_checked(Self::checked(config)?, now_ns))
+    }
+
+    /// `config`, if [`Node::new`] accepts it: the first half of building a
+    /// node, for a host that builds it in place.
+    pub fn checked(config: Config) -> Result<Checked, ConfigError> {
+        Self::check(&config)?;
+        Ok(Checked(config))
+    }
+
+    /// What [`Node::new`] makes, from checked parameters: infallible and
+    /// inlined, so that a host can write it straight into its allocation
+    /// (`Box::write(Box::new_uninit(), Node::from_checked(..))`) rather than
+    /// build the whole node (about 330 KB with the network's sizes) on the
+    /// stack and copy it, and so that the inbox's storage, never written
+    /// before it is used, is never touched.
+    #[inline(always)]
+    pub fn from_checked(config: Checked, now_ns: u64) -> Self {
+        let Checked(config) = config;
+        Self {
+            machine: Machine::new_checked(config.id, config.rate, config.sides),
             dice: rng::stream(config.seed, Stream::Machine(config.id)),
             nonce: ModelRng::seed_from_u64(config.nonce),
             phase: Phase::SetUp,
@@ -344,7 +364,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             now_ns,
             stats: Stats::default(),
             config,
-        })
+        }
     }
 
     /// This node's parameters.

@@ -118,4 +118,17 @@ mod tests {
             assert_eq!(format!("{node:?}"), before);
         }
     }
+
+    #[test]
+    fn a_node_built_from_checked_parameters_is_a_new_one() {
+        let fresh = Small::new(config(MachineId::TWO, 3), 11).unwrap();
+        let checked = Small::checked(config(MachineId::TWO, 3)).unwrap();
+        let built = Small::from_checked(checked, 11);
+        assert_eq!(format!("{built:?}"), format!("{fresh:?}"));
+        let mut speed = config(MachineId::ZERO, 1);
+        speed.speed = 0;
+        for bad in [config(MachineId::ZERO, 0), speed] {
+            assert_eq!(Small::checked(bad.clone()).err(), Small::new(bad, 0).err());
+        }
+    }
 }

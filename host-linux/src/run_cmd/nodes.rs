@@ -87,7 +87,7 @@ impl Nodes {
                 .arg("--connect-timeout")
                 .arg(humantime::format_duration(args.connect_timeout).to_string())
                 .arg("--spin")
-                .arg(humantime::format_duration(args.spin).to_string())
+                .arg(crate::cli::spin_arg(args.spin))
                 .arg("--out")
                 .arg(dir)
                 .stdin(Stdio::piped())
@@ -292,6 +292,28 @@ fn forward<R: std::io::Read + Send + 'static>(
     });
 }
 
+/// The lead time between handing out the start and model time 0, as a
+/// multiple of how long the nodes just took to answer (from `peers` to their
+/// last `ready`: two pipes, the node's set-up, its dial and handshakes): the
+/// start line takes one pipe and one turn of each node's loop, far less, and
+/// a node refuses a start already past. Measured, so that a quiet machine
+/// starts within tens of ms and a loaded one waits as long as it needs.
+const START_MARGIN_PER_ANSWER: u32 = 4;
+/// The least lead time: a node's start line may meet a scheduling stall
+/// that its set-up did not.
+const START_MARGIN_MIN: Duration = Duration::from_millis(20);
+/// The most lead time: beyond it a machine this slow fails its start
+/// loudly rather than being waited for.
+const START_MARGIN_MAX: Duration = Duration::from_secs(2);
+
+/// The lead time before model time 0, given how long the nodes took to
+/// answer `peers` with `ready`.
+pub(super) fn start_margin(answer: Duration) -> Duration {
+    answer
+        .saturating_mul(START_MARGIN_PER_ANSWER)
+        .clamp(START_MARGIN_MIN, START_MARGIN_MAX)
+}
+
 /// Waits for a `word ...` line from every node; stderr lines go to `note`.
 /// A node that exits first is a death before the start, with its cause.
 pub(super) fn gather(
@@ -358,5 +380,18 @@ mod tests {
             "exit status 1: machine 2: cannot write f: disk full"
         );
         assert_eq!(cause(failed, None), "exit status 1, with nothing on stderr");
+    }
+
+    #[test]
+    fn the_start_margin_follows_the_nodes_answer_within_its_bounds() {
+        let ms = Duration::from_millis;
+        // A quiet machine: the least margin, not a fixed quarter second.
+        assert_eq!(start_margin(ms(1)), START_MARGIN_MIN);
+        assert!(START_MARGIN_MIN <= ms(50));
+        // A loaded one gets what its answers suggest.
+        assert_eq!(start_margin(ms(30)), ms(120));
+        // A machine too slow is not waited for without end.
+        assert_eq!(start_margin(Duration::from_secs(60)), START_MARGIN_MAX);
+        assert_eq!(start_margin(Duration::MAX), START_MARGIN_MAX);
     }
 }

@@ -3,7 +3,8 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use scalemodel_core::node::{self, CloseReason, Key, Missing, NodeReport, Status, Timeouts};
@@ -11,7 +12,8 @@ use scalemodel_core::{MachineId, N, Record};
 
 use super::{Config, Node};
 use crate::host::{Handle, Host, Note, Start};
-use crate::timer::PollTimer;
+use crate::timer::{PollTimer, Timer};
+use crate::wake::Wait;
 
 /// What a test host heard, sent to the test as it happens.
 #[derive(Debug)]
@@ -55,7 +57,7 @@ fn config(id: MachineId, next: SocketAddr, setup_ns: u64) -> Config {
             },
         },
         next,
-        spin: Duration::from_micros(300),
+        wait: Wait::DEFAULT,
     }
 }
 
@@ -70,12 +72,22 @@ struct Running {
 /// Starts a node on `listener` in its own thread (with room for the boxed
 /// node's construction in a debug build).
 fn spawn(config: Config, listener: TcpListener, start: Start) -> Running {
+    spawn_with(config, listener, start, PollTimer::new())
+}
+
+/// [`spawn`] with the given timer.
+fn spawn_with<T: Timer + Send + 'static>(
+    config: Config,
+    listener: TcpListener,
+    start: Start,
+    timer: T,
+) -> Running {
     let (tx, heard) = mpsc::channel();
     let (started, ready) = mpsc::channel();
     let done = std::thread::Builder::new()
         .stack_size(16 << 20)
         .spawn(move || {
-            let node = Node::new(config, listener, PollTimer::new()).unwrap();
+            let node = Node::new(config, listener, timer).unwrap();
             started
                 .send((node.handle(), node.local_addr().unwrap()))
                 .unwrap();
@@ -204,4 +216,67 @@ fn rejected_notes_are_kept_to_a_rate() {
     assert_eq!(later, super::REJECTED_NOTES_PER_S as usize);
     assert!(budget.take(5_100_000_000));
     assert!(!budget.take(5_100_000_000));
+}
+
+/// A [`PollTimer`] that counts its armings and the waits that asked it for
+/// a timeout.
+struct CountingTimer {
+    inner: PollTimer,
+    arms: Arc<AtomicUsize>,
+    waits: Arc<AtomicUsize>,
+}
+
+impl Timer for CountingTimer {
+    fn now_ns(&self) -> u64 {
+        self.inner.now_ns()
+    }
+    fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> std::io::Result<()> {
+        self.inner.register(registry, token)
+    }
+    fn arm(&mut self, deadline_ns: u64) -> std::io::Result<()> {
+        self.arms.fetch_add(1, Ordering::SeqCst);
+        self.inner.arm(deadline_ns)
+    }
+    fn poll_timeout(&self, now_ns: u64) -> Option<Duration> {
+        self.waits.fetch_add(1, Ordering::SeqCst);
+        self.inner.poll_timeout(now_ns)
+    }
+    fn fired(&mut self) -> std::io::Result<()> {
+        self.inner.fired()
+    }
+}
+
+#[test]
+fn an_unchanged_deadline_is_not_armed_again() {
+    let (arms, waits) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let timer = CountingTimer {
+        inner: PollTimer::new(),
+        arms: Arc::clone(&arms),
+        waits: Arc::clone(&waits),
+    };
+    // Its next machine answers nobody: its deadline is the next dial, every
+    // 100 ms, while each wake-up of its handle is one more turn.
+    let node = spawn_with(
+        config(MachineId::ZERO, nobody(), 10_000_000_000),
+        loopback(),
+        Start::Handed,
+        timer,
+    );
+    let began = Instant::now();
+    while waits.load(Ordering::SeqCst) < 200 && began.elapsed() < Duration::from_secs(20) {
+        // Before the barrier a start time only wakes the loop.
+        node.handle.start_at(1);
+        std::thread::yield_now();
+    }
+    node.handle.stop();
+    node.done.join().unwrap();
+    let (arms, waits) = (arms.load(Ordering::SeqCst), waits.load(Ordering::SeqCst));
+    assert!(waits >= 200, "only {waits} turns waited on the timer");
+    // One arming per dial (10 a second) and the end's, not one per turn.
+    let dials = usize::try_from(began.elapsed().as_millis() / 100).unwrap() + 3;
+    assert!(
+        arms <= dials,
+        "{arms} armings for {waits} waits over {:?}",
+        began.elapsed()
+    );
 }
