@@ -18,8 +18,8 @@ use crate::cli::{Rates, StudyArgs};
 use crate::outln;
 use crate::procinfo::scalemodel_command;
 use crate::report::{self, evidence::Band, set::Group, set::Set};
-use crate::rundir;
 use crate::run_cmd;
+use crate::rundir;
 use crate::sim_cmd;
 use crate::text::count;
 

@@ -48,7 +48,7 @@ use core::fmt;
 
 use heapless::Vec;
 
-use crate::fault::{FAULTS_MAX, Faults};
+use crate::fault::{FAULTS_MAX, Fault, Faults};
 use crate::node::{ConnId, Event, Key, Node, StartError, Timeouts};
 use crate::rng::{self, ModelRng, Stream};
 use crate::wire::{Decoder, Frame, MAX_FRAME_LEN};
@@ -253,6 +253,14 @@ impl<E: fmt::Display> fmt::Display for SimError<E> {
 
 impl<E: fmt::Debug + fmt::Display> core::error::Error for SimError<E> {}
 
+/// True if `faults` hold a pause or a partition.
+fn has_spans(faults: &Faults) -> bool {
+    faults
+        .as_slice()
+        .iter()
+        .any(|f| matches!(f, Fault::Pause { .. } | Fault::Partition { .. }))
+}
+
 /// The link index of `from → to`, in tie-break order.
 pub const fn link_index(from: MachineId, to: MachineId) -> usize {
     let (f, t) = (from.index(), to.index());
@@ -285,6 +293,12 @@ pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
     begun: [bool; FAULTS_MAX],
     /// Faults that found nothing to act on.
     missed: [bool; FAULTS_MAX],
+    /// Each fault's time and a span's end on the simulator's clock, once
+    /// the run started ([`Sim::convert_faults`]).
+    host_faults: [(u64, u64); FAULTS_MAX],
+    /// Some fault is a pause or a partition: without one, no time needs
+    /// moving past a span.
+    has_spans: bool,
     nodes: [SimNode<INBOX>; N],
     links: [Link<LINK>; LINKS],
     /// Machines that crashed, with the model time of the crash.
@@ -315,11 +329,14 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// says.
     pub fn with_network(config: Config, faults: Faults, net: W) -> Result<Self, ConfigError> {
         let [a, b, c] = MachineId::ALL.map(|id| Node::new(config.node(id), 0));
+        let spans = has_spans(&faults);
         Ok(Self {
             config,
             faults,
             begun: [false; FAULTS_MAX],
             missed: [false; FAULTS_MAX],
+            host_faults: [(0, 0); FAULTS_MAX],
+            has_spans: spans,
             nodes: [a?, b?, c?],
             links: [const { Link::NEW }; LINKS],
             crashed: [None; N],
@@ -396,12 +413,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             }
         };
         let live = (0..N).any(|m| self.crashed[m].is_none() && self.nodes[m].status().is_none());
-        if let Some(start) = self.start_ns
-            && live
-        {
+        if self.start_ns.is_some() && live {
             for (k, fault) in self.faults.as_slice().iter().enumerate() {
                 if !self.begun[k] {
-                    let at = self.host_ns(start, fault.at_ns()).max(self.now_ns);
+                    let at = self.host_faults[k].0.max(self.now_ns);
                     consider(self.fault_acts_at(fault, at), Step::Fault(k));
                 }
             }
@@ -470,6 +485,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 self.barrier[m] = true;
                 if self.barrier.iter().all(|&b| b) {
                     self.start_ns = Some(now);
+                    self.convert_faults(now);
                     self.touched = [true; N];
                     for node in &mut self.nodes {
                         node.handle_start(now, self.config.start_ns, now)

@@ -23,6 +23,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             faults: my_faults,
             begun,
             missed,
+            host_faults,
+            has_spans,
             nodes,
             links,
             crashed,
@@ -44,6 +46,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         }
         *begun = [false; FAULTS_MAX];
         *missed = [false; FAULTS_MAX];
+        *host_faults = [(0, 0); FAULTS_MAX];
+        *has_spans = super::has_spans(&faults);
         *crashed = [None; N];
         *barrier = [false; N];
         *touched = [true; N];
