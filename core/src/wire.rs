@@ -11,6 +11,8 @@
 
 use core::fmt;
 
+mod clock;
+
 /// The protocol version, carried in the handshake's first frame each way.
 ///
 /// Version 3: `Hello` carries the caller's proof of the key over its own
@@ -221,42 +223,51 @@ pub fn encode<'b>(frame: &Frame, buf: &'b mut [u8]) -> Result<&'b mut [u8], Enco
     postcard::to_slice_cobs(frame, buf).map_err(|_| EncodeError::BufferTooSmall)
 }
 
-/// Decodes a COBS body (no delimiter, no zero bytes) in place and returns the
-/// decoded length. Decoding only ever shrinks, so writes never pass reads.
-fn cobs_decode_in_place(buf: &mut [u8]) -> Result<usize, DecodeError> {
-    let len = buf.len();
+/// Decodes a COBS body `src` (no delimiter, no zero bytes) into `dst` and
+/// returns the decoded length; decoding only ever shrinks, so `dst` of the
+/// body's largest size always has room.
+fn cobs_decode(src: &[u8], dst: &mut [u8; MAX_BODY]) -> Result<usize, DecodeError> {
+    let len = src.len();
     let mut read = 0usize;
     let mut write = 0usize;
-    while let Some(&code) = buf.get(read) {
+    while let Some(&code) = src.get(read) {
         if code == 0 {
             return Err(DecodeError::BadCobs);
         }
         let start = read + 1;
         let end = start + usize::from(code - 1);
-        if end > len {
+        let (Some(group), Some(out)) =
+            (src.get(start..end), dst.get_mut(write..write + end - start))
+        else {
             return Err(DecodeError::BadCobs);
-        }
-        // Byte by byte, leftwards (write <= start): a frame is a few dozen
-        // bytes, and `copy_within` would link a 1.5 KB `memmove` into a
-        // microcontroller's image for this one call.
-        for from in start..end {
-            if let Some(&b) = buf.get(from)
-                && let Some(slot) = buf.get_mut(write)
-            {
-                *slot = b;
-            }
-            write += 1;
-        }
+        };
+        out.copy_from_slice(group);
+        write += group.len();
         read = end;
         // Every group but the last and the full 254-byte ones stood for a zero.
         if code != 0xFF && read < len {
-            if let Some(slot) = buf.get_mut(write) {
+            if let Some(slot) = dst.get_mut(write) {
                 *slot = 0;
             }
             write += 1;
         }
     }
     Ok(write)
+}
+
+/// The frame in a whole COBS body (its delimiter stripped).
+fn decode_body(body: &[u8]) -> Result<Frame, DecodeError> {
+    let mut buf = [0u8; MAX_BODY];
+    let len = cobs_decode(body, &mut buf)?;
+    let raw = buf.get(..len).ok_or(DecodeError::BadCobs)?;
+    if let Some(frame) = clock::decode(raw) {
+        return Ok(frame);
+    }
+    match postcard::take_from_bytes::<Frame>(raw) {
+        Ok((frame, [])) => Ok(frame),
+        Ok(_) => Err(DecodeError::TrailingBytes),
+        Err(_) => Err(DecodeError::BadFrame),
+    }
 }
 
 /// What one call to `Decoder::feed` produced.
@@ -300,45 +311,80 @@ impl Decoder {
 
     /// Consumes `bytes` up to the first completed frame or error and returns
     /// it with the unconsumed input; buffers everything if nothing completes.
+    ///
+    /// It works a run of bytes at a time, up to the next delimiter, not
+    /// byte by byte: what it consumes and reports is what a byte-by-byte
+    /// reading would (the tests compare the two).
     pub fn feed<'a>(&mut self, bytes: &'a [u8]) -> Feed<'a> {
         let mut rest = bytes;
-        while let Some((&byte, tail)) = rest.split_first() {
-            rest = tail;
+        loop {
+            let (body, after, delimited) = match rest.iter().position(|&b| b == 0) {
+                Some(i) => (
+                    rest.get(..i).unwrap_or_default(),
+                    rest.get(i + 1..).unwrap_or_default(),
+                    true,
+                ),
+                None => (rest, &[][..], false),
+            };
             if self.discarding {
                 // The error was already reported; resynchronise silently.
-                if byte == 0 {
-                    self.discarding = false;
+                if !delimited {
+                    return Feed {
+                        event: None,
+                        rest: after,
+                    };
                 }
-            } else if byte == 0 {
-                // An empty frame carries nothing; skip it.
-                if !self.buf.is_empty() {
-                    let event = Some(self.finish());
-                    self.buf.clear();
-                    return Feed { event, rest };
-                }
-            } else if self.buf.push(byte).is_err() {
-                // Report as soon as the limit is passed, so hosts can react
-                // without waiting for a delimiter that may never come.
+                self.discarding = false;
+                rest = after;
+                continue;
+            }
+            let room = MAX_BODY - self.buf.len();
+            if body.len() > room {
+                // Report as soon as the limit is passed (at the first byte
+                // past it), so hosts can react without waiting for a
+                // delimiter that may never come.
                 self.buf.clear();
                 self.discarding = true;
                 return Feed {
                     event: Some(Err(DecodeError::TooLong)),
+                    rest: rest.get(room + 1..).unwrap_or_default(),
+                };
+            }
+            if !(delimited && self.buf.is_empty()) && self.buf.extend_from_slice(body).is_err() {
+                // Checked for room above; should it fail, drop the frame.
+                self.buf.clear();
+                self.discarding = true;
+                return Feed {
+                    event: Some(Err(DecodeError::TooLong)),
+                    rest: after,
+                };
+            }
+            if !delimited {
+                return Feed {
+                    event: None,
+                    rest: after,
+                };
+            }
+            rest = after;
+            if self.buf.is_empty() && !body.is_empty() {
+                // A whole frame in the input: read it where it lies.
+                return Feed {
+                    event: Some(decode_body(body)),
                     rest,
                 };
             }
+            // An empty frame carries nothing; skip it.
+            if !self.buf.is_empty() {
+                let event = Some(self.finish());
+                self.buf.clear();
+                return Feed { event, rest };
+            }
         }
-        Feed { event: None, rest }
     }
 
     /// Decodes the buffered body of a complete frame.
     fn finish(&mut self) -> Result<Frame, DecodeError> {
-        let len = cobs_decode_in_place(&mut self.buf)?;
-        let raw = self.buf.get(..len).ok_or(DecodeError::BadCobs)?;
-        match postcard::take_from_bytes::<Frame>(raw) {
-            Ok((frame, [])) => Ok(frame),
-            Ok(_) => Err(DecodeError::TrailingBytes),
-            Err(_) => Err(DecodeError::BadFrame),
-        }
+        decode_body(&self.buf)
     }
 }
 
@@ -717,6 +763,77 @@ mod tests {
             for frame in events.into_iter().flatten() {
                 let again = decode_all(&mut Decoder::new(), &encode_vec(&frame));
                 prop_assert_eq!(again, [Ok(frame)]);
+            }
+        }
+    }
+
+    /// The decoder as it was, byte by byte: the reference `feed` must match.
+    fn feed_bytewise<'a>(d: &mut Decoder, bytes: &'a [u8]) -> Feed<'a> {
+        let mut rest = bytes;
+        while let Some((&byte, tail)) = rest.split_first() {
+            rest = tail;
+            if d.discarding {
+                if byte == 0 {
+                    d.discarding = false;
+                }
+            } else if byte == 0 {
+                if !d.buf.is_empty() {
+                    let event = Some(d.finish());
+                    d.buf.clear();
+                    return Feed { event, rest };
+                }
+            } else if d.buf.push(byte).is_err() {
+                d.buf.clear();
+                d.discarding = true;
+                return Feed {
+                    event: Some(Err(DecodeError::TooLong)),
+                    rest,
+                };
+            }
+        }
+        Feed { event: None, rest }
+    }
+
+    proptest! {
+        /// Runs of bytes (frames, garbage, zeros, overlong runs), fed in
+        /// random pieces: the run-at-a-time `feed` consumes and reports
+        /// exactly what the byte-by-byte one does.
+        #[test]
+        fn feed_matches_bytewise(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    any::<(u8, u64, u64)>().prop_map(|(from, clock, seq)| {
+                        let mut buf = [0u8; MAX_FRAME_LEN];
+                        encode(&Frame::Clock { from, clock, seq }, &mut buf).unwrap().to_vec()
+                    }),
+                    proptest::collection::vec(any::<u8>(), 0..8),
+                    proptest::collection::vec(1u8..=255, 0..3 * MAX_FRAME_LEN),
+                    Just(std::vec![0u8]),
+                ],
+                0..12,
+            ),
+            cuts in proptest::collection::vec(1usize..64, 1..8),
+        ) {
+            let stream: Vec<u8> = parts.concat();
+            let (mut fast, mut slow) = (Decoder::new(), Decoder::new());
+            let mut pos = 0;
+            for &cut in cuts.iter().cycle() {
+                if pos >= stream.len() {
+                    break;
+                }
+                let piece = &stream[pos..(pos + cut).min(stream.len())];
+                pos += piece.len();
+                let (mut a, mut b) = (piece, piece);
+                loop {
+                    let (fa, fb) = (fast.feed(a), feed_bytewise(&mut slow, b));
+                    prop_assert_eq!(fa.event, fb.event);
+                    prop_assert_eq!(fa.rest, fb.rest);
+                    prop_assert_eq!(fast.is_mid_frame(), slow.is_mid_frame());
+                    if fa.rest.is_empty() {
+                        break;
+                    }
+                    (a, b) = (fa.rest, fb.rest);
+                }
             }
         }
     }
