@@ -50,7 +50,7 @@ use heapless::Vec;
 
 use crate::fault::{FAULTS_MAX, Fault, Faults};
 use crate::node::{ConnId, Event, Key, Node, StartError, Timeouts};
-use crate::rng::{self, ModelRng, Stream};
+use crate::rng::{self, ModelRng, Stream, Streams};
 use crate::wire::{Decoder, Frame, MAX_FRAME_LEN};
 use crate::{ConfigError, MachineId, N, Record, ticks_in};
 use link::{Link, Segment};
@@ -121,8 +121,9 @@ impl Config {
         }
     }
 
-    /// The node parameters of machine `id` in this run.
-    fn node(&self, id: MachineId) -> crate::node::Config {
+    /// The node parameters of machine `id` in this run, whose streams are
+    /// `streams`.
+    fn node(&self, id: MachineId, streams: &Streams) -> crate::node::Config {
         let mut key = [0u8; 32];
         for (k, b) in key.iter_mut().zip(self.seed.to_le_bytes().iter().cycle()) {
             *k = *b;
@@ -135,7 +136,7 @@ impl Config {
             speed: self.speed,
             duration_ns: self.duration_ns,
             key: Key(key),
-            nonce: rand_core::Rng::next_u64(&mut rng::stream(self.seed, Stream::Nonce(id))),
+            nonce: rand_core::Rng::next_u64(&mut streams.get(Stream::Nonce(id))),
             timeouts: self.timeouts(),
         }
     }
@@ -328,7 +329,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// A run at time 0 with `faults` to inject, each frame delayed as `net`
     /// says.
     pub fn with_network(config: Config, faults: Faults, net: W) -> Result<Self, ConfigError> {
-        let [a, b, c] = MachineId::ALL.map(|id| Node::new(config.node(id), 0));
+        let streams = Streams::new(config.seed);
+        let [a, b, c] = MachineId::ALL.map(|id| Node::new(config.node(id, &streams), 0));
         let spans = has_spans(&faults);
         Ok(Self {
             config,
@@ -342,8 +344,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             crashed: [None; N],
             barrier: [false; N],
             touched: [true; N],
-            jitter: rng::stream(config.seed, Stream::Network),
-            garbage: rng::stream(config.seed, Stream::Faults),
+            jitter: streams.get(Stream::Network),
+            garbage: streams.get(Stream::Faults),
             now_ns: 0,
             start_ns: None,
             steps: 0,

@@ -3,7 +3,7 @@
 
 use super::{Config, Link, Network, Sim, SimNode};
 use crate::fault::{FAULTS_MAX, Faults};
-use crate::rng::{self, Stream};
+use crate::rng::{Stream, Streams};
 use crate::{ConfigError, MachineId, N};
 
 impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
@@ -12,9 +12,11 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// so that no second `Sim` (about 20 KB even with small queues) is built
     /// on the stack. On an error nothing changed.
     pub fn reset(&mut self, config: Config, faults: Faults) -> Result<(), ConfigError> {
+        let streams = Streams::new(config.seed);
+        let node_configs = MachineId::ALL.map(|id| config.node(id, &streams));
         // All three first, so that a refusal leaves every node as it was.
-        for id in MachineId::ALL {
-            SimNode::<INBOX>::check(&config.node(id))?;
+        for c in &node_configs {
+            SimNode::<INBOX>::check(c)?;
         }
         // Every field by name: a new one does not compile until it is reset
         // here as `new` sets it (the tests compare the two).
@@ -38,8 +40,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             // The network is the caller's: a reset keeps it.
             net: _,
         } = self;
-        for (node, id) in nodes.iter_mut().zip(MachineId::ALL) {
-            node.reset(config.node(id), 0)?;
+        for (node, c) in nodes.iter_mut().zip(node_configs) {
+            node.reset(c, 0)?;
         }
         for link in links.iter_mut() {
             *link = Link::NEW;
@@ -51,8 +53,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         *crashed = [None; N];
         *barrier = [false; N];
         *touched = [true; N];
-        *jitter = rng::stream(config.seed, Stream::Network);
-        *garbage = rng::stream(config.seed, Stream::Faults);
+        *jitter = streams.get(Stream::Network);
+        *garbage = streams.get(Stream::Faults);
         *now_ns = 0;
         *start_ns = None;
         *steps = 0;
