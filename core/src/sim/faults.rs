@@ -125,6 +125,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 let hit = live(machine);
                 if hit {
                     self.touched[machine.index()] = true;
+                    self.stale[machine.index()] = true;
                     self.nodes[machine.index()].handle_stop(self.now_ns);
                 }
                 hit

@@ -308,6 +308,15 @@ pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
     barrier: [bool; N],
     /// Machines called since `settle` last looked at them.
     touched: [bool; N],
+    /// Each node's `poll_timeout`, asked again only after a call that can
+    /// change it (`stale`): a step changes one or two nodes, and the next
+    /// step's search would otherwise ask all three.
+    timeouts: [Option<u64>; N],
+    /// See `timeouts`.
+    stale: [bool; N],
+    /// Links whose sender closed and whose close could not yet be posted
+    /// (their queue was full), one bit each: `settle` looks only at these.
+    flushing: u8,
     jitter: ModelRng,
     garbage: ModelRng,
     now_ns: u64,
@@ -344,6 +353,9 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             crashed: [None; N],
             barrier: [false; N],
             touched: [true; N],
+            timeouts: [None; N],
+            stale: [true; N],
+            flushing: 0,
             jitter: streams.get(Stream::Network),
             garbage: streams.get(Stream::Faults),
             now_ns: 0,
@@ -380,6 +392,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         // message is at most a few frames. Far above any honest run.
         let limit = ticks.saturating_mul(16).saturating_add(1_000_000);
         for id in 0..N {
+            self.stale[id] = true;
             self.nodes[id].handle_timeout(0);
         }
         self.settle(sink)?;
@@ -394,6 +407,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 Step::Arrive(l) => self.arrive(l),
                 Step::Timeout(m) => {
                     self.touched[m] = true;
+                    self.stale[m] = true;
                     self.nodes[m].handle_timeout(at);
                 }
             }
@@ -407,7 +421,18 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     }
 
     /// The earliest step, by the documented order.
-    fn next_step(&self) -> Option<(u64, Step)> {
+    fn next_step(&mut self) -> Option<(u64, Step)> {
+        for m in 0..N {
+            if self.stale[m] {
+                self.timeouts[m] = self.nodes[m].poll_timeout();
+                self.stale[m] = false;
+            }
+            debug_assert_eq!(
+                self.timeouts[m],
+                self.nodes[m].poll_timeout(),
+                "node {m} changed without its timeout marked stale"
+            );
+        }
         let mut best: Option<(u64, Step)> = None;
         let mut consider = |at: u64, step: Step| {
             if best.is_none_or(|b| (at, step) < b) {
@@ -432,7 +457,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             if self.crashed[m].is_some() {
                 continue;
             }
-            if let Some(t) = self.nodes[m].poll_timeout() {
+            if let Some(t) = self.timeouts[m] {
                 consider(self.awake_at(m, t.max(self.now_ns)), Step::Timeout(m));
             }
         }
@@ -458,8 +483,12 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     self.touched[m] = true;
                 }
             }
-            for l in 0..LINKS {
-                busy |= self.flush_closing(l);
+            if self.flushing != 0 {
+                for l in 0..LINKS {
+                    if self.flushing & (1 << l) != 0 {
+                        busy |= self.flush_closing(l);
+                    }
+                }
             }
             if !busy {
                 return Ok(());
@@ -489,6 +518,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     self.start_ns = Some(now);
                     self.convert_faults(now);
                     self.touched = [true; N];
+                    self.stale = [true; N];
                     for node in &mut self.nodes {
                         node.handle_start(now, self.config.start_ns, now)
                             .map_err(SimError::Start)?;
@@ -507,10 +537,14 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     fn dial(&mut self, m: usize, conn: ConnId) {
         let peer = MachineId::ALL[m].next().index();
         let accepted = match self.crashed[peer] {
-            None => self.nodes[peer].handle_accepted(self.now_ns),
+            None => {
+                self.stale[peer] = true;
+                self.nodes[peer].handle_accepted(self.now_ns)
+            }
             Some(_) => None,
         };
         self.touched[peer] = true;
+        self.stale[m] = true;
         let Some(theirs) = accepted else {
             return self.nodes[m].handle_closed(conn, self.now_ns);
         };
@@ -529,6 +563,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// what the peer still sends is dropped on arrival.
     fn close(&mut self, m: usize, conn: ConnId) {
         let me = MachineId::ALL[m];
+        self.stale[m] = true;
         for peer in [me.next(), me.other()] {
             let out = link_index(me, peer);
             if self.links[out].ends.is_some_and(|(mine, _)| mine == conn) {
@@ -561,6 +596,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// goes (as TCP sends a closed socket's buffer), then the close.
     fn shut(&mut self, l: usize) {
         self.links[l].closing = true;
+        self.flushing |= 1 << l;
         self.flush_closing(l);
     }
 
@@ -569,6 +605,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     fn flush_closing(&mut self, l: usize) -> bool {
         let link = &self.links[l];
         if !link.closing || link.fin_ns.is_some() {
+            self.flushing &= !(1 << l);
             return false;
         }
         if !link.staging.is_empty() && link.staging.last() == Some(&0) && !self.post_staged(l) {
@@ -579,6 +616,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let delay = self.delay(l, Carried::Close);
         let link = &mut self.links[l];
         link.fin_ns = Some(link.arrival(self.now_ns, delay));
+        self.flushing &= !(1 << l);
         true
     }
 
@@ -629,6 +667,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 if take == 0 || staging.extend_from_slice(piece).is_err() {
                     break;
                 }
+                self.stale[m] = true;
                 self.nodes[m].transmitted(conn, take, self.now_ns);
                 moved = true;
             }
@@ -690,6 +729,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// Node `m`'s processing of the next segment on link `l`.
     fn arrive(&mut self, l: usize) {
         let (from, to) = link_ends(l);
+        self.stale[to.index()] = true;
         // The receiver reads; the sender may find room on the link again.
         self.touched[from.index()] = true;
         self.touched[to.index()] = true;

@@ -32,6 +32,9 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             crashed,
             barrier,
             touched,
+            timeouts,
+            stale,
+            flushing,
             jitter,
             garbage,
             now_ns,
@@ -53,6 +56,9 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         *crashed = [None; N];
         *barrier = [false; N];
         *touched = [true; N];
+        *timeouts = [None; N];
+        *stale = [true; N];
+        *flushing = 0;
         *jitter = streams.get(Stream::Network);
         *garbage = streams.get(Stream::Faults);
         *now_ns = 0;
