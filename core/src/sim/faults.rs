@@ -180,9 +180,12 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let link: &mut Link<LINK> = &mut self.links[l];
         let arrive_ns = link.arrival(self.now_ns, delay);
         // A full link takes no garbage either: the fault then has no effect.
-        link.queue
+        let pushed = link
+            .queue
             .push_back(Segment::new(arrive_ns, bytes, false))
-            .is_ok()
+            .is_ok();
+        self.carrying |= u8::from(pushed) << l;
+        pushed
     }
 
     /// For each fault, in order: it found nothing to act on (its machine had

@@ -317,6 +317,10 @@ pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
     /// Links whose sender closed and whose close could not yet be posted
     /// (their queue was full), one bit each: `settle` looks only at these.
     flushing: u8,
+    /// Links that may hold a segment or a close, one bit each: set where
+    /// one is put on a link, cleared where the search finds the link empty,
+    /// so that the search skips the empty ones without touching them.
+    carrying: u8,
     jitter: ModelRng,
     garbage: ModelRng,
     now_ns: u64,
@@ -356,6 +360,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             timeouts: [None; N],
             stale: [true; N],
             flushing: 0,
+            carrying: 0,
             jitter: streams.get(Stream::Network),
             garbage: streams.get(Stream::Faults),
             now_ns: 0,
@@ -449,6 +454,15 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             }
         }
         for l in 0..LINKS {
+            let link = &self.links[l];
+            if self.carrying & (1 << l) == 0 {
+                debug_assert!(link.queue.is_empty() && link.fin_ns.is_none());
+                continue;
+            }
+            if link.queue.is_empty() && link.fin_ns.is_none() {
+                self.carrying &= !(1 << l);
+                continue;
+            }
             if let Some(at) = self.arrival_at(l) {
                 consider(at, Step::Arrive(l));
             }
@@ -616,6 +630,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let delay = self.delay(l, Carried::Close);
         let link = &mut self.links[l];
         link.fin_ns = Some(link.arrival(self.now_ns, delay));
+        self.carrying |= 1 << l;
         self.flushing &= !(1 << l);
         true
     }
@@ -695,7 +710,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             .queue
             .push_back(Segment::new(arrive_ns, bytes, carried.is_clock()))
         {
-            Ok(()) => true,
+            Ok(()) => {
+                self.carrying |= 1 << l;
+                true
+            }
             Err(seg) => {
                 // Checked for room above; should it fail, the frame waits.
                 link.staging = seg.bytes;

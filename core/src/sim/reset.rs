@@ -35,6 +35,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             timeouts,
             stale,
             flushing,
+            carrying,
             jitter,
             garbage,
             now_ns,
@@ -59,6 +60,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         *timeouts = [None; N];
         *stale = [true; N];
         *flushing = 0;
+        *carrying = 0;
         *jitter = streams.get(Stream::Network);
         *garbage = streams.get(Stream::Faults);
         *now_ns = 0;
