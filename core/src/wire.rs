@@ -255,6 +255,30 @@ fn cobs_decode(src: &[u8], dst: &mut [u8; MAX_BODY]) -> Result<usize, DecodeErro
     Ok(write)
 }
 
+/// The index of the first zero byte (a frame's delimiter) in `bytes`,
+/// eight bytes at a time as `memchr` does: a word has a zero byte exactly
+/// when `(w - 0x01..01) & !w & 0x80..80` is not zero, and its lowest set
+/// bit marks the first one.
+fn find_zero(bytes: &[u8]) -> Option<usize> {
+    const LOW: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or([1; 8]));
+        let zeros = w.wrapping_sub(LOW) & !w & HIGH;
+        if zeros != 0 {
+            return Some(at + (zeros.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == 0)
+        .map(|i| at + i)
+}
+
 /// The frame in a whole COBS body (its delimiter stripped).
 fn decode_body(body: &[u8]) -> Result<Frame, DecodeError> {
     let mut buf = [0u8; MAX_BODY];
@@ -318,7 +342,7 @@ impl Decoder {
     pub fn feed<'a>(&mut self, bytes: &'a [u8]) -> Feed<'a> {
         let mut rest = bytes;
         loop {
-            let (body, after, delimited) = match rest.iter().position(|&b| b == 0) {
+            let (body, after, delimited) = match find_zero(rest) {
                 Some(i) => (
                     rest.get(..i).unwrap_or_default(),
                     rest.get(i + 1..).unwrap_or_default(),
@@ -764,6 +788,14 @@ mod tests {
                 let again = decode_all(&mut Decoder::new(), &encode_vec(&frame));
                 prop_assert_eq!(again, [Ok(frame)]);
             }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn find_zero_finds_the_first_zero(bytes in proptest::collection::vec(
+            prop_oneof![3 => 1u8..=255, 1 => Just(0u8), 1 => Just(0x80u8), 1 => Just(1u8)], 0..40)) {
+            prop_assert_eq!(find_zero(&bytes), bytes.iter().position(|&b| b == 0));
         }
     }
 
