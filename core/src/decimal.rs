@@ -43,21 +43,6 @@ pub(crate) const fn len(n: u64) -> usize {
 /// scratch buffer to copy from.
 pub(crate) fn write_exact(mut n: u64, out: &mut [u8]) {
     let mut end = out.len();
-    // Four digits per division, as `itoa` does: the divisions form one
-    // chain, and the fewer links it has the sooner a long number is done.
-    while end >= 4 {
-        let rem = (n % 10_000) as usize;
-        n /= 10_000;
-        let (hi, lo) = (rem / 100 * 2, rem % 100 * 2);
-        if let (Some([w, x, y, z]), Some([a, b]), Some([c, d])) = (
-            out.get_mut(end - 4..end),
-            PAIRS.get(hi..hi + 2),
-            PAIRS.get(lo..lo + 2),
-        ) {
-            (*w, *x, *y, *z) = (*a, *b, *c, *d);
-        }
-        end -= 4;
-    }
     while end >= 2 {
         let pair = (n % 100) as usize * 2;
         n /= 100;

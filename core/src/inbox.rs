@@ -63,10 +63,6 @@ impl<const CAP: usize> Inbox<CAP> {
 
     /// Messages waiting that arrived at or before `by_ns`.
     pub fn len_by(&self, by_ns: u64) -> usize {
-        // Usually every message arrived by then: no search.
-        if self.queue.back().is_none_or(|last| last.at_ns <= by_ns) {
-            return self.queue.len();
-        }
         // In arrival order, so those that came later are a suffix.
         let (a, b) = self.queue.as_slices();
         let early = |s: &[Arrived]| s.partition_point(|m| m.at_ns <= by_ns);

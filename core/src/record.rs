@@ -137,6 +137,15 @@ impl<'a> LineWriter<'a> {
     /// from the right: no scratch buffer, no copy (a `memcpy` call per
     /// column was a sixth of a logged run's time).
     fn num(&mut self, n: u64, end: u8) {
+        if !cfg!(target_pointer_width = "64") {
+            // The firmware's flash holds only the one digit writer.
+            let mut col = [end; U64_DIGITS + 1];
+            if let Some((digits, _)) = col.split_first_chunk_mut() {
+                let start = decimal::write_right(n, digits);
+                self.put(col.get(start..).unwrap_or_default());
+            }
+            return;
+        }
         let digits = decimal::len(n);
         if let Some((last, col)) = self
             .buf

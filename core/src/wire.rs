@@ -284,7 +284,10 @@ fn decode_body(body: &[u8]) -> Result<Frame, DecodeError> {
     let mut buf = [0u8; MAX_BODY];
     let len = cobs_decode(body, &mut buf)?;
     let raw = buf.get(..len).ok_or(DecodeError::BadCobs)?;
-    if let Some(frame) = clock::decode(raw) {
+    // The fast `Clock` path costs flash the firmware does not have.
+    if cfg!(target_pointer_width = "64")
+        && let Some(frame) = clock::decode(raw)
+    {
         return Ok(frame);
     }
     match postcard::take_from_bytes::<Frame>(raw) {
@@ -336,10 +339,51 @@ impl Decoder {
     /// Consumes `bytes` up to the first completed frame or error and returns
     /// it with the unconsumed input; buffers everything if nothing completes.
     ///
-    /// It works a run of bytes at a time, up to the next delimiter, not
-    /// byte by byte: what it consumes and reports is what a byte-by-byte
-    /// reading would (the tests compare the two).
+    /// On 64-bit hosts it works a run of bytes at a time, up to the next
+    /// delimiter; on smaller targets (the firmware, whose flash budget the
+    /// faster reading would pass) byte by byte. Both consume and report the
+    /// same (the tests compare the two).
     pub fn feed<'a>(&mut self, bytes: &'a [u8]) -> Feed<'a> {
+        if cfg!(target_pointer_width = "64") {
+            self.feed_runs(bytes)
+        } else {
+            self.feed_bytes(bytes)
+        }
+    }
+
+    /// [`Decoder::feed`] a byte at a time.
+    fn feed_bytes<'a>(&mut self, bytes: &'a [u8]) -> Feed<'a> {
+        let mut rest = bytes;
+        while let Some((&byte, tail)) = rest.split_first() {
+            rest = tail;
+            if self.discarding {
+                // The error was already reported; resynchronise silently.
+                if byte == 0 {
+                    self.discarding = false;
+                }
+            } else if byte == 0 {
+                // An empty frame carries nothing; skip it.
+                if !self.buf.is_empty() {
+                    let event = Some(self.finish());
+                    self.buf.clear();
+                    return Feed { event, rest };
+                }
+            } else if self.buf.push(byte).is_err() {
+                // Report as soon as the limit is passed, so hosts can react
+                // without waiting for a delimiter that may never come.
+                self.buf.clear();
+                self.discarding = true;
+                return Feed {
+                    event: Some(Err(DecodeError::TooLong)),
+                    rest,
+                };
+            }
+        }
+        Feed { event: None, rest }
+    }
+
+    /// [`Decoder::feed`] a run of bytes, up to the next delimiter, at a time.
+    fn feed_runs<'a>(&mut self, bytes: &'a [u8]) -> Feed<'a> {
         let mut rest = bytes;
         loop {
             let (body, after, delimited) = match find_zero(rest) {
@@ -799,36 +843,9 @@ mod tests {
         }
     }
 
-    /// The decoder as it was, byte by byte: the reference `feed` must match.
-    fn feed_bytewise<'a>(d: &mut Decoder, bytes: &'a [u8]) -> Feed<'a> {
-        let mut rest = bytes;
-        while let Some((&byte, tail)) = rest.split_first() {
-            rest = tail;
-            if d.discarding {
-                if byte == 0 {
-                    d.discarding = false;
-                }
-            } else if byte == 0 {
-                if !d.buf.is_empty() {
-                    let event = Some(d.finish());
-                    d.buf.clear();
-                    return Feed { event, rest };
-                }
-            } else if d.buf.push(byte).is_err() {
-                d.buf.clear();
-                d.discarding = true;
-                return Feed {
-                    event: Some(Err(DecodeError::TooLong)),
-                    rest,
-                };
-            }
-        }
-        Feed { event: None, rest }
-    }
-
     proptest! {
         /// Runs of bytes (frames, garbage, zeros, overlong runs), fed in
-        /// random pieces: the run-at-a-time `feed` consumes and reports
+        /// random pieces: the run-at-a-time reading consumes and reports
         /// exactly what the byte-by-byte one does.
         #[test]
         fn feed_matches_bytewise(
@@ -857,7 +874,7 @@ mod tests {
                 pos += piece.len();
                 let (mut a, mut b) = (piece, piece);
                 loop {
-                    let (fa, fb) = (fast.feed(a), feed_bytewise(&mut slow, b));
+                    let (fa, fb) = (fast.feed_runs(a), slow.feed_bytes(b));
                     prop_assert_eq!(fa.event, fb.event);
                     prop_assert_eq!(fa.rest, fb.rest);
                     prop_assert_eq!(fast.is_mid_frame(), slow.is_mid_frame());

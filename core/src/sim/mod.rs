@@ -459,7 +459,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 debug_assert!(link.queue.is_empty() && link.fin_ns.is_none());
                 continue;
             }
-            if link.queue.is_empty() && link.fin_ns.is_none() {
+            // (Not on the firmware: the flash this takes is worth more there.)
+            if cfg!(target_pointer_width = "64") && link.queue.is_empty() && link.fin_ns.is_none() {
                 self.carrying &= !(1 << l);
                 continue;
             }
@@ -497,11 +498,9 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     self.touched[m] = true;
                 }
             }
-            if self.flushing != 0 {
-                for l in 0..LINKS {
-                    if self.flushing & (1 << l) != 0 {
-                        busy |= self.flush_closing(l);
-                    }
+            for l in 0..LINKS {
+                if self.flushing & (1 << l) != 0 {
+                    busy |= self.flush_closing(l);
                 }
             }
             if !busy {

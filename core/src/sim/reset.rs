@@ -13,10 +13,9 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// on the stack. On an error nothing changed.
     pub fn reset(&mut self, config: Config, faults: Faults) -> Result<(), ConfigError> {
         let streams = Streams::new(config.seed);
-        let node_configs = MachineId::ALL.map(|id| config.node(id, &streams));
         // All three first, so that a refusal leaves every node as it was.
-        for c in &node_configs {
-            SimNode::<INBOX>::check(c)?;
+        for id in MachineId::ALL {
+            SimNode::<INBOX>::check(&config.node(id, &streams))?;
         }
         // Every field by name: a new one does not compile until it is reset
         // here as `new` sets it (the tests compare the two).
@@ -44,8 +43,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             // The network is the caller's: a reset keeps it.
             net: _,
         } = self;
-        for (node, c) in nodes.iter_mut().zip(node_configs) {
-            node.reset(c, 0)?;
+        for (node, id) in nodes.iter_mut().zip(MachineId::ALL) {
+            node.reset(config.node(id, &streams), 0)?;
         }
         for link in links.iter_mut() {
             *link = Link::NEW;
