@@ -21,6 +21,45 @@ pub(crate) fn write_right(mut n: u64, buf: &mut [u8; U64_DIGITS]) -> usize {
     start
 }
 
+/// "00" to "99": the digits of every number below 100, two at a time.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// How many decimal digits `n` has (1 for 0).
+pub(crate) const fn len(n: u64) -> usize {
+    match n.checked_ilog10() {
+        Some(d) => d as usize + 1,
+        None => 1,
+    }
+}
+
+/// Writes the last `out.len()` decimal digits of `n` into `out`, two at a
+/// time from the right: with `out` of [`len`]`(n)` bytes, `n` in decimal.
+/// The log's hot path: digits go straight where they belong, with no
+/// scratch buffer to copy from.
+pub(crate) fn write_exact(mut n: u64, out: &mut [u8]) {
+    let mut end = out.len();
+    while end >= 2 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        if let (Some([hi, lo]), Some([a, b])) =
+            (out.get_mut(end - 2..end), PAIRS.get(pair..pair + 2))
+        {
+            (*hi, *lo) = (*a, *b);
+        }
+        end -= 2;
+    }
+    if let Some(first) = out.first_mut()
+        && end == 1
+    {
+        *first = b'0' + (n % 10) as u8;
+    }
+}
+
 /// A `u64` in decimal, written without `core::fmt` (as the `itoa` crate does):
 /// `Decimal::new(42).as_bytes() == b"42"`.
 ///
@@ -81,6 +120,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn write_exact_matches_display(n in any::<u64>(), shift in 0u32..64) {
+            let n = n >> shift;
+            let mut out = [b'x'; U64_DIGITS + 1];
+            let digits = len(n);
+            write_exact(n, &mut out[1..=digits]);
+            let want = n.to_string();
+            prop_assert_eq!(&out[1..=digits], want.as_bytes());
+            prop_assert_eq!(out[0], b'x');
+            prop_assert!(out[digits + 1..].iter().all(|&b| b == b'x'));
+        }
+
         #[test]
         fn matches_display(n in any::<u64>(), shift in 0u32..64) {
             let n = n >> shift;

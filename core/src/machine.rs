@@ -76,8 +76,13 @@ pub fn ticks_in(duration_ns: u64, rate: u32) -> u64 {
 /// `start_ns + model_ns / speed` (saturating). The one schedule rule of every
 /// host and checker.
 pub const fn due_ns(start_ns: u64, model_ns: u64, speed: u32) -> u64 {
-    let speed = if speed == 0 { 1 } else { speed as u64 };
-    start_ns.saturating_add(model_ns / speed)
+    // Speed 1 (every standard run) skips the division: it is on the path of
+    // every deadline a host asks for.
+    let model = match speed {
+        0 | 1 => model_ns,
+        s => model_ns / s as u64,
+    };
+    start_ns.saturating_add(model)
 }
 
 /// The host-clock time between two ticks of a machine at `rate` ticks per
@@ -102,6 +107,9 @@ pub struct Machine<const CAP: usize> {
     clock: Clock,
     inbox: Inbox<CAP>,
     ticks: u64,
+    /// `model_ns(ticks, rate)`, kept rather than worked out (three divisions)
+    /// each time a host asks when the next tick is due.
+    next_ns: u64,
     next_seq: [u64; N],
 }
 
@@ -125,6 +133,7 @@ impl<const CAP: usize> Machine<CAP> {
             clock: Clock::new(),
             inbox: Inbox::new(),
             ticks: 0,
+            next_ns: 0,
             next_seq: [0; N],
         }
     }
@@ -152,6 +161,7 @@ impl<const CAP: usize> Machine<CAP> {
             clock,
             inbox,
             ticks,
+            next_ns,
             next_seq,
         } = self;
         *my_id = id;
@@ -160,6 +170,7 @@ impl<const CAP: usize> Machine<CAP> {
         *clock = Clock::new();
         inbox.clear();
         *ticks = 0;
+        *next_ns = 0;
         *next_seq = [0; N];
         Ok(())
     }
@@ -186,7 +197,7 @@ impl<const CAP: usize> Machine<CAP> {
 
     /// The scheduled model time of the next tick, in ns.
     pub const fn next_tick_ns(&self) -> u64 {
-        model_ns(self.ticks, self.rate)
+        self.next_ns
     }
 
     /// The inbox.
@@ -248,7 +259,7 @@ impl<const CAP: usize> Machine<CAP> {
         let record = Record {
             machine: self.id,
             tick: self.ticks,
-            model_ns: self.next_tick_ns(),
+            model_ns: self.next_ns,
             system_ns,
             clock: self.clock.get(),
             // The inbox holds at most CAP messages; saturate for a CAP beyond u32.
@@ -256,6 +267,7 @@ impl<const CAP: usize> Machine<CAP> {
             event,
         };
         self.ticks += 1;
+        self.next_ns = model_ns(self.ticks, self.rate);
         Ok(record)
     }
 

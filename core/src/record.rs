@@ -133,15 +133,28 @@ impl<'a> LineWriter<'a> {
     }
 
     /// Writes `n` in decimal and then `end`, the byte after the column. The
-    /// digits go into a scratch buffer from the right, least significant
-    /// first, so one copy writes the whole column (one call per column keeps
-    /// `write_line`, inlined into every sink, short).
+    /// digits are counted first and then written in place, two at a time
+    /// from the right: no scratch buffer, no copy (a `memcpy` call per
+    /// column was a sixth of a logged run's time).
     fn num(&mut self, n: u64, end: u8) {
-        let mut col = [end; U64_DIGITS + 1];
-        // The first U64_DIGITS bytes always exist; `end` stays in the last.
-        if let Some((digits, _)) = col.split_first_chunk_mut() {
-            let start = decimal::write_right(n, digits);
-            self.put(col.get(start..).unwrap_or_default());
+        if !cfg!(target_pointer_width = "64") {
+            // The firmware's flash holds only the one digit writer.
+            let mut col = [end; U64_DIGITS + 1];
+            if let Some((digits, _)) = col.split_first_chunk_mut() {
+                let start = decimal::write_right(n, digits);
+                self.put(col.get(start..).unwrap_or_default());
+            }
+            return;
+        }
+        let digits = decimal::len(n);
+        if let Some((last, col)) = self
+            .buf
+            .get_mut(self.len..self.len + digits + 1)
+            .and_then(<[u8]>::split_last_mut)
+        {
+            decimal::write_exact(n, col);
+            *last = end;
+            self.len += digits + 1;
         }
     }
 

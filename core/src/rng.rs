@@ -67,6 +67,56 @@ pub fn stream(seed: u64, stream: Stream) -> ModelRng {
     rng
 }
 
+/// The number of streams a seed has (`Stream::Swarm` is the last).
+#[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))]
+const STREAMS: usize = 4 + 2 * N;
+
+/// Every stream of one seed, made with one jump each from the one before:
+/// a host that needs several pays 9 jumps, not a walk from the seed for
+/// each (a jump is 256 steps of the generator; a simulator's six streams
+/// cost 45 jumps the other way, a swarm case's worth of ticks). On targets
+/// under 64 bits (the firmware, short of flash, not of time) it holds only
+/// the seed and walks as [`stream`] does.
+#[derive(Debug, Clone)]
+pub struct Streams(
+    #[cfg(target_pointer_width = "64")] [ModelRng; STREAMS],
+    #[cfg(not(target_pointer_width = "64"))] u64,
+);
+
+impl Streams {
+    /// The streams of `seed`.
+    #[cfg(target_pointer_width = "64")]
+    pub fn new(seed: u64) -> Self {
+        let mut rng = ModelRng::seed_from_u64(seed);
+        Self(core::array::from_fn(|_| {
+            let this = rng.clone();
+            rng.jump();
+            this
+        }))
+    }
+
+    /// The generator of `stream`, as [`stream`] makes it.
+    #[cfg(target_pointer_width = "64")]
+    pub fn get(&self, stream: Stream) -> ModelRng {
+        self.0
+            .get(stream.jumps())
+            .cloned()
+            .unwrap_or_else(|| ModelRng::seed_from_u64(0))
+    }
+
+    /// The streams of `seed`.
+    #[cfg(not(target_pointer_width = "64"))]
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The generator of `s`, as [`stream`] makes it.
+    #[cfg(not(target_pointer_width = "64"))]
+    pub fn get(&self, s: Stream) -> ModelRng {
+        stream(self.0, s)
+    }
+}
+
 /// A uniform draw from `range`.
 ///
 /// Multiplies a 64-bit draw by the span and keeps the high word: one draw per
@@ -108,6 +158,26 @@ mod tests {
         let (x, y, z) = (a.next_u64(), b.next_u64(), a2.next_u64());
         assert_ne!(x, y);
         assert_eq!(x, z);
+    }
+
+    #[test]
+    fn streams_at_once_are_the_streams_one_by_one() {
+        let mut all = std::vec![Stream::Run, Stream::Network, Stream::Faults, Stream::Swarm];
+        for id in MachineId::ALL {
+            all.extend([Stream::Machine(id), Stream::Nonce(id)]);
+        }
+        for seed in [0, 7, u64::MAX] {
+            let streams = Streams::new(seed);
+            for &s in &all {
+                let (mut a, mut b) = (streams.get(s), stream(seed, s));
+                assert_eq!(
+                    [a.next_u64(), a.next_u64()],
+                    [b.next_u64(), b.next_u64()],
+                    "{s:?}"
+                );
+            }
+        }
+        assert_eq!(Stream::Swarm.jumps(), STREAMS - 1);
     }
 
     #[test]

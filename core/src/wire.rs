@@ -11,6 +11,8 @@
 
 use core::fmt;
 
+mod clock;
+
 /// The protocol version, carried in the handshake's first frame each way.
 ///
 /// Version 3: `Hello` carries the caller's proof of the key over its own
@@ -221,42 +223,78 @@ pub fn encode<'b>(frame: &Frame, buf: &'b mut [u8]) -> Result<&'b mut [u8], Enco
     postcard::to_slice_cobs(frame, buf).map_err(|_| EncodeError::BufferTooSmall)
 }
 
-/// Decodes a COBS body (no delimiter, no zero bytes) in place and returns the
-/// decoded length. Decoding only ever shrinks, so writes never pass reads.
-fn cobs_decode_in_place(buf: &mut [u8]) -> Result<usize, DecodeError> {
-    let len = buf.len();
+/// Decodes a COBS body `src` (no delimiter, no zero bytes) into `dst` and
+/// returns the decoded length; decoding only ever shrinks, so `dst` of the
+/// body's largest size always has room.
+fn cobs_decode(src: &[u8], dst: &mut [u8; MAX_BODY]) -> Result<usize, DecodeError> {
+    let len = src.len();
     let mut read = 0usize;
     let mut write = 0usize;
-    while let Some(&code) = buf.get(read) {
+    while let Some(&code) = src.get(read) {
         if code == 0 {
             return Err(DecodeError::BadCobs);
         }
         let start = read + 1;
         let end = start + usize::from(code - 1);
-        if end > len {
+        let (Some(group), Some(out)) =
+            (src.get(start..end), dst.get_mut(write..write + end - start))
+        else {
             return Err(DecodeError::BadCobs);
-        }
-        // Byte by byte, leftwards (write <= start): a frame is a few dozen
-        // bytes, and `copy_within` would link a 1.5 KB `memmove` into a
-        // microcontroller's image for this one call.
-        for from in start..end {
-            if let Some(&b) = buf.get(from)
-                && let Some(slot) = buf.get_mut(write)
-            {
-                *slot = b;
-            }
-            write += 1;
-        }
+        };
+        out.copy_from_slice(group);
+        write += group.len();
         read = end;
         // Every group but the last and the full 254-byte ones stood for a zero.
         if code != 0xFF && read < len {
-            if let Some(slot) = buf.get_mut(write) {
+            if let Some(slot) = dst.get_mut(write) {
                 *slot = 0;
             }
             write += 1;
         }
     }
     Ok(write)
+}
+
+/// The index of the first zero byte (a frame's delimiter) in `bytes`,
+/// eight bytes at a time as `memchr` does: a word has a zero byte exactly
+/// when `(w - 0x01..01) & !w & 0x80..80` is not zero, and its lowest set
+/// bit marks the first one.
+fn find_zero(bytes: &[u8]) -> Option<usize> {
+    const LOW: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or([1; 8]));
+        let zeros = w.wrapping_sub(LOW) & !w & HIGH;
+        if zeros != 0 {
+            return Some(at + (zeros.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == 0)
+        .map(|i| at + i)
+}
+
+/// The frame in a whole COBS body (its delimiter stripped).
+fn decode_body(body: &[u8]) -> Result<Frame, DecodeError> {
+    let mut buf = [0u8; MAX_BODY];
+    let len = cobs_decode(body, &mut buf)?;
+    let raw = buf.get(..len).ok_or(DecodeError::BadCobs)?;
+    // The fast `Clock` path costs flash the firmware does not have.
+    if cfg!(target_pointer_width = "64")
+        && let Some(frame) = clock::decode(raw)
+    {
+        return Ok(frame);
+    }
+    match postcard::take_from_bytes::<Frame>(raw) {
+        Ok((frame, [])) => Ok(frame),
+        Ok(_) => Err(DecodeError::TrailingBytes),
+        Err(_) => Err(DecodeError::BadFrame),
+    }
 }
 
 /// What one call to `Decoder::feed` produced.
@@ -300,7 +338,21 @@ impl Decoder {
 
     /// Consumes `bytes` up to the first completed frame or error and returns
     /// it with the unconsumed input; buffers everything if nothing completes.
+    ///
+    /// On 64-bit hosts it works a run of bytes at a time, up to the next
+    /// delimiter; on smaller targets (the firmware, whose flash budget the
+    /// faster reading would pass) byte by byte. Both consume and report the
+    /// same (the tests compare the two).
     pub fn feed<'a>(&mut self, bytes: &'a [u8]) -> Feed<'a> {
+        if cfg!(target_pointer_width = "64") {
+            self.feed_runs(bytes)
+        } else {
+            self.feed_bytes(bytes)
+        }
+    }
+
+    /// [`Decoder::feed`] a byte at a time.
+    fn feed_bytes<'a>(&mut self, bytes: &'a [u8]) -> Feed<'a> {
         let mut rest = bytes;
         while let Some((&byte, tail)) = rest.split_first() {
             rest = tail;
@@ -330,15 +382,77 @@ impl Decoder {
         Feed { event: None, rest }
     }
 
+    /// [`Decoder::feed`] a run of bytes, up to the next delimiter, at a time.
+    fn feed_runs<'a>(&mut self, bytes: &'a [u8]) -> Feed<'a> {
+        let mut rest = bytes;
+        loop {
+            let (body, after, delimited) = match find_zero(rest) {
+                Some(i) => (
+                    rest.get(..i).unwrap_or_default(),
+                    rest.get(i + 1..).unwrap_or_default(),
+                    true,
+                ),
+                None => (rest, &[][..], false),
+            };
+            if self.discarding {
+                // The error was already reported; resynchronise silently.
+                if !delimited {
+                    return Feed {
+                        event: None,
+                        rest: after,
+                    };
+                }
+                self.discarding = false;
+                rest = after;
+                continue;
+            }
+            let room = MAX_BODY - self.buf.len();
+            if body.len() > room {
+                // Report as soon as the limit is passed (at the first byte
+                // past it), so hosts can react without waiting for a
+                // delimiter that may never come.
+                self.buf.clear();
+                self.discarding = true;
+                return Feed {
+                    event: Some(Err(DecodeError::TooLong)),
+                    rest: rest.get(room + 1..).unwrap_or_default(),
+                };
+            }
+            if !(delimited && self.buf.is_empty()) && self.buf.extend_from_slice(body).is_err() {
+                // Checked for room above; should it fail, drop the frame.
+                self.buf.clear();
+                self.discarding = true;
+                return Feed {
+                    event: Some(Err(DecodeError::TooLong)),
+                    rest: after,
+                };
+            }
+            if !delimited {
+                return Feed {
+                    event: None,
+                    rest: after,
+                };
+            }
+            rest = after;
+            if self.buf.is_empty() && !body.is_empty() {
+                // A whole frame in the input: read it where it lies.
+                return Feed {
+                    event: Some(decode_body(body)),
+                    rest,
+                };
+            }
+            // An empty frame carries nothing; skip it.
+            if !self.buf.is_empty() {
+                let event = Some(self.finish());
+                self.buf.clear();
+                return Feed { event, rest };
+            }
+        }
+    }
+
     /// Decodes the buffered body of a complete frame.
     fn finish(&mut self) -> Result<Frame, DecodeError> {
-        let len = cobs_decode_in_place(&mut self.buf)?;
-        let raw = self.buf.get(..len).ok_or(DecodeError::BadCobs)?;
-        match postcard::take_from_bytes::<Frame>(raw) {
-            Ok((frame, [])) => Ok(frame),
-            Ok(_) => Err(DecodeError::TrailingBytes),
-            Err(_) => Err(DecodeError::BadFrame),
-        }
+        decode_body(&self.buf)
     }
 }
 
@@ -717,6 +831,58 @@ mod tests {
             for frame in events.into_iter().flatten() {
                 let again = decode_all(&mut Decoder::new(), &encode_vec(&frame));
                 prop_assert_eq!(again, [Ok(frame)]);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn find_zero_finds_the_first_zero(bytes in proptest::collection::vec(
+            prop_oneof![3 => 1u8..=255, 1 => Just(0u8), 1 => Just(0x80u8), 1 => Just(1u8)], 0..40)) {
+            prop_assert_eq!(find_zero(&bytes), bytes.iter().position(|&b| b == 0));
+        }
+    }
+
+    proptest! {
+        /// Runs of bytes (frames, garbage, zeros, overlong runs), fed in
+        /// random pieces: the run-at-a-time reading consumes and reports
+        /// exactly what the byte-by-byte one does.
+        #[test]
+        fn feed_matches_bytewise(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    any::<(u8, u64, u64)>().prop_map(|(from, clock, seq)| {
+                        let mut buf = [0u8; MAX_FRAME_LEN];
+                        encode(&Frame::Clock { from, clock, seq }, &mut buf).unwrap().to_vec()
+                    }),
+                    proptest::collection::vec(any::<u8>(), 0..8),
+                    proptest::collection::vec(1u8..=255, 0..3 * MAX_FRAME_LEN),
+                    Just(std::vec![0u8]),
+                ],
+                0..12,
+            ),
+            cuts in proptest::collection::vec(1usize..64, 1..8),
+        ) {
+            let stream: Vec<u8> = parts.concat();
+            let (mut fast, mut slow) = (Decoder::new(), Decoder::new());
+            let mut pos = 0;
+            for &cut in cuts.iter().cycle() {
+                if pos >= stream.len() {
+                    break;
+                }
+                let piece = &stream[pos..(pos + cut).min(stream.len())];
+                pos += piece.len();
+                let (mut a, mut b) = (piece, piece);
+                loop {
+                    let (fa, fb) = (fast.feed_runs(a), slow.feed_bytes(b));
+                    prop_assert_eq!(fa.event, fb.event);
+                    prop_assert_eq!(fa.rest, fb.rest);
+                    prop_assert_eq!(fast.is_mid_frame(), slow.is_mid_frame());
+                    if fa.rest.is_empty() {
+                        break;
+                    }
+                    (a, b) = (fa.rest, fb.rest);
+                }
             }
         }
     }

@@ -6,6 +6,8 @@
 //! faults are drawn from that seed alone (stream [`Stream::Swarm`]), so a case
 //! is the same whichever shard or worker runs it.
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -213,9 +215,24 @@ impl Tally {
     }
 }
 
+/// What one worker keeps from case to case: a simulator per capacity pair,
+/// reset for each case rather than built anew (with its three nodes, tens
+/// of KiB to fill), and the log rows' buffers.
+#[derive(Default)]
+pub struct Worker {
+    sims: HashMap<(usize, usize), Box<dyn Any>>,
+    rows: Rows,
+}
+
 /// Runs one case and checks every invariant.
 pub fn check_case(case: &Case) -> Verdict {
-    let job = CaseJob(case.clone());
+    check_case_with(case, &mut Worker::default())
+}
+
+/// Runs one case with `worker`'s simulator and buffers and checks every
+/// invariant.
+pub fn check_case_with(case: &Case, worker: &mut Worker) -> Verdict {
+    let job = CaseJob(case.clone(), worker);
     match catch_unwind(AssertUnwindSafe(|| with_caps(case.caps, job))) {
         Ok(Ok(verdict)) => verdict,
         Ok(Err(e)) => Err(format!("{e:#}")),
@@ -230,9 +247,9 @@ pub fn check_case(case: &Case) -> Verdict {
     }
 }
 
-struct CaseJob(Case);
+struct CaseJob<'w>(Case, &'w mut Worker);
 
-impl SimJob for CaseJob {
+impl SimJob for CaseJob<'_> {
     type Output = Verdict;
 
     fn run<const INBOX: usize, const LINK: usize>(self) -> Verdict {
@@ -241,9 +258,27 @@ impl SimJob for CaseJob {
             caps,
             faults,
         } = self.0;
-        let mut sim = Sim::<INBOX, LINK>::new(config, faults).map_err(|e| e.to_string())?;
-        let mut rows = Rows::default();
-        let report = sim.run(&mut rows).map_err(|e| e.to_string())?;
+        let Worker { sims, rows } = self.1;
+        let sim = match sims
+            .get_mut(&(INBOX, LINK))
+            .and_then(|s| s.downcast_mut::<Sim<INBOX, LINK>>())
+        {
+            Some(sim) => {
+                sim.reset(config, faults).map_err(|e| e.to_string())?;
+                sim
+            }
+            None => {
+                let sim = Sim::<INBOX, LINK>::new(config, faults).map_err(|e| e.to_string())?;
+                let slot = sims.entry((INBOX, LINK)).insert_entry(Box::new(sim));
+                slot.into_mut()
+                    .downcast_mut::<Sim<INBOX, LINK>>()
+                    .ok_or("a worker's simulator is of another type (a bug)")?
+            }
+        };
+        for log in &mut rows.0 {
+            log.clear();
+        }
+        let report = sim.run(rows).map_err(|e| e.to_string())?;
         let duration_s = config.duration_ns as f64 / 1e9;
         let mut params = Params::sim(&config, None, duration_s, caps.inbox, caps.link);
         params.summarise(&report);
@@ -364,32 +399,35 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
     std::thread::scope(|scope| -> Result<()> {
         let mut handles = Vec::new();
         for w in 0..workers {
-            let work = || loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = cases.get(usize::try_from(k).unwrap_or(usize::MAX)) else {
-                    return;
-                };
-                let one = Instant::now();
-                let verdict = check_case(&case(seed, i));
-                let took = one.elapsed();
-                if let Ok(mut s) = slowest.lock()
-                    && took > s.0
-                {
-                    *s = (took, i);
-                }
-                match verdict {
-                    Ok(t) => {
-                        if let Ok(mut total) = total.lock() {
-                            total.add(&t);
+            let work = || {
+                let mut worker = Worker::default();
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = cases.get(usize::try_from(k).unwrap_or(usize::MAX)) else {
+                        return;
+                    };
+                    let one = Instant::now();
+                    let verdict = check_case_with(&case(seed, i), &mut worker);
+                    let took = one.elapsed();
+                    if let Ok(mut s) = slowest.lock()
+                        && took > s.0
+                    {
+                        *s = (took, i);
+                    }
+                    match verdict {
+                        Ok(t) => {
+                            if let Ok(mut total) = total.lock() {
+                                total.add(&t);
+                            }
+                        }
+                        Err(why) => {
+                            if let Ok(mut f) = failures.lock() {
+                                f.push((i, why));
+                            }
                         }
                     }
-                    Err(why) => {
-                        if let Ok(mut f) = failures.lock() {
-                            f.push((i, why));
-                        }
-                    }
+                    bar.inc(1);
                 }
-                bar.inc(1);
             };
             let handle = std::thread::Builder::new()
                 .name(format!("swarm-{w}"))

@@ -6,8 +6,13 @@ use super::*;
 impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     pub(super) fn on_frame(&mut self, conn: ConnId, frame: Frame) {
         let id = self.config.id;
-        let key = &self.config.key.clone();
         let state = self.conns[conn.index()].state;
+        if let State::Up(peer) = state {
+            // A running link's frame: the key is not needed, nor copied.
+            return self.on_link_frame(conn, peer, frame);
+        }
+        // A copy, as the handshake below also changes `self`.
+        let key = &self.config.key.clone();
         let outcome = match (state, frame) {
             (State::Up(peer), frame) => return self.on_link_frame(conn, peer, frame),
             (

@@ -34,9 +34,23 @@ impl<const CAP: usize> Outbox<CAP> {
         if bytes.len() > CAP - self.len {
             return Err(Full);
         }
-        for (i, &b) in bytes.iter().enumerate() {
-            // (head + len + i) % CAP < CAP: always in bounds.
-            self.buf[(self.head + self.len + i) % CAP] = b;
+        if !cfg!(target_pointer_width = "64") {
+            // Byte by byte on the firmware: less flash, and its frames are few.
+            for (i, &b) in bytes.iter().enumerate() {
+                // (head + len + i) % CAP < CAP: always in bounds.
+                self.buf[(self.head + self.len + i) % CAP] = b;
+            }
+            self.len += bytes.len();
+            return Ok(());
+        }
+        // Two copies at most: up to the ring's end, then from its start.
+        let tail = (self.head + self.len) % CAP;
+        let (first, second) = bytes.split_at(bytes.len().min(CAP - tail));
+        if let Some(dst) = self.buf.get_mut(tail..tail + first.len()) {
+            dst.copy_from_slice(first);
+        }
+        if let Some(dst) = self.buf.get_mut(..second.len()) {
+            dst.copy_from_slice(second);
         }
         self.len += bytes.len();
         Ok(())
@@ -57,12 +71,21 @@ impl<const CAP: usize> Outbox<CAP> {
     /// returns how many frames that completed (delimiters passed).
     pub fn consume(&mut self, n: usize) -> usize {
         let n = n.min(self.len);
-        let mut frames = 0;
-        for i in 0..n {
-            if self.buf[(self.head + i) % CAP] == 0 {
-                frames += 1;
-            }
-        }
+        let frames = if cfg!(target_pointer_width = "64") {
+            // At most two runs: up to the ring's end, then from its start.
+            let first = n.min(CAP - self.head);
+            let delimiters = |bytes: &[u8]| bytes.iter().filter(|&&b| b == 0).count();
+            delimiters(
+                self.buf
+                    .get(self.head..self.head + first)
+                    .unwrap_or_default(),
+            ) + delimiters(self.buf.get(..n - first).unwrap_or_default())
+        } else {
+            // Byte by byte on the firmware: less flash.
+            (0..n)
+                .filter(|i| self.buf[(self.head + i) % CAP] == 0)
+                .count()
+        };
         self.head = (self.head + n) % CAP;
         self.len -= n;
         if self.len == 0 {

@@ -11,11 +11,6 @@ use crate::{MachineId, N, due_ns};
 const GARBAGE_LEN: usize = 8;
 
 impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
-    /// Model time `model_ns` on the simulator's clock, for a run that started at `start`.
-    pub(super) const fn host_ns(&self, start: u64, model_ns: u64) -> u64 {
-        due_ns(start, model_ns, self.config.speed)
-    }
-
     /// The model time now, once the run started.
     pub(super) fn model_now(&self) -> Option<u64> {
         let start = self.start_ns?;
@@ -23,16 +18,33 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         Some(wall.saturating_mul(u64::from(self.config.speed)))
     }
 
+    /// Each fault's time (a span's start and end) on the simulator's clock,
+    /// for a run that started at `start`: worked out once at the start, not
+    /// at every question about the next step.
+    pub(super) fn convert_faults(&mut self, start: u64) {
+        for (host, fault) in self.host_faults.iter_mut().zip(self.faults.as_slice()) {
+            let until = match *fault {
+                Fault::Pause { until_ns, .. } | Fault::Partition { until_ns, .. } => until_ns,
+                Fault::Crash { at_ns, .. }
+                | Fault::Stop { at_ns, .. }
+                | Fault::Garbage { at_ns, .. } => at_ns,
+            };
+            *host = (
+                due_ns(start, fault.at_ns(), self.config.speed),
+                due_ns(start, until, self.config.speed),
+            );
+        }
+    }
+
     /// The first time from `t` on at which machine `m` is not paused.
     pub(super) fn awake_at(&self, m: usize, t: u64) -> u64 {
-        self.after_spans(t, |fault| match *fault {
-            Fault::Pause {
-                machine,
-                from_ns,
-                until_ns,
-            } if machine.index() == m => Some((from_ns, until_ns)),
-            _ => None,
-        })
+        if !self.has_spans {
+            return t;
+        }
+        self.after_spans(
+            t,
+            |fault| matches!(*fault, Fault::Pause { machine, .. } if machine.index() == m),
+        )
     }
 
     /// When a fault due at `t` acts: a stop reaches a paused machine only
@@ -48,18 +60,16 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// The first time from `t` on at which link `l` delivers: no partition
     /// holds it and its receiver is awake.
     pub(super) fn deliverable_at(&self, l: usize, t: u64) -> u64 {
+        if !self.has_spans {
+            return t;
+        }
         let (from, to) = link_ends(l);
         let mut t = t;
         // Each pass can only move t later, past one more span: bounded.
         for _ in 0..=self.faults.as_slice().len() {
-            let moved = self.after_spans(t, |fault| match *fault {
-                Fault::Partition {
-                    a,
-                    b,
-                    from_ns,
-                    until_ns,
-                } if (a, b) == (from, to) || (a, b) == (to, from) => Some((from_ns, until_ns)),
-                _ => None,
+            let moved = self.after_spans(t, |fault| {
+                matches!(*fault, Fault::Partition { a, b, .. }
+                    if (a, b) == (from, to) || (a, b) == (to, from))
             });
             let moved = self.awake_at(to.index(), moved);
             if moved == t {
@@ -70,23 +80,21 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         t
     }
 
-    /// The first time from `t` on outside every span `select` picks (model
-    /// spans, mapped to the simulator's clock).
-    fn after_spans(&self, t: u64, select: impl Fn(&Fault) -> Option<(u64, u64)>) -> u64 {
-        let Some(start) = self.start_ns else {
+    /// The first time from `t` on outside every span of the faults `select`
+    /// picks (on the simulator's clock, see [`Sim::convert_faults`]).
+    fn after_spans(&self, t: u64, select: impl Fn(&Fault) -> bool) -> u64 {
+        if self.start_ns.is_none() {
             return t;
-        };
+        }
         let mut t = t;
         for _ in 0..=self.faults.as_slice().len() {
             let inside = self
                 .faults
                 .as_slice()
                 .iter()
-                .filter_map(&select)
-                .find_map(|(a, b)| {
-                    let (a, b) = (self.host_ns(start, a), self.host_ns(start, b));
-                    (a <= t && t < b).then_some(b)
-                });
+                .zip(&self.host_faults)
+                .filter(|(fault, _)| select(fault))
+                .find_map(|(_, &(a, b))| (a <= t && t < b).then_some(b));
             match inside {
                 Some(end) => t = end,
                 None => break,
@@ -117,6 +125,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 let hit = live(machine);
                 if hit {
                     self.touched[machine.index()] = true;
+                    self.stale[machine.index()] = true;
                     self.nodes[machine.index()].handle_stop(self.now_ns);
                 }
                 hit
@@ -171,9 +180,12 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let link: &mut Link<LINK> = &mut self.links[l];
         let arrive_ns = link.arrival(self.now_ns, delay);
         // A full link takes no garbage either: the fault then has no effect.
-        link.queue
+        let pushed = link
+            .queue
             .push_back(Segment::new(arrive_ns, bytes, false))
-            .is_ok()
+            .is_ok();
+        self.carrying |= u8::from(pushed) << l;
+        pushed
     }
 
     /// For each fault, in order: it found nothing to act on (its machine had

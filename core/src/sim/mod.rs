@@ -48,9 +48,9 @@ use core::fmt;
 
 use heapless::Vec;
 
-use crate::fault::{FAULTS_MAX, Faults};
+use crate::fault::{FAULTS_MAX, Fault, Faults};
 use crate::node::{ConnId, Event, Key, Node, StartError, Timeouts};
-use crate::rng::{self, ModelRng, Stream};
+use crate::rng::{self, ModelRng, Stream, Streams};
 use crate::wire::{Decoder, Frame, MAX_FRAME_LEN};
 use crate::{ConfigError, MachineId, N, Record, ticks_in};
 use link::{Link, Segment};
@@ -121,8 +121,9 @@ impl Config {
         }
     }
 
-    /// The node parameters of machine `id` in this run.
-    fn node(&self, id: MachineId) -> crate::node::Config {
+    /// The node parameters of machine `id` in this run, whose streams are
+    /// `streams`.
+    fn node(&self, id: MachineId, streams: &Streams) -> crate::node::Config {
         let mut key = [0u8; 32];
         for (k, b) in key.iter_mut().zip(self.seed.to_le_bytes().iter().cycle()) {
             *k = *b;
@@ -135,7 +136,7 @@ impl Config {
             speed: self.speed,
             duration_ns: self.duration_ns,
             key: Key(key),
-            nonce: rand_core::Rng::next_u64(&mut rng::stream(self.seed, Stream::Nonce(id))),
+            nonce: rand_core::Rng::next_u64(&mut streams.get(Stream::Nonce(id))),
             timeouts: self.timeouts(),
         }
     }
@@ -253,6 +254,14 @@ impl<E: fmt::Display> fmt::Display for SimError<E> {
 
 impl<E: fmt::Debug + fmt::Display> core::error::Error for SimError<E> {}
 
+/// True if `faults` hold a pause or a partition.
+fn has_spans(faults: &Faults) -> bool {
+    faults
+        .as_slice()
+        .iter()
+        .any(|f| matches!(f, Fault::Pause { .. } | Fault::Partition { .. }))
+}
+
 /// The link index of `from → to`, in tie-break order.
 pub const fn link_index(from: MachineId, to: MachineId) -> usize {
     let (f, t) = (from.index(), to.index());
@@ -285,6 +294,12 @@ pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
     begun: [bool; FAULTS_MAX],
     /// Faults that found nothing to act on.
     missed: [bool; FAULTS_MAX],
+    /// Each fault's time and a span's end on the simulator's clock, once
+    /// the run started ([`Sim::convert_faults`]).
+    host_faults: [(u64, u64); FAULTS_MAX],
+    /// Some fault is a pause or a partition: without one, no time needs
+    /// moving past a span.
+    has_spans: bool,
     nodes: [SimNode<INBOX>; N],
     links: [Link<LINK>; LINKS],
     /// Machines that crashed, with the model time of the crash.
@@ -293,6 +308,19 @@ pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
     barrier: [bool; N],
     /// Machines called since `settle` last looked at them.
     touched: [bool; N],
+    /// Each node's `poll_timeout`, asked again only after a call that can
+    /// change it (`stale`): a step changes one or two nodes, and the next
+    /// step's search would otherwise ask all three.
+    timeouts: [Option<u64>; N],
+    /// See `timeouts`.
+    stale: [bool; N],
+    /// Links whose sender closed and whose close could not yet be posted
+    /// (their queue was full), one bit each: `settle` looks only at these.
+    flushing: u8,
+    /// Links that may hold a segment or a close, one bit each: set where
+    /// one is put on a link, cleared where the search finds the link empty,
+    /// so that the search skips the empty ones without touching them.
+    carrying: u8,
     jitter: ModelRng,
     garbage: ModelRng,
     now_ns: u64,
@@ -314,19 +342,27 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// A run at time 0 with `faults` to inject, each frame delayed as `net`
     /// says.
     pub fn with_network(config: Config, faults: Faults, net: W) -> Result<Self, ConfigError> {
-        let [a, b, c] = MachineId::ALL.map(|id| Node::new(config.node(id), 0));
+        let streams = Streams::new(config.seed);
+        let [a, b, c] = MachineId::ALL.map(|id| Node::new(config.node(id, &streams), 0));
+        let spans = has_spans(&faults);
         Ok(Self {
             config,
             faults,
             begun: [false; FAULTS_MAX],
             missed: [false; FAULTS_MAX],
+            host_faults: [(0, 0); FAULTS_MAX],
+            has_spans: spans,
             nodes: [a?, b?, c?],
             links: [const { Link::NEW }; LINKS],
             crashed: [None; N],
             barrier: [false; N],
             touched: [true; N],
-            jitter: rng::stream(config.seed, Stream::Network),
-            garbage: rng::stream(config.seed, Stream::Faults),
+            timeouts: [None; N],
+            stale: [true; N],
+            flushing: 0,
+            carrying: 0,
+            jitter: streams.get(Stream::Network),
+            garbage: streams.get(Stream::Faults),
             now_ns: 0,
             start_ns: None,
             steps: 0,
@@ -361,6 +397,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         // message is at most a few frames. Far above any honest run.
         let limit = ticks.saturating_mul(16).saturating_add(1_000_000);
         for id in 0..N {
+            self.stale[id] = true;
             self.nodes[id].handle_timeout(0);
         }
         self.settle(sink)?;
@@ -375,6 +412,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 Step::Arrive(l) => self.arrive(l),
                 Step::Timeout(m) => {
                     self.touched[m] = true;
+                    self.stale[m] = true;
                     self.nodes[m].handle_timeout(at);
                 }
             }
@@ -388,7 +426,18 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     }
 
     /// The earliest step, by the documented order.
-    fn next_step(&self) -> Option<(u64, Step)> {
+    fn next_step(&mut self) -> Option<(u64, Step)> {
+        for m in 0..N {
+            if self.stale[m] {
+                self.timeouts[m] = self.nodes[m].poll_timeout();
+                self.stale[m] = false;
+            }
+            debug_assert_eq!(
+                self.timeouts[m],
+                self.nodes[m].poll_timeout(),
+                "node {m} changed without its timeout marked stale"
+            );
+        }
         let mut best: Option<(u64, Step)> = None;
         let mut consider = |at: u64, step: Step| {
             if best.is_none_or(|b| (at, step) < b) {
@@ -396,17 +445,25 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             }
         };
         let live = (0..N).any(|m| self.crashed[m].is_none() && self.nodes[m].status().is_none());
-        if let Some(start) = self.start_ns
-            && live
-        {
+        if self.start_ns.is_some() && live {
             for (k, fault) in self.faults.as_slice().iter().enumerate() {
                 if !self.begun[k] {
-                    let at = self.host_ns(start, fault.at_ns()).max(self.now_ns);
+                    let at = self.host_faults[k].0.max(self.now_ns);
                     consider(self.fault_acts_at(fault, at), Step::Fault(k));
                 }
             }
         }
         for l in 0..LINKS {
+            let link = &self.links[l];
+            if self.carrying & (1 << l) == 0 {
+                debug_assert!(link.queue.is_empty() && link.fin_ns.is_none());
+                continue;
+            }
+            // (Not on the firmware: the flash this takes is worth more there.)
+            if cfg!(target_pointer_width = "64") && link.queue.is_empty() && link.fin_ns.is_none() {
+                self.carrying &= !(1 << l);
+                continue;
+            }
             if let Some(at) = self.arrival_at(l) {
                 consider(at, Step::Arrive(l));
             }
@@ -415,7 +472,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             if self.crashed[m].is_some() {
                 continue;
             }
-            if let Some(t) = self.nodes[m].poll_timeout() {
+            if let Some(t) = self.timeouts[m] {
                 consider(self.awake_at(m, t.max(self.now_ns)), Step::Timeout(m));
             }
         }
@@ -442,7 +499,9 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 }
             }
             for l in 0..LINKS {
-                busy |= self.flush_closing(l);
+                if self.flushing & (1 << l) != 0 {
+                    busy |= self.flush_closing(l);
+                }
             }
             if !busy {
                 return Ok(());
@@ -470,7 +529,9 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 self.barrier[m] = true;
                 if self.barrier.iter().all(|&b| b) {
                     self.start_ns = Some(now);
+                    self.convert_faults(now);
                     self.touched = [true; N];
+                    self.stale = [true; N];
                     for node in &mut self.nodes {
                         node.handle_start(now, self.config.start_ns, now)
                             .map_err(SimError::Start)?;
@@ -489,10 +550,14 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     fn dial(&mut self, m: usize, conn: ConnId) {
         let peer = MachineId::ALL[m].next().index();
         let accepted = match self.crashed[peer] {
-            None => self.nodes[peer].handle_accepted(self.now_ns),
+            None => {
+                self.stale[peer] = true;
+                self.nodes[peer].handle_accepted(self.now_ns)
+            }
             Some(_) => None,
         };
         self.touched[peer] = true;
+        self.stale[m] = true;
         let Some(theirs) = accepted else {
             return self.nodes[m].handle_closed(conn, self.now_ns);
         };
@@ -511,6 +576,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// what the peer still sends is dropped on arrival.
     fn close(&mut self, m: usize, conn: ConnId) {
         let me = MachineId::ALL[m];
+        self.stale[m] = true;
         for peer in [me.next(), me.other()] {
             let out = link_index(me, peer);
             if self.links[out].ends.is_some_and(|(mine, _)| mine == conn) {
@@ -543,6 +609,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// goes (as TCP sends a closed socket's buffer), then the close.
     fn shut(&mut self, l: usize) {
         self.links[l].closing = true;
+        self.flushing |= 1 << l;
         self.flush_closing(l);
     }
 
@@ -551,6 +618,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     fn flush_closing(&mut self, l: usize) -> bool {
         let link = &self.links[l];
         if !link.closing || link.fin_ns.is_some() {
+            self.flushing &= !(1 << l);
             return false;
         }
         if !link.staging.is_empty() && link.staging.last() == Some(&0) && !self.post_staged(l) {
@@ -561,6 +629,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let delay = self.delay(l, Carried::Close);
         let link = &mut self.links[l];
         link.fin_ns = Some(link.arrival(self.now_ns, delay));
+        self.carrying |= 1 << l;
+        self.flushing &= !(1 << l);
         true
     }
 
@@ -611,6 +681,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 if take == 0 || staging.extend_from_slice(piece).is_err() {
                     break;
                 }
+                self.stale[m] = true;
                 self.nodes[m].transmitted(conn, take, self.now_ns);
                 moved = true;
             }
@@ -638,7 +709,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             .queue
             .push_back(Segment::new(arrive_ns, bytes, carried.is_clock()))
         {
-            Ok(()) => true,
+            Ok(()) => {
+                self.carrying |= 1 << l;
+                true
+            }
             Err(seg) => {
                 // Checked for room above; should it fail, the frame waits.
                 link.staging = seg.bytes;
@@ -672,6 +746,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// Node `m`'s processing of the next segment on link `l`.
     fn arrive(&mut self, l: usize) {
         let (from, to) = link_ends(l);
+        self.stale[to.index()] = true;
         // The receiver reads; the sender may find room on the link again.
         self.touched[from.index()] = true;
         self.touched[to.index()] = true;

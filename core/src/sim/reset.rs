@@ -3,7 +3,7 @@
 
 use super::{Config, Link, Network, Sim, SimNode};
 use crate::fault::{FAULTS_MAX, Faults};
-use crate::rng::{self, Stream};
+use crate::rng::{Stream, Streams};
 use crate::{ConfigError, MachineId, N};
 
 impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
@@ -12,9 +12,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// so that no second `Sim` (about 20 KB even with small queues) is built
     /// on the stack. On an error nothing changed.
     pub fn reset(&mut self, config: Config, faults: Faults) -> Result<(), ConfigError> {
+        let streams = Streams::new(config.seed);
         // All three first, so that a refusal leaves every node as it was.
         for id in MachineId::ALL {
-            SimNode::<INBOX>::check(&config.node(id))?;
+            SimNode::<INBOX>::check(&config.node(id, &streams))?;
         }
         // Every field by name: a new one does not compile until it is reset
         // here as `new` sets it (the tests compare the two).
@@ -23,11 +24,17 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             faults: my_faults,
             begun,
             missed,
+            host_faults,
+            has_spans,
             nodes,
             links,
             crashed,
             barrier,
             touched,
+            timeouts,
+            stale,
+            flushing,
+            carrying,
             jitter,
             garbage,
             now_ns,
@@ -37,18 +44,24 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             net: _,
         } = self;
         for (node, id) in nodes.iter_mut().zip(MachineId::ALL) {
-            node.reset(config.node(id), 0)?;
+            node.reset(config.node(id, &streams), 0)?;
         }
         for link in links.iter_mut() {
             *link = Link::NEW;
         }
         *begun = [false; FAULTS_MAX];
         *missed = [false; FAULTS_MAX];
+        *host_faults = [(0, 0); FAULTS_MAX];
+        *has_spans = super::has_spans(&faults);
         *crashed = [None; N];
         *barrier = [false; N];
         *touched = [true; N];
-        *jitter = rng::stream(config.seed, Stream::Network);
-        *garbage = rng::stream(config.seed, Stream::Faults);
+        *timeouts = [None; N];
+        *stale = [true; N];
+        *flushing = 0;
+        *carrying = 0;
+        *jitter = streams.get(Stream::Network);
+        *garbage = streams.get(Stream::Faults);
         *now_ns = 0;
         *start_ns = None;
         *steps = 0;
