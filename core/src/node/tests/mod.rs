@@ -355,14 +355,7 @@ fn join_as_one(b: &mut Bench) -> ConnId {
 fn fast_zero_at_the_barrier() -> (Bench, ConnId, ConnId) {
     let mut b = Bench::new();
     b.node = Node::new(config(MachineId::ZERO, 200), 0).unwrap();
-    b.node.handle_timeout(0);
-    b.drain();
-    let one = join_as_one(&mut b);
-    let two = b.join_as_two();
-    for conn in [one, two] {
-        b.send(conn, &Frame::Ready);
-    }
-    (b, one, two)
+    to_the_barrier(b)
 }
 
 /// Machine 0 at 200 ticks a second, running, machine 2 lost to a protocol
@@ -449,7 +442,12 @@ fn conn_to_one(t: &Trio) -> ConnId {
 /// Machine 0 with both hand-played peers up and ready: the barrier passed,
 /// no start yet. Returns machine 1's and machine 2's connections.
 fn bench_at_barrier() -> (Bench, ConnId, ConnId) {
-    let mut b = Bench::new();
+    to_the_barrier(Bench::new())
+}
+
+/// `b`'s node with both hand-played peers up and ready: the barrier
+/// passed, no start yet. Returns machine 1's and machine 2's connections.
+fn to_the_barrier(mut b: Bench) -> (Bench, ConnId, ConnId) {
     b.node.handle_timeout(0);
     b.drain();
     let one = join_as_one(&mut b);

@@ -85,10 +85,7 @@ fn a_duplicate_clock_frame_is_a_seq_error() {
     let mut t = Trio::new([3, 6, 3], |_| {});
     t.run(1_000 * MS);
     let conn = conn_to_one(&t);
-    let came = {
-        let p = t.nodes[0].report().peers[1];
-        p.received + p.queued
-    };
+    let came = came_from_one(&t);
     assert!(came > 0, "machine 1 sent nothing yet");
     // The last frame that came, once more: a duplicate.
     let dup = Frame::Clock {
@@ -115,10 +112,7 @@ fn what_a_peer_had_sent_when_its_link_closed_is_counted_lost_not_delivered() {
     let mut t = Trio::new([3, 6, 3], |_| {});
     t.run(1_000 * MS);
     let conn = conn_to_one(&t);
-    let came = {
-        let p = t.nodes[0].report().peers[1];
-        p.received + p.queued
-    };
+    let came = came_from_one(&t);
     let encode = |frames: &[Frame]| {
         let mut bytes = std::vec::Vec::new();
         for f in frames {
@@ -392,4 +386,10 @@ fn bytes_that_wait_together_are_read_lowest_sender_first() {
     let one = &t.nodes[1];
     assert_eq!(one.read_order()[0], one.links[1].conn.expect("up"));
     assert_ne!(one.read_order()[0], ConnId(0));
+}
+
+/// The frames machine 0 has taken or queued from machine 1 so far.
+fn came_from_one(t: &Trio) -> u64 {
+    let p = t.nodes[0].report().peers[1];
+    p.received + p.queued
 }
