@@ -15,28 +15,24 @@
 //!   them. A command may use another command's module (`run` prints with
 //!   [`analyze_cmd`], `swarm` drives [`sim_cmd`]); no other module uses one.
 
-pub mod analysis;
+pub use scalemodel_analysis as analysis;
+pub use scalemodel_analysis::{stats, timing};
+pub use scalemodel_check as check;
+pub use scalemodel_cli as cli;
+pub use scalemodel_cli::caps;
+pub use scalemodel_mio::timerfd;
+pub use scalemodel_node as node_cmd;
+pub use scalemodel_node::{entropy, key, procinfo};
+pub use scalemodel_report as report;
+pub use scalemodel_report::text;
+pub use scalemodel_rundir as rundir;
+pub use scalemodel_rundir::{infile, merge, salvage};
+
 pub mod analyze_cmd;
-pub mod caps;
-pub mod check;
-pub mod cli;
-pub mod entropy;
-pub mod infile;
-pub mod key;
-pub mod merge;
-pub mod node_cmd;
 pub mod out;
-pub mod procinfo;
 pub mod replay;
 pub mod replay_cmd;
-pub mod report;
 pub mod run_cmd;
-pub mod rundir;
-pub mod salvage;
 pub mod sim_cmd;
-pub mod stats;
 pub mod study_cmd;
 pub mod swarm_cmd;
-pub mod text;
-pub mod timerfd;
-pub mod timing;

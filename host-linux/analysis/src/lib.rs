@@ -1,0 +1,430 @@
+//! The figures that answer the exercise's questions, measured from a run's
+//! logs: clock jumps, drift between machines, inbox growth, and a queueing
+//! estimate to hold the growth against.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use scalemodel_core::{MachineId, N};
+use serde::Serialize;
+
+use crate::timing::{Timing, percentile, timing};
+use scalemodel_check::{self as check, Violations};
+use scalemodel_rundir::{Kind, Row, Run};
+
+pub mod stats;
+pub mod timing;
+
+/// Points per series in the time-based figures and plots.
+pub const SAMPLES: usize = 600;
+
+/// The sizes of a machine's clock changes, one per event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Jumps {
+    /// Mean change per event.
+    pub mean: f64,
+    /// 99th percentile change.
+    pub p99: u64,
+    /// Largest change.
+    pub max: u64,
+    /// Events that moved the clock by more than 1: the jumps.
+    pub jumps: u64,
+    /// Mean size of those jumps.
+    pub mean_jump: f64,
+    /// How many events changed the clock by each size.
+    pub histogram: BTreeMap<u64, u64>,
+}
+
+/// How far a machine's clock trails the fastest machine's at the same model
+/// time. When several machines share the highest rate, the gap at each time
+/// is to whichever of their clocks is ahead then: trailing one tied machine
+/// while leading the other would read as a negative gap to "the fastest".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drift {
+    /// The machine compared against: the highest rate, lowest id on a tie
+    /// (then the gap is to the furthest ahead of the tied, see [`Drift`]).
+    pub against: u8,
+    /// Mean gap, in clock units.
+    pub mean: f64,
+    /// Largest gap.
+    pub max: i64,
+    /// Least-squares slope of the gap, in clock units per model second.
+    pub trend_per_s: f64,
+}
+
+/// A machine's inbox over the run (its length after each event).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Queue {
+    /// Mean length.
+    pub mean: f64,
+    /// 99th percentile length.
+    pub p99: u64,
+    /// Longest.
+    pub max: u64,
+    /// Least-squares growth, in messages per model second.
+    pub growth_per_s: f64,
+}
+
+/// The model's arithmetic for one machine's inbox.
+///
+/// A machine with rate `r` takes one message per tick when it has one; each
+/// tick without one sends to each peer with probability `2 / sides` (faces 3
+/// and one of 1 or 2). So a machine's free ticks per second are
+/// `f = max(0, r - arrivals)` and its arrivals are `2 / sides` times its peers'
+/// free ticks: a fixed point, solved by iteration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Messages expected to arrive per model second.
+    pub arrivals_per_s: f64,
+    /// Messages it can take per model second: its rate.
+    pub service_per_s: f64,
+    /// `arrivals ÷ service`: above 1 the inbox grows for good.
+    pub load: f64,
+    /// `max(0, arrivals - service)`: the inbox growth the model predicts.
+    pub predicted_growth_per_s: f64,
+    /// The growth measured in the run.
+    pub measured_growth_per_s: f64,
+}
+
+/// Everything measured for one machine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MachineFigures {
+    /// Its id.
+    pub id: u8,
+    /// Ticks per model second.
+    pub rate: u32,
+    /// Ticks logged.
+    pub ticks: u64,
+    /// Receive events.
+    pub receives: u64,
+    /// Send events.
+    pub sends: u64,
+    /// Internal events.
+    pub internals: u64,
+    /// The clock after its last event.
+    pub final_clock: u64,
+    /// Its clock's changes.
+    pub jumps: Jumps,
+    /// Its gap to the fastest machine.
+    pub drift: Drift,
+    /// Its inbox.
+    pub queue: Queue,
+    /// The queueing estimate.
+    pub estimate: Estimate,
+    /// Timing figures (network runs).
+    pub timing: Option<Timing>,
+}
+
+/// A run, analysed: read, checked against the model and measured.
+#[derive(Debug)]
+pub struct Analysis {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The run as read.
+    pub run: Run,
+    /// Its broken rules.
+    pub violations: Violations,
+    /// Its figures.
+    pub figures: Vec<MachineFigures>,
+}
+
+impl Analysis {
+    /// Checks and measures `run`, read from `dir`.
+    pub fn of(dir: &Path, run: Run) -> Self {
+        let violations = check::check_run(&run);
+        let figures = measure(&run);
+        Self {
+            dir: dir.to_owned(),
+            run,
+            violations,
+            figures,
+        }
+    }
+}
+
+/// The figures of every machine of a run.
+pub fn measure(run: &Run) -> Vec<MachineFigures> {
+    let p = &run.params;
+    let arrivals = arrivals(&p.rates, p.sides);
+    MachineId::ALL
+        .iter()
+        .map(|&id| {
+            let rows = &run.logs[id.index()];
+            let rate = p.rates[id.index()];
+            let count = |k| rows.iter().filter(|r| r.kind == k).count() as u64;
+            let queue = queue(rows);
+            MachineFigures {
+                id: id.get(),
+                rate,
+                ticks: rows.len() as u64,
+                receives: count(Kind::Receive),
+                sends: count(Kind::Send),
+                internals: count(Kind::Internal),
+                final_clock: rows.last().map_or(0, |r| r.clock),
+                jumps: jumps(rows),
+                drift: drift(run, id.index()),
+                estimate: Estimate {
+                    arrivals_per_s: arrivals[id.index()],
+                    service_per_s: f64::from(rate),
+                    load: arrivals[id.index()] / f64::from(rate.max(1)),
+                    predicted_growth_per_s: (arrivals[id.index()] - f64::from(rate)).max(0.0),
+                    measured_growth_per_s: queue.growth_per_s,
+                },
+                queue,
+                timing: (p.mode == "net")
+                    .then(|| timing(rows, rate, p.start_ns, p.speed))
+                    .flatten(),
+            }
+        })
+        .collect()
+}
+
+/// A load within 10 % of 1: the critical case, where the estimate predicts
+/// almost no growth but the inbox wanders up and down (a random walk), so
+/// its measured growth over one run can be well above the prediction.
+pub fn critical(load: f64) -> bool {
+    (0.9..=1.1).contains(&load)
+}
+
+/// `0.83`, or `1.00, critical` for a load near 1 (see [`critical`]).
+pub fn load_words(load: f64) -> String {
+    if critical(load) {
+        format!("{load:.2}, critical")
+    } else {
+        format!("{load:.2}")
+    }
+}
+
+/// The machine with the highest rate, lowest id on a tie.
+pub fn fastest(rates: &[u32; N]) -> usize {
+    (0..N).fold(0, |best, i| if rates[i] > rates[best] { i } else { best })
+}
+
+/// Every machine with the highest rate, in id order.
+pub fn fastest_all(rates: &[u32; N]) -> Vec<usize> {
+    let top = rates.iter().copied().max().unwrap_or(0);
+    (0..N).filter(|&i| rates[i] == top).collect()
+}
+
+/// What a drift is measured against, in words: `machine 2's, the fastest`,
+/// or on a tie `the clock ahead of machines 0 and 2, tied fastest at 6
+/// ticks/s`.
+pub fn drift_reference(rates: &[u32; N]) -> String {
+    match fastest_all(rates).as_slice() {
+        [one] => format!("machine {one}'s, the fastest"),
+        tied => {
+            let ids: Vec<String> = tied.iter().map(usize::to_string).collect();
+            format!(
+                "the clock ahead of machines {}, tied fastest at {} ticks/s",
+                ids.join(" and "),
+                rates[tied[0]]
+            )
+        }
+    }
+}
+
+fn jumps(rows: &[Row]) -> Jumps {
+    let mut prev = 0;
+    let mut sizes: Vec<i64> = rows
+        .iter()
+        .map(|r| {
+            let d = r.clock.saturating_sub(prev);
+            prev = r.clock;
+            saturating_i64(d)
+        })
+        .collect();
+    let mut histogram = BTreeMap::new();
+    for &s in &sizes {
+        *histogram.entry(s as u64).or_insert(0) += 1;
+    }
+    let big: Vec<i64> = sizes.iter().copied().filter(|&s| s > 1).collect();
+    let mean = |v: &[i64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            // In f64: the sizes of a forged log would overflow an i64 sum.
+            v.iter().map(|&s| s as f64).sum::<f64>() / v.len() as f64
+        }
+    };
+    let (m, mj) = (mean(&sizes), mean(&big));
+    sizes.sort_unstable();
+    Jumps {
+        mean: m,
+        p99: percentile(&sizes, 99.0) as u64,
+        max: sizes.last().copied().unwrap_or(0) as u64,
+        jumps: big.len() as u64,
+        mean_jump: mj,
+        histogram,
+    }
+}
+
+/// The clock of a machine at model time `t`: after its last event at or before `t`.
+pub fn clock_at(rows: &[Row], t: u64) -> u64 {
+    let n = rows.partition_point(|r| r.model_ns <= t);
+    if n == 0 { 0 } else { rows[n - 1].clock }
+}
+
+/// `SAMPLES` evenly spaced model times over `0..=end_ns`.
+pub fn sample_times(end_ns: u64) -> impl Iterator<Item = u64> {
+    (0..=SAMPLES).map(move |i| (end_ns as u128 * i as u128 / SAMPLES as u128) as u64)
+}
+
+/// A log ends early when its last event is more than two ticks before the
+/// run's end: the machine stopped (a crash), not just between ticks.
+pub fn ends_early(rows: &[Row], rate: u32, end_ns: u64) -> bool {
+    let last = rows.last().map_or(0, |r| r.model_ns);
+    let two_ticks = 2_000_000_000 / u64::from(rate.max(1));
+    last.saturating_add(two_ticks) < end_ns
+}
+
+/// Where a log's series stop: its last event when it ends early, else the
+/// run's end (or its last event, if later).
+pub fn stop_ns(rows: &[Row], rate: u32, end_ns: u64) -> u64 {
+    let last = rows.last().map_or(0, |r| r.model_ns);
+    if ends_early(rows, rate, end_ns) {
+        last
+    } else {
+        end_ns.max(last)
+    }
+}
+
+/// How far machine `id`'s clock trails the fastest's, at [`SAMPLES`] model
+/// times over the run and once more where it stops, as (model seconds,
+/// clock units): what [`Drift`] sums up and the pictures draw. It stops
+/// where either log ends early: past that, a clock only looks frozen.
+pub fn drift_series(run: &Run, id: usize) -> Vec<(f64, f64)> {
+    let p = &run.params;
+    let end_ns = (p.duration_s.max(0.0) * 1e9) as u64;
+    let fast = fastest_all(&p.rates);
+    let rows = &run.logs[id];
+    let stop = fast
+        .iter()
+        .map(|&f| stop_ns(&run.logs[f], p.rates[f], end_ns))
+        .fold(stop_ns(rows, p.rates[id], end_ns), u64::min);
+    let gap = |t| {
+        let ahead = fast.iter().map(|&f| clock_at(&run.logs[f], t)).max();
+        (
+            t as f64 / 1e9,
+            ahead.unwrap_or(0) as f64 - clock_at(rows, t) as f64,
+        )
+    };
+    let mut points: Vec<(f64, f64)> = sample_times(end_ns)
+        .take_while(|&t| t < stop)
+        .map(gap)
+        .collect();
+    points.push(gap(stop));
+    points
+}
+
+fn drift(run: &Run, id: usize) -> Drift {
+    let points = drift_series(run, id);
+    let against = fastest(&run.params.rates) as u8;
+    let n = points.len().max(1) as f64;
+    Drift {
+        against,
+        mean: points.iter().map(|p| p.1).sum::<f64>() / n,
+        max: points.iter().map(|p| p.1 as i64).max().unwrap_or(0),
+        trend_per_s: slope(&points),
+    }
+}
+
+fn queue(rows: &[Row]) -> Queue {
+    let points: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|r| (r.model_ns as f64 / 1e9, r.queue_len as f64))
+        .collect();
+    let mut lens: Vec<i64> = rows.iter().map(|r| saturating_i64(r.queue_len)).collect();
+    lens.sort_unstable();
+    Queue {
+        mean: lens.iter().map(|&l| l as f64).sum::<f64>() / lens.len().max(1) as f64,
+        p99: percentile(&lens, 99.0) as u64,
+        max: lens.last().copied().unwrap_or(0) as u64,
+        growth_per_s: slope(&points),
+    }
+}
+
+/// `v` as an i64, `i64::MAX` when larger: the percentiles work in i64.
+fn saturating_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The least-squares slope of `y` over `x`; 0 when `x` does not vary.
+pub fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return 0.0;
+    }
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), p| (a + p.0 / n, b + p.1 / n));
+    let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(a, b), p| {
+        (a + (p.0 - mx) * (p.1 - my), b + (p.0 - mx) * (p.0 - mx))
+    });
+    if sxx == 0.0 { 0.0 } else { sxy / sxx }
+}
+
+/// Each machine's expected arrivals per model second, by the fixed point of
+/// [`Estimate`]'s arithmetic.
+pub fn arrivals(rates: &[u32; N], sides: u8) -> [f64; N] {
+    let p = 2.0 / f64::from(sides.max(1));
+    let rates = rates.map(f64::from);
+    let arrivals = |free: &[f64; N]| {
+        let total: f64 = free.iter().sum();
+        free.map(|f| p * (total - f))
+    };
+    let mut free = rates;
+    // Damped iteration: the plain one oscillates for a die of 4, the damped
+    // one contracts by at least a quarter per round for any die of 4 or more,
+    // so 200 rounds settle it far below a message per year.
+    for _ in 0..200 {
+        let arrive = arrivals(&free);
+        for (f, (r, a)) in free.iter_mut().zip(rates.iter().zip(&arrive)) {
+            *f = 0.5 * (*f + (r - a).max(0.0));
+        }
+    }
+    arrivals(&free)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slow_machine_gains_three_messages_a_second() {
+        let a = arrivals(&[1, 6, 6], 4);
+        assert!((a[0] - 4.0).abs() < 1e-9, "{a:?}");
+        assert!((a[1] - 2.0).abs() < 1e-9, "{a:?}");
+        // A die of 4 with equal rates: f = 6 - 0.5 * 2f, so f = 3 and 3 arrive.
+        let a = arrivals(&[6, 6, 6], 4);
+        assert!((a[0] - 3.0).abs() < 1e-9, "{a:?}");
+        let a = arrivals(&[6, 6, 6], 10);
+        // Balanced: f = 6 - 0.2 * 2f, so f = 30/7 and arrivals 12/7 each.
+        assert!((a[0] - 12.0 / 7.0).abs() < 1e-9, "{a:?}");
+    }
+
+    #[test]
+    fn the_critical_case_is_named_with_its_load() {
+        // Rates 3, 3, 1 with a die of 10 load the slow machine to exactly
+        // 1, where the prediction is 0 growth.
+        let a = arrivals(&[3, 3, 1], 10);
+        assert!((a[2] - 1.0).abs() < 1e-9, "{a:?}");
+        assert_eq!(load_words(a[2]), "1.00, critical");
+        assert_eq!(load_words(0.83), "0.83");
+        assert_eq!(load_words(1.67), "1.67");
+        assert!(critical(0.9) && critical(1.1) && !critical(1.11));
+    }
+
+    #[test]
+    fn slopes_fit_lines() {
+        let pts: Vec<(f64, f64)> = (0..10).map(|x| (x as f64, 3.0 * x as f64 + 1.0)).collect();
+        assert!((slope(&pts) - 3.0).abs() < 1e-12);
+        assert_eq!(slope(&[(1.0, 1.0)]), 0.0);
+        assert_eq!(fastest(&[3, 6, 6]), 1);
+        assert_eq!(fastest_all(&[6, 3, 6]), [0, 2]);
+        assert_eq!(drift_reference(&[1, 6, 3]), "machine 1's, the fastest");
+        assert_eq!(
+            drift_reference(&[6, 3, 6]),
+            "the clock ahead of machines 0 and 2, tied fastest at 6 ticks/s"
+        );
+    }
+}

@@ -1,0 +1,446 @@
+//! The conformance checker: does a run obey the model's rules?
+//!
+//! It takes the logs as [`scalemodel_rundir`] reads them (the public CSV format) and reports
+//! every violation with the file, line, tick and rule. Rules:
+//!
+//! - **format**: the header and every field parse; the `machine` column names the file's machine;
+//! - **tick order**: ticks count 0, 1, 2, … in each log;
+//! - **schedule**: `model_ns = tick * 1e9 / rate`, and no tick runs before it is due
+//!   (`system_ns >= start_ns + model_ns / speed`);
+//! - **clock**: each machine's clock strictly increases; a send or internal event adds
+//!   exactly 1; a receive sets `max(clock, msg_clock) + 1`;
+//! - **empty inbox**: sends and internal events happen only when the inbox is empty;
+//! - **send**: a send carries its own clock, goes to the machine's peers, and numbers
+//!   each link's messages 0, 1, 2, …;
+//! - **match**: each receive matches exactly one earlier send on its link by `seq`,
+//!   with the same clock, in FIFO order;
+//! - **conservation**: per link, the logs agree with `params.json`, and
+//!   `sent = received + queued + in_flight + lost + inferred` (the core's
+//!   [`scalemodel_core::balance`]);
+//! - **end**, **faults**, **protocol**: how each machine and link ended, from
+//!   `params.json` (see [`ends`]).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use scalemodel_core::{MachineId, N, model_ns};
+
+use scalemodel_rundir::{self as rundir, BadLines, Kind, Params, Row, Run, RunDirError};
+
+pub mod ends;
+pub mod violation;
+
+pub use violation::{Rule, VIOLATIONS_KEPT, Violation, Violations};
+
+/// Checks the run directory `dir`: the violations found, or why it could not be read.
+pub fn check_dir(dir: &Path) -> Result<Violations, RunDirError> {
+    Ok(check_run(&rundir::read_run(dir)?))
+}
+
+/// Every violation of a run that was read: its format's, then its rules'.
+pub fn check_run(run: &Run) -> Violations {
+    let mut violations = Violations::default();
+    for id in MachineId::ALL {
+        let bad = &run.bad_lines[id.index()];
+        violations.merge(format_violations(&rundir::log_name(id), bad));
+    }
+    violations.append(check(&run.params, &run.logs));
+    violations
+}
+
+/// The lines of the log `file` that did not parse, as `format` violations.
+pub fn format_violations(file: &str, bad: &BadLines) -> Violations {
+    let kept = bad
+        .iter()
+        .map(|b| Violation {
+            file: file.to_owned(),
+            line: Some(b.line),
+            tick: None,
+            rule: Rule::Format,
+            detail: b.detail.clone(),
+        })
+        .take(VIOLATIONS_KEPT)
+        .collect();
+    Violations::from_parts(kept, bad.total())
+}
+
+/// The sends logged on one link, by `seq`.
+#[derive(Default)]
+struct SentLink {
+    by_seq: HashMap<u64, SentMsg>,
+    /// The seq due next: one past the last seen, so that one gap is reported once.
+    next: u64,
+}
+
+/// A send as the receiver's side needs it.
+struct SentMsg {
+    clock: u64,
+    system_ns: u64,
+}
+
+/// Checks three machines' logs against the model and the run's summary.
+pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Violations {
+    let mut out = Violations::default();
+    // (from, to) -> the sends on that link, by seq.
+    let mut sent: HashMap<(u8, u8), SentLink> = HashMap::new();
+    for id in MachineId::ALL {
+        check_machine(params, id, &logs[id.index()], &mut sent, &mut out);
+    }
+    let mut received: HashMap<(u8, u8), u64> = HashMap::new();
+    for id in MachineId::ALL {
+        check_receives(id, &logs[id.index()], &sent, &mut received, &mut out);
+    }
+    check_conservation(params, &sent, &received, &mut out);
+    check_summary(params, logs, &mut out);
+    ends::check_ends(params, &mut out);
+    out
+}
+
+/// A broken accounting rule in `params.json`.
+fn summary_violation(detail: String) -> Violation {
+    Violation {
+        file: rundir::PARAMS.to_owned(),
+        line: None,
+        tick: None,
+        rule: Rule::Conservation,
+        detail,
+    }
+}
+
+/// The machines' summaries agree with their logs.
+fn check_summary(params: &Params, logs: &[Vec<Row>; N], out: &mut Violations) {
+    let mut fail = |detail| out.push(summary_violation(detail));
+    if params.machines.len() != N {
+        fail(format!(
+            "{} machines summarised, expected {N}",
+            params.machines.len()
+        ));
+    }
+    let mut seen = [false; N];
+    for m in &params.machines {
+        let Some(rows) = logs.get(usize::from(m.id)) else {
+            fail(format!(
+                "a summary for machine {}, which does not exist",
+                m.id
+            ));
+            continue;
+        };
+        // A second summary must not stand in for a missing one.
+        if std::mem::replace(&mut seen[usize::from(m.id)], true) {
+            fail(format!("machine {} summarised twice", m.id));
+        }
+        if m.rate != params.rates[usize::from(m.id)] {
+            fail(format!(
+                "machine {}: rate {} summarised, but `rates` says {}",
+                m.id,
+                m.rate,
+                params.rates[usize::from(m.id)]
+            ));
+        }
+        if m.ticks != rows.len() as u64 {
+            fail(format!(
+                "machine {}: {} ticks summarised, {} logged",
+                m.id,
+                m.ticks,
+                rows.len()
+            ));
+        }
+        // In u128: forged counts near u64::MAX must not wrap into a match.
+        let queued: u128 = params
+            .links
+            .iter()
+            .filter(|l| l.to == m.id)
+            .map(|l| u128::from(l.queued))
+            .sum();
+        if queued != u128::from(m.inbox_left) {
+            fail(format!(
+                "machine {}: {} messages left in its inbox, but its links account for {queued}",
+                m.id, m.inbox_left
+            ));
+        }
+    }
+    for id in MachineId::ALL {
+        if !seen[id.index()] {
+            fail(format!("machine {id} is not summarised"));
+        }
+    }
+}
+
+fn violation(id: MachineId, row: &Row, rule: Rule, detail: String) -> Violation {
+    Violation {
+        file: rundir::log_name(id),
+        line: Some(row.line),
+        tick: Some(row.tick),
+        rule,
+        detail,
+    }
+}
+
+/// The rules one machine's log must obey on its own; collects its sends.
+fn check_machine(
+    params: &Params,
+    id: MachineId,
+    rows: &[Row],
+    sent: &mut HashMap<(u8, u8), SentLink>,
+    out: &mut Violations,
+) {
+    let rate = params.rates[id.index()];
+    let peers = [id.next().get(), id.other().get()];
+    let mut clock = 0u64;
+    let mut expect_tick = 0u64;
+    for row in rows {
+        let mut fail = |rule, detail| out.push(violation(id, row, rule, detail));
+        if row.machine != id.get() {
+            fail(
+                Rule::Format,
+                format!("`machine` is {} in machine {id}'s log", row.machine),
+            );
+        }
+        if row.tick != expect_tick {
+            fail(
+                Rule::TickOrder,
+                format!("tick {} where tick {expect_tick} was due", row.tick),
+            );
+        }
+        // Go on from this row's tick, so that one gap is reported once.
+        expect_tick = row.tick.saturating_add(1);
+        let due = model_ns(row.tick, rate);
+        if row.model_ns != due {
+            fail(
+                Rule::Schedule,
+                format!(
+                    "model_ns {} but tick {} at rate {rate} is due at {due}",
+                    row.model_ns, row.tick
+                ),
+            );
+        }
+        let earliest = scalemodel_core::due_ns(params.start_ns, row.model_ns, params.speed);
+        if row.system_ns < earliest {
+            fail(
+                Rule::Schedule,
+                format!(
+                    "ran at system_ns {}, before it was due at {earliest}",
+                    row.system_ns
+                ),
+            );
+        }
+        let expect_clock = match (row.kind, row.msg_clock) {
+            (Kind::Receive, Some(m)) => clock.max(m).saturating_add(1),
+            (Kind::Receive, None) => {
+                fail(Rule::Format, "a receive without `msg_clock`".to_owned());
+                row.clock
+            }
+            (Kind::Send | Kind::Internal, _) => clock.saturating_add(1),
+        };
+        if row.clock != expect_clock || row.clock <= clock {
+            let rule = match row.kind {
+                Kind::Receive => format!(
+                    "max({clock}, {}) + 1 = {expect_clock}",
+                    row.msg_clock.unwrap_or(0)
+                ),
+                Kind::Send | Kind::Internal => format!("{clock} + 1 = {expect_clock}"),
+            };
+            fail(
+                Rule::Clock,
+                format!(
+                    "clock {} after a {:?}, expected {rule}",
+                    row.clock, row.kind
+                ),
+            );
+        }
+        clock = row.clock;
+        if row.kind != Kind::Receive && row.queue_len != 0 {
+            fail(
+                Rule::EmptyInbox,
+                format!(
+                    "a {:?} with {} messages in the inbox",
+                    row.kind, row.queue_len
+                ),
+            );
+        }
+        match row.kind {
+            Kind::Send => check_send(id, row, &peers, sent, &mut fail),
+            Kind::Receive => {
+                if row.peers.len() != 1 || row.seqs.len() != 1 || !peers.contains(&row.peers[0]) {
+                    fail(
+                        Rule::Format,
+                        format!(
+                            "a receive needs one peer of {peers:?} and one seq, found {:?} and {:?}",
+                            row.peers, row.seqs
+                        ),
+                    );
+                }
+            }
+            Kind::Internal => {
+                if !row.peers.is_empty() || row.msg_clock.is_some() || !row.seqs.is_empty() {
+                    fail(
+                        Rule::Format,
+                        "an internal event with a peer, msg_clock or seq".to_owned(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_send(
+    id: MachineId,
+    row: &Row,
+    peers: &[u8; 2],
+    sent: &mut HashMap<(u8, u8), SentLink>,
+    fail: &mut impl FnMut(Rule, String),
+) {
+    if row.msg_clock != Some(row.clock) {
+        fail(
+            Rule::Send,
+            format!(
+                "msg_clock {:?} differs from the clock {}",
+                row.msg_clock, row.clock
+            ),
+        );
+    }
+    let distinct = row.peers.len() != 2 || row.peers[0] != row.peers[1];
+    if row.peers.is_empty() || row.peers.len() != row.seqs.len() || !distinct {
+        fail(
+            Rule::Send,
+            format!(
+                "peers {:?} and seqs {:?} do not pair up",
+                row.peers, row.seqs
+            ),
+        );
+        return;
+    }
+    for (&to, &seq) in row.peers.iter().zip(&row.seqs) {
+        if !peers.contains(&to) {
+            fail(
+                Rule::Send,
+                format!("sent to {to}, not a peer of machine {id}"),
+            );
+            continue;
+        }
+        let link = sent.entry((id.get(), to)).or_default();
+        if seq != link.next {
+            fail(
+                Rule::Send,
+                format!("seq {seq} on link {id}->{to} where {} was next", link.next),
+            );
+        }
+        link.next = seq.saturating_add(1);
+        let msg = SentMsg {
+            clock: row.clock,
+            system_ns: row.system_ns,
+        };
+        if link.by_seq.insert(seq, msg).is_some() {
+            fail(
+                Rule::Send,
+                format!("seq {seq} sent twice on link {id}->{to}"),
+            );
+        }
+    }
+}
+
+/// Each receive matches the next send on its link.
+fn check_receives(
+    id: MachineId,
+    rows: &[Row],
+    sent: &HashMap<(u8, u8), SentLink>,
+    received: &mut HashMap<(u8, u8), u64>,
+    out: &mut Violations,
+) {
+    // The seq due next on each link: FIFO without gaps or duplicates.
+    let mut next_seq: HashMap<(u8, u8), u64> = HashMap::new();
+    for row in rows.iter().filter(|r| r.kind == Kind::Receive) {
+        let (Some(&from), Some(&seq), Some(msg_clock)) =
+            (row.peers.first(), row.seqs.first(), row.msg_clock)
+        else {
+            continue; // a format violation, reported already
+        };
+        let link = (from, id.get());
+        *received.entry(link).or_default() += 1;
+        let next = next_seq.entry(link).or_default();
+        let mut fail = |detail| out.push(violation(id, row, Rule::Match, detail));
+        if seq != *next {
+            fail(format!(
+                "received seq {seq} on link {from}->{id} where seq {} was next (a gap, a duplicate or out of order)",
+                *next
+            ));
+        }
+        *next = (*next).max(seq.saturating_add(1));
+        match sent.get(&link).and_then(|s| s.by_seq.get(&seq)) {
+            None => fail(format!("no send with seq {seq} on link {from}->{id}")),
+            Some(s) => {
+                if s.clock != msg_clock {
+                    fail(format!(
+                        "msg_clock {msg_clock} but the send with seq {seq} carried {}",
+                        s.clock
+                    ));
+                }
+                if s.system_ns > row.system_ns {
+                    fail(format!(
+                        "received at system_ns {} before it was sent at {}",
+                        row.system_ns, s.system_ns
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn check_conservation(
+    params: &Params,
+    sent: &HashMap<(u8, u8), SentLink>,
+    received: &HashMap<(u8, u8), u64>,
+    out: &mut Violations,
+) {
+    let mut fail = |detail| out.push(summary_violation(detail));
+    if params.links.len() != N * (N - 1) {
+        fail(format!(
+            "{} links summarised, expected {}",
+            params.links.len(),
+            N * (N - 1)
+        ));
+    }
+    let mut seen = HashSet::new();
+    for l in &params.links {
+        let valid = l.from != l.to && usize::from(l.from.max(l.to)) < N;
+        if !valid {
+            fail(format!(
+                "a summary for link {}->{}, which does not exist",
+                l.from, l.to
+            ));
+            continue;
+        }
+        // A second summary must not stand in for a missing one.
+        if !seen.insert((l.from, l.to)) {
+            fail(format!("link {}->{} summarised twice", l.from, l.to));
+        }
+        let logged_sent = sent.get(&(l.from, l.to)).map_or(0, |s| s.by_seq.len()) as u64;
+        let logged_received = received.get(&(l.from, l.to)).copied().unwrap_or(0);
+        let name = format!("link {}->{}", l.from, l.to);
+        if logged_sent != l.sent {
+            fail(format!(
+                "{name}: the logs show {logged_sent} sent, the summary {}",
+                l.sent
+            ));
+        }
+        if logged_received != l.received {
+            fail(format!(
+                "{name}: the logs show {logged_received} received, the summary {}",
+                l.received
+            ));
+        }
+        if let Err(gap) = l.balance() {
+            fail(format!(
+                "{name}: sent {} != received {} + queued {} + in flight {} + lost {} + inferred {} ({gap})",
+                l.sent, l.received, l.queued, l.in_flight, l.lost, l.inferred
+            ));
+        }
+    }
+    for from in MachineId::ALL {
+        for to in [from.next(), from.other()] {
+            if !seen.contains(&(from.get(), to.get())) {
+                fail(format!("link {from}->{to} is not summarised"));
+            }
+        }
+    }
+}

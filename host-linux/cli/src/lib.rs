@@ -1,0 +1,661 @@
+//! The command line: flags shared by every command keep one meaning everywhere.
+
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use scalemodel_core::N;
+use scalemodel_core::fault::{FaultError, Faults};
+use scalemodel_mio::Wait;
+
+use scalemodel_rundir::RATE_MAX;
+
+pub mod caps;
+mod usage;
+pub use usage::{negative_values_joined, tip_for_other_commands_flag};
+
+/// A scale model of a small asynchronous distributed system, for studying
+/// Lamport logical clocks.
+#[derive(Debug, Parser)]
+#[command(name = "scalemodel", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+// Every command takes negative numbers as values (`--duration -5`), so that
+// the flag's own parser refuses them and says why, rather than clap calling
+// `-5` an unknown flag.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the model in the deterministic simulator and write a run directory.
+    #[command(allow_negative_numbers = true)]
+    Sim(Box<SimArgs>),
+    /// Run one machine of a networked run: what `run` starts three of, and how
+    /// a run spans several hosts.
+    // Every machine of a run must share the seed, and each writes its own log.
+    #[command(
+        allow_negative_numbers = true,
+        mut_arg("seed", |a| a.required(true).help("The run's seed, the same on every machine of the run")),
+        mut_arg("out", |a| a.required(true).help("The run directory this machine writes its log and summary into"))
+    )]
+    Node(NodeArgs),
+    /// The standard experiment on this host: three `node` processes over TCP
+    /// on loopback, for several trials.
+    #[command(allow_negative_numbers = true)]
+    Run(RunArgs),
+    /// Check run directories against the model, measure them, and write
+    /// `report.md`, `report.json` and the plots into each; when there is more
+    /// than one run, also a report across them. Exits non-zero when a run
+    /// breaks a rule.
+    #[command(allow_negative_numbers = true)]
+    Analyze {
+        /// Runs: a run directory (`params.json` and three logs), a folder of
+        /// them (the trials of `scalemodel run`), or a folder of those (a
+        /// study).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Where the report across the runs goes. Default: the one folder
+        /// given, or the folder that holds every run given.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Many simulated runs with random parameters, small queues and random
+    /// faults, each checked against every invariant; prints the command that
+    /// replays any failure. Exits non-zero when a case fails.
+    #[command(allow_negative_numbers = true)]
+    Swarm(SwarmArgs),
+    /// Run a trial again in the simulator with what it measured (its seed,
+    /// rates, die and speed, how late each send ran, the machines that died,
+    /// stopped or stalled) and compare the two logs row by row: how many rows
+    /// agree, and where and why they first part.
+    #[command(allow_negative_numbers = true)]
+    Replay(ReplayArgs),
+    /// The exercise's whole protocol: the standard configuration, a smaller
+    /// spread of rates, fewer internal events and both, side by side in one
+    /// report with the exercise's observations checked against the data.
+    #[command(allow_negative_numbers = true)]
+    Study(StudyArgs),
+}
+
+/// `scalemodel replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The trial: a run directory of `scalemodel run` (or `node`, or `sim`).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Each link's delay in the replay, e.g. `10ms`, added to how late the
+    /// send ran. Default: the trial's own for a simulated trial, 50µs (a
+    /// loopback link) for a network trial.
+    #[arg(long, value_name = "DELAY", value_parser = parse_delay)]
+    pub latency: Option<Duration>,
+
+    /// The largest extra delay drawn per frame from the trial's seed, e.g.
+    /// `2ms`. Links stay first-in first-out.
+    #[arg(long, value_name = "DELAY", default_value = "0s", value_parser = parse_delay)]
+    pub jitter: Duration,
+
+    /// Also write the replay as a run directory here (logs, `params.json`)
+    /// with `replay.md`, the comparison. Must be new or empty.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `scalemodel swarm`.
+#[derive(Debug, Clone, Args)]
+pub struct SwarmArgs {
+    /// How many cases to run (all shards together).
+    #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
+    pub seeds: u64,
+
+    /// The swarm's seed: case i runs with seed S + i. Default: a random seed,
+    /// printed first.
+    #[arg(long, value_name = "S", value_parser = parse_whole::<u64>)]
+    pub seed: Option<u64>,
+
+    /// Run only the K-th of N disjoint slices of the cases (case i belongs to
+    /// slice i mod N + 1), e.g. one per job of a Slurm array or GNU parallel;
+    /// the slices' results add up to the whole swarm's.
+    #[arg(long, value_name = "K/N", default_value = "1/1", value_parser = parse_shard)]
+    pub shard: Shard,
+
+    /// Worker threads. Default: one per core.
+    #[arg(long, value_name = "N", value_parser = parse_whole::<usize>)]
+    pub jobs: Option<usize>,
+}
+
+/// A slice of a swarm: the `index`-th (from 1) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which slice, from 1.
+    pub index: u64,
+    /// How many slices.
+    pub count: u64,
+}
+
+/// Parses `--shard K/N` with `1 <= K <= N`.
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("expected K/N with 1 <= K <= N, e.g. 3/8; got `{s}`");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (index, count) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
+/// `scalemodel study`.
+#[derive(Debug, Clone, Args)]
+pub struct StudyArgs {
+    /// Trials per configuration; trial k of every configuration uses seed + k - 1.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub trials: u32,
+
+    /// Each trial's length in model seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_duration_s)]
+    pub duration: f64,
+
+    /// The study's seed. Default: a random seed, printed first.
+    #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
+    pub seed: Option<u64>,
+
+    /// The rates of the "smaller spread" configurations.
+    #[arg(long, value_name = "A..=B|R0,R1,R2", default_value = "3..=4")]
+    pub small_rates: Rates,
+
+    /// A fifth, custom configuration beside the exercise's four: its rates
+    /// (with `--sides` alone: 1..=6).
+    #[arg(long, value_name = "A..=B|R0,R1,R2")]
+    pub rates: Option<Rates>,
+
+    /// A fifth, custom configuration's die, at least 4 (with `--rates` alone: 10).
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u8).range(4..))]
+    pub sides: Option<u8>,
+
+    /// Run in the deterministic simulator (seconds) instead of on the network
+    /// (configurations × trials × duration of wall time at speed 1).
+    #[arg(long)]
+    pub sim: bool,
+
+    /// Beside the trials, each configuration in the simulator at scale: N
+    /// seeds, the study's seed onwards, the same in every configuration
+    /// (0: none). Each trial is also held against N (at most 200) simulated
+    /// runs with its own rates and die.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub sim_trials: u32,
+
+    /// Model time runs K times faster than wall time (network only).
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_speed)]
+    pub speed: u32,
+
+    /// The study directory. Default: a new timestamped folder under `runs/`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `scalemodel run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The model's parameters. Trial k uses seed + k - 1.
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// How many trials to run, each in `OUT/trial-K/`.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub trials: u32,
+
+    /// How long the nodes keep trying to reach each other (at most a day).
+    #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = parse_connect_timeout)]
+    pub connect_timeout: Duration,
+
+    /// How long before each tick a node stops sleeping and waits awake:
+    /// `auto` (learned from the machine's wake-up latency) or a fixed delay,
+    /// the precise mode (see `scalemodel node --help`).
+    #[arg(long, value_name = "auto|DELAY", default_value = "auto", value_parser = parse_spin)]
+    pub spin: Wait,
+
+    /// Skip writing each trial's report and plots (`scalemodel analyze` writes
+    /// them later).
+    #[arg(long)]
+    pub no_analyze: bool,
+}
+
+/// The parameters of one run, shared by every command that runs the model.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// The run's seed. Rates, die rolls and jitter all come from it. Default: a
+    /// random seed, printed first so the run can be replayed.
+    #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
+    pub seed: Option<u64>,
+
+    /// The run's length in model seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_duration_s)]
+    pub duration: f64,
+
+    /// Each machine's rate in ticks per model second: a range `A..=B` to draw
+    /// each rate from (`A-B` and `A..B` mean the same, both ends included),
+    /// or three exact rates `R0,R1,R2`, machine by machine.
+    #[arg(long, value_name = "A..=B|R0,R1,R2", default_value = "1..=6")]
+    pub rates: Rates,
+
+    /// Faces of the die a machine rolls when its inbox is empty: 1, 2 and 3
+    /// send, the rest (4 to S) are internal events. At least 4.
+    #[arg(long, value_name = "S", default_value_t = 10, value_parser = clap::value_parser!(u8).range(4..))]
+    pub sides: u8,
+
+    /// Model time runs K times faster than wall time. An integer, at least 1.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_speed)]
+    pub speed: u32,
+
+    /// The run directory to write. Default: a new timestamped folder under `runs/`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// `--seed`, or a seed from the operating system.
+    pub fn seed_or_random(&self) -> u64 {
+        self.seed.unwrap_or_else(random_u64)
+    }
+
+    /// The parameters every node of the networked run `run_id` with `seed`
+    /// shares, as its summary records them.
+    pub fn net_run(&self, seed: u64, run_id: u64) -> scalemodel_rundir::NetRun {
+        scalemodel_rundir::NetRun {
+            seed,
+            run_id,
+            duration_s: self.duration,
+            speed: self.speed,
+            sides: self.sides,
+            rate_range: match &self.rates {
+                Rates::Range(r) => Some([*r.start(), *r.end()]),
+                Rates::Exact(_) => None,
+            },
+            rates: self.rates.resolve(seed),
+            inbox_capacity: scalemodel_core::node::INBOX_CAP,
+        }
+    }
+}
+
+/// A random `u64` from the operating system, for seeds and run ids; never
+/// for what must stay unpredictable (the key, the challenges: see
+/// [`crate::key`] and [`crate::entropy`]), since it falls back to the time.
+pub fn random_u64() -> u64 {
+    // A run without a seed is still replayable, since the seed is printed; if
+    // the OS has no randomness to give, the time is as good a seed as any.
+    getrandom::u64().unwrap_or_else(|_| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    })
+}
+
+/// `scalemodel sim`.
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// The model's parameters.
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// The delay of every simulated link, e.g. `100us`, `2ms`: network time,
+    /// which `--speed` does not scale.
+    #[arg(long, value_name = "DELAY", default_value = "100us", value_parser = parse_delay)]
+    pub latency: Duration,
+
+    /// The largest extra delay drawn per frame from the seed, e.g. `5ms`.
+    /// Links stay first-in first-out.
+    #[arg(long, value_name = "DELAY", default_value = "0s", value_parser = parse_delay)]
+    pub jitter: Duration,
+
+    /// Unix time in ns of model time 0, for the logs' `system_ns`. Fixed (not
+    /// the real time) so that the same seed writes byte-identical logs.
+    #[arg(long, value_name = "NS", value_parser = parse_whole::<u64>, default_value_t = 0)]
+    pub start_ns: u64,
+
+    /// Run and summarise without writing the CSV logs. Nothing is written
+    /// unless `--out` is given, then only `params.json`.
+    #[arg(long)]
+    pub no_log: bool,
+
+    /// After the run, print `digest 0x…`: the FNV-1a 64 hash of every log
+    /// line (no headers) in simulation order, the same on every host. Works
+    /// with and without `--no-log`.
+    #[arg(long)]
+    pub digest: bool,
+
+    /// Messages each inbox holds: 4, 16, 64 or 8192, the network's (the
+    /// capacities are built in). A full inbox makes arrivals wait on their link.
+    #[arg(long, value_name = "N", default_value_t = crate::caps::INBOX_CAP, value_parser = crate::caps::parse_inbox_cap)]
+    pub inbox_cap: usize,
+
+    /// Frames each link holds: 2, 8, 16 or 4096 (the capacities are built
+    /// in). A full link (and the sender's one-frame outbox) stalls its sender.
+    #[arg(long, value_name = "N", default_value_t = crate::caps::LINK_CAP, value_parser = crate::caps::parse_link_cap)]
+    pub link_cap: usize,
+
+    /// Faults to inject, comma-separated, at model times in seconds:
+    /// `crash M@T` (dies, no Bye), `stop M@T` (ends cleanly), `pause M@T1..T2`
+    /// (frozen), `partition A-B@T1..T2` (both links hold their bytes, then
+    /// deliver), `garbage A>B@T` (undecodable bytes on the link A to B).
+    /// E.g. `crash 1@20s, partition 0-2@5s..15s`.
+    #[arg(long, value_name = "SPEC", default_value = "", value_parser = parse_faults)]
+    pub faults: Faults,
+
+    /// Skip writing the run's report and plots (`scalemodel analyze` writes
+    /// them later).
+    #[arg(long)]
+    pub no_analyze: bool,
+}
+
+/// Parses `--faults`.
+fn parse_faults(s: &str) -> Result<Faults, String> {
+    s.parse().map_err(|e: FaultError| format!("{e}"))
+}
+
+/// `scalemodel node`.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// The model's parameters; every machine of a run must be given the same.
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// This machine's id: 0, 1 or 2.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..3))]
+    pub id: u8,
+
+    /// The address to listen on. Default: this machine's entry in `--peers`,
+    /// or 127.0.0.1 on a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// The three machines' addresses in id order, `A0,A1,A2`. This machine
+    /// connects to machine (id + 1) mod 3 and is connected to by (id + 2) mod 3.
+    #[arg(long, value_name = "A0,A1,A2", value_parser = parse_peers, required_unless_present = "launcher")]
+    pub peers: Option<[SocketAddr; N]>,
+
+    /// The run's id, written to `params.json` to name the run. Default: the seed.
+    #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
+    pub run_id: Option<u64>,
+
+    /// The file holding the run's secret, the same on every machine: 16 to
+    /// 4096 bytes (one trailing newline is not part of it), readable by its
+    /// owner only (`chmod 600`). Make one with
+    /// `head -c 32 /dev/urandom | base64 > run.key && chmod 600 run.key`.
+    /// Peers prove they hold it before they join; it never crosses the wire.
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "launcher",
+        conflicts_with = "launcher"
+    )]
+    pub key_file: Option<PathBuf>,
+
+    /// Unix time in ns of model time 0, the same on every machine (e.g.
+    /// `$(( $(date +%s%N) + 5000000000 ))` for five seconds from now). No
+    /// machine ticks before all three links are up, whatever the time.
+    #[arg(long, value_name = "NS", value_parser = parse_whole::<u64>, required_unless_present = "launcher")]
+    pub start_at: Option<u64>,
+
+    /// How long to keep trying to reach the peers (at most a day).
+    #[arg(long, value_name = "DELAY", default_value = "10s", value_parser = parse_connect_timeout)]
+    pub connect_timeout: Duration,
+
+    /// How long before each tick to stop sleeping and wait awake, because a
+    /// sleeping thread wakes late (the timer's overshoot: tens of µs on an
+    /// idle machine, milliseconds on a busy one). `auto`, the default,
+    /// measures the overshoot at every wake-up and wakes early by its 10th
+    /// percentile over the last 64 wake-ups (at most 300 µs): a tick is late
+    /// by the overshoot less that margin, never more than after a plain
+    /// sleep, and costs about a plain sleep's CPU. A delay (`300us`) is the
+    /// precise mode: always awake that long before each tick, for the lowest
+    /// lateness, at the cost of a core busy for most of that delay per tick
+    /// (twice `auto`'s CPU per tick or more; see the README's benchmarks).
+    /// `0s` always sleeps. Always at most a quarter of a tick period.
+    #[arg(long, value_name = "auto|DELAY", default_value = "auto", value_parser = parse_spin)]
+    pub spin: Wait,
+
+    /// Talk to the `run` launcher over stdin and stdout (its addresses, the
+    /// start time, stop); stdin closing ends the run.
+    #[arg(long, hide = true, conflicts_with = "peers")]
+    pub launcher: bool,
+}
+
+/// How the machines' rates are chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rates {
+    /// Each rate drawn uniformly from the range.
+    Range(RangeInclusive<u32>),
+    /// The rates, machine by machine.
+    Exact([u32; N]),
+}
+
+impl Rates {
+    /// The machines' rates for a run with `seed`.
+    pub fn resolve(&self, seed: u64) -> [u32; N] {
+        match self {
+            Self::Range(range) => scalemodel_core::rng::draw_rates(seed, range.clone()),
+            Self::Exact(rates) => *rates,
+        }
+    }
+}
+
+impl std::fmt::Display for Rates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Range(r) => write!(f, "{}..={}", r.start(), r.end()),
+            Self::Exact([a, b, c]) => write!(f, "{a},{b},{c}"),
+        }
+    }
+}
+
+impl FromStr for Rates {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let rate = |t: &str| -> Result<u32, String> {
+            if t.trim_start().starts_with('-') {
+                return Err(format!(
+                    "a rate must be between 1 and {RATE_MAX} ticks per second, got {}",
+                    t.trim()
+                ));
+            }
+            let r: u32 = t
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{t}` is not a whole number of ticks per second"))?;
+            if (1..=RATE_MAX).contains(&r) {
+                Ok(r)
+            } else {
+                Err(format!(
+                    "a rate must be between 1 and {RATE_MAX} ticks per second, got {r}"
+                ))
+            }
+        };
+        // `A..=B`, and the ways people write it from other tools: `A..B`
+        // and `A-B`, both inclusive here (`1..6` is the die's 1 to 6).
+        let range = s
+            .split_once("..=")
+            .or_else(|| s.split_once(".."))
+            .or_else(|| s.split_once('-').filter(|_| !s.contains(',')));
+        if let Some((lo, hi)) = range {
+            let (lo, hi) = (rate(lo)?, rate(hi)?);
+            if lo > hi {
+                return Err(format!("the range {lo}..={hi} is empty"));
+            }
+            return Ok(Self::Range(lo..=hi));
+        }
+        let parts: Vec<&str> = s.split(',').collect();
+        match parts.as_slice() {
+            [a, b, c] => Ok(Self::Exact([rate(a)?, rate(b)?, rate(c)?])),
+            _ => Err(format!(
+                "expected a range `A..=B` (also `A-B` or `A..B`, inclusive) or three rates `R0,R1,R2`, got `{s}`"
+            )),
+        }
+    }
+}
+
+/// Parses a whole number that cannot be negative (a seed, a count, a time in
+/// ns), saying so when it is.
+fn parse_whole<T: FromStr>(s: &str) -> Result<T, String> {
+    if s.trim_start().starts_with('-') {
+        return Err(format!("must not be negative, got {s}"));
+    }
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number (or too large)"))
+}
+
+/// Parses a delay such as `5ms`, saying so when it is negative.
+fn parse_delay(s: &str) -> Result<Duration, String> {
+    if s.trim_start().starts_with('-') {
+        return Err(format!("a delay cannot be negative, got {s}"));
+    }
+    humantime::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Parses `--spin`: `auto`, or a delay (the precise mode).
+fn parse_spin(s: &str) -> Result<Wait, String> {
+    if s.trim() == "auto" {
+        return Ok(Wait::DEFAULT);
+    }
+    parse_delay(s)
+        .map(Wait::Fixed)
+        .map_err(|e| format!("{e} (give `auto` or a delay such as `300us`)"))
+}
+
+/// `--spin`'s text for `wait`, as [`parse_spin`] reads it.
+pub fn spin_arg(wait: Wait) -> String {
+    match wait {
+        Wait::Fixed(delay) => humantime::format_duration(delay).to_string(),
+        Wait::Learned { .. } => "auto".to_owned(),
+    }
+}
+
+/// Parses `--speed`: a whole number, at least 1.
+fn parse_speed(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(k) if k >= 1 => Ok(k),
+        Ok(_) => Err("the speed must be at least 1".to_owned()),
+        Err(_) if s.trim().parse::<i64>().is_ok() => {
+            Err(format!("the speed must be at least 1, got {s}"))
+        }
+        Err(_) => Err(format!(
+            "`{s}` is not a whole number: the speed is an integer factor, at least 1 (model time runs K times faster than wall time)"
+        )),
+    }
+}
+
+/// Parses three socket addresses, `A0,A1,A2`.
+fn parse_peers(s: &str) -> Result<[SocketAddr; N], String> {
+    let addrs = s
+        .split(',')
+        .map(|a| {
+            a.trim()
+                .parse()
+                .map_err(|_| format!("`{a}` is not an address like 127.0.0.1:4000"))
+        })
+        .collect::<Result<Vec<SocketAddr>, String>>()?;
+    addrs
+        .try_into()
+        .map_err(|v: Vec<_>| format!("expected the three machines' addresses, got {}", v.len()))
+}
+
+/// The longest `--connect-timeout`: a day is longer than anyone waits for a
+/// peer, and keeps every deadline far from any clock's end.
+pub const CONNECT_TIMEOUT_MAX: Duration = Duration::from_secs(24 * 3_600);
+
+/// Parses `--connect-timeout`: a delay of at most [`CONNECT_TIMEOUT_MAX`].
+fn parse_connect_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_delay(s)?;
+    if d > CONNECT_TIMEOUT_MAX {
+        return Err(format!(
+            "at most {} (a day), got {s}",
+            humantime::format_duration(CONNECT_TIMEOUT_MAX)
+        ));
+    }
+    Ok(d)
+}
+
+/// Parses a positive, finite number of seconds.
+fn parse_duration_s(s: &str) -> Result<f64, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    use scalemodel_rundir::DURATION_S_MAX;
+    if secs > 0.0 && secs <= DURATION_S_MAX {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "the duration must be more than 0 and at most {DURATION_S_MAX} seconds, got {s}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_ranges_and_lists() {
+        assert_eq!("1..=6".parse(), Ok(Rates::Range(1..=6)));
+        assert_eq!("1,6,6".parse(), Ok(Rates::Exact([1, 6, 6])));
+        assert!(
+            "0..=3"
+                .parse::<Rates>()
+                .unwrap_err()
+                .contains("between 1 and")
+        );
+        assert!("6..=1".parse::<Rates>().unwrap_err().contains("empty"));
+        assert!("1,2".parse::<Rates>().unwrap_err().contains("three rates"));
+        assert!(
+            "a..=3"
+                .parse::<Rates>()
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert_eq!(Rates::Exact([1, 6, 6]).resolve(5), [1, 6, 6]);
+        assert_eq!(Rates::Range(3..=3).resolve(5), [3, 3, 3]);
+    }
+
+    #[test]
+    fn connect_timeouts_are_at_most_a_day() {
+        assert_eq!(parse_connect_timeout("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_connect_timeout("1day"), Ok(CONNECT_TIMEOUT_MAX));
+        let e = parse_connect_timeout("1000000000000s").unwrap_err();
+        assert!(e.contains("at most 1day"), "{e}");
+        assert!(parse_connect_timeout("18446744073709551615s").is_err());
+        assert!(parse_connect_timeout("soon").is_err());
+    }
+
+    #[test]
+    fn negative_numbers_are_named_as_values() {
+        assert!(parse_whole::<u64>("-1").unwrap_err().contains("negative"));
+        assert_eq!(parse_whole::<u64>(" 7"), Ok(7));
+        assert!(parse_delay("-5ms").unwrap_err().contains("negative"));
+        assert!(
+            parse_speed("-2")
+                .unwrap_err()
+                .contains("at least 1, got -2")
+        );
+        let e = "-1..=3".parse::<Rates>().unwrap_err();
+        assert!(e.contains("between 1 and"), "{e}");
+    }
+
+    #[test]
+    fn durations_must_be_positive() {
+        assert_eq!(parse_duration_s("0.5"), Ok(0.5));
+        assert!(parse_duration_s("0").is_err());
+        assert!(parse_duration_s("-1").is_err());
+        assert!(parse_duration_s("NaN").is_err());
+        assert!(parse_duration_s("1e9").is_err());
+    }
+}

@@ -1,0 +1,553 @@
+//! `scalemodel node`: one machine of a networked run.
+//!
+//! With `--launcher` it talks to `scalemodel run` over stdin and stdout, one
+//! line each way at a time:
+//!
+//! | node → launcher | launcher → node |
+//! | --- | --- |
+//! | | `key HEX` (first: the run's key, 64 hex digits; never on the command line, where `ps` shows it) |
+//! | `listening ADDR` | `peers A0 A1 A2` |
+//! | `ready` (the start barrier passed) | `start UNIX_NS` |
+//! | | `stop`, or stdin closing: end the run now |
+//!
+//! Started by hand, a node reads the key from `--key-file` (see [`crate::key`]).
+
+use std::io::{self, BufRead, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use scalemodel_core::node::{self, Missing, NodeReport, Status, Timeouts};
+use scalemodel_core::{MachineId, Record};
+use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
+
+use scalemodel_cli::NodeArgs;
+use scalemodel_mio::timerfd::TimerFd;
+use scalemodel_rundir::{
+    self as rundir, End, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
+};
+
+pub mod entropy;
+pub mod key;
+pub mod procinfo;
+
+/// How long a new connection may take to finish the handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long to wait for the peers' `Bye` after the end.
+const BYE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The wait between two dials of a next machine that refuses.
+const RETRY: Duration = Duration::from_millis(100);
+/// Notes kept in the node's summary; more are counted.
+const NOTES_MAX: usize = 100;
+
+/// Runs `scalemodel node`.
+pub fn run(args: &NodeArgs) -> Result<()> {
+    let process_start = Instant::now();
+    let id = MachineId::new(args.id).context("--id must be 0, 1 or 2")?;
+    let model = &args.model;
+    let Some(seed) = model.seed else {
+        bail!("node needs --seed: every machine of a run must share it");
+    };
+    let Some(out) = &model.out else {
+        bail!("node needs --out: the run directory its log goes to");
+    };
+    let rate = model.rates.resolve(seed)[id.index()];
+    if let Some(start) = args.start_at {
+        check_start(start)?;
+    }
+    let key = match &args.key_file {
+        Some(path) => crate::key::read_file(path).context("--key-file")?,
+        None if args.launcher => read_key()?,
+        None => bail!(
+            "node needs --key-file: the file with the run's secret, the same on every machine"
+        ),
+    };
+    if args.launcher {
+        // Never outlive the launcher: its death stops this machine cleanly.
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))
+            .context("cannot tie this node to its launcher")?;
+    }
+    // Best effort: without it ticks are only later.
+    let _ = scalemodel_mio::timerfd::tighten_timer_slack();
+
+    let listen = match (args.listen, args.peers) {
+        (Some(addr), _) => addr,
+        (None, Some(peers)) => peers[id.index()],
+        (None, None) => SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    let peers = match args.peers {
+        Some(peers) => peers,
+        None => {
+            say(&format!("listening {local}"))?;
+            read_peers()?
+        }
+    };
+    let next = peers[id.next().index()];
+
+    std::fs::create_dir_all(out).map_err(|source| RunDirError::Create {
+        path: out.clone(),
+        source,
+    })?;
+    let log_path = out.join(rundir::log_name(id));
+    if log_path.exists() {
+        bail!(
+            "{} exists already: a run never overwrites another",
+            log_path.display()
+        );
+    }
+    let run_id = args.run_id.unwrap_or(seed);
+    // `as` saturates: a duration beyond u64 ns is as good as forever.
+    let duration_ns = (model.duration * 1e9).round() as u64;
+    let config = Config {
+        node: node::Config {
+            id,
+            rate,
+            sides: model.sides,
+            seed,
+            speed: model.speed,
+            duration_ns,
+            key,
+            nonce: entropy::challenge_seed()
+                .with_context(|| format!("machine {id}: cannot start the node"))?,
+            timeouts: timeouts(args.connect_timeout),
+        },
+        next,
+        wait: args.spin,
+    };
+    let setup_before_node = process_start.elapsed();
+    let node = Node::new(config, listener, TimerFd::new()?)
+        .with_context(|| format!("machine {id}: cannot start the node"))?;
+    let handle = node.handle();
+    watch_signals(handle.clone())?;
+    if args.launcher {
+        watch_launcher(handle);
+    }
+    let start = match args.start_at {
+        Some(t) => Start::At(t),
+        None => Start::Handed,
+    };
+    if !args.launcher {
+        eprintln!("machine {id}: rate {rate}, listening on {local}, connecting to {next}");
+    }
+    let mut host = NodeHost {
+        id,
+        log: LogWriter::create(out, id)?,
+        launcher: args.launcher,
+        notes: Vec::new(),
+        notes_left_out: 0,
+        duration_ns,
+    };
+    let result = node.run(&mut host, start);
+    let NodeHost {
+        log,
+        mut notes,
+        notes_left_out,
+        ..
+    } = host;
+    if notes_left_out > 0 {
+        notes.push(format!("… and {notes_left_out} more notes (on stderr)"));
+    }
+    let flushed = log.finish();
+    let report = result.with_context(|| format!("machine {id}"))?;
+    flushed?;
+    let status = report
+        .status
+        .with_context(|| format!("machine {id}: the node stopped before it ended"))?;
+    let secs = args.connect_timeout.as_secs_f64();
+    match status {
+        Status::SetupFailed(missing) => {
+            bail!(
+                "machine {id}: {}",
+                why_missing(id, missing, next, local, secs)
+            )
+        }
+        Status::NoStart => {
+            bail!("machine {id}: no start time came within {secs} s of the start barrier")
+        }
+        Status::Interrupted if report.start_unix_ns.is_none() => {
+            bail!("machine {id}: interrupted before the run started")
+        }
+        // Ended before its first tick: the start time had not come.
+        Status::PeerLost if report.first_tick_ns.is_none() => {
+            bail!(
+                "machine {id}: {} after the start barrier; the run did not start",
+                lost_before_start(&report)
+            )
+        }
+        _ => {}
+    }
+    if report.dropped_events > 0 {
+        // A bound in the core is wrong: say so where the run is read.
+        let what = format!(
+            "{} of the node's events did not fit its queue: this summary is incomplete (a bug in scalemodel)",
+            report.dropped_events
+        );
+        eprintln!("machine {id}: {what}");
+        notes.push(what);
+    }
+    let run = model.net_run(seed, run_id);
+    let summary = summarise(run, id, local, &report, status, notes, setup_before_node);
+    summary.write(out, id)?;
+    if args.launcher {
+        say("done")?;
+    } else {
+        eprintln!(
+            "machine {id}: {} ticks, ended {}; wrote {}",
+            report.tally.ticks,
+            summary.machine.end,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// The node's time bounds: `--connect-timeout` for the set-up, the rest fixed.
+fn timeouts(connect_timeout: Duration) -> Timeouts {
+    // Saturating: a bound past u64 ns (584 years) is as good as none.
+    let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    Timeouts {
+        setup_ns: ns(connect_timeout),
+        handshake_ns: ns(HANDSHAKE_TIMEOUT),
+        bye_ns: ns(BYE_TIMEOUT),
+        retry_ns: ns(RETRY),
+        ..Timeouts::DEFAULT
+    }
+}
+
+/// Names what the set-up was missing at its deadline.
+/// Which peers a node lost between the barrier and the start, and why.
+fn lost_before_start(report: &NodeReport) -> String {
+    let lost: Vec<String> = MachineId::ALL
+        .iter()
+        .filter_map(|m| {
+            let why = report.peers.get(m.index())?.lost?;
+            Some(format!("lost machine {m} ({why})"))
+        })
+        .collect();
+    if lost.is_empty() {
+        "lost a peer".to_owned()
+    } else {
+        lost.join(", ")
+    }
+}
+
+fn why_missing(
+    id: MachineId,
+    missing: Missing,
+    next: SocketAddr,
+    local: SocketAddr,
+    secs: f64,
+) -> String {
+    let mut why = Vec::new();
+    if missing.next {
+        why.push(format!(
+            "machine {} at {next} did not answer within {secs} s",
+            id.next()
+        ));
+    }
+    if missing.other {
+        why.push(format!(
+            "machine {} did not connect to {local} within {secs} s",
+            id.other()
+        ));
+    }
+    if why.is_empty() {
+        why.push(format!("the start barrier did not pass within {secs} s"));
+    }
+    why.join("; ")
+}
+
+/// A start in the past would make the node rush through every tick it
+/// missed, and one far ahead looks like a unit mistake: both are refused.
+fn check_start(start_ns: u64) -> Result<()> {
+    const AHEAD_NS: i128 = 24 * 3_600 * 1_000_000_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+    let ahead = i128::from(start_ns) - now;
+    if ahead < 0 {
+        bail!(
+            "--start-at {start_ns} is {:.3} s in the past; give a Unix time in ns ahead of now (and at most a day ahead), the same on every machine",
+            -ahead as f64 / 1e9
+        );
+    }
+    if ahead > AHEAD_NS {
+        bail!(
+            "--start-at {start_ns} is {:.1} s from now; give a Unix time in ns at most a day ahead",
+            ahead as f64 / 1e9
+        );
+    }
+    Ok(())
+}
+
+/// Prints one line to the launcher.
+fn say(line: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
+}
+
+/// Reads `key HEX` from the launcher: its first line.
+fn read_key() -> Result<node::Key> {
+    let mut line = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the run's key from the launcher")?;
+    let Some(hex) = line.trim().strip_prefix("key ") else {
+        bail!("expected `key HEX` from the launcher first");
+    };
+    Ok(crate::key::from_hex(hex)?)
+}
+
+/// Reads `peers A0 A1 A2` from the launcher.
+fn read_peers() -> Result<[SocketAddr; 3]> {
+    let mut line = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the peers from the launcher")?;
+    let Some(rest) = line.trim().strip_prefix("peers ") else {
+        bail!(
+            "expected `peers A0 A1 A2` from the launcher, got `{}`",
+            line.trim()
+        );
+    };
+    let peers = rest
+        .split_whitespace()
+        .map(|a| a.parse().with_context(|| format!("bad peer address `{a}`")))
+        .collect::<Result<Vec<SocketAddr>>>()?;
+    let n = peers.len();
+    peers
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("expected three peer addresses from the launcher, got {n}"))
+}
+
+/// Turns `start` and `stop` lines (and stdin closing) into calls on `handle`.
+fn watch_launcher(handle: Handle) {
+    std::thread::spawn(move || {
+        for line in io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            match line.trim().split_once(' ') {
+                Some(("start", t)) => match t.parse() {
+                    Ok(t) => handle.start_at(t),
+                    Err(_) => eprintln!("bad start time from the launcher: `{t}`"),
+                },
+                _ if line.trim() == "stop" => break,
+                _ => eprintln!("unknown line from the launcher: `{line}`"),
+            }
+        }
+        // stdin closed: the launcher is gone or wants us to stop.
+        handle.stop();
+    });
+}
+
+/// Ctrl-C and SIGTERM end the run cleanly.
+fn watch_signals(handle: Handle) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            handle.stop();
+        }
+    });
+    Ok(())
+}
+
+struct NodeHost {
+    id: MachineId,
+    log: LogWriter,
+    launcher: bool,
+    notes: Vec<String>,
+    notes_left_out: u64,
+    /// The run's length in model ns, to say when a peer was lost after it.
+    duration_ns: u64,
+}
+
+impl Host for NodeHost {
+    type Error = RunDirError;
+
+    fn record(&mut self, record: &Record) -> Result<(), RunDirError> {
+        self.log.write(record)
+    }
+
+    fn flush(&mut self) -> Result<(), RunDirError> {
+        self.log.flush()
+    }
+
+    fn ready(&mut self) {
+        if self.launcher && say("ready").is_err() {
+            eprintln!("machine {}: the launcher is gone", self.id);
+        }
+    }
+
+    fn note(&mut self, note: &Note) {
+        if let Note::Joined(_) | Note::ClockMapped { .. } = note {
+            // Good news, not trouble: said when started by hand, and kept
+            // out of the summary's notes (and out of `run`'s progress).
+            if !self.launcher {
+                eprintln!("machine {}: {}", self.id, describe(note, self.duration_ns));
+            }
+            return;
+        }
+        let text = describe(note, self.duration_ns);
+        eprintln!("machine {}: {text}", self.id);
+        // Every note goes to stderr; the summary keeps the first NOTES_MAX
+        // and counts the rest, so a flood of strangers cannot grow it.
+        if self.notes.len() < NOTES_MAX {
+            self.notes.push(text);
+        } else {
+            self.notes_left_out += 1;
+        }
+    }
+}
+
+/// A note in words; `duration_ns` is the run's length in model ns.
+fn describe(note: &Note, duration_ns: u64) -> String {
+    match note {
+        Note::Joined(peer) => format!("machine {peer} joined"),
+        Note::ClockMapped { error_ns } => {
+            format!("the start's Unix time is mapped to the monotonic clock within ±{error_ns} ns")
+        }
+        Note::Rejected {
+            addr: Some(addr),
+            reason,
+        } => format!("rejected a connection from {addr}: {reason}"),
+        Note::Rejected { addr: None, reason } => format!("rejected a connection: {reason}"),
+        Note::AcceptFailed {
+            os_error,
+            kind,
+            count,
+        } => {
+            let why = os_error.map_or_else(|| io::Error::from(*kind), io::Error::from_raw_os_error);
+            let ms = scalemodel_mio::ACCEPT_BACKOFF_NS / 1_000_000;
+            format!(
+                "could not accept a connection ({why}; {count} so far): it waits in the backlog, tried again in {ms} ms"
+            )
+        }
+        // Model time runs on while a node waits for its peers' `Bye`: a link
+        // lost then was lost after the run's end, not at a time it never had.
+        Note::PeerLost {
+            peer,
+            at_model_ns: Some(at),
+            reason,
+        } if *at > duration_ns => format!("lost machine {peer} after the run's end: {reason}"),
+        Note::PeerLost {
+            peer,
+            at_model_ns: Some(at),
+            reason,
+        } => format!(
+            "lost machine {peer} at model time {:.3} s: {reason}",
+            *at as f64 / 1e9
+        ),
+        Note::PeerLost {
+            peer,
+            at_model_ns: None,
+            reason,
+        } => format!("lost machine {peer} before the start: {reason}"),
+    }
+}
+
+fn summarise(
+    run: NetRun,
+    id: MachineId,
+    listen: SocketAddr,
+    report: &NodeReport,
+    status: Status,
+    notes: Vec<String>,
+    setup_before_node: Duration,
+) -> NodeSummary {
+    let peers: Vec<PeerSummary> = [id.next(), id.other()]
+        .iter()
+        .map(|&peer| {
+            let p = &report.peers[peer.index()];
+            PeerSummary {
+                peer: peer.get(),
+                sent: p.sent,
+                undeliverable: p.undeliverable,
+                unsent: p.unsent,
+                peer_sent: p.peer_sent,
+                received: p.received,
+                queued: p.queued,
+                after_end: p.after_end,
+                dropped: p.dropped,
+                protocol_errors: p.protocol_errors,
+                lost: p.lost.map(|reason| reason.to_string()),
+                lost_at_ns: p.lost_at_model_ns,
+            }
+        })
+        .collect();
+    // The node counts from its creation; the process started a little earlier.
+    let first_tick_ms = report
+        .first_tick_ns
+        .map(|ns| (setup_before_node.as_nanos() as f64 + ns as f64) / 1e6);
+    let rate = run.rates[id.index()];
+    let protocol_errors = rundir::error_kinds(&report.errors);
+    NodeSummary {
+        run,
+        listen: listen.to_string(),
+        start_ns: report.start_unix_ns.unwrap_or(0),
+        machine: MachineSummary {
+            stalls: report.stalls,
+            stalled_ns: report.stalled_model_ns,
+            held: report.holds,
+            inbox_left: report.inbox_left,
+            behind_ticks: Some(report.behind_ticks),
+            protocol_errors: Some(protocol_errors.clone()),
+            ..MachineSummary::from_tally(id, rate, &report.tally, End::from(status))
+        },
+        peers,
+        behind_ticks: report.behind_ticks,
+        max_late_ns: report.max_late_ns,
+        rejected: report.rejected,
+        protocol_errors,
+        first_tick_ms,
+        peak_rss_kib: procinfo::peak_rss_kib(),
+        cpu_ms: procinfo::cpu_ms(),
+        notes,
+        died: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scalemodel_core::node::CloseReason;
+
+    #[test]
+    fn a_peer_lost_after_the_end_is_not_given_a_time_past_it() {
+        let lost = |at| Note::PeerLost {
+            peer: MachineId::ONE,
+            at_model_ns: Some(at),
+            reason: CloseReason::Closed,
+        };
+        let during = describe(&lost(5_000_000_000), 20_000_000_000);
+        assert!(
+            during.starts_with("lost machine 1 at model time 5.000 s"),
+            "{during}"
+        );
+        let after = describe(&lost(99_000_000_000), 20_000_000_000);
+        assert!(
+            after.starts_with("lost machine 1 after the run's end"),
+            "{after}"
+        );
+    }
+
+    #[test]
+    fn a_start_in_the_past_is_refused_with_its_bound() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        let e = check_start(now - 1_000_000_000).unwrap_err().to_string();
+        assert!(
+            e.contains("in the past") && e.contains("ahead of now"),
+            "{e}"
+        );
+        assert!(check_start(now + 5_000_000_000).is_ok());
+        assert!(check_start(now + 2 * 24 * 3_600 * 1_000_000_000).is_err());
+    }
+}

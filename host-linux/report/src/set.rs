@@ -1,0 +1,530 @@
+//! The report across trials: a run's trials, or a study's configurations,
+//! side by side on shared scales, with the exercise's observations checked
+//! against them as evidence (see [`super::evidence`]).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::answers::{Answer, answers};
+use super::evidence::{self, Band, Point, Verdict, slowest};
+use super::plot::effect;
+use super::{ReportError, write_file};
+
+use crate::text::{count, fixed};
+use scalemodel_analysis::{self as analysis, Analysis, MachineFigures};
+use scalemodel_rundir::End;
+
+/// One trial's headline figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialRow {
+    /// Its folder, relative to the report across trials (`trial-1`,
+    /// `standard/trial-2`); its own `report.html` is in it.
+    pub path: String,
+    /// Its seed.
+    pub seed: u64,
+    /// Each machine's rate, ticks per model second.
+    pub rates: [u32; 3],
+    /// Faces of the die.
+    pub sides: u8,
+    /// Model seconds.
+    pub duration_s: f64,
+    /// Every machine ended `completed`.
+    pub completed: bool,
+    /// Broken rules found by the checker.
+    pub violations: u64,
+    /// The largest clock jump of any machine.
+    pub largest_jump: u64,
+    /// The largest gap of any machine behind the fastest, in clock units.
+    pub largest_drift: i64,
+    /// The slowest machine's inbox growth, msgs per model second (the
+    /// largest among the slowest on a tie).
+    pub slowest_growth_per_s: f64,
+    /// What the queueing estimate predicts for it.
+    pub slowest_predicted_per_s: f64,
+    /// The figures the verdicts compare.
+    pub point: Point,
+    /// The simulator's band for its rates and die (a study's trials).
+    pub band: Option<Band>,
+    /// Every machine's figures.
+    pub machines: Vec<MachineFigures>,
+}
+
+impl TrialRow {
+    /// The row of analysed trial `a`, whose folder is `path` from the report.
+    pub fn of(a: &Analysis, path: String) -> Self {
+        let p = &a.run.params;
+        let point = Point::of(a);
+        Self {
+            path,
+            seed: p.seed,
+            rates: p.rates,
+            sides: p.sides,
+            duration_s: p.duration_s,
+            completed: p.machines.iter().all(|m| m.end == End::Completed),
+            violations: a.violations.total(),
+            largest_jump: point.largest_jump,
+            largest_drift: point.largest_drift,
+            slowest_growth_per_s: point.slowest_growth,
+            slowest_predicted_per_s: point.slowest_predicted,
+            point,
+            band: None,
+            machines: a.figures.clone(),
+        }
+    }
+}
+
+/// One configuration's trials.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// Its name: `standard`, `smaller spread of rates`, … or the run's own.
+    pub name: String,
+    /// Its rates as given on the command line (`1..=6`, `2,4,6`).
+    pub rates: String,
+    /// The range its rates come from, when all its trials share one: the
+    /// range they were drawn from, or the given rates' span.
+    pub span: Option<[u32; 2]>,
+    /// Faces of the die.
+    pub sides: u8,
+    /// Its trials, in order.
+    pub trials: Vec<TrialRow>,
+    /// The same configuration in the simulator at scale (a study's), one
+    /// point per seed; empty when not run.
+    pub scale: Vec<Point>,
+}
+
+impl Group {
+    /// A configuration without trials yet.
+    pub fn new(name: impl Into<String>, rates: impl Into<String>, sides: u8) -> Self {
+        Self {
+            name: name.into(),
+            rates: rates.into(),
+            span: None,
+            sides,
+            trials: Vec::new(),
+            scale: Vec::new(),
+        }
+    }
+
+    fn config<'a>(&'a self, points: &'a [Point]) -> evidence::Config<'a> {
+        evidence::Config {
+            rates: &self.rates,
+            span: self.span,
+            sides: self.sides,
+            points,
+        }
+    }
+}
+
+/// The report across trials.
+#[derive(Debug, Clone, Serialize)]
+pub struct Set {
+    /// Its title (written first in `report.json`, beside the intro).
+    #[serde(skip)]
+    pub title: String,
+    /// Its configurations (one for a run).
+    pub groups: Vec<Group>,
+    /// The observations, checked over the set's own trials.
+    pub verdicts: Vec<Verdict>,
+    /// The same observations over the simulator's trials at scale (a
+    /// study's); empty when not run.
+    pub scale_verdicts: Vec<Verdict>,
+    /// The set's own trials against the simulator's bands (a study's).
+    pub band_verdicts: Vec<Verdict>,
+    /// The exercise's questions answered from the data (a study's: empty
+    /// without a standard configuration).
+    pub answers: Vec<Answer>,
+}
+
+/// The range `a`'s rates come from: drawn from, or the given rates' span.
+fn span(a: &Analysis) -> [u32; 2] {
+    let p = &a.run.params;
+    p.rate_range.unwrap_or_else(|| {
+        let r = p.rates.iter().copied();
+        [r.clone().min().unwrap_or(0), r.max().unwrap_or(0)]
+    })
+}
+
+impl Set {
+    /// The set of `groups`, each a configuration's name, rates, die and
+    /// analysed trials with their folders relative to the report; the
+    /// verdicts are checked over every trial, and between configurations
+    /// that differ only in their spread of rates or their die.
+    pub fn of(title: String, groups: Vec<(Group, Vec<(&Analysis, String)>)>) -> Self {
+        let groups: Vec<Group> = groups
+            .into_iter()
+            .map(|(mut g, trials)| {
+                let spans: Vec<[u32; 2]> = trials.iter().map(|(a, _)| span(a)).collect();
+                g.span = spans
+                    .first()
+                    .filter(|&first| spans.iter().all(|s| s == first))
+                    .copied();
+                g.trials = trials
+                    .into_iter()
+                    .map(|(a, path)| TrialRow::of(a, path))
+                    .collect();
+                g
+            })
+            .collect();
+        let points: Vec<Vec<Point>> = groups
+            .iter()
+            .map(|g| g.trials.iter().map(|t| t.point.clone()).collect())
+            .collect();
+        let configs: Vec<_> = groups
+            .iter()
+            .zip(&points)
+            .map(|(g, p)| g.config(p))
+            .collect();
+        let verdicts = evidence::verdicts(&configs);
+        let mut set = Self {
+            title,
+            groups,
+            verdicts,
+            scale_verdicts: Vec::new(),
+            band_verdicts: Vec::new(),
+            answers: Vec::new(),
+        };
+        set.answers = answers(&set);
+        set
+    }
+
+    /// Adds the simulator at scale: `scale`, each configuration's points in
+    /// the groups' order, and `bands`, one for each of the set's trials in
+    /// order. `whose` says where the set's trials ran: `network`, `simulated`.
+    pub fn add_scale(&mut self, whose: &str, scale: Vec<Vec<Point>>, bands: Vec<Option<Band>>) {
+        for (g, points) in self.groups.iter_mut().zip(scale) {
+            g.scale = points;
+        }
+        self.keep_scale(whose, bands);
+    }
+
+    /// Gives the set's trials `bands`, one per trial in order, and checks
+    /// the observations over the groups' points at scale and the trials
+    /// against their bands (see [`Set::add_scale`]).
+    pub fn keep_scale(&mut self, whose: &str, bands: Vec<Option<Band>>) {
+        let mut bands = bands.into_iter();
+        for g in &mut self.groups {
+            for t in &mut g.trials {
+                t.band = bands.next().flatten();
+            }
+        }
+        let configs: Vec<_> = self.groups.iter().map(|g| g.config(&g.scale)).collect();
+        self.scale_verdicts = if configs.iter().any(|c| !c.points.is_empty()) {
+            evidence::verdicts(&configs)
+        } else {
+            Vec::new()
+        };
+        let trials: Vec<_> = self
+            .trials()
+            .map(|(_, t)| (&t.point, t.band.as_ref()))
+            .collect();
+        self.band_verdicts = evidence::band_verdicts(whose, &trials);
+        self.answers = answers(self);
+    }
+
+    /// Every trial, with its configuration.
+    fn trials(&self) -> impl Iterator<Item = (&Group, &TrialRow)> {
+        self.groups
+            .iter()
+            .flat_map(|g| g.trials.iter().map(move |t| (g, t)))
+    }
+}
+
+/// `median (min–max)` of `values`, with `decimals` places; `–` for none.
+pub fn spread(values: &[f64], decimals: usize) -> String {
+    match super::plot::summary(values) {
+        None => "–".to_owned(),
+        Some(s) if s.min == s.max => fixed(s.median, decimals),
+        Some(s) => format!(
+            "{} ({}–{})",
+            fixed(s.median, decimals),
+            fixed(s.min, decimals),
+            fixed(s.max, decimals)
+        ),
+    }
+}
+
+fn fastest_of(t: &TrialRow) -> Option<&MachineFigures> {
+    t.machines.get(analysis::fastest(&t.rates))
+}
+
+fn slowest_max(t: &TrialRow, f: fn(&MachineFigures) -> f64) -> f64 {
+    slowest(&t.machines)
+        .iter()
+        .map(|m| f(m))
+        .fold(f64::MIN, f64::max)
+}
+
+/// The figures compared across trials: a column title, its decimals, and
+/// how to read it from a trial.
+type Column = (&'static str, usize, fn(&TrialRow) -> f64);
+
+const COLUMNS: [Column; 6] = [
+    ("slowest: largest jump (clock units)", 0, |t| {
+        slowest_max(t, |m| m.jumps.max as f64)
+    }),
+    ("fastest: largest jump (clock units)", 0, |t| {
+        fastest_of(t).map_or(0.0, |m| m.jumps.max as f64)
+    }),
+    ("largest drift (clock units)", 0, |t| t.largest_drift as f64),
+    ("slowest: inbox growth (msgs/s)", 2, |t| {
+        t.slowest_growth_per_s
+    }),
+    ("slowest: max inbox (msgs)", 0, |t| {
+        slowest_max(t, |m| m.queue.max as f64)
+    }),
+    ("receives per event (%)", 1, |t| {
+        let (rx, all) = t
+            .machines
+            .iter()
+            .fold((0, 0), |(r, n), m| (r + m.receives, n + m.ticks));
+        100.0 * rx as f64 / all.max(1) as f64
+    }),
+];
+
+/// `report.md` across trials: every trial in a table, each figure's median
+/// and range per configuration, the pictures `pictures` names (file, title)
+/// and the verdicts. `intro` is the paragraph under the title.
+pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
+    let mut md = String::new();
+    let many = set.groups.len() > 1;
+    let _ = writeln!(md, "# {}\n", set.title);
+    let _ = writeln!(md, "{intro}\n");
+    if !set.answers.is_empty() {
+        let _ = writeln!(md, "## Answers\n");
+        for a in &set.answers {
+            let links: Vec<String> = a.figures.iter().map(|f| format!("[{f}]({f})")).collect();
+            let _ = writeln!(
+                md,
+                "**{}** {} (See {}.)\n",
+                a.question,
+                a.text,
+                links.join(", ")
+            );
+        }
+    }
+    let _ = writeln!(md, "## Trials\n");
+    let _ = writeln!(
+        md,
+        "{}| trial | seed | rates (ticks/s) | die | ends | broken rules | largest jump (clock units) | largest drift (clock units) | slowest: inbox growth, predicted (msgs/s) | slowest: load |",
+        if many { "| configuration " } else { "" }
+    );
+    let _ = writeln!(
+        md,
+        "{}|---|---:|---|---:|---|---:|---:|---:|---|---:|",
+        if many { "|---" } else { "" }
+    );
+    for (g, t) in set.trials() {
+        let [r0, r1, r2] = t.rates;
+        let _ = writeln!(
+            md,
+            "{}| [{}]({}/report.md) | {} | {r0}, {r1}, {r2} | {} | {} | {} | {} | {} | {}, {} | {} |",
+            if many {
+                format!("| {} ", g.name)
+            } else {
+                String::new()
+            },
+            t.path.rsplit('/').next().unwrap_or(&t.path),
+            t.path,
+            t.seed,
+            t.sides,
+            if t.completed {
+                "completed"
+            } else {
+                "not completed"
+            },
+            t.violations,
+            t.largest_jump,
+            t.largest_drift,
+            fixed(t.slowest_growth_per_s, 2),
+            fixed(t.slowest_predicted_per_s, 2),
+            analysis::load_words(t.point.slowest_load),
+        );
+    }
+    let _ = writeln!(md, "\n## Across trials\n");
+    let _ = writeln!(
+        md,
+        "Median and, in brackets, the range (least–most) over each configuration's trials: the spread of these figures is skewed, so a mean would mislead.\n"
+    );
+    let titles: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+    let _ = writeln!(md, "| configuration | trials | {} |", titles.join(" | "));
+    let _ = writeln!(md, "|---|---:|{}", "---:|".repeat(COLUMNS.len()));
+    for g in &set.groups {
+        let cells: Vec<String> = COLUMNS
+            .iter()
+            .map(|&(_, decimals, f)| spread(&g.trials.iter().map(f).collect::<Vec<_>>(), decimals))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} (rates {}, die of {}) | {} | {} |",
+            g.name,
+            g.rates,
+            g.sides,
+            g.trials.len(),
+            cells.join(" | ")
+        );
+    }
+    md.push('\n');
+    for (file, title) in pictures {
+        let _ = writeln!(md, "![{title}]({file})\n");
+    }
+    let _ = writeln!(md, "## The exercise's observations, checked\n");
+    verdict_list(&mut md, &set.verdicts);
+    if !set.scale_verdicts.is_empty() {
+        let per = set.groups.iter().map(|g| g.scale.len()).max().unwrap_or(0);
+        let _ = writeln!(
+            md,
+            "\n## The same observations in the simulator at scale\n\n{} per configuration, the same seeds in every configuration.\n",
+            count(per as u64, "simulated trial")
+        );
+        verdict_list(&mut md, &set.scale_verdicts);
+    }
+    if !set.band_verdicts.is_empty() {
+        let _ = writeln!(md, "\n## The network against the simulator\n");
+        verdict_list(&mut md, &set.band_verdicts);
+    }
+    md
+}
+
+/// Each verdict as a list item: the statement in bold, the result with its
+/// effect, and how it was tested.
+fn verdict_list(md: &mut String, verdicts: &[Verdict]) {
+    for v in verdicts {
+        let _ = writeln!(md, "- **{}**: {}. ({})", v.statement, v.result(), v.note);
+    }
+}
+
+/// The pictures across trials: file, title, axis, the figure per trial,
+/// and the reference drawn on each configuration's box, if any.
+type Picture = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&TrialRow) -> f64,
+    Option<fn(&TrialRow) -> f64>,
+);
+
+const PICTURES: [Picture; 3] = [
+    (
+        "across-jumps.png",
+        "Largest clock jump of each trial",
+        "clock units",
+        |t| t.largest_jump as f64,
+        None,
+    ),
+    (
+        "across-drift.png",
+        "Largest drift behind the fastest machine, each trial",
+        "clock units",
+        |t| t.largest_drift as f64,
+        None,
+    ),
+    (
+        "across-growth.png",
+        "The slowest machine's inbox growth, each trial (dashed: predicted)",
+        "msgs per model second",
+        |t| t.slowest_growth_per_s,
+        Some(|t| t.slowest_predicted_per_s),
+    ),
+];
+
+/// Draws the pictures across trials into `dir`: one box per configuration,
+/// every trial a point, on one scale per figure.
+fn pictures(dir: &Path, set: &Set) -> Result<(), ReportError> {
+    let label = |g: &Group| g.name.clone();
+    for (file, title, y_desc, figure, reference) in PICTURES {
+        let groups: Vec<(String, Vec<f64>)> = set
+            .groups
+            .iter()
+            .map(|g| (label(g), g.trials.iter().map(figure).collect()))
+            .collect();
+        let marks: Vec<(String, f64)> = reference.map_or_else(Vec::new, |r| {
+            set.groups
+                .iter()
+                .filter_map(|g| {
+                    // A configuration's prediction, when its trials share one
+                    // (given rates); drawn rates each have their own.
+                    let first = r(g.trials.first()?);
+                    let shared = g.trials.iter().all(|t| (r(t) - first).abs() < 1e-9);
+                    shared.then(|| (label(g), first))
+                })
+                .collect()
+        });
+        super::plot::across(&dir.join(file), title, y_desc, &groups, &marks)?;
+    }
+    if has_views(set) {
+        let configs: Vec<effect::Config> = set
+            .groups
+            .iter()
+            .map(|g| effect::Config {
+                name: &g.name,
+                scale: g.scale.iter().collect(),
+                trials: g.trials.iter().map(|t| &t.point).collect(),
+            })
+            .collect();
+        for view in &effect::VIEWS {
+            effect::effect(&dir.join(view.file), view, &configs)?;
+        }
+    }
+    Ok(())
+}
+
+/// A study's set gets the effect-size views: it answers the questions, or
+/// it ran the simulator at scale.
+fn has_views(set: &Set) -> bool {
+    !set.answers.is_empty() || set.groups.iter().any(|g| !g.scale.is_empty())
+}
+
+/// Writes the set's `report.json`, pictures, `report.md` and `report.html`
+/// into `dir`.
+pub fn write(dir: &Path, set: &Set, intro: &str) -> Result<(), ReportError> {
+    // Plain numbers and strings: serialising cannot fail.
+    /// `report.json`: the set, and the paragraph under its title, so that
+    /// `analyze` re-analysing the folder can keep it.
+    #[derive(Serialize)]
+    struct Written<'a> {
+        title: &'a str,
+        intro: &'a str,
+        #[serde(flatten)]
+        set: &'a Set,
+    }
+    let written = Written {
+        title: &set.title,
+        intro,
+        set,
+    };
+    let json = serde_json::to_string_pretty(&written).unwrap_or_default() + "\n";
+    write_file(&dir.join("report.json"), json)?;
+    super::csv_out::write(dir, set)?;
+    pictures(dir, set)?;
+    let mut shown: Vec<(&str, &str)> = PICTURES.iter().map(|p| (p.0, p.1)).collect();
+    let views: Vec<(&str, &str)> = if has_views(set) {
+        effect::VIEWS.iter().map(|v| (v.file, v.title)).collect()
+    } else {
+        Vec::new()
+    };
+    shown.extend(&views);
+    write_file(&dir.join("report.md"), markdown(set, intro, &shown))?;
+    super::html::set(&dir.join("report.html"), set, intro, &views)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spread_is_the_median_and_the_range_or_one_number() {
+        assert_eq!(spread(&[], 0), "–");
+        assert_eq!(spread(&[f64::NAN], 2), "–");
+        assert_eq!(spread(&[8.0, 8.0], 0), "8");
+        assert_eq!(spread(&[10.0, 1.0, 2.0], 0), "2 (1–10)");
+        assert_eq!(spread(&[1.0, 2.0, f64::NAN], 2), "1.50 (1.00–2.00)");
+    }
+
+    #[test]
+    fn a_spread_near_zero_has_no_minus_zero() {
+        assert_eq!(spread(&[-0.001, -0.001], 2), "0.00");
+        assert_eq!(spread(&[-0.001, -0.002, 0.3], 2), "0.00 (0.00–0.30)");
+    }
+}

@@ -1,0 +1,617 @@
+//! The run directory, a public format: `machine-<id>.csv` logs and
+//! `params.json`. This module is the one place that reads and writes it:
+//!
+//! - here: the names, the summaries in `params.json`, and the writers
+//!   ([`LogWriter`], [`CsvSink`]);
+//! - `rundir/node.rs`: `node-<id>.json`, one networked machine's summary;
+//! - `rundir/faults.rs`: the faults that acted and the protocol errors by
+//!   kind, as `params.json` records them;
+//! - `rundir/log.rs`: reading the logs, bounded ([`read_run`], [`read_log`]);
+//! - `rundir/line.rs`: one log line, read with csv and serde;
+//! - `rundir/row.rs`: a log line as a [`Row`];
+//! - `rundir/read.rs`: reading the JSON files, bounded, and checking their ranges;
+//! - `rundir/quote.rs`: quoting a bad line or value in an error.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use scalemodel_core::balance::{self, Imbalance, Parts};
+use scalemodel_core::fault::Faults;
+use scalemodel_core::node::Status;
+use scalemodel_core::sim::{Config, End as SimEnd, LinkReport, MachineReport, Report, Sink};
+use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
+use serde::{Deserialize, Serialize};
+
+use crate::infile::{InFile, InFileError};
+
+mod faults;
+pub mod infile;
+mod line;
+mod log;
+pub mod merge;
+mod node;
+mod quote;
+mod read;
+mod row;
+pub mod salvage;
+
+pub use faults::{FaultSummary, error_kinds, never_expected};
+pub use log::{
+    BAD_LINES_KEPT, BadLine, BadLines, LINE_BYTES_MAX, Log, Run, parse_log, read_log, read_run,
+};
+pub use node::{NetRun, NodeSummary, PeerSummary, node_name};
+pub use quote::{QUOTE_CHARS_MAX, quote, quote_prefix};
+pub use read::{DURATION_S_MAX, JSON_BYTES_MAX, RATE_MAX, RATES, SIDES_MIN, SPEED_MIN};
+pub use row::{Kind, Row, Rows};
+
+/// The name of machine `id`'s log.
+pub fn log_name(id: MachineId) -> String {
+    format!("machine-{id}.csv")
+}
+
+/// The name of the parameters and summary file.
+pub const PARAMS: &str = "params.json";
+
+/// A problem with a run directory, naming the path.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    /// The directory could not be made.
+    #[error("cannot create the run directory {path}")]
+    Create {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The directory already holds files.
+    #[error("the run directory {0} is not empty; choose a new --out or remove it")]
+    NotEmpty(PathBuf),
+    /// A file could not be written.
+    #[error("cannot write {path}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A file of the run parses but says something impossible.
+    #[error("{path}: {what}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// A JSON file of the run does not parse: where, and the text there.
+    #[error("{path} line {line} does not parse, near {near}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line of the fault.
+        line: usize,
+        /// The end of the text before the fault, quoted.
+        near: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// A file of the run is larger than such a file can be.
+    #[error("{path} is more than {max} bytes, larger than such a file can be")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The most it may hold.
+        max: u64,
+    },
+    /// A file of the run is no regular file (a FIFO, a device, a folder),
+    /// which might never end: refused unread.
+    #[error("{path} is {what}, not a regular file; refused unread")]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        what: &'static str,
+    },
+}
+
+/// Opens `path` of a run for reading: a regular file of at most `max`
+/// bytes (see [`crate::infile`]).
+pub(crate) fn open_in(path: &Path, max: u64) -> Result<InFile, RunDirError> {
+    InFile::open(path, max).map_err(|e| match e {
+        InFileError::Io(source) => RunDirError::Read {
+            path: path.to_owned(),
+            source,
+        },
+        InFileError::NotRegular(what) => RunDirError::NotRegular {
+            path: path.to_owned(),
+            what,
+        },
+        InFileError::TooLarge { max, .. } => RunDirError::TooLarge {
+            path: path.to_owned(),
+            max,
+        },
+    })
+}
+
+/// `runs/KIND-YYYYMMDD-HHMMSS` (UTC), with a suffix if that folder exists.
+pub fn default_out(kind: &str) -> Result<PathBuf, RunDirError> {
+    let format = time::macros::format_description!("[year][month][day]-[hour][minute][second]");
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_else(|_| "undated".to_owned());
+    let base = Path::new("runs").join(format!("{kind}-{stamp}"));
+    let mut dir = base.clone();
+    for n in 2..1_000 {
+        if !dir.exists() {
+            return Ok(dir);
+        }
+        dir = PathBuf::from(format!("{}-{n}", base.display()));
+    }
+    Err(RunDirError::NotEmpty(base))
+}
+
+/// Makes `dir` (and its parents) and checks that it holds nothing yet.
+pub fn create(dir: &Path) -> Result<(), RunDirError> {
+    let create = |source| RunDirError::Create {
+        path: dir.to_owned(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(create)?;
+    if fs::read_dir(dir).map_err(create)?.next().is_some() {
+        return Err(RunDirError::NotEmpty(dir.to_owned()));
+    }
+    Ok(())
+}
+
+/// How a machine's run ended: the core node's [`Status`], and `crashed`,
+/// which only the simulator (or the launcher) can see from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum End {
+    /// It ran to the end and the model held.
+    Completed,
+    /// It was stalled on a full link when the run ended.
+    Stalled,
+    /// It was told to stop (Ctrl-C, or its launcher went away).
+    Interrupted,
+    /// A peer was lost, ended early, said no `Bye` or broke the protocol.
+    #[serde(rename = "peer lost")]
+    PeerLost,
+    /// It fell a whole tick period behind its schedule at least once.
+    Overloaded,
+    /// Its Lamport clock would have passed `u64::MAX`.
+    #[serde(rename = "clock overflow")]
+    ClockOverflow,
+    /// It died without a `Bye` (a fault).
+    Crashed,
+    /// Its links or the start barrier did not come up in time.
+    #[serde(rename = "setup failed")]
+    SetupFailed,
+    /// No start time came after the barrier.
+    #[serde(rename = "no start")]
+    NoStart,
+}
+
+impl From<Status> for End {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Completed => Self::Completed,
+            Status::Interrupted => Self::Interrupted,
+            Status::PeerLost => Self::PeerLost,
+            Status::Stalled => Self::Stalled,
+            Status::Overloaded => Self::Overloaded,
+            Status::ClockOverflow => Self::ClockOverflow,
+            Status::SetupFailed(_) => Self::SetupFailed,
+            Status::NoStart => Self::NoStart,
+        }
+    }
+}
+
+impl std::fmt::Display for End {
+    /// The word `params.json` uses (padded to the width asked for).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            Self::Crashed => "crashed",
+            Self::Completed => Status::Completed.as_str(),
+            Self::Stalled => Status::Stalled.as_str(),
+            Self::Interrupted => Status::Interrupted.as_str(),
+            Self::PeerLost => Status::PeerLost.as_str(),
+            Self::Overloaded => Status::Overloaded.as_str(),
+            Self::ClockOverflow => Status::ClockOverflow.as_str(),
+            Self::SetupFailed => "setup failed",
+            Self::NoStart => Status::NoStart.as_str(),
+        })
+    }
+}
+
+/// Events by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Events {
+    /// Receive events.
+    pub receive: u64,
+    /// Send events.
+    pub send: u64,
+    /// Internal events.
+    pub internal: u64,
+}
+
+/// One machine's summary in `params.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineSummary {
+    /// The machine's id.
+    pub id: u8,
+    /// Ticks per model second.
+    pub rate: u32,
+    /// Ticks done.
+    pub ticks: u64,
+    /// Events by kind.
+    pub events: Events,
+    /// The longest inbox logged after an event.
+    pub max_queue: u32,
+    /// The clock after the last event.
+    pub final_clock: u64,
+    /// The largest change of the clock in one event.
+    pub max_jump: u64,
+    /// Times the machine stalled on a full link.
+    pub stalls: u64,
+    /// Model ns it spent stalled.
+    pub stalled_ns: u64,
+    /// Arrivals that waited because its inbox was full.
+    pub held: u64,
+    /// Messages left in its inbox at the end.
+    pub inbox_left: u32,
+    /// How it ended.
+    pub end: End,
+    /// Ticks that ran after the next tick was already due (any makes it
+    /// `overloaded`); `null` when unknown (a crashed node, an older file).
+    #[serde(default)]
+    pub behind_ticks: Option<u64>,
+    /// Protocol errors it saw, by kind (only kinds that happened); `null`
+    /// when unknown (a crashed node, an older file).
+    #[serde(default)]
+    pub protocol_errors: Option<BTreeMap<String, u64>>,
+}
+
+impl MachineSummary {
+    /// The summary of the machine with `id` and `rate` from the tally of its
+    /// records; the stall and inbox figures start at zero for the host to set.
+    pub fn from_tally(id: MachineId, rate: u32, t: &Tally, end: End) -> Self {
+        Self {
+            id: id.get(),
+            rate,
+            ticks: t.ticks,
+            events: Events {
+                receive: t.receives,
+                send: t.sends,
+                internal: t.internals,
+            },
+            max_queue: t.max_queue,
+            final_clock: t.clock,
+            max_jump: t.max_jump,
+            stalls: 0,
+            stalled_ns: 0,
+            held: 0,
+            inbox_left: 0,
+            end,
+            behind_ticks: None,
+            protocol_errors: None,
+        }
+    }
+
+    /// The summary of machine `id` from the simulator's report.
+    pub fn from_report(id: MachineId, m: &MachineReport) -> Self {
+        let end = match m.end {
+            SimEnd::Status(status) => End::from(status),
+            SimEnd::Crashed { .. } => End::Crashed,
+            // Never from a run that returned a report; say it plainly if so.
+            SimEnd::Unfinished => End::Interrupted,
+        };
+        Self {
+            stalls: m.stalls,
+            stalled_ns: m.stalled_ns,
+            held: m.held,
+            inbox_left: m.inbox_left,
+            behind_ticks: Some(m.behind_ticks),
+            protocol_errors: Some(error_kinds(&m.errors)),
+            ..Self::from_tally(id, m.rate, &m.tally, end)
+        }
+    }
+}
+
+/// One directed link's accounting in `params.json`:
+/// `sent = received + queued + in_flight + lost`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkSummary {
+    /// The sender's id.
+    pub from: u8,
+    /// The receiver's id.
+    pub to: u8,
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages received.
+    pub received: u64,
+    /// Messages left in the receiver's inbox.
+    pub queued: u64,
+    /// Messages still on the link or in the sender.
+    pub in_flight: u64,
+    /// Messages that will never arrive, counted where they were lost:
+    /// destroyed by a crash or a broken link, or never sent because the
+    /// receiver had ended.
+    #[serde(default)]
+    pub lost: u64,
+    /// Messages lost where nobody could count them (on a network run, what
+    /// a crashed machine's side of the link held): sent, and neither
+    /// received, queued, in flight nor counted lost. Only a crash explains it.
+    #[serde(default)]
+    pub inferred: u64,
+}
+
+impl LinkSummary {
+    /// The balance rule on this link:
+    /// `sent = received + queued + in_flight + lost + inferred`.
+    pub const fn balance(&self) -> Result<(), Imbalance> {
+        balance::balance(self.sent, &self.parts())
+    }
+
+    /// The parts `sent` must equal.
+    pub const fn parts(&self) -> Parts {
+        Parts {
+            received: self.received,
+            queued: self.queued,
+            in_flight: self.in_flight,
+            lost: self.lost,
+            inferred: self.inferred,
+        }
+    }
+}
+
+impl From<&LinkReport> for LinkSummary {
+    fn from(l: &LinkReport) -> Self {
+        Self {
+            from: l.from.get(),
+            to: l.to.get(),
+            sent: l.sent,
+            received: l.received,
+            queued: l.queued,
+            in_flight: l.in_flight,
+            lost: l.lost,
+            inferred: 0,
+        }
+    }
+}
+
+/// `params.json`: the run's parameters, then each machine's and link's summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// The scalemodel version that wrote the run.
+    pub version: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// `sim` or `net`.
+    pub mode: String,
+    /// The run's length in model seconds.
+    pub duration_s: f64,
+    /// Model time runs this many times faster than wall time.
+    pub speed: u32,
+    /// Faces of the die.
+    pub sides: u8,
+    /// The range the rates were drawn from, or `null` when they were given.
+    pub rate_range: Option<[u32; 2]>,
+    /// Each machine's rate in ticks per model second.
+    pub rates: [u32; N],
+    /// The simulated link delay in ns (`sim` only).
+    pub latency_ns: Option<u64>,
+    /// The simulated link jitter bound in ns (`sim` only).
+    pub jitter_ns: Option<u64>,
+    /// Each machine's listening address (`net` only), in machine order.
+    pub addresses: Vec<String>,
+    /// Unix time in ns of model time 0.
+    pub start_ns: u64,
+    /// Messages an inbox holds.
+    pub inbox_capacity: usize,
+    /// Messages a link holds (`sim` only).
+    pub link_capacity: Option<usize>,
+    /// Each machine's summary, by id.
+    pub machines: Vec<MachineSummary>,
+    /// Each directed link's accounting.
+    pub links: Vec<LinkSummary>,
+    /// Each node process's resource use (`net` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessSummary>,
+    /// The faults that acted, in the order they began: the simulator's, or
+    /// what `run` saw (a node that died, nodes it stopped). `[]`: none
+    /// acted; absent: unknown (hand-started nodes, older files), and then
+    /// the checker's rules that need them are skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Vec<FaultSummary>>,
+}
+
+/// One node process's resource use and notes, in `params.json` of a `net` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSummary {
+    /// The machine's id.
+    pub id: u8,
+    /// Wall ms from the process's start to its first tick.
+    pub first_tick_ms: Option<f64>,
+    /// Peak resident memory in KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// CPU time, user and system, in ms.
+    pub cpu_ms: Option<f64>,
+    /// What went wrong on the way, in words.
+    pub notes: Vec<String>,
+    /// How the process died, when it did (`killed by signal 9`, `exit
+    /// status 1: …`): then its machine ended `crashed` and its summary was
+    /// rebuilt from its log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub died: Option<String>,
+}
+
+impl Params {
+    /// The parameters of a simulator run; the summaries come from [`Params::summarise`].
+    pub fn sim(
+        config: &Config,
+        rate_range: Option<[u32; 2]>,
+        duration_s: f64,
+        inbox_capacity: usize,
+        link_capacity: usize,
+    ) -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            seed: config.seed,
+            mode: "sim".to_owned(),
+            duration_s,
+            speed: config.speed,
+            sides: config.sides,
+            rate_range,
+            rates: config.rates,
+            latency_ns: Some(config.latency_ns),
+            jitter_ns: Some(config.jitter_ns),
+            addresses: Vec::new(),
+            start_ns: config.start_ns,
+            inbox_capacity,
+            link_capacity: Some(link_capacity),
+            machines: Vec::new(),
+            links: Vec::new(),
+            processes: Vec::new(),
+            faults: None,
+        }
+    }
+
+    /// Fills in the summaries from a simulator report.
+    pub fn summarise(&mut self, report: &Report) {
+        self.machines = MachineId::ALL
+            .iter()
+            .map(|&id| MachineSummary::from_report(id, &report.machines[id.index()]))
+            .collect();
+        self.links = report.links.iter().map(LinkSummary::from).collect();
+    }
+
+    /// Records the faults of `faults` that acted (`missed` as the
+    /// simulator's `missed_faults` says).
+    pub fn record_faults(&mut self, faults: &Faults, missed: &[bool]) {
+        self.faults = Some(FaultSummary::acted(faults, missed));
+    }
+
+    /// Writes `dir/params.json`.
+    pub fn write(&self, dir: &Path) -> Result<(), RunDirError> {
+        write_json(&dir.join(PARAMS), self)
+    }
+}
+
+/// The machines that did not end `completed`, e.g. `machine 1 crashed,
+/// machine 0 peer lost`; `None` when every machine completed.
+pub fn not_completed(p: &Params) -> Option<String> {
+    let odd: Vec<String> = p
+        .machines
+        .iter()
+        .filter(|m| m.end != End::Completed)
+        .map(|m| format!("machine {} {}", m.id, m.end))
+        .collect();
+    (!odd.is_empty()).then(|| odd.join(", "))
+}
+
+/// One machine's CSV log, header first.
+#[derive(Debug)]
+pub struct LogWriter {
+    path: PathBuf,
+    w: BufWriter<File>,
+}
+
+impl LogWriter {
+    /// Creates `dir/machine-<id>.csv` and writes the header.
+    pub fn create(dir: &Path, id: MachineId) -> Result<Self, RunDirError> {
+        let path = dir.join(log_name(id));
+        let file = File::create(&path).map_err(|source| RunDirError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        let mut log = Self {
+            path,
+            w: BufWriter::with_capacity(1 << 16, file),
+        };
+        log.put(HEADER.as_bytes())?;
+        log.put(b"\n")?;
+        Ok(log)
+    }
+
+    /// Appends one record's line.
+    pub fn write(&mut self, record: &Record) -> Result<(), RunDirError> {
+        // Bytes straight from the record, no `fmt` machinery: the hot path of
+        // a long run's log.
+        let mut buf = [0; LINE_MAX];
+        self.put(record.write_line(&mut buf))
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<(), RunDirError> {
+        self.w
+            .write_all(bytes)
+            .map_err(|source| RunDirError::Write {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Hands what is buffered to the file.
+    pub fn flush(&mut self) -> Result<(), RunDirError> {
+        self.w.flush().map_err(|source| RunDirError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Flushes the log and closes it.
+    pub fn finish(mut self) -> Result<(), RunDirError> {
+        self.flush()
+    }
+}
+
+/// Writes each machine's records to its CSV log in `dir`.
+pub struct CsvSink {
+    /// One log per machine, by id.
+    logs: Vec<LogWriter>,
+}
+
+impl CsvSink {
+    /// Creates the three logs and writes their headers.
+    pub fn create(dir: &Path) -> Result<Self, RunDirError> {
+        let logs = MachineId::ALL
+            .iter()
+            .map(|&id| LogWriter::create(dir, id))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { logs })
+    }
+
+    /// Flushes every log to disk.
+    pub fn finish(self) -> Result<(), RunDirError> {
+        self.logs.into_iter().try_for_each(LogWriter::finish)
+    }
+}
+
+impl Sink for CsvSink {
+    type Error = RunDirError;
+
+    fn record(&mut self, record: &Record) -> Result<(), RunDirError> {
+        self.logs[record.machine.index()].write(record)
+    }
+}
+
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunDirError> {
+    let write = |source| RunDirError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(io::Error::from)
+        .map_err(write)?;
+    text.push('\n');
+    fs::write(path, text).map_err(write)
+}

@@ -1,0 +1,293 @@
+//! Reading a run's logs as any tool would, with bounds: a log line longer
+//! than [`LINE_BYTES_MAX`] is reported and skipped without being held, a bad
+//! line is quoted by a short prefix only, and only the first
+//! [`BAD_LINES_KEPT`] bad lines are kept, so that a hostile file costs memory
+//! in proportion to its valid lines and a report stays small.
+//!
+//! The lines are read here, bounded, one at a time, and handed to
+//! `rundir/line.rs`, which reads each with csv and serde.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use scalemodel_core::{HEADER, MachineId, N};
+
+use super::line::LineReader;
+use super::quote::{quote, quote_prefix};
+use super::row::Row;
+use super::{Params, RunDirError, log_name};
+
+/// The longest log line read, `\n` included: a valid line is at most
+/// [`scalemodel_core::LINE_MAX`] (under 200) bytes, so anything longer is
+/// garbage and is skipped without being held.
+pub const LINE_BYTES_MAX: usize = 4096;
+
+/// Bad lines kept per log; beyond these they are only counted.
+pub const BAD_LINES_KEPT: usize = 1000;
+
+/// A log line that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    /// The 1-based line in the file (the header is line 1).
+    pub line: usize,
+    /// What is wrong, with a short quote of the bad part.
+    pub detail: String,
+}
+
+/// The bad lines of one log: every one counted, the first
+/// [`BAD_LINES_KEPT`] kept. Derefs to the kept ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BadLines {
+    kept: Vec<BadLine>,
+    total: u64,
+}
+
+impl BadLines {
+    /// Counts `bad`, and keeps it if fewer than [`BAD_LINES_KEPT`] are kept.
+    fn push(&mut self, bad: BadLine) {
+        self.total = self.total.saturating_add(1);
+        if self.kept.len() < BAD_LINES_KEPT {
+            self.kept.push(bad);
+        }
+    }
+
+    /// Every bad line found, kept or not.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+impl std::ops::Deref for BadLines {
+    type Target = [BadLine];
+    fn deref(&self) -> &[BadLine] {
+        &self.kept
+    }
+}
+
+/// One machine's log, read: the rows that parsed and the lines that did not.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    /// The lines that parsed, in order.
+    pub rows: Vec<Row>,
+    /// The lines that did not.
+    pub bad: BadLines,
+}
+
+/// A run directory, read.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// `params.json`.
+    pub params: Params,
+    /// Each machine's log, by id.
+    pub logs: [Vec<Row>; N],
+    /// Each machine's log lines that did not parse, by id.
+    pub bad_lines: [BadLines; N],
+}
+
+/// Reads the run directory `dir`.
+pub fn read_run(dir: &Path) -> Result<Run, RunDirError> {
+    let params = Params::read(dir)?;
+    let mut logs: [Vec<Row>; N] = Default::default();
+    let mut bad_lines: [BadLines; N] = Default::default();
+    for id in MachineId::ALL {
+        let path = dir.join(log_name(id));
+        let read = |source| RunDirError::Read {
+            path: path.clone(),
+            source,
+        };
+        // Any size, but a regular file, read up to its size when opened.
+        let file = super::open_in(&path, u64::MAX)?.reader();
+        let log = read_log(BufReader::with_capacity(1 << 16, file)).map_err(read)?;
+        logs[id.index()] = log.rows;
+        bad_lines[id.index()] = log.bad;
+    }
+    Ok(Run {
+        params,
+        logs,
+        bad_lines,
+    })
+}
+
+/// Parses one log held in memory.
+pub fn parse_log(bytes: &[u8]) -> Log {
+    match read_log(bytes) {
+        Ok(log) => log,
+        Err(e) => unreachable!("reading a byte slice cannot fail: {e}"),
+    }
+}
+
+/// Reads one log line by line, noting each line that does not parse; only
+/// I/O errors end it early.
+pub fn read_log(mut reader: impl BufRead) -> io::Result<Log> {
+    let mut log = Log::default();
+    let mut lines = LineReader::new();
+    let mut buf = Vec::with_capacity(LINE_BYTES_MAX + 1);
+    let mut fail = |line, detail| log.bad.push(BadLine { line, detail });
+    for line in 1usize.. {
+        buf.clear();
+        let limit = (LINE_BYTES_MAX + 1) as u64;
+        if reader.by_ref().take(limit).read_until(b'\n', &mut buf)? == 0 {
+            if line == 1 {
+                fail(1, format!("expected the header `{HEADER}`, found nothing"));
+            }
+            break;
+        }
+        if buf.len() > LINE_BYTES_MAX {
+            let len = buf.len() as u64 + skip_line(&mut reader)?;
+            fail(
+                line,
+                format!(
+                    "a line longer than the {LINE_BYTES_MAX} bytes a log line can be: {}",
+                    quote_prefix(&buf, len)
+                ),
+            );
+            continue;
+        }
+        let text = trim_newline(&buf);
+        let parsed = match std::str::from_utf8(text) {
+            Err(_) => Err(format!("not UTF-8: {}", quote(text))),
+            Ok(HEADER) if line == 1 => continue,
+            Ok(_) if line == 1 => Err(format!(
+                "expected the header `{HEADER}`, found {}",
+                quote(text)
+            )),
+            Ok(text) => lines.row(line, text),
+        };
+        match parsed {
+            Ok(row) => log.rows.push(row),
+            Err(detail) => fail(line, detail),
+        }
+    }
+    Ok(log)
+}
+
+/// Consumes the rest of a line without keeping it; returns the bytes it
+/// consumed, its `\n` included.
+fn skip_line(reader: &mut impl BufRead) -> io::Result<u64> {
+    let mut skipped = 0u64;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(skipped);
+        }
+        let (used, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        reader.consume(used);
+        skipped = skipped.saturating_add(used as u64);
+        if done {
+            return Ok(skipped);
+        }
+    }
+}
+
+/// The line without its `\n` or `\r\n`.
+fn trim_newline(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Kind;
+
+    #[test]
+    fn a_good_line_reads_into_its_row() {
+        let text = format!(
+            "{HEADER}\n0,0,0,5,internal,1,0,,,\n0,1,500,6,send,2,0,1;2,2,0;0\r\n2,7,9,9,receive,9,3,0,4,1\n"
+        );
+        let log = parse_log(text.as_bytes());
+        assert!(log.bad.is_empty(), "{:?}", log.bad);
+        let [internal, send, receive] = &log.rows[..] else {
+            panic!("{:?}", log.rows)
+        };
+        assert_eq!(
+            (internal.line, internal.kind, internal.msg_clock),
+            (2, Kind::Internal, None)
+        );
+        assert_eq!(
+            (send.peers.as_slice(), send.seqs.as_slice()),
+            (&[1, 2][..], &[0, 0][..])
+        );
+        assert_eq!(send.msg_clock, Some(2));
+        assert_eq!(
+            (
+                receive.machine,
+                receive.tick,
+                receive.queue_len,
+                receive.msg_clock
+            ),
+            (2, 7, 3, Some(4))
+        );
+    }
+
+    #[test]
+    fn a_long_line_is_skipped_and_the_next_one_read() {
+        let good = "0,0,0,0,internal,1,0,,,";
+        let text = format!("{HEADER}\n{}\n{good}\n", ",".repeat(1 << 20));
+        let log = parse_log(text.as_bytes());
+        assert_eq!(log.rows.len(), 1);
+        assert_eq!(log.rows[0].line, 3);
+        assert_eq!(log.bad.len(), 1);
+        assert_eq!(log.bad[0].line, 2);
+        let detail = &log.bad[0].detail;
+        assert!(detail.ends_with("…` (1048577 bytes)"), "{detail}");
+        assert!(detail.len() < 300, "{detail}");
+    }
+
+    #[test]
+    fn commas_and_long_lists_are_refused_without_splitting_them_all() {
+        let text = format!(
+            "{HEADER}\n{}\n0,0,0,0,send,1,0,1;2;1,1,0;0;0\r\n0,0,0,0,internal,1,0,,,\n",
+            ",".repeat(4000)
+        );
+        let log = parse_log(text.as_bytes());
+        let bad = &log.bad;
+        assert!(
+            bad[0].detail.starts_with("expected 10 fields, found more"),
+            "{}",
+            bad[0].detail
+        );
+        assert!(
+            bad[1].detail.starts_with("`peer` lists more than 2"),
+            "{}",
+            bad[1].detail
+        );
+        assert!(bad.iter().all(|b| b.detail.len() < 300));
+        // The parser is itself again after a line it gave up on.
+        assert_eq!(log.rows.len(), 1);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_bad_and_the_next_reads() {
+        let mut text = format!("{HEADER}\n").into_bytes();
+        text.extend_from_slice(b"0,0,0,0,intern\xff\xfeal,1,0,,,\n0,0,0,0,internal,1,0,,,");
+        let log = read_log(&text[..]).unwrap();
+        assert_eq!(log.rows.len(), 1);
+        assert_eq!(log.bad.len(), 1);
+        assert!(
+            log.bad[0]
+                .detail
+                .starts_with("not UTF-8: `0,0,0,0,intern\u{fffd}"),
+            "{}",
+            log.bad[0].detail
+        );
+    }
+
+    #[test]
+    fn only_the_first_bad_lines_are_kept_and_every_one_counted() {
+        let mut text = format!("{HEADER}\n");
+        for _ in 0..BAD_LINES_KEPT + 10 {
+            text.push_str("0,x,0,0,internal,1,0,,,\n");
+        }
+        let log = parse_log(text.as_bytes());
+        assert_eq!(log.bad.len(), BAD_LINES_KEPT);
+        assert_eq!(log.bad.total(), BAD_LINES_KEPT as u64 + 10);
+    }
+}

@@ -1,0 +1,353 @@
+//! What is known of a machine whose node process died: its log, cut back to
+//! its last whole line, and a summary rebuilt from that log.
+//!
+//! A killed node writes no `node-<id>.json`. [`salvage`] writes one for it,
+//! ended `crashed`, with what its log shows (ticks, events, clock, what it
+//! sent and took from each peer) and nothing it cannot know (its inbox at
+//! death, its timing, its process figures). [`crate::merge`] then reports what
+//! the crash destroyed as the links' `inferred`: nobody who could count it
+//! survived. `run` salvages the nodes it saw die; `analyze` salvages a
+//! hand-started run's ([`salvage_missing`]): a machine without
+//! `node-<id>.json` whose peers both finished and both lost it. Either way
+//! its process's `died` and notes in `params.json` say so, and the report
+//! names it.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+use scalemodel_core::{HEADER, MachineId};
+
+use crate::{
+    self as rundir, End, Events, Kind, MachineSummary, NetRun, NodeSummary, PeerSummary, Row,
+    RunDirError,
+};
+
+/// Who rebuilt a dead node's summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SalvagedBy {
+    /// `scalemodel run`, which saw the node's process die.
+    Run,
+    /// `scalemodel analyze`, which found its summary missing.
+    Analyze,
+}
+
+impl std::fmt::Display for SalvagedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Run => "the launcher (`scalemodel run`)",
+            Self::Analyze => "`scalemodel analyze`",
+        })
+    }
+}
+
+/// Why a hand-started run's missing summaries were not rebuilt.
+#[derive(Debug, thiserror::Error)]
+pub enum SalvageError {
+    /// A file could not be read or written.
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
+    /// A machine without a summary was not lost by a peer that finished:
+    /// it may still be running, or have ended without writing one.
+    #[error(
+        "{dir} has no node-{missing}.json, yet machine {peer} did not lose machine {missing}: is its node still running? (`analyze` rebuilds the summary of a node that died, which its peers lost)"
+    )]
+    NotLost {
+        /// The run directory.
+        dir: std::path::PathBuf,
+        /// The machine without a summary.
+        missing: MachineId,
+        /// The peer that finished without losing it.
+        peer: MachineId,
+    },
+}
+
+/// Rebuilds the summary of machine `id` of the run in `dir`, dead of
+/// `cause`: cuts its log back to its last whole line and writes its
+/// `node-<id>.json` from it.
+pub fn salvage(
+    dir: &Path,
+    id: MachineId,
+    run: NetRun,
+    listen: String,
+    start_ns: u64,
+    cause: &str,
+    by: SalvagedBy,
+) -> Result<(), RunDirError> {
+    let rows = cut_log(dir, id)?;
+    summary(run, id, listen, start_ns, &rows, cause, by).write(dir, id)
+}
+
+/// In a hand-started run (no `params.json`, some `node-<id>.json`): rebuilds
+/// the summary of each machine that has none, as `run` does for a node it
+/// saw die, once every peer that finished lost it. Returns those machines;
+/// none when every summary is there (or none is).
+pub fn salvage_missing(dir: &Path) -> Result<Vec<MachineId>, SalvageError> {
+    if dir.join(rundir::PARAMS).exists() {
+        return Ok(Vec::new());
+    }
+    let has = |id: MachineId| dir.join(rundir::node_name(id)).exists();
+    let (present, missing): (Vec<MachineId>, Vec<MachineId>) =
+        MachineId::ALL.iter().partition(|&&id| has(id));
+    let Some(&first) = present.first() else {
+        return Ok(Vec::new());
+    };
+    let summaries = present
+        .iter()
+        .map(|&id| Ok((id, NodeSummary::read(dir, id)?)))
+        .collect::<Result<Vec<_>, RunDirError>>()?;
+    for &dead in &missing {
+        for (peer, s) in &summaries {
+            let lost_it = s
+                .peers
+                .iter()
+                .any(|p| p.peer == dead.get() && p.lost.is_some());
+            if !lost_it {
+                return Err(SalvageError::NotLost {
+                    dir: dir.to_owned(),
+                    missing: dead,
+                    peer: *peer,
+                });
+            }
+        }
+    }
+    let known = NodeSummary::read(dir, first)?;
+    for &dead in &missing {
+        let cause = format!("it wrote no {}", rundir::node_name(dead));
+        salvage(
+            dir,
+            dead,
+            known.run.clone(),
+            "unknown".to_owned(),
+            known.start_ns,
+            &cause,
+            SalvagedBy::Analyze,
+        )?;
+    }
+    Ok(missing)
+}
+
+/// Cuts `dir/machine-<id>.csv` back to its last whole line (a node killed in
+/// a write leaves half a line) and returns its rows; a missing or empty log
+/// becomes a header alone.
+pub fn cut_log(dir: &Path, id: MachineId) -> Result<Vec<Row>, RunDirError> {
+    let path = dir.join(rundir::log_name(id));
+    let write = |source| RunDirError::Write {
+        path: path.clone(),
+        source,
+    };
+    // A regular file only: a FIFO or a device in its place would never end.
+    let bytes = match rundir::open_in(&path, u64::MAX) {
+        Ok(file) => file.read_all().map_err(|source| RunDirError::Read {
+            path: path.clone(),
+            source,
+        })?,
+        Err(RunDirError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(write)?;
+    file.set_len(whole as u64).map_err(write)?;
+    let mut text = String::from_utf8_lossy(&bytes[..whole]).into_owned();
+    if text.is_empty() {
+        text = format!("{HEADER}\n");
+        (&file).write_all(text.as_bytes()).map_err(write)?;
+    }
+    file.sync_all().map_err(write)?;
+    // Lines that do not parse are left for the checker to name.
+    Ok(rundir::parse_log(text.as_bytes()).rows)
+}
+
+/// The summary of machine `id`, dead of `cause`, from its log's `rows`.
+pub fn summary(
+    run: NetRun,
+    id: MachineId,
+    listen: String,
+    start_ns: u64,
+    rows: &[Row],
+    cause: &str,
+    by: SalvagedBy,
+) -> NodeSummary {
+    let count = |kind: Kind, peer: u8| {
+        rows.iter()
+            .filter(|r| r.kind == kind && r.peers.contains(&peer))
+            .count() as u64
+    };
+    let peers = [id.next(), id.other()]
+        .iter()
+        .map(|peer| PeerSummary {
+            peer: peer.get(),
+            sent: count(Kind::Send, peer.get()),
+            // What the crash destroyed is worked out by the merge, from
+            // what the peers received.
+            undeliverable: 0,
+            unsent: 0,
+            peer_sent: None,
+            received: count(Kind::Receive, peer.get()),
+            queued: 0,
+            after_end: 0,
+            dropped: 0,
+            protocol_errors: 0,
+            lost: None,
+            lost_at_ns: None,
+        })
+        .collect();
+    let (mut clock, mut max_jump) = (0, 0);
+    for r in rows {
+        max_jump = r.clock.saturating_sub(clock).max(max_jump);
+        clock = r.clock;
+    }
+    let kinds = |kind: Kind| rows.iter().filter(|r| r.kind == kind).count() as u64;
+    let machine = MachineSummary {
+        id: id.get(),
+        rate: run.rates[id.index()],
+        ticks: rows.len() as u64,
+        events: Events {
+            receive: kinds(Kind::Receive),
+            send: kinds(Kind::Send),
+            internal: kinds(Kind::Internal),
+        },
+        max_queue: rows
+            .iter()
+            .map(|r| u32::try_from(r.queue_len).unwrap_or(u32::MAX))
+            .max()
+            .unwrap_or(0),
+        final_clock: clock,
+        max_jump,
+        stalls: 0,
+        stalled_ns: 0,
+        held: 0,
+        inbox_left: 0,
+        end: End::Crashed,
+        // Its timing and errors died with it.
+        behind_ticks: None,
+        protocol_errors: None,
+    };
+    NodeSummary {
+        run,
+        listen,
+        start_ns,
+        machine,
+        peers,
+        behind_ticks: 0,
+        max_late_ns: 0,
+        rejected: 0,
+        protocol_errors: Default::default(),
+        first_tick_ms: None,
+        peak_rss_kib: None,
+        cpu_ms: None,
+        notes: vec![format!(
+            "the node died ({cause}); its summary is rebuilt by {by} from its log, which holds what the node had written"
+        )],
+        died: Some(cause.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn a_half_line_is_cut_and_the_rows_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("machine-1.csv");
+        let text = format!(
+            "{HEADER}\n1,0,0,10,send,1,0,2,1,0\n1,1,500000000,20,receive,5,0,0,4,0\n1,2,1000000000,30,inter"
+        );
+        fs::write(&path, text).unwrap();
+        let rows = cut_log(dir.path(), MachineId::ONE).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(fs::read_to_string(&path).unwrap().ends_with(",0,4,0\n"));
+        let run = NetRun {
+            seed: 1,
+            run_id: 1,
+            duration_s: 1.0,
+            speed: 1,
+            sides: 10,
+            rate_range: None,
+            rates: [1, 2, 3],
+            inbox_capacity: 8,
+        };
+        let s = summary(
+            run,
+            MachineId::ONE,
+            String::new(),
+            0,
+            &rows,
+            "killed",
+            SalvagedBy::Run,
+        );
+        assert_eq!(s.machine.end, End::Crashed);
+        assert_eq!((s.machine.ticks, s.machine.final_clock), (2, 5));
+        assert_eq!(s.machine.max_jump, 4);
+        assert_eq!(s.peers[0].peer, 2);
+        assert_eq!((s.peers[0].sent, s.peers[1].received), (1, 1));
+        assert_eq!(s.died.as_deref(), Some("killed"));
+    }
+
+    #[test]
+    fn a_missing_summary_is_rebuilt_only_when_the_peers_lost_its_machine() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = NetRun {
+            seed: 3,
+            run_id: 3,
+            duration_s: 1.0,
+            speed: 1,
+            sides: 10,
+            rate_range: None,
+            rates: [1, 2, 3],
+            inbox_capacity: 8,
+        };
+        let row = "2,0,0,10,send,1,0,0,1,0";
+        fs::write(
+            dir.path().join("machine-2.csv"),
+            format!("{HEADER}\n{row}\n2,1"),
+        )
+        .unwrap();
+        let mut peers = [MachineId::ZERO, MachineId::ONE]
+            .map(|id| summary(run.clone(), id, String::new(), 5, &[], "-", SalvagedBy::Run));
+        for (id, s) in MachineId::ALL.iter().zip(&peers) {
+            s.write(dir.path(), *id).unwrap();
+        }
+        // Nobody lost machine 2: it may still be running.
+        let err = salvage_missing(dir.path()).unwrap_err();
+        assert!(matches!(err, SalvageError::NotLost { .. }), "{err}");
+        assert!(!dir.path().join("node-2.json").exists());
+        for (id, s) in MachineId::ALL.iter().zip(&mut peers) {
+            for p in &mut s.peers {
+                p.lost = (p.peer == 2).then(|| "closed".to_owned());
+            }
+            s.write(dir.path(), *id).unwrap();
+        }
+        assert_eq!(salvage_missing(dir.path()).unwrap(), [MachineId::TWO]);
+        let two = NodeSummary::read(dir.path(), MachineId::TWO).unwrap();
+        assert_eq!((two.machine.end, two.machine.ticks), (End::Crashed, 1));
+        assert_eq!((two.run, two.start_ns), (run, 5));
+        assert!(
+            two.notes[0].contains("`scalemodel analyze`"),
+            "{:?}",
+            two.notes
+        );
+        // The half line was cut.
+        let log = fs::read_to_string(dir.path().join("machine-2.csv")).unwrap();
+        assert!(log.ends_with(&format!("{row}\n")));
+        // Every summary is there now: nothing more to rebuild.
+        assert!(salvage_missing(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_missing_log_becomes_a_header() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(cut_log(dir.path(), MachineId::TWO).unwrap().is_empty());
+        let text = fs::read_to_string(dir.path().join("machine-2.csv")).unwrap();
+        assert_eq!(text, format!("{HEADER}\n"));
+    }
+}
