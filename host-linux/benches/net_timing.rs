@@ -36,6 +36,14 @@ fn main() -> Result<()> {
         duration > 0.0 && speed > 0,
         "--duration and --speed must be positive"
     );
+    // `run` starts its nodes from `scalemodel-node` beside its own binary,
+    // and Cargo builds only this package's binaries for a benchmark.
+    escargot::CargoBuild::new()
+        .package("scalemodel-node")
+        .bin("scalemodel-node")
+        .release()
+        .run()
+        .context("cannot build scalemodel-node")?;
     let out = tempfile::tempdir()?;
     let dir = out.path().join("bench");
     println!(

@@ -20,13 +20,13 @@ pub use scalemodel_analysis::{stats, timing};
 pub use scalemodel_check as check;
 pub use scalemodel_cli as cli;
 pub use scalemodel_cli::caps;
-pub use scalemodel_mio::timerfd;
 pub use scalemodel_node as node_cmd;
 pub use scalemodel_node::{entropy, key, procinfo};
 pub use scalemodel_report as report;
 pub use scalemodel_report::text;
 pub use scalemodel_rundir as rundir;
 pub use scalemodel_rundir::{infile, merge, salvage};
+pub use scalemodel_timerfd as timerfd;
 
 pub mod analyze_cmd;
 pub mod out;

@@ -13,8 +13,6 @@ mod host;
 mod node;
 mod socket;
 pub mod timer;
-#[cfg(target_os = "linux")]
-pub mod timerfd;
 pub mod wake;
 
 pub use host::{Handle, Host, Note, Start};

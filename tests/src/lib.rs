@@ -42,23 +42,34 @@ pub fn simulate_with_faults<const I: usize, const L: usize>(
     (params, rows, report)
 }
 
-/// The `scalemodel` binary, built once per test process.
+/// The `scalemodel` binary, built once per test process, with the
+/// `scalemodel-node` binary beside it (what `run` starts its nodes from).
 ///
 /// Cargo builds a package's own binaries for its integration tests but not
-/// another package's, so this crate asks Cargo for it (a no-op when fresh).
+/// another package's, so this crate asks Cargo for them (a no-op when fresh).
 pub fn scalemodel_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        escargot::CargoBuild::new()
-            .manifest_path(manifest)
-            .package("scalemodel")
-            .bin("scalemodel")
-            .current_release()
-            .run()
-            .expect("cargo builds the scalemodel binary")
-            .path()
-            .to_owned()
+        let build = |package: &str| {
+            escargot::CargoBuild::new()
+                .manifest_path(&manifest)
+                .package(package)
+                .bin(package)
+                .current_release()
+                .run()
+                .unwrap_or_else(|e| panic!("cargo builds the {package} binary: {e}"))
+                .path()
+                .to_owned()
+        };
+        let node = build("scalemodel-node");
+        let bin = build("scalemodel");
+        assert_eq!(
+            node.parent(),
+            bin.parent(),
+            "the two binaries lie side by side"
+        );
+        bin
     })
 }
 

@@ -20,7 +20,14 @@ pub use usage::{negative_values_joined, tip_for_other_commands_flag};
 /// A scale model of a small asynchronous distributed system, for studying
 /// Lamport logical clocks.
 #[derive(Debug, Parser)]
-#[command(name = "scalemodel", version, about, long_about = None)]
+// `about` names what the `scalemodel` binary does (its package's
+// description), not this crate's.
+#[command(
+    name = "scalemodel",
+    version,
+    about = "Run, simulate and analyse the scalemodel Lamport-clock experiment.",
+    long_about = None
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -38,12 +45,7 @@ pub enum Command {
     Sim(Box<SimArgs>),
     /// Run one machine of a networked run: what `run` starts three of, and how
     /// a run spans several hosts.
-    // Every machine of a run must share the seed, and each writes its own log.
-    #[command(
-        allow_negative_numbers = true,
-        mut_arg("seed", |a| a.required(true).help("The run's seed, the same on every machine of the run")),
-        mut_arg("out", |a| a.required(true).help("The run directory this machine writes its log and summary into"))
-    )]
+    // Its flags' rules are `NodeArgs`'s own, shared with `scalemodel-node`.
     Node(NodeArgs),
     /// The standard experiment on this host: three `node` processes over TCP
     /// on loopback, for several trials.
@@ -361,8 +363,16 @@ fn parse_faults(s: &str) -> Result<Faults, String> {
     s.parse().map_err(|e: FaultError| format!("{e}"))
 }
 
-/// `scalemodel node`.
+/// `scalemodel node`, and `scalemodel-node`.
+// Every machine of a run must share the seed, and each writes its own log.
+// Set here rather than on the `node` command, so that the `scalemodel-node`
+// binary parses exactly as `scalemodel node` without building every command.
 #[derive(Debug, Clone, Args)]
+#[command(
+    allow_negative_numbers = true,
+    mut_arg("seed", |a| a.required(true).help("The run's seed, the same on every machine of the run")),
+    mut_arg("out", |a| a.required(true).help("The run directory this machine writes its log and summary into"))
+)]
 pub struct NodeArgs {
     /// The model's parameters; every machine of a run must be given the same.
     #[command(flatten)]

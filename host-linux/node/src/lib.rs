@@ -22,10 +22,10 @@ use scalemodel_core::{MachineId, Record};
 use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
 
 use scalemodel_cli::NodeArgs;
-use scalemodel_mio::timerfd::TimerFd;
 use scalemodel_rundir::{
     self as rundir, End, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
 };
+use scalemodel_timerfd::TimerFd;
 
 pub mod entropy;
 pub mod key;
@@ -68,7 +68,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
             .context("cannot tie this node to its launcher")?;
     }
     // Best effort: without it ticks are only later.
-    let _ = scalemodel_mio::timerfd::tighten_timer_slack();
+    let _ = scalemodel_timerfd::tighten_timer_slack();
 
     let listen = match (args.listen, args.peers) {
         (Some(addr), _) => addr,

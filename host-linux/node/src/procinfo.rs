@@ -1,5 +1,5 @@
-//! This process, from `/proc/self`: its resource use, and a command that
-//! starts this very binary again.
+//! This process, from `/proc/self`: its resource use, a command that
+//! starts this very binary again, and one that starts a node.
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -27,6 +27,32 @@ pub fn scalemodel_command() -> Command {
     let mut c = Command::new("/proc/self/exe");
     c.arg0("scalemodel");
     c
+}
+
+/// The binary `run` starts its nodes from, looked for beside its own.
+pub const NODE_BIN: &str = "scalemodel-node";
+
+/// A command that starts one node, and whether it is the lean binary:
+/// [`NODE_BIN`] beside this very binary when it is there (a process without
+/// the analysis and report code), else this binary's own `node` command,
+/// which runs the same code (`cargo run` builds only the binary it runs).
+pub fn node_command() -> (Command, bool) {
+    let beside = std::fs::read_link("/proc/self/exe")
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(NODE_BIN)))
+        .filter(|bin| bin.is_file());
+    match beside {
+        Some(bin) => {
+            let mut c = Command::new(bin);
+            c.arg0(NODE_BIN);
+            (c, true)
+        }
+        None => {
+            let mut c = scalemodel_command();
+            c.arg("node");
+            (c, false)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,10 @@ use scalemodel_core::{MachineId, N};
 
 use crate::cli::RunArgs;
 use crate::key;
-use crate::procinfo::scalemodel_command;
+use crate::procinfo::{NODE_BIN, node_command};
+
+/// Set once `run` has said that its nodes are not the lean binary.
+static SAID_NOT_LEAN: AtomicBool = AtomicBool::new(false);
 
 /// How long to wait for a node's last stderr lines once it has exited.
 const DRAIN: Duration = Duration::from_secs(2);
@@ -74,8 +77,14 @@ impl Nodes {
             run_id,
         };
         for id in MachineId::ALL {
-            let mut child = scalemodel_command()
-                .arg("node")
+            let (mut command, lean) = node_command();
+            if !lean && !SAID_NOT_LEAN.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "note: no {NODE_BIN} beside this binary (`cargo build --release` builds it): \
+                     the nodes run as `scalemodel node`, with the report code loaded"
+                );
+            }
+            let mut child = command
                 .arg("--launcher")
                 .args(["--id", &id.to_string()])
                 .args(["--seed", &seed.to_string()])
