@@ -21,6 +21,7 @@ pub mod balance;
 mod clock;
 mod decimal;
 pub mod digest;
+mod end;
 pub mod fault;
 mod id;
 mod inbox;
@@ -34,6 +35,7 @@ pub mod wire;
 
 pub use clock::{Clock, ClockOverflow};
 pub use decimal::Decimal;
+pub use end::End;
 pub use id::{MachineId, N};
 pub use inbox::Inbox;
 pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, period_ns, ticks_in};

@@ -4,10 +4,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use scalemodel_core::End;
 use scalemodel_core::MachineId;
 use scalemodel_core::digest::{DigestSink, Tee, TeeError};
 use scalemodel_core::fault::Faults;
-use scalemodel_core::sim::{self, Config, Discard, End, Report, Sim};
+use scalemodel_core::sim::{self, Config, Discard, MachineReport, Report, Sim};
 
 use crate::analysis::Analysis;
 use crate::analyze_cmd;
@@ -453,12 +454,7 @@ fn print_table(report: &Report) {
     }
     let ends: Vec<String> = MachineId::ALL
         .iter()
-        .map(|&id| {
-            format!(
-                "machine {id} {}",
-                end_words(report.machines[id.index()].end)
-            )
-        })
+        .map(|&id| format!("machine {id} {}", end_words(&report.machines[id.index()])))
         .collect();
     outln!("ends: {}", ends.join("; "));
     let unbalanced = report.links.iter().filter(|l| !l.balanced()).count();
@@ -484,11 +480,13 @@ fn print_table(report: &Report) {
 }
 
 /// How a machine ended, in the words `params.json` uses, with the time of a crash.
-fn end_words(end: End) -> String {
-    match end {
-        End::Status(s) => s.to_string(),
-        End::Crashed { at_model_ns } => format!("crashed at {} s", at_model_ns as f64 / 1e9),
-        End::Unfinished => "unfinished".to_owned(),
+fn end_words(m: &MachineReport) -> String {
+    match (m.end(), m.crashed_at_model_ns) {
+        (Some(End::Crashed), Some(at_model_ns)) => {
+            format!("crashed at {} s", at_model_ns as f64 / 1e9)
+        }
+        (Some(end), _) => end.to_string(),
+        (None, _) => "unfinished".to_owned(),
     }
 }
 

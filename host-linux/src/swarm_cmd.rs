@@ -14,10 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use scalemodel_core::End;
 use scalemodel_core::fault::{Fault, Faults};
 use scalemodel_core::node::CloseReason;
 use scalemodel_core::rng::{self, Stream};
-use scalemodel_core::sim::{Config, End, Report, Sim};
+use scalemodel_core::sim::{Config, Report, Sim};
 use scalemodel_core::{MachineId, N};
 
 use crate::check::check;
@@ -176,7 +177,6 @@ impl Tally {
     }
 
     fn of(faults: &Faults, missed: &[bool], report: &Report, records: u64) -> Self {
-        use scalemodel_core::node::Status;
         let mut t = Self {
             cases: 1,
             records,
@@ -201,12 +201,12 @@ impl Tally {
         for m in &report.machines {
             t.held += m.held;
             t.stalls += m.stalls;
-            let k = match m.end {
-                End::Status(Status::Completed) => 0,
-                End::Status(Status::Stalled) => 1,
-                End::Status(Status::Overloaded) => 2,
-                End::Status(Status::PeerLost) => 3,
-                End::Status(Status::Interrupted) => 4,
+            let k = match m.end() {
+                Some(End::Completed) => 0,
+                Some(End::Stalled) => 1,
+                Some(End::Overloaded) => 2,
+                Some(End::PeerLost) => 3,
+                Some(End::Interrupted) => 4,
                 _ => 5,
             };
             t.ends[k] += 1;
@@ -316,7 +316,7 @@ fn check_ends(
     why: &[[Option<CloseReason>; N]; N],
 ) -> Result<(), String> {
     for id in MachineId::ALL {
-        if report.machines[id.index()].end == End::Unfinished {
+        if report.machines[id.index()].end().is_none() {
             return Err(format!("machine {id} never ended"));
         }
     }

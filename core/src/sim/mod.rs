@@ -54,7 +54,7 @@ use crate::rng::{self, ModelRng, Stream, Streams};
 use crate::wire::{Decoder, Frame, MAX_FRAME_LEN};
 use crate::{ConfigError, MachineId, N, Record, ticks_in};
 use link::{Link, Segment};
-pub use report::{End, LinkReport, MachineReport, Report};
+pub use report::{LinkReport, MachineReport, Report};
 
 /// The number of directed links.
 pub const LINKS: usize = N * (N - 1);

@@ -3,21 +3,7 @@
 use super::{LINKS, Network, Sim, link_ends};
 use crate::balance::{Imbalance, Parts, balance};
 use crate::node::{ErrorCounts, Status};
-use crate::{MachineId, N, Tally};
-
-/// How a simulated machine ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
-    /// Its node ended with this status.
-    Status(Status),
-    /// It crashed (a fault) at this model time, in ns.
-    Crashed {
-        /// When.
-        at_model_ns: u64,
-    },
-    /// The run's events ran out before it ended (a bug, never a result).
-    Unfinished,
-}
+use crate::{End, MachineId, N, Tally};
 
 /// How one machine's run went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +26,23 @@ pub struct MachineReport {
     pub behind_ticks: u64,
     /// Protocol errors it saw, by kind.
     pub errors: ErrorCounts,
-    /// How it ended.
-    pub end: End,
+    /// Its node's status, once the node ended.
+    pub status: Option<Status>,
+    /// When it crashed (a fault), in model ns.
+    pub crashed_at_model_ns: Option<u64>,
+}
+
+impl MachineReport {
+    /// How it ended: crashed, or its node's status; `None` if the run's
+    /// events ran out before it did (a bug, never a result).
+    // Worked out on demand rather than stored: the firmware, which never
+    // asks, then carries no code for it within its flash budget.
+    pub fn end(&self) -> Option<End> {
+        match self.crashed_at_model_ns {
+            Some(_) => Some(End::Crashed),
+            None => self.status.map(End::from),
+        }
+    }
 }
 
 /// One directed link's accounting at the end:
@@ -104,11 +105,6 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let crashed = *self.crashed();
         let machines = MachineId::ALL.map(|id| {
             let r = &nodes[id.index()];
-            let end = match (crashed[id.index()], r.status) {
-                (Some(at_model_ns), _) => End::Crashed { at_model_ns },
-                (None, Some(status)) => End::Status(status),
-                (None, None) => End::Unfinished,
-            };
             MachineReport {
                 rate: self.config.rates[id.index()],
                 tally: r.tally,
@@ -123,7 +119,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 },
                 behind_ticks: r.behind_ticks,
                 errors: r.errors,
-                end,
+                status: r.status,
+                crashed_at_model_ns: crashed[id.index()],
             }
         });
         let links = core::array::from_fn(|l| {

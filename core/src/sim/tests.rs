@@ -3,8 +3,9 @@
 use std::vec::Vec as StdVec;
 
 use super::*;
+use crate::End;
 use crate::Event as Kind;
-use crate::node::{CloseReason, Status};
+use crate::node::CloseReason;
 
 #[derive(Default)]
 struct Keep(StdVec<Record>);
@@ -63,7 +64,7 @@ fn a_run_ticks_on_schedule_and_balances_every_link() {
     for (id, m) in report.machines.iter().enumerate() {
         assert_eq!(m.tally.ticks, 10 * u64::from(config.rates[id]));
         assert_eq!(m.stalls, 0);
-        assert_eq!(m.end, End::Status(Status::Completed));
+        assert_eq!(m.end(), Some(End::Completed));
     }
     for r in &records {
         assert_eq!(
@@ -159,12 +160,8 @@ fn config_60s(seed: u64) -> Config {
 fn a_crash_ends_its_machine_as_crashed_and_counts_what_it_destroyed() {
     let (records, report) = run_with::<64, 64>(config_60s(5), "crash 1@20s");
     let one = &report.machines[1];
-    assert_eq!(
-        one.end,
-        End::Crashed {
-            at_model_ns: 20_000_000_000
-        }
-    );
+    assert_eq!(one.end(), Some(End::Crashed));
+    assert_eq!(one.crashed_at_model_ns, Some(20_000_000_000));
     // It logged nothing after its crash.
     let last = records
         .iter()
@@ -172,7 +169,7 @@ fn a_crash_ends_its_machine_as_crashed_and_counts_what_it_destroyed() {
         .unwrap();
     assert!(last.model_ns <= 20_000_000_000);
     for m in [0, 2] {
-        assert_eq!(report.machines[m].end, End::Status(Status::PeerLost));
+        assert_eq!(report.machines[m].end(), Some(End::PeerLost));
         assert_eq!(
             report.machines[m].tally.ticks,
             60 * u64::from(config_60s(5).rates[m])
@@ -192,10 +189,10 @@ fn a_crash_ends_its_machine_as_crashed_and_counts_what_it_destroyed() {
 #[test]
 fn a_stop_ends_cleanly_and_its_peers_say_so() {
     let (_, report) = run_with::<64, 64>(config_60s(6), "stop 2@10s");
-    assert_eq!(report.machines[2].end, End::Status(Status::Interrupted));
+    assert_eq!(report.machines[2].end(), Some(End::Interrupted));
     assert_eq!(report.machines[2].tally.ticks, 10 * 6);
     for m in [0, 1] {
-        assert_eq!(report.machines[m].end, End::Status(Status::PeerLost));
+        assert_eq!(report.machines[m].end(), Some(End::PeerLost));
     }
     assert_balanced(&report);
 }
@@ -229,7 +226,7 @@ fn a_partition_holds_bytes_then_delivers_them_all() {
         report
             .machines
             .iter()
-            .all(|m| m.end == End::Status(Status::Completed))
+            .all(|m| m.end() == Some(End::Completed))
     );
 }
 
@@ -238,7 +235,7 @@ fn a_pause_freezes_a_machine_which_then_runs_late() {
     let (records, report) = run_with::<64, 64>(config_60s(8), "pause 2@30s..35s");
     let two = &report.machines[2];
     assert_eq!(two.tally.ticks, 60 * 6);
-    assert_eq!(two.end, End::Status(Status::Overloaded));
+    assert_eq!(two.end(), Some(End::Overloaded));
     assert!(two.behind_ticks > 0);
     // Its ticks due in the pause ran at its end, at once.
     let late: StdVec<_> = records
@@ -259,9 +256,9 @@ fn garbage_breaks_the_link_and_both_ends_say_so() {
     let (_, report) = run_with::<64, 64>(config_60s(9), "garbage 0>1@3s");
     let one = &report.machines[1];
     assert_eq!(one.errors.total(), 1);
-    assert_eq!(one.end, End::Status(Status::PeerLost));
-    assert_eq!(report.machines[0].end, End::Status(Status::PeerLost));
-    assert_eq!(report.machines[2].end, End::Status(Status::Completed));
+    assert_eq!(one.end(), Some(End::PeerLost));
+    assert_eq!(report.machines[0].end(), Some(End::PeerLost));
+    assert_eq!(report.machines[2].end(), Some(End::Completed));
     assert_balanced(&report);
 }
 
@@ -304,7 +301,7 @@ fn a_machine_that_stalled_does_not_end_completed() {
     assert!(report.machines.iter().any(|m| m.stalls > 0));
     for m in &report.machines {
         if m.stalls > 0 {
-            assert_eq!(m.end, End::Status(Status::Stalled), "{m:?}");
+            assert_eq!(m.end(), Some(End::Stalled), "{m:?}");
         }
     }
     assert_balanced(&report);
@@ -319,8 +316,8 @@ fn faults_that_find_nothing_change_nothing_and_are_reported() {
     let faults = "stop 0@5s, crash 0@10s, crash 1@100s";
     let mut sim = Sim::<64, 16>::new(config, faults.parse().unwrap()).unwrap();
     let report = sim.run(&mut Discard).unwrap();
-    assert_eq!(report.machines[0].end, End::Status(Status::Interrupted));
-    assert_eq!(report.machines[1].end, End::Status(Status::PeerLost));
+    assert_eq!(report.machines[0].end(), Some(End::Interrupted));
+    assert_eq!(report.machines[1].end(), Some(End::PeerLost));
     assert_eq!(sim.missed_faults(), [false, true, true]);
     assert_balanced(&report);
 }
@@ -336,10 +333,7 @@ fn slow_links_stretch_the_bounds_instead_of_failing_the_set_up() {
     let (records, report) = run::<64, 16>(config);
     assert!(!records.is_empty());
     for m in &report.machines {
-        assert!(
-            !matches!(m.end, End::Status(Status::SetupFailed(_))),
-            "{m:?}"
-        );
+        assert!(!matches!(m.end(), Some(End::SetupFailed)), "{m:?}");
     }
     assert_balanced(&report);
 }
@@ -354,7 +348,7 @@ fn a_stop_during_a_pause_acts_when_the_machine_wakes() {
     let mut keep = Keep::default();
     let report = sim.run(&mut keep).unwrap();
     let two = &report.machines[2];
-    assert_eq!(two.end, End::Status(Status::Interrupted));
+    assert_eq!(two.end(), Some(End::Interrupted));
     // Its ticks up to the pause; on waking it took its stop before any tick.
     assert_eq!(two.tally.ticks, 10 * 6);
     let nodes = sim.nodes();
@@ -366,7 +360,7 @@ fn a_stop_during_a_pause_acts_when_the_machine_wakes() {
         let mine = nodes[2].report().peers[m];
         assert_eq!(mine.lost, None, "{mine:?}");
         assert!(mine.peer_sent.is_some());
-        assert_eq!(report.machines[m].end, End::Status(Status::PeerLost));
+        assert_eq!(report.machines[m].end(), Some(End::PeerLost));
     }
     assert_eq!(sim.missed_faults(), [false, false]);
     assert_balanced(&report);
@@ -386,8 +380,8 @@ fn a_stopped_machine_hears_bye_from_a_peer_that_was_stalled() {
         let mut sim = Sim::<64, 2>::new(config, faults).unwrap();
         let report = sim.run(&mut Discard).unwrap();
         assert_eq!(
-            report.machines[2].end,
-            End::Status(Status::Interrupted),
+            report.machines[2].end(),
+            Some(End::Interrupted),
             "seed {seed}"
         );
         for m in [0, 1] {

@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 
 use scalemodel_core::balance::{self, Imbalance, Parts};
 use scalemodel_core::fault::Faults;
-use scalemodel_core::node::Status;
-use scalemodel_core::sim::{Config, End as SimEnd, LinkReport, MachineReport, Report, Sink};
+use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report, Sink};
 use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +35,8 @@ mod quote;
 mod read;
 mod row;
 pub mod salvage;
+
+pub use scalemodel_core::End;
 
 pub use faults::{FaultSummary, error_kinds, never_expected};
 pub use log::{
@@ -172,67 +173,6 @@ pub fn create(dir: &Path) -> Result<(), RunDirError> {
     Ok(())
 }
 
-/// How a machine's run ended: the core node's [`Status`], and `crashed`,
-/// which only the simulator (or the launcher) can see from outside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum End {
-    /// It ran to the end and the model held.
-    Completed,
-    /// It was stalled on a full link when the run ended.
-    Stalled,
-    /// It was told to stop (Ctrl-C, or its launcher went away).
-    Interrupted,
-    /// A peer was lost, ended early, said no `Bye` or broke the protocol.
-    #[serde(rename = "peer lost")]
-    PeerLost,
-    /// It fell a whole tick period behind its schedule at least once.
-    Overloaded,
-    /// Its Lamport clock would have passed `u64::MAX`.
-    #[serde(rename = "clock overflow")]
-    ClockOverflow,
-    /// It died without a `Bye` (a fault).
-    Crashed,
-    /// Its links or the start barrier did not come up in time.
-    #[serde(rename = "setup failed")]
-    SetupFailed,
-    /// No start time came after the barrier.
-    #[serde(rename = "no start")]
-    NoStart,
-}
-
-impl From<Status> for End {
-    fn from(s: Status) -> Self {
-        match s {
-            Status::Completed => Self::Completed,
-            Status::Interrupted => Self::Interrupted,
-            Status::PeerLost => Self::PeerLost,
-            Status::Stalled => Self::Stalled,
-            Status::Overloaded => Self::Overloaded,
-            Status::ClockOverflow => Self::ClockOverflow,
-            Status::SetupFailed(_) => Self::SetupFailed,
-            Status::NoStart => Self::NoStart,
-        }
-    }
-}
-
-impl std::fmt::Display for End {
-    /// The word `params.json` uses (padded to the width asked for).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(match self {
-            Self::Crashed => "crashed",
-            Self::Completed => Status::Completed.as_str(),
-            Self::Stalled => Status::Stalled.as_str(),
-            Self::Interrupted => Status::Interrupted.as_str(),
-            Self::PeerLost => Status::PeerLost.as_str(),
-            Self::Overloaded => Status::Overloaded.as_str(),
-            Self::ClockOverflow => Status::ClockOverflow.as_str(),
-            Self::SetupFailed => "setup failed",
-            Self::NoStart => Status::NoStart.as_str(),
-        })
-    }
-}
-
 /// Events by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Events {
@@ -309,12 +249,8 @@ impl MachineSummary {
 
     /// The summary of machine `id` from the simulator's report.
     pub fn from_report(id: MachineId, m: &MachineReport) -> Self {
-        let end = match m.end {
-            SimEnd::Status(status) => End::from(status),
-            SimEnd::Crashed { .. } => End::Crashed,
-            // Never from a run that returned a report; say it plainly if so.
-            SimEnd::Unfinished => End::Interrupted,
-        };
+        // Never unfinished in a run that returned a report; say it plainly if so.
+        let end = m.end().unwrap_or(End::Interrupted);
         Self {
             stalls: m.stalls,
             stalled_ns: m.stalled_ns,
