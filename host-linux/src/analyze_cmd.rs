@@ -351,7 +351,7 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
         let net = runs.iter().any(|a| a.run.params.mode == "net");
         set.keep_scale(if net { "network" } else { "simulated" }, bands);
     }
-    report::set::write(dir, &set, &intro)?;
+    report::write_set(dir, &set, &intro)?;
     Ok(())
 }
 

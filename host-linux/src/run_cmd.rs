@@ -190,7 +190,7 @@ fn write_run_report(args: &RunArgs, seed: u64, out: &Path, trials: &[Trial]) -> 
         model.rates,
         model.sides,
     );
-    report::set::write(out, &set, &intro)?;
+    report::write_set(out, &set, &intro)?;
     Ok(())
 }
 

@@ -176,7 +176,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
     if args.sim_trials > 0 {
         at_scale(args, seed, &outcomes, &mut set)?;
     }
-    report::set::write(&out, &set, &intro(args, seed))?;
+    report::write_set(&out, &set, &intro(args, seed))?;
     for (title, verdicts) in [
         ("the trials", &set.verdicts),
         ("the simulator at scale", &set.scale_verdicts),

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::evidence::{Point, Verdict};
-use super::set::{Group, Set};
+use super::group::Group;
 use crate::text::{fixed, signed};
 use scalemodel_analysis::stats;
 
@@ -28,35 +28,34 @@ pub struct Answer {
 /// region around it where it only drifts: a load within 10 % of 1.
 pub const CRITICAL: [f64; 2] = [0.9, 1.1];
 
-/// The answers the set's data can give: a study's (more than one
+/// The answers a set's data can give (its configurations, and its verdicts
+/// over its own trials and over the simulator's): a study's (more than one
 /// configuration, or the simulator at scale), none for a single run.
-pub fn answers(set: &Set) -> Vec<Answer> {
-    let study = set.groups.len() > 1 || set.groups.iter().any(|g| !g.scale.is_empty());
+pub fn answers(groups: &[Group], verdicts: &[Verdict], scale_verdicts: &[Verdict]) -> Vec<Answer> {
+    let study = groups.len() > 1 || groups.iter().any(|g| !g.scale.is_empty());
     if !study {
         return Vec::new();
     }
-    let Some(standard) = set
-        .groups
+    let Some(standard) = groups
         .iter()
         .find(|g| g.span == Some([1, 6]) && g.sides == 10)
     else {
         return Vec::new();
     };
-    let fewer = set
-        .groups
+    let fewer = groups
         .iter()
         .find(|g| g.span == Some([1, 6]) && g.sides < 10);
     let mut a = vec![jumps(standard), drift(standard), inbox(standard, fewer)];
     let spread = |v: &&Verdict| v.statement.starts_with("a smaller spread of rates");
     let internal = |v: &&Verdict| v.statement.starts_with("fewer internal events");
     a.extend(compared(
-        set,
+        (verdicts, scale_verdicts),
         "What does a smaller spread of rates change?",
         spread,
         "drift-vs-ratio.png",
     ));
     a.extend(compared(
-        set,
+        (verdicts, scale_verdicts),
         "What do fewer internal events change?",
         internal,
         "growth-vs-load.png",
@@ -76,7 +75,7 @@ fn sources(g: &Group) -> (Vec<&Point>, Vec<&Point>) {
 /// `12 (range 4–30)` over `points`.
 fn median_range(points: &[&Point], f: impl Fn(&Point) -> f64, decimals: usize) -> String {
     let v: Vec<f64> = points.iter().map(|p| f(p)).collect();
-    super::set::spread(&v, decimals)
+    super::group::spread(&v, decimals)
 }
 
 /// `12 (5–95 %: 4–30)` over `points`, or `–`.
@@ -319,15 +318,15 @@ fn inbox(standard: &Group, fewer: Option<&Group>) -> Answer {
 /// The answer from the verdicts that compare configurations trial by
 /// trial (`which`): the simulator's when it ran, else the set's own.
 fn compared(
-    set: &Set,
+    (own, scale): (&[Verdict], &[Verdict]),
     question: &str,
     which: impl Fn(&&Verdict) -> bool,
     figure: &str,
 ) -> Option<Answer> {
-    let (verdicts, whose) = if set.scale_verdicts.iter().any(|v| which(&v)) {
-        (&set.scale_verdicts, "simulated trials with the same seeds")
+    let (verdicts, whose) = if scale.iter().any(|v| which(&v)) {
+        (scale, "simulated trials with the same seeds")
     } else {
-        (&set.verdicts, "trials with the same seeds")
+        (own, "trials with the same seeds")
     };
     let sentences: Vec<String> = verdicts
         .iter()
@@ -369,7 +368,11 @@ fn upper_first(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::set::Group;
+    use crate::set::{Group, Set};
+
+    fn answers_of(set: &Set) -> Vec<Answer> {
+        answers(&set.groups, &set.verdicts, &set.scale_verdicts)
+    }
 
     fn point(seed: u64, rates: [u32; 3], slowest_jump: u64, fastest_jump: u64) -> Point {
         let (lo, hi) = (*rates.iter().min().unwrap(), *rates.iter().max().unwrap());
@@ -408,7 +411,7 @@ mod tests {
     #[test]
     fn the_answers_say_what_the_data_say() {
         let slow_jumps: Vec<Point> = (0..9).map(|s| point(s, [1, 6, 3], 12, 1)).collect();
-        let text = &answers(&set_of(slow_jumps))[0].text;
+        let text = &answers_of(&set_of(slow_jumps))[0].text;
         assert!(
             text.contains("the slowest machine's clock jumps the most"),
             "{text}"
@@ -419,12 +422,12 @@ mod tests {
         );
         // Data where the fastest jumps more: the answer does not say otherwise.
         let fast_jumps: Vec<Point> = (0..9).map(|s| point(s, [1, 6, 3], 1, 12)).collect();
-        let text = &answers(&set_of(fast_jumps))[0].text;
+        let text = &answers_of(&set_of(fast_jumps))[0].text;
         assert!(
             text.contains("does not jump more than the fastest's"),
             "{text}"
         );
         // A single run answers nothing: its report points to the study.
-        assert!(answers(&set_of(Vec::new())).is_empty());
+        assert!(answers_of(&set_of(Vec::new())).is_empty());
     }
 }

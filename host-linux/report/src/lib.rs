@@ -11,6 +11,7 @@ use scalemodel_rundir::LinkSummary;
 pub mod answers;
 pub mod csv_out;
 pub mod evidence;
+pub mod group;
 pub mod html;
 pub mod markdown;
 pub mod palette;
@@ -99,4 +100,12 @@ pub fn write(a: &Analysis) -> Result<(), ReportError> {
     plot::trial(a)?;
     html::trial(a)?;
     write_file(&a.dir.join("report.md"), markdown::trial(a))
+}
+
+/// Writes a set's (trials, configurations, a study) `report.json`,
+/// pictures, `report.md` and `report.html` into `dir`.
+pub fn write_set(dir: &Path, set: &set::Set, intro: &str) -> Result<(), ReportError> {
+    let views = set::write(dir, set, intro)?;
+    csv_out::write(dir, set)?;
+    html::set(&dir.join("report.html"), set, intro, &views)
 }

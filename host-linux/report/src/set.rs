@@ -9,113 +9,12 @@ use serde::Serialize;
 
 use super::answers::{Answer, answers};
 use super::evidence::{self, Band, Point, Verdict, slowest};
+pub use super::group::{Group, TrialRow, spread};
 use super::plot::effect;
 use super::{ReportError, write_file};
 
 use crate::text::{count, fixed};
 use scalemodel_analysis::{self as analysis, Analysis, MachineFigures};
-use scalemodel_rundir::End;
-
-/// One trial's headline figures.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrialRow {
-    /// Its folder, relative to the report across trials (`trial-1`,
-    /// `standard/trial-2`); its own `report.html` is in it.
-    pub path: String,
-    /// Its seed.
-    pub seed: u64,
-    /// Each machine's rate, ticks per model second.
-    pub rates: [u32; 3],
-    /// Faces of the die.
-    pub sides: u8,
-    /// Model seconds.
-    pub duration_s: f64,
-    /// Every machine ended `completed`.
-    pub completed: bool,
-    /// Broken rules found by the checker.
-    pub violations: u64,
-    /// The largest clock jump of any machine.
-    pub largest_jump: u64,
-    /// The largest gap of any machine behind the fastest, in clock units.
-    pub largest_drift: i64,
-    /// The slowest machine's inbox growth, msgs per model second (the
-    /// largest among the slowest on a tie).
-    pub slowest_growth_per_s: f64,
-    /// What the queueing estimate predicts for it.
-    pub slowest_predicted_per_s: f64,
-    /// The figures the verdicts compare.
-    pub point: Point,
-    /// The simulator's band for its rates and die (a study's trials).
-    pub band: Option<Band>,
-    /// Every machine's figures.
-    pub machines: Vec<MachineFigures>,
-}
-
-impl TrialRow {
-    /// The row of analysed trial `a`, whose folder is `path` from the report.
-    pub fn of(a: &Analysis, path: String) -> Self {
-        let p = &a.run.params;
-        let point = Point::of(a);
-        Self {
-            path,
-            seed: p.seed,
-            rates: p.rates,
-            sides: p.sides,
-            duration_s: p.duration_s,
-            completed: p.machines.iter().all(|m| m.end == End::Completed),
-            violations: a.violations.total(),
-            largest_jump: point.largest_jump,
-            largest_drift: point.largest_drift,
-            slowest_growth_per_s: point.slowest_growth,
-            slowest_predicted_per_s: point.slowest_predicted,
-            point,
-            band: None,
-            machines: a.figures.clone(),
-        }
-    }
-}
-
-/// One configuration's trials.
-#[derive(Debug, Clone, Serialize)]
-pub struct Group {
-    /// Its name: `standard`, `smaller spread of rates`, … or the run's own.
-    pub name: String,
-    /// Its rates as given on the command line (`1..=6`, `2,4,6`).
-    pub rates: String,
-    /// The range its rates come from, when all its trials share one: the
-    /// range they were drawn from, or the given rates' span.
-    pub span: Option<[u32; 2]>,
-    /// Faces of the die.
-    pub sides: u8,
-    /// Its trials, in order.
-    pub trials: Vec<TrialRow>,
-    /// The same configuration in the simulator at scale (a study's), one
-    /// point per seed; empty when not run.
-    pub scale: Vec<Point>,
-}
-
-impl Group {
-    /// A configuration without trials yet.
-    pub fn new(name: impl Into<String>, rates: impl Into<String>, sides: u8) -> Self {
-        Self {
-            name: name.into(),
-            rates: rates.into(),
-            span: None,
-            sides,
-            trials: Vec::new(),
-            scale: Vec::new(),
-        }
-    }
-
-    fn config<'a>(&'a self, points: &'a [Point]) -> evidence::Config<'a> {
-        evidence::Config {
-            rates: &self.rates,
-            span: self.span,
-            sides: self.sides,
-            points,
-        }
-    }
-}
 
 /// The report across trials.
 #[derive(Debug, Clone, Serialize)]
@@ -185,7 +84,7 @@ impl Set {
             band_verdicts: Vec::new(),
             answers: Vec::new(),
         };
-        set.answers = answers(&set);
+        set.answers = answers(&set.groups, &set.verdicts, &set.scale_verdicts);
         set
     }
 
@@ -220,7 +119,7 @@ impl Set {
             .map(|(_, t)| (&t.point, t.band.as_ref()))
             .collect();
         self.band_verdicts = evidence::band_verdicts(whose, &trials);
-        self.answers = answers(self);
+        self.answers = answers(&self.groups, &self.verdicts, &self.scale_verdicts);
     }
 
     /// Every trial, with its configuration.
@@ -228,20 +127,6 @@ impl Set {
         self.groups
             .iter()
             .flat_map(|g| g.trials.iter().map(move |t| (g, t)))
-    }
-}
-
-/// `median (min–max)` of `values`, with `decimals` places; `–` for none.
-pub fn spread(values: &[f64], decimals: usize) -> String {
-    match super::plot::summary(values) {
-        None => "–".to_owned(),
-        Some(s) if s.min == s.max => fixed(s.median, decimals),
-        Some(s) => format!(
-            "{} ({}–{})",
-            fixed(s.median, decimals),
-            fixed(s.min, decimals),
-            fixed(s.max, decimals)
-        ),
     }
 }
 
@@ -476,9 +361,14 @@ fn has_views(set: &Set) -> bool {
     !set.answers.is_empty() || set.groups.iter().any(|g| !g.scale.is_empty())
 }
 
-/// Writes the set's `report.json`, pictures, `report.md` and `report.html`
-/// into `dir`.
-pub fn write(dir: &Path, set: &Set, intro: &str) -> Result<(), ReportError> {
+/// Writes the set's `report.json`, pictures and `report.md` into `dir`
+/// (`trials.csv` and `report.html` are [`crate::write_set`]'s);
+/// returns the effect-size views it drew (file, title), for `report.html`.
+pub fn write(
+    dir: &Path,
+    set: &Set,
+    intro: &str,
+) -> Result<Vec<(&'static str, &'static str)>, ReportError> {
     // Plain numbers and strings: serialising cannot fail.
     /// `report.json`: the set, and the paragraph under its title, so that
     /// `analyze` re-analysing the folder can keep it.
@@ -496,35 +386,14 @@ pub fn write(dir: &Path, set: &Set, intro: &str) -> Result<(), ReportError> {
     };
     let json = serde_json::to_string_pretty(&written).unwrap_or_default() + "\n";
     write_file(&dir.join("report.json"), json)?;
-    super::csv_out::write(dir, set)?;
     pictures(dir, set)?;
     let mut shown: Vec<(&str, &str)> = PICTURES.iter().map(|p| (p.0, p.1)).collect();
-    let views: Vec<(&str, &str)> = if has_views(set) {
+    let views: Vec<(&'static str, &'static str)> = if has_views(set) {
         effect::VIEWS.iter().map(|v| (v.file, v.title)).collect()
     } else {
         Vec::new()
     };
     shown.extend(&views);
     write_file(&dir.join("report.md"), markdown(set, intro, &shown))?;
-    super::html::set(&dir.join("report.html"), set, intro, &views)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_spread_is_the_median_and_the_range_or_one_number() {
-        assert_eq!(spread(&[], 0), "–");
-        assert_eq!(spread(&[f64::NAN], 2), "–");
-        assert_eq!(spread(&[8.0, 8.0], 0), "8");
-        assert_eq!(spread(&[10.0, 1.0, 2.0], 0), "2 (1–10)");
-        assert_eq!(spread(&[1.0, 2.0, f64::NAN], 2), "1.50 (1.00–2.00)");
-    }
-
-    #[test]
-    fn a_spread_near_zero_has_no_minus_zero() {
-        assert_eq!(spread(&[-0.001, -0.001], 2), "0.00");
-        assert_eq!(spread(&[-0.001, -0.002, 0.3], 2), "0.00 (0.00–0.30)");
-    }
+    Ok(views)
 }

@@ -1,6 +1,6 @@
 //! What the command that wrote a folder of runs recorded of it: the title
 //! and the configurations, in order, of the folder's own `report.json`
-//! (written by `report::set::write`, under `run`, `study` or an earlier
+//! (written by `report::write_set`, under `run`, `study` or an earlier
 //! `analyze`).
 //!
 //! Re-analysing such a folder keeps them, so that `analyze` gives the report
