@@ -1,19 +1,29 @@
-//! The scalemodel command line, as a library so that tests and tools can reuse
-//! its parts: the run-directory format and the conformance checker.
+//! The `scalemodel` command line: one `*_cmd` module per command (the only
+//! modules that use `anyhow`; `main` calls them), [`out`] (stdout that a
+//! closed reader cannot crash) and [`replay`] (a network trial in the
+//! simulator). A command may use another command's module (`run` prints
+//! with [`analyze_cmd`], `swarm` drives [`sim_cmd`]); no other module uses
+//! one.
 //!
-//! Its parts, each depending only on those listed before it:
+//! Its parts are crates of their own, under `host-linux/`, each depending
+//! only on those listed before it (besides `scalemodel-core` and
+//! `scalemodel-mio`):
 //!
-//! - helpers: [`text`], [`out`], [`infile`], [`key`], [`entropy`], [`procinfo`], [`timerfd`];
-//! - the format: [`rundir`] reads and writes a run directory (logs, `params.json`,
-//!   `node-<id>.json`); [`merge`] and [`salvage`] build `params.json` from the
-//!   nodes' parts and from a dead node's log;
-//! - the rules: [`check`], the conformance checker;
-//! - the figures: [`timing`], [`analysis`], and [`report`] (`report.json`,
-//!   `report.md`, the plots);
-//! - the command line: [`caps`] and [`cli`] (the flags and their parsers), and one
-//!   `*_cmd` module per command, the only modules that use `anyhow`; `main` calls
-//!   them. A command may use another command's module (`run` prints with
-//!   [`analyze_cmd`], `swarm` drives [`sim_cmd`]); no other module uses one.
+//! - `scalemodel-timerfd`: the precise timer ([`timerfd`]);
+//! - `scalemodel-rundir`: the run-directory format ([`rundir`], with
+//!   [`infile`], [`merge`] and [`salvage`]);
+//! - `scalemodel-check`: the conformance checker ([`check`]);
+//! - `scalemodel-analysis`: the figures ([`analysis`], [`timing`], [`stats`]);
+//! - `scalemodel-report`: `report.json`, `report.md`, the plots and pages
+//!   ([`report`], [`text`]), the only one that links plotters and fonts;
+//! - `scalemodel-cli`: the flags and their parsers ([`cli`], [`caps`]);
+//! - `scalemodel-node`: one machine of a networked run ([`node_cmd`],
+//!   [`key`], [`entropy`], [`procinfo`]), and the lean `scalemodel-node`
+//!   binary that `run` starts.
+//!
+//! This library re-exports each under the module name it had when it was
+//! one crate, so that `scalemodel::rundir`, `scalemodel::check` and the
+//! rest keep working for tests and tools.
 
 pub use scalemodel_analysis as analysis;
 pub use scalemodel_analysis::{stats, timing};

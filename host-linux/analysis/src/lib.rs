@@ -1,6 +1,12 @@
-//! The figures that answer the exercise's questions, measured from a run's
-//! logs: clock jumps, drift between machines, inbox growth, and a queueing
-//! estimate to hold the growth against.
+//! `scalemodel-analysis`: the figures that answer the exercise's questions,
+//! measured from a run's logs: clock jumps, drift between machines, inbox
+//! growth, and a queueing estimate to hold the growth against; with
+//! [`timing`](mod@timing) (rate error and tick lateness) and [`stats`] (the statistics
+//! the evidence rests on).
+//!
+//! Depends on `scalemodel-core`, `scalemodel-rundir` and
+//! `scalemodel-check` (a run's violations are part of its analysis); it
+//! draws nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

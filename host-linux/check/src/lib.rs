@@ -1,4 +1,7 @@
-//! The conformance checker: does a run obey the model's rules?
+//! `scalemodel-check`, the conformance checker: does a run obey the model's rules?
+//!
+//! Depends on `scalemodel-core` and `scalemodel-rundir`; the analysis and
+//! the commands use it, and it uses none of them.
 //!
 //! It takes the logs as [`scalemodel_rundir`] reads them (the public CSV format) and reports
 //! every violation with the file, line, tick and rule. Rules:

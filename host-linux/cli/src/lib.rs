@@ -1,4 +1,11 @@
-//! The command line: flags shared by every command keep one meaning everywhere.
+//! `scalemodel-cli`: the command line's flags and their parsers (clap), and
+//! the simulator's capacities ([`caps`]). Flags shared by every command keep
+//! one meaning everywhere.
+//!
+//! No command's code lives here, so that the `scalemodel-node` binary parses
+//! [`NodeArgs`] from the same definition as `scalemodel node` without
+//! linking the others. Depends on `scalemodel-core`, `scalemodel-mio` (the
+//! `--spin` wait) and `scalemodel-rundir` (the bounds of its values).
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -290,7 +297,7 @@ impl ModelArgs {
 
 /// A random `u64` from the operating system, for seeds and run ids; never
 /// for what must stay unpredictable (the key, the challenges: see
-/// [`crate::key`] and [`crate::entropy`]), since it falls back to the time.
+/// `scalemodel_node::key` and `scalemodel_node::entropy`), since it falls back to the time.
 pub fn random_u64() -> u64 {
     // A run without a seed is still replayable, since the seed is printed; if
     // the OS has no randomness to give, the time is as good a seed as any.

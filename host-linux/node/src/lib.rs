@@ -1,4 +1,11 @@
-//! `scalemodel node`: one machine of a networked run.
+//! `scalemodel-node`: one machine of a networked run, as `scalemodel node`
+//! and as the lean `scalemodel-node` binary that `scalemodel run` starts
+//! (see `main.rs`); with the run's [`key`], the handshake's [`entropy`] and
+//! this process's figures ([`procinfo`]).
+//!
+//! Depends on `scalemodel-core`, `scalemodel-mio`, `scalemodel-timerfd`,
+//! `scalemodel-rundir` (the log and `node-<id>.json`) and `scalemodel-cli`
+//! (the flags), and on none of the checker, analysis or report crates.
 //!
 //! With `--launcher` it talks to `scalemodel run` over stdin and stdout, one
 //! line each way at a time:

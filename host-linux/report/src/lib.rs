@@ -1,5 +1,11 @@
-//! A run's report: `report.json` for programs, `report.md` and the pictures
-//! for people.
+//! `scalemodel-report`: a run's report, `report.json` for programs,
+//! `report.md`, the PNG pictures and `report.html` for people; the report
+//! across trials ([`write_set`]); and [`text`], the wording helpers the
+//! commands share with it.
+//!
+//! Depends on `scalemodel-core`, `scalemodel-rundir`, `scalemodel-check`
+//! and `scalemodel-analysis`. The only crate of the workspace that links
+//! plotters and the DejaVu fonts: the `scalemodel-node` binary never does.
 
 use std::path::{Path, PathBuf};
 

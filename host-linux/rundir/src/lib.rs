@@ -1,16 +1,24 @@
-//! The run directory, a public format: `machine-<id>.csv` logs and
-//! `params.json`. This module is the one place that reads and writes it:
+//! `scalemodel-rundir`: the run directory, a public format: `machine-<id>.csv`
+//! logs and `params.json`. This crate is the one place that reads and writes it:
 //!
 //! - here: the names, the summaries in `params.json`, and the writers
-//!   ([`LogWriter`], [`CsvSink`]);
-//! - `rundir/node.rs`: `node-<id>.json`, one networked machine's summary;
-//! - `rundir/faults.rs`: the faults that acted and the protocol errors by
+//!   ([`LogWriter`], [`CsvSink`]); how a machine ended is the core's
+//!   [`End`], whose words `params.json` uses;
+//! - `node.rs`: `node-<id>.json`, one networked machine's summary;
+//! - `faults.rs`: the faults that acted and the protocol errors by
 //!   kind, as `params.json` records them;
-//! - `rundir/log.rs`: reading the logs, bounded ([`read_run`], [`read_log`]);
-//! - `rundir/line.rs`: one log line, read with csv and serde;
-//! - `rundir/row.rs`: a log line as a [`Row`];
-//! - `rundir/read.rs`: reading the JSON files, bounded, and checking their ranges;
-//! - `rundir/quote.rs`: quoting a bad line or value in an error.
+//! - `log.rs`: reading the logs, bounded ([`read_run`], [`read_log`]);
+//! - `line.rs`: one log line, read with csv and serde;
+//! - `row.rs`: a log line as a [`Row`];
+//! - `read.rs`: reading the JSON files, bounded, and checking their ranges;
+//! - `quote.rs`: quoting a bad line or value in an error;
+//! - [`infile`]: opening a file anyone may have put in place, bounded;
+//! - [`merge`] and [`salvage`]: `params.json` built from the nodes'
+//!   `node-<id>.json`, and from a dead node's log.
+//!
+//! Depends on `scalemodel-core` only (with csv, serde, serde_json, rustix
+//! and time): the node process, the checker, the analysis and the reports
+//! all read and write runs through it.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};

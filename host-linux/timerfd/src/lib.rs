@@ -1,5 +1,10 @@
-//! A precise tick timer for Linux: a timerfd on `CLOCK_MONOTONIC`, armed with
-//! absolute deadlines and registered with the event loop's `mio::Poll`.
+//! `scalemodel-timerfd`: a precise tick timer for Linux, a timerfd on
+//! `CLOCK_MONOTONIC`, armed with absolute deadlines and registered with the
+//! event loop's `mio::Poll`; it implements `scalemodel-mio`'s [`Timer`].
+//!
+//! A crate of its own beside `scalemodel-mio`, which stays portable: as a
+//! module of that crate it also changed how the node's core was built, and
+//! with it the node's peak stack (see the README's "The crates").
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};

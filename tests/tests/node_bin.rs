@@ -1,0 +1,76 @@
+//! `run` starts its nodes from the lean `scalemodel-node` binary beside its
+//! own, and from its own `node` command when that binary is not there (as
+//! after `cargo run`, which builds only the binary it runs).
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use scalemodel::rundir::{End, Params};
+use scalemodel_tests::{Children, children_of, scalemodel_bin, wait_until};
+
+/// The note `run` prints once when it has no `scalemodel-node`.
+const NOTE: &str = "note: no scalemodel-node beside this binary";
+
+/// Runs one short trial with the `scalemodel` binary at `bin` into `out`;
+/// returns the command lines of the nodes it started (seen while they ran),
+/// its stderr, and the trial's params.
+fn short_run(bin: &Path, out: &Path) -> (Vec<String>, String, Params) {
+    let child = Command::new(bin)
+        .args(["run", "--trials", "1", "--duration", "4", "--speed", "2"])
+        .args(["--seed", "3", "--no-analyze", "--out"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("scalemodel starts");
+    let launcher = child.id();
+    let mut children = Children(vec![child]);
+    let mut nodes = Vec::new();
+    wait_until(Duration::from_secs(30), || {
+        nodes = children_of(launcher)
+            .into_iter()
+            .map(|(_, args)| args)
+            .filter(|args| args.contains("--launcher"))
+            .collect();
+        nodes.len() == 3
+    });
+    let status = children.wait_all(Duration::from_secs(60));
+    assert!(status[0].success(), "run failed: {status:?}");
+    let mut stderr = String::new();
+    if let Some(mut pipe) = children.0[0].stderr.take() {
+        pipe.read_to_string(&mut stderr).expect("stderr reads");
+    }
+    let params = Params::read(&out.join("trial-1")).expect("the trial has its params.json");
+    (nodes, stderr, params)
+}
+
+#[test]
+fn run_starts_its_nodes_from_scalemodel_node_beside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (nodes, stderr, params) = short_run(scalemodel_bin(), &tmp.path().join("run"));
+    assert_eq!(nodes.len(), 3, "{nodes:?}");
+    for args in &nodes {
+        assert!(args.starts_with("scalemodel-node --launcher "), "{args}");
+    }
+    assert!(!stderr.contains(NOTE), "{stderr}");
+    assert!(params.machines.iter().all(|m| m.end == End::Completed));
+}
+
+#[test]
+fn without_scalemodel_node_run_says_so_and_runs_its_own_node_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The binary alone in a folder of its own (a link: no copy of its bytes).
+    let alone = tmp.path().join("scalemodel");
+    std::fs::hard_link(scalemodel_bin(), &alone)
+        .or_else(|_| std::fs::copy(scalemodel_bin(), &alone).map(|_| ()))
+        .expect("the binary is linked or copied");
+    let (nodes, stderr, params) = short_run(&alone, &tmp.path().join("run"));
+    assert_eq!(nodes.len(), 3, "{nodes:?}");
+    for args in &nodes {
+        assert!(args.starts_with("scalemodel node --launcher "), "{args}");
+    }
+    assert_eq!(stderr.matches(NOTE).count(), 1, "{stderr}");
+    assert!(params.machines.iter().all(|m| m.end == End::Completed));
+}
