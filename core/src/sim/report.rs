@@ -38,6 +38,10 @@ pub struct MachineReport {
     pub inbox_left: u32,
     /// Ticks that ran after the next tick was already due.
     pub behind_ticks: u64,
+    /// The most ticks ever overdue beyond the one that ran.
+    pub max_behind: u64,
+    /// Ticks that ran more than a tenth of a period late.
+    pub late_ticks: u64,
     /// Protocol errors it saw, by kind.
     pub errors: ErrorCounts,
     /// How it ended.
@@ -122,6 +126,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     r.inbox_left
                 },
                 behind_ticks: r.behind_ticks,
+                max_behind: r.max_behind,
+                late_ticks: r.late_ticks,
                 errors: r.errors,
                 end,
             }
