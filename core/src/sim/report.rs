@@ -42,6 +42,8 @@ pub struct MachineReport {
     pub max_behind: u64,
     /// Ticks that ran more than a tenth of a period late.
     pub late_ticks: u64,
+    /// The latest a tick ran after its due time, in ns of the simulator's clock.
+    pub max_late_ns: u64,
     /// Protocol errors it saw, by kind.
     pub errors: ErrorCounts,
     /// How it ended.
@@ -128,6 +130,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 behind_ticks: r.behind_ticks,
                 max_behind: r.max_behind,
                 late_ticks: r.late_ticks,
+                max_late_ns: r.max_late_ns,
                 errors: r.errors,
                 end,
             }
