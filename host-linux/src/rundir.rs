@@ -534,19 +534,18 @@ pub fn not_completed(p: &Params) -> Option<String> {
         .filter(|m| m.end != End::Completed)
         .map(|m| {
             let due = scalemodel_core::ticks_in(duration_ns, m.rate);
-            let mut why = Vec::new();
-            if m.end == End::Overloaded && m.ticks < due {
-                why.push(format!("ran {} of {due} ticks", m.ticks));
-            }
-            if m.end == End::Overloaded
-                && let Some(b) = m.max_behind.filter(|&b| b > 0)
-            {
-                why.push(format!("at most {b} ticks behind"));
-            }
-            match why.is_empty() {
-                true => format!("machine {} {}", m.id, m.end),
-                false => format!("machine {} {} ({})", m.id, m.end, why.join(", ")),
-            }
+            // Why it is overloaded: it could not keep its rate (ticks
+            // short), or it caught up from a stall too long for the model.
+            let why = match (m.end, m.max_behind) {
+                (End::Overloaded, _) if m.ticks < due => {
+                    format!(" (never caught up: ran {} of {due} ticks)", m.ticks)
+                }
+                (End::Overloaded, Some(b)) if b > 0 => {
+                    format!(" (caught up, but was {b} ticks behind at once)")
+                }
+                _ => String::new(),
+            };
+            format!("machine {} {}{why}", m.id, m.end)
         })
         .collect();
     (!odd.is_empty()).then(|| odd.join(", "))

@@ -90,7 +90,7 @@ fn a_machine_paused_past_the_grace_stops_short_and_its_peers_complete() {
         .unwrap();
     let text = String::from_utf8_lossy(&analyzed.stdout);
     assert!(
-        text.contains("machine 2 overloaded (ran 348 of 360 ticks"),
+        text.contains("machine 2 overloaded (never caught up: ran 348 of 360 ticks)"),
         "{text}"
     );
 }
