@@ -209,6 +209,8 @@ fn shown_faults(run: &Run) -> Vec<Fault> {
     let p = &run.params;
     let speed = u64::from(p.speed.max(1));
     let mut all = Vec::new();
+    // Machines that stopped short at the catch-up grace.
+    let mut short = Vec::new();
     for id in MachineId::ALL {
         let rows = &run.logs[id.index()];
         let rate = p.rates[id.index()];
@@ -224,9 +226,7 @@ fn shown_faults(run: &Run) -> Vec<Fault> {
             }
         }
         let end = p.machines.get(id.index()).map(|m| m.end);
-        if let Some(pause) = stopped_short(p, id, rows) {
-            all.push(pause);
-        }
+        short.extend(stopped_short(p, id, rows));
         if !matches!(end, Some(End::Crashed | End::Interrupted)) {
             continue;
         }
@@ -242,12 +242,13 @@ fn shown_faults(run: &Run) -> Vec<Fault> {
             _ => Fault::Stop { machine: id, at_ns },
         });
     }
-    // Deaths, stops and the catch-up cut short first: they decide the most.
-    all.sort_by_key(|f| match f {
-        Fault::Crash { .. } | Fault::Stop { .. } => 0,
-        Fault::Pause { until_ns, .. } if *until_ns > run_ns(p) => 1,
-        _ => 2,
-    });
+    // Deaths, stops and the catch-ups cut short first: they decide the most.
+    all.sort_by_key(|f| !matches!(f, Fault::Crash { .. } | Fault::Stop { .. }));
+    let ends = all
+        .iter()
+        .take_while(|f| matches!(f, Fault::Crash { .. } | Fault::Stop { .. }))
+        .count();
+    all.splice(ends..ends, short);
     all
 }
 
