@@ -356,6 +356,32 @@ fn speed_rows(
         Some(Goal::AtLeast(10_000.0)),
         c,
     );
+    // The goal on a busy machine: the speed at which the bare
+    // loop's own lateness allows exactness (its p99 below a tenth of the
+    // fastest machine's period).
+    let fastest = s
+        .rates
+        .split(',')
+        .filter_map(|r| r.trim().parse::<u32>().ok())
+        .max()
+        .unwrap_or(1);
+    if let Some(side) = &report.network {
+        let b = &side.baseline;
+        let allowed = 1e6 / (10.0 * b.late.p99_us.max(1e-3) * f64::from(fastest));
+        let c = report.table.command(format!(
+            "cargo run --release -p scalemodel --example timer_baseline -- --rate {} --duration {}",
+            b.rate, plan.net_duration_s
+        ));
+        report.table.row(
+            &format!(
+                "the speed the bare loop's own lateness allows (its p99 < a tenth of the period at rate {fastest})"
+            ),
+            Unit::Speed,
+            Some(allowed),
+            None,
+            c,
+        );
+    }
     // The slowest inexact probe says what the speed above the best one broke.
     let first_broken = probes
         .iter()

@@ -53,7 +53,7 @@ fn quick_bench_prints_one_table_with_a_command_per_row_and_writes_json() {
     );
 
     let rows = table_rows(&stdout);
-    assert_eq!(rows.len(), 19, "{stdout}");
+    assert_eq!(rows.len(), 20, "{stdout}");
     let python_ran = !stdout.contains("the Python column is empty");
     for row in &rows {
         assert_eq!(row.len(), 6, "{row:?}");

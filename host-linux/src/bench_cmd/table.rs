@@ -40,6 +40,7 @@ impl Unit {
             Self::Millis => format!("{value:.1} ms"),
             Self::Mebibytes => format!("{value:.2} MiB"),
             Self::Ratio => format!("{value:.2}×"),
+            Self::Speed if value < 10.0 => format!("{value:.1}×"),
             Self::Speed => format!("{value:.0}×"),
         }
     }
