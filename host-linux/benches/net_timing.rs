@@ -10,6 +10,8 @@
 //!
 //! `cargo bench -p scalemodel --bench net_timing -- [--duration 60] [--speed 1] [--seed 1] [--rates 6,6,6] [--spin auto]`
 
+use std::process::Command;
+
 use anyhow::{Context, Result, bail, ensure};
 use scalemodel::bench_cmd::net::{Trial, baseline_beside, join_baseline, read_trial};
 
@@ -42,7 +44,11 @@ fn main() -> Result<()> {
     println!("net_timing: {}", trial.command());
     let base = baseline_beside(fastest, trial.wall());
     let status = trial
-        .start(&out.path().join("bench"), &out.path().join("run.out"))?
+        .start(
+            Command::new(env!("CARGO_BIN_EXE_scalemodel")),
+            &out.path().join("bench"),
+            &out.path().join("run.out"),
+        )?
         .wait()?;
     let b = join_baseline(base)?;
     if !status.success() {

@@ -5,6 +5,7 @@
 //! `net_timing` benchmark and by the `timer_baseline` example.
 
 use std::path::Path;
+use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -148,11 +149,19 @@ impl Trial {
         Duration::from_secs_f64(self.duration_s / f64::from(self.speed.max(1)))
     }
 
-    /// Starts `run` (this very binary) writing into `out`, its output in `log`.
-    pub fn start(&self, out: &Path, log: &Path) -> Result<Started> {
-        let mut cmd = crate::procinfo::scalemodel_command();
-        cmd.args(self.args()).arg("--out").arg(out);
-        child::start(&mut cmd, &self.command(), log, self.wall() + RUN_GRACE)
+    /// Starts `run` writing into `out`, its output in `log`. `scalemodel`
+    /// is the binary to run: [`crate::procinfo::scalemodel_command`] from
+    /// the `scalemodel` binary itself, never from another program (a
+    /// benchmark's own `/proc/self/exe` is the benchmark, which would start
+    /// itself again).
+    pub fn start(&self, mut scalemodel: Command, out: &Path, log: &Path) -> Result<Started> {
+        scalemodel.args(self.args()).arg("--out").arg(out);
+        child::start(
+            &mut scalemodel,
+            &self.command(),
+            log,
+            self.wall() + RUN_GRACE,
+        )
     }
 }
 

@@ -69,7 +69,11 @@ pub fn run(
         }
     );
     let base = net::baseline_beside(fastest, trial.wall());
-    let run = trial.start(&dir.join("net"), &dir.join("net.out"))?;
+    let run = trial.start(
+        crate::procinfo::scalemodel_command(),
+        &dir.join("net"),
+        &dir.join("net.out"),
+    )?;
     let py = if with_python {
         Some(python::start(dir, duration_s, RATES, seed)?)
     } else {

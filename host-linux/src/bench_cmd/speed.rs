@@ -169,7 +169,7 @@ impl Search {
         let trial = self.trial(speed);
         let dir = work.join(format!("speed-{speed}"));
         let log = work.join(format!("speed-{speed}.out"));
-        let started = trial.start(&dir, &log)?;
+        let started = trial.start(crate::procinfo::scalemodel_command(), &dir, &log)?;
         let status = started.wait();
         let inexact = match status {
             Err(e) => Some(Inexact::RunFailed(format!("{e:#}"))),
