@@ -12,6 +12,21 @@ use anyhow::{Context, Result, bail};
 /// How often a waiting bench looks at its children: the bound's resolution.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
+/// Set in every child's environment: a program started by a bench that
+/// would start bench runs itself refuses to ([`refuse_nested`]), so that a
+/// wrong binary can never start itself again and again.
+pub const NESTED_ENV: &str = "SCALEMODEL_BENCH_CHILD";
+
+/// An error when this process was started by a bench.
+pub fn refuse_nested() -> Result<()> {
+    if std::env::var_os(NESTED_ENV).is_some() {
+        bail!(
+            "this process was started by a bench ({NESTED_ENV} is set) and starts no bench runs itself"
+        );
+    }
+    Ok(())
+}
+
 /// A started child process; dropping it ends the process if it still runs.
 #[derive(Debug)]
 pub struct Started {
@@ -38,8 +53,10 @@ pub fn start(cmd: &mut Command, what: &str, log: &Path, limit: Duration) -> Resu
     let err = out
         .try_clone()
         .with_context(|| format!("cannot share {}", log.display()))?;
+    refuse_nested()?;
     let launched_unix_ns = unix_ns();
     let child = cmd
+        .env(NESTED_ENV, "1")
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -126,6 +143,16 @@ mod tests {
         let e = started.wait().unwrap_err().to_string();
         assert!(e.contains("`sleep 30` did not finish within"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(20), "it was not ended");
+    }
+
+    #[test]
+    fn a_child_is_told_it_was_started_by_a_bench() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("env.log");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &format!("echo ${NESTED_ENV}")]);
+        let out = run(&mut cmd, "sh", &log, Duration::from_secs(60)).unwrap();
+        assert_eq!(out.trim(), "1");
     }
 
     #[test]
