@@ -313,6 +313,30 @@ mod tests {
     }
 
     #[test]
+    fn a_known_probe_that_is_not_exact_ends_the_search_unrun() {
+        let search = Search {
+            seed: 1,
+            rates: "2,4,6".to_owned(),
+            wall_s: 10.0,
+            speeds: vec![1, 10, 100],
+            bisect_steps: 2,
+        };
+        let slow = Probe {
+            speed: 1,
+            command: "the long run".to_owned(),
+            inexact: Some(Inexact::Untimed { machine: 0 }),
+        };
+        let work = tempfile::tempdir().unwrap();
+        let mut told = Vec::new();
+        let (best, probes) = search
+            .run(work.path(), false, vec![slow], |p| told.push(p.speed))
+            .unwrap();
+        assert_eq!((best, told), (None, vec![1]));
+        assert_eq!(probes.len(), 1);
+        assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn bisection_picks_round_speeds_between_the_two() {
         assert_eq!(geometric_mid(10, 100), 30);
         assert_eq!(geometric_mid(1000, 10_000), 3000);
