@@ -137,3 +137,36 @@ fn bad_flag_values_are_refused_with_the_flag_named() {
         "it wrote into the folder"
     );
 }
+
+#[test]
+fn a_python_that_fails_costs_its_column_not_the_bench() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    // A `python3` that says its version and fails at everything else.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("python3");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n[ \"$1\" = --version ] && { echo Python 0.0; exit 0; }\necho broken >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![bin];
+    paths.extend(std::env::split_paths(&path));
+    let output = scalemodel()
+        .args(["bench", "--quick"])
+        .env("PATH", std::env::join_paths(paths).unwrap())
+        .output()
+        .expect("scalemodel runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("- the Python column is empty: the Python solution failed"),
+        "{stdout}"
+    );
+    for row in table_rows(&stdout) {
+        assert_eq!(row[2], "—", "{row:?}");
+    }
+}

@@ -84,7 +84,9 @@ pub fn run(
     let status = run.wait()?;
     // Python's failure costs its column, not the bench.
     let py = py.map(python::finish).transpose().unwrap_or_else(|e| {
-        outln!("bench: the Python column is empty: {e:#}");
+        let why = format!("the Python column is empty: {e:#}");
+        outln!("bench: {why}");
+        table.notes.push(why);
         None
     });
     let baseline = net::join_baseline(base)?;
