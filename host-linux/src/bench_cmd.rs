@@ -135,6 +135,20 @@ impl Work {
 /// Runs `scalemodel bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
     let plan = Plan::new(args);
+    // Found wanting before minutes of measuring, not after.
+    if let Some(path) = &args.json {
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !folder.is_dir() {
+            anyhow::bail!(
+                "--json {}: the folder {} does not exist",
+                path.display(),
+                folder.display()
+            );
+        }
+    }
     let work = match &args.out {
         Some(dir) => {
             crate::rundir::create(dir)?;

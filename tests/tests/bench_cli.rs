@@ -120,6 +120,20 @@ fn bad_flag_values_are_refused_with_the_flag_named() {
             "{args:?}: {stderr}"
         );
     }
+    // A JSON file whose folder is missing is refused before any measuring.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = scalemodel()
+        .args(["bench", "--json"])
+        .arg(tmp.path().join("missing").join("table.json"))
+        .output()
+        .expect("scalemodel runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("missing") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "it measured first");
     // A folder that holds something is never written into.
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("keep.txt"), "mine").unwrap();

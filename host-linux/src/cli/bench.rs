@@ -14,7 +14,7 @@ pub struct BenchArgs {
     pub duration: Option<f64>,
 
     /// Short everything (the simulator a model hour, 300 swarm cases, the
-    /// network 3 s, speeds 1 and 10 probed for 1 s each): for CI and tests,
+    /// network 3 s, then only speed 10 probed, for 1 s): for CI and tests,
     /// where the figures only show that every row works.
     #[arg(long)]
     pub quick: bool,
