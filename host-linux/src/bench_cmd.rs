@@ -135,6 +135,7 @@ impl Work {
 /// Runs `scalemodel bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
     let plan = Plan::new(args);
+    child::stop_on_signals()?;
     // Found wanting before minutes of measuring, not after.
     if let Some(path) = &args.json {
         let folder = path

@@ -184,3 +184,39 @@ fn a_python_that_fails_costs_its_column_not_the_bench() {
         assert_eq!(row[2], "—", "{row:?}");
     }
 }
+
+#[test]
+fn ctrl_c_ends_the_bench_and_its_children_and_removes_its_folder() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut bench = Command::new(scalemodel_tests::scalemodel_bin())
+        .args(["bench", "--quick", "--skip-python"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("scalemodel starts");
+    let mut lines = BufReader::new(bench.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let folder = first
+        .split_once("writing into ")
+        .map(|(_, f)| std::path::PathBuf::from(f))
+        .unwrap_or_else(|| panic!("no folder named: {first}"));
+    assert!(folder.is_dir());
+    // Interrupted while the network run goes, its longest wait.
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("bench: the network") {
+            break;
+        }
+    }
+    let pid = rustix::process::Pid::from_raw(bench.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = bench.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{rest:?}");
+    assert!(
+        stderr.contains("interrupted while `scalemodel run"),
+        "{stderr}"
+    );
+    assert!(!folder.exists(), "{} is left behind", folder.display());
+}

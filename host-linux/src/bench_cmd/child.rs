@@ -5,6 +5,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
@@ -25,6 +27,24 @@ pub fn refuse_nested() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Set by Ctrl-C (or SIGTERM) once [`stop_on_signals`] is called: every
+/// wait ends its child and returns an error, so the bench unwinds and
+/// removes its temporary folder.
+static STOP: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+
+/// Makes Ctrl-C and SIGTERM end the bench's children and the bench cleanly.
+pub fn stop_on_signals() -> Result<()> {
+    let flag = STOP.get_or_init(|| Arc::new(AtomicBool::new(false)));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(flag)).context("cannot handle Ctrl-C")?;
+    }
+    Ok(())
+}
+
+fn stopped() -> bool {
+    STOP.get().is_some_and(|f| f.load(Ordering::Relaxed))
 }
 
 /// A started child process; dropping it ends the process if it still runs.
@@ -78,6 +98,10 @@ impl Started {
         loop {
             if let Some(status) = self.child.try_wait()? {
                 return Ok(status);
+            }
+            if stopped() {
+                self.end();
+                bail!("interrupted while `{}` ran", self.what);
             }
             if Instant::now() >= self.deadline {
                 self.end();
