@@ -175,7 +175,11 @@ fn a_python_that_fails_costs_its_column_not_the_bench() {
         .output()
         .expect("scalemodel runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(
         stdout.contains("- the Python column is empty: the Python solution failed"),
         "{stdout}"
