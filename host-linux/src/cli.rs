@@ -13,7 +13,9 @@ use scalemodel_mio::Wait;
 
 use crate::rundir::RATE_MAX;
 
+mod bench;
 mod usage;
+pub use bench::BenchArgs;
 pub use usage::{negative_values_joined, tip_for_other_commands_flag};
 
 /// A scale model of a small asynchronous distributed system, for studying
@@ -80,6 +82,12 @@ pub enum Command {
     /// report with the exercise's observations checked against the data.
     #[command(allow_negative_numbers = true)]
     Study(StudyArgs),
+    /// One table of the whole system on this machine, each figure with the
+    /// command behind it and the goal beside it: the simulator, the swarm,
+    /// the decoder, a network run beside a bare timer loop and a Python
+    /// solution, and the highest exact speed.
+    #[command(allow_negative_numbers = true)]
+    Bench(BenchArgs),
 }
 
 /// `scalemodel replay`.

@@ -17,6 +17,7 @@
 
 pub mod analysis;
 pub mod analyze_cmd;
+pub mod bench_cmd;
 pub mod caps;
 pub mod check;
 pub mod cli;
