@@ -1,7 +1,8 @@
 //! The floor for tick lateness on this machine: a bare timerfd loop with
 //! absolute deadlines and nothing else to do (see
-//! [`scalemodel::timerfd::baseline_lateness`]). The `net_timing` benchmark
-//! runs the same loop beside a real run and compares the two.
+//! [`scalemodel::timerfd::baseline_lateness`]). `scalemodel bench` and the
+//! `net_timing` benchmark run the same loop beside a real run
+//! ([`scalemodel::bench_cmd::net::baseline`]) and compare the two.
 //!
 //! `cargo run --release -p scalemodel --example timer_baseline -- --rate 6 --duration 10`
 
@@ -9,8 +10,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
-use scalemodel::timerfd::baseline_lateness;
-use scalemodel::timing::percentile;
+use scalemodel::bench_cmd::net::baseline;
 
 /// Measures the tick lateness of a bare timerfd + mio loop.
 #[derive(Debug, Parser)]
@@ -26,21 +26,20 @@ struct Args {
 fn main() -> Result<()> {
     let args = Args::parse();
     anyhow::ensure!(args.rate > 0.0, "--rate must be positive");
-    anyhow::ensure!(args.duration >= 0.0, "--duration must not be negative");
-    let mut late: Vec<i64> = baseline_lateness(args.rate, Duration::from_secs_f64(args.duration))?
-        .into_iter()
-        .map(|ns| ns as i64)
-        .collect();
-    late.sort_unstable();
-    let us = |p| percentile(&late, p) as f64 / 1e3;
+    anyhow::ensure!(
+        args.duration >= 0.0 && args.duration <= 1e6,
+        "--duration must be between 0 and 1e6 seconds"
+    );
+    let b = baseline(args.rate, Duration::from_secs_f64(args.duration))?;
     println!(
-        "timerfd baseline: {} ticks at {}/s over {} s: lateness p50 {:.1} us, p99 {:.1} us, max {:.1} us",
-        late.len(),
+        "timerfd baseline: {} ticks at {}/s over {} s: lateness p50 {:.1} us, p99 {:.1} us, max {:.1} us; CPU {:.1} us per wake-up",
+        b.ticks,
         args.rate,
         args.duration,
-        us(50.0),
-        us(99.0),
-        us(100.0),
+        b.late.p50_us,
+        b.late.p99_us,
+        b.late.max_us,
+        b.cpu_us_per_tick,
     );
     Ok(())
 }

@@ -474,8 +474,11 @@ fn summary_line(a: &Analysis, secs: f64) -> String {
     let ends = not_completed(&a.run.params)
         .map(|e| format!("; not completed: {e}"))
         .unwrap_or_default();
+    let late = rundir::lateness(&a.run.params)
+        .map(|l| format!("; late ticks: {l}"))
+        .unwrap_or_default();
     format!(
-        "{}: {verdict}{ends}{queue}; analysed in {secs:.3} s",
+        "{}: {verdict}{ends}{late}{queue}; analysed in {secs:.3} s",
         a.dir.display()
     )
 }

@@ -46,6 +46,7 @@ fn run() -> anyhow::Result<()> {
         Command::Study(args) => scalemodel::study_cmd::run(args),
         Command::Swarm(args) => scalemodel::swarm_cmd::run(args),
         Command::Replay(args) => scalemodel::replay_cmd::run(args),
+        Command::Bench(args) => scalemodel::bench_cmd::run(args),
     }
 }
 

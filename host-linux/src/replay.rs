@@ -7,8 +7,9 @@
 //! rows: an inbox is first in, first out), so that messages reach the
 //! simulated receiver in the order and at about the time they reached the
 //! real one ([`Plan::leave_ns`]); and each machine that died, stopped or
-//! fell more than a tick period behind (a pause, or a host that starved it),
-//! as the simulator's crash, stop and pause faults (a simulated trial's own
+//! fell more than a tick period behind (a pause, or a host that starved it)
+//! or stopped short at the catch-up grace, as the simulator's crash, stop
+//! and pause faults (a simulated trial's own
 //! faults, as its `params.json` records them). The core's tie-break makes
 //! the rest exact: a tick takes only what had arrived by its due time, so
 //! how late the real hosts ran a tick changes no row but its `system_ns`.
@@ -23,8 +24,9 @@ mod compare;
 pub use compare::{Agreement, Divergence, Why, compare};
 
 use scalemodel_core::fault::{FAULTS_MAX, Fault, Faults};
+use scalemodel_core::node::Timeouts;
 use scalemodel_core::sim::{self, Carried, Config, LINKS, Network, Report, Sim, Sink, link_index};
-use scalemodel_core::{MachineId, N, Record, model_ns, period_ns};
+use scalemodel_core::{MachineId, N, Record, model_ns, period_ns, ticks_in};
 
 use crate::caps::{INBOX_CAP, LINK_CAP};
 use crate::rundir::{End, FaultSummary, Kind, Params, Row, Run};
@@ -207,6 +209,8 @@ fn shown_faults(run: &Run) -> Vec<Fault> {
     let p = &run.params;
     let speed = u64::from(p.speed.max(1));
     let mut all = Vec::new();
+    // Machines that stopped short at the catch-up grace.
+    let mut short = Vec::new();
     for id in MachineId::ALL {
         let rows = &run.logs[id.index()];
         let rate = p.rates[id.index()];
@@ -222,6 +226,7 @@ fn shown_faults(run: &Run) -> Vec<Fault> {
             }
         }
         let end = p.machines.get(id.index()).map(|m| m.end);
+        short.extend(stopped_short(p, id, rows));
         if !matches!(end, Some(End::Crashed | End::Interrupted)) {
             continue;
         }
@@ -237,9 +242,39 @@ fn shown_faults(run: &Run) -> Vec<Fault> {
             _ => Fault::Stop { machine: id, at_ns },
         });
     }
-    // Deaths and stops first: they decide the most.
+    // Deaths, stops and the catch-ups cut short first: they decide the most.
     all.sort_by_key(|f| !matches!(f, Fault::Crash { .. } | Fault::Stop { .. }));
+    let ends = all
+        .iter()
+        .take_while(|f| matches!(f, Fault::Crash { .. } | Fault::Stop { .. }))
+        .count();
+    all.splice(ends..ends, short);
     all
+}
+
+/// The run's length in model ns (`as` saturates).
+fn run_ns(p: &Params) -> u64 {
+    (p.duration_s * 1e9).round() as u64
+}
+
+/// An `overloaded` machine that still owed ticks at the end plus the
+/// catch-up grace stopped there; in the replay, a pause from its first
+/// missing tick until past the grace (half way to its peers' `Bye` bound)
+/// makes the simulated node stop short by the same rule.
+fn stopped_short(p: &Params, id: MachineId, rows: &[Row]) -> Option<Fault> {
+    let m = p.machines.get(id.index())?;
+    let rate = p.rates[id.index()];
+    if m.end != End::Overloaded || rows.len() as u64 >= ticks_in(run_ns(p), rate) {
+        return None;
+    }
+    let next = rows.last().map_or(0, |r| r.tick.saturating_add(1));
+    let t = Timeouts::DEFAULT;
+    let wall_ns = t.catch_up_ns() + (t.bye_ns - t.catch_up_ns()) / 2;
+    Some(Fault::Pause {
+        machine: id,
+        from_ns: model_ns(next, rate),
+        until_ns: run_ns(p).saturating_add(wall_ns.saturating_mul(u64::from(p.speed.max(1)))),
+    })
 }
 
 /// The first [`FAULTS_MAX`] of `all`, and how many more there were.

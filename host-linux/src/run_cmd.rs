@@ -37,7 +37,7 @@ use crate::report::{self, set::Group, set::Set};
 use crate::rundir::{self, FaultSummary, LinkSummary};
 use crate::text::{count, signed};
 use crate::timing::{Timing, timing};
-use crate::{key, salvage};
+use crate::{key, node_cmd, salvage};
 
 mod nodes;
 
@@ -46,8 +46,10 @@ use nodes::{Nodes, gather, start_margin};
 
 /// Lines from the nodes waiting for the launcher, at most.
 const LINES_MAX: usize = 1024;
-/// How long after a trial's end its nodes may take to say goodbye and exit.
-const EXIT_GRACE: Duration = Duration::from_secs(15);
+/// How long a node may take, once its run has ended, to flush its log,
+/// write its summary and exit; the wait after a trial's end is this plus
+/// [`node_cmd::end_bound`], the node's own bound.
+const EXIT_SLACK: Duration = Duration::from_secs(2);
 
 /// `run`'s exit status when a machine died in a trial (its process was
 /// killed, or exited with an error); 1 is any other failure, 2 a usage error.
@@ -291,7 +293,8 @@ fn run_trial(
     bar.set_message(format!("{:.1} s", wall.as_secs_f64()));
     let say = |i: usize, line: &str| above(&bar, format!("  trial {k}, machine {i}: {line}"));
     let began = Instant::now();
-    let deadline = began + margin + wall + EXIT_GRACE;
+    let after_end = node_cmd::end_bound() + EXIT_SLACK;
+    let deadline = began + margin + wall + after_end;
     let mut stopping = false;
     loop {
         for i in nodes.reap()? {
@@ -308,8 +311,8 @@ fn run_trial(
         if Instant::now() >= deadline {
             bar.abandon();
             bail!(
-                "the nodes did not finish within {:?} of the end",
-                EXIT_GRACE
+                "the nodes did not finish within {after_end:?} of the end, their own bound: \
+                 a node stuck outside its loop (stopped, or swapping)"
             );
         }
         if interrupted.load(Ordering::SeqCst) && !stopping {

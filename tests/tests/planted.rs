@@ -133,14 +133,38 @@ fn a_late_or_stalled_machine_that_says_completed_is_caught() {
     run_into(&dir, "");
     plant(&dir, |p| {
         p["machines"][0]["behind_ticks"] = json!(3);
+        p["machines"][0]["max_behind"] = json!(2);
+        // A stall the host absorbed: one tick behind at most, so completed.
+        p["machines"][1]["behind_ticks"] = json!(3);
+        p["machines"][1]["max_behind"] = json!(1);
         p["machines"][2]["stalls"] = json!(1);
     });
     flags(
         &dir,
         &[
-            "params.json: end: machine 0 ended completed but 3 ticks ran a period late",
+            "params.json: end: machine 0 ended completed but it was 2 ticks behind its schedule at once",
             "params.json: end: machine 2 ended completed but it stalled 1 times",
         ],
+    );
+    let (_, text) = analyze(&dir);
+    assert!(!text.contains("machine 1 ended completed"), "{text}");
+}
+
+/// A file written before `max_behind` keeps the rule it was written under:
+/// any tick a period late was overload.
+#[test]
+fn an_older_file_with_a_tick_a_period_late_that_says_completed_is_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    run_into(&dir, "");
+    plant(&dir, |p| {
+        let m = p["machines"][0].as_object_mut().unwrap();
+        m.remove("max_behind");
+        m.insert("behind_ticks".into(), json!(3));
+    });
+    flags(
+        &dir,
+        &["params.json: end: machine 0 ended completed but 3 ticks ran a period late"],
     );
 }
 
@@ -173,8 +197,15 @@ fn a_params_json_without_the_new_fields_still_conforms() {
         p.remove("faults");
         for m in p["machines"].as_array_mut().unwrap() {
             let m = m.as_object_mut().unwrap();
-            m.remove("behind_ticks");
-            m.remove("protocol_errors");
+            for field in [
+                "behind_ticks",
+                "max_behind",
+                "late_ticks",
+                "max_late_ns",
+                "protocol_errors",
+            ] {
+                m.remove(field);
+            }
         }
         for l in p["links"].as_array_mut().unwrap() {
             l.as_object_mut().unwrap().remove("inferred");

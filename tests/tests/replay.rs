@@ -115,11 +115,12 @@ fn a_network_trial_replays_and_each_divergence_has_its_reason() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    // Exit 4: the trial ran whole and kept every rule, but a machine fell
-    // a tick behind on a loaded host and ended `overloaded`. Replay is for
-    // such trials too; only a broken or missing trial stops the test.
+    // Every machine completes: at speed 4 a period is 50 to 83 ms, and a
+    // host stall (a loaded machine) is overload only past two periods at
+    // once; shorter ones are counted as late ticks, and the replay pauses
+    // the machine over them.
     assert!(
-        status.status.success() || status.status.code() == Some(4),
+        status.status.success(),
         "{:?}\n{}",
         status.status,
         String::from_utf8_lossy(&status.stderr)

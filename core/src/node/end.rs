@@ -8,7 +8,10 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// stalled, and cannot run them).
     pub(super) fn maybe_end(&mut self) {
         let Some(start) = self.start else { return };
-        let ticks_done = !self.ticks_left() || self.pending.is_some();
+        // Behind its schedule at the end plus the grace, the machine stops
+        // with its ticks short rather than run late for ever.
+        let ticks_done =
+            !self.ticks_left() || self.pending.is_some() || self.now_ns >= start.ticks_until_ns;
         if self.phase == Phase::Running && self.now_ns >= start.end_ns && ticks_done {
             self.begin_end();
         }
@@ -121,7 +124,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         } else if self.stats.stalls > 0 {
             // Its ticks after a stall ran late, however it caught up.
             Status::Stalled
-        } else if self.stats.behind_ticks > 0 {
+        } else if self.stats.max_behind > BEHIND_MAX || self.ticks_left() {
+            // Too far behind its schedule once, or it never caught up.
             Status::Overloaded
         } else {
             Status::Completed

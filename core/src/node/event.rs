@@ -72,7 +72,9 @@ pub enum Status {
     /// It stalled on a full outbox at least once (its later ticks ran
     /// late), or was still stalled when the run ended.
     Stalled,
-    /// Fell a whole tick period behind its schedule at least once.
+    /// Could not keep its schedule: at some moment more than
+    /// [`super::BEHIND_MAX`] ticks were overdue beyond the one running, or
+    /// ticks were still owed at the end plus the catch-up grace.
     Overloaded,
     /// The Lamport clock would have passed `u64::MAX`: the model stopped.
     ClockOverflow,
@@ -308,8 +310,16 @@ pub struct NodeReport {
     pub stalled_at_end: bool,
     /// Times the inbox filled, so that reading paused until a tick took a message.
     pub holds: u64,
-    /// Ticks that ran after the next tick was already due.
+    /// Ticks that ran after the next tick was already due (outside a
+    /// stall's catch-up).
     pub behind_ticks: u64,
+    /// The most ticks ever overdue beyond the one that ran (outside a
+    /// stall's catch-up); above [`super::BEHIND_MAX`] the machine is
+    /// `overloaded`.
+    pub max_behind: u64,
+    /// Ticks that ran more than a tenth of a period after their due time,
+    /// whatever the cause.
+    pub late_ticks: u64,
     /// The latest a tick ran after its due time, in host-clock ns.
     pub max_late_ns: u64,
     /// Messages left in the inbox at the end.

@@ -292,10 +292,13 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             return Err(StartError::InPast);
         }
         let end_ns = due_ns(at_ns, self.config.duration_ns, self.config.speed);
+        let grace = self.config.timeouts.catch_up_ns();
         self.start = Some(Start {
             at_ns,
             unix_ns,
             end_ns,
+            ticks_until_ns: end_ns.saturating_add(grace),
+            late_ns: period_ns(self.config.rate, self.config.speed) / 10,
         });
         self.phase = Phase::Running;
         Ok(())

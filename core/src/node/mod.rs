@@ -47,11 +47,15 @@
 //!
 //! **Overload.** One call of `handle_timeout` runs at most one tick, so a
 //! host behind its schedule still serves its sockets and its stop between
-//! ticks. Every tick runs, late, and the node records how late (the
-//! report's `max_late_ns`); a tick that ran when the next was already due
-//! makes the end `overloaded`, never `completed`. A late tick still sees
-//! only the messages that had arrived by its due time: `handle_bytes`
-//! stamps each arrival with its `now`, and [`Machine::tick`] decides.
+//! ticks. A late tick still sees only the messages that had arrived by its
+//! due time: `handle_bytes` stamps each arrival with its `now`, and
+//! [`Machine::tick`] decides; lateness reaches the model only as a delay of
+//! the messages the machine sends and reads. The node counts it three ways
+//! (the report's `late_ticks`, `behind_ticks`, `max_late_ns`) and ends
+//! `overloaded`, never `completed`, when it could not keep its schedule:
+//! more than [`BEHIND_MAX`] ticks overdue at once, or ticks still owed at
+//! the run's end plus [`Timeouts::catch_up_ns`], when it stops ticking, so
+//! that it ends within a bound of the run's end however far behind it fell.
 
 mod conn;
 mod end;
@@ -71,7 +75,10 @@ use rand_core::{Rng, SeedableRng};
 
 use crate::rng::{self, ModelRng, Stream};
 use crate::wire::{self, Challenge, Frame, PROTOCOL};
-use crate::{ConfigError, Event as Kind, Machine, MachineId, Message, Sends, Tally, due_ns};
+use crate::{
+    ConfigError, Event as Kind, Machine, MachineId, Message, Sends, Tally, due_ns, period_ns,
+    ticks_in,
+};
 use conn::{Conn, State};
 pub use event::{
     CloseReason, ConnId, ErrorCounts, Event, Missing, NodeReport, PeerReport, ProtocolError, Status,
@@ -89,6 +96,12 @@ pub const CONNS: usize = 8;
 pub const INBOX_CAP: usize = 1 << 13;
 /// Bytes a link's outbox holds by default on the network.
 pub const OUTBOX_BYTES: usize = 64 * 1024;
+/// The most ticks a machine may ever be behind its schedule (ticks already
+/// due beyond the one running) and still end `completed`: one, so that one
+/// stall shorter than two periods, which the host absorbs, is counted
+/// (`behind_ticks`, `late_ticks`, `max_late_ns`) but is not overload. See
+/// the README's "When a machine cannot keep up" for why one.
+pub const BEHIND_MAX: u64 = 1;
 /// Events the queue holds: more than any one `handle_*` call can make.
 const EVENTS: usize = 32;
 /// `handle_bytes` stops reading while fewer events than this fit.
@@ -112,6 +125,15 @@ pub struct Timeouts {
 }
 
 impl Timeouts {
+    /// How long after the run's end a machine behind its schedule may go on
+    /// running the ticks it still owes: half the `Bye` wait, so that its
+    /// `Bye` still reaches peers that ended on time and wait `bye_ns` for
+    /// it. A node therefore ends at most `catch_up_ns + bye_ns` after the
+    /// run's end (7.5 s by default), however far behind it fell.
+    pub const fn catch_up_ns(&self) -> u64 {
+        self.bye_ns / 2
+    }
+
     /// 10 s set-up, 2 s handshake, 5 s for `Bye`, 100 ms between dials, 10 ms skew.
     pub const DEFAULT: Self = Self {
         setup_ns: 10_000_000_000,
@@ -183,6 +205,11 @@ struct Start {
     unix_ns: u64,
     /// The end of the run on the host's clock.
     end_ns: u64,
+    /// The run's end plus the catch-up grace: a machine behind its
+    /// schedule runs no tick from then on (see [`Timeouts::catch_up_ns`]).
+    ticks_until_ns: u64,
+    /// A tick later than this (a tenth of a period) counts as late.
+    late_ns: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,6 +322,11 @@ struct Stats {
     catching_up: bool,
     holds: u64,
     behind_ticks: u64,
+    /// The most ticks overdue beyond the one that ran, outside a stall's
+    /// catch-up: over [`BEHIND_MAX`] makes the machine `overloaded`.
+    max_behind: u64,
+    /// Ticks that ran more than a tenth of a period late, whatever the cause.
+    late_ticks: u64,
     max_late_ns: u64,
     errors: ErrorCounts,
     rejected: u64,

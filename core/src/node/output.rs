@@ -88,6 +88,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             stalled_at_end: self.stats.stalled_at_end,
             holds: self.stats.holds,
             behind_ticks: self.stats.behind_ticks,
+            max_behind: self.stats.max_behind,
+            late_ticks: self.stats.late_ticks,
             max_late_ns: self.stats.max_late_ns,
             inbox_left: u32::try_from(self.machine.inbox().len()).unwrap_or(u32::MAX),
             errors: self.stats.errors,

@@ -20,13 +20,21 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         if now < due {
             return;
         }
+        if now >= start.ticks_until_ns {
+            return; // past the catch-up grace: the node ends, its ticks short
+        }
         let after = crate::model_ns(self.machine.ticks() + 1, self.machine.rate());
         if now < due_ns(start.at_ns, after, speed) {
             self.stats.catching_up = false;
         } else if !self.stats.catching_up {
             self.stats.behind_ticks += 1;
+            self.stats.max_behind = self.stats.max_behind.max(self.overdue(start, now));
         }
-        self.stats.max_late_ns = self.stats.max_late_ns.max(now - due);
+        let late = now - due;
+        if late > start.late_ns {
+            self.stats.late_ticks += 1;
+        }
+        self.stats.max_late_ns = self.stats.max_late_ns.max(late);
         let system_ns = start.unix_ns.saturating_add(now - start.at_ns);
         let Ok(record) = self.machine.tick(due, system_ns, &mut self.dice) else {
             // A clock at u64::MAX: the model cannot go on. End, and say so.
@@ -50,6 +58,19 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 self.stats.stalls += 1;
             }
         }
+    }
+
+    /// How many ticks after the next one to run were already due at `now`:
+    /// how far the machine is behind its schedule, in ticks. Worked out
+    /// only when it is behind at all, so an on-time tick pays no division.
+    pub(super) fn overdue(&self, start: Start, now: u64) -> u64 {
+        let speed = u64::from(self.config.speed.max(1));
+        // Tick j is due by `now` exactly when its model time is below
+        // `(now - start + 1) * speed` (`due_ns` rounds down).
+        let wall = now.saturating_sub(start.at_ns).saturating_add(1);
+        let due = ticks_in(wall.saturating_mul(speed), self.machine.rate());
+        let due = due.min(ticks_in(self.config.duration_ns, self.machine.rate()));
+        due.saturating_sub(self.machine.ticks().saturating_add(1))
     }
 
     /// Queues the waiting sends while they fit; the stall ends when all did.

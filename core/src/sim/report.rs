@@ -24,6 +24,12 @@ pub struct MachineReport {
     pub inbox_left: u32,
     /// Ticks that ran after the next tick was already due.
     pub behind_ticks: u64,
+    /// The most ticks ever overdue beyond the one that ran.
+    pub max_behind: u64,
+    /// Ticks that ran more than a tenth of a period late.
+    pub late_ticks: u64,
+    /// The latest a tick ran after its due time, in ns of the simulator's clock.
+    pub max_late_ns: u64,
     /// Protocol errors it saw, by kind.
     pub errors: ErrorCounts,
     /// Its node's status, once the node ended.
@@ -118,6 +124,9 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     r.inbox_left
                 },
                 behind_ticks: r.behind_ticks,
+                max_behind: r.max_behind,
+                late_ticks: r.late_ticks,
+                max_late_ns: r.max_late_ns,
                 errors: r.errors,
                 status: r.status,
                 crashed_at_model_ns: crashed[id.index()],

@@ -20,8 +20,10 @@ use scalemodel_mio::Wait;
 
 use scalemodel_rundir::RATE_MAX;
 
+mod bench;
 pub mod caps;
 mod usage;
+pub use bench::BenchArgs;
 pub use usage::{negative_values_joined, tip_for_other_commands_flag};
 
 /// A scale model of a small asynchronous distributed system, for studying
@@ -90,6 +92,12 @@ pub enum Command {
     /// report with the exercise's observations checked against the data.
     #[command(allow_negative_numbers = true)]
     Study(StudyArgs),
+    /// One table of the whole system on this machine, each figure with the
+    /// command behind it and the goal beside it: the simulator, the swarm,
+    /// the decoder, a network run beside a bare timer loop and a Python
+    /// solution, and the highest exact speed.
+    #[command(allow_negative_numbers = true)]
+    Bench(BenchArgs),
 }
 
 /// `scalemodel replay`.

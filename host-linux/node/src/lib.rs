@@ -224,6 +224,14 @@ fn timeouts(connect_timeout: Duration) -> Timeouts {
     }
 }
 
+/// The longest a node runs after the run's end, however far behind its
+/// schedule it fell: it stops ticking after the core's catch-up grace and
+/// then waits at most the `Bye` bound for its peers (2.5 s + 5 s).
+pub fn end_bound() -> Duration {
+    let t = timeouts(Duration::ZERO);
+    Duration::from_nanos(t.catch_up_ns().saturating_add(t.bye_ns))
+}
+
 /// Names what the set-up was missing at its deadline.
 /// Which peers a node lost between the barrier and the start, and why.
 fn lost_before_start(report: &NodeReport) -> String {
@@ -503,6 +511,9 @@ fn summarise(
             held: report.holds,
             inbox_left: report.inbox_left,
             behind_ticks: Some(report.behind_ticks),
+            max_behind: Some(report.max_behind),
+            late_ticks: Some(report.late_ticks),
+            max_late_ns: Some(report.max_late_ns),
             protocol_errors: Some(protocol_errors.clone()),
             ..MachineSummary::from_tally(id, rate, &report.tally, End::from(status))
         },

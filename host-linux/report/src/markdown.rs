@@ -53,6 +53,12 @@ pub fn trial(a: &Analysis) -> String {
             "**Not every machine completed** ({ends}): the model did not hold to the end of this run, so its figures describe a run with faults or overload.\n"
         );
     }
+    if let Some(late) = scalemodel_rundir::lateness(p) {
+        let _ = writeln!(
+            md,
+            "**Late ticks** ({late}). A late tick still took only what had arrived by its due time; its lateness delayed the messages it sent. A machine more than one tick behind its schedule at once, or with ticks still owed after the run's end, ends `overloaded`.\n"
+        );
+    }
     for pr in &p.processes {
         if let Some(cause) = &pr.died {
             let _ = writeln!(

@@ -219,10 +219,23 @@ pub struct MachineSummary {
     pub inbox_left: u32,
     /// How it ended.
     pub end: End,
-    /// Ticks that ran after the next tick was already due (any makes it
-    /// `overloaded`); `null` when unknown (a crashed node, an older file).
+    /// Ticks that ran after the next tick was already due; `null` when
+    /// unknown (a crashed node, an older file).
     #[serde(default)]
     pub behind_ticks: Option<u64>,
+    /// The most ticks ever overdue beyond the one that ran: more than
+    /// `scalemodel_core::node::BEHIND_MAX` (one) makes it `overloaded`;
+    /// `null` when unknown (a crashed node, an older file).
+    #[serde(default)]
+    pub max_behind: Option<u64>,
+    /// Ticks that ran more than a tenth of a period after their due time;
+    /// `null` when unknown.
+    #[serde(default)]
+    pub late_ticks: Option<u64>,
+    /// The latest a tick ran after its due time, in wall ns (the
+    /// simulator's: its pauses); `null` when unknown.
+    #[serde(default)]
+    pub max_late_ns: Option<u64>,
     /// Protocol errors it saw, by kind (only kinds that happened); `null`
     /// when unknown (a crashed node, an older file).
     #[serde(default)]
@@ -251,6 +264,9 @@ impl MachineSummary {
             inbox_left: 0,
             end,
             behind_ticks: None,
+            max_behind: None,
+            late_ticks: None,
+            max_late_ns: None,
             protocol_errors: None,
         }
     }
@@ -265,6 +281,9 @@ impl MachineSummary {
             held: m.held,
             inbox_left: m.inbox_left,
             behind_ticks: Some(m.behind_ticks),
+            max_behind: Some(m.max_behind),
+            late_ticks: Some(m.late_ticks),
+            max_late_ns: Some(m.max_late_ns),
             protocol_errors: Some(error_kinds(&m.errors)),
             ..Self::from_tally(id, m.rate, &m.tally, end)
         }
@@ -454,13 +473,56 @@ impl Params {
 /// The machines that did not end `completed`, e.g. `machine 1 crashed,
 /// machine 0 peer lost`; `None` when every machine completed.
 pub fn not_completed(p: &Params) -> Option<String> {
+    // `as` saturates: even an unchecked duration cannot wrap.
+    let duration_ns = (p.duration_s * 1e9).round() as u64;
     let odd: Vec<String> = p
         .machines
         .iter()
         .filter(|m| m.end != End::Completed)
-        .map(|m| format!("machine {} {}", m.id, m.end))
+        .map(|m| {
+            let due = scalemodel_core::ticks_in(duration_ns, m.rate);
+            // Why it is overloaded: it could not keep its rate (ticks
+            // short), or it caught up from a stall too long for the model.
+            let why = match (m.end, m.max_behind) {
+                (End::Overloaded, _) if m.ticks < due => {
+                    format!(" (never caught up: ran {} of {due} ticks)", m.ticks)
+                }
+                (End::Overloaded, Some(b)) if b > 0 => {
+                    format!(" (caught up, but was {b} ticks behind at once)")
+                }
+                _ => String::new(),
+            };
+            format!("machine {} {}{why}", m.id, m.end)
+        })
         .collect();
     (!odd.is_empty()).then(|| odd.join(", "))
+}
+
+/// The machines whose ticks ran late, and how late, whatever their end:
+/// `None` when every tick ran within a tenth of a period (or nobody knows).
+pub fn lateness(p: &Params) -> Option<String> {
+    let late: Vec<String> = p
+        .machines
+        .iter()
+        .filter(|m| m.late_ticks.unwrap_or(0) > 0 || m.behind_ticks.unwrap_or(0) > 0)
+        .map(|m| {
+            let mut words = format!(
+                "machine {}: {} of {} ticks over a tenth of a period late, {} after the next was due",
+                m.id,
+                m.late_ticks.unwrap_or(0),
+                m.ticks,
+                m.behind_ticks.unwrap_or(0)
+            );
+            if let Some(b) = m.max_behind {
+                words.push_str(&format!(", at most {b} behind"));
+            }
+            if let Some(ns) = m.max_late_ns {
+                words.push_str(&format!(", the latest {:.3} ms", ns as f64 / 1e6));
+            }
+            words
+        })
+        .collect();
+    (!late.is_empty()).then(|| late.join("; "))
 }
 
 /// One machine's CSV log, header first.

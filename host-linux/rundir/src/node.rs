@@ -80,8 +80,9 @@ pub struct NodeSummary {
     pub machine: MachineSummary,
     /// Each peer's side of the links.
     pub peers: Vec<PeerSummary>,
-    /// Ticks that ran after the next tick was already due (any makes the
-    /// machine end `overloaded`).
+    /// Ticks that ran after the next tick was already due (the machine's
+    /// `max_behind` says how far; see the README's "When a machine cannot
+    /// keep up").
     pub behind_ticks: u64,
     /// The latest a tick ran after its due time, in wall ns.
     pub max_late_ns: u64,

@@ -228,6 +228,9 @@ pub fn summary(
         end: End::Crashed,
         // Its timing and errors died with it.
         behind_ticks: None,
+        max_behind: None,
+        late_ticks: None,
+        max_late_ns: None,
         protocol_errors: None,
     };
     NodeSummary {

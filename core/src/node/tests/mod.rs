@@ -12,6 +12,7 @@ type TestNode = Node<8, 256>;
 const KEY: Key = Key([42; 32]);
 const MS: u64 = 1_000_000;
 
+mod overload;
 mod run;
 mod set_up;
 

@@ -254,8 +254,9 @@ fn a_peer_that_closes_without_bye_is_lost_with_its_time() {
 fn a_node_behind_schedule_runs_one_tick_per_call_and_says_overloaded() {
     let mut t = Trio::new([5, 5, 5], |_| {});
     t.run(100 * MS);
-    // Machine 0's host freezes for half a second (2.5 tick periods).
-    let late = t.now + 500 * MS;
+    // Machine 0's host freezes for 0.7 s: when it wakes, ticks 1 to 3 are
+    // due, two beyond the one it runs.
+    let late = t.now + 700 * MS;
     t.paused[0] = late;
     t.run(late);
     let before = t.nodes[0].report().tally.ticks;
