@@ -23,7 +23,10 @@ use scalemodel_core::{MachineId, N};
 use crate::check::check;
 use crate::cli::{Shard, SwarmArgs};
 use crate::outln;
-use crate::rundir::{FaultSummary, Params, Rows};
+use crate::rundir::{FaultSummary, Params};
+use rows::CaseRows;
+
+mod rows;
 use crate::sim_cmd::{Caps, SimJob, replay, with_caps};
 
 /// The small capacities a case picks from, so that every bound is hit.
@@ -221,7 +224,7 @@ impl Tally {
 #[derive(Default)]
 pub struct Worker {
     sims: HashMap<(usize, usize), Box<dyn Any>>,
-    rows: Rows,
+    rows: CaseRows,
 }
 
 /// Runs one case and checks every invariant.
@@ -275,15 +278,13 @@ impl SimJob for CaseJob<'_> {
                     .ok_or("a worker's simulator is of another type (a bug)")?
             }
         };
-        for log in &mut rows.0 {
-            log.clear();
-        }
+        rows.clear();
         let report = sim.run(rows).map_err(|e| e.to_string())?;
         let duration_s = config.duration_ns as f64 / 1e9;
         let mut params = Params::sim(&config, None, duration_s, caps.inbox, caps.link);
         params.summarise(&report);
         params.record_faults(sim.faults(), sim.missed_faults());
-        if let Some(v) = check(&params, &rows.0).first() {
+        if let Some(v) = check(&params, &rows.logs).first() {
             return Err(v.to_string());
         }
         let dropped: u64 = sim.nodes().iter().map(|n| n.dropped_events()).sum();
@@ -295,7 +296,7 @@ impl SimJob for CaseJob<'_> {
             .each_ref()
             .map(|n| n.report().peers.map(|p| p.lost));
         check_ends(sim.faults(), sim.missed_faults(), &report, &why)?;
-        let records = rows.0.iter().map(|r| r.len() as u64).sum();
+        let records = rows.logs.iter().map(|r| r.len() as u64).sum();
         let mut tally = Tally::of(sim.faults(), sim.missed_faults(), &report, records);
         tally.dropped = sim
             .nodes()
