@@ -312,7 +312,8 @@ pub(crate) fn whole_clock(frame: &[u8]) -> Option<Frame> {
         return None;
     }
     match frame.split_last() {
-        Some((0, body)) => clock::decode_cobs(body),
+        // A zero inside would end the frame there for the decoder.
+        Some((0, body)) if !body.contains(&0) => clock::decode_cobs(body),
         _ => None,
     }
 }

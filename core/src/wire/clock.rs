@@ -18,6 +18,7 @@ const VARINT_FAST_MAX: usize = 9;
 
 /// `raw` as a `Clock` frame, if it is one that postcard would read the same
 /// with no bytes left over; `None` means: ask postcard.
+#[inline(always)]
 pub(super) fn decode(raw: &[u8]) -> Option<Frame> {
     let (&tag, rest) = raw.split_first()?;
     if tag != CLOCK_TAG {
@@ -33,29 +34,31 @@ pub(super) fn decode(raw: &[u8]) -> Option<Frame> {
 const CLOCK_RAW_MAX: usize = 2 + 2 * 10;
 
 /// The COBS body `body` (no delimiter) as a `Clock` frame, read straight
-/// from its groups with no scratch buffer of the largest frame and no
-/// `memcpy` per group; `None` means: ask the general path, which then
-/// decides (a longer frame, another frame, bad COBS, a zero in the body).
+/// from its groups with no scratch buffer of the largest frame, and no
+/// buffer at all for a frame of one group; `None` means: ask the general
+/// path, which then decides (a longer frame, another frame, bad COBS).
 ///
 /// Where it answers, the general path (`cobs_decode`, then [`decode`])
 /// answers the same: the groups are undone by the same rule (each code
 /// byte `c` is followed by `c - 1` data bytes and, unless `c` is 0xFF or the
 /// body ends, stands for a zero).
+#[inline(always)]
 pub(super) fn decode_cobs(body: &[u8]) -> Option<Frame> {
+    // Most frames are one group (no zero in the raw frame): the raw frame
+    // then lies in the body as it is, and nothing is copied.
+    if let Some((&code, raw)) = body.split_first()
+        && usize::from(code) == body.len()
+    {
+        return decode(raw);
+    }
     let mut raw = [0u8; CLOCK_RAW_MAX];
     let mut len = 0;
     let mut at = 0;
     while let Some(&code) = body.get(at) {
         let end = at + usize::from(code);
         let group = body.get(at + 1..end)?;
-        for &b in group {
-            // A zero in a body is the general path's to report.
-            if b == 0 {
-                return None;
-            }
-            *raw.get_mut(len)? = b;
-            len += 1;
-        }
+        raw.get_mut(len..len + group.len())?.copy_from_slice(group);
+        len += group.len();
         at = end;
         if code != 0xFF && at < body.len() {
             *raw.get_mut(len)? = 0;
@@ -105,13 +108,16 @@ fn put_varint(raw: &mut [u8; CLOCK_RAW_MAX], mut at: usize, mut value: u64) -> u
 }
 
 /// A little-endian base-128 varint of at most [`VARINT_FAST_MAX`] bytes.
+#[inline(always)]
 fn varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let mut value = 0u64;
-    for (i, &b) in bytes.iter().take(VARINT_FAST_MAX).enumerate() {
-        value |= u64::from(b & 0x7F) << (7 * i);
-        if b & 0x80 == 0 {
+    let mut shift = 0;
+    for (i, &b) in bytes.iter().enumerate().take(VARINT_FAST_MAX) {
+        value |= u64::from(b & 0x7F) << shift;
+        if b < 0x80 {
             return Some((value, bytes.get(i + 1..)?));
         }
+        shift += 7;
     }
     None
 }
