@@ -554,7 +554,29 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 }
             }
             if !busy {
+                #[cfg(debug_assertions)]
+                self.assert_settled();
                 return Ok(());
+            }
+        }
+    }
+
+    /// What lets `arrive` leave a sender untouched when its link had room:
+    /// once settled, no running node has a whole frame or bytes to send
+    /// that a link with room could take.
+    #[cfg(debug_assertions)]
+    fn assert_settled(&self) {
+        for m in (0..N).filter(|&m| self.running(m)) {
+            for l in OUT_LINKS[m] {
+                let link = &self.links[l];
+                let Some((conn, _)) = link.ends else { continue };
+                if link.closing || link.queue.is_full() {
+                    continue;
+                }
+                debug_assert!(
+                    link.staging.last() != Some(&0) && self.nodes[m].poll_transmit(conn).is_none(),
+                    "node {m} settled with bytes for link {l}, which has room"
+                );
             }
         }
     }
