@@ -88,10 +88,12 @@ impl Streams {
     #[cfg(target_pointer_width = "64")]
     pub fn new(seed: u64) -> Self {
         let mut rng = ModelRng::seed_from_u64(seed);
-        Self(core::array::from_fn(|_| {
-            let this = rng.clone();
-            rng.jump();
-            this
+        // One jump between streams, none after the last.
+        Self(core::array::from_fn(|i| {
+            if i > 0 {
+                rng.jump();
+            }
+            rng.clone()
         }))
     }
 

@@ -17,14 +17,17 @@ use anyhow::{Result, bail};
 use scalemodel_core::End;
 use scalemodel_core::fault::{Fault, Faults};
 use scalemodel_core::node::CloseReason;
-use scalemodel_core::rng::{self, Stream};
+use scalemodel_core::rng::{self, Stream, Streams};
 use scalemodel_core::sim::{Config, Report, Sim};
 use scalemodel_core::{MachineId, N};
 
 use crate::check::check;
 use crate::cli::{Shard, SwarmArgs};
 use crate::outln;
-use crate::rundir::{FaultSummary, Params, Rows};
+use crate::rundir::{FaultSummary, Params};
+use rows::CaseRows;
+
+mod rows;
 use crate::sim_cmd::{Caps, SimJob, replay, with_caps};
 
 /// The small capacities a case picks from, so that every bound is hit.
@@ -71,7 +74,11 @@ impl Case {
 /// Case `index` of the swarm with seed `swarm_seed`.
 pub fn case(swarm_seed: u64, index: u64) -> Case {
     let seed = swarm_seed.wrapping_add(index);
-    let mut draw = rng::stream(seed, Stream::Swarm);
+    case_drawn(seed, rng::stream(seed, Stream::Swarm))
+}
+
+/// The case with `seed`, drawn from `draw`, its [`Stream::Swarm`].
+fn case_drawn(seed: u64, mut draw: rng::ModelRng) -> Case {
     let mut pick = |lo: u64, hi: u64| rng::uniform(&mut draw, lo..=hi);
     let rates = [(); N].map(|()| pick(1, 12) as u32);
     let mut config = Config::new(seed, rates);
@@ -221,7 +228,7 @@ impl Tally {
 #[derive(Default)]
 pub struct Worker {
     sims: HashMap<(usize, usize), Box<dyn Any>>,
-    rows: Rows,
+    rows: CaseRows,
 }
 
 /// Runs one case and checks every invariant.
@@ -232,7 +239,22 @@ pub fn check_case(case: &Case) -> Verdict {
 /// Runs one case with `worker`'s simulator and buffers and checks every
 /// invariant.
 pub fn check_case_with(case: &Case, worker: &mut Worker) -> Verdict {
-    let job = CaseJob(case.clone(), worker);
+    check_case_streams(case, &Streams::new(case.config.seed), worker)
+}
+
+/// Case `index` of the swarm with seed `swarm_seed`, run with `worker` and
+/// checked: [`case`] and [`check_case_with`] with the seed's streams made
+/// once (the case is drawn from one of them, the simulator from the rest).
+fn check_case_at(swarm_seed: u64, index: u64, worker: &mut Worker) -> Verdict {
+    let seed = swarm_seed.wrapping_add(index);
+    let streams = Streams::new(seed);
+    let case = case_drawn(seed, streams.get(Stream::Swarm));
+    check_case_streams(&case, &streams, worker)
+}
+
+/// [`check_case_with`], `streams` being `Streams::new` of the case's seed.
+fn check_case_streams(case: &Case, streams: &Streams, worker: &mut Worker) -> Verdict {
+    let job = CaseJob(case.clone(), streams, worker);
     match catch_unwind(AssertUnwindSafe(|| with_caps(case.caps, job))) {
         Ok(Ok(verdict)) => verdict,
         Ok(Err(e)) => Err(format!("{e:#}")),
@@ -247,7 +269,7 @@ pub fn check_case_with(case: &Case, worker: &mut Worker) -> Verdict {
     }
 }
 
-struct CaseJob<'w>(Case, &'w mut Worker);
+struct CaseJob<'w>(Case, &'w Streams, &'w mut Worker);
 
 impl SimJob for CaseJob<'_> {
     type Output = Verdict;
@@ -258,13 +280,15 @@ impl SimJob for CaseJob<'_> {
             caps,
             faults,
         } = self.0;
-        let Worker { sims, rows } = self.1;
+        let streams = self.1;
+        let Worker { sims, rows } = self.2;
         let sim = match sims
             .get_mut(&(INBOX, LINK))
             .and_then(|s| s.downcast_mut::<Sim<INBOX, LINK>>())
         {
             Some(sim) => {
-                sim.reset(config, faults).map_err(|e| e.to_string())?;
+                sim.reset_with(config, faults, streams)
+                    .map_err(|e| e.to_string())?;
                 sim
             }
             None => {
@@ -275,15 +299,13 @@ impl SimJob for CaseJob<'_> {
                     .ok_or("a worker's simulator is of another type (a bug)")?
             }
         };
-        for log in &mut rows.0 {
-            log.clear();
-        }
+        rows.clear();
         let report = sim.run(rows).map_err(|e| e.to_string())?;
         let duration_s = config.duration_ns as f64 / 1e9;
         let mut params = Params::sim(&config, None, duration_s, caps.inbox, caps.link);
         params.summarise(&report);
         params.record_faults(sim.faults(), sim.missed_faults());
-        if let Some(v) = check(&params, &rows.0).first() {
+        if let Some(v) = check(&params, &rows.logs).first() {
             return Err(v.to_string());
         }
         let dropped: u64 = sim.nodes().iter().map(|n| n.dropped_events()).sum();
@@ -295,7 +317,7 @@ impl SimJob for CaseJob<'_> {
             .each_ref()
             .map(|n| n.report().peers.map(|p| p.lost));
         check_ends(sim.faults(), sim.missed_faults(), &report, &why)?;
-        let records = rows.0.iter().map(|r| r.len() as u64).sum();
+        let records = rows.logs.iter().map(|r| r.len() as u64).sum();
         let mut tally = Tally::of(sim.faults(), sim.missed_faults(), &report, records);
         tally.dropped = sim
             .nodes()
@@ -407,7 +429,7 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
                         return;
                     };
                     let one = Instant::now();
-                    let verdict = check_case_with(&case(seed, i), &mut worker);
+                    let verdict = check_case_at(seed, i, &mut worker);
                     let took = one.elapsed();
                     if let Ok(mut s) = slowest.lock()
                         && took > s.0

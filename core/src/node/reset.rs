@@ -20,13 +20,26 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// field by field, so that no second node is built on the stack. On an
     /// error nothing changed.
     pub fn reset(&mut self, config: Config, now_ns: u64) -> Result<(), ConfigError> {
+        let dice = rng::stream(config.seed, Stream::Machine(config.id));
+        self.reset_with_dice(config, now_ns, dice)
+    }
+
+    /// [`Node::reset`] with the machine's die stream already made (`dice`
+    /// must be `config`'s, as [`crate::rng::Streams`] gives it): a host that
+    /// resets many nodes (the swarm) spares the jumps that make it.
+    pub fn reset_with_dice(
+        &mut self,
+        config: Config,
+        now_ns: u64,
+        dice: ModelRng,
+    ) -> Result<(), ConfigError> {
         Self::check(&config)?;
         // Every field by name: a new one does not compile until it is reset
         // here as `new` sets it (the tests compare the two).
         let Self {
             config: my_config,
             machine,
-            dice,
+            dice: my_dice,
             nonce,
             phase,
             start,
@@ -41,7 +54,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             stats,
         } = self;
         machine.reset(config.id, config.rate, config.sides)?;
-        *dice = rng::stream(config.seed, Stream::Machine(config.id));
+        *my_dice = dice;
         *nonce = ModelRng::seed_from_u64(config.nonce);
         *phase = Phase::SetUp;
         *start = None;

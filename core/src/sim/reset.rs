@@ -12,10 +12,21 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// so that no second `Sim` (about 20 KB even with small queues) is built
     /// on the stack. On an error nothing changed.
     pub fn reset(&mut self, config: Config, faults: Faults) -> Result<(), ConfigError> {
-        let streams = Streams::new(config.seed);
+        self.reset_with(config, faults, &Streams::new(config.seed))
+    }
+
+    /// [`Sim::reset`] with the seed's streams already made (`streams` must
+    /// be `Streams::new(config.seed)`): a host that drew the run from one of
+    /// them (the swarm) spares the jumps that make them again.
+    pub fn reset_with(
+        &mut self,
+        config: Config,
+        faults: Faults,
+        streams: &Streams,
+    ) -> Result<(), ConfigError> {
         // All three first, so that a refusal leaves every node as it was.
         for id in MachineId::ALL {
-            SimNode::<INBOX>::check(&config.node(id, &streams))?;
+            SimNode::<INBOX>::check(&config.node(id, streams))?;
         }
         // Every field by name: a new one does not compile until it is reset
         // here as `new` sets it (the tests compare the two).
@@ -44,7 +55,11 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             net: _,
         } = self;
         for (node, id) in nodes.iter_mut().zip(MachineId::ALL) {
-            node.reset(config.node(id, &streams), 0)?;
+            node.reset_with_dice(
+                config.node(id, streams),
+                0,
+                streams.get(Stream::Machine(id)),
+            )?;
         }
         for link in links.iter_mut() {
             *link = Link::NEW;

@@ -1,5 +1,6 @@
-//! The `Clock` frame read without serde: the one frame of a running link,
-//! read by hand in a few instructions, with postcard's meaning exactly.
+//! The `Clock` frame read and written without serde: the one frame of a
+//! running link, handled by hand in a few instructions, with postcard's
+//! meaning and bytes exactly.
 //!
 //! postcard writes a `Clock` as its variant index (4, one varint byte), the
 //! sender's id (one plain byte) and two varint `u64`s. A varint of at most 9
@@ -17,6 +18,7 @@ const VARINT_FAST_MAX: usize = 9;
 
 /// `raw` as a `Clock` frame, if it is one that postcard would read the same
 /// with no bytes left over; `None` means: ask postcard.
+#[inline(always)]
 pub(super) fn decode(raw: &[u8]) -> Option<Frame> {
     let (&tag, rest) = raw.split_first()?;
     if tag != CLOCK_TAG {
@@ -28,14 +30,94 @@ pub(super) fn decode(raw: &[u8]) -> Option<Frame> {
     rest.is_empty().then_some(Frame::Clock { from, clock, seq })
 }
 
+/// Raw bytes of the longest `Clock`: tag, sender, two 10-byte varints.
+const CLOCK_RAW_MAX: usize = 2 + 2 * 10;
+
+/// The COBS body `body` (no delimiter) as a `Clock` frame, read straight
+/// from its groups with no scratch buffer of the largest frame, and no
+/// buffer at all for a frame of one group; `None` means: ask the general
+/// path, which then decides (a longer frame, another frame, bad COBS).
+///
+/// Where it answers, the general path (`cobs_decode`, then [`decode`])
+/// answers the same: the groups are undone by the same rule (each code
+/// byte `c` is followed by `c - 1` data bytes and, unless `c` is 0xFF or the
+/// body ends, stands for a zero).
+#[inline(always)]
+pub(super) fn decode_cobs(body: &[u8]) -> Option<Frame> {
+    // Most frames are one group (no zero in the raw frame): the raw frame
+    // then lies in the body as it is, and nothing is copied.
+    if let Some((&code, raw)) = body.split_first()
+        && usize::from(code) == body.len()
+    {
+        return decode(raw);
+    }
+    let mut raw = [0u8; CLOCK_RAW_MAX];
+    let mut len = 0;
+    let mut at = 0;
+    while let Some(&code) = body.get(at) {
+        let end = at + usize::from(code);
+        let group = body.get(at + 1..end)?;
+        raw.get_mut(len..len + group.len())?.copy_from_slice(group);
+        len += group.len();
+        at = end;
+        if code != 0xFF && at < body.len() {
+            *raw.get_mut(len)? = 0;
+            len += 1;
+        }
+    }
+    decode(raw.get(..len)?)
+}
+
+/// Writes the `Clock` frame `(from, clock, seq)` as [`super::encode`] does
+/// (postcard, COBS, the delimiter) into `buf` and returns the written
+/// prefix; `None` when `buf` is too small.
+///
+/// The raw frame is at most 22 bytes, so COBS makes it one run of groups
+/// with no 254-byte group: a code byte in front and one in place of each
+/// zero.
+pub(super) fn encode(from: u8, clock: u64, seq: u64, buf: &mut [u8]) -> Option<&mut [u8]> {
+    let mut raw = [0u8; CLOCK_RAW_MAX];
+    raw[0] = CLOCK_TAG;
+    raw[1] = from;
+    let mut len = put_varint(&mut raw, 2, clock);
+    len = put_varint(&mut raw, len, seq);
+    let out = buf.get_mut(..len + 2)?;
+    let mut code_at = 0;
+    for (i, &b) in raw.iter().take(len).enumerate() {
+        if b == 0 {
+            out[code_at] = (i + 1 - code_at) as u8;
+            code_at = i + 1;
+        } else {
+            out[i + 1] = b;
+        }
+    }
+    out[code_at] = (len + 1 - code_at) as u8;
+    out[len + 1] = 0;
+    Some(out)
+}
+
+/// Writes `value` as a varint into `raw` at `at`; returns the end.
+fn put_varint(raw: &mut [u8; CLOCK_RAW_MAX], mut at: usize, mut value: u64) -> usize {
+    while value >= 0x80 {
+        raw[at] = (value as u8) | 0x80;
+        value >>= 7;
+        at += 1;
+    }
+    raw[at] = value as u8;
+    at + 1
+}
+
 /// A little-endian base-128 varint of at most [`VARINT_FAST_MAX`] bytes.
+#[inline(always)]
 fn varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let mut value = 0u64;
-    for (i, &b) in bytes.iter().take(VARINT_FAST_MAX).enumerate() {
-        value |= u64::from(b & 0x7F) << (7 * i);
-        if b & 0x80 == 0 {
+    let mut shift = 0;
+    for (i, &b) in bytes.iter().enumerate().take(VARINT_FAST_MAX) {
+        value |= u64::from(b & 0x7F) << shift;
+        if b < 0x80 {
             return Some((value, bytes.get(i + 1..)?));
         }
+        shift += 7;
     }
     None
 }
@@ -95,6 +177,33 @@ mod tests {
             }
         }
 
+        /// The hand-written encoder writes postcard's COBS bytes exactly.
+        #[test]
+        fn writes_what_postcard_writes(from: u8, clock: u64, seq: u64, shift in 0..64u32) {
+            // Small values too: their varints and zeros are the usual case.
+            for (clock, seq) in [(clock, seq), (clock >> shift, seq >> shift), (0, 0)] {
+                let frame = Frame::Clock { from, clock, seq };
+                let mut want = [0u8; 64];
+                let want = postcard::to_slice_cobs(&frame, &mut want).unwrap();
+                let mut got = [0u8; 64];
+                prop_assert_eq!(encode(from, clock, seq, &mut got).map(|b| &*b), Some(&*want));
+                // One byte short is refused, never a partial frame.
+                let mut short = [0u8; 64];
+                prop_assert!(encode(from, clock, seq, &mut short[..want.len() - 1]).is_none());
+            }
+        }
+
+        /// Reading straight from the COBS groups never disagrees with
+        /// undoing them first, on any body.
+        #[test]
+        fn cobs_path_never_disagrees(body in proptest::collection::vec(any::<u8>(), 0..30)) {
+            if let Some(frame) = decode_cobs(&body) {
+                let mut buf = [0u8; super::super::MAX_BODY];
+                let len = super::super::cobs_decode(&body, &mut buf);
+                prop_assert_eq!(len.ok().and_then(|n| decode(&buf[..n])), Some(frame));
+            }
+        }
+
         /// Every Clock frame below 2^63 takes the fast path.
         #[test]
         fn every_usual_clock_is_read(from: u8, clock in 0..1u64 << 63, seq in 0..1u64 << 63) {
@@ -102,6 +211,9 @@ mod tests {
             let mut buf = [0u8; 32];
             let raw = postcard::to_slice(&frame, &mut buf).unwrap();
             prop_assert_eq!(decode(raw), Some(frame));
+            let mut cobs = [0u8; 32];
+            let cobs = postcard::to_slice_cobs(&frame, &mut cobs).unwrap();
+            prop_assert_eq!(decode_cobs(&cobs[..cobs.len() - 1]), Some(frame));
         }
     }
 }

@@ -23,7 +23,7 @@
 //! - **end**, **faults**, **protocol**: how each machine and link ended, from
 //!   `params.json` (see [`ends`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use scalemodel_core::{MachineId, N, model_ns};
@@ -31,7 +31,10 @@ use scalemodel_core::{MachineId, N, model_ns};
 use scalemodel_rundir::{self as rundir, BadLines, Kind, Params, Row, Run, RunDirError};
 
 pub mod ends;
+mod sent;
 pub mod violation;
+
+use sent::{PerLink, SentLink, SentMsg};
 
 pub use violation::{Rule, VIOLATIONS_KEPT, Violation, Violations};
 
@@ -67,29 +70,15 @@ pub fn format_violations(file: &str, bad: &BadLines) -> Violations {
     Violations::from_parts(kept, bad.total())
 }
 
-/// The sends logged on one link, by `seq`.
-#[derive(Default)]
-struct SentLink {
-    by_seq: HashMap<u64, SentMsg>,
-    /// The seq due next: one past the last seen, so that one gap is reported once.
-    next: u64,
-}
-
-/// A send as the receiver's side needs it.
-struct SentMsg {
-    clock: u64,
-    system_ns: u64,
-}
-
 /// Checks three machines' logs against the model and the run's summary.
 pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Violations {
     let mut out = Violations::default();
-    // (from, to) -> the sends on that link, by seq.
-    let mut sent: HashMap<(u8, u8), SentLink> = HashMap::new();
+    // [from][to] -> the sends on that link, by seq.
+    let mut sent: PerLink<SentLink> = Default::default();
     for id in MachineId::ALL {
         check_machine(params, id, &logs[id.index()], &mut sent, &mut out);
     }
-    let mut received: HashMap<(u8, u8), u64> = HashMap::new();
+    let mut received: PerLink<u64> = Default::default();
     for id in MachineId::ALL {
         check_receives(id, &logs[id.index()], &sent, &mut received, &mut out);
     }
@@ -184,7 +173,7 @@ fn check_machine(
     params: &Params,
     id: MachineId,
     rows: &[Row],
-    sent: &mut HashMap<(u8, u8), SentLink>,
+    sent: &mut PerLink<SentLink>,
     out: &mut Violations,
 ) {
     let rate = params.rates[id.index()];
@@ -262,7 +251,7 @@ fn check_machine(
             );
         }
         match row.kind {
-            Kind::Send => check_send(id, row, &peers, sent, &mut fail),
+            Kind::Send => check_send(id, row, &peers, rows.len(), sent, &mut fail),
             Kind::Receive => {
                 if row.peers.len() != 1 || row.seqs.len() != 1 || !peers.contains(&row.peers[0]) {
                     fail(
@@ -290,7 +279,8 @@ fn check_send(
     id: MachineId,
     row: &Row,
     peers: &[u8; 2],
-    sent: &mut HashMap<(u8, u8), SentLink>,
+    rows: usize,
+    sent: &mut PerLink<SentLink>,
     fail: &mut impl FnMut(Rule, String),
 ) {
     if row.msg_clock != Some(row.clock) {
@@ -321,7 +311,8 @@ fn check_send(
             );
             continue;
         }
-        let link = sent.entry((id.get(), to)).or_default();
+        // A peer of `id`: a machine, not `id`.
+        let link = &mut sent[id.index()][usize::from(to)];
         if seq != link.next {
             fail(
                 Rule::Send,
@@ -333,7 +324,7 @@ fn check_send(
             clock: row.clock,
             system_ns: row.system_ns,
         };
-        if link.by_seq.insert(seq, msg).is_some() {
+        if !link.insert(seq, msg, rows) {
             fail(
                 Rule::Send,
                 format!("seq {seq} sent twice on link {id}->{to}"),
@@ -346,21 +337,27 @@ fn check_send(
 fn check_receives(
     id: MachineId,
     rows: &[Row],
-    sent: &HashMap<(u8, u8), SentLink>,
-    received: &mut HashMap<(u8, u8), u64>,
+    sent: &PerLink<SentLink>,
+    received: &mut PerLink<u64>,
     out: &mut Violations,
 ) {
-    // The seq due next on each link: FIFO without gaps or duplicates.
-    let mut next_seq: HashMap<(u8, u8), u64> = HashMap::new();
+    // The seq due next on each link into `id`, by sender (any byte a bad
+    // log names): FIFO without gaps or duplicates.
+    let mut next_seq = [0u64; 1 << u8::BITS];
     for row in rows.iter().filter(|r| r.kind == Kind::Receive) {
         let (Some(&from), Some(&seq), Some(msg_clock)) =
             (row.peers.first(), row.seqs.first(), row.msg_clock)
         else {
             continue; // a format violation, reported already
         };
-        let link = (from, id.get());
-        *received.entry(link).or_default() += 1;
-        let next = next_seq.entry(link).or_default();
+        // Only a model link's sends and receives exist; another `from` (a
+        // format violation) finds no send.
+        let link =
+            (usize::from(from) < N && from != id.get()).then(|| (usize::from(from), id.index()));
+        if let Some((f, t)) = link {
+            received[f][t] += 1;
+        }
+        let next = &mut next_seq[usize::from(from)];
         let mut fail = |detail| out.push(violation(id, row, Rule::Match, detail));
         if seq != *next {
             fail(format!(
@@ -369,7 +366,7 @@ fn check_receives(
             ));
         }
         *next = (*next).max(seq.saturating_add(1));
-        match sent.get(&link).and_then(|s| s.by_seq.get(&seq)) {
+        match link.and_then(|(f, t)| sent[f][t].get(seq)) {
             None => fail(format!("no send with seq {seq} on link {from}->{id}")),
             Some(s) => {
                 if s.clock != msg_clock {
@@ -391,8 +388,8 @@ fn check_receives(
 
 fn check_conservation(
     params: &Params,
-    sent: &HashMap<(u8, u8), SentLink>,
-    received: &HashMap<(u8, u8), u64>,
+    sent: &PerLink<SentLink>,
+    received: &PerLink<u64>,
     out: &mut Violations,
 ) {
     let mut fail = |detail| out.push(summary_violation(detail));
@@ -417,8 +414,10 @@ fn check_conservation(
         if !seen.insert((l.from, l.to)) {
             fail(format!("link {}->{} summarised twice", l.from, l.to));
         }
-        let logged_sent = sent.get(&(l.from, l.to)).map_or(0, |s| s.by_seq.len()) as u64;
-        let logged_received = received.get(&(l.from, l.to)).copied().unwrap_or(0);
+        // A valid link: both ends below N.
+        let (f, t) = (usize::from(l.from), usize::from(l.to));
+        let logged_sent = sent[f][t].count as u64;
+        let logged_received = received[f][t];
         let name = format!("link {}->{}", l.from, l.to);
         if logged_sent != l.sent {
             fail(format!(
