@@ -67,7 +67,9 @@ impl Plan {
                     seed,
                     rates,
                     wall_s: 1.0,
-                    speeds: vec![1, 10],
+                    // A probe lasts at least 500 model seconds at rate 2
+                    // (`speed::min_model_s`): at 1,000× half a second.
+                    speeds: vec![1, 1_000],
                     bisect_steps: 0,
                 },
             }
@@ -84,7 +86,8 @@ impl Plan {
                     rates,
                     // Rate error is measured from the first and last tick,
                     // so a probe's wall time sets how much one late tick
-                    // weighs: 10 s leaves 1 ms of slack at 0.01 %.
+                    // weighs: 10 s leaves 1 ms of slack at 0.01 %; below
+                    // 100× the probe runs longer (`speed::min_model_s`).
                     wall_s: 10.0,
                     speeds: vec![1, 10, 100, 1_000, 10_000],
                     bisect_steps: 2,
@@ -341,9 +344,10 @@ fn speed_rows(
 ) -> Result<()> {
     let s = &plan.search;
     outln!(
-        "bench: the highest exact speed, rates {}: the run above at speed 1, then probes of {} s at speeds {:?}, then {} bisection steps",
+        "bench: the highest exact speed, rates {}: the run above at speed 1, then probes of {} s (at least {} model seconds) at speeds {:?}, then {} bisection steps",
         s.rates,
         s.wall_s,
+        s.shortest_model_s(),
         s.speeds.get(1..).unwrap_or_default(),
         s.bisect_steps
     );
@@ -354,8 +358,11 @@ fn speed_rows(
     let shown = match best.and_then(|b| probes.iter().find(|p| p.speed == b)) {
         Some(p) => p.command.clone(),
         None => format!(
-            "scalemodel run --trials 1 --no-analyze --seed {} --rates {} --speed K --duration {}×K",
-            s.seed, s.rates, s.wall_s
+            "scalemodel run --trials 1 --no-analyze --seed {} --rates {} --speed K --duration max({}×K, {})",
+            s.seed,
+            s.rates,
+            s.wall_s,
+            s.shortest_model_s()
         ),
     };
     let c = report.table.command(shown);

@@ -158,9 +158,27 @@ impl Search {
             seed: self.seed,
             rates: self.rates.clone(),
             speed,
-            duration_s: self.wall_s * f64::from(speed),
+            duration_s: self.model_s(speed),
             spin: "auto".to_owned(),
         }
+    }
+
+    /// A probe's model time at `speed`: `wall_s` of wall time, and never
+    /// less than [`min_model_s`] of the slowest rate, so that the two rules
+    /// of exactness agree (see there).
+    pub fn model_s(&self, speed: u32) -> f64 {
+        (self.wall_s * f64::from(speed)).max(self.shortest_model_s())
+    }
+
+    /// [`min_model_s`] of the slowest machine.
+    pub fn shortest_model_s(&self) -> f64 {
+        let slowest = self
+            .rates
+            .split(',')
+            .filter_map(|r| r.trim().parse::<u32>().ok())
+            .min()
+            .unwrap_or(1);
+        min_model_s(slowest)
     }
 
     /// Runs one probe in `work/speed-K`; its run directory is removed
@@ -241,6 +259,22 @@ impl Search {
         }
         Ok((exact, probes))
     }
+}
+
+/// The shortest model time, in seconds, over which a machine at `rate`
+/// whose ticks all keep the lateness bound (a tenth of a period) cannot
+/// miss the rate bound for that lateness alone.
+///
+/// The rate error is measured from the first and the last tick. No tick
+/// runs early, so lateness changes the span between them by at most the
+/// larger of the two lateness figures, and the error by that over the span.
+/// With a tenth of a period, `1 / (10 * rate * speed)` wall seconds, it
+/// stays within [`RATE_ERROR_PCT_MAX`] over `1 / (10 * rate *
+/// RATE_ERROR_PCT_MAX / 100)` model seconds whatever the speed: 500 at rate
+/// 2. A shorter probe would call inexact a run whose every tick kept the
+/// lateness bound.
+pub fn min_model_s(rate: u32) -> f64 {
+    1.0 / (10.0 * f64::from(rate.max(1)) * RATE_ERROR_PCT_MAX / 100.0)
 }
 
 /// A round speed between `lo` and `hi`, near their geometric mean (the
@@ -334,6 +368,31 @@ mod tests {
         assert_eq!((best, told), (None, vec![1]));
         assert_eq!(probes.len(), 1);
         assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_probe_is_long_enough_that_lateness_within_its_bound_keeps_the_rate() {
+        assert_eq!(min_model_s(2), 500.0);
+        let search = Search {
+            seed: 1,
+            rates: "4,2,6".to_owned(),
+            wall_s: 10.0,
+            speeds: vec![],
+            bisect_steps: 0,
+        };
+        assert_eq!(search.model_s(10), 500.0);
+        assert_eq!(search.model_s(1_000), 10_000.0);
+        // The worst case: rate 2 at speed 10, the first tick on time and
+        // the last a tenth of a period late, over the shortest probe.
+        let (rate, speed) = (2.0, 10.0);
+        let span_wall = search.model_s(10) / speed + 1.0 / (10.0 * rate * speed);
+        let ticks = search.model_s(10) * rate + 1.0;
+        let measured = (ticks - 1.0) / (span_wall * speed);
+        let pct = (measured - rate).abs() / rate * 100.0;
+        assert!(pct <= RATE_ERROR_PCT_MAX * (1.0 + 1e-9), "{pct}");
+        // Half the probe would miss the rate bound for the same lateness.
+        let half = (ticks - 1.0) / 2.0 / ((span_wall - search.model_s(10) / speed / 2.0) * speed);
+        assert!((half - rate).abs() / rate * 100.0 > RATE_ERROR_PCT_MAX);
     }
 
     #[test]
