@@ -97,6 +97,20 @@ pub const fn period_ns(rate: u32, speed: u32) -> u64 {
     if period == 0 { 1 } else { period }
 }
 
+/// A tenth of [`period_ns`], rounded down: how late a tick may run before it
+/// counts as late. Equal to `period_ns(rate, speed) / 10`, worked out as
+/// `1e8 / (rate * speed)` in 32 bits (0 once `rate * speed` passes 1e8):
+/// one hardware division on a microcontroller, where the u64 form cost
+/// about a hundred bytes of flash.
+pub(crate) const fn tenth_period_ns(rate: u32, speed: u32) -> u64 {
+    let per_s = (rate as u64) * (speed as u64);
+    if per_s > 100_000_000 {
+        return 0;
+    }
+    let per_s = if per_s == 0 { 1 } else { per_s as u32 };
+    (100_000_000 / per_s) as u64
+}
+
 /// One model machine: a Lamport clock, an inbox of at most `CAP` messages and
 /// the tick rule. It never reads a clock or touches I/O.
 #[derive(Debug, Clone)]
@@ -442,6 +456,24 @@ mod tests {
     }
 
     #[test]
+    fn a_tenth_period_is_the_period_over_ten_at_the_edges() {
+        let values = [
+            0, 1, 2, 3, 6, 7, 10, 1_000, 9_999, 10_000, 10_001, 99_999_999,
+        ];
+        let more = [100_000_000, 100_000_001, 1_000_000_000, 1_000_000_001];
+        for rate in values
+            .into_iter()
+            .chain(more)
+            .chain([u32::MAX - 1, u32::MAX])
+        {
+            for speed in values.into_iter().chain(more).chain([u32::MAX]) {
+                let want = period_ns(rate, speed) / 10;
+                assert_eq!(tenth_period_ns(rate, speed), want, "{rate} {speed}");
+            }
+        }
+    }
+
+    #[test]
     fn reset_is_new_in_place() {
         let mut m = machine();
         let msg = Message {
@@ -517,6 +549,17 @@ mod tests {
             proptest::prop_assert_eq!(ticks_in(d, rate), ticks_in_u128(d, rate));
             let small = rate % 64 + 1;
             proptest::prop_assert_eq!(ticks_in(d, small), ticks_in_u128(d, small));
+        }
+
+        #[test]
+        fn a_tenth_period_is_the_period_over_ten(
+            rate in proptest::num::u32::ANY,
+            speed in proptest::num::u32::ANY,
+            shift in 0u32..32,
+        ) {
+            let (slow, fast) = (rate >> shift, speed >> shift);
+            proptest::prop_assert_eq!(tenth_period_ns(rate, speed), period_ns(rate, speed) / 10);
+            proptest::prop_assert_eq!(tenth_period_ns(slow, fast), period_ns(slow, fast) / 10);
         }
 
         #[test]

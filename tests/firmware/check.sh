@@ -47,8 +47,28 @@ fi
 [ -n "$size_tool" ] || fail "no llvm-size: rustup component add llvm-tools did not install it"
 echo "size tool: $size_tool"
 
+# Each panic location keeps its source file's path in .rodata, so a build
+# from an absolute checkout path takes more flash the deeper the repository
+# lies: about 10 B per character of the path (a CI runner's
+# `/home/runner/work/<repo>/<repo>/` costs some 300 B more than a
+# 10-character one), and the registry's paths 170 B. The measured build and
+# the one QEMU runs name the core's files from the repository
+# (`core/src/...`) and the dependencies' from the registry
+# (`postcard-1.2.0/src/...`), wherever both are.
+toml_str() {
+    local s=${1//\\/\\\\}
+    printf '"%s"' "${s//\"/\\\"}"
+}
+remap=$(toml_str "--remap-path-prefix=$root/=")
+for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+    if [ -d "$dir" ]; then
+        remap+=", $(toml_str "--remap-path-prefix=$dir=")"
+    fi
+done
+firmware_cargo=(cargo --config "target.thumbv7em-none-eabihf.rustflags = [$remap]")
+
 cd "$here"
-step cargo build --release --locked
+step "${firmware_cargo[@]}" build --release --locked
 elf="$here/target/thumbv7em-none-eabihf/release/scalemodel-firmware"
 
 echo
@@ -76,7 +96,7 @@ echo
 echo "==> timeout $QEMU_TIMEOUT_S cargo run --release --locked (QEMU mps2-an386)"
 qemu_started_ms=$(($(date +%s%N) / 1000000))
 status=0
-timeout "$QEMU_TIMEOUT_S" cargo run --release --locked >"$out" || status=$?
+timeout "$QEMU_TIMEOUT_S" "${firmware_cargo[@]}" run --release --locked >"$out" || status=$?
 cat "$out"
 ((status != 124)) || fail "the firmware did not finish within $QEMU_TIMEOUT_S s"
 ((status == 0)) || fail "the firmware exited with status $status"

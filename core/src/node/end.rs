@@ -12,13 +12,13 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         // with its ticks short rather than run late for ever.
         let ticks_done =
             !self.ticks_left() || self.pending.is_some() || self.now_ns >= start.ticks_until_ns;
-        if self.phase == Phase::Running && self.now_ns >= start.end_ns && ticks_done {
+        if matches!(self.phase, Phase::Running) && self.now_ns >= start.end_ns && ticks_done {
             self.begin_end();
         }
     }
 
     pub(super) fn begin_end(&mut self) {
-        if self.phase != Phase::Running {
+        if !matches!(self.phase, Phase::Running) {
             return;
         }
         self.stats.stalled_at_end = self.pending.is_some();
@@ -52,7 +52,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// peer still waiting; it goes once they left, since the peer waits for
     /// it only for its `Bye` bound.
     pub(super) fn progress_end(&mut self) {
-        if self.phase == Phase::Running {
+        if matches!(self.phase, Phase::Running) {
             for i in 0..self.links.len() {
                 if self.links[i].ended_early {
                     self.queue_bye(i);

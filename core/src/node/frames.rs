@@ -127,7 +127,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         let Some(i) = self.link_index(peer) else {
             return self.protocol(conn, ProtocolError::WrongId(peer.get()));
         };
-        if self.phase != Phase::SetUp || self.links[i].state != LinkState::Down {
+        if !matches!(self.phase, Phase::SetUp) || self.links[i].state != LinkState::Down {
             return self.protocol(conn, ProtocolError::Taken(peer));
         }
         self.links[i] = Link::NEW;
@@ -154,7 +154,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             .links
             .iter()
             .all(|l| l.state == LinkState::Up && l.ready_got && l.ready_queued);
-        if self.phase == Phase::SetUp && ready {
+        if matches!(self.phase, Phase::SetUp) && ready {
             self.phase = Phase::Barrier;
             self.setup_deadline_ns = self.now_ns.saturating_add(self.config.timeouts.setup_ns);
             self.emit(Event::Barrier);
@@ -166,24 +166,26 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             return;
         };
         let result = match frame {
-            Frame::Ready if self.phase == Phase::SetUp && !self.links[i].ready_got => {
+            Frame::Ready if matches!(self.phase, Phase::SetUp) && !self.links[i].ready_got => {
                 self.links[i].ready_got = true;
                 self.check_barrier();
                 Ok(())
             }
-            Frame::Clock { from, clock, seq } if self.phase != Phase::SetUp => self.on_clock(
-                i,
-                peer,
-                Message {
-                    from: peer,
-                    clock,
-                    seq,
-                },
-                from,
-            ),
+            Frame::Clock { from, clock, seq } if !matches!(self.phase, Phase::SetUp) => self
+                .on_clock(
+                    i,
+                    peer,
+                    Message {
+                        from: peer,
+                        clock,
+                        seq,
+                    },
+                    from,
+                ),
             // Before the barrier no run has begun, so none can end.
             Frame::Bye { sent }
-                if self.phase != Phase::SetUp && self.links[i].report.peer_sent.is_none() =>
+                if !matches!(self.phase, Phase::SetUp)
+                    && self.links[i].report.peer_sent.is_none() =>
             {
                 self.on_bye(i, sent)
             }
@@ -341,7 +343,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             link.state = LinkState::Done;
             return;
         }
-        if self.phase == Phase::SetUp {
+        if matches!(self.phase, Phase::SetUp) {
             // Before the barrier a link may come up again, by a new proof;
             // the link to the next machine by dialling it again.
             self.links[i] = Link::NEW;

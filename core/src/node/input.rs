@@ -247,7 +247,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
         match self.phase {
             Phase::SetUp | Phase::Barrier if now >= self.setup_deadline_ns => {
-                let status = if self.phase == Phase::SetUp {
+                let status = if matches!(self.phase, Phase::SetUp) {
                     Status::SetupFailed(Missing {
                         next: self.links[0].state != LinkState::Up,
                         other: self.links[1].state != LinkState::Up,
@@ -285,7 +285,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         now_ns: u64,
     ) -> Result<(), StartError> {
         self.tick_now(now_ns);
-        if self.phase != Phase::Barrier {
+        if !matches!(self.phase, Phase::Barrier) {
             return Err(StartError::NotReady);
         }
         if at_ns < self.now_ns {
@@ -298,7 +298,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             unix_ns,
             end_ns,
             ticks_until_ns: end_ns.saturating_add(grace),
-            late_ns: period_ns(self.config.rate, self.config.speed) / 10,
+            late_ns: tenth_period_ns(self.config.rate, self.config.speed),
         });
         self.phase = Phase::Running;
         Ok(())

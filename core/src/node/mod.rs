@@ -73,11 +73,11 @@ mod tick;
 use heapless::Deque;
 use rand_core::{Rng, SeedableRng};
 
+use crate::machine::tenth_period_ns;
 use crate::rng::{self, ModelRng, Stream};
 use crate::wire::{self, Challenge, Frame, PROTOCOL};
 use crate::{
-    ConfigError, Event as Kind, Machine, MachineId, Message, Sends, Tally, due_ns, period_ns,
-    ticks_in,
+    ConfigError, Event as Kind, Machine, MachineId, Message, Sends, Tally, due_ns, ticks_in,
 };
 use conn::{Conn, State};
 pub use event::{
@@ -188,7 +188,10 @@ impl core::fmt::Display for StartError {
 
 impl core::error::Error for StartError {}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Tested with `matches!`, never `==`: a derived `PartialEq` (two variants
+/// carry data) is an out-of-line function on the firmware, and it and its
+/// calls took about 350 B of its flash.
+#[derive(Debug, Clone, Copy)]
 enum Phase {
     SetUp,
     Barrier,

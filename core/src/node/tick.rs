@@ -66,10 +66,12 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     pub(super) fn overdue(&self, start: Start, now: u64) -> u64 {
         let speed = u64::from(self.config.speed.max(1));
         // Tick j is due by `now` exactly when its model time is below
-        // `(now - start + 1) * speed` (`due_ns` rounds down).
+        // `(now - start + 1) * speed` (`due_ns` rounds down), and exists
+        // when below the duration; `ticks_in` is monotonic, so counting
+        // below the lower bound gives the lower count in one call, not two.
         let wall = now.saturating_sub(start.at_ns).saturating_add(1);
-        let due = ticks_in(wall.saturating_mul(speed), self.machine.rate());
-        let due = due.min(ticks_in(self.config.duration_ns, self.machine.rate()));
+        let model_ns = wall.saturating_mul(speed).min(self.config.duration_ns);
+        let due = ticks_in(model_ns, self.machine.rate());
         due.saturating_sub(self.machine.ticks().saturating_add(1))
     }
 
