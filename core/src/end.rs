@@ -21,7 +21,9 @@ pub enum End {
     /// A peer was lost, ended early, said no `Bye` or broke the protocol.
     #[serde(rename = "peer lost")]
     PeerLost,
-    /// It fell a whole tick period behind its schedule at least once.
+    /// It could not keep its schedule: more than
+    /// [`crate::node::BEHIND_MAX`] ticks overdue at once, or ticks still owed
+    /// at the run's end plus the catch-up grace.
     Overloaded,
     /// Its Lamport clock would have passed `u64::MAX`.
     #[serde(rename = "clock overflow")]

@@ -47,6 +47,17 @@ fn stopped() -> bool {
     STOP.get().is_some_and(|f| f.load(Ordering::Relaxed))
 }
 
+/// The bench was stopped (Ctrl-C or SIGTERM): an error no stage may take
+/// for a figure, so that the bench ends at once and says so.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted while `{0}` ran")]
+pub struct Interrupted(pub String);
+
+/// Whether `e` is (or wraps) an [`Interrupted`].
+pub fn is_interrupted(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<Interrupted>().is_some()
+}
+
 /// A started child process; dropping it ends the process if it still runs.
 #[derive(Debug)]
 pub struct Started {
@@ -57,6 +68,8 @@ pub struct Started {
     deadline: Instant,
     /// Unix time in ns just before the process was started.
     pub launched_unix_ns: u64,
+    /// The child leads a process group of its own, ended as a whole.
+    group: bool,
 }
 
 /// The wall-clock time as Unix ns, the clock the logs' `system_ns` use.
@@ -69,11 +82,33 @@ pub fn unix_ns() -> u64 {
 /// Starts `cmd` (described as `what` in errors) with its stdout and stderr
 /// in the file `log`, to be waited for within `limit`.
 pub fn start(cmd: &mut Command, what: &str, log: &Path, limit: Duration) -> Result<Started> {
+    spawn(cmd, what, log, limit, false)
+}
+
+/// As [`start`], with the child leading a process group of its own that is
+/// ended as a whole: for a program (the Python solution) whose own children
+/// would outlive it.
+pub fn start_group(cmd: &mut Command, what: &str, log: &Path, limit: Duration) -> Result<Started> {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    spawn(cmd, what, log, limit, true)
+}
+
+fn spawn(
+    cmd: &mut Command,
+    what: &str,
+    log: &Path,
+    limit: Duration,
+    group: bool,
+) -> Result<Started> {
     let out = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
     let err = out
         .try_clone()
         .with_context(|| format!("cannot share {}", log.display()))?;
     refuse_nested()?;
+    if stopped() {
+        return Err(Interrupted(what.to_owned()).into());
+    }
     let launched_unix_ns = unix_ns();
     let child = cmd
         .env(NESTED_ENV, "1")
@@ -89,6 +124,7 @@ pub fn start(cmd: &mut Command, what: &str, log: &Path, limit: Duration) -> Resu
         limit,
         deadline: Instant::now() + limit,
         launched_unix_ns,
+        group,
     })
 }
 
@@ -101,7 +137,7 @@ impl Started {
             }
             if stopped() {
                 self.end();
-                bail!("interrupted while `{}` ran", self.what);
+                return Err(Interrupted(self.what.clone()).into());
             }
             if Instant::now() >= self.deadline {
                 self.end();
@@ -122,8 +158,18 @@ impl Started {
     }
 
     fn end(&mut self) {
+        let running = matches!(self.child.try_wait(), Ok(None));
+        if self.group {
+            // The group the child leads, by its id (the child's): its own
+            // children too, whether the child still runs or not.
+            if let Ok(id) = i32::try_from(self.child.id())
+                && let Some(pid) = rustix::process::Pid::from_raw(id)
+            {
+                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            }
+        }
         // Only this child, by its id; `wait` reaps it so no zombie is left.
-        if matches!(self.child.try_wait(), Ok(None)) {
+        if running {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
@@ -167,6 +213,30 @@ mod tests {
         let e = started.wait().unwrap_err().to_string();
         assert!(e.contains("`sleep 30` did not finish within"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(20), "it was not ended");
+    }
+
+    #[test]
+    fn a_group_child_is_ended_with_the_children_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("group.log");
+        // The shell starts a sleeper of its own and prints its id.
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "sleep 30 & echo $!; wait"]);
+        let started = start_group(&mut cmd, "sh", &log, Duration::from_millis(300)).unwrap();
+        let e = started.wait().unwrap_err().to_string();
+        assert!(e.contains("did not finish within"), "{e}");
+        let text = std::fs::read_to_string(&log).unwrap();
+        let sleeper: i32 = text.trim().parse().expect("the sleeper's id");
+        // Ended by SIGKILL: once reaped by init it is gone; poll a bounded while.
+        let gone = (0..250).any(|_| {
+            let state = std::fs::read_to_string(format!("/proc/{sleeper}/stat"));
+            let alive = state.is_ok_and(|s| !s.contains(") Z "));
+            if alive {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            !alive
+        });
+        assert!(gone, "the grandchild {sleeper} outlived its group");
     }
 
     #[test]

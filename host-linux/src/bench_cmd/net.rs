@@ -20,7 +20,8 @@ use crate::timerfd::baseline_lateness;
 use crate::timing::{Timing, percentile, timing};
 
 /// How long after its model duration a `run` may take before it is ended:
-/// its nodes' start-up, their end and its own 15-s grace, with room.
+/// its nodes' start-up, their bounded end (at most 7.5 s after the run's,
+/// then `run`'s 2 s more), with room.
 const RUN_GRACE: Duration = Duration::from_secs(60);
 
 /// Lateness percentiles in µs.

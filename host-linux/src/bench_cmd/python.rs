@@ -87,7 +87,8 @@ pub fn start(dir: &Path, duration_s: f64, rates: &str, seed: u64) -> Result<Star
         .args(["--duration", &duration_s.to_string(), "--rates", rates])
         .args(["--seed", &seed.to_string(), "--out"])
         .arg(dir.join("python"));
-    child::start(
+    // Its three machines are processes of its own: ended with it.
+    child::start_group(
         &mut cmd,
         &command(duration_s, rates, seed),
         &dir.join("python.out"),

@@ -82,13 +82,17 @@ pub fn run(
     let run_launched = run.launched_unix_ns;
     let py_launched = py.as_ref().map(|p| p.launched_unix_ns);
     let status = run.wait()?;
-    // Python's failure costs its column, not the bench.
-    let py = py.map(python::finish).transpose().unwrap_or_else(|e| {
-        let why = format!("the Python column is empty: {e:#}");
-        outln!("bench: {why}");
-        table.notes.push(why);
-        None
-    });
+    // Python's failure costs its column, not the bench (a stop ends both).
+    let py = match py.map(python::finish).transpose() {
+        Ok(py) => py,
+        Err(e) if super::child::is_interrupted(&e) => return Err(e),
+        Err(e) => {
+            let why = format!("the Python column is empty: {e:#}");
+            outln!("bench: {why}");
+            table.notes.push(why);
+            None
+        }
+    };
     let baseline = net::join_baseline(base)?;
     let trial_dir = dir.join("net").join("trial-1");
     let sm = net::read_trial(&trial_dir).with_context(|| {

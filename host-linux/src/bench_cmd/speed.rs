@@ -190,6 +190,8 @@ impl Search {
         let started = trial.start(crate::procinfo::scalemodel_command(), &dir, &log)?;
         let status = started.wait();
         let inexact = match status {
+            // A stopped bench has no answer: it ends, it does not go on.
+            Err(e) if super::child::is_interrupted(&e) => return Err(e),
             Err(e) => Some(Inexact::RunFailed(format!("{e:#}"))),
             Ok(_) => match read_trial(&dir.join("trial-1")) {
                 // `run` exits non-zero for a trial that did not complete;
