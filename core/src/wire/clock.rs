@@ -204,6 +204,41 @@ mod tests {
             }
         }
 
+        /// Near a real Clock frame (one byte changed, added or cut, or the
+        /// frame cut short), where the COBS path reads a frame, postcard
+        /// reads the same from the undone bytes; unchanged, it reads it.
+        #[test]
+        fn cobs_path_agrees_near_clock_frames(
+            from: u8,
+            clock: u64,
+            seq: u64,
+            shift in 1..64u32,
+            edit in 0..4u8,
+            at: usize,
+            byte: u8,
+        ) {
+            let frame = Frame::Clock { from, clock: clock >> shift, seq: seq >> shift };
+            let mut cobs = [0u8; 32];
+            let cobs = postcard::to_slice_cobs(&frame, &mut cobs).unwrap();
+            let mut body = cobs[..cobs.len() - 1].to_vec();
+            let i = at % body.len();
+            match edit {
+                1 => body[i] ^= byte | 1,
+                2 => body.insert(i, byte),
+                3 => body.truncate(i),
+                _ => {}
+            }
+            let fast = decode_cobs(&body);
+            if let Some(frame) = fast {
+                let mut buf = [0u8; super::super::MAX_BODY];
+                let len = super::super::cobs_decode(&body, &mut buf);
+                prop_assert_eq!(len.ok().and_then(|n| postcard(&buf[..n])), Some(frame));
+            }
+            if edit == 0 {
+                prop_assert_eq!(fast, Some(frame));
+            }
+        }
+
         /// Every Clock frame below 2^63 takes the fast path.
         #[test]
         fn every_usual_clock_is_read(from: u8, clock in 0..1u64 << 63, seq in 0..1u64 << 63) {
