@@ -60,33 +60,53 @@ pub struct Row {
 impl Row {
     /// The row a record is written as; `line` counts the header.
     pub fn from_record(record: &Record, line: usize) -> Self {
-        let (kind, peers, msg_clock, seqs) = match &record.event {
-            Event::Receive(m) => (
-                Kind::Receive,
-                vec![m.from.get()],
-                Some(m.clock),
-                vec![m.seq],
-            ),
-            Event::Send(s) => (
-                Kind::Send,
-                s.as_slice().iter().map(|(to, _)| to.get()).collect(),
-                Some(record.clock),
-                s.as_slice().iter().map(|&(_, seq)| seq).collect(),
-            ),
-            Event::Internal => (Kind::Internal, vec![], None, vec![]),
-        };
-        Self {
+        let mut row = Self {
             line,
-            machine: record.machine.get(),
-            tick: record.tick,
-            model_ns: record.model_ns,
-            system_ns: record.system_ns,
-            kind,
-            clock: record.clock,
-            queue_len: u64::from(record.queue_len),
-            peers,
-            msg_clock,
-            seqs,
+            machine: 0,
+            tick: 0,
+            model_ns: 0,
+            system_ns: 0,
+            kind: Kind::Internal,
+            clock: 0,
+            queue_len: 0,
+            peers: Vec::new(),
+            msg_clock: None,
+            seqs: Vec::new(),
+        };
+        row.fill(record, line);
+        row
+    }
+
+    /// Makes this row the one `record` is written as, in the buffers it
+    /// already has (a reader of many runs reuses its rows).
+    pub fn fill(&mut self, record: &Record, line: usize) {
+        self.line = line;
+        self.machine = record.machine.get();
+        self.tick = record.tick;
+        self.model_ns = record.model_ns;
+        self.system_ns = record.system_ns;
+        self.clock = record.clock;
+        self.queue_len = u64::from(record.queue_len);
+        self.peers.clear();
+        self.seqs.clear();
+        match &record.event {
+            Event::Receive(m) => {
+                self.kind = Kind::Receive;
+                self.peers.push(m.from.get());
+                self.msg_clock = Some(m.clock);
+                self.seqs.push(m.seq);
+            }
+            Event::Send(s) => {
+                self.kind = Kind::Send;
+                self.peers
+                    .extend(s.as_slice().iter().map(|(to, _)| to.get()));
+                self.msg_clock = Some(record.clock);
+                self.seqs.extend(s.as_slice().iter().map(|&(_, seq)| seq));
+            }
+            Event::Internal => {
+                self.kind = Kind::Internal;
+                self.msg_clock = None;
+            }
         }
     }
 }

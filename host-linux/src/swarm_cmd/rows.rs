@@ -7,9 +7,9 @@
 //! so that after the first few cases a worker allocates nothing per row.
 
 use scalemodel_core::sim::Sink;
-use scalemodel_core::{Event, N, Record};
+use scalemodel_core::{N, Record};
 
-use crate::rundir::{Kind, Row};
+use crate::rundir::Row;
 
 /// Each machine's rows of the current case, and the spare rows.
 #[derive(Debug, Default)]
@@ -38,47 +38,13 @@ impl Sink for CaseRows {
         let line = rows.len() + 2;
         let row = match self.spare.pop() {
             Some(mut row) => {
-                refill(&mut row, record, line);
+                row.fill(record, line);
                 row
             }
             None => Row::from_record(record, line),
         };
-        debug_assert_eq!(row, Row::from_record(record, line));
         rows.push(row);
         Ok(())
-    }
-}
-
-/// Writes `record` into `row` as [`Row::from_record`] makes it, in the
-/// buffers `row` already has.
-fn refill(row: &mut Row, record: &Record, line: usize) {
-    row.line = line;
-    row.machine = record.machine.get();
-    row.tick = record.tick;
-    row.model_ns = record.model_ns;
-    row.system_ns = record.system_ns;
-    row.clock = record.clock;
-    row.queue_len = u64::from(record.queue_len);
-    row.peers.clear();
-    row.seqs.clear();
-    match &record.event {
-        Event::Receive(m) => {
-            row.kind = Kind::Receive;
-            row.peers.push(m.from.get());
-            row.msg_clock = Some(m.clock);
-            row.seqs.push(m.seq);
-        }
-        Event::Send(s) => {
-            row.kind = Kind::Send;
-            row.peers
-                .extend(s.as_slice().iter().map(|(to, _)| to.get()));
-            row.msg_clock = Some(record.clock);
-            row.seqs.extend(s.as_slice().iter().map(|&(_, seq)| seq));
-        }
-        Event::Internal => {
-            row.kind = Kind::Internal;
-            row.msg_clock = None;
-        }
     }
 }
 
