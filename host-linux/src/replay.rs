@@ -252,11 +252,6 @@ fn shown_faults(run: &Run) -> Vec<Fault> {
     all
 }
 
-/// The run's length in model ns (`as` saturates).
-fn run_ns(p: &Params) -> u64 {
-    (p.duration_s * 1e9).round() as u64
-}
-
 /// An `overloaded` machine that still owed ticks at the end plus the
 /// catch-up grace stopped there; in the replay, a pause from its first
 /// missing tick until past the grace (half way to its peers' `Bye` bound)
@@ -264,7 +259,7 @@ fn run_ns(p: &Params) -> u64 {
 fn stopped_short(p: &Params, id: MachineId, rows: &[Row]) -> Option<Fault> {
     let m = p.machines.get(id.index())?;
     let rate = p.rates[id.index()];
-    if m.end != End::Overloaded || rows.len() as u64 >= ticks_in(run_ns(p), rate) {
+    if m.end != End::Overloaded || rows.len() as u64 >= ticks_in(p.duration_ns(), rate) {
         return None;
     }
     let next = rows.last().map_or(0, |r| r.tick.saturating_add(1));
@@ -273,7 +268,9 @@ fn stopped_short(p: &Params, id: MachineId, rows: &[Row]) -> Option<Fault> {
     Some(Fault::Pause {
         machine: id,
         from_ns: model_ns(next, rate),
-        until_ns: run_ns(p).saturating_add(wall_ns.saturating_mul(u64::from(p.speed.max(1)))),
+        until_ns: p
+            .duration_ns()
+            .saturating_add(wall_ns.saturating_mul(u64::from(p.speed.max(1)))),
     })
 }
 

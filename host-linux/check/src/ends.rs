@@ -33,8 +33,7 @@ pub fn check_ends(params: &Params, out: &mut Violations) {
     };
     let machine = |id: u8| params.machines.iter().find(|m| m.id == id);
     let end_of = |id: u8| machine(id).map(|m| m.end);
-    // `as` saturates: even an unchecked duration cannot wrap.
-    let duration_ns = (params.duration_s * 1e9).round() as u64;
+    let duration_ns = params.duration_ns();
     for m in &params.machines {
         let into_it = params.links.iter().filter(|l| l.to == m.id);
         let lost_to_it = into_it.fold(0u64, |a, l| {

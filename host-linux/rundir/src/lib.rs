@@ -419,6 +419,12 @@ pub struct ProcessSummary {
 }
 
 impl Params {
+    /// The run's length in model ns, as the nodes and the simulator took
+    /// it (`as` saturates: even an unchecked duration cannot wrap).
+    pub fn duration_ns(&self) -> u64 {
+        (self.duration_s * 1e9).round() as u64
+    }
+
     /// The parameters of a simulator run; the summaries come from [`Params::summarise`].
     pub fn sim(
         config: &Config,
@@ -473,8 +479,7 @@ impl Params {
 /// The machines that did not end `completed`, e.g. `machine 1 crashed,
 /// machine 0 peer lost`; `None` when every machine completed.
 pub fn not_completed(p: &Params) -> Option<String> {
-    // `as` saturates: even an unchecked duration cannot wrap.
-    let duration_ns = (p.duration_s * 1e9).round() as u64;
+    let duration_ns = p.duration_ns();
     let odd: Vec<String> = p
         .machines
         .iter()
