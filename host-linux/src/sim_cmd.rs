@@ -259,7 +259,7 @@ struct Outcome {
     report: Report,
     /// The log's digest, when asked for.
     digest: Option<u64>,
-    /// The time the run itself took, without flushing the logs.
+    /// The time the run took, its logs written (to the kernel, not synced).
     elapsed: Duration,
     /// Faults that found nothing to act on, as written.
     missed: Vec<String>,
@@ -363,6 +363,11 @@ fn simulate_with<const INBOX: usize, const LINK: usize>(
         }
         (None, false) => (sim.run(&mut Discard)?, None, None),
     };
+    if let Some(csv) = csv {
+        csv.finish()?;
+    }
+    // Counted until the writer has handed the kernel every line: the
+    // records still queued for it are part of the run's cost.
     let elapsed = started.elapsed();
     let acted = FaultSummary::acted(sim.faults(), sim.missed_faults());
     let missed = sim
@@ -373,9 +378,6 @@ fn simulate_with<const INBOX: usize, const LINK: usize>(
         .filter(|&(_, &missed)| missed)
         .map(|(fault, _)| fault.to_string())
         .collect();
-    if let Some(csv) = csv {
-        csv.finish()?;
-    }
     Ok(Outcome {
         report,
         digest,
@@ -524,6 +526,31 @@ mod tests {
         let caps = Caps { inbox: 5, link: 8 };
         let err = simulate(config(1, [1, 6, 6], 1), Faults::none(), caps, None, true).unwrap_err();
         assert!(err.to_string().contains("--inbox-cap 5"), "{err}");
+    }
+
+    #[test]
+    fn a_full_disk_stops_the_run_with_the_file_named() {
+        if !Path::new("/dev/full").exists() {
+            return;
+        }
+        let caps = Caps {
+            inbox: INBOX_CAP,
+            link: LINK_CAP,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/full", dir.path().join("machine-2.csv")).unwrap();
+        let csv = CsvSink::create(dir.path()).unwrap();
+        let err = simulate(
+            config(4, [6, 6, 6], 600),
+            Faults::none(),
+            caps,
+            Some(csv),
+            false,
+        )
+        .unwrap_err();
+        let words = format!("{err:#}");
+        assert!(words.contains("machine-2.csv"), "{words}");
+        assert!(words.contains("No space left"), "{words}");
     }
 
     #[test]

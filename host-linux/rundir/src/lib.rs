@@ -27,12 +27,13 @@ use std::path::{Path, PathBuf};
 
 use scalemodel_core::balance::{self, Imbalance, Parts};
 use scalemodel_core::fault::Faults;
-use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report, Sink};
+use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report};
 use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
 
 use crate::infile::{InFile, InFileError};
 
+mod csv_sink;
 mod faults;
 pub mod infile;
 mod line;
@@ -46,6 +47,7 @@ pub mod salvage;
 
 pub use scalemodel_core::End;
 
+pub use csv_sink::{BATCH_RECORDS, BATCHES_QUEUED_MAX, CsvSink};
 pub use faults::{FaultSummary, error_kinds, never_expected};
 pub use log::{
     BAD_LINES_KEPT, BadLine, BadLines, LINE_BYTES_MAX, Log, Run, parse_log, read_log, read_run,
@@ -582,36 +584,6 @@ impl LogWriter {
     /// Flushes the log and closes it.
     pub fn finish(mut self) -> Result<(), RunDirError> {
         self.flush()
-    }
-}
-
-/// Writes each machine's records to its CSV log in `dir`.
-pub struct CsvSink {
-    /// One log per machine, by id.
-    logs: Vec<LogWriter>,
-}
-
-impl CsvSink {
-    /// Creates the three logs and writes their headers.
-    pub fn create(dir: &Path) -> Result<Self, RunDirError> {
-        let logs = MachineId::ALL
-            .iter()
-            .map(|&id| LogWriter::create(dir, id))
-            .collect::<Result<_, _>>()?;
-        Ok(Self { logs })
-    }
-
-    /// Flushes every log to disk.
-    pub fn finish(self) -> Result<(), RunDirError> {
-        self.logs.into_iter().try_for_each(LogWriter::finish)
-    }
-}
-
-impl Sink for CsvSink {
-    type Error = RunDirError;
-
-    fn record(&mut self, record: &Record) -> Result<(), RunDirError> {
-        self.logs[record.machine.index()].write(record)
     }
 }
 
