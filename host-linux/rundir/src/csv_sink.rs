@@ -26,11 +26,11 @@ use scalemodel_core::{HEADER, LINE_MAX, MachineId, Record};
 use crate::{RunDirError, log_name};
 
 /// Records the simulation hands to the writer at once.
-pub const BATCH_RECORDS: usize = 1024;
+pub const BATCH_RECORDS: usize = 4096;
 
 /// Full batches on their way to the writer at most: beyond them the
 /// simulation waits for the writer.
-pub const BATCHES_QUEUED_MAX: usize = 4;
+pub const BATCHES_QUEUED_MAX: usize = 16;
 
 /// Bytes of one log's buffer, handed to the kernel in one write when full.
 const LOG_BUFFER_BYTES: usize = 256 * 1024;
