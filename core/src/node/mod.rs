@@ -90,6 +90,8 @@ pub use outbox::Outbox;
 /// Connection slots: slot 0 dials the next machine, the rest take accepted
 /// connections, the other machine's and strangers'.
 pub const CONNS: usize = 8;
+// One bit per slot in `Node::deadlines`.
+const _: () = assert!(CONNS <= u8::BITS as usize);
 /// Messages an inbox holds by default, in the simulator and on the network:
 /// about 45 minutes of the worst standard queue growth (rates 1,6,6, a die of
 /// 4: 3 messages a second).
@@ -350,6 +352,13 @@ pub struct Node<const INBOX: usize, const OUT: usize> {
     phase: Phase,
     start: Option<Start>,
     conns: [Conn; CONNS],
+    /// Slots that may hold a handshake deadline, one bit each: set where a
+    /// slot opens into a state with one (`Dialing`, `Accepted`; `Calling`
+    /// and `Answering` follow only from those), cleared by
+    /// `handle_timeout` once the slot has none. A superset, so that the
+    /// deadline scans of `poll_timeout` and `handle_timeout` skip the
+    /// slots of a running node's links, which have none.
+    deadlines: u8,
     /// The link to the next machine, then the link from the other.
     links: [Link<OUT>; 2],
     pending: Option<Pending>,
@@ -390,6 +399,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             phase: Phase::SetUp,
             start: None,
             conns: [Conn::FREE; CONNS],
+            deadlines: 0,
             links: [Link::NEW, Link::NEW],
             pending: None,
             events: Deque::new(),

@@ -27,12 +27,24 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// When to call [`Node::handle_timeout`] next, on the host's clock; `None`
     /// once the node has ended. A time already past means: now.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let mut at = self
-            .conns
-            .iter()
-            .filter_map(Conn::deadline_ns)
-            .min()
-            .unwrap_or(u64::MAX);
+        let mut at = u64::MAX;
+        let mut deadlines = self.deadlines;
+        while deadlines != 0 {
+            let i = deadlines.trailing_zeros() as usize;
+            deadlines &= deadlines - 1;
+            if let Some(d) = self.conns[i].deadline_ns() {
+                at = at.min(d);
+            }
+        }
+        debug_assert_eq!(
+            at,
+            self.conns
+                .iter()
+                .filter_map(Conn::deadline_ns)
+                .min()
+                .unwrap_or(u64::MAX),
+            "a slot with a deadline has no bit in `deadlines`"
+        );
         match self.phase {
             Phase::SetUp => {
                 at = at.min(self.setup_deadline_ns);

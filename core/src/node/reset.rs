@@ -44,6 +44,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             phase,
             start,
             conns,
+            deadlines,
             links,
             pending,
             events,
@@ -61,6 +62,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         for conn in conns.iter_mut() {
             *conn = Conn::FREE;
         }
+        *deadlines = 0;
         for link in links.iter_mut() {
             *link = Link::NEW;
         }
