@@ -44,7 +44,10 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             phase,
             start,
             conns,
+            #[cfg(target_pointer_width = "64")]
             deadlines,
+            #[cfg(target_pointer_width = "64")]
+            handshake_out,
             links,
             pending,
             events,
@@ -62,7 +65,11 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         for conn in conns.iter_mut() {
             *conn = Conn::FREE;
         }
-        *deadlines = 0;
+        #[cfg(target_pointer_width = "64")]
+        {
+            *deadlines = 0;
+            *handshake_out = 0;
+        }
         for link in links.iter_mut() {
             *link = Link::NEW;
         }
