@@ -318,6 +318,13 @@ pub(crate) fn whole_clock(frame: &[u8]) -> Option<Frame> {
     }
 }
 
+/// True when `frame`, one whole frame that [`encode`] wrote, is a `Clock`:
+/// only its variant byte is read (the first byte after the COBS code, since
+/// the variant index is not zero), so it says nothing of other bytes.
+pub(crate) fn is_encoded_clock(frame: &[u8]) -> bool {
+    matches!(frame, [code, tag, ..] if *code >= 2 && *tag == clock::CLOCK_TAG)
+}
+
 /// What one call to `Decoder::feed` produced.
 #[derive(Debug)]
 pub struct Feed<'a> {
@@ -638,6 +645,37 @@ mod tests {
         clock: u64::MAX,
         seq: u64::MAX,
     };
+
+    #[test]
+    fn encoded_clock_told_by_its_variant_byte() {
+        for (frame, bytes) in GOLDEN {
+            let clock = matches!(frame, Frame::Clock { .. });
+            assert_eq!(is_encoded_clock(bytes), clock, "{frame:?}");
+        }
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        assert!(is_encoded_clock(encode(&MAX_CLOCK, &mut buf).unwrap()));
+    }
+
+    proptest! {
+        #[test]
+        fn encoded_frames_told_as_postcard_reads_them(
+            from: u8, clock: u64, seq: u64, sent: u64, proof: [u8; 16], pick in 0..4u8
+        ) {
+            let frame = match pick {
+                0 => Frame::Clock { from, clock, seq },
+                1 => Frame::Bye { sent },
+                2 => Frame::Proof { proof },
+                _ => Frame::Ready,
+            };
+            let mut buf = [0u8; MAX_FRAME_LEN];
+            let bytes = encode(&frame, &mut buf).unwrap();
+            let decoded = Decoder::new().feed(bytes).event.unwrap().unwrap();
+            prop_assert_eq!(
+                is_encoded_clock(bytes),
+                matches!(decoded, Frame::Clock { .. })
+            );
+        }
+    }
 
     fn decode_all(dec: &mut Decoder, mut bytes: &[u8]) -> Vec<Result<Frame, DecodeError>> {
         let mut out = Vec::new();

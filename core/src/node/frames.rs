@@ -40,6 +40,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 } else {
                     let proof =
                         handshake::prove(key, Role::Caller, (id, &challenge), (next, &theirs));
+                    self.mark_handshake_out(conn.index());
                     if self.conns[conn.index()].queue(&Frame::Proof { proof }) {
                         Ok(Some(next))
                     } else {
@@ -83,6 +84,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                         challenge: ours,
                         proof,
                     };
+                    self.mark_handshake_out(conn.index());
                     let c = &mut self.conns[conn.index()];
                     if !c.queue(&welcome) {
                         return self.close(conn, CloseReason::ConnectFailed);

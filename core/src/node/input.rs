@@ -27,6 +27,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             .now_ns
             .saturating_add(self.config.timeouts.handshake_ns);
         self.conns[i].open(State::Accepted { deadline_ns }, self.now_ns);
+        self.mark_deadline(i);
         if !(1..CONNS).any(|j| is_free(&self.conns[j])) {
             self.evict();
         }
@@ -71,6 +72,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             challenge,
             proof,
         };
+        self.mark_handshake_out(0);
         if !self.conns[0].queue(&hello) {
             self.close(conn, CloseReason::ConnectFailed);
         }
@@ -240,6 +242,23 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     pub fn handle_timeout(&mut self, now_ns: u64) {
         self.tick_now(now_ns);
         let now = self.now_ns;
+        #[cfg(target_pointer_width = "64")]
+        {
+            let mut deadlines = self.deadlines;
+            while deadlines != 0 {
+                let i = deadlines.trailing_zeros() as usize;
+                deadlines &= deadlines - 1;
+                match self.conns[i].deadline_ns() {
+                    Some(d) if now >= d => {
+                        self.close(ConnId(i as u8), CloseReason::HandshakeTimeout)
+                    }
+                    Some(_) => {}
+                    None => self.deadlines &= !(1 << i),
+                }
+            }
+        }
+        // Every slot on the firmware, whose flash the bits would cost.
+        #[cfg(not(target_pointer_width = "64"))]
         for i in 0..CONNS {
             if self.conns[i].deadline_ns().is_some_and(|d| now >= d) {
                 self.close(ConnId(i as u8), CloseReason::HandshakeTimeout);
@@ -263,6 +282,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     self.retry_at_ns = None;
                     let deadline_ns = now.saturating_add(self.config.timeouts.handshake_ns);
                     self.conns[0].open(State::Dialing { deadline_ns }, now);
+                    self.mark_deadline(0);
                     self.emit(Event::Dial(ConnId(0)));
                 }
             }

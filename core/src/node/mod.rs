@@ -90,6 +90,8 @@ pub use outbox::Outbox;
 /// Connection slots: slot 0 dials the next machine, the rest take accepted
 /// connections, the other machine's and strangers'.
 pub const CONNS: usize = 8;
+// One bit per slot in `Node::deadlines`.
+const _: () = assert!(CONNS <= u8::BITS as usize);
 /// Messages an inbox holds by default, in the simulator and on the network:
 /// about 45 minutes of the worst standard queue growth (rates 1,6,6, a die of
 /// 4: 3 messages a second).
@@ -350,6 +352,19 @@ pub struct Node<const INBOX: usize, const OUT: usize> {
     phase: Phase,
     start: Option<Start>,
     conns: [Conn; CONNS],
+    /// Slots that may hold a handshake deadline, one bit each: set where a
+    /// slot opens into a state with one (`Dialing`, `Accepted`; `Calling`
+    /// and `Answering` follow only from those), cleared by
+    /// `handle_timeout` once the slot has none. A superset, so that the
+    /// deadline scans of `poll_timeout` and `handle_timeout` skip the
+    /// slots of a running node's links, which have none.
+    #[cfg(target_pointer_width = "64")]
+    deadlines: u8,
+    /// Slots that may hold handshake bytes to transmit, one bit each: set
+    /// where a frame is queued on a slot, cleared by `transmit_idle` once
+    /// the slot's bytes went. A superset, for [`Node::transmit_idle`].
+    #[cfg(target_pointer_width = "64")]
+    handshake_out: u8,
     /// The link to the next machine, then the link from the other.
     links: [Link<OUT>; 2],
     pending: Option<Pending>,
@@ -390,6 +405,10 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             phase: Phase::SetUp,
             start: None,
             conns: [Conn::FREE; CONNS],
+            #[cfg(target_pointer_width = "64")]
+            deadlines: 0,
+            #[cfg(target_pointer_width = "64")]
+            handshake_out: 0,
             links: [Link::NEW, Link::NEW],
             pending: None,
             events: Deque::new(),
@@ -443,6 +462,29 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         } else {
             self.config.id.other()
         }
+    }
+
+    /// Slot `i` is about to queue a handshake frame (64-bit hosts only,
+    /// like [`Node::mark_deadline`]).
+    #[inline(always)]
+    fn mark_handshake_out(&mut self, i: usize) {
+        #[cfg(target_pointer_width = "64")]
+        {
+            self.handshake_out |= 1 << i;
+        }
+        let _ = i;
+    }
+
+    /// Slot `i` opened into a state with a handshake deadline. The bits
+    /// are kept on 64-bit hosts only: the firmware looks at every slot,
+    /// which takes less of its flash.
+    #[inline(always)]
+    fn mark_deadline(&mut self, i: usize) {
+        #[cfg(target_pointer_width = "64")]
+        {
+            self.deadlines |= 1 << i;
+        }
+        let _ = i;
     }
 
     fn conn(&self, conn: ConnId) -> Option<&Conn> {

@@ -44,6 +44,10 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             phase,
             start,
             conns,
+            #[cfg(target_pointer_width = "64")]
+            deadlines,
+            #[cfg(target_pointer_width = "64")]
+            handshake_out,
             links,
             pending,
             events,
@@ -60,6 +64,11 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         *start = None;
         for conn in conns.iter_mut() {
             *conn = Conn::FREE;
+        }
+        #[cfg(target_pointer_width = "64")]
+        {
+            *deadlines = 0;
+            *handshake_out = 0;
         }
         for link in links.iter_mut() {
             *link = Link::NEW;

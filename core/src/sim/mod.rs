@@ -198,6 +198,12 @@ impl Carried {
 /// whatever the network) and asks the network for the delay; a link stays
 /// FIFO whatever it answers.
 pub trait Network {
+    /// `delay` reads its `carried` argument. A network that does not
+    /// (the run's own, [`Standard`]) sets this false: the simulator then
+    /// does not decode each frame to tell it, and passes
+    /// [`Carried::Other`] for frames.
+    const READS_CARRIED: bool = true;
+
     /// The delay in ns of `carried`, put on link `from → to` now: at
     /// `system_ns` on the records' scale (Unix ns; `None` before the run's
     /// start); `standard` is the run's latency plus this frame's jitter draw.
@@ -216,6 +222,8 @@ pub trait Network {
 pub struct Standard;
 
 impl Network for Standard {
+    const READS_CARRIED: bool = false;
+
     fn delay(
         &mut self,
         _: MachineId,
@@ -553,7 +561,12 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     }
                 }
             }
-            if !busy {
+            // A pass that touched no node and left no close waiting is the
+            // last: the next would find nothing. (Not on the firmware: flash.)
+            let done = cfg!(target_pointer_width = "64")
+                && self.flushing == 0
+                && !self.touched.iter().any(|&t| t);
+            if !busy || done {
                 #[cfg(debug_assertions)]
                 self.assert_settled();
                 return Ok(());
@@ -735,6 +748,14 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         } else {
             [link_index(me, me.next()), link_index(me, me.other())]
         };
+        // Most calls find nothing to move (a tick without a send, a
+        // second look after a frame went): one test then, not a
+        // `poll_transmit` per link. Nothing staged means no frame waits
+        // for room either. (Not on the firmware: flash.)
+        #[cfg(target_pointer_width = "64")]
+        if self.nodes[m].transmit_idle() && out.iter().all(|&l| self.links[l].staging.is_empty()) {
+            return false;
+        }
         for l in out {
             let Some((conn, _)) = self.links[l].ends else {
                 continue;
@@ -778,15 +799,22 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         if link.queue.is_full() {
             return false;
         }
-        let carried = Carried::of(&link.staging);
+        // The staged bytes are one whole frame from the node's encoder, so
+        // its variant byte tells a `Clock`; the network may want its `seq`.
+        // (Not on the firmware: flash.)
+        let (carried, clock) = if cfg!(target_pointer_width = "64") && !W::READS_CARRIED {
+            let clock = crate::wire::is_encoded_clock(&link.staging);
+            debug_assert_eq!(clock, Carried::of(&link.staging).is_clock());
+            (Carried::Other, clock)
+        } else {
+            let carried = Carried::of(&link.staging);
+            (carried, carried.is_clock())
+        };
         let delay = self.delay(l, carried);
         let link = &mut self.links[l];
         let bytes = core::mem::take(&mut link.staging);
         let arrive_ns = link.arrival(self.now_ns, delay);
-        match link
-            .queue
-            .push_back(Segment::new(arrive_ns, bytes, carried.is_clock()))
-        {
+        match link.queue.push_back(Segment::new(arrive_ns, bytes, clock)) {
             Ok(()) => {
                 self.carrying |= 1 << l;
                 true

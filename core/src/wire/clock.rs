@@ -12,7 +12,7 @@
 use super::Frame;
 
 /// postcard's variant index of [`Frame::Clock`].
-const CLOCK_TAG: u8 = 4;
+pub(super) const CLOCK_TAG: u8 = 4;
 /// The longest varint read here: 9 × 7 = 63 bits, below any overflow.
 const VARINT_FAST_MAX: usize = 9;
 
