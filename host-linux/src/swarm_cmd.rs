@@ -16,7 +16,7 @@ use anyhow::{Result, bail};
 use scalemodel_core::End;
 use scalemodel_core::fault::{Fault, Faults};
 use scalemodel_core::node::CloseReason;
-use scalemodel_core::rng::{self, Stream, Streams};
+use scalemodel_core::rng::{self, JumpTable, Stream, Streams};
 use scalemodel_core::sim::{Config, Report, Sim};
 use scalemodel_core::{MachineId, N};
 
@@ -226,11 +226,13 @@ impl Tally {
 
 /// What one worker keeps from case to case: a simulator per capacity pair,
 /// reset for each case rather than built anew (with its three nodes, tens
-/// of KiB to fill), and the log rows' buffers.
+/// of KiB to fill), the log rows' buffers, and the table that makes each
+/// seed's random streams.
 #[derive(Default)]
 pub struct Worker {
     sims: HashMap<(usize, usize), Box<dyn Any>>,
     rows: CaseRows,
+    jumps: Box<JumpTable>,
 }
 
 /// Runs one case and checks every invariant.
@@ -249,7 +251,7 @@ pub fn check_case_with(case: &Case, worker: &mut Worker) -> Verdict {
 /// once (the case is drawn from one of them, the simulator from the rest).
 fn check_case_at(swarm_seed: u64, index: u64, worker: &mut Worker) -> Verdict {
     let seed = swarm_seed.wrapping_add(index);
-    let streams = Streams::new(seed);
+    let streams = Streams::with_table(seed, &worker.jumps);
     let case = case_drawn(seed, streams.get(Stream::Swarm));
     check_case_streams(&case, &streams, worker)
 }
@@ -283,7 +285,7 @@ impl SimJob for CaseJob<'_> {
             faults,
         } = self.0;
         let streams = self.1;
-        let Worker { sims, rows } = self.2;
+        let Worker { sims, rows, .. } = self.2;
         let sim = match sims
             .get_mut(&(INBOX, LINK))
             .and_then(|s| s.downcast_mut::<Sim<INBOX, LINK>>())
