@@ -9,7 +9,6 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -17,11 +16,11 @@ use anyhow::{Result, bail};
 use scalemodel_core::End;
 use scalemodel_core::fault::{Fault, Faults};
 use scalemodel_core::node::CloseReason;
-use scalemodel_core::rng::{self, Stream, Streams};
+use scalemodel_core::rng::{self, JumpTable, Stream, Streams};
 use scalemodel_core::sim::{Config, Report, Sim};
 use scalemodel_core::{MachineId, N};
 
-use crate::check::check;
+use crate::check::check_slices;
 use crate::cli::{Shard, SwarmArgs};
 use crate::outln;
 use crate::rundir::{FaultSummary, Params};
@@ -36,6 +35,9 @@ const INBOX_CAPS: [usize; 3] = [4, 16, 64];
 const LINK_CAPS: [usize; 3] = [2, 8, 16];
 /// Failures printed in full; the rest are counted.
 const FAILURES_SHOWN: usize = 20;
+/// Cases a worker takes at a time: few enough that the workers end
+/// together, enough that taking them costs nothing.
+const CASES_PER_BATCH: u64 = 16;
 /// Each worker's stack: room for a simulator of the capacities above.
 const WORKER_STACK_BYTES: usize = 16 << 20;
 
@@ -224,11 +226,13 @@ impl Tally {
 
 /// What one worker keeps from case to case: a simulator per capacity pair,
 /// reset for each case rather than built anew (with its three nodes, tens
-/// of KiB to fill), and the log rows' buffers.
+/// of KiB to fill), the log rows' buffers, and the table that makes each
+/// seed's random streams.
 #[derive(Default)]
 pub struct Worker {
     sims: HashMap<(usize, usize), Box<dyn Any>>,
     rows: CaseRows,
+    jumps: Box<JumpTable>,
 }
 
 /// Runs one case and checks every invariant.
@@ -247,7 +251,7 @@ pub fn check_case_with(case: &Case, worker: &mut Worker) -> Verdict {
 /// once (the case is drawn from one of them, the simulator from the rest).
 fn check_case_at(swarm_seed: u64, index: u64, worker: &mut Worker) -> Verdict {
     let seed = swarm_seed.wrapping_add(index);
-    let streams = Streams::new(seed);
+    let streams = Streams::with_table(seed, &worker.jumps);
     let case = case_drawn(seed, streams.get(Stream::Swarm));
     check_case_streams(&case, &streams, worker)
 }
@@ -281,7 +285,7 @@ impl SimJob for CaseJob<'_> {
             faults,
         } = self.0;
         let streams = self.1;
-        let Worker { sims, rows } = self.2;
+        let Worker { sims, rows, .. } = self.2;
         let sim = match sims
             .get_mut(&(INBOX, LINK))
             .and_then(|s| s.downcast_mut::<Sim<INBOX, LINK>>())
@@ -305,7 +309,7 @@ impl SimJob for CaseJob<'_> {
         let mut params = Params::sim(&config, None, duration_s, caps.inbox, caps.link);
         params.summarise(&report);
         params.record_faults(sim.faults(), sim.missed_faults());
-        if let Some(v) = check(&params, &rows.logs).first() {
+        if let Some(v) = check_slices(&params, rows.logs()).first() {
             return Err(v.to_string());
         }
         let dropped: u64 = sim.nodes().iter().map(|n| n.dropped_events()).sum();
@@ -317,7 +321,7 @@ impl SimJob for CaseJob<'_> {
             .each_ref()
             .map(|n| n.report().peers.map(|p| p.lost));
         check_ends(sim.faults(), sim.missed_faults(), &report, &why)?;
-        let records = rows.logs.iter().map(|r| r.len() as u64).sum();
+        let records = rows.logs().iter().map(|r| r.len() as u64).sum();
         let mut tally = Tally::of(sim.faults(), sim.missed_faults(), &report, records);
         tally.dropped = sim
             .nodes()
@@ -392,6 +396,17 @@ fn link_end_unexplained(
     }
 }
 
+/// What one worker found over all the cases it ran.
+#[derive(Default)]
+struct Outcome {
+    /// The tallies of the cases that passed.
+    total: Tally,
+    /// The cases that failed, and why.
+    failures: Vec<(u64, String)>,
+    /// The slowest case and its time.
+    slowest: (Duration, u64),
+}
+
 /// Runs `scalemodel swarm`.
 pub fn run(args: &SwarmArgs) -> Result<()> {
     let seed = args.seed.unwrap_or_else(crate::cli::random_u64);
@@ -414,41 +429,35 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let next = AtomicU64::new(0);
-    let failures: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
-    let total = Mutex::new(Tally::default());
-    let slowest = Mutex::new((Duration::ZERO, 0u64));
     let started = Instant::now();
-    std::thread::scope(|scope| -> Result<()> {
+    let outcomes = std::thread::scope(|scope| -> Result<Vec<Outcome>> {
         let mut handles = Vec::new();
         for w in 0..workers {
             let work = || {
                 let mut worker = Worker::default();
+                let mut out = Outcome::default();
+                // Seeds are taken a batch at a time and the results kept by
+                // the worker until it ends: no shared lock per case.
                 loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = cases.get(usize::try_from(k).unwrap_or(usize::MAX)) else {
-                        return;
+                    let first = next.fetch_add(CASES_PER_BATCH, Ordering::Relaxed);
+                    let first = usize::try_from(first).unwrap_or(usize::MAX);
+                    let Some(batch) = cases.get(first..) else {
+                        return out;
                     };
-                    let one = Instant::now();
-                    let verdict = check_case_at(seed, i, &mut worker);
-                    let took = one.elapsed();
-                    if let Ok(mut s) = slowest.lock()
-                        && took > s.0
-                    {
-                        *s = (took, i);
-                    }
-                    match verdict {
-                        Ok(t) => {
-                            if let Ok(mut total) = total.lock() {
-                                total.add(&t);
-                            }
+                    let batch = &batch[..batch.len().min(CASES_PER_BATCH as usize)];
+                    for &i in batch {
+                        let one = Instant::now();
+                        let verdict = check_case_at(seed, i, &mut worker);
+                        let took = one.elapsed();
+                        if took > out.slowest.0 {
+                            out.slowest = (took, i);
                         }
-                        Err(why) => {
-                            if let Ok(mut f) = failures.lock() {
-                                f.push((i, why));
-                            }
+                        match verdict {
+                            Ok(t) => out.total.add(&t),
+                            Err(why) => out.failures.push((i, why)),
                         }
                     }
-                    bar.inc(1);
+                    bar.inc(batch.len() as u64);
                 }
             };
             let handle = std::thread::Builder::new()
@@ -457,18 +466,28 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
                 .spawn_scoped(scope, work)?;
             handles.push(handle);
         }
+        let mut outcomes = Vec::new();
         for h in handles {
-            if h.join().is_err() {
-                bail!("a swarm worker panicked outside a case");
+            match h.join() {
+                Ok(out) => outcomes.push(out),
+                Err(_) => bail!("a swarm worker panicked outside a case"),
             }
         }
-        Ok(())
+        Ok(outcomes)
     })?;
+    let mut failures = Vec::new();
+    let mut t = Tally::default();
+    let (mut slow, mut slow_case) = (Duration::ZERO, 0u64);
+    for out in outcomes {
+        failures.extend(out.failures);
+        t.add(&out.total);
+        if out.slowest.0 > slow {
+            (slow, slow_case) = out.slowest;
+        }
+    }
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
-    let mut failures = failures.into_inner().unwrap_or_default();
     failures.sort();
-    let (slow, slow_case) = slowest.into_inner().unwrap_or_default();
     outln!(
         "{} seeds, {} failures in {elapsed:.1} s ({:.0} cases/s; slowest case {slow_case}: {:.3} s)",
         cases.len(),
@@ -476,7 +495,6 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         cases.len() as f64 / elapsed.max(1e-9),
         slow.as_secs_f64(),
     );
-    let t = total.into_inner().unwrap_or_default();
     let [crash, stop, pause, partition, garbage] = t.faults;
     let [
         completed,

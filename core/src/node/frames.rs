@@ -12,7 +12,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             return self.on_link_frame(conn, peer, frame);
         }
         // A copy, as the handshake below also changes `self`.
-        let key = &self.config.key.clone();
+        let (key, keyed) = (&self.config.key.clone(), &self.keyed.clone());
         let outcome = match (state, frame) {
             (State::Up(peer), frame) => return self.on_link_frame(conn, peer, frame),
             (
@@ -29,7 +29,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     Err(ProtocolError::Version(protocol))
                 } else if from != next.get() {
                     Err(ProtocolError::WrongId(from))
-                } else if !handshake::verify(
+                } else if !keyed.verify(
                     key,
                     Role::Answerer,
                     (id, &challenge),
@@ -38,8 +38,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 ) {
                     Err(ProtocolError::BadProof)
                 } else {
-                    let proof =
-                        handshake::prove(key, Role::Caller, (id, &challenge), (next, &theirs));
+                    let proof = keyed.prove(key, Role::Caller, (id, &challenge), (next, &theirs));
                     self.mark_handshake_out(conn.index());
                     if self.conns[conn.index()].queue(&Frame::Proof { proof }) {
                         Ok(Some(next))
@@ -62,7 +61,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     Err(ProtocolError::Version(protocol))
                 } else if from != other.get() {
                     Err(ProtocolError::WrongId(from))
-                } else if !handshake::verify(
+                } else if !keyed.verify(
                     key,
                     Role::Hello,
                     (other, &theirs),
@@ -76,8 +75,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     Err(ProtocolError::Taken(other))
                 } else {
                     let ours = self.challenge();
-                    let proof =
-                        handshake::prove(key, Role::Answerer, (other, &theirs), (id, &ours));
+                    let proof = keyed.prove(key, Role::Answerer, (other, &theirs), (id, &ours));
                     let welcome = Frame::Welcome {
                         protocol: PROTOCOL,
                         from: id.get(),
@@ -108,7 +106,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 },
                 Frame::Proof { proof },
             ) => {
-                if handshake::verify(key, Role::Caller, (claimed, &theirs), (id, &ours), &proof) {
+                if keyed.verify(key, Role::Caller, (claimed, &theirs), (id, &ours), &proof) {
                     Ok(Some(claimed))
                 } else {
                     Err(ProtocolError::BadProof)

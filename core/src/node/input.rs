@@ -60,7 +60,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             deadline_ns,
         };
         let (id, next) = (self.config.id, self.config.id.next());
-        let proof = handshake::prove(
+        let proof = self.keyed.prove(
             &self.config.key,
             Role::Hello,
             (id, &challenge),

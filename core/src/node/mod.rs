@@ -84,7 +84,7 @@ pub use event::{
     CloseReason, ConnId, ErrorCounts, Event, Missing, NodeReport, PeerReport, ProtocolError, Status,
 };
 pub use handshake::Key;
-use handshake::Role;
+use handshake::{Keyed, Role};
 pub use outbox::Outbox;
 
 /// Connection slots: slot 0 dials the next machine, the rest take accepted
@@ -346,6 +346,9 @@ struct Stats {
 #[derive(Debug, Clone)]
 pub struct Node<const INBOX: usize, const OUT: usize> {
     config: Config,
+    /// `config.key` as HMAC's keyed state, made once for the handshake's
+    /// six proofs.
+    keyed: Keyed,
     machine: Machine<INBOX>,
     dice: ModelRng,
     nonce: ModelRng,
@@ -399,6 +402,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     pub fn from_checked(config: Checked, now_ns: u64) -> Self {
         let Checked(config) = config;
         Self {
+            keyed: Keyed::new(&config.key),
             machine: Machine::new_checked(config.id, config.rate, config.sides),
             dice: rng::stream(config.seed, Stream::Machine(config.id)),
             nonce: ModelRng::seed_from_u64(config.nonce),

@@ -3,7 +3,7 @@
 
 use rand_core::SeedableRng;
 
-use super::{Config, Conn, Link, Node, Phase, Stats};
+use super::{Config, Conn, Keyed, Link, Node, Phase, Stats};
 use crate::rng::{self, ModelRng, Stream};
 use crate::{ConfigError, Machine};
 
@@ -38,6 +38,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         // here as `new` sets it (the tests compare the two).
         let Self {
             config: my_config,
+            keyed,
             machine,
             dice: my_dice,
             nonce,
@@ -58,6 +59,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             stats,
         } = self;
         machine.reset(config.id, config.rate, config.sides)?;
+        *keyed = Keyed::new(&config.key);
         *my_dice = dice;
         *nonce = ModelRng::seed_from_u64(config.nonce);
         *phase = Phase::SetUp;
