@@ -248,33 +248,41 @@ struct Link<const OUT: usize> {
 }
 
 impl<const OUT: usize> Link<OUT> {
-    const NEW: Self = Self {
-        conn: None,
-        state: LinkState::Down,
-        outbox: Outbox::new(),
-        ready_got: false,
-        ready_queued: false,
-        ready_unsent: 0,
-        clocks_unsent: 0,
-        clocks_queued: 0,
-        bye_queued: false,
-        bye_done: false,
-        recv_seq: 0,
-        ended_early: false,
-        report: PeerReport {
-            sent: 0,
-            undeliverable: 0,
-            unsent: 0,
-            peer_sent: None,
-            received: 0,
-            queued: 0,
-            after_end: 0,
-            dropped: 0,
-            protocol_errors: 0,
-            lost_at_model_ns: None,
-            lost: None,
-        },
-    };
+    const NEW: Self = Self::new();
+
+    /// A link down, its outbox empty. Called at run time (not the constant
+    /// [`Self::NEW`], whose image the compiler copies whole), it writes only
+    /// the small fields: the outbox's storage stays unwritten, so a node
+    /// built in its allocation leaves those pages untouched.
+    const fn new() -> Self {
+        Self {
+            conn: None,
+            state: LinkState::Down,
+            outbox: Outbox::new(),
+            ready_got: false,
+            ready_queued: false,
+            ready_unsent: 0,
+            clocks_unsent: 0,
+            clocks_queued: 0,
+            bye_queued: false,
+            bye_done: false,
+            recv_seq: 0,
+            ended_early: false,
+            report: PeerReport {
+                sent: 0,
+                undeliverable: 0,
+                unsent: 0,
+                peer_sent: None,
+                received: 0,
+                queued: 0,
+                after_end: 0,
+                dropped: 0,
+                protocol_errors: 0,
+                lost_at_model_ns: None,
+                lost: None,
+            },
+        }
+    }
 
     /// `Clock` frames may still go on this link: until our `Bye`, and not to
     /// a peer that ended early (after its normal end a peer still counts
@@ -390,7 +398,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             phase: Phase::SetUp,
             start: None,
             conns: [Conn::FREE; CONNS],
-            links: [Link::NEW, Link::NEW],
+            links: [Link::new(), Link::new()],
             pending: None,
             events: Deque::new(),
             created_ns: now_ns,
