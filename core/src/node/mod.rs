@@ -248,12 +248,10 @@ struct Link<const OUT: usize> {
 }
 
 impl<const OUT: usize> Link<OUT> {
-    const NEW: Self = Self::new();
-
-    /// A link down, its outbox empty. Called at run time (not the constant
-    /// [`Self::NEW`], whose image the compiler copies whole), it writes only
-    /// the small fields: the outbox's storage stays unwritten, so a node
-    /// built in its allocation leaves those pages untouched.
+    /// A link down, its outbox empty. Called at run time (a constant's
+    /// image the compiler would copy whole), it writes only the small
+    /// fields: the outbox's storage stays unwritten, so a node built in its
+    /// allocation leaves those pages untouched.
     const fn new() -> Self {
         Self {
             conn: None,
@@ -282,6 +280,41 @@ impl<const OUT: usize> Link<OUT> {
                 lost: None,
             },
         }
+    }
+
+    /// Back to [`Link::new`]'s state, field by field: assigning a new link
+    /// would copy its outbox's whole storage (64 KiB on the network),
+    /// touching pages the run may never use. Every field is named, so that
+    /// a new one cannot be forgotten here.
+    fn reset(&mut self) {
+        let Self {
+            conn,
+            state,
+            outbox,
+            ready_got,
+            ready_queued,
+            ready_unsent,
+            clocks_unsent,
+            clocks_queued,
+            bye_queued,
+            bye_done,
+            recv_seq,
+            ended_early,
+            report,
+        } = self;
+        *conn = None;
+        *state = LinkState::Down;
+        outbox.clear();
+        *ready_got = false;
+        *ready_queued = false;
+        *ready_unsent = 0;
+        *clocks_unsent = 0;
+        *clocks_queued = 0;
+        *bye_queued = false;
+        *bye_done = false;
+        *recv_seq = 0;
+        *ended_early = false;
+        *report = PeerReport::default();
     }
 
     /// `Clock` frames may still go on this link: until our `Bye`, and not to

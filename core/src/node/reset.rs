@@ -3,7 +3,7 @@
 
 use rand_core::SeedableRng;
 
-use super::{Config, Conn, Link, Node, Phase, Stats};
+use super::{Config, Conn, Node, Phase, Stats};
 use crate::rng::{self, ModelRng, Stream};
 use crate::{ConfigError, Machine};
 
@@ -62,7 +62,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             *conn = Conn::FREE;
         }
         for link in links.iter_mut() {
-            *link = Link::NEW;
+            link.reset();
         }
         *pending = None;
         events.clear();
