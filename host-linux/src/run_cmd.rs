@@ -449,7 +449,7 @@ fn print_trial(t: &Trial) {
     );
     analyze_cmd::print_science(&t.analysis);
     outln!(
-        "{:>7} {:>4} {:>6} {:>11} {:>30} {:>9} {:>8} {:>8} {:>10}",
+        "{:>7} {:>4} {:>6} {:>11} {:>30} {:>9} {:>8} {:>8} {:>12} {:>10}",
         "machine",
         "rate",
         "ticks",
@@ -458,6 +458,7 @@ fn print_trial(t: &Trial) {
         "max queue",
         "RSS MiB",
         "CPU ms",
+        "µs per tick",
         "end"
     );
     for (i, m) in p.machines.iter().enumerate() {
@@ -472,8 +473,14 @@ fn print_trial(t: &Trial) {
                 )
             },
         );
+        // The steady state's CPU per tick: from the first tick to the end,
+        // ÷ the ticks after the first (the set-up is in `CPU ms` only).
+        let per_tick = proc
+            .and_then(|p| p.ticking_cpu_ms)
+            .filter(|_| m.ticks >= 2)
+            .map(|ms| ms * 1e3 / (m.ticks - 1) as f64);
         outln!(
-            "{:>7} {:>4} {:>6} {:>11} {:>30} {:>9} {:>8} {:>8} {:>10}",
+            "{:>7} {:>4} {:>6} {:>11} {:>30} {:>9} {:>8} {:>8} {:>12} {:>10}",
             m.id,
             m.rate,
             m.ticks,
@@ -484,6 +491,7 @@ fn print_trial(t: &Trial) {
                 .map_or_else(|| "-".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)),
             proc.and_then(|p| p.cpu_ms)
                 .map_or_else(|| "-".to_owned(), |c| format!("{c:.0}")),
+            per_tick.map_or_else(|| "-".to_owned(), |c| format!("{c:.0}")),
             m.end,
         );
     }

@@ -53,7 +53,7 @@ fn quick_bench_prints_one_table_with_a_command_per_row_and_writes_json() {
     );
 
     let rows = table_rows(&stdout);
-    assert_eq!(rows.len(), 20, "{stdout}");
+    assert_eq!(rows.len(), 22, "{stdout}");
     let python_ran = !stdout.contains("the Python column is empty");
     for row in &rows {
         assert_eq!(row.len(), 6, "{row:?}");
@@ -80,7 +80,9 @@ fn quick_bench_prints_one_table_with_a_command_per_row_and_writes_json() {
             verdict.is_empty() || verdict == "met" || verdict.starts_with("missed by ×"),
             "{verdict}"
         );
-        if python_ran && figure.starts_with("network") {
+        // The steady state's CPU is the node's own measure: the Python
+        // solution reports its whole process only.
+        if python_ran && figure.starts_with("network") && !figure.contains("from its first tick") {
             assert!(number(py).is_some(), "{figure}: Python's `{py}`");
         }
     }

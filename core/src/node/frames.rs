@@ -130,7 +130,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         if !matches!(self.phase, Phase::SetUp) || self.links[i].state != LinkState::Down {
             return self.protocol(conn, ProtocolError::Taken(peer));
         }
-        self.links[i] = Link::NEW;
+        self.links[i].reset();
         self.links[i].conn = Some(conn);
         self.links[i].state = LinkState::Up;
         self.conns[conn.index()].state = State::Up(peer);
@@ -346,7 +346,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         if matches!(self.phase, Phase::SetUp) {
             // Before the barrier a link may come up again, by a new proof;
             // the link to the next machine by dialling it again.
-            self.links[i] = Link::NEW;
+            self.links[i].reset();
             if i == 0 {
                 self.retry_later();
             }

@@ -250,33 +250,74 @@ struct Link<const OUT: usize> {
 }
 
 impl<const OUT: usize> Link<OUT> {
-    const NEW: Self = Self {
-        conn: None,
-        state: LinkState::Down,
-        outbox: Outbox::new(),
-        ready_got: false,
-        ready_queued: false,
-        ready_unsent: 0,
-        clocks_unsent: 0,
-        clocks_queued: 0,
-        bye_queued: false,
-        bye_done: false,
-        recv_seq: 0,
-        ended_early: false,
-        report: PeerReport {
-            sent: 0,
-            undeliverable: 0,
-            unsent: 0,
-            peer_sent: None,
-            received: 0,
-            queued: 0,
-            after_end: 0,
-            dropped: 0,
-            protocol_errors: 0,
-            lost_at_model_ns: None,
-            lost: None,
-        },
-    };
+    /// A link down, its outbox empty. Called at run time (a constant's
+    /// image the compiler would copy whole), it writes only the small
+    /// fields: the outbox's storage stays unwritten, so a node built in its
+    /// allocation leaves those pages untouched.
+    const fn new() -> Self {
+        Self {
+            conn: None,
+            state: LinkState::Down,
+            outbox: Outbox::new(),
+            ready_got: false,
+            ready_queued: false,
+            ready_unsent: 0,
+            clocks_unsent: 0,
+            clocks_queued: 0,
+            bye_queued: false,
+            bye_done: false,
+            recv_seq: 0,
+            ended_early: false,
+            report: PeerReport {
+                sent: 0,
+                undeliverable: 0,
+                unsent: 0,
+                peer_sent: None,
+                received: 0,
+                queued: 0,
+                after_end: 0,
+                dropped: 0,
+                protocol_errors: 0,
+                lost_at_model_ns: None,
+                lost: None,
+            },
+        }
+    }
+
+    /// Back to [`Link::new`]'s state, field by field: assigning a new link
+    /// would copy its outbox's whole storage (64 KiB on the network),
+    /// touching pages the run may never use. Every field is named, so that
+    /// a new one cannot be forgotten here.
+    fn reset(&mut self) {
+        let Self {
+            conn,
+            state,
+            outbox,
+            ready_got,
+            ready_queued,
+            ready_unsent,
+            clocks_unsent,
+            clocks_queued,
+            bye_queued,
+            bye_done,
+            recv_seq,
+            ended_early,
+            report,
+        } = self;
+        *conn = None;
+        *state = LinkState::Down;
+        outbox.clear();
+        *ready_got = false;
+        *ready_queued = false;
+        *ready_unsent = 0;
+        *clocks_unsent = 0;
+        *clocks_queued = 0;
+        *bye_queued = false;
+        *bye_done = false;
+        *recv_seq = 0;
+        *ended_early = false;
+        *report = PeerReport::default();
+    }
 
     /// `Clock` frames may still go on this link: until our `Bye`, and not to
     /// a peer that ended early (after its normal end a peer still counts
@@ -413,7 +454,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             deadlines: 0,
             #[cfg(target_pointer_width = "64")]
             handshake_out: 0,
-            links: [Link::NEW, Link::NEW],
+            links: [Link::new(), Link::new()],
             pending: None,
             events: Deque::new(),
             created_ns: now_ns,

@@ -3,7 +3,7 @@
 
 use rand_core::SeedableRng;
 
-use super::{Config, Conn, Keyed, Link, Node, Phase, Stats};
+use super::{Config, Conn, Keyed, Node, Phase, Stats};
 use crate::rng::{self, ModelRng, Stream};
 use crate::{ConfigError, Machine};
 
@@ -73,7 +73,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             *handshake_out = 0;
         }
         for link in links.iter_mut() {
-            *link = Link::NEW;
+            link.reset();
         }
         *pending = None;
         events.clear();

@@ -146,8 +146,15 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         notes: Vec::new(),
         notes_left_out: 0,
         duration_ns,
+        first_tick_cpu_ms: None,
     };
     let result = node.run(&mut host, start);
+    // The steady state's CPU: from the first tick to the loop's end.
+    let ticking_cpu_ms = host
+        .first_tick_cpu_ms
+        .flatten()
+        .zip(procinfo::cpu_ms())
+        .map(|(first, end)| end - first);
     let NodeHost {
         log,
         mut notes,
@@ -196,7 +203,10 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         notes.push(what);
     }
     let run = model.net_run(seed, run_id);
-    let summary = summarise(run, id, local, &report, status, notes, setup_before_node);
+    let summary = NodeSummary {
+        ticking_cpu_ms,
+        ..summarise(run, id, local, &report, status, notes, setup_before_node)
+    };
     summary.write(out, id)?;
     if args.launcher {
         say("done")?;
@@ -380,12 +390,18 @@ struct NodeHost {
     notes_left_out: u64,
     /// The run's length in model ns, to say when a peer was lost after it.
     duration_ns: u64,
+    /// The process's CPU time in ms when the first tick's record came (read
+    /// once: the outer `Some` says it was read).
+    first_tick_cpu_ms: Option<Option<f64>>,
 }
 
 impl Host for NodeHost {
     type Error = RunDirError;
 
     fn record(&mut self, record: &Record) -> Result<(), RunDirError> {
+        if self.first_tick_cpu_ms.is_none() {
+            self.first_tick_cpu_ms = Some(procinfo::cpu_ms());
+        }
         self.log.write(record)
     }
 
@@ -525,6 +541,7 @@ fn summarise(
         first_tick_ms,
         peak_rss_kib: procinfo::peak_rss_kib(),
         cpu_ms: procinfo::cpu_ms(),
+        ticking_cpu_ms: None,
         notes,
         died: None,
     }

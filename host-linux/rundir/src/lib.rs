@@ -411,6 +411,11 @@ pub struct ProcessSummary {
     pub peak_rss_kib: Option<u64>,
     /// CPU time, user and system, in ms.
     pub cpu_ms: Option<f64>,
+    /// CPU time in ms from the first tick to the end of the node's loop:
+    /// the steady state, set-up and start-up left out. Absent in older
+    /// files, for a node that never ticked, and for one that died.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticking_cpu_ms: Option<f64>,
     /// What went wrong on the way, in words.
     pub notes: Vec<String>,
     /// How the process died, when it did (`killed by signal 9`, `exit

@@ -63,6 +63,7 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
                 first_tick_ms: n.first_tick_ms,
                 peak_rss_kib: n.peak_rss_kib,
                 cpu_ms: n.cpu_ms,
+                ticking_cpu_ms: n.ticking_cpu_ms,
                 notes: n.notes.clone(),
                 died: n.died.clone(),
             })
@@ -187,6 +188,7 @@ mod tests {
             first_tick_ms: None,
             peak_rss_kib: None,
             cpu_ms: None,
+            ticking_cpu_ms: None,
             notes: Vec::new(),
             died: None,
         }

@@ -96,6 +96,11 @@ pub struct NodeSummary {
     pub peak_rss_kib: Option<u64>,
     /// The process's CPU time (user + system) in ms.
     pub cpu_ms: Option<f64>,
+    /// The process's CPU time in ms from its first tick to the end of its
+    /// loop: the steady state, without the set-up, the links and the start
+    /// barrier (absent in older files and when the node never ticked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticking_cpu_ms: Option<f64>,
     /// What went wrong on the way, in words.
     pub notes: Vec<String>,
     /// How the process died, when it did: written by the launcher, which

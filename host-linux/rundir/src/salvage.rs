@@ -246,6 +246,7 @@ pub fn summary(
         first_tick_ms: None,
         peak_rss_kib: None,
         cpu_ms: None,
+        ticking_cpu_ms: None,
         notes: vec![format!(
             "the node died ({cause}); its summary is rebuilt by {by} from its log, which holds what the node had written"
         )],

@@ -1,6 +1,6 @@
 //! The network experiment's timing, measured beside its floor: a `run` of
 //! one trial and, at the same time, a bare timerfd loop with absolute
-//! deadlines and nothing else to do ([`crate::timerfd::baseline_lateness`])
+//! deadlines and nothing else to do ([`crate::timerfd::baseline_lateness_with`])
 //! at the fastest machine's rate. Used by `scalemodel bench`, by the
 //! `net_timing` benchmark and by the `timer_baseline` example.
 
@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::child::{self, Started};
 use crate::check::check_run;
 use crate::rundir::{End, read_run};
-use crate::timerfd::baseline_lateness;
+use crate::timerfd::baseline_lateness_with;
 use crate::timing::{Timing, percentile, timing};
 
 /// How long after its model duration a `run` may take before it is ended:
@@ -57,18 +57,33 @@ pub struct Baseline {
     pub ticks: u64,
     /// How late each wake-up came after its deadline.
     pub late: Lateness,
-    /// Its thread's CPU time per wake-up, in µs: what one wake-up costs on
-    /// this machine, the floor of a node's CPU per tick.
+    /// Its thread's CPU time per wake-up, in µs, its set-up (the poll and
+    /// the timer made) included: what one wake-up costs on this machine,
+    /// the floor of a node's CPU per tick.
     pub cpu_us_per_tick: f64,
+    /// Its thread's CPU time per wake-up in µs from the first wake-up to
+    /// the last (the set-up left out), ÷ the wake-ups after the first: the
+    /// same measure as a node's [`Machine::ticking_cpu_us_per_tick`].
+    /// `None` with fewer than two wake-ups.
+    pub ticking_cpu_us_per_tick: Option<f64>,
+}
+
+/// This thread's CPU time in ns.
+fn thread_cpu_ns() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
 }
 
 /// Runs the bare timer loop at `rate` per second for `wall` in the calling thread.
 pub fn baseline(rate: f64, wall: Duration) -> std::io::Result<Baseline> {
-    let cpu = || rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    let before = cpu();
-    let late = baseline_lateness(rate, wall)?;
-    let after = cpu();
-    let ns = (after.tv_sec - before.tv_sec) as f64 * 1e9 + (after.tv_nsec - before.tv_nsec) as f64;
+    let before = thread_cpu_ns();
+    let mut first_ns = None;
+    let late = baseline_lateness_with(rate, wall, |k| {
+        if k == 1 {
+            first_ns = Some(thread_cpu_ns());
+        }
+    })?;
+    let after = thread_cpu_ns();
     let ticks = late.len() as u64;
     let late = late
         .into_iter()
@@ -78,7 +93,10 @@ pub fn baseline(rate: f64, wall: Duration) -> std::io::Result<Baseline> {
         rate,
         ticks,
         late: Lateness::of(late),
-        cpu_us_per_tick: ns / 1e3 / ticks.max(1) as f64,
+        cpu_us_per_tick: (after - before) / 1e3 / ticks.max(1) as f64,
+        ticking_cpu_us_per_tick: first_ns
+            .filter(|_| ticks >= 2)
+            .map(|first| (after - first) / 1e3 / (ticks - 1) as f64),
     })
 }
 
@@ -177,6 +195,10 @@ pub struct Machine {
     pub timing: Option<Timing>,
     /// Its process's CPU time per tick in µs, set-up included.
     pub cpu_us_per_tick: Option<f64>,
+    /// Its process's CPU time in µs from its first tick to the end of its
+    /// loop, ÷ the ticks after the first: the steady state, the set-up,
+    /// the links and the start barrier left out (`ticking_cpu_ms`).
+    pub ticking_cpu_us_per_tick: Option<f64>,
     /// Its process's peak RSS in KiB.
     pub peak_rss_kib: Option<u64>,
     /// From its process's start to its first tick, in ms.
@@ -239,6 +261,11 @@ pub fn read_trial(dir: &Path) -> Result<TrialFigures> {
                 .and_then(|p| p.cpu_ms)
                 .zip(t)
                 .map(|(ms, t)| ms * 1e3 / t.ticks as f64),
+            ticking_cpu_us_per_tick: proc
+                .and_then(|p| p.ticking_cpu_ms)
+                .zip(t)
+                .filter(|(_, t)| t.ticks >= 2)
+                .map(|(ms, t)| ms * 1e3 / (t.ticks - 1) as f64),
             timing: t,
             peak_rss_kib: proc.and_then(|p| p.peak_rss_kib),
             first_tick_ms: proc.and_then(|p| p.first_tick_ms),

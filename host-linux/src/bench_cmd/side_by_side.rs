@@ -1,8 +1,10 @@
 //! The network rows: scalemodel's run at speed 1, the Python solution and
 //! the bare timer loop, all three at the same time on the same machine,
 //! each measured the same way: lateness and rate error from every tick's
-//! due and actual time; CPU per tick from each process's own CPU clock
-//! (set-up included) over its ticks; peak RSS from each process's high-water
+//! due and actual time; CPU per tick from each process's own CPU clock,
+//! both from its first tick to its end (the steady state, judged against
+//! the goal; the bare loop measured the same way) and over the whole
+//! process (set-up included); peak RSS from each process's high-water
 //! mark; start-up both from each process's start to its first tick and from
 //! the command's launch to the first tick of any machine.
 
@@ -185,6 +187,26 @@ fn rows(side: &SideBySide, trial: &Trial, duration_s: f64, seed: u64, table: &mu
     );
     let fastest_sm = sm.machines.iter().max_by_key(|m| m.rate);
     let fastest_py = pf.and_then(|f| f.machines.iter().max_by_key(|m| m.rate));
+    // The goal is the steady state's: what each tick costs once the run
+    // goes. The whole process's figure, set-up included, stays beside it
+    // (a 60-s run at rate 6 has 360 ticks, so the set-up weighs on it).
+    table.pair(
+        &fig("CPU per tick, the machine at rate 6, from its first tick to its end"),
+        Unit::Micros,
+        (fastest_sm.and_then(|m| m.ticking_cpu_us_per_tick), None),
+        Some(Goal::AtMost(30.0)),
+        cmds,
+    );
+    table.row(
+        &format!(
+            "bare timerfd loop at {}/s: CPU per wake-up, from its first wake-up to its last",
+            b.rate
+        ),
+        Unit::Micros,
+        b.ticking_cpu_us_per_tick,
+        None,
+        bare,
+    );
     table.pair(
         &fig("CPU per tick, the machine at rate 6 (its process, set-up included)"),
         Unit::Micros,
@@ -192,11 +214,14 @@ fn rows(side: &SideBySide, trial: &Trial, duration_s: f64, seed: u64, table: &mu
             fastest_sm.and_then(|m| m.cpu_us_per_tick),
             fastest_py.map(|m| m.cpu_us_per_tick),
         ),
-        Some(Goal::AtMost(30.0)),
+        None,
         cmds,
     );
     table.row(
-        &format!("bare timerfd loop at {}/s: CPU per wake-up", b.rate),
+        &format!(
+            "bare timerfd loop at {}/s: CPU per wake-up, set-up included",
+            b.rate
+        ),
         Unit::Micros,
         Some(b.cpu_us_per_tick),
         None,

@@ -309,6 +309,7 @@ mod tests {
                 late_max_us: 5000.0,
             }),
             cpu_us_per_tick: None,
+            ticking_cpu_us_per_tick: None,
             peak_rss_kib: None,
             first_tick_ms: None,
             first_tick_unix_ns: None,

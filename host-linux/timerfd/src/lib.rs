@@ -107,6 +107,17 @@ pub fn tighten_timer_slack() -> io::Result<()> {
 /// `duration`, with nothing else to do: the floor any tick loop on this
 /// machine can reach, for benchmarks to compare against.
 pub fn baseline_lateness(rate: f64, duration: std::time::Duration) -> io::Result<Vec<u64>> {
+    baseline_lateness_with(rate, duration, |_| {})
+}
+
+/// [`baseline_lateness`], calling `woke(k)` just after the `k`th wake-up
+/// (from 1) is taken: a benchmark reads its thread's CPU clock there to
+/// leave the loop's set-up out.
+pub fn baseline_lateness_with(
+    rate: f64,
+    duration: std::time::Duration,
+    mut woke: impl FnMut(u64),
+) -> io::Result<Vec<u64>> {
     const TIMER: mio::Token = mio::Token(0);
     tighten_timer_slack()?;
     let mut poll = mio::Poll::new()?;
@@ -132,6 +143,7 @@ pub fn baseline_lateness(rate: f64, duration: std::time::Duration) -> io::Result
             let now = timer.now_ns();
             if now >= deadline {
                 lateness.push(now - deadline);
+                woke(k);
                 break;
             }
         }
