@@ -39,8 +39,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     Err(ProtocolError::BadProof)
                 } else {
                     let proof = keyed.prove(key, Role::Caller, (id, &challenge), (next, &theirs));
-                    self.mark_handshake_out(conn.index());
-                    if self.conns[conn.index()].queue(&Frame::Proof { proof }) {
+                    if self.queue_handshake(conn.index(), &Frame::Proof { proof }) {
                         Ok(Some(next))
                     } else {
                         return self.close(conn, CloseReason::ConnectFailed);
@@ -82,12 +81,10 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                         challenge: ours,
                         proof,
                     };
-                    self.mark_handshake_out(conn.index());
-                    let c = &mut self.conns[conn.index()];
-                    if !c.queue(&welcome) {
+                    if !self.queue_handshake(conn.index(), &welcome) {
                         return self.close(conn, CloseReason::ConnectFailed);
                     }
-                    c.state = State::Answering {
+                    self.conns[conn.index()].state = State::Answering {
                         since_ns: self.now_ns,
                         claimed: other,
                         theirs,

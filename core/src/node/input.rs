@@ -72,8 +72,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             challenge,
             proof,
         };
-        self.mark_handshake_out(0);
-        if !self.conns[0].queue(&hello) {
+        if !self.queue_handshake(0, &hello) {
             self.close(conn, CloseReason::ConnectFailed);
         }
     }

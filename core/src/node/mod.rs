@@ -509,15 +509,17 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
     }
 
-    /// Slot `i` is about to queue a handshake frame (64-bit hosts only,
-    /// like [`Node::mark_deadline`]).
+    /// Queues a handshake frame on slot `i` (see [`Conn::queue`]), marking
+    /// the slot as one with bytes to transmit (the mark is kept on 64-bit
+    /// hosts only, like [`Node::mark_deadline`]'s): the one way a
+    /// handshake frame is queued, so that no frame goes unmarked.
     #[inline(always)]
-    fn mark_handshake_out(&mut self, i: usize) {
+    fn queue_handshake(&mut self, i: usize, frame: &Frame) -> bool {
         #[cfg(target_pointer_width = "64")]
         {
             self.handshake_out |= 1 << i;
         }
-        let _ = i;
+        self.conns[i].queue(frame)
     }
 
     /// Slot `i` opened into a state with a handshake deadline. The bits
