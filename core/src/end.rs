@@ -21,9 +21,10 @@ pub enum End {
     /// A peer was lost, ended early, said no `Bye` or broke the protocol.
     #[serde(rename = "peer lost")]
     PeerLost,
-    /// It could not keep its schedule: more than
-    /// [`crate::node::BEHIND_MAX`] ticks overdue at once, or ticks still owed
-    /// at the run's end plus the catch-up grace.
+    /// It could not keep its schedule: ticks still owed at the run's end
+    /// plus the catch-up grace, or more than [`crate::node::BEHIND_MAX`]
+    /// ticks overdue at once in a run with more than
+    /// [`crate::node::LATE_PERCENT_MAX`] in a hundred of its ticks late.
     Overloaded,
     /// Its Lamport clock would have passed `u64::MAX`.
     #[serde(rename = "clock overflow")]

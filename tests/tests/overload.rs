@@ -1,8 +1,9 @@
 //! Overload, under one rule in the simulator and on the network: a machine
-//! more than one tick behind its schedule at once, or still owing ticks at
-//! the run's end plus the catch-up grace, ends `overloaded`; a shorter stall
-//! is counted (`late_ticks`, `behind_ticks`) but completes. Every wait is
-//! bounded; every process a test starts is ended by its pid.
+//! still owing ticks at the run's end plus the catch-up grace, or more than
+//! one tick behind its schedule at once in a run with more than one tick in
+//! a hundred late, ends `overloaded`; a stall the run absorbs is counted
+//! (`late_ticks`, `behind_ticks`, `max_behind`) but completes.
+//! Every wait is bounded; every process a test starts is ended by its pid.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -58,13 +59,38 @@ fn a_pause_under_two_periods_is_counted_and_the_machine_completes() {
 }
 
 #[test]
-fn a_longer_pause_is_overload_though_every_tick_ran() {
+fn a_pause_of_more_than_two_periods_is_counted_and_the_machine_completes() {
     let tmp = tempfile::tempdir().unwrap();
+    // 400 ms: the tick due at 30 s runs with two more due (2 behind), and
+    // 3 of the run's 360 ticks are late, within one in a hundred.
     let p = checked_sim(tmp.path(), "pause 2@30s..30400ms");
+    let m = two(&p);
+    assert_eq!(m.end, End::Completed, "{m:?}");
+    assert_eq!(m.ticks, 360);
+    assert_eq!((m.max_behind, m.late_ticks), (Some(2), Some(3)), "{m:?}");
+}
+
+#[test]
+fn more_than_one_tick_in_a_hundred_late_is_overload_though_every_tick_ran() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A second: the ticks due at 30 s to 30.833 s run late, 6 of 360.
+    let p = checked_sim(tmp.path(), "pause 2@30s..31s");
     let m = two(&p);
     assert_eq!(m.end, End::Overloaded, "{m:?}");
     assert_eq!(m.ticks, 360);
-    assert_eq!(m.max_behind, Some(2), "{m:?}");
+    assert_eq!((m.max_behind, m.late_ticks), (Some(6), Some(6)), "{m:?}");
+    let analyzed = scalemodel_tests::scalemodel()
+        .arg("analyze")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&analyzed.stdout);
+    assert!(
+        text.contains(
+            "machine 2 overloaded (caught up, but was 6 ticks behind at once and 6 of its 360 ticks ran late, over 1 in a hundred)"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

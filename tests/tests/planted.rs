@@ -132,18 +132,46 @@ fn a_late_or_stalled_machine_that_says_completed_is_caught() {
     let dir = tmp.path().join("run");
     run_into(&dir, "");
     plant(&dir, |p| {
-        p["machines"][0]["behind_ticks"] = json!(3);
+        // Two ticks behind once, and 4 late ticks of 360: over one in a hundred.
         p["machines"][0]["max_behind"] = json!(2);
-        // A stall the host absorbed: one tick behind at most, so completed.
+        p["machines"][0]["late_ticks"] = json!(4);
+        // A stall the host absorbed: 5 ticks behind once, 3 late ticks of
+        // 360, so completed.
         p["machines"][1]["behind_ticks"] = json!(3);
-        p["machines"][1]["max_behind"] = json!(1);
+        p["machines"][1]["max_behind"] = json!(5);
+        p["machines"][1]["late_ticks"] = json!(3);
         p["machines"][2]["stalls"] = json!(1);
     });
     flags(
         &dir,
         &[
-            "params.json: end: machine 0 ended completed but it was 2 ticks behind its schedule at once",
+            "params.json: end: machine 0 ended completed but it was 2 ticks behind its schedule at once and 4 of its 360 ticks ran late (more than 1 in a hundred)",
             "params.json: end: machine 2 ended completed but it stalled 1 times",
+        ],
+    );
+    let (_, text) = analyze(&dir);
+    assert!(!text.contains("machine 1 ended completed"), "{text}");
+}
+
+/// A file of version 0.1 keeps the rule it was written under: more than one
+/// tick behind at once was overload, however few ticks ran late.
+#[test]
+fn an_older_file_two_ticks_behind_that_says_completed_is_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    run_into(&dir, "");
+    plant(&dir, |p| {
+        p["version"] = json!("0.1.0");
+        p["machines"][0]["max_behind"] = json!(2);
+        p["machines"][0]["late_ticks"] = json!(2);
+        // Under that rule, many late ticks never more than one behind completed.
+        p["machines"][1]["max_behind"] = json!(1);
+        p["machines"][1]["late_ticks"] = json!(50);
+    });
+    flags(
+        &dir,
+        &[
+            "params.json: end: machine 0 ended completed but it was 2 ticks behind its schedule at once",
         ],
     );
     let (_, text) = analyze(&dir);
@@ -158,6 +186,7 @@ fn an_older_file_with_a_tick_a_period_late_that_says_completed_is_caught() {
     let dir = tmp.path().join("run");
     run_into(&dir, "");
     plant(&dir, |p| {
+        p["version"] = json!("0.1.0");
         let m = p["machines"][0].as_object_mut().unwrap();
         m.remove("max_behind");
         m.insert("behind_ticks".into(), json!(3));

@@ -117,8 +117,8 @@ fn a_network_trial_replays_and_each_divergence_has_its_reason() {
         .unwrap();
     // Every machine completes: at speed 2 a period is 100 to 167 ms, and
     // a host stall (a loaded machine: the other tests run beside this one)
-    // is overload only past two periods at once; shorter ones are counted as late ticks, and the replay pauses
-    // the machine over them.
+    // is overload only past two periods at once with over one tick in a hundred late; shorter ones are
+    // counted as late ticks, and the replay pauses the machine over them.
     assert!(
         status.status.success(),
         "{:?}\n{}",

@@ -124,12 +124,20 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         } else if self.stats.stalls > 0 {
             // Its ticks after a stall ran late, however it caught up.
             Status::Stalled
-        } else if self.stats.max_behind > BEHIND_MAX || self.ticks_left() {
-            // Too far behind its schedule once, or it never caught up.
+        } else if self.ticks_left() || !self.absorbed() {
+            // It never caught up, or fell behind for too long.
             Status::Overloaded
         } else {
             Status::Completed
         }
+    }
+
+    /// Whether the machine's lateness was stalls the run absorbed: never
+    /// more than [`BEHIND_MAX`] ticks behind, or late on at most
+    /// [`LATE_PERCENT_MAX`] in a hundred of its ticks.
+    fn absorbed(&self) -> bool {
+        self.stats.max_behind <= BEHIND_MAX
+            || late_within_bound(self.stats.late_ticks, self.machine.ticks())
     }
 
     /// The node is done: every connection closes, and the status is final.

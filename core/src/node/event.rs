@@ -72,9 +72,10 @@ pub enum Status {
     /// It stalled on a full outbox at least once (its later ticks ran
     /// late), or was still stalled when the run ended.
     Stalled,
-    /// Could not keep its schedule: at some moment more than
-    /// [`super::BEHIND_MAX`] ticks were overdue beyond the one running, or
-    /// ticks were still owed at the end plus the catch-up grace.
+    /// Could not keep its schedule: ticks were still owed at the end plus
+    /// the catch-up grace, or more than [`super::BEHIND_MAX`] ticks were
+    /// overdue at once and more than [`super::LATE_PERCENT_MAX`] in a
+    /// hundred of its ticks ran late.
     Overloaded,
     /// The Lamport clock would have passed `u64::MAX`: the model stopped.
     ClockOverflow,
@@ -314,7 +315,9 @@ pub struct NodeReport {
     /// stall's catch-up).
     pub behind_ticks: u64,
     /// The most ticks ever overdue beyond the one that ran (outside a
-    /// stall's catch-up); above [`super::BEHIND_MAX`] the machine is
+    /// stall's catch-up): about how long its longest stall was, in
+    /// periods; above [`super::BEHIND_MAX`] with more than
+    /// [`super::LATE_PERCENT_MAX`] in a hundred `late_ticks`, the machine is
     /// `overloaded`.
     pub max_behind: u64,
     /// Ticks that ran more than a tenth of a period after their due time,

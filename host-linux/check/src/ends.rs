@@ -3,8 +3,9 @@
 //! simulated or networked.
 //!
 //! - **end**: a machine says `completed` only when it ran every tick, was
-//!   never more than one tick behind its schedule, never stalled, and nothing
-//!   was lost on its way to it; a
+//!   never more than one tick behind its schedule or ran at most one tick in
+//!   a hundred late (files of version 0.1: never more than one behind),
+//!   never stalled, and nothing was lost on its way to it; a
 //!   link that lost messages has an end that does not say `completed`;
 //! - **faults**: what went wrong is explained by the faults that acted (when
 //!   `params.json` records them): a machine ends `crashed` exactly when a
@@ -14,11 +15,13 @@
 //! - **protocol**: no machine saw a `Bye` that miscounts or a `seq` gap or
 //!   duplicate, which no fault makes.
 
-use scalemodel_core::node::BEHIND_MAX;
+use scalemodel_core::node::{BEHIND_MAX, LATE_PERCENT_MAX, late_within_bound};
 use scalemodel_core::ticks_in;
 
 use super::{Rule, Violation, Violations};
-use scalemodel_rundir::{self as rundir, End, LinkSummary, MachineSummary, Params, never_expected};
+use scalemodel_rundir::{
+    self as rundir, End, LinkSummary, MachineSummary, OverloadRule, Params, never_expected,
+};
 
 /// Checks how each machine and link of the run ended.
 pub fn check_ends(params: &Params, out: &mut Violations) {
@@ -34,13 +37,14 @@ pub fn check_ends(params: &Params, out: &mut Violations) {
     let machine = |id: u8| params.machines.iter().find(|m| m.id == id);
     let end_of = |id: u8| machine(id).map(|m| m.end);
     let duration_ns = params.duration_ns();
+    let rule = params.overload_rule();
     for m in &params.machines {
         let into_it = params.links.iter().filter(|l| l.to == m.id);
         let lost_to_it = into_it.fold(0u64, |a, l| {
             a.saturating_add(l.lost).saturating_add(l.inferred)
         });
         if m.end == End::Completed
-            && let Some(why) = dishonest(m, ticks_in(duration_ns, m.rate), lost_to_it)
+            && let Some(why) = dishonest(m, rule, ticks_in(duration_ns, m.rate), lost_to_it)
         {
             fail(
                 Rule::End,
@@ -104,20 +108,37 @@ pub fn check_ends(params: &Params, out: &mut Violations) {
     }
 }
 
-/// Why machine `m`'s `completed` is false, if it is: `expected` ticks were
-/// due, and `lost_to_it` messages were lost on their way to it.
-fn dishonest(m: &MachineSummary, expected: u64, lost_to_it: u64) -> Option<String> {
+/// Why machine `m`'s `completed` is false, if it is, under the file's
+/// overload `rule`: `expected` ticks were due, and `lost_to_it` messages
+/// were lost on their way to it.
+fn dishonest(
+    m: &MachineSummary,
+    rule: OverloadRule,
+    expected: u64,
+    lost_to_it: u64,
+) -> Option<String> {
     let behind = m.behind_ticks.unwrap_or(0);
     let mut why = Vec::new();
     if m.ticks != expected {
         why.push(format!("ran {} of {expected} ticks", m.ticks));
     }
-    match m.max_behind {
-        Some(most) if most > BEHIND_MAX => {
+    match (m.max_behind, rule, m.late_ticks) {
+        (Some(most), OverloadRule::LateShare, Some(late))
+            if most > BEHIND_MAX && !late_within_bound(late, m.ticks) =>
+        {
+            why.push(format!(
+                "it was {most} ticks behind its schedule at once and {late} of its {} ticks ran late (more than {LATE_PERCENT_MAX} in a hundred)",
+                m.ticks
+            ));
+        }
+        // Nothing says the run absorbed the stall.
+        (Some(most), OverloadRule::LateShare, None) | (Some(most), OverloadRule::Behind, _)
+            if most > BEHIND_MAX =>
+        {
             why.push(format!("it was {most} ticks behind its schedule at once"));
         }
         // Written before `max_behind`: then any tick a period late was overload.
-        None if behind > 0 => why.push(format!("{behind} ticks ran a period late")),
+        (None, _, _) if behind > 0 => why.push(format!("{behind} ticks ran a period late")),
         _ => {}
     }
     if m.stalls > 0 {

@@ -56,7 +56,7 @@ pub fn trial(a: &Analysis) -> String {
     if let Some(late) = scalemodel_rundir::lateness(p) {
         let _ = writeln!(
             md,
-            "**Late ticks** ({late}). A late tick still took only what had arrived by its due time; its lateness delayed the messages it sent. A machine more than one tick behind its schedule at once, or with ticks still owed after the run's end, ends `overloaded`.\n"
+            "**Late ticks** ({late}). A late tick still took only what had arrived by its due time; its lateness delayed the messages it sent. A machine with ticks still owed after the run's end, or more than one tick behind its schedule at once with more than one tick in a hundred late, ends `overloaded`.\n"
         );
     }
     for pr in &p.processes {

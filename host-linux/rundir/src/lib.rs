@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use scalemodel_core::balance::{self, Imbalance, Parts};
 use scalemodel_core::fault::Faults;
+use scalemodel_core::node::LATE_PERCENT_MAX;
 use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report};
 use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
 use serde::{Deserialize, Serialize};
@@ -225,8 +226,10 @@ pub struct MachineSummary {
     /// unknown (a crashed node, an older file).
     #[serde(default)]
     pub behind_ticks: Option<u64>,
-    /// The most ticks ever overdue beyond the one that ran: more than
-    /// `scalemodel_core::node::BEHIND_MAX` (one) makes it `overloaded`;
+    /// The most ticks ever overdue beyond the one that ran, about the
+    /// longest stall in periods: more than
+    /// `scalemodel_core::node::BEHIND_MAX` (one) makes it `overloaded`,
+    /// unless (from version 0.2) at most one tick in a hundred ran late;
     /// `null` when unknown (a crashed node, an older file).
     #[serde(default)]
     pub max_behind: Option<u64>,
@@ -425,7 +428,33 @@ pub struct ProcessSummary {
     pub died: Option<String>,
 }
 
+/// The rule under which a run's ends were decided: which figures make a
+/// machine that ran every tick `overloaded` rather than `completed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverloadRule {
+    /// Files of version 0.1: more than one tick overdue at once
+    /// (`max_behind` over one), or, in files without `max_behind`, any
+    /// tick run after the next was due (`behind_ticks`).
+    Behind,
+    /// From version 0.2: more than one tick overdue at once, unless at
+    /// most `scalemodel_core::node::LATE_PERCENT_MAX` in a hundred of its
+    /// ticks ran over a tenth of a period late (`late_ticks`): a long run
+    /// absorbs a stall however many periods long.
+    LateShare,
+}
+
 impl Params {
+    /// The overload rule the writer of this file applied, from its
+    /// `version` (a version that does not read as `major.minor…` is taken
+    /// as this one's).
+    pub fn overload_rule(&self) -> OverloadRule {
+        let mut parts = self.version.split('.').map(str::parse::<u64>);
+        match (parts.next(), parts.next()) {
+            (Some(Ok(0)), Some(Ok(minor))) if minor < 2 => OverloadRule::Behind,
+            _ => OverloadRule::LateShare,
+        }
+    }
+
     /// The run's length in model ns, as the nodes and the simulator took
     /// it (`as` saturates: even an unchecked duration cannot wrap).
     pub fn duration_ns(&self) -> u64 {
@@ -487,6 +516,7 @@ impl Params {
 /// machine 0 peer lost`; `None` when every machine completed.
 pub fn not_completed(p: &Params) -> Option<String> {
     let duration_ns = p.duration_ns();
+    let rule = p.overload_rule();
     let odd: Vec<String> = p
         .machines
         .iter()
@@ -494,12 +524,18 @@ pub fn not_completed(p: &Params) -> Option<String> {
         .map(|m| {
             let due = scalemodel_core::ticks_in(duration_ns, m.rate);
             // Why it is overloaded: it could not keep its rate (ticks
-            // short), or it caught up from a stall too long for the model.
-            let why = match (m.end, m.max_behind) {
-                (End::Overloaded, _) if m.ticks < due => {
+            // short), or it caught up from a stall too long for the run.
+            let why = match (m.end, m.max_behind, rule, m.late_ticks) {
+                (End::Overloaded, ..) if m.ticks < due => {
                     format!(" (never caught up: ran {} of {due} ticks)", m.ticks)
                 }
-                (End::Overloaded, Some(b)) if b > 0 => {
+                (End::Overloaded, Some(b), OverloadRule::LateShare, Some(late)) if b > 0 => {
+                    format!(
+                        " (caught up, but was {b} ticks behind at once and {late} of its {} ticks ran late, over {LATE_PERCENT_MAX} in a hundred)",
+                        m.ticks
+                    )
+                }
+                (End::Overloaded, Some(b), ..) if b > 0 => {
                     format!(" (caught up, but was {b} ticks behind at once)")
                 }
                 _ => String::new(),

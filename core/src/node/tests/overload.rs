@@ -1,12 +1,13 @@
-//! Overload: a stall the host absorbs, one it does not, and a machine that
-//! never catches up, on three nodes in virtual time (rate 5: a 200-ms period).
+//! Overload: a stall the host absorbs, one too long for the run, and a
+//! machine that never catches up, on three nodes in virtual time (rate 5: a 200-ms period).
 
 use super::*;
 
 /// Machine 0's host runs ticks 0 and 1 on time, then freezes until
-/// `late_ms` after tick 2's due time; the run goes on to its end.
-fn frozen_after_two_ticks(late_ms: u64) -> Trio {
-    let mut t = Trio::new([5, 5, 5], |_| {});
+/// `late_ms` after tick 2's due time; the run, `seconds` long, goes on to
+/// its end.
+fn frozen_after_two_ticks(late_ms: u64, seconds: u64) -> Trio {
+    let mut t = Trio::new([5, 5, 5], |c| c.duration_ns = seconds * 1_000 * MS);
     t.run(20 * MS);
     let at = t.nodes[0].start.expect("started").at_ns;
     t.run(at + 250 * MS);
@@ -18,8 +19,9 @@ fn frozen_after_two_ticks(late_ms: u64) -> Trio {
 #[test]
 fn a_stall_under_two_periods_is_counted_and_the_machine_completes() {
     // Tick 2 runs 300 ms late, after tick 3 was due (one tick behind), and
-    // tick 3 at once, 100 ms late; then the machine is back on schedule.
-    let t = frozen_after_two_ticks(300);
+    // tick 3 at once, 100 ms late; then the machine is back on schedule. In
+    // a run of 10 ticks that is 2 late.
+    let t = frozen_after_two_ticks(300, 2);
     let r = t.nodes[0].report();
     assert_eq!(r.tally.ticks, 10);
     assert_eq!((r.behind_ticks, r.max_behind), (1, 1), "{r:?}");
@@ -29,15 +31,50 @@ fn a_stall_under_two_periods_is_counted_and_the_machine_completes() {
 }
 
 #[test]
-fn two_ticks_overdue_at_once_is_overload_though_every_tick_ran() {
-    // 450 ms late: ticks 3 and 4 were due when tick 2 ran.
-    let t = frozen_after_two_ticks(450);
+fn a_longer_stall_a_long_run_absorbed_is_counted_and_the_machine_completes() {
+    // Tick 2 runs a second late, with ticks 3 to 7 already due (five
+    // behind); they run at once, 800 to 0 ms late, and the machine is back
+    // on schedule: 5 late ticks of 1,000, within one in a hundred.
+    let t = frozen_after_two_ticks(1_000, 200);
     let r = t.nodes[0].report();
-    assert_eq!(r.tally.ticks, 10);
-    assert_eq!(r.max_behind, 2, "{r:?}");
-    assert_eq!(r.late_ticks, 3);
+    assert_eq!(r.tally.ticks, 1_000);
+    assert_eq!((r.behind_ticks, r.max_behind), (5, 5), "{r:?}");
+    assert_eq!(r.late_ticks, 5);
+    assert_eq!(r.max_late_ns, 1_000 * MS);
+    assert_eq!(t.nodes[0].status(), Some(Status::Completed));
+}
+
+#[test]
+fn more_than_one_tick_in_a_hundred_late_is_overload_though_every_tick_ran() {
+    // 2.2 s late: ticks 2 to 12 run over a tenth of a period late, 11 of
+    // 1,000.
+    let t = frozen_after_two_ticks(2_200, 200);
+    let r = t.nodes[0].report();
+    assert_eq!(r.tally.ticks, 1_000);
+    assert_eq!(r.late_ticks, 11, "{r:?}");
     assert_eq!(t.nodes[0].status(), Some(Status::Overloaded));
     assert_eq!(t.nodes[1].status(), Some(Status::Completed));
+}
+
+#[test]
+fn two_ticks_overdue_at_once_in_a_short_run_is_overload_though_every_tick_ran() {
+    // 450 ms late: ticks 3 and 4 were due when tick 2 ran; 3 late of 10.
+    let t = frozen_after_two_ticks(450, 2);
+    let r = t.nodes[0].report();
+    assert_eq!(r.tally.ticks, 10);
+    assert_eq!((r.max_behind, r.late_ticks), (2, 3), "{r:?}");
+    assert_eq!(t.nodes[0].status(), Some(Status::Overloaded));
+    assert_eq!(t.nodes[1].status(), Some(Status::Completed));
+}
+
+#[test]
+fn the_late_bound_is_one_tick_in_a_hundred() {
+    assert!(late_within_bound(0, 0));
+    assert!(late_within_bound(1, 100));
+    assert!(!late_within_bound(2, 199));
+    assert!(late_within_bound(2, 200));
+    assert!(!late_within_bound(1, 99));
+    assert!(late_within_bound(u64::MAX / 100, u64::MAX));
 }
 
 #[test]
