@@ -60,6 +60,9 @@ pub(super) struct Next {
     fault: Option<(u64, usize)>,
     /// `fault` is to be worked out again.
     fault_dirty: bool,
+    /// Neither a kept fault nor one to work out: the search's one test in
+    /// a run without faults, or once every fault began.
+    fault_none: bool,
 }
 
 /// Nothing kept on the firmware.
@@ -76,6 +79,7 @@ impl Next {
         dirty: (1 << SLOTS) - 1,
         fault: None,
         fault_dirty: true,
+        fault_none: false,
     };
 
     /// Link `l` changed: its head, its close or its ends.
@@ -96,6 +100,7 @@ impl Next {
     #[inline(always)]
     pub(super) fn faults_changed(&mut self) {
         self.fault_dirty = true;
+        self.fault_none = false;
     }
 
     /// Everything may have changed (the run started).
@@ -138,6 +143,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// [`Sim::next_step`] from the kept candidates, after working out again
     /// those a step changed.
     #[cfg(target_pointer_width = "64")]
+    #[inline(always)]
     fn kept_step(&mut self) -> Option<(u64, Step)> {
         // A node called since the last search: its deadline, and its
         // incoming links that carry something (an empty link has no
@@ -204,8 +210,12 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
 
     /// The earliest fault not yet begun, while one can still act.
     #[cfg(target_pointer_width = "64")]
+    #[inline(always)]
     fn fault_candidate(&mut self) -> Option<(u64, usize)> {
-        if self.start_ns.is_none() || self.faults.as_slice().is_empty() {
+        if self.next.fault_none {
+            return None; // every fault began, or there are none
+        }
+        if self.start_ns.is_none() {
             return None;
         }
         if self.next.fault_dirty {
@@ -220,6 +230,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 }
             }
             self.next.fault = best;
+            self.next.fault_none = best.is_none();
         }
         self.next.fault?;
         if (0..N).any(|m| self.crashed[m].is_none() && self.nodes[m].status().is_none()) {
