@@ -215,9 +215,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         if self.next.fault_none {
             return None; // every fault began, or there are none
         }
-        if self.start_ns.is_none() {
-            return None;
-        }
+        self.start_ns?;
         if self.next.fault_dirty {
             self.next.fault_dirty = false;
             let mut best: Option<(u64, usize)> = None;
