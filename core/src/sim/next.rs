@@ -254,3 +254,37 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
 // The slots fit their masks.
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(SLOTS + 2 <= 32);
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Config, Sim};
+    use crate::digest::DigestSink;
+
+    /// At every step of these runs a debug build compares the kept answer
+    /// with the search from scratch (the assertion in `next_step`):
+    /// overlapping pauses and partitions, a stop inside a pause, crashes,
+    /// garbage, jitter, full inboxes and full links, several speeds.
+    #[test]
+    fn the_kept_search_agrees_with_the_search_from_scratch() {
+        let schedules = [
+            "",
+            "pause 0@2s..5s, partition 0-1@3s..9s, pause 1@4s..6s",
+            "pause 2@1s..8s, stop 2@3s, partition 1-2@2s..12s",
+            "crash 1@4s, garbage 2>0@2s, partition 0-2@5s..7s",
+            "partition 0-1@1s..3s, partition 0-1@2s..6s, pause 0@5s..5500ms, stop 0@15s",
+            "garbage 0>1@1s, garbage 1>0@1s, crash 2@6s, pause 0@6s..9s",
+        ];
+        for seed in 0..36u64 {
+            let k = usize::try_from(seed).unwrap();
+            let mut config = Config::new(seed, [1 + (seed % 6) as u32, 6, 3]);
+            config.duration_ns = 20_000_000_000;
+            config.jitter_ns = [0, 300_000, 5_000_000][k % 3];
+            config.speed = [1, 10, 1000][(k / 3) % 3];
+            let faults = schedules[k % schedules.len()].parse().unwrap();
+            let mut sim = Sim::<4, 2>::new(config, faults).unwrap();
+            let mut sink = DigestSink::new();
+            sim.run(&mut sink).unwrap();
+            assert!(sink.records() > 0, "seed {seed}");
+        }
+    }
+}
