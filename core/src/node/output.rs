@@ -9,6 +9,12 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         self.events.pop_front()
     }
 
+    /// True when [`Node::poll_event`] has an event: a host that looks again
+    /// only at a node with news can skip one without.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Bytes to transmit on `conn`, oldest first; report what went with
     /// [`Node::transmitted`].
     pub fn poll_transmit(&self, conn: ConnId) -> Option<&[u8]> {

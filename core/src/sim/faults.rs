@@ -106,6 +106,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// Fault `k` begins now.
     pub(super) fn apply_fault(&mut self, k: usize) {
         self.begun[k] = true;
+        self.next.faults_changed();
         let Some(&fault) = self.faults.as_slice().get(k) else {
             return;
         };
@@ -146,6 +147,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             return;
         }
         self.crashed[m] = Some(self.model_now().unwrap_or(0));
+        // Its deadline and its incoming links are no longer candidates.
+        self.next.node_changed(m);
         let report = self.nodes[m].report();
         for peer in [id.next(), id.other()] {
             let p = report.peers[peer.index()];
@@ -185,6 +188,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             .push_back(Segment::new(arrive_ns, bytes, false))
             .is_ok();
         self.carrying |= u8::from(pushed) << l;
+        self.next.link_changed(l);
         pushed
     }
 

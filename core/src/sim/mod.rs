@@ -39,6 +39,7 @@
 
 mod faults;
 mod link;
+mod next;
 mod report;
 mod reset;
 #[cfg(test)]
@@ -345,6 +346,8 @@ pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
     /// one is put on a link, cleared where the search finds the link empty,
     /// so that the search skips the empty ones without touching them.
     carrying: u8,
+    /// The next-step search's kept candidates (see `next.rs`).
+    next: next::Next,
     jitter: ModelRng,
     garbage: ModelRng,
     now_ns: u64,
@@ -385,6 +388,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             stale: [true; N],
             flushing: 0,
             carrying: 0,
+            next: next::Next::NEW,
             jitter: streams.get(Stream::Network),
             garbage: streams.get(Stream::Faults),
             now_ns: 0,
@@ -449,8 +453,9 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         Ok(self.report())
     }
 
-    /// The earliest step, by the documented order.
-    fn next_step(&mut self) -> Option<(u64, Step)> {
+    /// The earliest step, searched from scratch: the firmware's search (its
+    /// flash is worth more than the time), and the check of the kept one.
+    fn scan_step(&mut self) -> Option<(u64, Step)> {
         for m in 0..N {
             if self.stale[m] {
                 self.timeouts[m] = self.nodes[m].poll_timeout();
@@ -540,9 +545,22 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 while let Some(event) = self.nodes[m].poll_event() {
                     self.act(m, event, sink)?;
                 }
+                // Most calls find nothing to move (a tick without a send):
+                // one test then, without a call. (Not on the firmware: flash.)
+                #[cfg(target_pointer_width = "64")]
+                if self.transmit_idle(m) {
+                    continue;
+                }
                 if self.pump(m) {
-                    // Transmitting can end a stall or a link: look again.
-                    self.touched[m] = true;
+                    // Transmitting can end a stall or a link: look again,
+                    // unless the node has nothing new (no event, nothing to
+                    // move), which a look again would find. (Always on the
+                    // firmware: flash.)
+                    #[cfg(target_pointer_width = "64")]
+                    let again = self.nodes[m].has_events() || !self.transmit_idle(m);
+                    #[cfg(not(target_pointer_width = "64"))]
+                    let again = true;
+                    self.touched[m] = again;
                 }
             }
             // Only while a close waits (rarely), one bit per link; every
@@ -615,6 +633,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 if self.barrier.iter().all(|&b| b) {
                     self.start_ns = Some(now);
                     self.convert_faults(now);
+                    self.next.all_changed();
                     self.touched = [true; N];
                     self.stale = [true; N];
                     for node in &mut self.nodes {
@@ -653,6 +672,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         ] {
             self.links[l] = Link::NEW;
             self.links[l].ends = Some(ends);
+            self.next.link_changed(l);
         }
         self.nodes[m].handle_connected(conn, self.now_ns);
     }
@@ -685,6 +705,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     debug_assert_eq!(used, bytes.len(), "a closing link uses every byte");
                 }
                 self.links[back].detach();
+                self.next.link_changed(back);
             }
         }
         self.nodes[m].handle_closed(conn, self.now_ns);
@@ -715,6 +736,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let link = &mut self.links[l];
         link.fin_ns = Some(link.arrival(self.now_ns, delay));
         self.carrying |= 1 << l;
+        self.next.link_changed(l);
         self.flushing &= !(1 << l);
         true
     }
@@ -736,8 +758,21 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         self.net.delay(from, to, carried, system_ns, standard)
     }
 
+    /// Node `m` has nothing to move: no bytes for any connection (one test,
+    /// not a `poll_transmit` per link) and nothing staged, so no frame
+    /// waits for room either.
+    #[cfg(target_pointer_width = "64")]
+    #[inline(always)]
+    fn transmit_idle(&mut self, m: usize) -> bool {
+        let [a, b] = OUT_LINKS[m];
+        self.nodes[m].transmit_idle()
+            && self.links[a].staging.is_empty()
+            && self.links[b].staging.is_empty()
+    }
+
     /// Moves node `m`'s outgoing bytes onto its links, frame by frame, while
     /// they have room. True if anything moved.
+    #[cfg_attr(target_pointer_width = "64", inline(never))]
     fn pump(&mut self, m: usize) -> bool {
         let mut moved = false;
         // The table on 64-bit hosts; worked out on the firmware, whose flash
@@ -748,14 +783,6 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         } else {
             [link_index(me, me.next()), link_index(me, me.other())]
         };
-        // Most calls find nothing to move (a tick without a send, a
-        // second look after a frame went): one test then, not a
-        // `poll_transmit` per link. Nothing staged means no frame waits
-        // for room either. (Not on the firmware: flash.)
-        #[cfg(target_pointer_width = "64")]
-        if self.nodes[m].transmit_idle() && out.iter().all(|&l| self.links[l].staging.is_empty()) {
-            return false;
-        }
         for l in out {
             let Some((conn, _)) = self.links[l].ends else {
                 continue;
@@ -814,9 +841,14 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let link = &mut self.links[l];
         let bytes = core::mem::take(&mut link.staging);
         let arrive_ns = link.arrival(self.now_ns, delay);
+        // Only a new head changes when the link delivers next.
+        let head = link.queue.is_empty();
         match link.queue.push_back(Segment::new(arrive_ns, bytes, clock)) {
             Ok(()) => {
                 self.carrying |= 1 << l;
+                if head {
+                    self.next.link_changed(l);
+                }
                 true
             }
             Err(seg) => {
@@ -846,6 +878,11 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             }
             None => link.fin_ns?,
         };
+        // Without a pause or a partition, nothing holds it (one test here
+        // rather than a call). (Not on the firmware: flash.)
+        if cfg!(target_pointer_width = "64") && !self.has_spans {
+            return Some(at.max(self.now_ns));
+        }
         Some(self.deliverable_at(l, at.max(self.now_ns)))
     }
 
@@ -854,6 +891,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let (from, to) = link_ends(l);
         self.stale[to.index()] = true;
         self.touched[to.index()] = true;
+        // Its head goes, or its close.
+        self.next.link_changed(l);
         let receiver = (self.crashed[to.index()].is_none())
             .then_some(self.links[l].ends)
             .flatten();
@@ -878,6 +917,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             link.ends = None;
             if let Some((_, theirs)) = receiver {
                 self.links[link_index(to, from)].detach();
+                self.next.link_changed(link_index(to, from));
                 self.nodes[to.index()].handle_closed(theirs, self.now_ns);
             }
             return;

@@ -46,6 +46,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             stale,
             flushing,
             carrying,
+            next,
             jitter,
             garbage,
             now_ns,
@@ -75,6 +76,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         *stale = [true; N];
         *flushing = 0;
         *carrying = 0;
+        *next = super::next::Next::NEW;
         *jitter = streams.get(Stream::Network);
         *garbage = streams.get(Stream::Faults);
         *now_ns = 0;
