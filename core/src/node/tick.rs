@@ -23,7 +23,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         if now >= start.ticks_until_ns {
             return; // past the catch-up grace: the node ends, its ticks short
         }
-        let after = crate::model_ns(self.machine.ticks() + 1, self.machine.rate());
+        let after = self.machine.after_next_tick_ns();
         if now < due_ns(start.at_ns, after, speed) {
             self.stats.catching_up = false;
         } else if !self.stats.catching_up {
