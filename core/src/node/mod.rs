@@ -63,6 +63,8 @@ mod event;
 mod frames;
 pub mod handshake;
 mod input;
+#[cfg(target_pointer_width = "64")]
+mod numbers;
 mod outbox;
 mod output;
 mod reset;
@@ -85,7 +87,7 @@ pub use event::{
 };
 pub use handshake::Key;
 use handshake::{Keyed, Role};
-pub use outbox::Outbox;
+pub use outbox::{ClockFrame, Outbox};
 
 /// Connection slots: slot 0 dials the next machine, the rest take accepted
 /// connections, the other machine's and strangers'.

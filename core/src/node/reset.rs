@@ -74,6 +74,9 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
         for link in links.iter_mut() {
             link.reset();
+            // Off, as `new` makes it (a link's own reset, at set-up, keeps it).
+            #[cfg(target_pointer_width = "64")]
+            link.outbox.carry_clocks_as_numbers(false);
         }
         *pending = None;
         events.clear();
