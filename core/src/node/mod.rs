@@ -411,6 +411,9 @@ pub struct Node<const INBOX: usize, const OUT: usize> {
     /// the slot's bytes went. A superset, for [`Node::transmit_idle`].
     #[cfg(target_pointer_width = "64")]
     handshake_out: u8,
+    /// Ticks queue their records ([`Node::queue_records`]; 64-bit hosts).
+    #[cfg(target_pointer_width = "64")]
+    records: bool,
     /// The link to the next machine, then the link from the other.
     links: [Link<OUT>; 2],
     pending: Option<Pending>,
@@ -456,6 +459,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             deadlines: 0,
             #[cfg(target_pointer_width = "64")]
             handshake_out: 0,
+            #[cfg(target_pointer_width = "64")]
+            records: true,
             links: [Link::new(), Link::new()],
             pending: None,
             events: Deque::new(),

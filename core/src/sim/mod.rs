@@ -146,6 +146,11 @@ impl Config {
 pub trait Sink {
     /// Why a record could not be taken.
     type Error;
+    /// The sink reads the records. One that keeps nothing ([`Discard`])
+    /// says not, and the nodes then queue none
+    /// ([`Node::queue_records`]): the run, its tallies and its report are
+    /// the same.
+    const READS_RECORDS: bool = true;
     /// Takes one record.
     fn record(&mut self, record: &Record) -> Result<(), Self::Error>;
 }
@@ -156,6 +161,7 @@ pub struct Discard;
 
 impl Sink for Discard {
     type Error = core::convert::Infallible;
+    const READS_RECORDS: bool = false;
     fn record(&mut self, _: &Record) -> Result<(), Self::Error> {
         Ok(())
     }
@@ -454,6 +460,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         // Every step is a tick, a frame's arrival, a close or a fault; a
         // message is at most a few frames. Far above any honest run.
         let limit = ticks.saturating_mul(16).saturating_add(1_000_000);
+        #[cfg(target_pointer_width = "64")]
+        for node in &mut self.nodes {
+            node.queue_records(S::READS_RECORDS);
+        }
         for id in 0..N {
             self.stale[id] = true;
             self.nodes[id].handle_timeout(0);

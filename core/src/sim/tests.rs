@@ -444,3 +444,31 @@ fn clock_frames_as_numbers_change_nothing() {
     busy.sides = 4;
     both_paths::<64, 4>(busy);
 }
+
+#[test]
+fn a_sink_that_reads_no_records_changes_no_report() {
+    // `Discard` turns the nodes' records off; the run must not notice:
+    // every report the same as with the records kept, faults or not.
+    let schedules = [
+        "",
+        "crash 1@4s, partition 0-2@2s..6s",
+        "pause 0@1s..5s, stop 2@8s, garbage 1>0@3s",
+    ];
+    for seed in 0..60u64 {
+        let mut config = Config::new(seed, [1 + seed as u32 % 6, 6, 3]);
+        config.duration_ns = 12_000_000_000;
+        config.sides = [4, 10][seed as usize % 2];
+        config.jitter_ns = [0, 2_000_000][seed as usize / 2 % 2];
+        let faults: Faults = schedules[seed as usize % 3]
+            .parse()
+            .expect("a valid schedule");
+        let mut kept = Sim::<4, 2>::new(config, faults.clone()).expect("valid config");
+        let mut dropped = kept.clone();
+        let a = kept.run(&mut Keep::default()).expect("the run ends");
+        let b = dropped.run(&mut Discard).expect("the run ends");
+        assert_eq!(a, b, "{config:?}");
+        for (x, y) in kept.nodes().iter().zip(dropped.nodes()) {
+            assert_eq!(x.report(), y.report(), "{config:?}");
+        }
+    }
+}
