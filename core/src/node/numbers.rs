@@ -108,6 +108,11 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 true
             }
             State::Up(_) if !self.can_read(conn) => false,
+            // As `on_frame` does with a running link's frame.
+            State::Up(peer) => {
+                self.on_link_clock(conn, peer, frame);
+                true
+            }
             _ => {
                 self.on_frame(conn, frame.frame());
                 true

@@ -94,22 +94,31 @@ impl<const CAP: usize> Outbox<CAP> {
         self.as_numbers = on;
     }
 
-    /// Queues `frame` whole, or nothing.
-    pub fn push(&mut self, frame: &Frame) -> Result<(), Full> {
-        if self.as_numbers
-            && self.buf.is_empty()
-            && !self.numbers.is_full()
-            && let Frame::Clock { from, clock, seq } = *frame
-        {
-            let len = wire::clock_frame_len(clock, seq);
+    /// Queues the `Clock` frame `clock` whole, or nothing: as
+    /// [`Outbox::push`] with its frame, without building the frame.
+    pub fn push_clock(&mut self, clock: ClockFrame) -> Result<(), Full> {
+        if self.as_numbers && self.buf.is_empty() && !self.numbers.is_full() {
+            let len = wire::clock_frame_len(clock.clock, clock.seq);
             if !self.has_room(len) {
                 return Err(Full);
             }
-            let numbers = ClockFrame { from, clock, seq };
-            self.numbers.push_back(numbers).map_err(|_| Full)?;
+            self.numbers.push_back(clock).map_err(|_| Full)?;
             self.numbers_len += len;
             return Ok(());
         }
+        self.push_bytes(&clock.frame())
+    }
+
+    /// Queues `frame` whole, or nothing.
+    pub fn push(&mut self, frame: &Frame) -> Result<(), Full> {
+        if let Frame::Clock { from, clock, seq } = *frame {
+            return self.push_clock(ClockFrame { from, clock, seq });
+        }
+        self.push_bytes(frame)
+    }
+
+    /// Queues `frame`'s bytes whole, or nothing.
+    fn push_bytes(&mut self, frame: &Frame) -> Result<(), Full> {
         let mut scratch = [0u8; MAX_FRAME_LEN];
         let bytes = wire::encode(frame, &mut scratch).map_err(|_| Full)?;
         if !self.has_room(bytes.len()) {
