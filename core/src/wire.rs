@@ -322,6 +322,7 @@ pub(crate) fn whole_clock(frame: &[u8]) -> Option<Frame> {
 /// it, delimiter included, without writing it. (64-bit hosts: the
 /// simulator counts a frame it carries as numbers by it.)
 #[cfg(target_pointer_width = "64")]
+#[inline]
 pub(crate) const fn clock_frame_len(clock: u64, seq: u64) -> usize {
     clock::frame_len(clock, seq)
 }

@@ -101,12 +101,14 @@ pub(super) fn encode(from: u8, clock: u64, seq: u64, buf: &mut [u8]) -> Option<&
 /// zero inside is replaced by a code byte, so zeros add nothing) and the
 /// delimiter.
 #[cfg(target_pointer_width = "64")]
+#[inline]
 pub(super) const fn frame_len(clock: u64, seq: u64) -> usize {
     2 + varint_len(clock) + varint_len(seq) + 2
 }
 
 /// Bytes of `value` as a varint: one per 7 bits, at least one.
 #[cfg(target_pointer_width = "64")]
+#[inline]
 const fn varint_len(value: u64) -> usize {
     let bits = 64 - (value | 1).leading_zeros() as usize;
     bits.div_ceil(7)
