@@ -62,6 +62,7 @@ impl<const CAP: usize> Inbox<CAP> {
     }
 
     /// Messages waiting that arrived at or before `by_ns`.
+    #[cfg_attr(target_pointer_width = "64", inline)]
     pub fn len_by(&self, by_ns: u64) -> usize {
         // Most often none waits, or all had arrived: the newest tells.
         // (Not on the firmware: flash.)
