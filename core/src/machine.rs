@@ -111,6 +111,76 @@ pub(crate) const fn tenth_period_ns(rate: u32, speed: u32) -> u64 {
     (100_000_000 / per_s) as u64
 }
 
+/// The model times of a machine's ticks one after the other, without a
+/// division per tick: [`model_ns`]`(k, rate)` for `k` counting up from the
+/// tick it was made at. With `k = q * rate + r` that is
+/// `q * 1e9 + r * 1e9 / rate`; going from `r` to `r + 1` adds `1e9 / rate`
+/// to the quotient and `1e9 % rate` to the remainder `r * 1e9 % rate`,
+/// which carries one into the quotient when it reaches `rate`. (64-bit
+/// hosts only: on the firmware the fields and their code would cost flash,
+/// and its ticks are few.)
+#[cfg(target_pointer_width = "64")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Schedule {
+    /// `q * 1e9`, wrapping as [`model_ns`] does.
+    second_ns: u64,
+    /// `r`, below the rate.
+    r: u64,
+    /// `r * 1e9 / rate`.
+    within_ns: u64,
+    /// `r * 1e9 % rate`.
+    carry: u64,
+    /// `1e9 / rate` and `1e9 % rate`.
+    step_ns: u64,
+    step_carry: u64,
+    rate: u64,
+}
+
+#[cfg(target_pointer_width = "64")]
+impl Schedule {
+    const NS: u64 = 1_000_000_000;
+
+    /// The schedule at tick 1 (the tick after the first); `rate` is not 0.
+    const fn second(rate: u32) -> Self {
+        let rate = rate as u64;
+        let mut s = Self {
+            second_ns: 0,
+            r: 0,
+            within_ns: 0,
+            carry: 0,
+            step_ns: Self::NS / rate,
+            step_carry: Self::NS % rate,
+            rate,
+        };
+        s.advance();
+        s
+    }
+
+    /// `model_ns(k, rate)` for the schedule's tick `k`.
+    const fn at_ns(&self) -> u64 {
+        self.second_ns.wrapping_add(self.within_ns)
+    }
+
+    /// On to tick `k + 1`.
+    const fn advance(&mut self) {
+        self.r += 1;
+        if self.r == self.rate {
+            self.r = 0;
+            self.second_ns = self.second_ns.wrapping_add(Self::NS);
+            self.within_ns = 0;
+            self.carry = 0;
+        } else {
+            // carry < rate and step_carry < rate: at most one carries over.
+            self.within_ns += self.step_ns;
+            self.carry += self.step_carry;
+            if self.carry >= self.rate {
+                self.carry -= self.rate;
+                self.within_ns += 1;
+            }
+        }
+    }
+}
+
 /// One model machine: a Lamport clock, an inbox of at most `CAP` messages and
 /// the tick rule. It never reads a clock or touches I/O.
 #[derive(Debug, Clone)]
@@ -124,6 +194,10 @@ pub struct Machine<const CAP: usize> {
     /// `model_ns(ticks, rate)`, kept rather than worked out (three divisions)
     /// each time a host asks when the next tick is due.
     next_ns: u64,
+    /// The model time of the tick after the next, carried from tick to
+    /// tick (64-bit hosts; the firmware works it out).
+    #[cfg(target_pointer_width = "64")]
+    after: Schedule,
     next_seq: [u64; N],
 }
 
@@ -148,6 +222,8 @@ impl<const CAP: usize> Machine<CAP> {
             inbox: Inbox::new(),
             ticks: 0,
             next_ns: 0,
+            #[cfg(target_pointer_width = "64")]
+            after: Schedule::second(rate),
             next_seq: [0; N],
         }
     }
@@ -176,6 +252,8 @@ impl<const CAP: usize> Machine<CAP> {
             inbox,
             ticks,
             next_ns,
+            #[cfg(target_pointer_width = "64")]
+            after,
             next_seq,
         } = self;
         *my_id = id;
@@ -185,6 +263,10 @@ impl<const CAP: usize> Machine<CAP> {
         inbox.clear();
         *ticks = 0;
         *next_ns = 0;
+        #[cfg(target_pointer_width = "64")]
+        {
+            *after = Schedule::second(rate);
+        }
         *next_seq = [0; N];
         Ok(())
     }
@@ -212,6 +294,18 @@ impl<const CAP: usize> Machine<CAP> {
     /// The scheduled model time of the next tick, in ns.
     pub const fn next_tick_ns(&self) -> u64 {
         self.next_ns
+    }
+
+    /// The scheduled model time of the tick after the next, in ns.
+    pub const fn after_next_tick_ns(&self) -> u64 {
+        #[cfg(target_pointer_width = "64")]
+        {
+            self.after.at_ns()
+        }
+        #[cfg(not(target_pointer_width = "64"))]
+        {
+            model_ns(self.ticks + 1, self.rate)
+        }
     }
 
     /// The inbox.
@@ -246,6 +340,10 @@ impl<const CAP: usize> Machine<CAP> {
     ///
     /// On [`ClockOverflow`] the clock, the inbox and the tick count are left as
     /// they were (a die roll already made is spent).
+    // Inlined into the node's tick on 64-bit hosts: the call and the
+    // record's copy out cost a third of the tick's own work. (Not on the
+    // firmware: flash.)
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     pub fn tick<R: Rng + ?Sized>(
         &mut self,
         due_ns: u64,
@@ -281,7 +379,15 @@ impl<const CAP: usize> Machine<CAP> {
             event,
         };
         self.ticks += 1;
-        self.next_ns = model_ns(self.ticks, self.rate);
+        #[cfg(target_pointer_width = "64")]
+        {
+            self.next_ns = self.after.at_ns();
+            self.after.advance();
+        }
+        #[cfg(not(target_pointer_width = "64"))]
+        {
+            self.next_ns = model_ns(self.ticks, self.rate);
+        }
         Ok(record)
     }
 
@@ -538,7 +644,52 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_schedule_steps_through_model_ns() {
+        for rate in [
+            1,
+            2,
+            3,
+            6,
+            7,
+            1000,
+            999_999_937,
+            1_000_000_000,
+            1_000_000_001,
+            u32::MAX,
+        ] {
+            let mut m = Machine::<4>::new(MachineId::ZERO, rate, 10).unwrap();
+            let mut rng = crate::rng::stream(1, crate::rng::Stream::Machine(MachineId::ZERO));
+            let mut s = Schedule::second(rate);
+            for k in 1..3000u64 {
+                assert_eq!(s.at_ns(), model_ns(k, rate), "{k} {rate}");
+                s.advance();
+            }
+            for k in 0..50u64 {
+                assert_eq!(m.next_tick_ns(), model_ns(k, rate));
+                assert_eq!(m.after_next_tick_ns(), model_ns(k + 1, rate));
+                let record = m.tick(0, 0, &mut rng).unwrap();
+                assert_eq!(record.model_ns, model_ns(k, rate));
+            }
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_schedule_is_model_ns(rate in 1u32.., start in 0u64..2_000_000, steps in 1usize..400) {
+            // Stepped from tick 1 to `start`, then checked tick by tick.
+            let mut s = Schedule::second(rate);
+            let skip = start % (u64::from(rate) * 3 + 5);
+            for _ in 1..skip {
+                s.advance();
+            }
+            let first = skip.max(1);
+            for k in first..first + steps as u64 {
+                proptest::prop_assert_eq!(s.at_ns(), model_ns(k, rate));
+                s.advance();
+            }
+        }
+
         #[test]
         fn ticks_in_is_the_u128_formula(
             d in proptest::num::u64::ANY,

@@ -318,6 +318,15 @@ pub(crate) fn whole_clock(frame: &[u8]) -> Option<Frame> {
     }
 }
 
+/// The length of the `Clock` frame `(_, clock, seq)` as [`encode`] writes
+/// it, delimiter included, without writing it. (64-bit hosts: the
+/// simulator counts a frame it carries as numbers by it.)
+#[cfg(target_pointer_width = "64")]
+#[inline]
+pub(crate) const fn clock_frame_len(clock: u64, seq: u64) -> usize {
+    clock::frame_len(clock, seq)
+}
+
 /// True when `frame`, one whole frame that [`encode`] wrote, is a `Clock`:
 /// only its variant byte is read (the first byte after the COBS code, since
 /// the variant index is not zero), so it says nothing of other bytes.

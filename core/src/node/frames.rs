@@ -168,6 +168,12 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 self.check_barrier();
                 Ok(())
             }
+            #[cfg(target_pointer_width = "64")]
+            Frame::Clock { from, clock, seq } => {
+                return self.on_link_clock(conn, peer, ClockFrame { from, clock, seq });
+            }
+            // The firmware's one body (flash).
+            #[cfg(not(target_pointer_width = "64"))]
             Frame::Clock { from, clock, seq } if !matches!(self.phase, Phase::SetUp) => self
                 .on_clock(
                     i,
@@ -187,6 +193,29 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 self.on_bye(i, sent)
             }
             other => Err(ProtocolError::Unexpected(other.kind())),
+        };
+        if let Err(e) = result {
+            self.protocol(conn, e);
+        }
+    }
+
+    /// A `Clock` frame on the running link to `peer`: a model message once
+    /// the barrier passed, a protocol error before. (64-bit hosts: the
+    /// firmware reads a frame in `on_link_frame` alone, for its flash.)
+    #[cfg(target_pointer_width = "64")]
+    pub(super) fn on_link_clock(&mut self, conn: ConnId, peer: MachineId, frame: ClockFrame) {
+        let Some(i) = self.link_index(peer) else {
+            return;
+        };
+        let result = if matches!(self.phase, Phase::SetUp) {
+            Err(ProtocolError::Unexpected(wire::FrameKind::Clock))
+        } else {
+            let msg = Message {
+                from: peer,
+                clock: frame.clock,
+                seq: frame.seq,
+            };
+            self.on_clock(i, peer, msg, frame.from)
         };
         if let Err(e) = result {
             self.protocol(conn, e);

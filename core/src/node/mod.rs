@@ -65,6 +65,8 @@ mod event;
 mod frames;
 pub mod handshake;
 mod input;
+#[cfg(target_pointer_width = "64")]
+mod numbers;
 mod outbox;
 mod output;
 mod reset;
@@ -87,7 +89,7 @@ pub use event::{
 };
 pub use handshake::Key;
 use handshake::{Keyed, Role};
-pub use outbox::Outbox;
+pub use outbox::{ClockFrame, Outbox};
 
 /// Connection slots: slot 0 dials the next machine, the rest take accepted
 /// connections, the other machine's and strangers'.
@@ -429,6 +431,9 @@ pub struct Node<const INBOX: usize, const OUT: usize> {
     /// the slot's bytes went. A superset, for [`Node::transmit_idle`].
     #[cfg(target_pointer_width = "64")]
     handshake_out: u8,
+    /// Ticks queue their records ([`Node::queue_records`]; 64-bit hosts).
+    #[cfg(target_pointer_width = "64")]
+    records: bool,
     /// The link to the next machine, then the link from the other.
     links: [Link<OUT>; 2],
     pending: Option<Pending>,
@@ -474,6 +479,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             deadlines: 0,
             #[cfg(target_pointer_width = "64")]
             handshake_out: 0,
+            #[cfg(target_pointer_width = "64")]
+            records: true,
             links: [Link::new(), Link::new()],
             pending: None,
             events: Deque::new(),

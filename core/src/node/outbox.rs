@@ -6,8 +6,45 @@
 //! never reaches stay untouched (the ring starts over at its first byte
 //! whenever it empties). The firmware keeps a plain array, which costs less
 //! flash, and its outboxes are small.
+//!
+//! **Clock frames as numbers** (64-bit hosts, for the simulator): an outbox
+//! told to ([`Outbox::carry_clocks_as_numbers`]) keeps a `Clock` frame
+//! queued while no bytes wait as its three numbers, with its encoded length
+//! counted against `CAP` as if its bytes were there. The waiting frames are
+//! then the numbers first, then the bytes (a `Clock` queued while bytes
+//! wait goes behind them as bytes), so the order and the room are those of
+//! the bytes alone; [`Outbox::front`] gives bytes only once no numbers wait
+//! ahead of them, [`Outbox::front_clock`] the first numbers.
 
 use crate::wire::{self, Frame, MAX_FRAME_LEN};
+
+/// A `Clock` frame's fields, queued or carried without its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockFrame {
+    /// The sender's id, as the frame carries it.
+    pub from: u8,
+    /// The sender's Lamport clock after the send.
+    pub clock: u64,
+    /// The message's number on its directed link.
+    pub seq: u64,
+}
+
+impl ClockFrame {
+    /// The frame these numbers stand for.
+    pub const fn frame(self) -> Frame {
+        Frame::Clock {
+            from: self.from,
+            clock: self.clock,
+            seq: self.seq,
+        }
+    }
+}
+
+/// `Clock` frames an outbox keeps as numbers at most: as many of the
+/// shortest (6 bytes) as fit the simulator's outbox; past that they wait
+/// as bytes.
+#[cfg(target_pointer_width = "64")]
+const NUMBERS_MAX: usize = MAX_FRAME_LEN / 6;
 
 /// The outbox cannot take the frame whole; nothing was queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +55,15 @@ pub struct Full;
 pub struct Outbox<const CAP: usize> {
     #[cfg(target_pointer_width = "64")]
     buf: heapless::Deque<u8, CAP>,
+    /// `Clock` frames waiting ahead of `buf`'s bytes as their numbers.
+    #[cfg(target_pointer_width = "64")]
+    numbers: heapless::Deque<ClockFrame, NUMBERS_MAX>,
+    /// The encoded length of `numbers`' frames.
+    #[cfg(target_pointer_width = "64")]
+    numbers_len: usize,
+    /// `Clock` frames may wait as numbers.
+    #[cfg(target_pointer_width = "64")]
+    as_numbers: bool,
     #[cfg(not(target_pointer_width = "64"))]
     buf: [u8; CAP],
     #[cfg(not(target_pointer_width = "64"))]
@@ -35,11 +81,44 @@ impl<const CAP: usize> Outbox<CAP> {
         let () = Self::NONEMPTY;
         Self {
             buf: heapless::Deque::new(),
+            numbers: heapless::Deque::new(),
+            numbers_len: 0,
+            as_numbers: false,
         }
+    }
+
+    /// From now on a `Clock` frame queued while no bytes wait is kept as its
+    /// numbers (see the module's doc); `false` restores bytes for all.
+    /// Numbers already waiting stay numbers.
+    pub fn carry_clocks_as_numbers(&mut self, on: bool) {
+        self.as_numbers = on;
+    }
+
+    /// Queues the `Clock` frame `clock` whole, or nothing: as
+    /// [`Outbox::push`] with its frame, without building the frame.
+    pub fn push_clock(&mut self, clock: ClockFrame) -> Result<(), Full> {
+        if self.as_numbers && self.buf.is_empty() && !self.numbers.is_full() {
+            let len = wire::clock_frame_len(clock.clock, clock.seq);
+            if !self.has_room(len) {
+                return Err(Full);
+            }
+            self.numbers.push_back(clock).map_err(|_| Full)?;
+            self.numbers_len += len;
+            return Ok(());
+        }
+        self.push_bytes(&clock.frame())
     }
 
     /// Queues `frame` whole, or nothing.
     pub fn push(&mut self, frame: &Frame) -> Result<(), Full> {
+        if let Frame::Clock { from, clock, seq } = *frame {
+            return self.push_clock(ClockFrame { from, clock, seq });
+        }
+        self.push_bytes(frame)
+    }
+
+    /// Queues `frame`'s bytes whole, or nothing.
+    fn push_bytes(&mut self, frame: &Frame) -> Result<(), Full> {
         let mut scratch = [0u8; MAX_FRAME_LEN];
         let bytes = wire::encode(frame, &mut scratch).map_err(|_| Full)?;
         if !self.has_room(bytes.len()) {
@@ -52,14 +131,56 @@ impl<const CAP: usize> Outbox<CAP> {
         Ok(())
     }
 
-    /// The oldest waiting bytes that lie in one piece (empty when none wait).
+    /// The oldest waiting bytes that lie in one piece (empty when none
+    /// wait, or when numbers wait ahead of them).
     pub fn front(&self) -> &[u8] {
+        if !self.numbers.is_empty() {
+            return &[];
+        }
         self.buf.as_slices().0
     }
 
+    /// The oldest waiting frame, when it waits as numbers.
+    pub fn front_clock(&self) -> Option<ClockFrame> {
+        self.numbers.front().copied()
+    }
+
+    /// Drops the oldest frame waiting as numbers (the host carried it);
+    /// true if there was one.
+    pub fn take_clock(&mut self) -> bool {
+        let Some(c) = self.numbers.pop_front() else {
+            return false;
+        };
+        self.numbers_len -= wire::clock_frame_len(c.clock, c.seq);
+        true
+    }
+
+    /// Turns the frames waiting as numbers into their bytes, in place ahead
+    /// of the bytes already waiting: for a host that needs the bytes after
+    /// all. Room was counted for them as they were queued.
+    pub fn numbers_to_bytes(&mut self) {
+        while let Some(c) = self.numbers.pop_back() {
+            let mut scratch = [0u8; MAX_FRAME_LEN];
+            // A Clock frame always encodes, to `clock_frame_len` bytes (the
+            // assertion below would see one that did not).
+            if let Ok(bytes) = wire::encode(&c.frame(), &mut scratch) {
+                self.numbers_len -= bytes.len();
+                for &b in bytes.iter().rev() {
+                    let pushed = self.buf.push_front(b);
+                    debug_assert!(pushed.is_ok(), "room was counted for the frame");
+                }
+            }
+        }
+        debug_assert_eq!(self.numbers_len, 0, "numbers lost on the way to bytes");
+    }
+
     /// Drops the first `n` waiting bytes (the host transmitted them) and
-    /// returns how many frames that completed (delimiters passed).
+    /// returns how many frames that completed (delimiters passed). While
+    /// numbers wait ahead of the bytes, none were offered, and none go.
     pub fn consume(&mut self, n: usize) -> usize {
+        if !self.numbers.is_empty() {
+            return 0;
+        }
         let len = self.buf.len();
         let n = n.min(len);
         let (front, back) = self.buf.as_slices();
@@ -77,14 +198,16 @@ impl<const CAP: usize> Outbox<CAP> {
         frames
     }
 
-    /// Bytes waiting.
+    /// Bytes waiting, those of frames waiting as numbers included.
     pub const fn len(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.numbers_len
     }
 
     /// Drops everything waiting.
     pub fn clear(&mut self) {
         self.buf.clear();
+        self.numbers.clear();
+        self.numbers_len = 0;
     }
 }
 
@@ -159,8 +282,16 @@ impl<const CAP: usize> Outbox<CAP> {
     }
 
     /// True when nothing waits.
+    #[cfg(not(target_pointer_width = "64"))]
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// True when nothing waits. (The ring's own test, a comparison, rather
+    /// than its length, which takes branches: a host asks after every call.)
+    #[cfg(target_pointer_width = "64")]
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty() && self.numbers_len == 0
     }
 }
 

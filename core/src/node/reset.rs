@@ -49,6 +49,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             deadlines,
             #[cfg(target_pointer_width = "64")]
             handshake_out,
+            #[cfg(target_pointer_width = "64")]
+            records,
             links,
             pending,
             events,
@@ -71,9 +73,13 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         {
             *deadlines = 0;
             *handshake_out = 0;
+            *records = true;
         }
         for link in links.iter_mut() {
             link.reset();
+            // Off, as `new` makes it (a link's own reset, at set-up, keeps it).
+            #[cfg(target_pointer_width = "64")]
+            link.outbox.carry_clocks_as_numbers(false);
         }
         *pending = None;
         events.clear();

@@ -23,7 +23,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         if now >= start.ticks_until_ns {
             return; // past the catch-up grace: the node ends, its ticks short
         }
-        let after = crate::model_ns(self.machine.ticks() + 1, self.machine.rate());
+        let after = self.machine.after_next_tick_ns();
         if now < due_ns(start.at_ns, after, speed) {
             self.stats.catching_up = false;
         } else if !self.stats.catching_up {
@@ -45,7 +45,13 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             self.stats.first_tick_ns = Some(now.saturating_sub(self.created_ns));
         }
         self.stats.tally.observe(&record);
-        self.emit(Event::Record(record));
+        #[cfg(target_pointer_width = "64")]
+        let queue = self.records;
+        #[cfg(not(target_pointer_width = "64"))]
+        let queue = true;
+        if queue {
+            self.emit(Event::Record(record));
+        }
         if let Kind::Send(sends) = record.event {
             self.pending = Some(Pending {
                 sends,
@@ -58,6 +64,16 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 self.stats.stalls += 1;
             }
         }
+    }
+
+    /// Whether ticks queue their records as [`Event::Record`]: on unless
+    /// the host turns it off. A host that reads no record (the simulator
+    /// with a sink that keeps nothing) turns it off and saves queueing and
+    /// draining one event per tick; the ticks, their tallies and the report
+    /// are the same. Every other event is queued as before. (64-bit hosts.)
+    #[cfg(target_pointer_width = "64")]
+    pub fn queue_records(&mut self, on: bool) {
+        self.records = on;
     }
 
     /// How many ticks after the next one to run were already due at `now`:
@@ -76,7 +92,25 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     }
 
     /// Queues the waiting sends while they fit; the stall ends when all did.
+    /// Called after every tick and transmission, mostly with nothing
+    /// waiting: on 64-bit hosts that test is inlined where it is called, so
+    /// that the common case pays no call (the firmware keeps one body: flash).
+    #[cfg(target_pointer_width = "64")]
+    #[inline(always)]
     pub(super) fn unstall(&mut self) {
+        if self.pending.is_some() {
+            self.unstall_pending();
+        }
+    }
+
+    #[cfg(not(target_pointer_width = "64"))]
+    pub(super) fn unstall(&mut self) {
+        self.unstall_pending();
+    }
+
+    /// [`Node::unstall`] with sends waiting.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
+    fn unstall_pending(&mut self) {
         let Some(mut p) = self.pending else { return };
         let from = self.config.id;
         while let Some(&(to, seq)) = p.sends.as_slice().get(p.next) {
@@ -111,12 +145,20 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             link.report.undeliverable += 1;
             return true;
         }
-        let frame = Frame::Clock {
+        #[cfg(target_pointer_width = "64")]
+        let pushed = link.outbox.push_clock(ClockFrame {
             from: msg.from.get(),
             clock: msg.clock,
             seq: msg.seq,
-        };
-        if link.outbox.push(&frame).is_err() {
+        });
+        // The firmware's outbox takes frames only (less flash).
+        #[cfg(not(target_pointer_width = "64"))]
+        let pushed = link.outbox.push(&Frame::Clock {
+            from: msg.from.get(),
+            clock: msg.clock,
+            seq: msg.seq,
+        });
+        if pushed.is_err() {
             return false;
         }
         link.clocks_unsent += 1;

@@ -3,6 +3,8 @@
 use heapless::{Deque, Vec};
 
 use super::Carried;
+#[cfg(target_pointer_width = "64")]
+use crate::node::ClockFrame;
 use crate::wire::MAX_FRAME_LEN;
 
 /// One frame (or one burst of garbage) on its way.
@@ -13,6 +15,9 @@ pub(super) struct Segment {
     pub(super) bytes: Vec<u8, MAX_FRAME_LEN>,
     /// It carries a model message (a `Clock` frame).
     pub(super) clock: bool,
+    /// A `Clock` frame carried as its numbers (`bytes` is then empty).
+    #[cfg(target_pointer_width = "64")]
+    pub(super) numbers: Option<ClockFrame>,
 }
 
 impl Segment {
@@ -23,6 +28,19 @@ impl Segment {
             arrive_ns,
             bytes,
             clock,
+            #[cfg(target_pointer_width = "64")]
+            numbers: None,
+        }
+    }
+
+    /// A segment of the `Clock` frame `frame`, carried as numbers.
+    #[cfg(target_pointer_width = "64")]
+    pub(super) const fn of_clock(arrive_ns: u64, frame: ClockFrame) -> Self {
+        Self {
+            arrive_ns,
+            bytes: Vec::new(),
+            clock: true,
+            numbers: Some(frame),
         }
     }
 }

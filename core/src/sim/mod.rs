@@ -147,6 +147,11 @@ impl Config {
 pub trait Sink {
     /// Why a record could not be taken.
     type Error;
+    /// The sink reads the records. One that keeps nothing ([`Discard`])
+    /// says not, and the nodes then queue none
+    /// ([`Node::queue_records`]): the run, its tallies and its report are
+    /// the same.
+    const READS_RECORDS: bool = true;
     /// Takes one record.
     fn record(&mut self, record: &Record) -> Result<(), Self::Error>;
 }
@@ -157,6 +162,7 @@ pub struct Discard;
 
 impl Sink for Discard {
     type Error = core::convert::Infallible;
+    const READS_RECORDS: bool = false;
     fn record(&mut self, _: &Record) -> Result<(), Self::Error> {
         Ok(())
     }
@@ -354,6 +360,11 @@ pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
     /// Model time 0 on the simulator's clock, once the run started.
     start_ns: Option<u64>,
     steps: u64,
+    /// `Clock` frames travel as their numbers (see
+    /// [`Node::carry_clocks_as_numbers`]): no fault and no network reads
+    /// their bytes. (64-bit hosts.)
+    #[cfg(target_pointer_width = "64")]
+    numbers: bool,
     net: W,
 }
 
@@ -372,6 +383,14 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let streams = Streams::new(config.seed);
         let [a, b, c] = MachineId::ALL.map(|id| Node::new(config.node(id, &streams), 0));
         let spans = has_spans(&faults);
+        #[allow(unused_mut)] // the firmware sets nothing
+        let mut nodes = [a?, b?, c?];
+        #[cfg(target_pointer_width = "64")]
+        let numbers = Self::numbers_do(&faults);
+        #[cfg(target_pointer_width = "64")]
+        for node in &mut nodes {
+            node.carry_clocks_as_numbers(numbers);
+        }
         Ok(Self {
             config,
             faults,
@@ -379,7 +398,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             missed: [false; FAULTS_MAX],
             host_faults: [(0, 0); FAULTS_MAX],
             has_spans: spans,
-            nodes: [a?, b?, c?],
+            nodes,
             links: [const { Link::NEW }; LINKS],
             crashed: [None; N],
             barrier: [false; N],
@@ -394,8 +413,29 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             now_ns: 0,
             start_ns: None,
             steps: 0,
+            #[cfg(target_pointer_width = "64")]
+            numbers,
             net,
         })
+    }
+
+    /// `Clock` frames may travel as numbers in a run with `faults`: none
+    /// (a fault may inject bytes or cut a link mid-frame) and a network that
+    /// does not read what frames carry.
+    #[cfg(target_pointer_width = "64")]
+    fn numbers_do(faults: &Faults) -> bool {
+        faults.as_slice().is_empty() && !W::READS_CARRIED
+    }
+
+    /// Carries every `Clock` frame as bytes, as a run with faults does,
+    /// even where its numbers would do: the path the fast one is checked
+    /// against. Call it before [`Sim::run`].
+    #[cfg(target_pointer_width = "64")]
+    pub fn carry_clocks_as_bytes(&mut self) {
+        self.numbers = false;
+        for node in &mut self.nodes {
+            node.carry_clocks_as_numbers(false);
+        }
     }
 
     /// The run's parameters.
@@ -424,6 +464,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         // Every step is a tick, a frame's arrival, a close or a fault; a
         // message is at most a few frames. Far above any honest run.
         let limit = ticks.saturating_mul(16).saturating_add(1_000_000);
+        #[cfg(target_pointer_width = "64")]
+        for node in &mut self.nodes {
+            node.queue_records(S::READS_RECORDS);
+        }
         for id in 0..N {
             self.stale[id] = true;
             self.nodes[id].handle_timeout(0);
@@ -604,6 +648,11 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 if link.closing || link.queue.is_full() {
                     continue;
                 }
+                #[cfg(target_pointer_width = "64")]
+                debug_assert!(
+                    self.nodes[m].poll_clock(conn).is_none(),
+                    "node {m} settled with a Clock frame for link {l}, which has room"
+                );
                 debug_assert!(
                     link.staging.last() != Some(&0) && self.nodes[m].poll_transmit(conn).is_none(),
                     "node {m} settled with bytes for link {l}, which has room"
@@ -698,9 +747,17 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     && self.deliverable_at(back, seg.arrive_ns.max(self.now_ns)) <= self.now_ns
                 {
                     let bytes = seg.bytes.clone();
+                    #[cfg(target_pointer_width = "64")]
+                    let numbers = seg.numbers;
                     self.links[back].queue.pop_front();
                     // The peer may find room on the link again.
                     self.touched[peer.index()] = true;
+                    #[cfg(target_pointer_width = "64")]
+                    if let Some(frame) = numbers {
+                        let used = self.nodes[m].handle_clock(conn, frame, self.now_ns);
+                        debug_assert!(used, "a closing link uses every frame");
+                        continue;
+                    }
                     let used = self.nodes[m].handle_bytes(conn, &bytes, self.now_ns);
                     debug_assert_eq!(used, bytes.len(), "a closing link uses every byte");
                 }
@@ -794,6 +851,11 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 if !self.post_staged(l) {
                     break; // the link is full
                 }
+                #[cfg(target_pointer_width = "64")]
+                if self.numbers && self.carry_clock(m, l, conn) {
+                    moved = true;
+                    continue;
+                }
                 let Some(bytes) = self.nodes[m].poll_transmit(conn) else {
                     break;
                 };
@@ -813,6 +875,37 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             }
         }
         moved
+    }
+
+    /// Puts node `m`'s next frame on link `l` as numbers, if it waits as
+    /// numbers and the link has room; true if it did. This is what the byte
+    /// path does with the frame's bytes (stage them, `transmitted`, post
+    /// them with the same delay draw), without the bytes. When the link is
+    /// full the frame is turned into bytes, which wait in staging as any
+    /// frame's would, so the outbox's room is the same both ways.
+    #[cfg(target_pointer_width = "64")]
+    fn carry_clock(&mut self, m: usize, l: usize, conn: ConnId) -> bool {
+        let Some(frame) = self.nodes[m].poll_clock(conn) else {
+            return false;
+        };
+        if self.links[l].queue.is_full() || !self.links[l].staging.is_empty() {
+            self.nodes[m].clocks_to_bytes(conn);
+            return false;
+        }
+        let delay = self.delay(l, Carried::Other);
+        let link = &mut self.links[l];
+        let arrive_ns = link.arrival(self.now_ns, delay);
+        if link
+            .queue
+            .push_back(Segment::of_clock(arrive_ns, frame))
+            .is_err()
+        {
+            return false; // checked for room above
+        }
+        self.carrying |= 1 << l;
+        self.stale[m] = true;
+        self.nodes[m].transmitted_clock(conn, self.now_ns);
+        true
     }
 
     /// Puts link `l`'s staged frame on the link once it is whole; false when
@@ -930,6 +1023,13 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             self.links[l].queue.pop_front();
             return;
         };
+        #[cfg(target_pointer_width = "64")]
+        if let Some(frame) = seg.numbers {
+            if self.nodes[to.index()].handle_clock(theirs, frame, self.now_ns) {
+                self.links[l].queue.pop_front();
+            }
+            return;
+        }
         let used = self.nodes[to.index()].handle_bytes(theirs, &seg.bytes, self.now_ns);
         let link = &mut self.links[l];
         if let Some(seg) = link.queue.front_mut() {

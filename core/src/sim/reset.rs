@@ -52,6 +52,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             now_ns,
             start_ns,
             steps,
+            #[cfg(target_pointer_width = "64")]
+            numbers,
             // The network is the caller's: a reset keeps it.
             net: _,
         } = self;
@@ -82,6 +84,13 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         *now_ns = 0;
         *start_ns = None;
         *steps = 0;
+        #[cfg(target_pointer_width = "64")]
+        {
+            *numbers = Self::numbers_do(&faults);
+            for node in nodes.iter_mut() {
+                node.carry_clocks_as_numbers(*numbers);
+            }
+        }
         *my_config = config;
         *my_faults = faults;
         Ok(())

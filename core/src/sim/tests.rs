@@ -393,3 +393,82 @@ fn a_stopped_machine_hears_bye_from_a_peer_that_was_stalled() {
         assert_balanced(&report);
     }
 }
+
+/// One run of `config` with `Clock` frames as numbers (the default without
+/// faults) and as bytes: every record, the report and each node's report.
+fn both_paths<const I: usize, const L: usize>(config: Config) -> (StdVec<Record>, Report) {
+    let mut fast = Sim::<I, L>::new(config, Faults::none()).expect("valid config");
+    assert!(fast.numbers, "a run without faults carries numbers");
+    let mut slow = fast.clone();
+    slow.carry_clocks_as_bytes();
+    let (mut a, mut b) = (Keep::default(), Keep::default());
+    let fast_report = fast.run(&mut a).expect("the run ends");
+    let slow_report = slow.run(&mut b).expect("the run ends");
+    assert_eq!(a.0, b.0, "{config:?}");
+    assert_eq!(fast_report, slow_report, "{config:?}");
+    for (x, y) in fast.nodes().iter().zip(slow.nodes()) {
+        assert_eq!(x.report(), y.report(), "{config:?}");
+    }
+    (a.0, fast_report)
+}
+
+#[test]
+fn clock_frames_as_numbers_change_nothing() {
+    // Over many seeds: small inboxes and links (full links stall their
+    // senders, so frames wait in staging and turn into bytes), jitter,
+    // speeds, fast rates; every run compared record by record.
+    let mut stalls = 0;
+    let mut holds = 0;
+    for seed in 0..120u64 {
+        let rates = [1 + seed % 6, 1 + seed / 6 % 6, 1 + seed / 36 % 6].map(|r| r as u32);
+        let mut config = Config::new(seed, rates);
+        config.duration_ns = 30_000_000_000;
+        config.sides = [4, 5, 10][seed as usize % 3];
+        config.jitter_ns = [0, 3_000_000, 400_000_000][seed as usize / 3 % 3];
+        config.speed = [1, 3][seed as usize / 9 % 2];
+        config.start_ns = seed * 1_000;
+        let (records, report) = match seed % 4 {
+            0 => both_paths::<2, 2>(config),
+            1 => both_paths::<4, 1>(config),
+            2 => both_paths::<16, 8>(config),
+            _ => both_paths::<64, 64>(config),
+        };
+        assert!(!records.is_empty());
+        stalls += report.machines.iter().map(|m| m.stalls).sum::<u64>();
+        holds += report.machines.iter().map(|m| m.held).sum::<u64>();
+    }
+    // The bounds were hit: full links and full inboxes, both ways.
+    assert!(stalls > 0 && holds > 0, "{stalls} {holds}");
+    let mut busy = Config::new(7, [1000, 1000, 3]);
+    busy.duration_ns = 2_000_000_000;
+    busy.sides = 4;
+    both_paths::<64, 4>(busy);
+}
+
+#[test]
+fn a_sink_that_reads_no_records_changes_no_report() {
+    // `Discard` turns the nodes' records off; the run must not notice:
+    // every report the same as with the records kept, faults or not.
+    let schedules = [
+        "",
+        "crash 1@4s, partition 0-2@2s..6s",
+        "pause 0@1s..5s, stop 2@8s, garbage 1>0@3s",
+    ];
+    for seed in 0..60u64 {
+        let mut config = Config::new(seed, [1 + seed as u32 % 6, 6, 3]);
+        config.duration_ns = 12_000_000_000;
+        config.sides = [4, 10][seed as usize % 2];
+        config.jitter_ns = [0, 2_000_000][seed as usize / 2 % 2];
+        let faults: Faults = schedules[seed as usize % 3]
+            .parse()
+            .expect("a valid schedule");
+        let mut kept = Sim::<4, 2>::new(config, faults.clone()).expect("valid config");
+        let mut dropped = kept.clone();
+        let a = kept.run(&mut Keep::default()).expect("the run ends");
+        let b = dropped.run(&mut Discard).expect("the run ends");
+        assert_eq!(a, b, "{config:?}");
+        for (x, y) in kept.nodes().iter().zip(dropped.nodes()) {
+            assert_eq!(x.report(), y.report(), "{config:?}");
+        }
+    }
+}
