@@ -895,12 +895,17 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let delay = self.delay(l, Carried::Other);
         let link = &mut self.links[l];
         let arrive_ns = link.arrival(self.now_ns, delay);
+        // Only a new head changes when the link delivers next.
+        let head = link.queue.is_empty();
         if link
             .queue
             .push_back(Segment::of_clock(arrive_ns, frame))
             .is_err()
         {
             return false; // checked for room above
+        }
+        if head {
+            self.next.link_changed(l);
         }
         self.carrying |= 1 << l;
         self.stale[m] = true;
