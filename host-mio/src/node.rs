@@ -428,11 +428,11 @@ impl<T: Timer> Node<T> {
         self.can_accept(now)
             || self.write_more
             || self.start_due().is_some()
-            || self
-                .sockets
-                .iter()
-                .flatten()
-                .any(|s| s.may_read && !s.connecting && self.core.can_read(s.conn))
+            || self.sockets.iter().flatten().any(|s| {
+                (s.may_read || !s.unused().is_empty())
+                    && !s.connecting
+                    && self.core.can_read(s.conn)
+            })
     }
 
     /// True when the loop may accept this turn: the listener may hold
@@ -467,13 +467,7 @@ impl<T: Timer> Node<T> {
                     let Some(s) = slot.and_then(Option::as_mut) else {
                         continue;
                     };
-                    s.woke = true;
-                    if event.is_readable() || event.is_read_closed() || event.is_error() {
-                        s.may_read = true;
-                    }
-                    if event.is_writable() || event.is_write_closed() || event.is_error() {
-                        s.blocked = false;
-                    }
+                    s.on_event(event);
                 }
             }
         }
@@ -484,6 +478,8 @@ impl<T: Timer> Node<T> {
             // still armed.
             // The clock read after `fired`: an expiry it consumed is past,
             // so the timer is no longer armed even if it came after `now`.
+            // (The timerfd's `fired` consumes nothing and costs nothing, so
+            // this is `now` give or take a clock read.)
             let t = self.timer.now_ns();
             if let Some(armed) = self.armed_ns.filter(|&at| t >= at) {
                 self.margin.woke(t - armed);
