@@ -473,17 +473,19 @@ impl<T: Timer> Node<T> {
         }
         if timer_fired {
             self.timer.fired()?;
-            // A wake-up before the armed time is a stale event of an earlier
-            // arming: it says nothing of the overshoot, and the timer is
-            // still armed.
-            // The clock read after `fired`: an expiry it consumed is past,
-            // so the timer is no longer armed even if it came after `now`.
-            // (The timerfd's `fired` consumes nothing and costs nothing, so
-            // this is `now` give or take a clock read.)
+            // The timer is taken as no longer armed whatever the clock says,
+            // so that the next wait arms it again: a timer left marked armed
+            // after its one event would never wake the loop. For the timerfd
+            // every event is the current arming's (arming it clears what an
+            // earlier one left); for a timer that reports a stale event of
+            // an earlier arming, this costs one arming more.
             let t = self.timer.now_ns();
-            if let Some(armed) = self.armed_ns.filter(|&at| t >= at) {
-                self.margin.woke(t - armed);
-                self.armed_ns = None;
+            if let Some(armed) = self.armed_ns.take() {
+                // A clock read before the armed time (a stale event) says
+                // nothing of the overshoot.
+                if t >= armed {
+                    self.margin.woke(t - armed);
+                }
             }
         }
         for i in 0..CONNS {
