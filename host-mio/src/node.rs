@@ -428,11 +428,11 @@ impl<T: Timer> Node<T> {
         self.can_accept(now)
             || self.write_more
             || self.start_due().is_some()
-            || self
-                .sockets
-                .iter()
-                .flatten()
-                .any(|s| s.may_read && !s.connecting && self.core.can_read(s.conn))
+            || self.sockets.iter().flatten().any(|s| {
+                (s.may_read || !s.unused().is_empty())
+                    && !s.connecting
+                    && self.core.can_read(s.conn)
+            })
     }
 
     /// True when the loop may accept this turn: the listener may hold
@@ -467,27 +467,25 @@ impl<T: Timer> Node<T> {
                     let Some(s) = slot.and_then(Option::as_mut) else {
                         continue;
                     };
-                    s.woke = true;
-                    if event.is_readable() || event.is_read_closed() || event.is_error() {
-                        s.may_read = true;
-                    }
-                    if event.is_writable() || event.is_write_closed() || event.is_error() {
-                        s.blocked = false;
-                    }
+                    s.on_event(event);
                 }
             }
         }
         if timer_fired {
             self.timer.fired()?;
-            // A wake-up before the armed time is a stale event of an earlier
-            // arming: it says nothing of the overshoot, and the timer is
-            // still armed.
-            // The clock read after `fired`: an expiry it consumed is past,
-            // so the timer is no longer armed even if it came after `now`.
+            // The timer is taken as no longer armed whatever the clock says,
+            // so that the next wait arms it again: a timer left marked armed
+            // after its one event would never wake the loop. For the timerfd
+            // every event is the current arming's (arming it clears what an
+            // earlier one left); for a timer that reports a stale event of
+            // an earlier arming, this costs one arming more.
             let t = self.timer.now_ns();
-            if let Some(armed) = self.armed_ns.filter(|&at| t >= at) {
-                self.margin.woke(t - armed);
-                self.armed_ns = None;
+            if let Some(armed) = self.armed_ns.take() {
+                // A clock read before the armed time (a stale event) says
+                // nothing of the overshoot.
+                if t >= armed {
+                    self.margin.woke(t - armed);
+                }
             }
         }
         for i in 0..CONNS {

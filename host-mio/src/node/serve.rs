@@ -194,7 +194,7 @@ impl<T: Timer> Node<T> {
                 return Ok(());
             };
             let conn = s.conn;
-            if s.connecting || !s.may_read || !self.core.can_read(conn) {
+            if s.connecting || !self.core.can_read(conn) {
                 return Ok(());
             }
             if !s.unused().is_empty() {
@@ -206,7 +206,9 @@ impl<T: Timer> Node<T> {
                 }
                 continue;
             }
-            if budget == 0 {
+            // A short read may have shown the socket drained: its bytes
+            // are offered above all the same.
+            if budget == 0 || !s.may_read {
                 return Ok(());
             }
             match s.fill(budget) {
@@ -216,10 +218,7 @@ impl<T: Timer> Node<T> {
                     now = self.timer.now_ns().max(now);
                     continue;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    s.may_read = false;
-                    return Ok(());
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(_) => {}
             }
             // The end of the stream, or a read error: the connection is gone.
