@@ -36,6 +36,16 @@ fn checked_sim(dir: &Path, faults: &str) -> Params {
     Params::read(dir).expect("params.json reads")
 }
 
+/// What `analyze` prints on `dir`.
+fn analyzed(dir: &Path) -> String {
+    let out = scalemodel_tests::scalemodel()
+        .arg("analyze")
+        .arg(dir)
+        .output()
+        .expect("analyze runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn two(p: &Params) -> &MachineSummary {
     &p.machines[2]
 }
@@ -79,12 +89,7 @@ fn more_than_one_tick_in_a_hundred_late_is_overload_though_every_tick_ran() {
     assert_eq!(m.end, End::Overloaded, "{m:?}");
     assert_eq!(m.ticks, 360);
     assert_eq!((m.max_behind, m.late_ticks), (Some(6), Some(6)), "{m:?}");
-    let analyzed = scalemodel_tests::scalemodel()
-        .arg("analyze")
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&analyzed.stdout);
+    let text = analyzed(tmp.path());
     assert!(
         text.contains(
             "machine 2 overloaded (caught up, but was 6 ticks behind at once and 6 of its 360 ticks ran late, over 1 in a hundred)"
@@ -109,12 +114,7 @@ fn a_machine_paused_past_the_grace_stops_short_and_its_peers_complete() {
     for peer in &p.machines[..2] {
         assert_eq!(peer.end, End::Completed, "{peer:?}");
     }
-    let analyzed = scalemodel_tests::scalemodel()
-        .arg("analyze")
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&analyzed.stdout);
+    let text = analyzed(tmp.path());
     assert!(
         text.contains("machine 2 overloaded (never caught up: ran 348 of 360 ticks)"),
         "{text}"
