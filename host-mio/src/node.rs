@@ -136,7 +136,8 @@ pub enum NodeError<E> {
     /// The poll, the timer or the listener failed.
     #[error("network I/O failed")]
     Io(#[from] io::Error),
-    /// The node refused the start time (in the past, or before the barrier).
+    /// The node refused the start time (more than the catch-up grace in the
+    /// past, or before the barrier).
     #[error("cannot start at Unix time {unix_ns} ns")]
     Start {
         /// The start time handed.

@@ -312,7 +312,11 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         if !matches!(self.phase, Phase::Barrier) {
             return Err(StartError::NotReady);
         }
-        if at_ns < self.now_ns {
+        // A start that reached the node late (its host was descheduled, or
+        // the launcher's lead time was short for a loaded machine) is a
+        // stall at the start: the first ticks run late and are counted as
+        // late ticks. Older than the catch-up grace, it is refused.
+        if at_ns.saturating_add(self.config.timeouts.catch_up_ns()) < self.now_ns {
             return Err(StartError::InPast);
         }
         let end_ns = due_ns(at_ns, self.config.duration_ns, self.config.speed);

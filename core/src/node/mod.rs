@@ -195,7 +195,9 @@ pub struct Config {
 pub enum StartError {
     /// The start barrier has not passed (or the run already started).
     NotReady,
-    /// The start is earlier than now.
+    /// The start is earlier than now by more than the catch-up grace
+    /// ([`Timeouts::catch_up_ns`]); a start less late is taken, its first
+    /// ticks late.
     InPast,
 }
 

@@ -304,9 +304,11 @@ fn forward<R: std::io::Read + Send + 'static>(
 /// The lead time between handing out the start and model time 0, as a
 /// multiple of how long the nodes just took to answer (from `peers` to their
 /// last `ready`: two pipes, the node's set-up, its dial and handshakes): the
-/// start line takes one pipe and one turn of each node's loop, far less, and
-/// a node refuses a start already past. Measured, so that a quiet machine
-/// starts within tens of ms and a loaded one waits as long as it needs.
+/// start line takes one pipe and one turn of each node's loop, far less. A
+/// node takes a start already past as a stall (its first ticks late,
+/// counted) and refuses one more than the catch-up grace past. Measured, so
+/// that a quiet machine starts within tens of ms and a loaded one waits as
+/// long as it needs.
 const START_MARGIN_PER_ANSWER: u32 = 4;
 /// The least lead time: a node's start line may meet a scheduling stall
 /// that its set-up did not.
