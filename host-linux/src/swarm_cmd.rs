@@ -366,7 +366,9 @@ fn link_end_unexplained(
     peer: u8,
     reason: Option<CloseReason>,
 ) -> Option<String> {
-    let link = format!("machine {me}'s link to {peer}");
+    // Built only for a failure: formatting it for every link was a tenth of
+    // what a case costs outside the simulator.
+    let link = || format!("machine {me}'s link to {peer}");
     match reason {
         None => None,
         Some(CloseReason::Protocol(e)) => {
@@ -374,7 +376,10 @@ fn link_end_unexplained(
                 |f| matches!(*f, FaultSummary::Garbage { from, to, .. } if from == peer && to == me),
             );
             (!garbage).then(|| {
-                format!("{link} ended with a protocol error ({e}), but no garbage went on it")
+                format!(
+                    "{} ended with a protocol error ({e}), but no garbage went on it",
+                    link()
+                )
             })
         }
         Some(r) => {
@@ -390,7 +395,7 @@ fn link_end_unexplained(
                     )
             };
             (!acted.iter().any(explains)).then(|| {
-                format!("{link} ended lost ({r}), but no fault acted on either end, nor a pause or partition anywhere")
+                format!("{} ended lost ({r}), but no fault acted on either end, nor a pause or partition anywhere", link())
             })
         }
     }

@@ -23,14 +23,14 @@
 //! - **end**, **faults**, **protocol**: how each machine and link ended, from
 //!   `params.json` (see [`ends`]).
 
-use std::collections::HashSet;
 use std::path::Path;
 
-use scalemodel_core::{MachineId, N, model_ns};
+use scalemodel_core::{MachineId, N};
 
 use scalemodel_rundir::{self as rundir, BadLines, Kind, Params, Row, Run, RunDirError};
 
 pub mod ends;
+mod schedule;
 mod sent;
 pub mod violation;
 
@@ -186,6 +186,7 @@ fn check_machine(
     let peers = [id.next().get(), id.other().get()];
     let mut clock = 0u64;
     let mut expect_tick = 0u64;
+    let mut dues = schedule::Dues::new(rate);
     for row in rows {
         let mut fail = |rule, detail| out.push(violation(id, row, rule, detail));
         if row.machine != id.get() {
@@ -202,7 +203,7 @@ fn check_machine(
         }
         // Go on from this row's tick, so that one gap is reported once.
         expect_tick = row.tick.saturating_add(1);
-        let due = model_ns(row.tick, rate);
+        let due = dues.model_ns(row.tick);
         if row.model_ns != due {
             fail(
                 Rule::Schedule,
@@ -212,8 +213,9 @@ fn check_machine(
                 ),
             );
         }
-        let earliest = scalemodel_core::due_ns(params.start_ns, row.model_ns, params.speed);
-        if row.system_ns < earliest {
+        if let Some(earliest) =
+            schedule::early(params.start_ns, row.model_ns, params.speed, row.system_ns)
+        {
             fail(
                 Rule::Schedule,
                 format!(
@@ -406,7 +408,8 @@ fn check_conservation(
             N * (N - 1)
         ));
     }
-    let mut seen = HashSet::new();
+    // By (from, to); a valid link's ends are below N.
+    let mut seen = [[false; N]; N];
     for l in &params.links {
         let valid = l.from != l.to && usize::from(l.from.max(l.to)) < N;
         if !valid {
@@ -417,36 +420,46 @@ fn check_conservation(
             continue;
         }
         // A second summary must not stand in for a missing one.
-        if !seen.insert((l.from, l.to)) {
-            fail(format!("link {}->{} summarised twice", l.from, l.to));
-        }
         // A valid link: both ends below N.
         let (f, t) = (usize::from(l.from), usize::from(l.to));
+        if std::mem::replace(&mut seen[f][t], true) {
+            fail(format!("link {}->{} summarised twice", l.from, l.to));
+        }
         let logged_sent = sent[f][t].count as u64;
         let logged_received = received[f][t];
-        let name = format!("link {}->{}", l.from, l.to);
+        // Named only in a failure: formatting it for every link cost more
+        // than checking the link.
+        let name = || format!("link {}->{}", l.from, l.to);
         if logged_sent != l.sent {
             fail(format!(
-                "{name}: the logs show {logged_sent} sent, the summary {}",
+                "{}: the logs show {logged_sent} sent, the summary {}",
+                name(),
                 l.sent
             ));
         }
         if logged_received != l.received {
             fail(format!(
-                "{name}: the logs show {logged_received} received, the summary {}",
+                "{}: the logs show {logged_received} received, the summary {}",
+                name(),
                 l.received
             ));
         }
         if let Err(gap) = l.balance() {
             fail(format!(
-                "{name}: sent {} != received {} + queued {} + in flight {} + lost {} + inferred {} ({gap})",
-                l.sent, l.received, l.queued, l.in_flight, l.lost, l.inferred
+                "{}: sent {} != received {} + queued {} + in flight {} + lost {} + inferred {} ({gap})",
+                name(),
+                l.sent,
+                l.received,
+                l.queued,
+                l.in_flight,
+                l.lost,
+                l.inferred
             ));
         }
     }
     for from in MachineId::ALL {
         for to in [from.next(), from.other()] {
-            if !seen.contains(&(from.get(), to.get())) {
+            if !seen[from.index()][to.index()] {
                 fail(format!("link {from}->{to} is not summarised"));
             }
         }
