@@ -78,20 +78,36 @@ pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Violations {
 /// [`check`] of logs held as slices (the swarm keeps spare rows past each
 /// log's end, to be written over by the next case).
 pub fn check_slices(params: &Params, logs: [&[Row]; N]) -> Violations {
-    let mut out = Violations::default();
-    // [from][to] -> the sends on that link, by seq.
-    let mut sent: PerLink<SentLink> = Default::default();
-    for id in MachineId::ALL {
-        check_machine(params, id, logs[id.index()], &mut sent, &mut out);
+    Checker::default().check_slices(params, logs)
+}
+
+/// The checker with its room kept from run to run: a caller that checks
+/// many runs (the swarm) allocates nothing per run once the room has
+/// grown, where a fresh check grows six vectors of sends each time.
+#[derive(Default)]
+pub struct Checker {
+    /// [from][to] -> the sends on that link, by seq.
+    sent: PerLink<SentLink>,
+}
+
+impl Checker {
+    /// [`check_slices`] in this checker's room.
+    pub fn check_slices(&mut self, params: &Params, logs: [&[Row]; N]) -> Violations {
+        let mut out = Violations::default();
+        let sent = &mut self.sent;
+        sent.iter_mut().flatten().for_each(SentLink::clear);
+        for id in MachineId::ALL {
+            check_machine(params, id, logs[id.index()], sent, &mut out);
+        }
+        let mut received: PerLink<u64> = Default::default();
+        for id in MachineId::ALL {
+            check_receives(id, logs[id.index()], sent, &mut received, &mut out);
+        }
+        check_conservation(params, sent, &received, &mut out);
+        check_summary(params, &logs, &mut out);
+        ends::check_ends(params, &mut out);
+        out
     }
-    let mut received: PerLink<u64> = Default::default();
-    for id in MachineId::ALL {
-        check_receives(id, logs[id.index()], &sent, &mut received, &mut out);
-    }
-    check_conservation(params, &sent, &received, &mut out);
-    check_summary(params, &logs, &mut out);
-    ends::check_ends(params, &mut out);
-    out
 }
 
 /// A broken accounting rule in `params.json`.
