@@ -25,12 +25,11 @@
 
 use std::path::Path;
 
-use scalemodel_core::{MachineId, N};
+use scalemodel_core::{MachineId, N, model_ns};
 
 use scalemodel_rundir::{self as rundir, BadLines, Kind, Params, Row, Run, RunDirError};
 
 pub mod ends;
-mod schedule;
 mod sent;
 pub mod violation;
 
@@ -202,7 +201,6 @@ fn check_machine(
     let peers = [id.next().get(), id.other().get()];
     let mut clock = 0u64;
     let mut expect_tick = 0u64;
-    let mut dues = schedule::Dues::new(rate);
     for row in rows {
         let mut fail = |rule, detail| out.push(violation(id, row, rule, detail));
         if row.machine != id.get() {
@@ -219,7 +217,7 @@ fn check_machine(
         }
         // Go on from this row's tick, so that one gap is reported once.
         expect_tick = row.tick.saturating_add(1);
-        let due = dues.model_ns(row.tick);
+        let due = model_ns(row.tick, rate);
         if row.model_ns != due {
             fail(
                 Rule::Schedule,
@@ -229,9 +227,8 @@ fn check_machine(
                 ),
             );
         }
-        if let Some(earliest) =
-            schedule::early(params.start_ns, row.model_ns, params.speed, row.system_ns)
-        {
+        let earliest = scalemodel_core::due_ns(params.start_ns, row.model_ns, params.speed);
+        if row.system_ns < earliest {
             fail(
                 Rule::Schedule,
                 format!(
