@@ -20,7 +20,7 @@ use scalemodel_core::rng::{self, JumpTable, Stream, Streams};
 use scalemodel_core::sim::{Config, Report, Sim};
 use scalemodel_core::{MachineId, N};
 
-use crate::check::check_slices;
+use crate::check::Checker;
 use crate::cli::{Shard, SwarmArgs};
 use crate::outln;
 use crate::rundir::{FaultSummary, Params};
@@ -226,12 +226,13 @@ impl Tally {
 
 /// What one worker keeps from case to case: a simulator per capacity pair,
 /// reset for each case rather than built anew (with its three nodes, tens
-/// of KiB to fill), the log rows' buffers, and the table that makes each
-/// seed's random streams.
+/// of KiB to fill), the log rows' buffers, the checker's room, and the
+/// table that makes each seed's random streams.
 #[derive(Default)]
 pub struct Worker {
     sims: HashMap<(usize, usize), Box<dyn Any>>,
     rows: CaseRows,
+    checker: Checker,
     jumps: Box<JumpTable>,
 }
 
@@ -285,7 +286,12 @@ impl SimJob for CaseJob<'_> {
             faults,
         } = self.0;
         let streams = self.1;
-        let Worker { sims, rows, .. } = self.2;
+        let Worker {
+            sims,
+            rows,
+            checker,
+            ..
+        } = self.2;
         let sim = match sims
             .get_mut(&(INBOX, LINK))
             .and_then(|s| s.downcast_mut::<Sim<INBOX, LINK>>())
@@ -309,26 +315,21 @@ impl SimJob for CaseJob<'_> {
         let mut params = Params::sim(&config, None, duration_s, caps.inbox, caps.link);
         params.summarise(&report);
         params.record_faults(sim.faults(), sim.missed_faults());
-        if let Some(v) = check_slices(&params, rows.logs()).first() {
+        if let Some(v) = checker.check_slices(&params, rows.logs()).first() {
             return Err(v.to_string());
         }
         let dropped: u64 = sim.nodes().iter().map(|n| n.dropped_events()).sum();
         if dropped > 0 {
             return Err(format!("{dropped} node events did not fit their queue"));
         }
-        let why = sim
-            .nodes()
-            .each_ref()
-            .map(|n| n.report().peers.map(|p| p.lost));
+        // Each node's report made once: why each link ended, and what a
+        // receiver counted as it closed.
+        let peers = sim.nodes().each_ref().map(|n| n.report().peers);
+        let why = peers.map(|p| p.map(|p| p.lost));
         check_ends(sim.faults(), sim.missed_faults(), &report, &why)?;
         let records = rows.logs().iter().map(|r| r.len() as u64).sum();
         let mut tally = Tally::of(sim.faults(), sim.missed_faults(), &report, records);
-        tally.dropped = sim
-            .nodes()
-            .iter()
-            .flat_map(|n| n.report().peers)
-            .map(|p| p.dropped)
-            .sum();
+        tally.dropped = peers.iter().flatten().map(|p| p.dropped).sum();
         Ok(tally)
     }
 }
@@ -366,7 +367,9 @@ fn link_end_unexplained(
     peer: u8,
     reason: Option<CloseReason>,
 ) -> Option<String> {
-    let link = format!("machine {me}'s link to {peer}");
+    // Built only for a failure: formatting it for every link was a tenth of
+    // what a case costs outside the simulator.
+    let link = || format!("machine {me}'s link to {peer}");
     match reason {
         None => None,
         Some(CloseReason::Protocol(e)) => {
@@ -374,7 +377,10 @@ fn link_end_unexplained(
                 |f| matches!(*f, FaultSummary::Garbage { from, to, .. } if from == peer && to == me),
             );
             (!garbage).then(|| {
-                format!("{link} ended with a protocol error ({e}), but no garbage went on it")
+                format!(
+                    "{} ended with a protocol error ({e}), but no garbage went on it",
+                    link()
+                )
             })
         }
         Some(r) => {
@@ -390,7 +396,7 @@ fn link_end_unexplained(
                     )
             };
             (!acted.iter().any(explains)).then(|| {
-                format!("{link} ended lost ({r}), but no fault acted on either end, nor a pause or partition anywhere")
+                format!("{} ended lost ({r}), but no fault acted on either end, nor a pause or partition anywhere", link())
             })
         }
     }

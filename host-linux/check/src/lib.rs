@@ -23,7 +23,6 @@
 //! - **end**, **faults**, **protocol**: how each machine and link ended, from
 //!   `params.json` (see [`ends`]).
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use scalemodel_core::{MachineId, N, model_ns};
@@ -78,20 +77,36 @@ pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Violations {
 /// [`check`] of logs held as slices (the swarm keeps spare rows past each
 /// log's end, to be written over by the next case).
 pub fn check_slices(params: &Params, logs: [&[Row]; N]) -> Violations {
-    let mut out = Violations::default();
-    // [from][to] -> the sends on that link, by seq.
-    let mut sent: PerLink<SentLink> = Default::default();
-    for id in MachineId::ALL {
-        check_machine(params, id, logs[id.index()], &mut sent, &mut out);
+    Checker::default().check_slices(params, logs)
+}
+
+/// The checker with its room kept from run to run: a caller that checks
+/// many runs (the swarm) allocates nothing per run once the room has
+/// grown, where a fresh check grows six vectors of sends each time.
+#[derive(Default)]
+pub struct Checker {
+    /// [from][to] -> the sends on that link, by seq.
+    sent: PerLink<SentLink>,
+}
+
+impl Checker {
+    /// [`check_slices`] in this checker's room.
+    pub fn check_slices(&mut self, params: &Params, logs: [&[Row]; N]) -> Violations {
+        let mut out = Violations::default();
+        let sent = &mut self.sent;
+        sent.iter_mut().flatten().for_each(SentLink::clear);
+        for id in MachineId::ALL {
+            check_machine(params, id, logs[id.index()], sent, &mut out);
+        }
+        let mut received: PerLink<u64> = Default::default();
+        for id in MachineId::ALL {
+            check_receives(id, logs[id.index()], sent, &mut received, &mut out);
+        }
+        check_conservation(params, sent, &received, &mut out);
+        check_summary(params, &logs, &mut out);
+        ends::check_ends(params, &mut out);
+        out
     }
-    let mut received: PerLink<u64> = Default::default();
-    for id in MachineId::ALL {
-        check_receives(id, logs[id.index()], &sent, &mut received, &mut out);
-    }
-    check_conservation(params, &sent, &received, &mut out);
-    check_summary(params, &logs, &mut out);
-    ends::check_ends(params, &mut out);
-    out
 }
 
 /// A broken accounting rule in `params.json`.
@@ -406,7 +421,8 @@ fn check_conservation(
             N * (N - 1)
         ));
     }
-    let mut seen = HashSet::new();
+    // By (from, to); a valid link's ends are below N.
+    let mut seen = [[false; N]; N];
     for l in &params.links {
         let valid = l.from != l.to && usize::from(l.from.max(l.to)) < N;
         if !valid {
@@ -417,36 +433,46 @@ fn check_conservation(
             continue;
         }
         // A second summary must not stand in for a missing one.
-        if !seen.insert((l.from, l.to)) {
-            fail(format!("link {}->{} summarised twice", l.from, l.to));
-        }
         // A valid link: both ends below N.
         let (f, t) = (usize::from(l.from), usize::from(l.to));
+        if std::mem::replace(&mut seen[f][t], true) {
+            fail(format!("link {}->{} summarised twice", l.from, l.to));
+        }
         let logged_sent = sent[f][t].count as u64;
         let logged_received = received[f][t];
-        let name = format!("link {}->{}", l.from, l.to);
+        // Named only in a failure: formatting it for every link cost more
+        // than checking the link.
+        let name = || format!("link {}->{}", l.from, l.to);
         if logged_sent != l.sent {
             fail(format!(
-                "{name}: the logs show {logged_sent} sent, the summary {}",
+                "{}: the logs show {logged_sent} sent, the summary {}",
+                name(),
                 l.sent
             ));
         }
         if logged_received != l.received {
             fail(format!(
-                "{name}: the logs show {logged_received} received, the summary {}",
+                "{}: the logs show {logged_received} received, the summary {}",
+                name(),
                 l.received
             ));
         }
         if let Err(gap) = l.balance() {
             fail(format!(
-                "{name}: sent {} != received {} + queued {} + in flight {} + lost {} + inferred {} ({gap})",
-                l.sent, l.received, l.queued, l.in_flight, l.lost, l.inferred
+                "{}: sent {} != received {} + queued {} + in flight {} + lost {} + inferred {} ({gap})",
+                name(),
+                l.sent,
+                l.received,
+                l.queued,
+                l.in_flight,
+                l.lost,
+                l.inferred
             ));
         }
     }
     for from in MachineId::ALL {
         for to in [from.next(), from.other()] {
-            if !seen.contains(&(from.get(), to.get())) {
+            if !seen[from.index()][to.index()] {
                 fail(format!("link {from}->{to} is not summarised"));
             }
         }

@@ -42,6 +42,14 @@ impl SentLink {
         new
     }
 
+    /// Forgets every send, keeping the room.
+    pub(super) fn clear(&mut self) {
+        self.dense.clear();
+        self.sparse.clear();
+        self.count = 0;
+        self.next = 0;
+    }
+
     /// The send with `seq`, if one was logged.
     pub(super) fn get(&self, seq: u64) -> Option<&SentMsg> {
         match usize::try_from(seq).ok().and_then(|i| self.dense.get(i)) {
@@ -87,5 +95,10 @@ mod tests {
         assert_eq!(link.get(10).map(|m| m.clock), Some(10));
         assert_eq!(link.get(u64::MAX).map(|m| m.clock), Some(8));
         assert!(link.get(2).is_none() && link.get(3).is_none() && link.get(11).is_none());
+        link.clear();
+        assert_eq!((link.count, link.next), (0, 0));
+        assert!(link.get(0).is_none() && link.get(u64::MAX).is_none());
+        assert!(link.insert(1, msg(1), 4));
+        assert_eq!(link.count, 1);
     }
 }
