@@ -202,9 +202,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// A `Clock` frame on the running link to `peer`: a model message once
     /// the barrier passed, a protocol error before. (64-bit hosts: the
     /// firmware reads a frame in `on_link_frame` alone, for its flash.)
-    // Inlined into `handle_clock`, the simulator's path for every message.
     #[cfg(target_pointer_width = "64")]
-    #[inline(always)]
     pub(super) fn on_link_clock(&mut self, conn: ConnId, peer: MachineId, frame: ClockFrame) {
         let Some(i) = self.link_index(peer) else {
             return;
