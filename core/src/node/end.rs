@@ -10,9 +10,14 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         let Some(start) = self.start else { return };
         // Behind its schedule at the end plus the grace, the machine stops
         // with its ticks short rather than run late for ever.
+        // The end's time first: before it (every tick but the last few) the
+        // rest is not worked out.
+        if self.now_ns < start.end_ns || !matches!(self.phase, Phase::Running) {
+            return;
+        }
         let ticks_done =
             !self.ticks_left() || self.pending.is_some() || self.now_ns >= start.ticks_until_ns;
-        if matches!(self.phase, Phase::Running) && self.now_ns >= start.end_ns && ticks_done {
+        if ticks_done {
             self.begin_end();
         }
     }
