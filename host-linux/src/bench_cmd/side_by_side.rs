@@ -175,18 +175,40 @@ fn rows(side: &SideBySide, trial: &Trial, duration_s: f64, seed: u64, table: &mu
     }
     let floor = b.late.p99_us.max(1e-3);
     table.pair(
-        &fig("lateness p99 ÷ the bare loop's p99"),
+        &fig("lateness p99 ÷ the bare loop's p99, worst machine"),
         Unit::Ratio,
         (
             sm.worst(|t| t.late_p99_us).map(|v| v / floor),
             pf.and_then(|f| f.worst(|m| m.late_p99_us))
                 .map(|v| v / floor),
         ),
-        Some(Goal::AtMost(0.5)),
+        None,
         cmds,
     );
     let fastest_sm = sm.machines.iter().max_by_key(|m| m.rate);
     let fastest_py = pf.and_then(|f| f.machines.iter().max_by_key(|m| m.rate));
+    // The goal's comparison is like for like: the machine that ticks at the
+    // bare loop's rate, over as many ticks. The worst machine's p99 above
+    // is the largest of three estimates, one of them the second-largest of
+    // 120 ticks (rate 2), against the bare loop's single estimate over 360.
+    table.pair(
+        &fig(&format!(
+            "lateness p99 ÷ the bare loop's p99, the machine at rate {} (the bare loop's rate)",
+            b.rate
+        )),
+        Unit::Ratio,
+        (
+            fastest_sm
+                .filter(|m| f64::from(m.rate) == b.rate)
+                .and_then(|m| m.timing.as_ref())
+                .map(|t| t.late_p99_us / floor),
+            fastest_py
+                .filter(|m| f64::from(m.rate) == b.rate)
+                .map(|m| m.late_p99_us / floor),
+        ),
+        Some(Goal::AtMost(0.5)),
+        cmds,
+    );
     // The goal is the steady state's: what each tick costs once the run
     // goes. The whole process's figure, set-up included, stays beside it
     // (a 60-s run at rate 6 has 360 ticks, so the set-up weighs on it).
