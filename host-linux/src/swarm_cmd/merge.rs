@@ -145,3 +145,122 @@ pub fn merge(parts: Vec<(PathBuf, Summary)>) -> Result<Summary> {
     merged.scalemodel = version;
     Ok(merged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::swarm_cmd::summary::{Failure, Wall};
+
+    /// Shard `index`/`count` of a swarm of `seeds` in which every case
+    /// divisible by `fail_every` failed and each other one passed with one
+    /// record and three completed machines.
+    fn shard(index: u64, count: u64, seeds: u64, fail_every: u64) -> Summary {
+        let shard = Shard { index, count };
+        let mine: Vec<u64> = (0..seeds).filter(|&i| shard.holds(i)).collect();
+        let failed: Vec<u64> = mine
+            .iter()
+            .copied()
+            .filter(|i| i % fail_every == 0)
+            .collect();
+        let passed = (mine.len() - failed.len()) as u64;
+        let tally = Tally {
+            cases: passed,
+            records: passed,
+            ends: [3 * passed, 0, 0, 0, 0, 0],
+            ..Tally::default()
+        };
+        let failures = failed
+            .iter()
+            .take(FAILURES_KEPT)
+            .map(|&case| Failure {
+                case,
+                message: format!("case {case} broke"),
+                replay: format!("scalemodel sim --seed {case}"),
+            })
+            .collect();
+        let wall = Wall {
+            shard: shard.into(),
+            workers: 1,
+            seconds: 1.0,
+            slowest_case: mine[0],
+            slowest_case_seconds: 0.5,
+        };
+        Summary::new(
+            7,
+            seeds,
+            shard,
+            &tally,
+            failed.len() as u64,
+            failures,
+            vec![wall],
+        )
+    }
+
+    fn files(parts: impl IntoIterator<Item = Summary>) -> Vec<(PathBuf, Summary)> {
+        parts
+            .into_iter()
+            .map(|s| (PathBuf::from(format!("shard-{}.json", s.shard.index)), s))
+            .collect()
+    }
+
+    fn without_wall(mut s: Summary) -> Summary {
+        s.wall.clear();
+        s
+    }
+
+    #[test]
+    fn the_merge_keeps_the_unsharded_runs_lowest_failures() {
+        // 5000 seeds, every third failing: 1667 failures, more than are kept.
+        let whole = shard(1, 1, 5000, 3);
+        assert_eq!(whole.failure_count, 1667);
+        assert_eq!(whole.failures.len(), FAILURES_KEPT);
+        // Given out of order, as a shell's glob sorts `shard-10` before `shard-2`.
+        let merged = merge(files((1..=4).rev().map(|k| shard(k, 4, 5000, 3)))).unwrap();
+        assert_eq!(without_wall(merged.clone()), without_wall(whole));
+        let order: Vec<u64> = merged.wall.iter().map(|w| w.shard.index).collect();
+        assert_eq!(order, [1, 2, 3, 4]);
+        // A merge is the whole swarm: merged again alone, it stays the same.
+        assert_eq!(merge(files([merged.clone()])).unwrap(), merged);
+        assert!(merged.verdict().is_err());
+    }
+
+    #[test]
+    fn shards_of_another_swarm_are_refused_by_name() {
+        let err = |parts: Vec<Summary>| merge(files(parts)).unwrap_err().to_string();
+        let mut other = shard(2, 3, 90, 1000);
+        other.seed = 8;
+        let e = err(vec![shard(1, 3, 90, 1000), other]);
+        assert!(
+            e.contains("shard-2.json is of another swarm than shard-1.json: seed 8, not 7"),
+            "{e}"
+        );
+        let e = err(vec![shard(1, 3, 90, 1000), shard(2, 4, 90, 1000)]);
+        assert!(e.contains("shard count 4, not 3"), "{e}");
+        let e = err(vec![shard(1, 3, 90, 1000), shard(2, 3, 91, 1000)]);
+        assert!(e.contains("seeds 91, not 90"), "{e}");
+        let e = err(vec![shard(3, 3, 90, 1000), shard(3, 3, 90, 1000)]);
+        assert!(e.contains("shard 3/3 is given twice"), "{e}");
+        let e = err(vec![shard(2, 3, 90, 1000)]);
+        assert!(
+            e.contains("2 of the swarm's 3 shards are missing: 1/3, 3/3"),
+            "{e}"
+        );
+        // A shard of a swarm split in 2^64 - 1 names a few missing ones and
+        // counts the rest, without looking at each.
+        let mut huge = shard(1, 1, 90, 1000);
+        huge.shard.count = u64::MAX;
+        let e = err(vec![huge]);
+        assert!(
+            e.contains(", 11/18446744073709551615 and 18446744073709551604 more"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn tallies_that_overflow_are_an_error() {
+        let mut a = shard(1, 2, 10, 1000);
+        a.exercised.records = u64::MAX;
+        let e = merge(files([a, shard(2, 2, 10, 1000)])).unwrap_err();
+        assert!(e.to_string().contains("more than 2^64"), "{e}");
+    }
+}
