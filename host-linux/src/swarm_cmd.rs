@@ -453,17 +453,18 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
     }
     let seed = args.seed.unwrap_or_else(crate::cli::random_u64);
     let Shard { index, count } = args.shard;
-    let cases: Vec<u64> = (0..args.seeds).filter(|&i| args.shard.holds(i)).collect();
+    // The shard's cases are dealt by number, never listed: a billion of
+    // them would take 8 GB.
+    let cases = args.shard.cases_of(args.seeds);
     let workers = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 256);
     outln!(
-        "swarm: seed {seed}, cases {} of {} (shard {index}/{count}), {workers} workers",
-        cases.len(),
+        "swarm: seed {seed}, cases {cases} of {} (shard {index}/{count}), {workers} workers",
         args.seeds
     );
-    let bar = indicatif::ProgressBar::new(cases.len() as u64);
+    let bar = indicatif::ProgressBar::new(cases);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len} cases, {per_sec}, {eta} left",
@@ -482,12 +483,13 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
                 // the worker until it ends: no shared lock per case.
                 loop {
                     let first = next.fetch_add(CASES_PER_BATCH, Ordering::Relaxed);
-                    let first = usize::try_from(first).unwrap_or(usize::MAX);
-                    let Some(batch) = cases.get(first..) else {
+                    if first >= cases {
                         return out;
-                    };
-                    let batch = &batch[..batch.len().min(CASES_PER_BATCH as usize)];
-                    for &i in batch {
+                    }
+                    let last = first.saturating_add(CASES_PER_BATCH).min(cases);
+                    for n in first..last {
+                        // The shard's n-th case (below `seeds`, so no overflow).
+                        let i = (index - 1) + n * count;
                         let one = Instant::now();
                         let verdict = check_case_at(seed, i, &mut worker);
                         let took = one.elapsed();
@@ -499,7 +501,7 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
                             Err(why) => out.failures.push((i, why)),
                         }
                     }
-                    bar.inc(batch.len() as u64);
+                    bar.inc(last - first);
                 }
             };
             let handle = std::thread::Builder::new()
