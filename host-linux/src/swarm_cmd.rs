@@ -430,10 +430,25 @@ fn link_end_unexplained(
 struct Outcome {
     /// The tallies of the cases that passed.
     total: Tally,
-    /// The cases that failed, and why.
+    /// How many cases failed.
+    failed: u64,
+    /// The failed cases with the lowest numbers, and why: at least the
+    /// first [`FAILURES_KEPT`], at most twice as many.
     failures: Vec<(u64, String)>,
     /// The slowest case and its time.
     slowest: (Duration, u64),
+}
+
+impl Outcome {
+    /// Counts a failure, keeping the lowest-numbered ones.
+    fn fail(&mut self, case: u64, why: String) {
+        self.failed += 1;
+        self.failures.push((case, why));
+        if self.failures.len() >= 2 * FAILURES_KEPT {
+            self.failures.sort();
+            self.failures.truncate(FAILURES_KEPT);
+        }
+    }
 }
 
 /// Runs `scalemodel swarm`, or `swarm merge`.
@@ -498,7 +513,7 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
                         }
                         match verdict {
                             Ok(t) => out.total.add(&t),
-                            Err(why) => out.failures.push((i, why)),
+                            Err(why) => out.fail(i, why),
                         }
                     }
                     bar.inc(last - first);
@@ -520,10 +535,12 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         Ok(outcomes)
     })?;
     let mut failures = Vec::new();
+    let mut failure_count = 0u64;
     let mut t = Tally::default();
     let (mut slow, mut slow_case) = (Duration::ZERO, 0u64);
     for out in outcomes {
         failures.extend(out.failures);
+        failure_count += out.failed;
         t.add(&out.total);
         if out.slowest.0 > slow {
             (slow, slow_case) = out.slowest;
@@ -538,7 +555,6 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         slowest_case_seconds: slow.as_secs_f64(),
     };
     failures.sort();
-    let failure_count = failures.len() as u64;
     failures.truncate(FAILURES_KEPT);
     let failures = failures
         .into_iter()
@@ -583,6 +599,24 @@ fn check_folder(path: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use scalemodel_core::node::ProtocolError;
+
+    #[test]
+    fn a_worker_keeps_its_lowest_failures_and_counts_the_rest() {
+        let mut out = Outcome::default();
+        for case in (0..5 * FAILURES_KEPT as u64).rev() {
+            out.fail(case, String::new());
+            assert!(out.failures.len() < 2 * FAILURES_KEPT);
+        }
+        out.failures.sort();
+        let kept: Vec<u64> = out
+            .failures
+            .iter()
+            .map(|f| f.0)
+            .take(FAILURES_KEPT)
+            .collect();
+        assert_eq!(kept, (0..FAILURES_KEPT as u64).collect::<Vec<_>>());
+        assert_eq!(out.failed, 5 * FAILURES_KEPT as u64);
+    }
 
     #[test]
     fn a_link_end_needs_a_fault_that_explains_it() {
