@@ -44,7 +44,7 @@ fn run() -> anyhow::Result<()> {
         Command::Run(args) => scalemodel::run_cmd::run(args),
         Command::Analyze { dirs, out } => scalemodel::analyze_cmd::run(dirs, out.as_deref()),
         Command::Study(args) => scalemodel::study_cmd::run(args),
-        Command::Swarm(args) => scalemodel::swarm_cmd::run(args),
+        Command::Swarm(args) => scalemodel::swarm_cmd::command(args),
         Command::Replay(args) => scalemodel::replay_cmd::run(args),
         Command::Bench(args) => scalemodel::bench_cmd::run(args),
     }

@@ -9,6 +9,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -21,20 +22,21 @@ use scalemodel_core::sim::{Config, Report, Sim};
 use scalemodel_core::{MachineId, N};
 
 use crate::check::Checker;
-use crate::cli::{Shard, SwarmArgs};
+use crate::cli::{Shard, SwarmArgs, SwarmCommand, SwarmSubcommand};
 use crate::outln;
 use crate::rundir::{FaultSummary, Params};
 use rows::CaseRows;
+use summary::{FAILURES_KEPT, Failure, Summary, Wall};
 
+pub mod merge;
 mod rows;
+pub mod summary;
 use crate::sim_cmd::{Caps, SimJob, replay, with_caps};
 
 /// The small capacities a case picks from, so that every bound is hit.
 const INBOX_CAPS: [usize; 3] = [4, 16, 64];
 /// See [`INBOX_CAPS`].
 const LINK_CAPS: [usize; 3] = [2, 8, 16];
-/// Failures printed in full; the rest are counted.
-const FAILURES_SHOWN: usize = 20;
 /// Cases a worker takes at a time: few enough that the workers end
 /// together, enough that taking them costs nothing.
 const CASES_PER_BATCH: u64 = 16;
@@ -169,6 +171,27 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// The two tallies added up, or `None` when a figure passes `u64::MAX`.
+    pub fn checked_add(&self, o: &Self) -> Option<Self> {
+        let mut sum = Self {
+            cases: self.cases.checked_add(o.cases)?,
+            records: self.records.checked_add(o.records)?,
+            messages: self.messages.checked_add(o.messages)?,
+            lost: self.lost.checked_add(o.lost)?,
+            dropped: self.dropped.checked_add(o.dropped)?,
+            held: self.held.checked_add(o.held)?,
+            stalls: self.stalls.checked_add(o.stalls)?,
+            ..*self
+        };
+        for (a, b) in sum.faults.iter_mut().zip(o.faults) {
+            *a = a.checked_add(b)?;
+        }
+        for (a, b) in sum.ends.iter_mut().zip(o.ends) {
+            *a = a.checked_add(b)?;
+        }
+        Some(sum)
+    }
+
     fn add(&mut self, o: &Self) {
         self.cases += o.cases;
         self.records += o.records;
@@ -407,27 +430,56 @@ fn link_end_unexplained(
 struct Outcome {
     /// The tallies of the cases that passed.
     total: Tally,
-    /// The cases that failed, and why.
+    /// How many cases failed.
+    failed: u64,
+    /// The failed cases with the lowest numbers, and why: at least the
+    /// first [`FAILURES_KEPT`], at most twice as many.
     failures: Vec<(u64, String)>,
     /// The slowest case and its time.
     slowest: (Duration, u64),
 }
 
-/// Runs `scalemodel swarm`.
+impl Outcome {
+    /// Counts a failure, keeping the lowest-numbered ones.
+    fn fail(&mut self, case: u64, why: String) {
+        self.failed += 1;
+        self.failures.push((case, why));
+        if self.failures.len() >= 2 * FAILURES_KEPT {
+            self.failures.sort();
+            self.failures.truncate(FAILURES_KEPT);
+        }
+    }
+}
+
+/// Runs `scalemodel swarm`, or `swarm merge`.
+pub fn command(args: &SwarmCommand) -> Result<()> {
+    match (&args.subcommand, &args.run) {
+        (Some(SwarmSubcommand::Merge(merge)), _) => merge::run(merge),
+        (None, Some(run_args)) => run(run_args),
+        // clap asks for `--seeds` when neither is given.
+        (None, None) => bail!("`swarm` needs `--seeds N`, or `merge FILE...`"),
+    }
+}
+
+/// Runs `scalemodel swarm` (not `merge`).
 pub fn run(args: &SwarmArgs) -> Result<()> {
+    if let Some(path) = &args.json {
+        check_folder(path)?;
+    }
     let seed = args.seed.unwrap_or_else(crate::cli::random_u64);
     let Shard { index, count } = args.shard;
-    let cases: Vec<u64> = (0..args.seeds).filter(|i| i % count == index - 1).collect();
+    // The shard's cases are dealt by number, never listed: a billion of
+    // them would take 8 GB.
+    let cases = args.shard.cases_of(args.seeds);
     let workers = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 256);
     outln!(
-        "swarm: seed {seed}, cases {} of {} (shard {index}/{count}), {workers} workers",
-        cases.len(),
+        "swarm: seed {seed}, cases {cases} of {} (shard {index}/{count}), {workers} workers",
         args.seeds
     );
-    let bar = indicatif::ProgressBar::new(cases.len() as u64);
+    let bar = indicatif::ProgressBar::new(cases);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len} cases, {per_sec}, {eta} left",
@@ -446,12 +498,13 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
                 // the worker until it ends: no shared lock per case.
                 loop {
                     let first = next.fetch_add(CASES_PER_BATCH, Ordering::Relaxed);
-                    let first = usize::try_from(first).unwrap_or(usize::MAX);
-                    let Some(batch) = cases.get(first..) else {
+                    if first >= cases {
                         return out;
-                    };
-                    let batch = &batch[..batch.len().min(CASES_PER_BATCH as usize)];
-                    for &i in batch {
+                    }
+                    let last = first.saturating_add(CASES_PER_BATCH).min(cases);
+                    for n in first..last {
+                        // The shard's n-th case (below `seeds`, so no overflow).
+                        let i = (index - 1) + n * count;
                         let one = Instant::now();
                         let verdict = check_case_at(seed, i, &mut worker);
                         let took = one.elapsed();
@@ -460,10 +513,10 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
                         }
                         match verdict {
                             Ok(t) => out.total.add(&t),
-                            Err(why) => out.failures.push((i, why)),
+                            Err(why) => out.fail(i, why),
                         }
                     }
-                    bar.inc(batch.len() as u64);
+                    bar.inc(last - first);
                 }
             };
             let handle = std::thread::Builder::new()
@@ -482,62 +535,62 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         Ok(outcomes)
     })?;
     let mut failures = Vec::new();
+    let mut failure_count = 0u64;
     let mut t = Tally::default();
     let (mut slow, mut slow_case) = (Duration::ZERO, 0u64);
     for out in outcomes {
         failures.extend(out.failures);
+        failure_count += out.failed;
         t.add(&out.total);
         if out.slowest.0 > slow {
             (slow, slow_case) = out.slowest;
         }
     }
     bar.finish_and_clear();
-    let elapsed = started.elapsed().as_secs_f64();
+    let wall = Wall {
+        shard: args.shard.into(),
+        workers: workers as u64,
+        seconds: started.elapsed().as_secs_f64(),
+        slowest_case: slow_case,
+        slowest_case_seconds: slow.as_secs_f64(),
+    };
     failures.sort();
-    outln!(
-        "{} seeds, {} failures in {elapsed:.1} s ({:.0} cases/s; slowest case {slow_case}: {:.3} s)",
-        cases.len(),
-        failures.len(),
-        cases.len() as f64 / elapsed.max(1e-9),
-        slow.as_secs_f64(),
+    failures.truncate(FAILURES_KEPT);
+    let failures = failures
+        .into_iter()
+        .map(|(i, message)| Failure {
+            case: i,
+            message,
+            replay: case(seed, i).replay(),
+        })
+        .collect();
+    let summary = Summary::new(
+        seed,
+        args.seeds,
+        args.shard,
+        &t,
+        failure_count,
+        failures,
+        vec![wall],
     );
-    let [crash, stop, pause, partition, garbage] = t.faults;
-    let [
-        completed,
-        stalled,
-        overloaded,
-        peer_lost,
-        interrupted,
-        crashed,
-    ] = t.ends;
-    outln!(
-        "exercised: {} records, {} messages ({} lost to faults, {} of them counted by a receiver as it closed); inboxes filled {} times, senders stalled {} times",
-        t.records,
-        t.messages,
-        t.lost,
-        t.dropped,
-        t.held,
-        t.stalls
-    );
-    outln!(
-        "faults that acted: {crash} crash, {stop} stop, {pause} pause, {partition} partition, {garbage} garbage"
-    );
-    outln!(
-        "machines ended: {completed} completed, {stalled} stalled, {overloaded} overloaded, {peer_lost} peer lost, {interrupted} interrupted, {crashed} crashed"
-    );
-    outln!("invariants checked:");
-    for inv in INVARIANTS {
-        outln!("  - {inv}");
+    summary.print();
+    if let Some(path) = &args.json {
+        summary.write(path)?;
+        outln!("wrote {}", path.display());
     }
-    for (i, why) in failures.iter().take(FAILURES_SHOWN) {
-        outln!("FAILED case {i}: {why}");
-        outln!("  replay: {}", case(seed, *i).replay());
-    }
-    if failures.len() > FAILURES_SHOWN {
-        outln!("… and {} more failures", failures.len() - FAILURES_SHOWN);
-    }
-    if !failures.is_empty() {
-        bail!("{} of {} cases failed", failures.len(), cases.len());
+    summary.verdict()
+}
+
+/// Refuses a `--json` file whose folder does not exist: found before
+/// minutes of cases, not after.
+fn check_folder(path: &Path) -> Result<()> {
+    let folder = summary::folder_of(path);
+    if !folder.is_dir() {
+        bail!(
+            "--json {}: the folder {} does not exist",
+            path.display(),
+            folder.display()
+        );
     }
     Ok(())
 }
@@ -546,6 +599,24 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
 mod tests {
     use super::*;
     use scalemodel_core::node::ProtocolError;
+
+    #[test]
+    fn a_worker_keeps_its_lowest_failures_and_counts_the_rest() {
+        let mut out = Outcome::default();
+        for case in (0..5 * FAILURES_KEPT as u64).rev() {
+            out.fail(case, String::new());
+            assert!(out.failures.len() < 2 * FAILURES_KEPT);
+        }
+        out.failures.sort();
+        let kept: Vec<u64> = out
+            .failures
+            .iter()
+            .map(|f| f.0)
+            .take(FAILURES_KEPT)
+            .collect();
+        assert_eq!(kept, (0..FAILURES_KEPT as u64).collect::<Vec<_>>());
+        assert_eq!(out.failed, 5 * FAILURES_KEPT as u64);
+    }
 
     #[test]
     fn a_link_end_needs_a_fault_that_explains_it() {

@@ -22,8 +22,10 @@ use scalemodel_rundir::RATE_MAX;
 
 mod bench;
 pub mod caps;
+mod swarm;
 mod usage;
 pub use bench::BenchArgs;
+pub use swarm::{Shard, SwarmArgs, SwarmCommand, SwarmMergeArgs, SwarmSubcommand};
 pub use usage::{negative_values_joined, tip_for_other_commands_flag};
 
 /// A scale model of a small asynchronous distributed system, for studying
@@ -78,9 +80,10 @@ pub enum Command {
     },
     /// Many simulated runs with random parameters, small queues and random
     /// faults, each checked against every invariant; prints the command that
-    /// replays any failure. Exits non-zero when a case fails.
+    /// replays any failure. Exits non-zero when a case fails. `swarm merge`
+    /// joins the `--json` results of its shards.
     #[command(allow_negative_numbers = true)]
-    Swarm(SwarmArgs),
+    Swarm(SwarmCommand),
     /// Run a trial again in the simulator with what it measured (its seed,
     /// rates, die and speed, how late each send ran, the machines that died,
     /// stopped or stalled) and compare the two logs row by row: how many rows
@@ -122,52 +125,6 @@ pub struct ReplayArgs {
     /// with `replay.md`, the comparison. Must be new or empty.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-/// `scalemodel swarm`.
-#[derive(Debug, Clone, Args)]
-pub struct SwarmArgs {
-    /// How many cases to run (all shards together).
-    #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
-    pub seeds: u64,
-
-    /// The swarm's seed: case i runs with seed S + i. Default: a random seed,
-    /// printed first.
-    #[arg(long, value_name = "S", value_parser = parse_whole::<u64>)]
-    pub seed: Option<u64>,
-
-    /// Run only the K-th of N disjoint slices of the cases (case i belongs to
-    /// slice i mod N + 1), e.g. one per job of a Slurm array or GNU parallel;
-    /// the slices' results add up to the whole swarm's.
-    #[arg(long, value_name = "K/N", default_value = "1/1", value_parser = parse_shard)]
-    pub shard: Shard,
-
-    /// Worker threads. Default: one per core.
-    #[arg(long, value_name = "N", value_parser = parse_whole::<usize>)]
-    pub jobs: Option<usize>,
-}
-
-/// A slice of a swarm: the `index`-th (from 1) of `count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// Which slice, from 1.
-    pub index: u64,
-    /// How many slices.
-    pub count: u64,
-}
-
-/// Parses `--shard K/N` with `1 <= K <= N`.
-fn parse_shard(s: &str) -> Result<Shard, String> {
-    let bad = || format!("expected K/N with 1 <= K <= N, e.g. 3/8; got `{s}`");
-    let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let (index, count) = (
-        k.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if index == 0 || index > count {
-        return Err(bad());
-    }
-    Ok(Shard { index, count })
 }
 
 /// `scalemodel study`.
