@@ -1,0 +1,225 @@
+//! The wire: a thread of the test that carries IP packets between the
+//! nodes' TUN devices, for kernels without `tc netem`. It holds each packet
+//! for a delay drawn from a seeded generator and drops a seeded share of
+//! them; TCP in the nodes retransmits what it drops.
+//!
+//! Bounded: at most [`QUEUE_CAP`] packets held (one more is counted as an
+//! overflow, which the test fails on, rather than dropped silently), at most
+//! [`READS_PER_TURN`] packets read from a device per turn, and a turn never
+//! waits longer than [`TURN_MAX`], so a stop is seen within it.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use scalemodel_core::rng::{Stream, stream, uniform};
+
+/// Packets the wire holds at once.
+pub const QUEUE_CAP: usize = 4096;
+/// Packets read from one device per turn.
+pub const READS_PER_TURN: usize = 64;
+/// The longest one turn waits for a packet.
+pub const TURN_MAX: Duration = Duration::from_millis(10);
+/// The largest IP packet.
+const PACKET_LEN_MAX: usize = 65_535;
+/// Loss is counted in parts per million.
+const PPM: u64 = 1_000_000;
+
+/// What a link does to each packet, in each direction.
+#[derive(Debug, Clone, Copy)]
+pub struct Link {
+    /// The mean one-way delay, ns.
+    pub delay_ns: u64,
+    /// The delay varies uniformly by up to this much either way, ns.
+    pub jitter_ns: u64,
+    /// The share of packets dropped, in parts per million.
+    pub loss_ppm: u32,
+}
+
+impl Link {
+    /// A link that delays and drops nothing.
+    pub const DIRECT: Link = Link {
+        delay_ns: 0,
+        jitter_ns: 0,
+        loss_ppm: 0,
+    };
+
+    /// The least delay a packet is held for, ns.
+    pub fn delay_min_ns(&self) -> u64 {
+        self.delay_ns.saturating_sub(self.jitter_ns)
+    }
+}
+
+/// What the wire did, counted where it happened.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    /// Packets read from the devices.
+    pub read: u64,
+    /// Packets written to their destination's device.
+    pub forwarded: u64,
+    /// Packets dropped by the link's loss.
+    pub dropped: u64,
+    /// Packets that are not IPv4 (the kernel's IPv6 chatter), dropped.
+    pub not_ipv4: u64,
+    /// IPv4 packets for no node's address, dropped.
+    pub unroutable: u64,
+    /// Packets dropped because [`QUEUE_CAP`] were held.
+    pub overflowed: u64,
+    /// Writes to a device that failed.
+    pub write_errors: u64,
+    /// The most packets held at once.
+    pub held_max: usize,
+}
+
+/// The wire's thread; dropping it stops the thread and closes the devices.
+#[derive(Debug)]
+pub struct Wire {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<io::Result<Counts>>>,
+}
+
+impl Wire {
+    /// Starts carrying packets between `ends` (each node's TUN device and
+    /// its address) over `link`, with draws from `seed`'s network stream.
+    pub fn start(ends: Vec<(File, Ipv4Addr)>, link: Link, seed: u64) -> io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("wire".into())
+            .spawn(move || carry(&ends, link, seed, &flag))?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the wire and closes its devices; what it did, or why it failed.
+    pub fn stop(mut self) -> io::Result<Counts> {
+        self.halt()
+            .unwrap_or_else(|| Err(io::Error::other("the wire was already stopped")))
+    }
+
+    fn halt(&mut self) -> Option<io::Result<Counts>> {
+        self.stop.store(true, Ordering::Relaxed);
+        let thread = self.thread.take()?;
+        Some(
+            thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the wire's thread panicked"))),
+        )
+    }
+}
+
+impl Drop for Wire {
+    fn drop(&mut self) {
+        let _ = self.halt();
+    }
+}
+
+/// One held packet: when it is due, in what order it came, where it goes.
+type Held = Reverse<(u64, u64, usize, Vec<u8>)>;
+
+/// The wire's loop, until `stop`.
+fn carry(
+    ends: &[(File, Ipv4Addr)],
+    link: Link,
+    seed: u64,
+    stop: &AtomicBool,
+) -> io::Result<Counts> {
+    let mut rng = stream(seed, Stream::Network);
+    let delays = link.delay_min_ns()..=link.delay_ns.saturating_add(link.jitter_ns);
+    let epoch = Instant::now();
+    let now_ns = || u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let mut held: BinaryHeap<Held> = BinaryHeap::new();
+    let mut buf = vec![0u8; PACKET_LEN_MAX];
+    let mut counts = Counts::default();
+    let mut order = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let now = now_ns();
+        while held.peek().is_some_and(|Reverse((due, ..))| *due <= now) {
+            let Some(Reverse((_, _, to, packet))) = held.pop() else {
+                break;
+            };
+            // A TUN device takes one packet per write, whole or not at all.
+            match (&ends[to].0).write(&packet) {
+                Ok(n) if n == packet.len() => counts.forwarded += 1,
+                _ => counts.write_errors += 1,
+            }
+        }
+        let wait = held.peek().map_or(TURN_MAX, |Reverse((due, ..))| {
+            Duration::from_nanos(due.saturating_sub(now)).min(TURN_MAX)
+        });
+        let ready = wait_readable(ends, wait)?;
+        for (from, (file, _)) in ends.iter().enumerate() {
+            if !ready[from] {
+                continue;
+            }
+            for _ in 0..READS_PER_TURN {
+                let len = match (&*file).read(&mut buf) {
+                    Ok(len) => len,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                counts.read += 1;
+                let packet = &buf[..len];
+                if packet.first().is_none_or(|b| b >> 4 != 4) {
+                    counts.not_ipv4 += 1;
+                    continue;
+                }
+                let Some(to) = destination(packet, ends) else {
+                    counts.unroutable += 1;
+                    continue;
+                };
+                if uniform(&mut rng, 0..=PPM - 1) < u64::from(link.loss_ppm) {
+                    counts.dropped += 1;
+                    continue;
+                }
+                let delay = uniform(&mut rng, delays.clone());
+                if held.len() >= QUEUE_CAP {
+                    counts.overflowed += 1;
+                    continue;
+                }
+                held.push(Reverse((now_ns() + delay, order, to, packet.to_vec())));
+                order += 1;
+                counts.held_max = counts.held_max.max(held.len());
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// Waits up to `wait` for packets; which devices have some.
+fn wait_readable(ends: &[(File, Ipv4Addr)], wait: Duration) -> io::Result<Vec<bool>> {
+    let mut fds: Vec<PollFd<'_>> = ends
+        .iter()
+        .map(|(file, _)| PollFd::new(file, PollFlags::IN))
+        .collect();
+    let timeout = Timespec {
+        tv_sec: 0,
+        // Below TURN_MAX, so below a second.
+        tv_nsec: i64::from(wait.subsec_nanos()),
+    };
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(_) => {}
+        Err(rustix::io::Errno::INTR) => return Ok(vec![false; ends.len()]),
+        Err(e) => return Err(e.into()),
+    }
+    // An error or hang-up shows in the read that follows.
+    let wake = PollFlags::IN | PollFlags::ERR | PollFlags::HUP;
+    Ok(fds.iter().map(|fd| fd.revents().intersects(wake)).collect())
+}
+
+/// The index of the end whose address an IPv4 packet is for.
+fn destination(packet: &[u8], ends: &[(File, Ipv4Addr)]) -> Option<usize> {
+    let dst: [u8; 4] = packet.get(16..20)?.try_into().ok()?;
+    let dst = Ipv4Addr::from(dst);
+    ends.iter().position(|(_, addr)| *addr == dst)
+}
