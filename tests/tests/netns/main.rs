@@ -58,45 +58,12 @@ const REQUIRE: &str = "SCALEMODEL_REQUIRE_NETNS";
 
 #[test]
 fn nodes_on_separate_hosts_keep_the_model_under_real_delay_and_loss() {
-    let mut hosts = match Hosts::new(NODES, LINK, SEED) {
-        Ok(hosts) => hosts,
-        Err(why) => {
-            assert!(
-                std::env::var_os(REQUIRE).is_none(),
-                "{REQUIRE} is set, but: {why}"
-            );
-            println!("skipped: {why} (run as root to make the hosts)");
-            return;
-        }
+    let Some(mut hosts) = hosts_or_skip() else {
+        return;
     };
-    match hosts.delay() {
-        Delay::Netem => println!("delay by: tc netem on each host's link"),
-        Delay::Wire(why) => println!(
-            "delay by: the test's user-space wire over TUN devices (tc netem refused: {why})"
-        ),
-    }
     let tmp = tempfile::tempdir().unwrap();
-    let key = key_file(tmp.path(), "run.key", "a secret for the namespace test");
     let (far, near) = (tmp.path().join("hosts"), tmp.path().join("loopback"));
-    let far_peers: Vec<SocketAddr> = hosts
-        .addrs()
-        .iter()
-        .map(|&a| SocketAddr::new(IpAddr::V4(a), PORT))
-        .collect();
-    let near_peers = free_ports(NODES);
-    let bin = scalemodel_bin(); // Built here, before the start is set.
-    // Both runs at once, under the same load.
-    let start_at = unix_ns_in(START_LEAD);
-    let mut near_nodes = Children::default();
-    for id in 0..NODES {
-        let far_cmd = hosts.exec(id, &bin.to_string_lossy());
-        let child = node(far_cmd, id, &far_peers, start_at, &far, &key);
-        hosts.children.0.push(child);
-        let near_cmd = Command::new(bin);
-        near_nodes
-            .0
-            .push(node(near_cmd, id, &near_peers, start_at, &near, &key));
-    }
+    let (mut near_nodes, near_peers) = start_both(&mut hosts, tmp.path(), &far, &near);
     // Mid-run, the kernel's own measure of each TCP connection's round trip.
     let ticking = |dir: &Path| (0..NODES).all(|id| lines_in(&log(dir, id)) > 2);
     let started = scalemodel_tests::wait_until(RUN_LIMIT, || ticking(&far) && ticking(&near));
@@ -115,15 +82,13 @@ fn nodes_on_separate_hosts_keep_the_model_under_real_delay_and_loss() {
     let (far_fig, near_fig) = (Figures::of(&far), Figures::of(&near));
     println!("wire: {counts:?}");
     println!("{}", side_by_side(&far_fig, &near_fig, &far_rtt, &near_rtt));
-
     assert_eq!(
         counts.overflowed, 0,
         "the wire's queue overflowed: {counts:?}"
     );
     assert_eq!(counts.write_errors, 0, "{counts:?}");
-    for fig in [&far_fig, &near_fig] {
-        fig.assert_clean();
-    }
+    far_fig.assert_clean();
+    near_fig.assert_clean();
     // The delay was real: every round trip the kernel measured on the hosts
     // took both ways' least delay. (Every message was also taken after it,
     // but at rates 2, 4, 6 a receiver's next tick comes at least 1/12 model
@@ -139,6 +104,59 @@ fn nodes_on_separate_hosts_keep_the_model_under_real_delay_and_loss() {
         far_fig.delays_ns.first().is_some_and(|&d| d >= least_ns),
         "a message was taken within {least_ns} ns of its send"
     );
+}
+
+/// The hosts, or `None` after printing why this machine cannot make them
+/// (a failure instead when [`REQUIRE`] is set).
+fn hosts_or_skip() -> Option<Hosts> {
+    let hosts = match Hosts::new(NODES, LINK, SEED) {
+        Ok(hosts) => hosts,
+        Err(why) => {
+            assert!(
+                std::env::var_os(REQUIRE).is_none(),
+                "{REQUIRE} is set, but: {why}"
+            );
+            println!("skipped: {why} (run as root to make the hosts)");
+            return None;
+        }
+    };
+    match hosts.delay() {
+        Delay::Netem => println!("delay by: tc netem on each host's link"),
+        Delay::Wire(why) => println!(
+            "delay by: the test's user-space wire over TUN devices (tc netem refused: {why})"
+        ),
+    }
+    Some(hosts)
+}
+
+/// Starts both runs, at once under one load, with one start time and one
+/// key (in `tmp`): a node per host writing into `far`, and three nodes on
+/// loopback writing into `near`, returned with their addresses.
+fn start_both(
+    hosts: &mut Hosts,
+    tmp: &Path,
+    far: &Path,
+    near: &Path,
+) -> (Children, Vec<SocketAddr>) {
+    let key = key_file(tmp, "run.key", "a secret for the namespace test");
+    let far_peers: Vec<SocketAddr> = hosts
+        .addrs()
+        .iter()
+        .map(|&a| SocketAddr::new(IpAddr::V4(a), PORT))
+        .collect();
+    let near_peers = free_ports(NODES);
+    let bin = scalemodel_bin(); // Built here, before the start is set.
+    let start_at = unix_ns_in(START_LEAD);
+    let mut near_nodes = Children::default();
+    for id in 0..NODES {
+        let far_cmd = hosts.exec(id, &bin.to_string_lossy());
+        let child = node(far_cmd, id, &far_peers, start_at, far, &key);
+        hosts.children.0.push(child);
+        let near_cmd = Command::new(bin);
+        let child = node(near_cmd, id, &near_peers, start_at, near, &key);
+        near_nodes.0.push(child);
+    }
+    (near_nodes, near_peers)
 }
 
 /// Starts node `id` with `cmd` (the binary, or `ip netns exec` of it), its
@@ -227,7 +245,7 @@ fn min_rtts_ms(ss: &str) -> Vec<f64> {
 #[derive(Debug)]
 struct Figures {
     dir: PathBuf,
-    /// `scalemodel analyze`'s summary line.
+    /// What `scalemodel analyze` printed.
     analyzed: String,
     params: Params,
     timings: Vec<Timing>,
