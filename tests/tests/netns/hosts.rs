@@ -44,9 +44,9 @@ pub struct Hosts {
 
 impl Hosts {
     /// `n` hosts linked with `link`, the wire's draws seeded with `seed`.
-    /// `Err` says why this machine cannot make them (not root, no `ip`, no
-    /// namespaces or TUN devices); a failure after the first namespace and
-    /// device were made panics, naming the command.
+    /// `Err` says why this machine cannot make them (not root, no `ip`, a
+    /// namespace or a TUN device refused); a failure to set up what was
+    /// made panics, naming the command.
     pub fn new(n: usize, link: Link, seed: u64) -> Result<Self, String> {
         static RUNS: AtomicU32 = AtomicU32::new(0);
         if !rustix::process::geteuid().is_root() {
