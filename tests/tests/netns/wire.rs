@@ -133,67 +133,105 @@ fn carry(
     seed: u64,
     stop: &AtomicBool,
 ) -> io::Result<Counts> {
-    let mut rng = stream(seed, Stream::Network);
-    let delays = link.delay_min_ns()..=link.delay_ns.saturating_add(link.jitter_ns);
-    let epoch = Instant::now();
-    let now_ns = || u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    let mut held: BinaryHeap<Held> = BinaryHeap::new();
+    let mut state = State::new(link, seed);
     let mut buf = vec![0u8; PACKET_LEN_MAX];
-    let mut counts = Counts::default();
-    let mut order = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        let now = now_ns();
-        while held.peek().is_some_and(|Reverse((due, ..))| *due <= now) {
-            let Some(Reverse((_, _, to, packet))) = held.pop() else {
+        let now = state.now_ns();
+        state.deliver_due(ends, now);
+        let wait = state.held.peek().map_or(TURN_MAX, |Reverse((due, ..))| {
+            Duration::from_nanos(due.saturating_sub(now)).min(TURN_MAX)
+        });
+        let ready = wait_readable(ends, wait)?;
+        for (file, _) in ends.iter().zip(ready).filter(|(_, r)| *r).map(|(e, _)| e) {
+            for _ in 0..READS_PER_TURN {
+                match (&*file).read(&mut buf) {
+                    Ok(len) => state.take(&buf[..len], ends),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(state.counts)
+}
+
+/// What the wire holds and has counted.
+struct State {
+    link: Link,
+    rng: scalemodel_core::rng::ModelRng,
+    epoch: Instant,
+    held: BinaryHeap<Held>,
+    /// Packets taken so far: the order of the next.
+    order: u64,
+    counts: Counts,
+}
+
+impl State {
+    fn new(link: Link, seed: u64) -> Self {
+        Self {
+            link,
+            rng: stream(seed, Stream::Network),
+            epoch: Instant::now(),
+            held: BinaryHeap::new(),
+            order: 0,
+            counts: Counts::default(),
+        }
+    }
+
+    /// Nanoseconds since the wire started.
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Writes every packet due by `now` to its destination's device.
+    fn deliver_due(&mut self, ends: &[(File, Ipv4Addr)], now: u64) {
+        while self
+            .held
+            .peek()
+            .is_some_and(|Reverse((due, ..))| *due <= now)
+        {
+            let Some(Reverse((_, _, to, packet))) = self.held.pop() else {
                 break;
             };
             // A TUN device takes one packet per write, whole or not at all.
             match (&ends[to].0).write(&packet) {
-                Ok(n) if n == packet.len() => counts.forwarded += 1,
-                _ => counts.write_errors += 1,
-            }
-        }
-        let wait = held.peek().map_or(TURN_MAX, |Reverse((due, ..))| {
-            Duration::from_nanos(due.saturating_sub(now)).min(TURN_MAX)
-        });
-        let ready = wait_readable(ends, wait)?;
-        for (from, (file, _)) in ends.iter().enumerate() {
-            if !ready[from] {
-                continue;
-            }
-            for _ in 0..READS_PER_TURN {
-                let len = match (&*file).read(&mut buf) {
-                    Ok(len) => len,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                };
-                counts.read += 1;
-                let packet = &buf[..len];
-                if packet.first().is_none_or(|b| b >> 4 != 4) {
-                    counts.not_ipv4 += 1;
-                    continue;
-                }
-                let Some(to) = destination(packet, ends) else {
-                    counts.unroutable += 1;
-                    continue;
-                };
-                if uniform(&mut rng, 0..=PPM - 1) < u64::from(link.loss_ppm) {
-                    counts.dropped += 1;
-                    continue;
-                }
-                let delay = uniform(&mut rng, delays.clone());
-                if held.len() >= QUEUE_CAP {
-                    counts.overflowed += 1;
-                    continue;
-                }
-                held.push(Reverse((now_ns() + delay, order, to, packet.to_vec())));
-                order += 1;
-                counts.held_max = counts.held_max.max(held.len());
+                Ok(n) if n == packet.len() => self.counts.forwarded += 1,
+                _ => self.counts.write_errors += 1,
             }
         }
     }
-    Ok(counts)
+
+    /// Takes a packet read from a device: drops it, or holds it for its delay.
+    fn take(&mut self, packet: &[u8], ends: &[(File, Ipv4Addr)]) {
+        self.counts.read += 1;
+        if packet.first().is_none_or(|b| b >> 4 != 4) {
+            self.counts.not_ipv4 += 1;
+            return;
+        }
+        let Some(to) = destination(packet, ends) else {
+            self.counts.unroutable += 1;
+            return;
+        };
+        if uniform(&mut self.rng, 0..=PPM - 1) < u64::from(self.link.loss_ppm) {
+            self.counts.dropped += 1;
+            return;
+        }
+        let (delay, jitter) = (self.link.delay_ns, self.link.jitter_ns);
+        let delay = uniform(
+            &mut self.rng,
+            self.link.delay_min_ns()..=delay.saturating_add(jitter),
+        );
+        if self.held.len() >= QUEUE_CAP {
+            self.counts.overflowed += 1;
+            return;
+        }
+        let due = self.now_ns().saturating_add(delay);
+        self.held
+            .push(Reverse((due, self.order, to, packet.to_vec())));
+        self.order += 1;
+        self.counts.held_max = self.counts.held_max.max(self.held.len());
+    }
 }
 
 /// Waits up to `wait` for packets; which devices have some.
