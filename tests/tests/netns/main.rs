@@ -450,3 +450,11 @@ fn same_rows(far: &Figures, near: &Figures) -> String {
         ),
     }
 }
+
+#[test]
+fn min_rtts_are_read_from_ss() {
+    let ss = "0 0 198.18.0.1:7000 198.18.0.3:40112\n\t cubic wscale:7,7 rto:236 \
+              rtt:35.1/2.4 ato:40 mss:1448 minrtt:32.521 snd_wnd:64256\n\
+              0 0 198.18.0.1:39804 198.18.0.2:7000\n\t cubic rtt:38/1 minrtt:37.6\n";
+    assert_eq!(min_rtts_ms(ss), [32.521, 37.6]);
+}

@@ -261,3 +261,61 @@ fn destination(packet: &[u8], ends: &[(File, Ipv4Addr)]) -> Option<usize> {
     let dst = Ipv4Addr::from(dst);
     ends.iter().position(|(_, addr)| *addr == dst)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 20-byte IPv4 header for `dst`.
+    fn ipv4_to(dst: [u8; 4]) -> Vec<u8> {
+        let mut packet = vec![0u8; 20];
+        packet[0] = 0x45;
+        packet[16..20].copy_from_slice(&dst);
+        packet
+    }
+
+    #[test]
+    fn the_wire_drops_its_share_delays_the_rest_and_counts_what_overflows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = File::create(tmp.path().join("end-0")).unwrap();
+        let ends = [(out, Ipv4Addr::new(198, 18, 0, 1))];
+        let link = Link {
+            delay_ns: 20_000_000,
+            jitter_ns: 5_000_000,
+            loss_ppm: 10_000,
+        };
+        let mut state = State::new(link, 7);
+        let offered = QUEUE_CAP + 100;
+        let first = state.now_ns();
+        for _ in 0..offered {
+            state.take(&ipv4_to([198, 18, 0, 1]), &ends);
+        }
+        let last = state.now_ns();
+        state.take(&ipv4_to([198, 18, 0, 9]), &ends);
+        state.take(&[0x60; 40], &ends);
+        let c = state.counts;
+        assert_eq!(
+            (c.read, c.unroutable, c.not_ipv4),
+            (offered as u64 + 2, 1, 1)
+        );
+        // About 1 % of 4,196: the draws of seed 7.
+        const DROPPED: u64 = 42;
+        assert_eq!(c.dropped, DROPPED, "{c:?}");
+        assert_eq!(c.held_max, QUEUE_CAP);
+        assert_eq!(c.overflowed, offered as u64 - c.dropped - QUEUE_CAP as u64);
+        // Each held for 15 to 25 ms from when it was taken.
+        let dues = (first + link.delay_min_ns())..=(last + link.delay_ns + link.jitter_ns);
+        assert!(
+            state
+                .held
+                .iter()
+                .all(|Reverse((due, ..))| dues.contains(due))
+        );
+        state.deliver_due(&ends, first);
+        assert_eq!(state.counts.forwarded, 0, "nothing is due at once");
+        state.deliver_due(&ends, u64::MAX);
+        assert_eq!(state.counts.forwarded, QUEUE_CAP as u64);
+        let written = std::fs::metadata(tmp.path().join("end-0")).unwrap().len();
+        assert_eq!(written, 20 * QUEUE_CAP as u64);
+    }
+}
