@@ -149,7 +149,7 @@ mod tests {
         assert_eq!(sim_rate(sim), Some(4_233_600.0 / 0.5));
         assert_eq!(sim_rate("simulated nothing"), None);
         let swarm = "swarm: seed 2026, cases 300 of 300 (shard 1/1), 2 workers\n\
-                     300 seeds, 0 failures in 0.1 s (2965 cases/s; slowest case 7: 0.004 s)\n";
+                     300 seeds, 0 failures in 0.1 s (2965 cases/s; slowest case 7: 0.412 ms)\n";
         assert_eq!(swarm_rate(swarm), Some((2965.0, 0)));
         assert_eq!(swarm_rate("300 seeds, x failures in 1 s (5 cases/s;"), None);
     }

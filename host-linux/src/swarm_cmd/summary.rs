@@ -310,9 +310,11 @@ impl Summary {
             .iter()
             .max_by(|a, b| a.slowest_case_seconds.total_cmp(&b.slowest_case_seconds));
         let slowest = slowest.map_or_else(String::new, |w| {
+            // In ms: a case takes well under one, and `0.000 s` says nothing.
             format!(
-                "slowest case {}: {:.3} s",
-                w.slowest_case, w.slowest_case_seconds
+                "slowest case {}: {:.3} ms",
+                w.slowest_case,
+                w.slowest_case_seconds * 1e3
             )
         });
         match self.wall.as_slice() {
