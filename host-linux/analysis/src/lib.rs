@@ -1,6 +1,7 @@
 //! `scalemodel-analysis`: the figures that answer the exercise's questions,
 //! measured from a run's logs: clock jumps, drift between machines, inbox
-//! growth, and a queueing estimate to hold the growth against; with
+//! growth, and a queueing estimate to hold the growth against; the
+//! [`staleness`](mod@staleness) the topology study compares; with
 //! [`timing`](mod@timing) (rate error and tick lateness) and [`stats`] (the statistics
 //! the evidence rests on).
 //!
@@ -18,6 +19,7 @@ use crate::timing::{Timing, percentile, timing};
 use scalemodel_check::{self as check, Violations};
 use scalemodel_rundir::{Kind, Row, Run};
 
+pub mod staleness;
 pub mod stats;
 pub mod timing;
 
