@@ -441,10 +441,7 @@ fn folder_groups<'a>(
                 {
                     format!("{lo}..={hi}")
                 }
-                _ if same_rates => {
-                    let [r0, r1, r2] = first.rates;
-                    format!("{r0},{r1},{r2}")
-                }
+                _ if same_rates => crate::report::text::joined(&first.rates, ","),
                 _ => "mixed".to_owned(),
             };
             let group = Group::new(relative(&parent), rates, first.sides);

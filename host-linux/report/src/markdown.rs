@@ -16,7 +16,7 @@ pub fn trial(a: &Analysis) -> String {
         || a.dir.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let [r0, r1, r2] = p.rates;
+    let rates = crate::text::and_list(&p.rates);
     let drawn = p.rate_range.map_or_else(
         || "given".to_owned(),
         |[lo, hi]| format!("drawn from {lo}..={hi}"),
@@ -24,7 +24,7 @@ pub fn trial(a: &Analysis) -> String {
     let _ = writeln!(md, "# Run `{name}`\n");
     let _ = writeln!(
         md,
-        "A `{}` run with seed {}: {} s of model time at speed {}, a die of {} sides, rates {r0}, {r1} and {r2} ticks/s ({drawn}).\n",
+        "A `{}` run with seed {}: {} s of model time at speed {}, a die of {} sides, rates {rates} ticks/s ({drawn}).\n",
         p.mode, p.seed, p.duration_s, p.speed, p.sides
     );
     let _ = writeln!(md, "## Conformance\n");
