@@ -112,9 +112,17 @@ pub fn trial(a: &Analysis) -> String {
         drift_reference(&p.rates)
     );
     let _ = writeln!(md, "## Queueing estimate\n");
+    // The faces that send to a given peer, by the die of docs/MACHINES.md.
+    let faces = match p.n() {
+        3 => "face 3, and face 1 or 2".to_owned(),
+        n => format!(
+            "face {n}, to every other machine, and the one face of 1 to {} that names it",
+            n - 1
+        ),
+    };
     let _ = writeln!(
         md,
-        "Each tick without a message sends to each peer with probability 2/{} (face 3, and face 1 or 2), so a machine's arrivals are 2/{} of its peers' free ticks per second, and a machine whose arrivals exceed its rate never has a free tick.\n",
+        "Each tick without a message sends to each peer with probability 2/{} ({faces}), so a machine's arrivals are 2/{} of its peers' free ticks per second, and a machine whose arrivals exceed its rate never has a free tick.\n",
         p.sides, p.sides
     );
     let _ = writeln!(

@@ -141,7 +141,7 @@ window.SM = (function () {
   }
 
   return {
-    colour: colour, kindColours: PALETTE.kinds, configColours: PALETTE.configurations || [], width: width, dash: dash, machines: machines, sizeCanvas: sizeCanvas, ticks: ticks,
+    colour: colour, kindColours: PALETTE.kinds, configColours: PALETTE.configurations || [], width: width, dash: dash, solid: SOLID, machines: machines, sizeCanvas: sizeCanvas, ticks: ticks,
     tickLabel: tickLabel, countIncrs: countIncrs, TIME_TICK_PX: TIME_TICK_PX, timeAxis: timeAxis, fixed: fixed, int: int, el: el, tip: tip, quantile: quantile, lineSwatch: lineSwatch
   };
 })();
