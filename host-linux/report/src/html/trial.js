@@ -496,7 +496,7 @@
   }
   var idNote = "Click a machine in the legend to hide or show it; drag across the plot to zoom (all charts of time follow), double-click to reset. " +
     (lanes.length <= 3 ? "Machines with the same values draw over each other: wide, middle and narrow lines nest, so each stays visible." :
-      "Machines from " + Math.min(lanes.length, SM.solid) + " on draw dashed, where colours alone come close.");
+      lanes.length > SM.solid ? "Machines from " + SM.solid + " on draw dashed, where colours alone come close." : "");
   chart("Logical clocks", "Each machine's Lamport clock after each event. " + idNote, "Lamport clock",
     aligned(function (L, i) { return L.clock[i]; }), lanes.map(function (L) { return machineSeries(L, true); }));
   var growth = (D.growth || []).map(function (g, i) {
