@@ -135,3 +135,16 @@ fn rates_for_two_or_seventeen_machines_are_refused_naming_the_field() {
         assert!(!ok && text.contains(&want), "{text}");
     }
 }
+
+#[test]
+fn a_missing_log_is_named_and_the_rest_still_checked() {
+    let (tmp, _) = written(5, 6);
+    let run = read_run(tmp.path()).unwrap();
+    let v = check(&run.params, &run.logs[..4]);
+    assert!(
+        v.iter().any(|v| v.detail.starts_with("4 logs for 5 machines")),
+        "{v:#?}"
+    );
+    // Machine 4's sends are missing, so its receivers' matches fail.
+    assert!(v.iter().any(|v| v.rule == Rule::Match), "{v:#?}");
+}

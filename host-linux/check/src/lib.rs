@@ -33,8 +33,8 @@ use std::path::Path;
 use scalemodel_core::model_ns;
 
 use scalemodel_rundir::{
-    self as rundir, BadLines, Kind, MACHINES_MAX, Params, Row, Run, RunDirError, is_model_link,
-    model_links,
+    self as rundir, BadLines, Kind, MACHINES, MACHINES_MAX, Params, Row, Run, RunDirError,
+    is_model_link, model_links,
 };
 
 pub mod ends;
@@ -108,11 +108,12 @@ impl Checker {
         // A run read from a directory has from 3 to 16 machines; one built
         // in memory is held to the same bound.
         let n = params.n().min(MACHINES_MAX);
-        if params.n() != n || logs.len() != n {
+        if !MACHINES.contains(&params.n()) || logs.len() != n {
             out.push(summary_violation(format!(
-                "{} logs for {} machines (`rates`); a run has from 3 to {MACHINES_MAX}",
+                "{} logs for {} machines (`rates`), where a run has one log per machine and from {} to {MACHINES_MAX} machines",
                 logs.len(),
-                params.n()
+                params.n(),
+                MACHINES.start()
             )));
         }
         let log = |id: u8| logs.get(usize::from(id)).copied().unwrap_or_default();
