@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use scalemodel_core::MachineId;
 
 use crate::analysis::Analysis;
 use crate::merge;
@@ -41,13 +40,17 @@ pub fn prepare(dir: &Path) -> Result<()> {
             rundir::log_name(id)
         );
     }
-    let nodes_only = !dir.join(rundir::PARAMS).exists()
-        && MachineId::ALL
-            .iter()
-            .all(|&id| dir.join(rundir::node_name(id)).exists());
+    // Machine 0's summary says how many machines ran; the merge names any
+    // other that is missing.
+    let nodes_only = !dir.join(rundir::PARAMS).exists() && dir.join(rundir::node_name(0)).exists();
     if nodes_only {
-        merge::merge_nodes(dir)?.write(dir)?;
-        outln!("{}: merged node-0/1/2.json into params.json", dir.display());
+        let params = merge::merge_nodes(dir)?;
+        params.write(dir)?;
+        let last = params.n().saturating_sub(1);
+        outln!(
+            "{}: merged node-0.json … node-{last}.json into params.json",
+            dir.display()
+        );
     }
     Ok(())
 }
@@ -107,7 +110,7 @@ fn probe_run(dir: &Path) -> std::io::Result<bool> {
         return Ok(true);
     }
     // Any node's summary: machine 0 may be the one that died without its own.
-    for id in MachineId::ALL {
+    for id in 0..rundir::MACHINES_MAX {
         if dir.join(rundir::node_name(id)).try_exists()? {
             return Ok(true);
         }
@@ -441,10 +444,7 @@ fn folder_groups<'a>(
                 {
                     format!("{lo}..={hi}")
                 }
-                _ if same_rates => {
-                    let [r0, r1, r2] = first.rates;
-                    format!("{r0},{r1},{r2}")
-                }
+                _ if same_rates => crate::report::text::joined(&first.rates, ","),
                 _ => "mixed".to_owned(),
             };
             let group = Group::new(relative(&parent), rates, first.sides);

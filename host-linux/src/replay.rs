@@ -46,6 +46,9 @@ pub enum ReplayError {
     /// The trial's duration is not a whole number of model ns in range.
     #[error("the trial's duration_s {0} is out of range")]
     Duration(f64),
+    /// The trial has a number of machines the replay does not simulate.
+    #[error("the trial has {0} machines, more than the replay simulates yet")]
+    Machines(usize),
 }
 
 /// What a replay runs: the simulator's parameters and faults, and each
@@ -89,7 +92,11 @@ pub fn plan(run: &Run, latency_ns: u64, jitter_ns: u64) -> Result<Plan, ReplayEr
     }
     let config = Config {
         seed: p.seed,
-        rates: p.rates,
+        rates: p
+            .rates
+            .as_slice()
+            .try_into()
+            .map_err(|_| ReplayError::Machines(p.n()))?,
         sides: p.sides,
         duration_ns: duration_ns.round() as u64,
         latency_ns,

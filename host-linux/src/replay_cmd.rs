@@ -51,11 +51,11 @@ fn nanos(d: Duration, flag: &str) -> Result<u64> {
 /// machine, and each machine's first divergence with its reason.
 fn describe(dir: &Path, run: &Run, plan: &Plan, a: &Agreement) -> String {
     let p = &run.params;
-    let [r0, r1, r2] = p.rates;
+    let rates = crate::report::text::joined(&p.rates, ",");
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "replay of {} ({}, seed {}, rates {r0},{r1},{r2}, die of {}, speed {}, {} s) in the simulator",
+        "replay of {} ({}, seed {}, rates {rates}, die of {}, speed {}, {} s) in the simulator",
         dir.display(),
         p.mode,
         p.seed,

@@ -407,7 +407,7 @@ fn finish_trial(
         let id = death.id;
         salvage::salvage(
             dir,
-            id,
+            id.get(),
             args.model.net_run(seed, run_id),
             addrs[id.index()].clone(),
             start_ns,
@@ -440,9 +440,9 @@ fn above(bar: &ProgressBar, line: String) {
 
 fn print_trial(t: &Trial) {
     let p = &t.analysis.run.params;
-    let [r0, r1, r2] = p.rates;
+    let rates = crate::report::text::joined(&p.rates, ",");
     outln!(
-        "trial {} (seed {}, rates {r0},{r1},{r2}): {}",
+        "trial {} (seed {}, rates {rates}): {}",
         t.k,
         p.seed,
         t.analysis.dir.display()

@@ -94,9 +94,12 @@ pub fn analyse_in_memory(args: &SimArgs) -> Result<Analysis> {
             faults: args.faults.clone(),
         },
     )??;
+    // A log per machine, even one that recorded nothing.
+    let mut logs = rows.0;
+    logs.resize_with(config.rates.len(), Vec::new);
     let run = Run {
         params: params(args, &config, &report, acted),
-        logs: rows.0,
+        logs,
         bad_lines: Default::default(),
     };
     Ok(Analysis::of(Path::new(""), run))

@@ -224,11 +224,20 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
     for o in outcomes {
         for a in &o.trials {
             let p = &a.run.params;
+            // The study ran the trial: as many machines as the simulator has.
+            let rates = p.rates.as_slice().try_into().with_context(|| {
+                format!(
+                    "{} trial seed {} has {} machines",
+                    o.setup.name,
+                    p.seed,
+                    p.n()
+                )
+            })?;
             // Seeds other than the trial's own, past the ones at scale.
             let jobs: Vec<scale::Job> = (0..per_band)
                 .map(|k| scale::Job {
                     seed: p.seed.wrapping_add(u64::from(n) + u64::from(k)),
-                    rates: Rates::Exact(p.rates),
+                    rates: Rates::Exact(rates),
                     sides: p.sides,
                     duration: args.duration,
                 })

@@ -338,7 +338,7 @@ impl SimJob for CaseJob<'_> {
         let mut params = Params::sim(&config, None, duration_s, caps.inbox, caps.link);
         params.summarise(&report);
         params.record_faults(sim.faults(), sim.missed_faults());
-        if let Some(v) = checker.check_slices(&params, rows.logs()).first() {
+        if let Some(v) = checker.check_slices(&params, &rows.logs()).first() {
             return Err(v.to_string());
         }
         let dropped: u64 = sim.nodes().iter().map(|n| n.dropped_events()).sum();

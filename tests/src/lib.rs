@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub mod browser;
+pub mod synthetic;
 
 pub use scalemodel::rundir::Rows;
 use scalemodel::rundir::{FaultSummary, Params};

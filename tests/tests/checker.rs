@@ -6,7 +6,7 @@ use scalemodel_core::sim::Config;
 use scalemodel_tests::simulate;
 
 /// A valid run with receives on every machine.
-fn valid() -> (Params, [Vec<Row>; 3]) {
+fn valid() -> (Params, Vec<Vec<Row>>) {
     let mut config = Config::new(11, [2, 5, 6]);
     config.duration_ns = 20_000_000_000;
     let (params, rows, _) = simulate::<256, 64>(config);

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use scalemodel::check::check_dir;
 use scalemodel::merge::merge_nodes;
 use scalemodel::rundir::{End, NodeSummary, Params};
-use scalemodel_core::MachineId;
 use scalemodel_tests::overloaded_run;
 use scalemodel_tests::{Children, free_ports, lines_in, scalemodel, scalemodel_bin, wait_until};
 use support::hostile::{self, RunSpec, listening, node, unix_ns_in};
@@ -83,7 +82,6 @@ fn assert_clean(dir: &Path) -> Params {
 }
 
 fn summary(dir: &Path, id: u8) -> NodeSummary {
-    let id = MachineId::new(id).expect("an id below 3");
     NodeSummary::read(dir, id).expect("the node's summary")
 }
 

@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use scalemodel_core::{MachineId, N};
 use serde::Serialize;
 
 use crate::timing::{Timing, percentile, timing};
@@ -76,10 +75,13 @@ pub struct Queue {
 /// The model's arithmetic for one machine's inbox.
 ///
 /// A machine with rate `r` takes one message per tick when it has one; each
-/// tick without one sends to each peer with probability `2 / sides` (faces 3
-/// and one of 1 or 2). So a machine's free ticks per second are
-/// `f = max(0, r - arrivals)` and its arrivals are `2 / sides` times its peers'
-/// free ticks: a fixed point, solved by iteration.
+/// tick without one sends to each peer with probability `2 / sides`: with
+/// three machines, face 3 and one of 1 or 2; with `n` machines and the die
+/// of docs/MACHINES.md (topology `all`), face `n` (every other machine) and
+/// the one face of `1..=n-1` that names that peer. So a machine's free ticks
+/// per second are `f = max(0, r - arrivals)` and its arrivals are
+/// `2 / sides` times the sum of every other machine's free ticks: a fixed
+/// point, solved by iteration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
     /// Messages expected to arrive per model second.
@@ -150,19 +152,20 @@ impl Analysis {
     }
 }
 
-/// The figures of every machine of a run.
+/// The figures of every machine of a run (one per rate in `params.json`;
+/// a machine without a log has no rows).
 pub fn measure(run: &Run) -> Vec<MachineFigures> {
     let p = &run.params;
     let arrivals = arrivals(&p.rates, p.sides);
-    MachineId::ALL
-        .iter()
-        .map(|&id| {
-            let rows = &run.logs[id.index()];
-            let rate = p.rates[id.index()];
+    (0..p.n())
+        .map(|id| {
+            let rows = run.logs.get(id).map_or(&[][..], Vec::as_slice);
+            let rate = p.rates[id];
             let count = |k| rows.iter().filter(|r| r.kind == k).count() as u64;
             let queue = queue(rows);
             MachineFigures {
-                id: id.get(),
+                // At most 16 machines: the id fits a u8.
+                id: id as u8,
                 rate,
                 ticks: rows.len() as u64,
                 receives: count(Kind::Receive),
@@ -170,12 +173,12 @@ pub fn measure(run: &Run) -> Vec<MachineFigures> {
                 internals: count(Kind::Internal),
                 final_clock: rows.last().map_or(0, |r| r.clock),
                 jumps: jumps(rows),
-                drift: drift(run, id.index()),
+                drift: drift(run, id),
                 estimate: Estimate {
-                    arrivals_per_s: arrivals[id.index()],
+                    arrivals_per_s: arrivals[id],
                     service_per_s: f64::from(rate),
-                    load: arrivals[id.index()] / f64::from(rate.max(1)),
-                    predicted_growth_per_s: (arrivals[id.index()] - f64::from(rate)).max(0.0),
+                    load: arrivals[id] / f64::from(rate.max(1)),
+                    predicted_growth_per_s: (arrivals[id] - f64::from(rate)).max(0.0),
                     measured_growth_per_s: queue.growth_per_s,
                 },
                 queue,
@@ -203,29 +206,31 @@ pub fn load_words(load: f64) -> String {
     }
 }
 
-/// The machine with the highest rate, lowest id on a tie.
-pub fn fastest(rates: &[u32; N]) -> usize {
-    (0..N).fold(0, |best, i| if rates[i] > rates[best] { i } else { best })
+/// The machine with the highest rate (`rates` by id), lowest id on a tie;
+/// 0 when there are none.
+pub fn fastest(rates: &[u32]) -> usize {
+    (0..rates.len()).fold(0, |best, i| if rates[i] > rates[best] { i } else { best })
 }
 
 /// Every machine with the highest rate, in id order.
-pub fn fastest_all(rates: &[u32; N]) -> Vec<usize> {
+pub fn fastest_all(rates: &[u32]) -> Vec<usize> {
     let top = rates.iter().copied().max().unwrap_or(0);
-    (0..N).filter(|&i| rates[i] == top).collect()
+    (0..rates.len()).filter(|&i| rates[i] == top).collect()
 }
 
 /// What a drift is measured against, in words: `machine 2's, the fastest`,
 /// or on a tie `the clock ahead of machines 0 and 2, tied fastest at 6
-/// ticks/s`.
-pub fn drift_reference(rates: &[u32; N]) -> String {
+/// ticks/s` (`0, 2 and 4` for three).
+pub fn drift_reference(rates: &[u32]) -> String {
     match fastest_all(rates).as_slice() {
+        [] => "no machine's".to_owned(),
         [one] => format!("machine {one}'s, the fastest"),
-        tied => {
-            let ids: Vec<String> = tied.iter().map(usize::to_string).collect();
+        [rest @ .., last] => {
+            let ids: Vec<String> = rest.iter().map(usize::to_string).collect();
             format!(
-                "the clock ahead of machines {}, tied fastest at {} ticks/s",
-                ids.join(" and "),
-                rates[tied[0]]
+                "the clock ahead of machines {} and {last}, tied fastest at {} ticks/s",
+                ids.join(", "),
+                rates[*last]
             )
         }
     }
@@ -304,13 +309,14 @@ pub fn drift_series(run: &Run, id: usize) -> Vec<(f64, f64)> {
     let p = &run.params;
     let end_ns = (p.duration_s.max(0.0) * 1e9) as u64;
     let fast = fastest_all(&p.rates);
-    let rows = &run.logs[id];
+    let log = |i: usize| run.logs.get(i).map_or(&[][..], Vec::as_slice);
+    let rows = log(id);
     let stop = fast
         .iter()
-        .map(|&f| stop_ns(&run.logs[f], p.rates[f], end_ns))
+        .map(|&f| stop_ns(log(f), p.rates[f], end_ns))
         .fold(stop_ns(rows, p.rates[id], end_ns), u64::min);
     let gap = |t| {
-        let ahead = fast.iter().map(|&f| clock_at(&run.logs[f], t)).max();
+        let ahead = fast.iter().map(|&f| clock_at(log(f), t)).max();
         (
             t as f64 / 1e9,
             ahead.unwrap_or(0) as f64 - clock_at(rows, t) as f64,
@@ -371,18 +377,20 @@ pub fn slope(points: &[(f64, f64)]) -> f64 {
     if sxx == 0.0 { 0.0 } else { sxy / sxx }
 }
 
-/// Each machine's expected arrivals per model second, by the fixed point of
-/// [`Estimate`]'s arithmetic.
-pub fn arrivals(rates: &[u32; N], sides: u8) -> [f64; N] {
+/// Each machine's expected arrivals per model second (`rates` by id), by
+/// the fixed point of [`Estimate`]'s arithmetic.
+pub fn arrivals(rates: &[u32], sides: u8) -> Vec<f64> {
     let p = 2.0 / f64::from(sides.max(1));
-    let rates = rates.map(f64::from);
-    let arrivals = |free: &[f64; N]| {
+    let rates: Vec<f64> = rates.iter().copied().map(f64::from).collect();
+    let arrivals = |free: &[f64]| -> Vec<f64> {
         let total: f64 = free.iter().sum();
-        free.map(|f| p * (total - f))
+        free.iter().map(|f| p * (total - f)).collect()
     };
-    let mut free = rates;
+    let mut free = rates.clone();
     // Damped iteration: the plain one oscillates for a die of 4, the damped
-    // one contracts by at least a quarter per round for any die of 4 or more,
+    // one contracts by at least a quarter per round for `n` machines and any
+    // die of `n + 1` or more (its rates of change, `(1 + p) / 2` and
+    // `(1 - (n - 1) p) / 2` with `p = 2 / sides`, are at most 3/4 in size),
     // so 200 rounds settle it far below a message per year.
     for _ in 0..200 {
         let arrive = arrivals(&free);
@@ -434,5 +442,24 @@ mod tests {
             drift_reference(&[6, 3, 6]),
             "the clock ahead of machines 0 and 2, tied fastest at 6 ticks/s"
         );
+        assert_eq!(
+            drift_reference(&[6, 3, 6, 1, 6]),
+            "the clock ahead of machines 0, 2 and 4, tied fastest at 6 ticks/s"
+        );
+        assert_eq!(fastest(&[1, 2, 3, 4, 9, 9, 2]), 4);
+    }
+
+    #[test]
+    fn each_of_n_machines_receives_two_in_sides_of_every_other_free_tick() {
+        // Sixteen equal rates with a die of 23 (n + 7): f = r - (2/23) 15 f,
+        // so f = 23 r / 53, and each machine's arrivals are r - f.
+        let a = arrivals(&[5; 16], 23);
+        assert_eq!(a.len(), 16);
+        let f = 23.0 * 5.0 / 53.0;
+        assert!(a.iter().all(|x| (x - (5.0 - f)).abs() < 1e-9), "{a:?}");
+        // The smallest die for five machines still settles.
+        let a = arrivals(&[1, 6, 6, 6, 6], 6);
+        assert!(a.iter().all(|x| x.is_finite()), "{a:?}");
+        assert!(a[0] > 1.0, "the slow machine is overloaded: {a:?}");
     }
 }

@@ -13,21 +13,29 @@
 //! - **clock**: each machine's clock strictly increases; a send or internal event adds
 //!   exactly 1; a receive sets `max(clock, msg_clock) + 1`;
 //! - **empty inbox**: sends and internal events happen only when the inbox is empty;
-//! - **send**: a send carries its own clock, goes to the machine's peers, and numbers
+//! - **send**: a send carries its own clock, goes to one of the machine's
+//!   peers or to every one (the die of a run of `n` machines), and numbers
 //!   each link's messages 0, 1, 2, …;
 //! - **match**: each receive matches exactly one earlier send on its link by `seq`,
 //!   with the same clock, in FIFO order;
-//! - **conservation**: per link, the logs agree with `params.json`, and
+//! - **conservation**: per link (every link of the run, as
+//!   [`scalemodel_rundir::model_links`] lists them), the logs agree with `params.json`, and
 //!   `sent = received + queued + in_flight + lost + inferred` (the core's
 //!   [`scalemodel_core::balance`]);
 //! - **end**, **faults**, **protocol**: how each machine and link ended, from
 //!   `params.json` (see [`ends`]).
+//!
+//! A run has `n` machines, as many as `params.json`'s `rates`: every rule
+//! holds for any `n` from 3 to 16.
 
 use std::path::Path;
 
-use scalemodel_core::{MachineId, N, model_ns};
+use scalemodel_core::model_ns;
 
-use scalemodel_rundir::{self as rundir, BadLines, Kind, Params, Row, Run, RunDirError};
+use scalemodel_rundir::{
+    self as rundir, BadLines, Kind, MACHINES, MACHINES_MAX, Params, Row, Run, RunDirError,
+    is_model_link, model_links,
+};
 
 pub mod ends;
 mod sent;
@@ -45,8 +53,7 @@ pub fn check_dir(dir: &Path) -> Result<Violations, RunDirError> {
 /// Every violation of a run that was read: its format's, then its rules'.
 pub fn check_run(run: &Run) -> Violations {
     let mut violations = Violations::default();
-    for id in MachineId::ALL {
-        let bad = &run.bad_lines[id.index()];
+    for (id, bad) in run.bad_lines.iter().enumerate() {
         violations.merge(format_violations(&rundir::log_name(id), bad));
     }
     violations.append(check(&run.params, &run.logs));
@@ -69,41 +76,59 @@ pub fn format_violations(file: &str, bad: &BadLines) -> Violations {
     Violations::from_parts(kept, bad.total())
 }
 
-/// Checks three machines' logs against the model and the run's summary.
-pub fn check(params: &Params, logs: &[Vec<Row>; N]) -> Violations {
-    check_slices(params, logs.each_ref().map(Vec::as_slice))
+/// Checks the machines' logs (by id, one per rate in `params.json`)
+/// against the model and the run's summary.
+pub fn check(params: &Params, logs: &[Vec<Row>]) -> Violations {
+    let slices: Vec<&[Row]> = logs.iter().map(Vec::as_slice).collect();
+    check_slices(params, &slices)
 }
 
 /// [`check`] of logs held as slices (the swarm keeps spare rows past each
 /// log's end, to be written over by the next case).
-pub fn check_slices(params: &Params, logs: [&[Row]; N]) -> Violations {
+pub fn check_slices(params: &Params, logs: &[&[Row]]) -> Violations {
     Checker::default().check_slices(params, logs)
 }
 
 /// The checker with its room kept from run to run: a caller that checks
-/// many runs (the swarm) allocates nothing per run once the room has
-/// grown, where a fresh check grows six vectors of sends each time.
+/// many runs of one size (the swarm) allocates nothing per run once the
+/// room has grown, where a fresh check grows `n(n - 1)` vectors of sends
+/// each time.
 #[derive(Default)]
 pub struct Checker {
-    /// [from][to] -> the sends on that link, by seq.
+    /// (from, to) -> the sends on that link, by seq.
     sent: PerLink<SentLink>,
+    /// (from, to) -> the receives logged on that link.
+    received: PerLink<u64>,
 }
 
 impl Checker {
     /// [`check_slices`] in this checker's room.
-    pub fn check_slices(&mut self, params: &Params, logs: [&[Row]; N]) -> Violations {
+    pub fn check_slices(&mut self, params: &Params, logs: &[&[Row]]) -> Violations {
         let mut out = Violations::default();
-        let sent = &mut self.sent;
-        sent.iter_mut().flatten().for_each(SentLink::clear);
-        for id in MachineId::ALL {
-            check_machine(params, id, logs[id.index()], sent, &mut out);
+        // A run read from a directory has from 3 to 16 machines; one built
+        // in memory is held to the same bound.
+        let n = params.n().min(MACHINES_MAX);
+        if !MACHINES.contains(&params.n()) || logs.len() != n {
+            out.push(summary_violation(format!(
+                "{} logs for {} machines (`rates`), where a run has one log per machine and from {} to {MACHINES_MAX} machines",
+                logs.len(),
+                params.n(),
+                MACHINES.start()
+            )));
         }
-        let mut received: PerLink<u64> = Default::default();
-        for id in MachineId::ALL {
-            check_receives(id, logs[id.index()], sent, &mut received, &mut out);
+        let log = |id: u8| logs.get(usize::from(id)).copied().unwrap_or_default();
+        let (sent, received) = (&mut self.sent, &mut self.received);
+        sent.reset(n, SentLink::clear);
+        received.reset(n, |r| *r = 0);
+        // At most `MACHINES_MAX` machines: the ids fit a u8.
+        for id in 0..n as u8 {
+            check_machine(params, n, id, log(id), sent, &mut out);
         }
-        check_conservation(params, sent, &received, &mut out);
-        check_summary(params, &logs, &mut out);
+        for id in 0..n as u8 {
+            check_receives(n, id, log(id), sent, received, &mut out);
+        }
+        check_conservation(params, n, sent, received, &mut out);
+        check_summary(params, n, logs, &mut out);
         ends::check_ends(params, &mut out);
         out
     }
@@ -121,23 +146,24 @@ fn summary_violation(detail: String) -> Violation {
 }
 
 /// The machines' summaries agree with their logs.
-fn check_summary(params: &Params, logs: &[&[Row]; N], out: &mut Violations) {
+fn check_summary(params: &Params, n: usize, logs: &[&[Row]], out: &mut Violations) {
     let mut fail = |detail| out.push(summary_violation(detail));
-    if params.machines.len() != N {
+    if params.machines.len() != n {
         fail(format!(
-            "{} machines summarised, expected {N}",
+            "{} machines summarised, expected {n}",
             params.machines.len()
         ));
     }
-    let mut seen = [false; N];
+    let mut seen = [false; MACHINES_MAX];
     for m in &params.machines {
-        let Some(rows) = logs.get(usize::from(m.id)) else {
+        let rows = logs.get(usize::from(m.id)).copied().unwrap_or_default();
+        if usize::from(m.id) >= n {
             fail(format!(
                 "a summary for machine {}, which does not exist",
                 m.id
             ));
             continue;
-        };
+        }
         // A second summary must not stand in for a missing one.
         if std::mem::replace(&mut seen[usize::from(m.id)], true) {
             fail(format!("machine {} summarised twice", m.id));
@@ -172,14 +198,14 @@ fn check_summary(params: &Params, logs: &[&[Row]; N], out: &mut Violations) {
             ));
         }
     }
-    for id in MachineId::ALL {
-        if !seen[id.index()] {
+    for (id, seen) in seen.iter().enumerate().take(n) {
+        if !seen {
             fail(format!("machine {id} is not summarised"));
         }
     }
 }
 
-fn violation(id: MachineId, row: &Row, rule: Rule, detail: String) -> Violation {
+fn violation(id: u8, row: &Row, rule: Rule, detail: String) -> Violation {
     Violation {
         file: rundir::log_name(id),
         line: Some(row.line),
@@ -192,18 +218,20 @@ fn violation(id: MachineId, row: &Row, rule: Rule, detail: String) -> Violation 
 /// The rules one machine's log must obey on its own; collects its sends.
 fn check_machine(
     params: &Params,
-    id: MachineId,
+    n: usize,
+    id: u8,
     rows: &[Row],
     sent: &mut PerLink<SentLink>,
     out: &mut Violations,
 ) {
-    let rate = params.rates[id.index()];
-    let peers = [id.next().get(), id.other().get()];
+    // `id` is below `n`, at most the number of rates.
+    let rate = params.rates[usize::from(id)];
+    let is_peer = |to: u8| is_model_link(n, id, to);
     let mut clock = 0u64;
     let mut expect_tick = 0u64;
     for row in rows {
         let mut fail = |rule, detail| out.push(violation(id, row, rule, detail));
-        if row.machine != id.get() {
+        if row.machine != id {
             fail(
                 Rule::Format,
                 format!("`machine` is {} in machine {id}'s log", row.machine),
@@ -272,14 +300,16 @@ fn check_machine(
             );
         }
         match row.kind {
-            Kind::Send => check_send(id, row, &peers, rows.len(), sent, &mut fail),
+            Kind::Send => check_send(n, id, row, rows.len(), sent, &mut fail),
             Kind::Receive => {
-                if row.peers.len() != 1 || row.seqs.len() != 1 || !peers.contains(&row.peers[0]) {
+                if row.peers.len() != 1 || row.seqs.len() != 1 || !is_peer(row.peers[0]) {
                     fail(
                         Rule::Format,
                         format!(
-                            "a receive needs one peer of {peers:?} and one seq, found {:?} and {:?}",
-                            row.peers, row.seqs
+                            "a receive needs one peer of {:?} and one seq, found {:?} and {:?}",
+                            peers_of(n, id),
+                            row.peers,
+                            row.seqs
                         ),
                     );
                 }
@@ -296,10 +326,25 @@ fn check_machine(
     }
 }
 
+/// The machines `id` may send to and receive from, in id order.
+fn peers_of(n: usize, id: u8) -> Vec<u8> {
+    model_links(n)
+        .filter(|&(from, _)| from == id)
+        .map(|(_, to)| to)
+        .collect()
+}
+
+/// Whether a send may name `count` machines in a run of `n`: the die of
+/// docs/MACHINES.md with the topology `all` sends to one machine (faces 1
+/// to `n - 1`) or to every other (face `n`).
+fn fan_out_fits(n: usize, count: usize) -> bool {
+    count == 1 || count + 1 == n
+}
+
 fn check_send(
-    id: MachineId,
+    n: usize,
+    id: u8,
     row: &Row,
-    peers: &[u8; 2],
     rows: usize,
     sent: &mut PerLink<SentLink>,
     fail: &mut impl FnMut(Rule, String),
@@ -313,7 +358,7 @@ fn check_send(
             ),
         );
     }
-    let distinct = row.peers.len() != 2 || row.peers[0] != row.peers[1];
+    let distinct = (1..row.peers.len()).all(|i| !row.peers[..i].contains(&row.peers[i]));
     if row.peers.is_empty() || row.peers.len() != row.seqs.len() || !distinct {
         fail(
             Rule::Send,
@@ -324,16 +369,27 @@ fn check_send(
         );
         return;
     }
+    if !fan_out_fits(n, row.peers.len()) {
+        fail(
+            Rule::Send,
+            format!(
+                "sent to {} machines {:?}; a send of {n} machines goes to one or to all {}",
+                row.peers.len(),
+                row.peers,
+                n - 1
+            ),
+        );
+    }
     for (&to, &seq) in row.peers.iter().zip(&row.seqs) {
-        if !peers.contains(&to) {
+        if !is_model_link(n, id, to) {
             fail(
                 Rule::Send,
                 format!("sent to {to}, not a peer of machine {id}"),
             );
             continue;
         }
-        // A peer of `id`: a machine, not `id`.
-        let link = &mut sent[id.index()][usize::from(to)];
+        // A model link: both ends below `n`.
+        let link = &mut sent[(usize::from(id), usize::from(to))];
         if seq != link.next {
             fail(
                 Rule::Send,
@@ -356,7 +412,8 @@ fn check_send(
 
 /// Each receive matches the next send on its link.
 fn check_receives(
-    id: MachineId,
+    n: usize,
+    id: u8,
     rows: &[Row],
     sent: &PerLink<SentLink>,
     received: &mut PerLink<u64>,
@@ -373,10 +430,9 @@ fn check_receives(
         };
         // Only a model link's sends and receives exist; another `from` (a
         // format violation) finds no send.
-        let link =
-            (usize::from(from) < N && from != id.get()).then(|| (usize::from(from), id.index()));
-        if let Some((f, t)) = link {
-            received[f][t] += 1;
+        let link = is_model_link(n, from, id).then(|| (usize::from(from), usize::from(id)));
+        if let Some(link) = link {
+            received[link] += 1;
         }
         let next = &mut next_seq[usize::from(from)];
         let mut fail = |detail| out.push(violation(id, row, Rule::Match, detail));
@@ -387,7 +443,7 @@ fn check_receives(
             ));
         }
         *next = (*next).max(seq.saturating_add(1));
-        match link.and_then(|(f, t)| sent[f][t].get(seq)) {
+        match link.and_then(|link| sent[link].get(seq)) {
             None => fail(format!("no send with seq {seq} on link {from}->{id}")),
             Some(s) => {
                 if s.clock != msg_clock {
@@ -409,23 +465,23 @@ fn check_receives(
 
 fn check_conservation(
     params: &Params,
+    n: usize,
     sent: &PerLink<SentLink>,
     received: &PerLink<u64>,
     out: &mut Violations,
 ) {
     let mut fail = |detail| out.push(summary_violation(detail));
-    if params.links.len() != N * (N - 1) {
+    let expected = model_links(n).count();
+    if params.links.len() != expected {
         fail(format!(
-            "{} links summarised, expected {}",
+            "{} links summarised, expected {expected}",
             params.links.len(),
-            N * (N - 1)
         ));
     }
-    // By (from, to); a valid link's ends are below N.
-    let mut seen = [[false; N]; N];
+    // By (from, to); a model link's ends are below n.
+    let mut seen = [[false; MACHINES_MAX]; MACHINES_MAX];
     for l in &params.links {
-        let valid = l.from != l.to && usize::from(l.from.max(l.to)) < N;
-        if !valid {
+        if !is_model_link(n, l.from, l.to) {
             fail(format!(
                 "a summary for link {}->{}, which does not exist",
                 l.from, l.to
@@ -433,13 +489,13 @@ fn check_conservation(
             continue;
         }
         // A second summary must not stand in for a missing one.
-        // A valid link: both ends below N.
+        // A model link: both ends below n.
         let (f, t) = (usize::from(l.from), usize::from(l.to));
         if std::mem::replace(&mut seen[f][t], true) {
             fail(format!("link {}->{} summarised twice", l.from, l.to));
         }
-        let logged_sent = sent[f][t].count as u64;
-        let logged_received = received[f][t];
+        let logged_sent = sent[(f, t)].count as u64;
+        let logged_received = received[(f, t)];
         // Named only in a failure: formatting it for every link cost more
         // than checking the link.
         let name = || format!("link {}->{}", l.from, l.to);
@@ -470,11 +526,9 @@ fn check_conservation(
             ));
         }
     }
-    for from in MachineId::ALL {
-        for to in [from.next(), from.other()] {
-            if !seen[from.index()][to.index()] {
-                fail(format!("link {from}->{to} is not summarised"));
-            }
+    for (from, to) in model_links(n) {
+        if !seen[usize::from(from)][usize::from(to)] {
+            fail(format!("link {from}->{to} is not summarised"));
         }
     }
 }

@@ -2,8 +2,6 @@
 
 use std::collections::HashMap;
 
-use scalemodel_core::N;
-
 /// The sends logged on one link, by `seq`.
 #[derive(Default)]
 pub(super) struct SentLink {
@@ -59,9 +57,41 @@ impl SentLink {
     }
 }
 
-/// Per directed link `(from, to)` of the model, by machine index; the
-/// diagonal is never used.
-pub(super) type PerLink<T> = [[T; N]; N];
+/// Per directed link `(from, to)` of a run of `n` machines, by machine
+/// index, in one flat table; the diagonal is never used. Sized again for
+/// each run, it keeps its room (and each cell's): a checker of many runs of
+/// one size allocates nothing once warm.
+#[derive(Default)]
+pub(super) struct PerLink<T> {
+    n: usize,
+    cells: Vec<T>,
+}
+
+impl<T: Default> PerLink<T> {
+    /// Makes the table `n` × `n`, each cell emptied by `clear`.
+    pub(super) fn reset(&mut self, n: usize, clear: impl FnMut(&mut T)) {
+        self.n = n;
+        let len = n * n;
+        if self.cells.len() < len {
+            self.cells.resize_with(len, T::default);
+        }
+        self.cells[..len].iter_mut().for_each(clear);
+    }
+}
+
+impl<T> std::ops::Index<(usize, usize)> for PerLink<T> {
+    type Output = T;
+    /// The cell of `from -> to`; both below `n`, as a model link's are.
+    fn index(&self, (from, to): (usize, usize)) -> &T {
+        &self.cells[from * self.n + to]
+    }
+}
+
+impl<T> std::ops::IndexMut<(usize, usize)> for PerLink<T> {
+    fn index_mut(&mut self, (from, to): (usize, usize)) -> &mut T {
+        &mut self.cells[from * self.n + to]
+    }
+}
 
 /// A send as the receiver's side needs it.
 pub(super) struct SentMsg {

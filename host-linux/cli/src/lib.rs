@@ -254,7 +254,7 @@ impl ModelArgs {
                 Rates::Range(r) => Some([*r.start(), *r.end()]),
                 Rates::Exact(_) => None,
             },
-            rates: self.rates.resolve(seed),
+            rates: self.rates.resolve(seed).to_vec(),
             inbox_capacity: scalemodel_core::node::INBOX_CAP,
         }
     }

@@ -216,7 +216,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         ticking_cpu_ms,
         ..summarise(run, id, local, &report, status, notes, setup_before_node)
     };
-    summary.write(out, id)?;
+    summary.write(out, id.get())?;
     if args.launcher {
         say("done")?;
     } else {

@@ -237,9 +237,9 @@ fn inbox(standard: &Group, fewer: Option<&Group>) -> Answer {
         own(standard),
     );
     if let Some(t) = longest {
-        let [r0, r1, r2] = t.rates;
+        let rates = crate::text::joined(&t.rates, ", ");
         text.push_str(&format!(
-            ", and held at most {} messages ({}, rates {r0}, {r1}, {r2}, load {})",
+            ", and held at most {} messages ({}, rates {rates}, load {})",
             t.point.slowest_max_queue,
             t.path,
             fixed(t.point.slowest_load, 2)
@@ -297,9 +297,9 @@ fn inbox(standard: &Group, fewer: Option<&Group>) -> Answer {
             .filter(|p| CRITICAL[0] <= p.slowest_load && p.slowest_load <= CRITICAL[1])
             .collect();
         if let Some(example) = critical.first() {
-            let [r0, r1, r2] = example.rates;
+            let rates = crate::text::joined(&example.rates, ", ");
             text.push_str(&format!(
-                " Near a load of 1 (from {} to {}: the critical region, {} trials, such as rates {r0}, {r1}, {r2}, load {}) the estimate predicts almost no growth, but the inbox wanders up and down: its growth there was {} msgs/s.",
+                " Near a load of 1 (from {} to {}: the critical region, {} trials, such as rates {rates}, load {}) the estimate predicts almost no growth, but the inbox wanders up and down: its growth there was {} msgs/s.",
                 CRITICAL[0],
                 CRITICAL[1],
                 critical.len(),
@@ -378,7 +378,7 @@ mod tests {
         let (lo, hi) = (*rates.iter().min().unwrap(), *rates.iter().max().unwrap());
         Point {
             seed,
-            rates,
+            rates: rates.to_vec(),
             sides: 10,
             ratio: f64::from(lo) / f64::from(hi),
             slowest_jump,

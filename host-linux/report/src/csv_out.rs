@@ -48,9 +48,11 @@ struct MachineRow<'a> {
 struct ScaleRow<'a> {
     configuration: &'a str,
     seed: u64,
-    rate_0: u32,
-    rate_1: u32,
-    rate_2: u32,
+    // The first three machines' rates: a study at scale runs three
+    // machines (a study of more machines is issue 19's step 3).
+    rate_0: Option<u32>,
+    rate_1: Option<u32>,
+    rate_2: Option<u32>,
     sides: u8,
     ratio: f64,
     slowest_jump: u64,
@@ -65,7 +67,8 @@ struct ScaleRow<'a> {
 
 impl<'a> ScaleRow<'a> {
     fn of(configuration: &'a str, p: &Point) -> Self {
-        let [rate_0, rate_1, rate_2] = p.rates;
+        let rate = |i: usize| p.rates.get(i).copied();
+        let (rate_0, rate_1, rate_2) = (rate(0), rate(1), rate(2));
         Self {
             configuration,
             seed: p.seed,

@@ -22,7 +22,7 @@ pub struct Point {
     /// Its seed.
     pub seed: u64,
     /// Each machine's rate, ticks per model second.
-    pub rates: [u32; 3],
+    pub rates: Vec<u32>,
     /// Faces of the die.
     pub sides: u8,
     /// The slowest rate ÷ the fastest: 1 when all three are equal.
@@ -67,7 +67,7 @@ impl Point {
         );
         Self {
             seed: p.seed,
-            rates: p.rates,
+            rates: p.rates.clone(),
             sides: p.sides,
             ratio: f64::from(lo) / f64::from(hi.max(1)),
             slowest_jump: slow.iter().map(|m| m.jumps.max).max().unwrap_or(0),
@@ -593,7 +593,7 @@ mod tests {
         let (lo, hi) = (*rates.iter().min().unwrap(), *rates.iter().max().unwrap());
         Point {
             seed,
-            rates,
+            rates: rates.to_vec(),
             sides,
             ratio: f64::from(lo) / f64::from(hi),
             slowest_jump: 10,

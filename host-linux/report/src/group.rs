@@ -18,7 +18,7 @@ pub struct TrialRow {
     /// Its seed.
     pub seed: u64,
     /// Each machine's rate, ticks per model second.
-    pub rates: [u32; 3],
+    pub rates: Vec<u32>,
     /// Faces of the die.
     pub sides: u8,
     /// Model seconds.
@@ -52,7 +52,7 @@ impl TrialRow {
         Self {
             path,
             seed: p.seed,
-            rates: p.rates,
+            rates: p.rates.clone(),
             sides: p.sides,
             duration_s: p.duration_s,
             completed: p.machines.iter().all(|m| m.end == End::Completed),

@@ -160,13 +160,13 @@ fn json(value: &impl Serialize) -> String {
 /// The header of a trial's page: what ran, and whether it held.
 fn trial_header(a: &Analysis, data: &TrialData) -> String {
     let p = &a.run.params;
-    let [r0, r1, r2] = p.rates;
+    let rates = crate::text::joined(&p.rates, ", ");
     let drawn = p.rate_range.map_or_else(
         || "given".to_owned(),
         |[lo, hi]| format!("drawn from {lo}..={hi}"),
     );
     let mut h = format!(
-        "<header><h1>Run <code>{}</code></h1>\n<p class=\"facts\">mode <b>{}</b> · seed <b>{}</b> · rates <b>{r0}, {r1}, {r2}</b> ticks/s ({}) · die of <b>{}</b> sides · <b>{}</b> s of model time at speed {}</p>\n",
+        "<header><h1>Run <code>{}</code></h1>\n<p class=\"facts\">mode <b>{}</b> · seed <b>{}</b> · rates <b>{rates}</b> ticks/s ({}) · die of <b>{}</b> sides · <b>{}</b> s of model time at speed {}</p>\n",
         escape(&title_of(a)),
         escape(&p.mode),
         p.seed,

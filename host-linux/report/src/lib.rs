@@ -74,7 +74,7 @@ pub struct Report {
     /// Faces of the die.
     pub sides: u8,
     /// Each machine's rate.
-    pub rates: [u32; 3],
+    pub rates: Vec<u32>,
     /// Broken rules, as `file line N (tick T): rule: detail`: the first
     /// [`scalemodel_check::VIOLATIONS_KEPT`].
     pub violations: Vec<String>,
@@ -94,7 +94,7 @@ pub fn write(a: &Analysis) -> Result<(), ReportError> {
         seed: p.seed,
         duration_s: p.duration_s,
         sides: p.sides,
-        rates: p.rates,
+        rates: p.rates.clone(),
         violations: a.violations.iter().map(ToString::to_string).collect(),
         violations_total: a.violations.total(),
         machines: a.figures.clone(),

@@ -16,7 +16,7 @@ pub fn trial(a: &Analysis) -> String {
         || a.dir.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let [r0, r1, r2] = p.rates;
+    let rates = crate::text::and_list(&p.rates);
     let drawn = p.rate_range.map_or_else(
         || "given".to_owned(),
         |[lo, hi]| format!("drawn from {lo}..={hi}"),
@@ -24,7 +24,7 @@ pub fn trial(a: &Analysis) -> String {
     let _ = writeln!(md, "# Run `{name}`\n");
     let _ = writeln!(
         md,
-        "A `{}` run with seed {}: {} s of model time at speed {}, a die of {} sides, rates {r0}, {r1} and {r2} ticks/s ({drawn}).\n",
+        "A `{}` run with seed {}: {} s of model time at speed {}, a die of {} sides, rates {rates} ticks/s ({drawn}).\n",
         p.mode, p.seed, p.duration_s, p.speed, p.sides
     );
     let _ = writeln!(md, "## Conformance\n");
@@ -112,9 +112,17 @@ pub fn trial(a: &Analysis) -> String {
         drift_reference(&p.rates)
     );
     let _ = writeln!(md, "## Queueing estimate\n");
+    // The faces that send to a given peer, by the die of docs/MACHINES.md.
+    let faces = match p.n() {
+        3 => "face 3, and face 1 or 2".to_owned(),
+        n => format!(
+            "face {n}, to every other machine, and the one face of 1 to {} that names it",
+            n - 1
+        ),
+    };
     let _ = writeln!(
         md,
-        "Each tick without a message sends to each peer with probability 2/{} (face 3, and face 1 or 2), so a machine's arrivals are 2/{} of its peers' free ticks per second, and a machine whose arrivals exceed its rate never has a free tick.\n",
+        "Each tick without a message sends to each peer with probability 2/{} ({faces}), so a machine's arrivals are 2/{} of its peers' free ticks per second, and a machine whose arrivals exceed its rate never has a free tick.\n",
         p.sides, p.sides
     );
     let _ = writeln!(

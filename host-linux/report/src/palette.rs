@@ -9,15 +9,40 @@
 //! orange read as "receives". The machines' are Paul Tol's green, purple and
 //! indigo: saturated, dark enough for thin lines on white, and far in hue
 //! from the markers; machine 2, drawn on top where lines coincide, gets the
-//! darkest.
+//! darkest. Machines 3 to 15 (runs of up to sixteen) have colours picked for
+//! the same rules, each far from the first three and the markers; past the
+//! first [`SOLID`] the hues come close, so the page draws those machines'
+//! lines dashed.
 
 use serde::Serialize;
 
 /// An sRGB colour.
 pub type Rgb = (u8, u8, u8);
 
-/// Each machine's colour, by id: green, purple, indigo.
-pub const MACHINES: [Rgb; scalemodel_core::N] = [(34, 136, 51), (170, 51, 119), (51, 34, 136)];
+/// Each machine's colour, by id: green, purple, indigo (three machines'
+/// colours), then thirteen more for runs of up to sixteen.
+pub const MACHINES: [Rgb; 16] = [
+    (34, 136, 51),
+    (170, 51, 119),
+    (51, 34, 136),
+    (102, 136, 238),
+    (238, 17, 238),
+    (85, 17, 17),
+    (119, 34, 238),
+    (238, 102, 187),
+    (238, 17, 34),
+    (136, 153, 17),
+    (17, 17, 238),
+    (119, 85, 51),
+    (238, 17, 136),
+    (170, 85, 238),
+    (17, 68, 85),
+    (17, 85, 17),
+];
+
+/// The machines whose colours alone tell them apart on a chart of
+/// overlaid lines: the page draws machines from this id on dashed.
+pub const SOLID: usize = 8;
 
 /// Each event kind's marker colour on the space-time diagram, in the order
 /// send, receive, internal.
@@ -58,6 +83,8 @@ pub struct PagePalette {
     pub kinds: Vec<String>,
     /// [`CONFIGURATIONS`].
     pub configurations: Vec<String>,
+    /// [`SOLID`].
+    pub solid: usize,
 }
 
 impl PagePalette {
@@ -67,6 +94,7 @@ impl PagePalette {
             machines: MACHINES.iter().copied().map(hex).collect(),
             kinds: KINDS.iter().copied().map(hex).collect(),
             configurations: CONFIGURATIONS.iter().copied().map(hex).collect(),
+            solid: SOLID,
         }
     }
 }
@@ -107,8 +135,12 @@ mod tests {
                     hex(k)
                 );
             }
-            for &other in &MACHINES[i + 1..] {
-                assert!(distance2(m, other) > 1.5 * too_close);
+            // The solid ones apart by colour alone; the dashed ones by
+            // colour and dash.
+            for (j, &other) in MACHINES.iter().enumerate().skip(i + 1) {
+                let apart = if j < SOLID { 1.5 } else { 0.75 };
+                let d = distance2(m, other);
+                assert!(d > apart * too_close, "machines {i} and {j}: {d}");
             }
             // Lines on white: none lighter than a mid grey.
             let luma = 0.2126 * f64::from(m.0) + 0.7152 * f64::from(m.1) + 0.0722 * f64::from(m.2);
@@ -119,8 +151,9 @@ mod tests {
     #[test]
     fn the_page_gets_the_same_colours_as_hex() {
         let p = PagePalette::new();
-        assert_eq!(p.machines, ["#228833", "#AA3377", "#332288"]);
+        assert_eq!(p.machines[..3], ["#228833", "#AA3377", "#332288"]);
+        assert_eq!(p.machines.len(), 16);
         assert_eq!(p.kinds, ["#0072B2", "#D55E00", "#8C8C8C"]);
-        assert_eq!(machine(4), MACHINES[1]);
+        assert_eq!(machine(17), MACHINES[1]);
     }
 }

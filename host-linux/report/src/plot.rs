@@ -274,7 +274,7 @@ fn queue_lines(m: &MachineFigures, rows: &[Row]) -> Vec<Overlay> {
     ]
 }
 
-fn drift_title(rates: &[u32; scalemodel_core::N], early: bool) -> String {
+fn drift_title(rates: &[u32], early: bool) -> String {
     let reference = analysis::drift_reference(rates);
     let title = format!(
         "How far each clock trails {}",

@@ -201,10 +201,10 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
         if many { "|---" } else { "" }
     );
     for (g, t) in set.trials() {
-        let [r0, r1, r2] = t.rates;
+        let rates = crate::text::joined(&t.rates, ", ");
         let _ = writeln!(
             md,
-            "{}| [{}]({}/report.md) | {} | {r0}, {r1}, {r2} | {} | {} | {} | {} | {} | {}, {} | {} |",
+            "{}| [{}]({}/report.md) | {} | {rates} | {} | {} | {} | {} | {} | {}, {} | {} |",
             if many {
                 format!("| {} ", g.name)
             } else {

@@ -21,6 +21,24 @@ pub fn fixed(x: f64, decimals: usize) -> String {
     }
 }
 
+/// The items joined by commas, the last by `and`: `1, 6 and 3`.
+pub fn and_list(items: &[impl std::fmt::Display]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(ToString::to_string).collect();
+            format!("{} and {last}", rest.join(", "))
+        }
+    }
+}
+
+/// The items joined by `sep`: a run's rates as `1, 6, 3`.
+pub fn joined(items: &[impl std::fmt::Display], sep: &str) -> String {
+    let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+    items.join(sep)
+}
+
 /// `n` and its noun, singular for one: `1 trial`, `2 trials`.
 pub fn count(n: impl Into<u64>, noun: &str) -> String {
     let n = n.into();

@@ -29,7 +29,7 @@ use scalemodel_core::balance::{self, Imbalance, Parts};
 use scalemodel_core::fault::Faults;
 use scalemodel_core::node::LATE_PERCENT_MAX;
 use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report};
-use scalemodel_core::{HEADER, LINE_MAX, MachineId, N, Record, Tally};
+use scalemodel_core::{HEADER, LINE_MAX, MachineId, Record, Tally};
 use serde::{Deserialize, Serialize};
 
 use crate::infile::{InFile, InFileError};
@@ -55,12 +55,32 @@ pub use log::{
 };
 pub use node::{NetRun, NodeSummary, PeerSummary, node_name};
 pub use quote::{QUOTE_CHARS_MAX, quote, quote_prefix};
-pub use read::{DURATION_S_MAX, JSON_BYTES_MAX, RATE_MAX, RATES, SIDES_MIN, SPEED_MIN};
+pub use read::{
+    DURATION_S_MAX, JSON_BYTES_MAX, MACHINES, MACHINES_MAX, RATE_MAX, RATES, SIDES_MIN, SPEED_MIN,
+};
 pub use row::{Kind, Row, Rows};
 
-/// The name of machine `id`'s log.
-pub fn log_name(id: MachineId) -> String {
+/// The name of machine `id`'s log (`id` as a number or a machine id).
+pub fn log_name(id: impl std::fmt::Display) -> String {
     format!("machine-{id}.csv")
+}
+
+/// Whether a run of `n` machines has the directed link `from -> to`: the
+/// one place that decides which links a run's summary accounts for and its
+/// logs may use. With the topology `all` (today's only one) every machine
+/// talks to every other; a topology narrows the set here.
+pub fn is_model_link(n: usize, from: u8, to: u8) -> bool {
+    from != to && usize::from(from.max(to)) < n
+}
+
+/// Every directed link of a run of `n` machines ([`is_model_link`]), by
+/// sender, then receiver.
+pub fn model_links(n: usize) -> impl Iterator<Item = (u8, u8)> {
+    // At most `MACHINES_MAX` machines: the ids fit a u8.
+    let ids = 0..n.min(MACHINES_MAX) as u8;
+    ids.clone()
+        .flat_map(move |from| ids.clone().map(move |to| (from, to)))
+        .filter(move |&(from, to)| is_model_link(n, from, to))
 }
 
 /// The name of the parameters and summary file.
@@ -374,8 +394,9 @@ pub struct Params {
     pub sides: u8,
     /// The range the rates were drawn from, or `null` when they were given.
     pub rate_range: Option<[u32; 2]>,
-    /// Each machine's rate in ticks per model second.
-    pub rates: [u32; N],
+    /// Each machine's rate in ticks per model second, by id: one per
+    /// machine, so the run's number of machines is its length.
+    pub rates: Vec<u32>,
     /// The simulated link delay in ns (`sim` only).
     pub latency_ns: Option<u64>,
     /// The simulated link jitter bound in ns (`sim` only).
@@ -444,6 +465,11 @@ pub enum OverloadRule {
 }
 
 impl Params {
+    /// The run's number of machines: one rate each.
+    pub fn n(&self) -> usize {
+        self.rates.len()
+    }
+
     /// The overload rule the writer of this file applied, from its
     /// `version` (a version that does not read as `major.minor…` is taken
     /// as this one's).
@@ -477,7 +503,7 @@ impl Params {
             speed: config.speed,
             sides: config.sides,
             rate_range,
-            rates: config.rates,
+            rates: config.rates.to_vec(),
             latency_ns: Some(config.latency_ns),
             jitter_ns: Some(config.jitter_ns),
             addresses: Vec::new(),

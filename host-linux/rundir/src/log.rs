@@ -10,7 +10,7 @@
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use scalemodel_core::{HEADER, MachineId, N};
+use scalemodel_core::HEADER;
 
 use super::line::LineReader;
 use super::quote::{quote, quote_prefix};
@@ -78,18 +78,22 @@ pub struct Log {
 pub struct Run {
     /// `params.json`.
     pub params: Params,
-    /// Each machine's log, by id.
-    pub logs: [Vec<Row>; N],
-    /// Each machine's log lines that did not parse, by id.
-    pub bad_lines: [BadLines; N],
+    /// Each machine's log, by id: one per rate in `params.json`.
+    pub logs: Vec<Vec<Row>>,
+    /// Each machine's log lines that did not parse, by id (none kept when
+    /// the rows never were lines: a simulation in memory).
+    pub bad_lines: Vec<BadLines>,
 }
 
-/// Reads the run directory `dir`.
+/// Reads the run directory `dir`: `params.json`, then `machine-<id>.csv`
+/// for each of its machines.
 pub fn read_run(dir: &Path) -> Result<Run, RunDirError> {
     let params = Params::read(dir)?;
-    let mut logs: [Vec<Row>; N] = Default::default();
-    let mut bad_lines: [BadLines; N] = Default::default();
-    for id in MachineId::ALL {
+    // Checked: from 3 to 16 machines.
+    let n = params.n();
+    let mut logs = Vec::with_capacity(n);
+    let mut bad_lines = Vec::with_capacity(n);
+    for id in 0..n {
         let path = dir.join(log_name(id));
         let read = |source| RunDirError::Read {
             path: path.clone(),
@@ -98,8 +102,8 @@ pub fn read_run(dir: &Path) -> Result<Run, RunDirError> {
         // Any size, but a regular file, read up to its size when opened.
         let file = super::open_in(&path, u64::MAX)?.reader();
         let log = read_log(BufReader::with_capacity(1 << 16, file)).map_err(read)?;
-        logs[id.index()] = log.rows;
-        bad_lines[id.index()] = log.bad;
+        logs.push(log.rows);
+        bad_lines.push(log.bad);
     }
     Ok(Run {
         params,
@@ -244,8 +248,9 @@ mod tests {
     #[test]
     fn commas_and_long_lists_are_refused_without_splitting_them_all() {
         let text = format!(
-            "{HEADER}\n{}\n0,0,0,0,send,1,0,1;2;1,1,0;0;0\r\n0,0,0,0,internal,1,0,,,\n",
-            ",".repeat(4000)
+            "{HEADER}\n{}\n0,0,0,0,send,1,0,{},1,0\r\n0,0,0,0,internal,1,0,,,\n",
+            ",".repeat(4000),
+            ["1"; 16].join(";")
         );
         let log = parse_log(text.as_bytes());
         let bad = &log.bad;
@@ -255,7 +260,7 @@ mod tests {
             bad[0].detail
         );
         assert!(
-            bad[1].detail.starts_with("`peer` lists more than 2"),
+            bad[1].detail.starts_with("`peer` lists more than 15"),
             "{}",
             bad[1].detail
         );

@@ -1,11 +1,13 @@
-//! Merging the three machines' `node-<id>.json` into the run's `params.json`.
+//! Merging the machines' `node-<id>.json` into the run's `params.json`.
 
 use std::path::Path;
 
 use scalemodel_core::balance::{self, Parts};
-use scalemodel_core::{MachineId, N};
 
-use crate::{End, LinkSummary, NodeSummary, Params, PeerSummary, ProcessSummary, RunDirError};
+use crate::{
+    End, LinkSummary, MACHINES, NodeSummary, Params, PeerSummary, ProcessSummary, RunDirError,
+    model_links,
+};
 
 /// Why the nodes' summaries do not make one run.
 #[derive(Debug, thiserror::Error)]
@@ -13,28 +15,43 @@ pub enum MergeError {
     /// A summary could not be read.
     #[error(transparent)]
     Read(#[from] RunDirError),
+    /// Machine 0's `rates` names a number of machines no run has.
+    #[error(
+        "node-0.json's `rates` holds {0} rates, one per machine; a run has from {min} to {max} machines",
+        min = MACHINES.start(),
+        max = MACHINES.end()
+    )]
+    Machines(usize),
     /// The machines disagree on the run's parameters or its start.
     #[error("machine {0} ran a different run than machine 0 ({1})")]
-    Mismatch(MachineId, &'static str),
+    Mismatch(u8, &'static str),
     /// A machine has no record of one of its peers.
     #[error("machine {0} has no record of machine {1}")]
-    NoPeer(MachineId, MachineId),
+    NoPeer(u8, u8),
 }
 
-/// Reads `dir/node-0.json` … `node-2.json` and builds the run's `params.json`
-/// (its links as [`links`] makes them).
+/// Reads `dir/node-0.json` … `node-<n-1>.json`, `n` the number of rates
+/// machine 0 knows, and builds the run's `params.json` (its links as
+/// [`links`] makes them).
 pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
-    let nodes = MachineId::ALL
-        .iter()
-        .map(|&id| NodeSummary::read(dir, id))
-        .collect::<Result<Vec<_>, _>>()?;
+    let first = NodeSummary::read(dir, 0)?;
+    let n = first.run.rates.len();
+    if !MACHINES.contains(&n) {
+        return Err(MergeError::Machines(n));
+    }
+    let mut nodes = Vec::with_capacity(n);
+    nodes.push(first);
+    // `n` is at most `MACHINES_MAX`: the ids fit a u8.
+    for id in 1..n as u8 {
+        nodes.push(NodeSummary::read(dir, id)?);
+    }
     let first = &nodes[0];
-    for (id, node) in MachineId::ALL.iter().zip(&nodes).skip(1) {
+    for (id, node) in (0u8..).zip(&nodes).skip(1) {
         if node.run != first.run {
-            return Err(MergeError::Mismatch(*id, "parameters"));
+            return Err(MergeError::Mismatch(id, "parameters"));
         }
         if node.start_ns != first.start_ns {
-            return Err(MergeError::Mismatch(*id, "start time"));
+            return Err(MergeError::Mismatch(id, "start time"));
         }
     }
     let links = links(&nodes)?;
@@ -47,7 +64,7 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
         speed: run.speed,
         sides: run.sides,
         rate_range: run.rate_range,
-        rates: run.rates,
+        rates: run.rates.clone(),
         latency_ns: None,
         jitter_ns: None,
         addresses: nodes.iter().map(|n| n.listen.clone()).collect(),
@@ -93,48 +110,45 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
 /// (`scalemodel_mio::Host::flush`). An overcount shows as a conservation
 /// violation: the remainder is never forced to balance.
 pub fn links(nodes: &[NodeSummary]) -> Result<Vec<LinkSummary>, MergeError> {
-    let peer = |from: MachineId, to: MachineId| -> Result<&PeerSummary, MergeError> {
+    let peer = |from: u8, to: u8| -> Result<&PeerSummary, MergeError> {
         nodes
-            .get(from.index())
-            .and_then(|n| n.peers.iter().find(|p| p.peer == to.get()))
+            .get(usize::from(from))
+            .and_then(|n| n.peers.iter().find(|p| p.peer == to))
             .ok_or(MergeError::NoPeer(from, to))
     };
-    let crashed = |id: MachineId| {
+    let crashed = |id: u8| {
         nodes
-            .get(id.index())
+            .get(usize::from(id))
             .is_some_and(|n| n.machine.end == End::Crashed)
     };
-    let mut links = Vec::with_capacity(N * (N - 1));
-    for from in MachineId::ALL {
-        let mut to = [from.next(), from.other()];
-        to.sort();
-        for to in to {
-            let (out, back) = (peer(from, to)?, peer(to, from)?);
-            let in_flight = out.unsent.saturating_add(back.after_end);
-            let counted = Parts {
-                received: back.received,
-                queued: back.queued,
-                in_flight,
-                lost: out.undeliverable.saturating_add(back.dropped),
-                inferred: 0,
-            };
-            let inferred = if crashed(from) || crashed(to) {
-                // An overcount infers nothing; the checker names it.
-                balance::remainder(out.sent, &counted).unwrap_or(0)
-            } else {
-                0
-            };
-            links.push(LinkSummary {
-                from: from.get(),
-                to: to.get(),
-                sent: out.sent,
-                received: back.received,
-                queued: back.queued,
-                in_flight,
-                lost: counted.lost,
-                inferred,
-            });
-        }
+    let n = nodes.len();
+    let mut links = Vec::with_capacity(n * n.saturating_sub(1));
+    for (from, to) in model_links(n) {
+        let (out, back) = (peer(from, to)?, peer(to, from)?);
+        let in_flight = out.unsent.saturating_add(back.after_end);
+        let counted = Parts {
+            received: back.received,
+            queued: back.queued,
+            in_flight,
+            lost: out.undeliverable.saturating_add(back.dropped),
+            inferred: 0,
+        };
+        let inferred = if crashed(from) || crashed(to) {
+            // An overcount infers nothing; the checker names it.
+            balance::remainder(out.sent, &counted).unwrap_or(0)
+        } else {
+            0
+        };
+        links.push(LinkSummary {
+            from,
+            to,
+            sent: out.sent,
+            received: back.received,
+            queued: back.queued,
+            in_flight,
+            lost: counted.lost,
+            inferred,
+        });
     }
     Ok(links)
 }
@@ -146,13 +160,18 @@ mod tests {
 
     /// Machine `id`'s summary, its side of each link made up from `flows`:
     /// `(from, to, received, queued, after_end, unsent, undeliverable)`.
-    fn node(id: MachineId, flows: &[(u8, u8, u64, u64, u64, u64, u64)]) -> NodeSummary {
-        let side = |peer: MachineId| {
-            let out = flows.iter().find(|f| (f.0, f.1) == (id.get(), peer.get()));
-            let back = flows.iter().find(|f| (f.0, f.1) == (peer.get(), id.get()));
+    fn node(id: u8, flows: &[(u8, u8, u64, u64, u64, u64, u64)]) -> NodeSummary {
+        let n = flows
+            .iter()
+            .map(|f| f.0.max(f.1))
+            .max()
+            .map_or(0, |m| m + 1);
+        let side = |peer: u8| {
+            let out = flows.iter().find(|f| (f.0, f.1) == (id, peer));
+            let back = flows.iter().find(|f| (f.0, f.1) == (peer, id));
             let (&(_, _, r, q, a, u, d), &(_, _, br, bq, ba, _, _)) = (out.unwrap(), back.unwrap());
             PeerSummary {
-                peer: peer.get(),
+                peer,
                 sent: r + q + a + u + d,
                 undeliverable: d,
                 unsent: u,
@@ -174,13 +193,21 @@ mod tests {
                 speed: 1,
                 sides: 10,
                 rate_range: None,
-                rates: [1, 2, 3],
+                rates: (1..=u32::from(n)).collect(),
                 inbox_capacity: 8,
             },
             listen: String::new(),
             start_ns: 0,
-            machine: MachineSummary::from_tally(id, 1, &Default::default(), End::PeerLost),
-            peers: vec![side(id.next()), side(id.other())],
+            machine: MachineSummary {
+                id,
+                ..MachineSummary::from_tally(
+                    scalemodel_core::MachineId::ZERO,
+                    1,
+                    &Default::default(),
+                    End::PeerLost,
+                )
+            },
+            peers: (0..n).filter(|&p| p != id).map(side).collect(),
             behind_ticks: 0,
             max_late_ns: 0,
             rejected: 0,
@@ -207,7 +234,7 @@ mod tests {
 
     #[test]
     fn links_take_each_figure_from_the_end_that_knows_it_and_balance() {
-        let nodes = MachineId::ALL.map(|id| node(id, &FLOWS));
+        let nodes = [0, 1, 2].map(|id| node(id, &FLOWS));
         let links = links(&nodes).unwrap();
         assert_eq!(links.len(), FLOWS.len());
         for (l, &(from, to, received, queued, after_end, unsent, undeliverable)) in
@@ -225,7 +252,7 @@ mod tests {
 
     #[test]
     fn what_a_crash_destroyed_is_inferred_on_both_its_links_and_never_called_lost() {
-        let mut nodes = MachineId::ALL.map(|id| node(id, &FLOWS));
+        let mut nodes = [0, 1, 2].map(|id| node(id, &FLOWS));
         // Machine 2 died: nobody counted its losses. It logged 30 sends to
         // 0 (0 took 4 and holds none, 6 came after 0's end) and took 1 of
         // 0's 7 and 20 of 1's 28 (1 still held 1 unsent for it, and
@@ -270,7 +297,7 @@ mod tests {
 
     #[test]
     fn what_a_receiver_found_on_the_connection_it_closed_is_counted_lost() {
-        let mut nodes = MachineId::ALL.map(|id| node(id, &FLOWS));
+        let mut nodes = [0, 1, 2].map(|id| node(id, &FLOWS));
         // Machine 1 closed its link from 0 with 3 of 0's messages unread on
         // it: 0 had handed them to the socket, so it counts none of them.
         let from_0 = nodes[1].peers.iter_mut().find(|p| p.peer == 0).unwrap();
@@ -285,7 +312,7 @@ mod tests {
 
     #[test]
     fn an_overcount_on_a_crashed_link_is_not_forced_to_balance() {
-        let mut nodes = MachineId::ALL.map(|id| node(id, &FLOWS));
+        let mut nodes = [0, 1, 2].map(|id| node(id, &FLOWS));
         nodes[2].machine.end = End::Crashed;
         // Machine 2's log shows more receives from 0 than 0 ever sent.
         let from_0 = nodes[2].peers.iter_mut().find(|p| p.peer == 0).unwrap();
@@ -301,7 +328,7 @@ mod tests {
 
     #[test]
     fn survivors_links_infer_nothing_even_when_they_do_not_balance() {
-        let mut nodes = MachineId::ALL.map(|id| node(id, &FLOWS));
+        let mut nodes = [0, 1, 2].map(|id| node(id, &FLOWS));
         // An undercount between two live machines stays visible.
         let from_0 = nodes[1].peers.iter_mut().find(|p| p.peer == 0).unwrap();
         from_0.received -= 3;
@@ -316,11 +343,36 @@ mod tests {
 
     #[test]
     fn a_machine_without_its_peer_is_named() {
-        let mut nodes = MachineId::ALL.map(|id| node(id, &FLOWS));
+        let mut nodes = [0, 1, 2].map(|id| node(id, &FLOWS));
         nodes[1].peers.clear();
-        assert!(matches!(
-            links(&nodes),
-            Err(MergeError::NoPeer(from, _)) if from == MachineId::ONE
-        ));
+        assert!(matches!(links(&nodes), Err(MergeError::NoPeer(1, _))));
+    }
+
+    #[test]
+    fn five_machines_merge_into_twenty_links_in_order() {
+        let flows: Vec<_> = model_links(5)
+            .map(|(from, to)| (from, to, u64::from(from * 10 + to), 1, 0, 0, 0))
+            .collect();
+        let nodes: Vec<_> = (0..5).map(|id| node(id, &flows)).collect();
+        let links = links(&nodes).unwrap();
+        assert_eq!(links.len(), 20);
+        for (l, f) in links.iter().zip(&flows) {
+            assert_eq!((l.from, l.to, l.received, l.queued), (f.0, f.1, f.2, 1));
+            assert_eq!(l.balance(), Ok(()), "{l:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for (id, node) in (0..).zip(&nodes) {
+            node.write(dir.path(), id).unwrap();
+        }
+        let params = merge_nodes(dir.path()).unwrap();
+        assert_eq!(
+            (params.n(), params.links, params.machines.len()),
+            (5, links, 5)
+        );
+        let mut six = nodes[0].clone();
+        six.run.rates = vec![1; 17];
+        six.write(dir.path(), 0).unwrap();
+        let err = merge_nodes(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("`rates` holds 17 rates"), "{err}");
     }
 }

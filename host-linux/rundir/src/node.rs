@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use scalemodel_core::{MachineId, N};
 use serde::{Deserialize, Serialize};
 
 use super::{MachineSummary, RunDirError, read, write_json};
 
-/// The name of machine `id`'s part of the summary, written by `scalemodel node`.
-pub fn node_name(id: MachineId) -> String {
+/// The name of machine `id`'s part of the summary, written by `scalemodel
+/// node` (`id` as a number or a machine id).
+pub fn node_name(id: impl std::fmt::Display) -> String {
     format!("node-{id}.json")
 }
 
@@ -61,8 +61,8 @@ pub struct NetRun {
     pub sides: u8,
     /// The range the rates were drawn from, or `null` when they were given.
     pub rate_range: Option<[u32; 2]>,
-    /// Every machine's rate.
-    pub rates: [u32; N],
+    /// Every machine's rate, by id: one per machine of the run.
+    pub rates: Vec<u32>,
     /// Messages an inbox holds.
     pub inbox_capacity: usize,
 }
@@ -111,12 +111,12 @@ pub struct NodeSummary {
 
 impl NodeSummary {
     /// Writes `dir/node-<id>.json`.
-    pub fn write(&self, dir: &Path, id: MachineId) -> Result<(), RunDirError> {
+    pub fn write(&self, dir: &Path, id: u8) -> Result<(), RunDirError> {
         write_json(&dir.join(node_name(id)), self)
     }
 
     /// Reads `dir/node-<id>.json`.
-    pub fn read(dir: &Path, id: MachineId) -> Result<Self, RunDirError> {
+    pub fn read(dir: &Path, id: u8) -> Result<Self, RunDirError> {
         read::read_json(&dir.join(node_name(id)))
     }
 }

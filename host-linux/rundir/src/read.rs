@@ -40,9 +40,18 @@ impl Params {
                 u32::MAX
             ));
         }
-        if self.sides < SIDES_MIN {
+        let n = self.n();
+        if !MACHINES.contains(&n) {
             return Err(format!(
-                "`sides` is {}; a die has from {SIDES_MIN} to {} sides",
+                "`rates` holds {n} rates, one per machine; a run has from {} to {MACHINES_MAX} machines",
+                MACHINES.start()
+            ));
+        }
+        // Faces 1 to n send: a die needs one face more for internal events.
+        let sides_min = SIDES_MIN.max(u8::try_from(n + 1).unwrap_or(u8::MAX));
+        if self.sides < sides_min {
+            return Err(format!(
+                "`sides` is {}; a die for {n} machines has from {sides_min} to {} sides",
                 self.sides,
                 u8::MAX
             ));
@@ -74,8 +83,16 @@ impl Params {
 }
 
 /// The fewest sides a die may have: faces 1 to 3 send, so fewer leaves no
-/// internal event (`scalemodel_core::ConfigError::TooFewSides`).
+/// internal event (`scalemodel_core::ConfigError::TooFewSides`). With `n`
+/// machines faces 1 to `n` send, and a die needs `n + 1` sides.
 pub const SIDES_MIN: u8 = 4;
+
+/// The most machines a run may have.
+pub const MACHINES_MAX: usize = 16;
+
+/// The numbers of machines a run may have: `params.json`'s `rates` holds
+/// one rate per machine.
+pub const MACHINES: std::ops::RangeInclusive<usize> = 3..=MACHINES_MAX;
 
 /// The lowest speed: model time never runs slower than wall time.
 pub const SPEED_MIN: u32 = 1;
@@ -133,10 +150,24 @@ mod tests {
         let config = Config::new(1, [1, 6, RATE_MAX]);
         let good = Params::sim(&config, Some([1, RATE_MAX]), 604_800.0, 4, 2);
         assert_eq!(good.validate(), Ok(()));
+        let sixteen = Params {
+            rates: vec![3; 16],
+            sides: 17,
+            ..good.clone()
+        };
+        assert_eq!(sixteen.validate(), Ok(()));
         type Edit = fn(&mut Params);
-        let bad: [(&str, Edit); 6] = [
+        let bad: [(&str, Edit); 10] = [
             ("`speed` is 0", |p| p.speed = 0),
             ("`sides` is 3", |p| p.sides = 3),
+            ("`rates` holds 2 rates", |p| p.rates = vec![1, 2]),
+            ("`rates` holds 17 rates", |p| p.rates = vec![1; 17]),
+            ("`sides` is 5; a die for 5 machines has from 6", |p| {
+                (p.rates, p.sides) = (vec![1; 5], 5);
+            }),
+            ("`rates` is [1, 1, 1, 1, 0]", |p| {
+                p.rates = vec![1, 1, 1, 1, 0]
+            }),
             ("`duration_s` is NaN", |p| p.duration_s = f64::NAN),
             ("`duration_s` is inf", |p| p.duration_s = f64::INFINITY),
             ("`rates` is [1, 6, 1001]", |p| p.rates[2] = 1001),

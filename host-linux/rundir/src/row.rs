@@ -1,7 +1,7 @@
 //! A log line as a row: the event kinds, one machine's rows, and the rows a
 //! simulated run would write.
 
-use scalemodel_core::{Event, N, Record};
+use scalemodel_core::{Event, Record};
 
 /// The kind of event on a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,14 +15,19 @@ pub enum Kind {
 }
 
 /// Keeps every record of a simulated run as the row it would be written
-/// as, per machine: the checker's input without the files.
+/// as, per machine by id (a log for each id up to the highest that
+/// recorded): the checker's input without the files.
 #[derive(Debug, Default)]
-pub struct Rows(pub [Vec<Row>; N]);
+pub struct Rows(pub Vec<Vec<Row>>);
 
 impl scalemodel_core::sim::Sink for Rows {
     type Error = std::convert::Infallible;
     fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
-        let rows = &mut self.0[record.machine.index()];
+        let id = record.machine.index();
+        if self.0.len() <= id {
+            self.0.resize_with(id + 1, Vec::new);
+        }
+        let rows = &mut self.0[id];
         // Line 1 is the header.
         let line = rows.len() + 2;
         rows.push(Row::from_record(record, line));

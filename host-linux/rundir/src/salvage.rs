@@ -16,11 +16,11 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
-use scalemodel_core::{HEADER, MachineId};
+use scalemodel_core::HEADER;
 
 use crate::{
-    self as rundir, End, Events, Kind, MachineSummary, NetRun, NodeSummary, PeerSummary, Row,
-    RunDirError,
+    self as rundir, End, Events, Kind, MACHINES_MAX, MachineSummary, NetRun, NodeSummary,
+    PeerSummary, Row, RunDirError,
 };
 
 /// Who rebuilt a dead node's summary.
@@ -56,9 +56,9 @@ pub enum SalvageError {
         /// The run directory.
         dir: std::path::PathBuf,
         /// The machine without a summary.
-        missing: MachineId,
+        missing: u8,
         /// The peer that finished without losing it.
-        peer: MachineId,
+        peer: u8,
     },
 }
 
@@ -67,7 +67,7 @@ pub enum SalvageError {
 /// `node-<id>.json` from it.
 pub fn salvage(
     dir: &Path,
-    id: MachineId,
+    id: u8,
     run: NetRun,
     listen: String,
     start_ns: u64,
@@ -80,28 +80,27 @@ pub fn salvage(
 
 /// In a hand-started run (no `params.json`, some `node-<id>.json`): rebuilds
 /// the summary of each machine that has none, as `run` does for a node it
-/// saw die, once every peer that finished lost it. Returns those machines;
-/// none when every summary is there (or none is).
-pub fn salvage_missing(dir: &Path) -> Result<Vec<MachineId>, SalvageError> {
+/// saw die, once every peer that finished lost it. The run's machines are
+/// as many as the first summary's `rates`. Returns those machines; none
+/// when every summary is there (or none is).
+pub fn salvage_missing(dir: &Path) -> Result<Vec<u8>, SalvageError> {
     if dir.join(rundir::PARAMS).exists() {
         return Ok(Vec::new());
     }
-    let has = |id: MachineId| dir.join(rundir::node_name(id)).exists();
-    let (present, missing): (Vec<MachineId>, Vec<MachineId>) =
-        MachineId::ALL.iter().partition(|&&id| has(id));
-    let Some(&first) = present.first() else {
+    let has = |id: u8| dir.join(rundir::node_name(id)).exists();
+    let Some(first) = (0..MACHINES_MAX as u8).find(|&id| has(id)) else {
         return Ok(Vec::new());
     };
+    let n = NodeSummary::read(dir, first)?.run.rates.len();
+    let (present, missing): (Vec<u8>, Vec<u8>) =
+        (0..n.min(MACHINES_MAX) as u8).partition(|&id| has(id));
     let summaries = present
         .iter()
         .map(|&id| Ok((id, NodeSummary::read(dir, id)?)))
         .collect::<Result<Vec<_>, RunDirError>>()?;
     for &dead in &missing {
         for (peer, s) in &summaries {
-            let lost_it = s
-                .peers
-                .iter()
-                .any(|p| p.peer == dead.get() && p.lost.is_some());
+            let lost_it = s.peers.iter().any(|p| p.peer == dead && p.lost.is_some());
             if !lost_it {
                 return Err(SalvageError::NotLost {
                     dir: dir.to_owned(),
@@ -130,7 +129,7 @@ pub fn salvage_missing(dir: &Path) -> Result<Vec<MachineId>, SalvageError> {
 /// Cuts `dir/machine-<id>.csv` back to its last whole line (a node killed in
 /// a write leaves half a line) and returns its rows; a missing or empty log
 /// becomes a header alone.
-pub fn cut_log(dir: &Path, id: MachineId) -> Result<Vec<Row>, RunDirError> {
+pub fn cut_log(dir: &Path, id: u8) -> Result<Vec<Row>, RunDirError> {
     let path = dir.join(rundir::log_name(id));
     let write = |source| RunDirError::Write {
         path: path.clone(),
@@ -168,7 +167,7 @@ pub fn cut_log(dir: &Path, id: MachineId) -> Result<Vec<Row>, RunDirError> {
 /// The summary of machine `id`, dead of `cause`, from its log's `rows`.
 pub fn summary(
     run: NetRun,
-    id: MachineId,
+    id: u8,
     listen: String,
     start_ns: u64,
     rows: &[Row],
@@ -180,17 +179,20 @@ pub fn summary(
             .filter(|r| r.kind == kind && r.peers.contains(&peer))
             .count() as u64
     };
-    let peers = [id.next(), id.other()]
-        .iter()
+    // Every other machine of the run (`rates` holds one rate each), from
+    // the next id on, as a node lists them.
+    let n = run.rates.len().min(MACHINES_MAX) as u8;
+    let peers = (1..n)
+        .map(|k| ((u16::from(id) + u16::from(k)) % u16::from(n)) as u8)
         .map(|peer| PeerSummary {
-            peer: peer.get(),
-            sent: count(Kind::Send, peer.get()),
+            peer,
+            sent: count(Kind::Send, peer),
             // What the crash destroyed is worked out by the merge, from
             // what the peers received.
             undeliverable: 0,
             unsent: 0,
             peer_sent: None,
-            received: count(Kind::Receive, peer.get()),
+            received: count(Kind::Receive, peer),
             queued: 0,
             after_end: 0,
             dropped: 0,
@@ -206,8 +208,8 @@ pub fn summary(
     }
     let kinds = |kind: Kind| rows.iter().filter(|r| r.kind == kind).count() as u64;
     let machine = MachineSummary {
-        id: id.get(),
-        rate: run.rates[id.index()],
+        id,
+        rate: run.rates.get(usize::from(id)).copied().unwrap_or(0),
         ticks: rows.len() as u64,
         events: Events {
             receive: kinds(Kind::Receive),
@@ -267,7 +269,7 @@ mod tests {
             "{HEADER}\n1,0,0,10,send,1,0,2,1,0\n1,1,500000000,20,receive,5,0,0,4,0\n1,2,1000000000,30,inter"
         );
         fs::write(&path, text).unwrap();
-        let rows = cut_log(dir.path(), MachineId::ONE).unwrap();
+        let rows = cut_log(dir.path(), 1).unwrap();
         assert_eq!(rows.len(), 2);
         assert!(fs::read_to_string(&path).unwrap().ends_with(",0,4,0\n"));
         let run = NetRun {
@@ -277,18 +279,10 @@ mod tests {
             speed: 1,
             sides: 10,
             rate_range: None,
-            rates: [1, 2, 3],
+            rates: vec![1, 2, 3],
             inbox_capacity: 8,
         };
-        let s = summary(
-            run,
-            MachineId::ONE,
-            String::new(),
-            0,
-            &rows,
-            "killed",
-            SalvagedBy::Run,
-        );
+        let s = summary(run, 1, String::new(), 0, &rows, "killed", SalvagedBy::Run);
         assert_eq!(s.machine.end, End::Crashed);
         assert_eq!((s.machine.ticks, s.machine.final_clock), (2, 5));
         assert_eq!(s.machine.max_jump, 4);
@@ -307,7 +301,7 @@ mod tests {
             speed: 1,
             sides: 10,
             rate_range: None,
-            rates: [1, 2, 3],
+            rates: vec![1, 2, 3],
             inbox_capacity: 8,
         };
         let row = "2,0,0,10,send,1,0,0,1,0";
@@ -316,23 +310,23 @@ mod tests {
             format!("{HEADER}\n{row}\n2,1"),
         )
         .unwrap();
-        let mut peers = [MachineId::ZERO, MachineId::ONE]
-            .map(|id| summary(run.clone(), id, String::new(), 5, &[], "-", SalvagedBy::Run));
-        for (id, s) in MachineId::ALL.iter().zip(&peers) {
-            s.write(dir.path(), *id).unwrap();
+        let mut peers =
+            [0, 1].map(|id| summary(run.clone(), id, String::new(), 5, &[], "-", SalvagedBy::Run));
+        for (id, s) in (0..).zip(&peers) {
+            s.write(dir.path(), id).unwrap();
         }
         // Nobody lost machine 2: it may still be running.
         let err = salvage_missing(dir.path()).unwrap_err();
         assert!(matches!(err, SalvageError::NotLost { .. }), "{err}");
         assert!(!dir.path().join("node-2.json").exists());
-        for (id, s) in MachineId::ALL.iter().zip(&mut peers) {
+        for (id, s) in (0..).zip(&mut peers) {
             for p in &mut s.peers {
                 p.lost = (p.peer == 2).then(|| "closed".to_owned());
             }
-            s.write(dir.path(), *id).unwrap();
+            s.write(dir.path(), id).unwrap();
         }
-        assert_eq!(salvage_missing(dir.path()).unwrap(), [MachineId::TWO]);
-        let two = NodeSummary::read(dir.path(), MachineId::TWO).unwrap();
+        assert_eq!(salvage_missing(dir.path()).unwrap(), [2]);
+        let two = NodeSummary::read(dir.path(), 2).unwrap();
         assert_eq!((two.machine.end, two.machine.ticks), (End::Crashed, 1));
         assert_eq!((two.run, two.start_ns), (run, 5));
         assert!(
@@ -350,7 +344,7 @@ mod tests {
     #[test]
     fn a_missing_log_becomes_a_header() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(cut_log(dir.path(), MachineId::TWO).unwrap().is_empty());
+        assert!(cut_log(dir.path(), 2).unwrap().is_empty());
         let text = fs::read_to_string(dir.path().join("machine-2.csv")).unwrap();
         assert_eq!(text, format!("{HEADER}\n"));
     }

@@ -80,8 +80,8 @@ mod tests {
                 .run(&mut rows)
                 .unwrap();
             assert_eq!(
-                rows.logs(),
-                fresh.0.each_ref().map(Vec::as_slice),
+                rows.logs().to_vec(),
+                fresh.0.iter().map(Vec::as_slice).collect::<Vec<_>>(),
                 "seed {seed}"
             );
             if seed > 0 {

@@ -286,7 +286,7 @@ pub struct Figures {
 /// (`params.json` written) first.
 pub fn figures(dir: &Path, id: usize) -> Figures {
     let mid = MachineId::new(id as u8).expect("an id below 3");
-    let summary = NodeSummary::read(dir, mid).expect("the node's summary");
+    let summary = NodeSummary::read(dir, mid.get()).expect("the node's summary");
     let run = read_run(dir).expect("the run reads");
     let timing = timing(
         &run.logs[id],

@@ -4,15 +4,20 @@ window.SM = (function () {
   // The colours are the PNGs' (palette.rs), handed over in the page.
   var PALETTE = JSON.parse(document.getElementById("palette").textContent);
   var MACHINE_COLOURS = PALETTE.machines;
-  // Solid lines of falling width, each drawn over the one before, so that
-  // machines with the same values show as nested bands: every line stays
-  // visible, and the last (darkest) is never a faint dotted one.
+  // Three machines: solid lines of falling width, each drawn over the one
+  // before, so that machines with the same values show as nested bands:
+  // every line stays visible, and the last (darkest) is never a faint
+  // dotted one. More machines: thin lines, and past the first `solid`
+  // colours (whose hues come close) dashed.
   var MACHINE_WIDTHS = [5, 3.5, 2];
-  var MACHINE_DASHES = [[], [], []];
+  var SOLID = PALETTE.solid || MACHINE_COLOURS.length;
+  var machineCount = 3;
 
   function colour(id) { return MACHINE_COLOURS[id % MACHINE_COLOURS.length]; }
-  function width(id) { return MACHINE_WIDTHS[id % MACHINE_WIDTHS.length]; }
-  function dash(id) { return MACHINE_DASHES[id % MACHINE_DASHES.length]; }
+  function width(id) { return machineCount > 3 ? 2 : MACHINE_WIDTHS[id % MACHINE_WIDTHS.length]; }
+  function dash(id) { return id % MACHINE_COLOURS.length < SOLID ? [] : [7, 4]; }
+  // The page's number of machines, which decides the widths.
+  function machines(n) { machineCount = n; }
 
   // A canvas of CSS size w x h, sharp on high-density screens.
   function sizeCanvas(canvas, w, h) {
@@ -136,7 +141,7 @@ window.SM = (function () {
   }
 
   return {
-    colour: colour, kindColours: PALETTE.kinds, configColours: PALETTE.configurations || [], width: width, dash: dash, sizeCanvas: sizeCanvas, ticks: ticks,
+    colour: colour, kindColours: PALETTE.kinds, configColours: PALETTE.configurations || [], width: width, dash: dash, solid: SOLID, machines: machines, sizeCanvas: sizeCanvas, ticks: ticks,
     tickLabel: tickLabel, countIncrs: countIncrs, TIME_TICK_PX: TIME_TICK_PX, timeAxis: timeAxis, fixed: fixed, int: int, el: el, tip: tip, quantile: quantile, lineSwatch: lineSwatch
   };
 })();

@@ -145,9 +145,9 @@ fn body(set: &Set, intro: &str, views: &[(&str, &str)]) -> String {
 }
 
 fn row(t: &TrialRow) -> String {
-    let [r0, r1, r2] = t.rates;
+    let rates = crate::text::joined(&t.rates, ", ");
     format!(
-        "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{r0}, {r1}, {r2}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{rates}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         escape(&href(&t.path)),
         escape(&t.path),
         t.seed,

@@ -35,6 +35,7 @@
   }
 
   var lanes = D.lanes.map(decode);
+  SM.machines(lanes.length);
   var M = D.messages, nMsg = M.from.length;
   for (var k = 0; k < nMsg; k++) {
     var S = lanes[M.from[k]];
@@ -121,7 +122,10 @@
     host.appendChild(over);
     var tip = SM.tip(host);
 
-    var LEFT = 132, RIGHT = 16, TOP = 16, LANE = 100, AXIS = 34, PAD = 8;
+    // Lanes of 100 px for three machines, narrower for more: sixteen fit
+    // in 640 px, each tall enough for its two lines of label.
+    var LANE = lanes.length <= 3 ? 100 : Math.max(40, Math.round(400 / lanes.length));
+    var LEFT = 132, RIGHT = 16, TOP = 16, AXIS = 34, PAD = 8;
     var W = 0, H = TOP + LANE * lanes.length + AXIS, bctx, octx;
     var counts = null, pending = false, hover = null;
 
@@ -491,7 +495,8 @@
     };
   }
   var idNote = "Click a machine in the legend to hide or show it; drag across the plot to zoom (all charts of time follow), double-click to reset. " +
-    "Machines with the same values draw over each other: wide, middle and narrow lines nest, so each stays visible.";
+    (lanes.length <= 3 ? "Machines with the same values draw over each other: wide, middle and narrow lines nest, so each stays visible." :
+      lanes.length > SM.solid ? "Machines from " + SM.solid + " on draw dashed, where colours alone come close." : "");
   chart("Logical clocks", "Each machine's Lamport clock after each event. " + idNote, "Lamport clock",
     aligned(function (L, i) { return L.clock[i]; }), lanes.map(function (L) { return machineSeries(L, true); }));
   var growth = (D.growth || []).map(function (g, i) {
