@@ -142,7 +142,8 @@ fn a_missing_log_is_named_and_the_rest_still_checked() {
     let run = read_run(tmp.path()).unwrap();
     let v = check(&run.params, &run.logs[..4]);
     assert!(
-        v.iter().any(|v| v.detail.starts_with("4 logs for 5 machines")),
+        v.iter()
+            .any(|v| v.detail.starts_with("4 logs for 5 machines")),
         "{v:#?}"
     );
     // Machine 4's sends are missing, so its receivers' matches fail.
