@@ -24,6 +24,7 @@ pub mod palette;
 pub mod plot;
 pub mod set;
 pub mod text;
+pub mod topology;
 
 /// A report that could not be written.
 #[derive(Debug, thiserror::Error)]
