@@ -20,6 +20,7 @@ extern crate std;
 pub mod balance;
 mod clock;
 mod decimal;
+mod die;
 pub mod digest;
 mod end;
 pub mod fault;
@@ -35,8 +36,9 @@ pub mod wire;
 
 pub use clock::{Clock, ClockOverflow};
 pub use decimal::Decimal;
+pub use die::{Die, Face, Topology};
 pub use end::End;
-pub use id::{MachineId, N};
+pub use id::{MACHINES_MAX, MACHINES_MIN, MachineId, N};
 pub use inbox::Inbox;
 pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, period_ns, ticks_in};
 pub use record::{Event, HEADER, LINE_MAX, Record, Sends};

@@ -83,7 +83,7 @@ fn assert_clean(dir: &Path) -> Params {
 }
 
 fn summary(dir: &Path, id: u8) -> NodeSummary {
-    let id = MachineId::new(id).expect("an id below 3");
+    let id = MachineId::new(id, 3).expect("an id below 3");
     NodeSummary::read(dir, id).expect("the node's summary")
 }
 

@@ -442,7 +442,7 @@ fn a_peer_that_dies_is_logged_and_the_others_finish() {
     assert!(stderr.contains("lost machine 2 at model time"), "{stderr}");
     for id in 0..2 {
         let node =
-            scalemodel::rundir::NodeSummary::read(&dir, MachineId::new(id).unwrap()).unwrap();
+            scalemodel::rundir::NodeSummary::read(&dir, MachineId::new(id, 3).unwrap()).unwrap();
         assert_eq!(node.machine.end, End::PeerLost);
         // It kept its rate to the end: 20 model seconds at its rate.
         assert_eq!(node.machine.ticks, 20 * u64::from(node.machine.rate));

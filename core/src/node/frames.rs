@@ -24,7 +24,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     proof,
                 },
             ) => {
-                let next = id.next();
+                let next = id.plus(1, 3);
                 if protocol != PROTOCOL {
                     Err(ProtocolError::Version(protocol))
                 } else if from != next.get() {
@@ -55,7 +55,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     proof,
                 },
             ) => {
-                let other = id.other();
+                let other = id.plus(2, 3);
                 if protocol != PROTOCOL {
                     Err(ProtocolError::Version(protocol))
                 } else if from != other.get() {

@@ -59,7 +59,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             challenge,
             deadline_ns,
         };
-        let (id, next) = (self.config.id, self.config.id.next());
+        let (id, next) = (self.config.id, self.config.id.plus(1, 3));
         let proof = self.keyed.prove(
             &self.config.key,
             Role::Hello,

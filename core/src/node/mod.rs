@@ -81,7 +81,7 @@ use crate::machine::tenth_period_ns;
 use crate::rng::{self, ModelRng, Stream};
 use crate::wire::{self, Challenge, Frame, PROTOCOL};
 use crate::{
-    ConfigError, Event as Kind, Machine, MachineId, Message, Sends, Tally, due_ns, ticks_in,
+    ConfigError, Die, Event as Kind, Machine, MachineId, Message, Sends, Tally, due_ns, ticks_in,
 };
 use conn::{Conn, State};
 pub use event::{
@@ -471,8 +471,16 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         let Checked(config) = config;
         Self {
             keyed: Keyed::new(&config.key),
-            machine: Machine::new_checked(config.id, config.rate, config.sides),
-            dice: rng::stream(config.seed, Stream::Machine(config.id)),
+            // Checked: `Die::three` takes these sides.
+            machine: Machine::new_checked(
+                config.id,
+                config.rate,
+                match Die::three(config.sides) {
+                    Ok(die) => die,
+                    Err(_) => Die::THREE,
+                },
+            ),
+            dice: rng::stream(config.seed, 3, Stream::Machine(config.id)),
             nonce: ModelRng::seed_from_u64(config.nonce),
             phase: Phase::SetUp,
             start: None,
@@ -520,9 +528,9 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
 
     /// The index into `links` of `peer`'s link.
     fn link_index(&self, peer: MachineId) -> Option<usize> {
-        if peer == self.config.id.next() {
+        if peer == self.config.id.plus(1, 3) {
             Some(0)
-        } else if peer == self.config.id.other() {
+        } else if peer == self.config.id.plus(2, 3) {
             Some(1)
         } else {
             None
@@ -532,9 +540,9 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// The peer of `links[i]`.
     fn peer_of(&self, i: usize) -> MachineId {
         if i == 0 {
-            self.config.id.next()
+            self.config.id.plus(1, 3)
         } else {
-            self.config.id.other()
+            self.config.id.plus(2, 3)
         }
     }
 

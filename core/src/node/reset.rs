@@ -5,7 +5,7 @@ use rand_core::SeedableRng;
 
 use super::{Config, Conn, Keyed, Node, Phase, Stats};
 use crate::rng::{self, ModelRng, Stream};
-use crate::{ConfigError, Machine};
+use crate::{ConfigError, Die, Machine};
 
 impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// Why [`Node::new`] would refuse `config`, if it would.
@@ -13,14 +13,17 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         if config.speed == 0 {
             return Err(ConfigError::ZeroSpeed);
         }
-        Machine::<INBOX>::check(config.rate, config.sides)
+        match Die::three(config.sides) {
+            Ok(die) => Machine::<INBOX>::check(config.id, config.rate, die),
+            Err(e) => Err(e),
+        }
     }
 
     /// Makes this node what [`Node::new`]`(config, now_ns)` would, in place:
     /// field by field, so that no second node is built on the stack. On an
     /// error nothing changed.
     pub fn reset(&mut self, config: Config, now_ns: u64) -> Result<(), ConfigError> {
-        let dice = rng::stream(config.seed, Stream::Machine(config.id));
+        let dice = rng::stream(config.seed, 3, Stream::Machine(config.id));
         self.reset_with_dice(config, now_ns, dice)
     }
 
@@ -60,7 +63,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             now_ns: my_now_ns,
             stats,
         } = self;
-        machine.reset(config.id, config.rate, config.sides)?;
+        machine.reset(config.id, config.rate, Die::three(config.sides)?)?;
         *keyed = Keyed::new(&config.key);
         *my_dice = dice;
         *nonce = ModelRng::seed_from_u64(config.nonce);

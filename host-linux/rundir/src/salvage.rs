@@ -180,7 +180,7 @@ pub fn summary(
             .filter(|r| r.kind == kind && r.peers.contains(&peer))
             .count() as u64
     };
-    let peers = [id.next(), id.other()]
+    let peers = [id.plus(1, 3), id.plus(2, 3)]
         .iter()
         .map(|peer| PeerSummary {
             peer: peer.get(),

@@ -139,7 +139,7 @@ impl Trio {
         let now = self.now;
         match e {
             Event::Dial(conn) => {
-                let peer = self.nodes[n].config().id.next().index();
+                let peer = self.nodes[n].config().id.plus(1, 3).index();
                 let accepted = self.nodes[peer].handle_accepted(now).unwrap();
                 self.nodes[n].handle_connected(conn, now);
                 self.wires.push(Some((
