@@ -56,6 +56,46 @@ impl Topology {
             Self::Leader => from.get() == 0,
         }
     }
+
+    /// True when machine `from` opens the one connection between it and
+    /// `to` in a run of `n` machines (docs/MACHINES.md, "Connections"):
+    /// under `all`, `from` dials `(from + k) mod n` for `k` in
+    /// `1..=(n - 1) / 2`, and for even `n` a machine below `n / 2` also
+    /// dials `from + n / 2`; under `ring` a machine dials the next; under
+    /// `leader` every other machine dials machine 0. For three machines and
+    /// `all`, each dials the next: today's ring of dials.
+    pub const fn dials(self, from: MachineId, to: MachineId, n: u8) -> bool {
+        if from.get() == to.get() || from.get() >= n || to.get() >= n {
+            return false;
+        }
+        match self {
+            Self::All => {
+                // The distance from `from` forward to `to`, in 1..n.
+                let d = if to.get() > from.get() {
+                    to.get() - from.get()
+                } else {
+                    to.get() + n - from.get()
+                };
+                d <= (n - 1) / 2 || (n.is_multiple_of(2) && d == n / 2 && from.get() < n / 2)
+            }
+            Self::Ring => from.plus(1, n).get() == to.get(),
+            Self::Leader => to.get() == 0,
+        }
+    }
+
+    /// True when `a` and `b` have a connection in a run of `n` machines: one
+    /// of them may send to the other.
+    pub const fn connects(self, a: MachineId, b: MachineId, n: u8) -> bool {
+        self.sends(a, b, n) || self.sends(b, a, n)
+    }
+
+    /// How many connections machine `id` has in a run of `n` machines: what
+    /// its start barrier counts.
+    pub fn links(self, id: MachineId, n: u8) -> u8 {
+        MachineId::all(n)
+            .filter(|&peer| self.connects(id, peer, n))
+            .count() as u8
+    }
 }
 
 impl fmt::Display for Topology {
@@ -221,7 +261,7 @@ mod tests {
     #[test]
     fn a_face_sends_only_where_the_topology_lets() {
         for n in [3, 5, 16] {
-            for topology in [Topology::All, Topology::Ring, Topology::Leader] {
+            for topology in TOPOLOGIES {
                 for (me, _, face) in faces(n, topology) {
                     match face {
                         Face::One(to) => assert!(topology.sends(id(me), to, n)),
@@ -234,6 +274,53 @@ mod tests {
                         Face::Internal => {}
                     }
                 }
+            }
+        }
+    }
+
+    const TOPOLOGIES: [Topology; 3] = [Topology::All, Topology::Ring, Topology::Leader];
+
+    #[test]
+    fn each_connection_has_one_dialler() {
+        for n in MACHINES_MIN..=MACHINES_MAX {
+            for topology in TOPOLOGIES {
+                for a in MachineId::all(n) {
+                    for b in MachineId::all(n) {
+                        let dialers =
+                            u8::from(topology.dials(a, b, n)) + u8::from(topology.dials(b, a, n));
+                        let want = u8::from(topology.connects(a, b, n));
+                        assert_eq!(dialers, want, "{topology} n={n} {a}-{b}");
+                    }
+                }
+            }
+            // Under `all` each machine dials about half its peers.
+            for a in MachineId::all(n) {
+                let dials = MachineId::all(n)
+                    .filter(|&b| Topology::All.dials(a, b, n))
+                    .count();
+                assert!(
+                    (n as usize - 1) / 2 <= dials && dials <= n as usize / 2,
+                    "n={n}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn three_machines_dial_the_next_and_count_their_links() {
+        for a in MachineId::ALL {
+            for b in MachineId::ALL {
+                let next = b.get() == (a.get() + 1) % 3;
+                assert_eq!(Topology::All.dials(a, b, 3), next, "{a}->{b}");
+            }
+            assert_eq!(Topology::All.links(a, 3), 2);
+        }
+        for n in [5, 16] {
+            for a in MachineId::all(n) {
+                assert_eq!(Topology::All.links(a, n), n - 1);
+                assert_eq!(Topology::Ring.links(a, n), 2);
+                let leader = if a.get() == 0 { n - 1 } else { 1 };
+                assert_eq!(Topology::Leader.links(a, n), leader);
             }
         }
     }
