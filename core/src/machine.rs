@@ -270,6 +270,7 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
 
     /// Why [`Machine::new`] would refuse `id`, `rate` and `die`, if it
     /// would: a rate of 0, more machines than `M`, an id not below them.
+    #[inline(always)]
     pub(crate) const fn check(id: MachineId, rate: u32, die: Die) -> Result<(), ConfigError> {
         if rate == 0 {
             return Err(ConfigError::ZeroRate);
