@@ -417,7 +417,7 @@ mod tests {
     }
 
     /// The CSV rule as it was written with `core::fmt`: the reference.
-    fn fmt_rule(r: &Record) -> String {
+    fn fmt_rule<const M: usize>(r: &Record<M>) -> String {
         let kind = match r.event {
             Event::Receive(_) => "receive",
             Event::Send(_) => "send",
@@ -433,10 +433,39 @@ mod tests {
             Event::Send(sends) => match sends.as_slice() {
                 [(a, sa), (b, sb)] => format!("{a};{b},{},{sa};{sb}", r.clock),
                 [(a, sa)] => format!("{a},{},{sa}", r.clock),
-                _ => String::new(),
+                many => {
+                    let ids: Vec<String> = many.iter().map(|(to, _)| to.to_string()).collect();
+                    let seqs: Vec<String> = many.iter().map(|(_, seq)| seq.to_string()).collect();
+                    format!("{},{},{}", ids.join(";"), r.clock, seqs.join(";"))
+                }
             },
         };
         format!("{head}{tail}\n")
+    }
+
+    /// A record of a run of sixteen machines: any event, a send to any
+    /// number of machines in id order.
+    fn any_wide_record() -> impl Strategy<Value = Record<16>> {
+        let sends = (
+            proptest::sample::subsequence((0..16u8).collect::<Vec<_>>(), 1..=15),
+            proptest::collection::vec(number(), 15),
+        )
+            .prop_map(|(ids, seqs)| {
+                let mut sends = Sends::<16>::none();
+                for (id, seq) in ids.into_iter().zip(seqs) {
+                    assert!(sends.push(MachineId::new(id, 16).unwrap(), seq));
+                }
+                Event::Send(sends)
+            });
+        (any_record(), sends, 0..16u8).prop_map(|(r, event, machine)| Record {
+            machine: MachineId::new(machine, 16).unwrap(),
+            tick: r.tick,
+            model_ns: r.model_ns,
+            system_ns: r.system_ns,
+            clock: r.clock,
+            queue_len: r.queue_len,
+            event,
+        })
     }
 
     /// Numbers of every width, 0 and `u64::MAX` often.
@@ -496,6 +525,16 @@ mod tests {
             prop_assert_eq!(&bytes, want.as_bytes());
             prop_assert!(bytes.len() <= LINE_MAX);
             prop_assert_eq!(r.to_string() + "\n", want);
+        }
+
+        /// Sends to several of sixteen machines: ids and seqs `;`-joined in
+        /// the same order, within `LINE_MAX`.
+        #[test]
+        fn a_wide_send_matches_the_fmt_rule(r in any_wide_record()) {
+            let mut buf = [0; LINE_MAX];
+            let bytes: Vec<u8> = r.write_line(&mut buf).to_vec();
+            prop_assert_eq!(bytes.clone(), fmt_rule(&r).into_bytes());
+            prop_assert!(bytes.len() <= LINE_MAX);
         }
 
         /// The simulator's default start and speed: `system_ns` equals
