@@ -43,11 +43,13 @@ pub enum Event<const M: usize = 3> {
 
 /// The destinations of one send event with each message's `seq`, in
 /// ascending id order: at most `M` of them (a send to all of `M` machines
-/// has `M - 1`), in an array with a length, as the firmware's flash wants
-/// it (see docs/MACHINES.md).
+/// has `M - 1`). The ids and the seqs are two arrays with one length, so
+/// that no id pads a seq to 16 bytes: a record of three machines is smaller
+/// than with two `(id, seq)` pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sends<const M: usize = 3> {
-    links: [(MachineId, u64); M],
+    seqs: [u64; M],
+    ids: [MachineId; M],
     len: u8,
 }
 
@@ -55,7 +57,8 @@ impl<const M: usize> Sends<M> {
     /// A send to no one yet, for [`Sends::push`].
     pub const fn none() -> Self {
         Self {
-            links: [(MachineId::ZERO, 0); M],
+            seqs: [0; M],
+            ids: [MachineId::ZERO; M],
             len: 0,
         }
     }
@@ -89,25 +92,51 @@ impl<const M: usize> Sends<M> {
         if i >= M || i >= u8::MAX as usize {
             return false;
         }
-        self.links[i] = (to, seq);
+        self.ids[i] = to;
+        self.seqs[i] = seq;
         self.len += 1;
         true
     }
 
+    /// The number of destinations.
+    pub const fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True for a send to no one (only [`Sends::none`]'s).
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The destinations, in id order.
+    pub fn ids(&self) -> &[MachineId] {
+        self.ids.get(..self.len()).unwrap_or_default()
+    }
+
+    /// Each destination's message `seq`, in the order of [`Sends::ids`].
+    pub fn seqs(&self) -> &[u64] {
+        self.seqs.get(..self.len()).unwrap_or_default()
+    }
+
+    /// The `i`-th destination and the `seq` of its message.
+    pub fn get(&self, i: usize) -> Option<(MachineId, u64)> {
+        Some((*self.ids().get(i)?, *self.seqs().get(i)?))
+    }
+
     /// Each destination with the `seq` of the message on that link.
-    pub fn as_slice(&self) -> &[(MachineId, u64)] {
-        self.links.get(..usize::from(self.len)).unwrap_or_default()
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (MachineId, u64)> + Clone + '_ {
+        self.ids().iter().copied().zip(self.seqs().iter().copied())
     }
 }
 
 impl<const M: usize> Record<M> {
     /// The messages this event sends: destination and message.
     pub fn outgoing(&self) -> impl Iterator<Item = (MachineId, Message)> + '_ {
-        let sends = match &self.event {
-            Event::Send(sends) => sends.as_slice(),
-            Event::Receive(_) | Event::Internal => &[],
+        let (ids, seqs): (&[MachineId], &[u64]) = match &self.event {
+            Event::Send(sends) => (sends.ids(), sends.seqs()),
+            Event::Receive(_) | Event::Internal => (&[], &[]),
         };
-        sends.iter().map(|&(to, seq)| {
+        ids.iter().zip(seqs).map(|(&to, &seq)| {
             let msg = Message {
                 from: self.machine,
                 clock: self.clock,
@@ -262,10 +291,9 @@ impl<const M: usize> Record<M> {
             Event::Send(sends) => {
                 // peer and seq list the destinations in the same order;
                 // msg_clock is the clock every message carries.
-                let links = sends.as_slice().iter();
-                w.list(links.clone().map(|&(to, _)| to.get().into()), b',');
+                w.list(sends.ids().iter().map(|to| to.get().into()), b',');
                 w.num(self.clock, b',');
-                w.list(links.map(|&(_, seq)| seq), b'\n');
+                w.list(sends.seqs().iter().copied(), b'\n');
             }
             Event::Internal => w.put(b",,\n"),
         }
@@ -430,7 +458,7 @@ mod tests {
         let tail = match &r.event {
             Event::Receive(m) => format!("{},{},{}", m.from, m.clock, m.seq),
             Event::Internal => ",,".to_string(),
-            Event::Send(sends) => match sends.as_slice() {
+            Event::Send(sends) => match sends.iter().collect::<Vec<_>>().as_slice() {
                 [(a, sa), (b, sb)] => format!("{a};{b},{},{sa};{sb}", r.clock),
                 [(a, sa)] => format!("{a},{},{sa}", r.clock),
                 many => {

@@ -61,7 +61,7 @@ impl<const M: usize> Tally<M> {
             }
             Event::Send(sends) => {
                 self.sends += 1;
-                for (to, _) in sends.as_slice() {
+                for to in sends.ids() {
                     if let Some(n) = self.sent.get_mut(to.index()) {
                         *n += 1;
                     }

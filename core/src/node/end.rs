@@ -36,8 +36,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     pub(super) fn queue_bye(&mut self, i: usize) {
         let peer = self.peer_of(i);
         let waiting = self.pending.is_some_and(|p| {
-            let rest = p.sends.as_slice().get(p.next..).unwrap_or_default();
-            rest.iter().any(|(to, _)| *to == peer)
+            let rest = p.sends.ids().get(p.next..).unwrap_or_default();
+            rest.contains(&peer)
         });
         let link = &mut self.links[i];
         if link.state != LinkState::Up || link.bye_queued || waiting {

@@ -114,8 +114,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         for (i, link) in self.links.iter().enumerate() {
             let peer = self.peer_of(i);
             let pending = self.pending.map_or(0, |p| {
-                let rest = p.sends.as_slice().get(p.next..).unwrap_or_default();
-                rest.iter().filter(|(to, _)| *to == peer).count() as u64
+                let rest = p.sends.ids().get(p.next..).unwrap_or_default();
+                rest.iter().filter(|&&to| to == peer).count() as u64
             });
             peers[peer.index()] = PeerReport {
                 sent: t.sent_to(peer),
