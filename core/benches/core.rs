@@ -17,7 +17,7 @@ use scalemodel_core::node::{ConnId, Event, Key, Node, Timeouts};
 use scalemodel_core::rng::{self, Stream};
 use scalemodel_core::sim::{Config, Discard, Sim, Sink};
 use scalemodel_core::wire::{self, Decoder, Frame, MAX_FRAME_LEN};
-use scalemodel_core::{LINE_MAX, Machine, MachineId, Message, N, Record, ticks_in};
+use scalemodel_core::{Die, LINE_MAX, Machine, MachineId, Message, N, Record, ticks_in};
 
 /// A machine whose every tick is of one kind: a receive (its inbox refilled
 /// each tick), a send (a die of 4 rolls 1..=3 most of the time) or an
@@ -25,8 +25,8 @@ use scalemodel_core::{LINE_MAX, Machine, MachineId, Message, N, Record, ticks_in
 fn ticks(c: &mut Criterion) {
     let mut g = c.benchmark_group("tick");
     g.throughput(Throughput::Elements(1));
-    let mut dice = rng::stream(1, Stream::Machine(MachineId::ZERO));
-    let mut m: Machine<64> = Machine::new(MachineId::ZERO, 4, 10).unwrap();
+    let mut dice = rng::stream(1, 3, Stream::Machine(MachineId::ZERO));
+    let mut m: Machine<64> = Machine::new(MachineId::ZERO, 4, Die::THREE).unwrap();
     let mut k = 0u64;
     g.bench_function("receive", |b| {
         b.iter(|| {
@@ -41,7 +41,8 @@ fn ticks(c: &mut Criterion) {
         });
     });
     for (name, sides) in [("send_or_internal_d4", 4u8), ("internal_d255", 255)] {
-        let mut m: Machine<64> = Machine::new(MachineId::ZERO, 4, sides).unwrap();
+        let mut m: Machine<64> =
+            Machine::new(MachineId::ZERO, 4, Die::three(sides).unwrap()).unwrap();
         g.bench_function(name, |b| {
             b.iter(|| black_box(m.tick(u64::MAX, 1, &mut dice).unwrap()));
         });
@@ -132,6 +133,8 @@ impl Trio {
                     id,
                     rate: 4,
                     sides: 10,
+                    machines: 3,
+                    topology: scalemodel_core::Topology::All,
                     seed: 7,
                     speed: 1,
                     duration_ns: u64::MAX / 4,

@@ -219,7 +219,7 @@ fn parse_fault(item: &str) -> Result<Fault, FaultError> {
 
 fn parse_machine(s: &str) -> Result<MachineId, FaultError> {
     let n = s.trim().parse::<u8>().map_err(|_| FaultError::BadMachine)?;
-    MachineId::new(n).ok_or(FaultError::BadMachine)
+    MachineId::new(n, crate::N as u8).ok_or(FaultError::BadMachine)
 }
 
 fn parse_link(s: &str, sep: char) -> Result<(MachineId, MachineId), FaultError> {

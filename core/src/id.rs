@@ -1,11 +1,20 @@
-//! Machine ids.
+//! Machine ids, and the number of machines in a run.
 
 use core::fmt;
 
-/// The number of machines in a run.
+/// The fewest machines a run has.
+pub const MACHINES_MIN: u8 = 3;
+/// The most machines a run has: a bit set over a machine's links is a `u16`.
+pub const MACHINES_MAX: u8 = 16;
+
+/// The number of machines of today's hosts, which build three-machine runs
+/// until they take `--machines` (step 2 of docs/MACHINES.md). The core
+/// itself sizes by a capacity `M` and counts a run's `n`.
 pub const N: usize = 3;
 
-/// A machine's id: 0, 1 or 2.
+/// A machine's id: below the run's number of machines `n`, which is at most
+/// [`MACHINES_MAX`]. An id does not carry `n`: whoever holds the run's `n`
+/// checks an id against it ([`MachineId::new`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MachineId(u8);
 
@@ -16,16 +25,32 @@ impl MachineId {
     pub const ONE: Self = Self(1);
     /// Machine 2.
     pub const TWO: Self = Self(2);
-    /// All ids in order.
+    /// The ids of a three-machine run in order (today's hosts').
     pub const ALL: [Self; N] = [Self::ZERO, Self::ONE, Self::TWO];
 
-    /// The id `n`, if `n < N`.
-    pub const fn new(n: u8) -> Option<Self> {
-        if (n as usize) < N {
-            Some(Self(n))
+    /// The id `id` of a run of `n` machines, if `id < n` and `n` is at most
+    /// [`MACHINES_MAX`].
+    pub const fn new(id: u8, n: u8) -> Option<Self> {
+        if id < n && n <= MACHINES_MAX {
+            Some(Self(id))
         } else {
             None
         }
+    }
+
+    /// The ids of a run of `n` machines, in order (at most [`MACHINES_MAX`]).
+    pub fn all(n: u8) -> impl DoubleEndedIterator<Item = Self> + Clone {
+        (0..n.min(MACHINES_MAX)).map(Self)
+    }
+
+    /// The id of array index `i` (below [`MACHINES_MAX`] where it matters:
+    /// the core's arrays by id are at most that long).
+    pub(crate) const fn from_index(i: usize) -> Self {
+        Self(if i > u8::MAX as usize {
+            u8::MAX
+        } else {
+            i as u8
+        })
     }
 
     /// The id as a number.
@@ -38,24 +63,19 @@ impl MachineId {
         self.0 as usize
     }
 
-    /// The next peer in the ring, `(id + 1) mod 3` (die face 1).
-    pub const fn next(self) -> Self {
-        Self::wrap(self.0 + 1)
-    }
-
-    /// The other peer, `(id + 2) mod 3` (die face 2).
-    pub const fn other(self) -> Self {
-        Self::wrap(self.0 + 2)
-    }
-
-    /// `n mod N` for `n < 2N`: a compare on 64-bit hosts, where the
-    /// simulator asks at every step; the `%` on the firmware, whose flash
-    /// the compare would cost.
-    const fn wrap(n: u8) -> Self {
+    /// `(id + k) mod n` in a run of `n` machines, for `k < n` (die face `k`
+    /// sends there): a compare on 64-bit hosts, where the simulator asks at
+    /// every step; the `%` on the firmware, whose flash the compare would
+    /// cost. Both are exact for an id below `n` and `k < n`.
+    pub const fn plus(self, k: u8, n: u8) -> Self {
+        // id + k < 2n <= 32: no overflow.
+        let sum = self.0.wrapping_add(k);
         if cfg!(target_pointer_width = "64") {
-            Self(if n >= N as u8 { n - N as u8 } else { n })
+            Self(if sum >= n { sum - n } else { sum })
+        } else if n == 0 {
+            Self(sum)
         } else {
-            Self(n % N as u8)
+            Self(sum % n)
         }
     }
 }
@@ -71,14 +91,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn peers_form_the_ring() {
+    fn three_machines_form_the_ring() {
         for id in MachineId::ALL {
-            assert_ne!(id.next(), id);
-            assert_ne!(id.other(), id);
-            assert_ne!(id.next(), id.other());
-            assert_eq!(id.next().other(), id);
+            let (next, other) = (id.plus(1, 3), id.plus(2, 3));
+            assert_ne!(next, id);
+            assert_ne!(other, id);
+            assert_ne!(next, other);
+            assert_eq!(next.plus(2, 3), id);
         }
-        assert_eq!(MachineId::new(3), None);
-        assert_eq!(MachineId::new(2), Some(MachineId::TWO));
+        assert_eq!(MachineId::new(3, 3), None);
+        assert_eq!(MachineId::new(2, 3), Some(MachineId::TWO));
+        assert_eq!(MachineId::new(15, 16).map(MachineId::get), Some(15));
+        assert_eq!(MachineId::new(16, 17), None);
+        assert!(MachineId::all(3).eq(MachineId::ALL));
+    }
+
+    #[test]
+    fn plus_is_mod_n() {
+        for n in MACHINES_MIN..=MACHINES_MAX {
+            for id in MachineId::all(n) {
+                for k in 0..n {
+                    assert_eq!(id.plus(k, n).get(), (id.get() + k) % n, "{id}+{k} mod {n}");
+                }
+            }
+        }
     }
 }

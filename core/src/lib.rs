@@ -2,10 +2,20 @@
 //! distributed system, for studying Lamport logical clocks.
 //!
 //! This crate holds all of the model's logic: the [`Clock`], the bounded
-//! [`Inbox`], the [`Machine`] and its tick rule, the per-machine random streams,
+//! [`Inbox`], the [`Machine`] and its tick rule, the [`Die`] (which faces
+//! send where, for a run's `n` machines and its [`Topology`]), the
+//! per-machine random streams,
 //! the wire codec ([`wire`]), the log [`Record`], the [`node`] (one machine
 //! plus its link protocol: handshake, start barrier, numbered messages, clean
 //! end, accounting and timeouts) and the deterministic simulator ([`sim`]).
+//!
+//! **Machines.** A run has `n` machines, `3 <= n <= 16`, a run-time count
+//! ([`Die::machines`]); the types sized per machine ([`Machine`], [`Record`],
+//! [`Sends`], [`Tally`]) take a capacity `M` (default 3) and hold arrays
+//! `[T; M]` indexed by [`MachineId`]. With three machines and
+//! [`Topology::All`] the model is the exercise's, byte for byte. The
+//! [`node`] and the [`sim`] still run three machines (docs/MACHINES.md,
+//! step 1).
 //!
 //! It never reads a clock, never touches a socket or a file and never
 //! allocates: time, randomness and bytes are passed in, and what the model
@@ -20,6 +30,7 @@ extern crate std;
 pub mod balance;
 mod clock;
 mod decimal;
+mod die;
 pub mod digest;
 mod end;
 pub mod fault;
@@ -35,8 +46,9 @@ pub mod wire;
 
 pub use clock::{Clock, ClockOverflow};
 pub use decimal::Decimal;
+pub use die::{Die, Face, Topology};
 pub use end::End;
-pub use id::{MachineId, N};
+pub use id::{MACHINES_MAX, MACHINES_MIN, MachineId, N};
 pub use inbox::Inbox;
 pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, period_ns, ticks_in};
 pub use record::{Event, HEADER, LINE_MAX, Record, Sends};

@@ -4,8 +4,9 @@ use core::fmt;
 
 use rand_core::Rng;
 
+use crate::die::{Die, Face};
 use crate::rng::roll;
-use crate::{Clock, ClockOverflow, Event, Inbox, MachineId, N, Record, Sends};
+use crate::{Clock, ClockOverflow, Event, Inbox, MachineId, Record, Sends};
 
 /// The model's message: the sender's clock at the send, numbered per directed link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,18 +24,66 @@ pub struct Message {
 pub enum ConfigError {
     /// The rate must be at least one tick per second.
     ZeroRate,
-    /// The die needs at least 4 faces: three kinds of send and an internal event.
-    TooFewSides(u8),
+    /// The die needs more faces than there are machines: `n` kinds of send
+    /// and an internal event (4 for three machines).
+    TooFewSides {
+        /// The faces asked for.
+        sides: u8,
+        /// The run's number of machines.
+        machines: u8,
+    },
     /// The speed must be at least 1.
     ZeroSpeed,
+    /// A run has 3 to 16 machines.
+    Machines(u8),
+    /// The run has more machines than the type holds (its capacity `M`).
+    Capacity {
+        /// The run's number of machines.
+        machines: u8,
+        /// The most the type holds, saturated at 255.
+        capacity: u8,
+    },
+    /// A node's links and a stranger must fit in its connection slots.
+    Conns {
+        /// The node's links.
+        links: u8,
+        /// Its connection slots.
+        slots: u8,
+    },
+    /// A machine's id must be below the run's number of machines.
+    Id {
+        /// The id asked for.
+        id: u8,
+        /// The run's number of machines.
+        machines: u8,
+    },
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ZeroRate => f.write_str("a machine's rate must be at least 1 tick per second"),
-            Self::TooFewSides(s) => write!(f, "the die needs at least 4 sides, got {s}"),
+            Self::TooFewSides { sides, machines } => write!(
+                f,
+                "the die needs at least {} sides for {machines} machines, got {sides}",
+                u16::from(*machines) + 1
+            ),
             Self::ZeroSpeed => f.write_str("the speed must be at least 1"),
+            Self::Machines(n) => write!(f, "a run has 3 to 16 machines, got {n}"),
+            Self::Capacity { machines, capacity } => write!(
+                f,
+                "{machines} machines do not fit in a type built for at most {capacity}"
+            ),
+            Self::Conns { links, slots } => write!(
+                f,
+                "a node of {links} links needs more than its {slots} connection slots"
+            ),
+            Self::Id { id, machines } => {
+                write!(
+                    f,
+                    "machine id {id} is not below the {machines} machines of the run"
+                )
+            }
         }
     }
 }
@@ -182,12 +231,13 @@ impl Schedule {
 }
 
 /// One model machine: a Lamport clock, an inbox of at most `CAP` messages and
-/// the tick rule. It never reads a clock or touches I/O.
+/// the tick rule, in a run of at most `M` machines (its die says how many).
+/// It never reads a clock or touches I/O.
 #[derive(Debug, Clone)]
-pub struct Machine<const CAP: usize> {
+pub struct Machine<const CAP: usize, const M: usize = 3> {
     id: MachineId,
     rate: u32,
-    sides: u8,
+    die: Die,
     clock: Clock,
     inbox: Inbox<CAP>,
     ticks: u64,
@@ -198,56 +248,71 @@ pub struct Machine<const CAP: usize> {
     /// tick (64-bit hosts; the firmware works it out).
     #[cfg(target_pointer_width = "64")]
     after: Schedule,
-    next_seq: [u64; N],
+    /// The `seq` of the next message to each machine, by id.
+    next_seq: [u64; M],
 }
 
-impl<const CAP: usize> Machine<CAP> {
+impl<const CAP: usize, const M: usize> Machine<CAP, M> {
     /// A machine at clock 0 with an empty inbox.
-    pub const fn new(id: MachineId, rate: u32, sides: u8) -> Result<Self, ConfigError> {
-        if let Err(e) = Self::check(rate, sides) {
+    pub const fn new(id: MachineId, rate: u32, die: Die) -> Result<Self, ConfigError> {
+        if let Err(e) = Self::check(id, rate, die) {
             return Err(e);
         }
-        Ok(Self::new_checked(id, rate, sides))
+        Ok(Self::new_checked(id, rate, die))
     }
 
     /// [`Machine::new`] once [`Machine::check`] passed: no `Result` around
     /// it, so that a node built in place builds its machine in place too.
     #[inline(always)]
-    pub(crate) const fn new_checked(id: MachineId, rate: u32, sides: u8) -> Self {
+    pub(crate) const fn new_checked(id: MachineId, rate: u32, die: Die) -> Self {
         Self {
             id,
             rate,
-            sides,
+            die,
             clock: Clock::new(),
             inbox: Inbox::new(),
             ticks: 0,
             next_ns: 0,
             #[cfg(target_pointer_width = "64")]
             after: Schedule::second(rate),
-            next_seq: [0; N],
+            next_seq: [0; M],
         }
     }
 
-    /// Why [`Machine::new`] would refuse `rate` and `sides`, if it would.
-    pub(crate) const fn check(rate: u32, sides: u8) -> Result<(), ConfigError> {
+    /// Why [`Machine::new`] would refuse `id`, `rate` and `die`, if it
+    /// would: a rate of 0, more machines than `M`, an id not below them.
+    #[inline(always)]
+    pub(crate) const fn check(id: MachineId, rate: u32, die: Die) -> Result<(), ConfigError> {
         if rate == 0 {
             return Err(ConfigError::ZeroRate);
         }
-        if sides < 4 {
-            return Err(ConfigError::TooFewSides(sides));
+        let machines = die.machines();
+        if machines as usize > M {
+            let capacity = if M > u8::MAX as usize {
+                u8::MAX
+            } else {
+                M as u8
+            };
+            return Err(ConfigError::Capacity { machines, capacity });
+        }
+        if id.get() >= machines {
+            return Err(ConfigError::Id {
+                id: id.get(),
+                machines,
+            });
         }
         Ok(())
     }
 
     /// Makes this machine what [`Machine::new`] would, in place: the inbox is
     /// emptied, not rebuilt. On an error nothing changed.
-    pub fn reset(&mut self, id: MachineId, rate: u32, sides: u8) -> Result<(), ConfigError> {
-        Self::check(rate, sides)?;
+    pub fn reset(&mut self, id: MachineId, rate: u32, die: Die) -> Result<(), ConfigError> {
+        Self::check(id, rate, die)?;
         // Every field by name: a new one does not compile until it is reset.
         let Self {
             id: my_id,
             rate: my_rate,
-            sides: my_sides,
+            die: my_die,
             clock,
             inbox,
             ticks,
@@ -258,7 +323,7 @@ impl<const CAP: usize> Machine<CAP> {
         } = self;
         *my_id = id;
         *my_rate = rate;
-        *my_sides = sides;
+        *my_die = die;
         *clock = Clock::new();
         inbox.clear();
         *ticks = 0;
@@ -267,7 +332,7 @@ impl<const CAP: usize> Machine<CAP> {
         {
             *after = Schedule::second(rate);
         }
-        *next_seq = [0; N];
+        *next_seq = [0; M];
         Ok(())
     }
 
@@ -279,6 +344,11 @@ impl<const CAP: usize> Machine<CAP> {
     /// Ticks per model second.
     pub const fn rate(&self) -> u32 {
         self.rate
+    }
+
+    /// The die: its faces, the run's number of machines and the topology.
+    pub const fn die(&self) -> Die {
+        self.die
     }
 
     /// The Lamport clock's value.
@@ -313,9 +383,13 @@ impl<const CAP: usize> Machine<CAP> {
         &self.inbox
     }
 
-    /// Messages sent so far on the link to `to`.
+    /// Messages sent so far on the link to `to` (0 for an id beyond `M`).
     pub const fn sent_to(&self, to: MachineId) -> u64 {
-        self.next_seq[to.index()]
+        if to.index() < M {
+            self.next_seq[to.index()]
+        } else {
+            0
+        }
     }
 
     /// Puts a message that arrived at `at_ns` (on the host's clock, the one
@@ -349,23 +423,18 @@ impl<const CAP: usize> Machine<CAP> {
         due_ns: u64,
         system_ns: u64,
         rng: &mut R,
-    ) -> Result<Record, ClockOverflow> {
+    ) -> Result<Record<M>, ClockOverflow> {
         let event = if let Some(msg) = self.inbox.front_by(due_ns) {
             self.clock.receive(msg.clock)?;
             self.inbox.pop();
             Event::Receive(msg)
         } else {
-            let (next, other) = (self.id.next(), self.id.other());
-            let face = roll(rng, self.sides);
+            let face = roll(rng, self.die.sides());
             self.clock.tick()?;
-            match face {
-                1 => Event::Send(Sends::one(next, self.take_seq(next))),
-                2 => Event::Send(Sends::one(other, self.take_seq(other))),
-                3 => Event::Send(Sends::both(
-                    (next, self.take_seq(next)),
-                    (other, self.take_seq(other)),
-                )),
-                _ => Event::Internal,
+            match self.die.face(self.id, face) {
+                Face::One(to) => Event::Send(Sends::one(to, self.take_seq(to))),
+                Face::All => Event::Send(self.send_all()),
+                Face::Internal => Event::Internal,
             }
         };
         let record = Record {
@@ -391,16 +460,38 @@ impl<const CAP: usize> Machine<CAP> {
         Ok(record)
     }
 
+    /// The next `seq` on the link to `to`, counted. `to` is below the
+    /// die's machines, which [`Machine::check`] holds to `M`.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     fn take_seq(&mut self, to: MachineId) -> u64 {
-        let seq = self.next_seq[to.index()];
-        self.next_seq[to.index()] = seq + 1;
-        seq
+        match self.next_seq.get_mut(to.index()) {
+            Some(next) => {
+                let seq = *next;
+                *next = seq + 1;
+                seq
+            }
+            None => 0,
+        }
+    }
+
+    /// A send to every other machine, in id order, each message numbered.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    fn send_all(&mut self) -> Sends<M> {
+        let mut sends = Sends::none();
+        for to in MachineId::all(self.die.machines()) {
+            if to != self.id {
+                let seq = self.take_seq(to);
+                sends.push(to, seq);
+            }
+        }
+        sends
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Topology;
     use rand_core::TryRng;
 
     /// Yields the given words in turn, so a test picks the die faces.
@@ -435,8 +526,12 @@ mod tests {
         ((u128::from(face - 1) << 64) / u128::from(sides) + 1) as u64
     }
 
+    fn three(sides: u8) -> Die {
+        Die::three(sides).unwrap()
+    }
+
     fn machine() -> Machine<4> {
-        Machine::new(MachineId::ONE, 2, 10).unwrap()
+        Machine::new(MachineId::ONE, 2, three(10)).unwrap()
     }
 
     #[test]
@@ -467,6 +562,39 @@ mod tests {
         assert_eq!(m.clock(), 5);
         assert_eq!(m.sent_to(MachineId::ZERO), 2);
         assert_eq!(m.sent_to(MachineId::TWO), 2);
+    }
+
+    #[test]
+    fn five_machines_send_by_the_die_for_five() {
+        let id = |n| MachineId::new(n, 5).unwrap();
+        let (sides, all, ring) = (12, Topology::All, Topology::Ring);
+        let mut m = Machine::<4, 16>::new(id(3), 2, Die::new(sides, 5, all).unwrap()).unwrap();
+        let words = [
+            word(1, sides),
+            word(2, sides),
+            word(5, sides),
+            word(6, sides),
+        ];
+        let mut rng = Faces::new(&words);
+        let mut events = [(); 4].map(|()| m.tick(0, 0, &mut rng).unwrap().event);
+        assert_eq!(events[0], Event::Send(Sends::one(id(4), 0)));
+        assert_eq!(events[1], Event::Send(Sends::one(id(0), 0)));
+        let Event::Send(to_all) = events[2] else {
+            panic!("face 5 of 5 machines sends to all: {:?}", events[2]);
+        };
+        let want = [(id(0), 1), (id(1), 0), (id(2), 0), (id(4), 1)];
+        assert!(to_all.iter().eq(want));
+        assert_eq!(events[3], Event::Internal);
+        // A ring sends to the next on every send face.
+        m.reset(id(4), 2, Die::new(sides, 5, ring).unwrap())
+            .unwrap();
+        let mut rng = Faces::new(&words);
+        events = [(); 4].map(|()| m.tick(0, 0, &mut rng).unwrap().event);
+        let sends: [u64; 3] = core::array::from_fn(|seq| seq as u64);
+        for (event, seq) in events.iter().zip(sends) {
+            assert_eq!(*event, Event::Send(Sends::one(id(0), seq)));
+        }
+        assert_eq!(events[3], Event::Internal);
     }
 
     #[test]
@@ -548,13 +676,23 @@ mod tests {
     #[test]
     fn bad_parameters_are_refused() {
         assert_eq!(
-            Machine::<1>::new(MachineId::ZERO, 0, 10).err(),
+            Machine::<1>::new(MachineId::ZERO, 0, three(10)).err(),
             Some(ConfigError::ZeroRate)
         );
+        let five = Die::new(12, 5, Topology::All).unwrap();
         assert_eq!(
-            Machine::<1>::new(MachineId::ZERO, 1, 3).err(),
-            Some(ConfigError::TooFewSides(3))
+            Machine::<1>::new(MachineId::ZERO, 1, five).err(),
+            Some(ConfigError::Capacity {
+                machines: 5,
+                capacity: 3
+            })
         );
+        let four = Die::new(12, 4, Topology::Ring).unwrap();
+        assert_eq!(
+            Machine::<1, 16>::new(MachineId::new(4, 16).unwrap(), 1, four).err(),
+            Some(ConfigError::Id { id: 4, machines: 4 })
+        );
+        assert!(Machine::<1, 16>::new(MachineId::new(3, 16).unwrap(), 1, four).is_ok());
         assert_eq!(model_ns(3, 6), 500_000_000);
         assert_eq!(period_ns(6, 1), 166_666_666);
         assert_eq!(period_ns(0, 0), 1_000_000_000);
@@ -591,14 +729,21 @@ mod tests {
         let rx = m.tick(0, 0, &mut Faces::new(&[])).unwrap();
         let tx = m.tick(0, 0, &mut Faces::new(&[word(1, 10)])).unwrap();
         assert_eq!((rx.clock, tx.clock), (6, 7));
-        let fresh = Machine::<4>::new(MachineId::TWO, 3, 6).unwrap();
-        assert_eq!(m.reset(MachineId::TWO, 0, 6), Err(ConfigError::ZeroRate));
+        let fresh = Machine::<4>::new(MachineId::TWO, 3, three(6)).unwrap();
         assert_eq!(
-            m.reset(MachineId::TWO, 3, 3),
-            Err(ConfigError::TooFewSides(3))
+            m.reset(MachineId::TWO, 0, three(6)),
+            Err(ConfigError::ZeroRate)
+        );
+        let five = Die::new(12, 5, Topology::All).unwrap();
+        assert_eq!(
+            m.reset(MachineId::TWO, 3, five),
+            Err(ConfigError::Capacity {
+                machines: 5,
+                capacity: 3
+            })
         );
         assert_eq!(m.ticks(), 2, "a refused reset changes nothing");
-        m.reset(MachineId::TWO, 3, 6).unwrap();
+        m.reset(MachineId::TWO, 3, three(6)).unwrap();
         assert_eq!(std::format!("{m:?}"), std::format!("{fresh:?}"));
     }
 
@@ -658,8 +803,8 @@ mod tests {
             1_000_000_001,
             u32::MAX,
         ] {
-            let mut m = Machine::<4>::new(MachineId::ZERO, rate, 10).unwrap();
-            let mut rng = crate::rng::stream(1, crate::rng::Stream::Machine(MachineId::ZERO));
+            let mut m = Machine::<4>::new(MachineId::ZERO, rate, three(10)).unwrap();
+            let mut rng = crate::rng::stream(1, 3, crate::rng::Stream::Machine(MachineId::ZERO));
             let mut s = Schedule::second(rate);
             for k in 1..3000u64 {
                 assert_eq!(s.at_ns(), model_ns(k, rate), "{k} {rate}");

@@ -3,15 +3,17 @@
 use core::fmt;
 
 use crate::decimal::{self, U64_DIGITS};
-use crate::{MachineId, Message, N};
+use crate::id::MACHINES_MAX;
+use crate::{MachineId, Message};
 
 /// The header line of every `machine-<id>.csv`.
 pub const HEADER: &str = "machine,tick,model_ns,system_ns,event,clock,queue_len,peer,msg_clock,seq";
 
-/// One event of one machine: a line of its log.
+/// One event of one machine: a line of its log. `M` is the most machines
+/// of the run (a send's destinations are at most `M - 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "a record is the event's only trace: log it and send its messages"]
-pub struct Record {
+pub struct Record<const M: usize = 3> {
     /// The machine the event happened on.
     pub machine: MachineId,
     /// The tick's index on that machine, from 0.
@@ -25,60 +27,116 @@ pub struct Record {
     /// Messages left in the inbox after the event.
     pub queue_len: u32,
     /// What happened.
-    pub event: Event,
+    pub event: Event<M>,
 }
 
 /// What a tick did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
+pub enum Event<const M: usize = 3> {
     /// Took this message off the inbox and applied the receive rule.
     Receive(Message),
-    /// Sent the new clock to one or both peers.
-    Send(Sends),
+    /// Sent the new clock to one peer or to several (one event).
+    Send(Sends<M>),
     /// An internal event.
     Internal,
 }
 
-/// The destinations of one send event with each message's `seq`, in ascending id order.
+/// The destinations of one send event with each message's `seq`, in
+/// ascending id order: at most `M` of them (a send to all of `M` machines
+/// has `M - 1`). The ids and the seqs are two arrays with one length, so
+/// that no id pads a seq to 16 bytes: a record of three machines is smaller
+/// than with two `(id, seq)` pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sends {
-    links: [(MachineId, u64); 2],
-    both: bool,
+pub struct Sends<const M: usize = 3> {
+    seqs: [u64; M],
+    ids: [MachineId; M],
+    len: u8,
 }
 
-impl Sends {
-    /// A send to one peer.
-    pub const fn one(to: MachineId, seq: u64) -> Self {
+impl<const M: usize> Sends<M> {
+    /// A send to no one yet, for [`Sends::push`].
+    pub const fn none() -> Self {
         Self {
-            links: [(to, seq), (to, seq)],
-            both: false,
+            seqs: [0; M],
+            ids: [MachineId::ZERO; M],
+            len: 0,
         }
     }
 
-    /// A send to both peers; the pairs are sorted by id.
-    pub fn both(a: (MachineId, u64), b: (MachineId, u64)) -> Self {
-        let links = if a.0 <= b.0 { [a, b] } else { [b, a] };
-        Self { links, both: true }
+    /// A send to one peer.
+    pub const fn one(to: MachineId, seq: u64) -> Self {
+        let mut sends = Self::none();
+        sends.push(to, seq);
+        sends
+    }
+
+    /// A send to two peers; the pairs are sorted by id.
+    pub const fn both(a: (MachineId, u64), b: (MachineId, u64)) -> Self {
+        let mut sends = Self::none();
+        let (a, b) = if a.0.get() <= b.0.get() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        sends.push(a.0, a.1);
+        sends.push(b.0, b.1);
+        sends
+    }
+
+    /// Adds the message to `to` numbered `seq`, after those already in
+    /// (the caller keeps them in id order). A send already holding `M`
+    /// destinations is left as it was and `false` returned.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    pub const fn push(&mut self, to: MachineId, seq: u64) -> bool {
+        let i = self.len as usize;
+        if i >= M || i >= u8::MAX as usize {
+            return false;
+        }
+        self.ids[i] = to;
+        self.seqs[i] = seq;
+        self.len += 1;
+        true
+    }
+
+    /// The number of destinations.
+    pub const fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True for a send to no one (only [`Sends::none`]'s).
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The destinations, in id order.
+    pub fn ids(&self) -> &[MachineId] {
+        self.ids.get(..self.len()).unwrap_or_default()
+    }
+
+    /// Each destination's message `seq`, in the order of [`Sends::ids`].
+    pub fn seqs(&self) -> &[u64] {
+        self.seqs.get(..self.len()).unwrap_or_default()
+    }
+
+    /// The `i`-th destination and the `seq` of its message.
+    pub fn get(&self, i: usize) -> Option<(MachineId, u64)> {
+        Some((*self.ids().get(i)?, *self.seqs().get(i)?))
     }
 
     /// Each destination with the `seq` of the message on that link.
-    pub fn as_slice(&self) -> &[(MachineId, u64)] {
-        if self.both {
-            &self.links
-        } else {
-            &self.links[..1]
-        }
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (MachineId, u64)> + Clone + '_ {
+        self.ids().iter().copied().zip(self.seqs().iter().copied())
     }
 }
 
-impl Record {
+impl<const M: usize> Record<M> {
     /// The messages this event sends: destination and message.
     pub fn outgoing(&self) -> impl Iterator<Item = (MachineId, Message)> + '_ {
-        let sends = match &self.event {
-            Event::Send(sends) => sends.as_slice(),
-            Event::Receive(_) | Event::Internal => &[],
+        let (ids, seqs): (&[MachineId], &[u64]) = match &self.event {
+            Event::Send(sends) => (sends.ids(), sends.seqs()),
+            Event::Receive(_) | Event::Internal => (&[], &[]),
         };
-        sends.iter().map(|&(to, seq)| {
+        ids.iter().zip(seqs).map(|(&to, &seq)| {
             let msg = Message {
                 from: self.machine,
                 clock: self.clock,
@@ -89,9 +147,22 @@ impl Record {
     }
 }
 
-// The longest line, column by column: each number at its widest value (ids
-// are below N), each event with its longest columns.
-const ID_DIGITS: usize = (N - 1).ilog10() as usize + 1;
+// The longest line of any run, column by column: each number at its widest
+// value (ids are below MACHINES_MAX), each event with its longest columns:
+// a send to all of MACHINES_MAX machines is the longest.
+const ID_DIGITS: usize = (MACHINES_MAX - 1).ilog10() as usize + 1;
+const PEERS_MAX: usize = MACHINES_MAX as usize - 1;
+/// The digits of the widest send's destinations: the widest line's sender
+/// is the top id (its column `ID_DIGITS` wide) and sends to all the others.
+const PEER_DIGITS_MAX: usize = {
+    let mut digits = 0;
+    let mut id = 0u8;
+    while id < MACHINES_MAX - 1 {
+        digits += if id == 0 { 1 } else { id.ilog10() as usize + 1 };
+        id += 1;
+    }
+    digits
+};
 const U32_DIGITS: usize = u32::MAX.ilog10() as usize + 1;
 
 const fn max(a: usize, b: usize) -> usize {
@@ -106,8 +177,10 @@ const EVENT_MAX: usize = max(
     // receive,2,<clock>,<seq>
     "receive".len() + ID_DIGITS + 2 * U64_DIGITS + 2,
     max(
-        // send,1;2,<clock>,<seq>;<seq> (a send to one peer is shorter)
-        "send".len() + 2 * ID_DIGITS + 1 + 3 * U64_DIGITS + 1 + 2,
+        // send,0;1;…,<clock>,<seq>;<seq>;… to all others (a send to fewer is
+        // shorter): each id and seq with its `;` or `,`, one `;` fewer
+        // each, and the clock's `,`
+        "send".len() + PEER_DIGITS_MAX + PEERS_MAX + U64_DIGITS + PEERS_MAX * (U64_DIGITS + 1),
         // internal,,
         "internal".len() + 2,
     ),
@@ -183,7 +256,7 @@ impl<'a> LineWriter<'a> {
     }
 }
 
-impl Record {
+impl<const M: usize> Record<M> {
     /// Writes the CSV line, in the columns of [`HEADER`] and ending in `\n`,
     /// into `buf` and returns it: the one formatting rule of the log, with no
     /// `core::fmt`, no allocation and no panic.
@@ -218,10 +291,9 @@ impl Record {
             Event::Send(sends) => {
                 // peer and seq list the destinations in the same order;
                 // msg_clock is the clock every message carries.
-                let links = sends.as_slice().iter();
-                w.list(links.clone().map(|&(to, _)| to.get().into()), b',');
+                w.list(sends.ids().iter().map(|to| to.get().into()), b',');
                 w.num(self.clock, b',');
-                w.list(links.map(|&(_, seq)| seq), b'\n');
+                w.list(sends.seqs().iter().copied(), b'\n');
             }
             Event::Internal => w.put(b",,\n"),
         }
@@ -231,7 +303,7 @@ impl Record {
 
 /// Writes the CSV line (without the newline) in the columns of [`HEADER`],
 /// as [`Record::write_line`] does.
-impl fmt::Display for Record {
+impl<const M: usize> fmt::Display for Record<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0; LINE_MAX];
         let line = self.write_line(&mut buf);
@@ -260,7 +332,7 @@ mod tests {
         }
     }
 
-    fn line(record: &Record) -> String {
+    fn line<const M: usize>(record: &Record<M>) -> String {
         let mut buf = [0; LINE_MAX];
         String::from_utf8(record.write_line(&mut buf).to_vec()).unwrap()
     }
@@ -309,24 +381,44 @@ mod tests {
         assert_eq!(HEADER.split(',').count(), 10);
     }
 
-    /// The widest line: every number at its maximum, a send to both peers.
+    /// The widest line: every number at its maximum, a send to all of
+    /// sixteen machines.
     #[test]
     fn the_widest_record_fills_line_max_exactly() {
         let m = u64::MAX;
+        let mut all = Sends::<16>::none();
+        for to in MachineId::all(15) {
+            assert!(all.push(to, m));
+        }
         let widest = Record {
-            machine: MachineId::TWO,
+            machine: MachineId::new(15, 16).unwrap(),
             tick: m,
             model_ns: m,
             system_ns: m,
             clock: m,
             queue_len: u32::MAX,
+            event: Event::Send(all),
+        };
+        let max = "18446744073709551615";
+        let seqs = [max; 15].join(";");
+        let want = format!(
+            "15,{max},{max},{max},send,{max},4294967295,0;1;2;3;4;5;6;7;8;9;10;11;12;13;14,\
+             {max},{seqs}\n"
+        );
+        assert_eq!(line(&widest), want);
+        assert_eq!(want.len(), LINE_MAX);
+        assert!(all.push(MachineId::ZERO, 0), "room for M");
+        assert!(!all.push(MachineId::ZERO, 0), "a full send takes no more");
+        // A send to both of three machines, at its widest, is shorter.
+        let both = Record::<3> {
+            machine: MachineId::TWO,
             event: Event::Send(Sends::both((MachineId::ZERO, m), (MachineId::ONE, m))),
+            ..widest_three()
         };
         let want = "2,18446744073709551615,18446744073709551615,18446744073709551615,send,\
                     18446744073709551615,4294967295,0;1,18446744073709551615,\
                     18446744073709551615;18446744073709551615\n";
-        assert_eq!(line(&widest), want);
-        assert_eq!(want.len(), LINE_MAX);
+        assert_eq!(line(&both), want);
         // The other events at their widest are shorter.
         let rx = Record {
             event: Event::Receive(Message {
@@ -339,8 +431,21 @@ mod tests {
         assert!(line(&rx).len() < LINE_MAX);
     }
 
+    fn widest_three() -> Record {
+        let m = u64::MAX;
+        Record {
+            machine: MachineId::TWO,
+            tick: m,
+            model_ns: m,
+            system_ns: m,
+            clock: m,
+            queue_len: u32::MAX,
+            event: Event::Internal,
+        }
+    }
+
     /// The CSV rule as it was written with `core::fmt`: the reference.
-    fn fmt_rule(r: &Record) -> String {
+    fn fmt_rule<const M: usize>(r: &Record<M>) -> String {
         let kind = match r.event {
             Event::Receive(_) => "receive",
             Event::Send(_) => "send",
@@ -353,13 +458,42 @@ mod tests {
         let tail = match &r.event {
             Event::Receive(m) => format!("{},{},{}", m.from, m.clock, m.seq),
             Event::Internal => ",,".to_string(),
-            Event::Send(sends) => match sends.as_slice() {
+            Event::Send(sends) => match sends.iter().collect::<Vec<_>>().as_slice() {
                 [(a, sa), (b, sb)] => format!("{a};{b},{},{sa};{sb}", r.clock),
                 [(a, sa)] => format!("{a},{},{sa}", r.clock),
-                _ => String::new(),
+                many => {
+                    let ids: Vec<String> = many.iter().map(|(to, _)| to.to_string()).collect();
+                    let seqs: Vec<String> = many.iter().map(|(_, seq)| seq.to_string()).collect();
+                    format!("{},{},{}", ids.join(";"), r.clock, seqs.join(";"))
+                }
             },
         };
         format!("{head}{tail}\n")
+    }
+
+    /// A record of a run of sixteen machines: any event, a send to any
+    /// number of machines in id order.
+    fn any_wide_record() -> impl Strategy<Value = Record<16>> {
+        let sends = (
+            proptest::sample::subsequence((0..16u8).collect::<Vec<_>>(), 1..=15),
+            proptest::collection::vec(number(), 15),
+        )
+            .prop_map(|(ids, seqs)| {
+                let mut sends = Sends::<16>::none();
+                for (id, seq) in ids.into_iter().zip(seqs) {
+                    assert!(sends.push(MachineId::new(id, 16).unwrap(), seq));
+                }
+                Event::Send(sends)
+            });
+        (any_record(), sends, 0..16u8).prop_map(|(r, event, machine)| Record {
+            machine: MachineId::new(machine, 16).unwrap(),
+            tick: r.tick,
+            model_ns: r.model_ns,
+            system_ns: r.system_ns,
+            clock: r.clock,
+            queue_len: r.queue_len,
+            event,
+        })
     }
 
     /// Numbers of every width, 0 and `u64::MAX` often.
@@ -419,6 +553,16 @@ mod tests {
             prop_assert_eq!(&bytes, want.as_bytes());
             prop_assert!(bytes.len() <= LINE_MAX);
             prop_assert_eq!(r.to_string() + "\n", want);
+        }
+
+        /// Sends to several of sixteen machines: ids and seqs `;`-joined in
+        /// the same order, within `LINE_MAX`.
+        #[test]
+        fn a_wide_send_matches_the_fmt_rule(r in any_wide_record()) {
+            let mut buf = [0; LINE_MAX];
+            let bytes: Vec<u8> = r.write_line(&mut buf).to_vec();
+            prop_assert_eq!(bytes.clone(), fmt_rule(&r).into_bytes());
+            prop_assert!(bytes.len() <= LINE_MAX);
         }
 
         /// The simulator's default start and speed: `system_ns` equals

@@ -2,16 +2,18 @@
 //!
 //! Every random choice of a run comes from a [`ModelRng`] (xoshiro256++)
 //! seeded with `SeedableRng::seed_from_u64(seed)` and then jumped ahead
-//! `2^128` steps per stream, so the streams never overlap:
+//! `2^128` steps per stream, so the streams never overlap. They are
+//! numbered from the run's number of machines `n`, so that three machines
+//! keep the numbers they always had (in brackets):
 //!
 //! | jumps | stream | draws |
 //! | --- | --- | --- |
 //! | 0 | [`Stream::Run`] | the machines' rates, machine 0 first |
 //! | 1 + id | [`Stream::Machine`] | that machine's die rolls |
-//! | 4 | [`Stream::Network`] | the simulator's link jitter |
-//! | 5 + id | [`Stream::Nonce`] | that machine's handshake challenges in the simulator |
-//! | 8 | [`Stream::Faults`] | the simulator's injected garbage bytes |
-//! | 9 | [`Stream::Swarm`] | a swarm case's parameters and faults |
+//! | 1 + n (4) | [`Stream::Network`] | the simulator's link jitter |
+//! | 2 + n + id (5 + id) | [`Stream::Nonce`] | that machine's handshake challenges in the simulator |
+//! | 2 + 2n (8) | [`Stream::Faults`] | the simulator's injected garbage bytes |
+//! | 3 + 2n (9) | [`Stream::Swarm`] | a swarm case's parameters and faults |
 //!
 //! A machine's die rolls depend only on `(seed, id)` and on how many rolls it
 //! has made, never on message timing: the n-th roll of machine i is the same in
@@ -22,7 +24,8 @@ use core::ops::RangeInclusive;
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::{MachineId, N};
+use crate::MachineId;
+use crate::id::MACHINES_MAX;
 
 /// The generator behind every random choice of a run.
 pub type ModelRng = Xoshiro256PlusPlus;
@@ -46,76 +49,98 @@ pub enum Stream {
 }
 
 impl Stream {
-    fn jumps(self) -> usize {
+    /// The stream's number (its jumps from the seed) in a run of
+    /// `machines` machines; a machine's id is below `machines`.
+    const fn jumps(self, machines: u8) -> usize {
+        let n = machines as usize;
         match self {
             Self::Run => 0,
             Self::Machine(id) => 1 + id.index(),
-            Self::Network => 1 + N,
-            Self::Nonce(id) => 2 + N + id.index(),
-            Self::Faults => 2 + 2 * N,
-            Self::Swarm => 3 + 2 * N,
+            Self::Network => 1 + n,
+            Self::Nonce(id) => 2 + n + id.index(),
+            Self::Faults => 2 + 2 * n,
+            Self::Swarm => 3 + 2 * n,
         }
     }
 }
 
-/// The generator of `stream` for the run with `seed`.
-pub fn stream(seed: u64, stream: Stream) -> ModelRng {
+/// The generator of `stream` for the run with `seed` and `machines` machines.
+pub fn stream(seed: u64, machines: u8, stream: Stream) -> ModelRng {
     let mut rng = ModelRng::seed_from_u64(seed);
-    for _ in 0..stream.jumps() {
+    for _ in 0..stream.jumps(machines) {
         rng.jump();
     }
     rng
 }
 
-/// The number of streams a seed has (`Stream::Swarm` is the last).
+/// The number of streams a seed has for `machines` machines
+/// (`Stream::Swarm` is the last).
+const fn streams(machines: u8) -> usize {
+    4 + 2 * machines as usize
+}
+
+/// The most streams a seed has: those of [`MACHINES_MAX`] machines.
 #[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))]
-const STREAMS: usize = 4 + 2 * N;
+const STREAMS_MAX: usize = streams(MACHINES_MAX);
 
 /// Every stream of one seed, made with one jump each from the one before:
-/// a host that needs several pays 9 jumps, not a walk from the seed for
-/// each (a jump is 256 steps of the generator; a simulator's six streams
-/// cost 45 jumps the other way, a swarm case's worth of ticks). On targets
-/// under 64 bits (the firmware, short of flash, not of time) it holds only
-/// the seed and walks as [`stream`] does.
+/// a host that needs several pays `4 + 2n` jumps (10 for three machines),
+/// not a walk from the seed for each (a jump is 256 steps of the
+/// generator; a simulator's six streams cost 45 jumps the other way, a
+/// swarm case's worth of ticks). On targets under 64 bits (the firmware,
+/// short of flash, not of time) it holds only the seed and walks as
+/// [`stream`] does.
 #[derive(Debug, Clone)]
-pub struct Streams(
-    #[cfg(target_pointer_width = "64")] [ModelRng; STREAMS],
-    #[cfg(not(target_pointer_width = "64"))] u64,
-);
+pub struct Streams {
+    /// The first `4 + 2n` are the streams; the rest repeat the last.
+    #[cfg(target_pointer_width = "64")]
+    rngs: [ModelRng; STREAMS_MAX],
+    #[cfg(not(target_pointer_width = "64"))]
+    seed: u64,
+    machines: u8,
+}
 
 impl Streams {
-    /// The streams of `seed`.
+    /// The streams of `seed` for `machines` machines (at most
+    /// [`MACHINES_MAX`]: more are taken as that many).
     #[cfg(target_pointer_width = "64")]
-    pub fn new(seed: u64) -> Self {
+    pub fn new(seed: u64, machines: u8) -> Self {
+        let machines = machines.min(MACHINES_MAX);
         let mut rng = ModelRng::seed_from_u64(seed);
         // One jump between streams, none after the last.
-        Self(core::array::from_fn(|i| {
-            if i > 0 {
+        let rngs = core::array::from_fn(|i| {
+            if i > 0 && i < streams(machines) {
                 rng.jump();
             }
             rng.clone()
-        }))
+        });
+        Self { rngs, machines }
     }
 
     /// The generator of `stream`, as [`stream`] makes it.
     #[cfg(target_pointer_width = "64")]
     pub fn get(&self, stream: Stream) -> ModelRng {
-        self.0
-            .get(stream.jumps())
+        self.rngs
+            .get(stream.jumps(self.machines))
             .cloned()
             .unwrap_or_else(|| ModelRng::seed_from_u64(0))
     }
 
-    /// The streams of `seed`.
+    /// The streams of `seed` for `machines` machines.
     #[cfg(not(target_pointer_width = "64"))]
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
+    pub fn new(seed: u64, machines: u8) -> Self {
+        Self { seed, machines }
     }
 
     /// The generator of `s`, as [`stream`] makes it.
     #[cfg(not(target_pointer_width = "64"))]
     pub fn get(&self, s: Stream) -> ModelRng {
-        stream(self.0, s)
+        stream(self.seed, self.machines, s)
+    }
+
+    /// The number of machines the streams are numbered for.
+    pub const fn machines(&self) -> u8 {
+        self.machines
     }
 }
 
@@ -207,7 +232,8 @@ fn stepped_jump(mut s: [u64; 4]) -> [u64; 4] {
 #[cfg(target_pointer_width = "64")]
 impl Streams {
     /// [`Streams::new`] with the jumps looked up in `table`.
-    pub fn with_table(seed: u64, table: &JumpTable) -> Self {
+    pub fn with_table(seed: u64, machines: u8, table: &JumpTable) -> Self {
+        let machines = machines.min(MACHINES_MAX);
         // The state `ModelRng::seed_from_u64` makes: SplitMix64's bytes.
         let mut bytes = [0u8; 32];
         rand_core::Rng::fill_bytes(
@@ -219,9 +245,8 @@ impl Streams {
             word.copy_from_slice(&bytes[8 * i..8 * i + 8]);
             u64::from_le_bytes(word)
         });
-        let mut first = true;
-        Self(core::array::from_fn(|_| {
-            if !core::mem::take(&mut first) {
+        let rngs = core::array::from_fn(|i| {
+            if i > 0 && i < streams(machines) {
                 state = table.jump(&state);
             }
             let mut seed = [0u8; 32];
@@ -229,7 +254,8 @@ impl Streams {
                 chunk.copy_from_slice(&word.to_le_bytes());
             }
             ModelRng::from_seed(seed)
-        }))
+        });
+        Self { rngs, machines }
     }
 }
 
@@ -254,12 +280,23 @@ pub fn roll<R: Rng + ?Sized>(rng: &mut R, sides: u8) -> u8 {
     uniform(rng, 1..=u64::from(sides.max(1))) as u8
 }
 
-/// Draws the three machines' rates (ticks per second) from `range`, machine 0 first.
-pub fn draw_rates(seed: u64, range: RangeInclusive<u32>) -> [u32; N] {
-    let mut rng = stream(seed, Stream::Run);
+/// Draws the rates (ticks per second) of a run's `machines` machines from
+/// `range`, machine 0 first, into an array of capacity `M`: the first
+/// `min(machines, M)` are drawn, the rest 0. Each machine's rate is the same
+/// whatever `machines` is (they are drawn in id order from one stream).
+pub fn draw_rates<const M: usize>(seed: u64, machines: u8, range: RangeInclusive<u32>) -> [u32; M] {
+    // The run stream's number does not depend on the machines.
+    let mut rng = stream(seed, machines, Stream::Run);
     let range = u64::from(*range.start())..=u64::from(*range.end());
+    let n = usize::from(machines);
     // Every draw lies in the u32 range it came from.
-    [(); N].map(|()| uniform(&mut rng, range.clone()) as u32)
+    core::array::from_fn(|i| {
+        if i < n {
+            uniform(&mut rng, range.clone()) as u32
+        } else {
+            0
+        }
+    })
 }
 
 #[cfg(test)]
@@ -268,9 +305,9 @@ mod tests {
 
     #[test]
     fn streams_differ_and_repeat() {
-        let mut a = stream(7, Stream::Machine(MachineId::ZERO));
-        let mut b = stream(7, Stream::Machine(MachineId::ONE));
-        let mut a2 = stream(7, Stream::Machine(MachineId::ZERO));
+        let mut a = stream(7, 3, Stream::Machine(MachineId::ZERO));
+        let mut b = stream(7, 3, Stream::Machine(MachineId::ONE));
+        let mut a2 = stream(7, 3, Stream::Machine(MachineId::ZERO));
         let (x, y, z) = (a.next_u64(), b.next_u64(), a2.next_u64());
         assert_ne!(x, y);
         assert_eq!(x, z);
@@ -278,22 +315,41 @@ mod tests {
 
     #[test]
     fn streams_at_once_are_the_streams_one_by_one() {
-        let mut all = std::vec![Stream::Run, Stream::Network, Stream::Faults, Stream::Swarm];
-        for id in MachineId::ALL {
-            all.extend([Stream::Machine(id), Stream::Nonce(id)]);
-        }
-        for seed in [0, 7, u64::MAX] {
-            let streams = Streams::new(seed);
-            for &s in &all {
-                let (mut a, mut b) = (streams.get(s), stream(seed, s));
-                assert_eq!(
-                    [a.next_u64(), a.next_u64()],
-                    [b.next_u64(), b.next_u64()],
-                    "{s:?}"
-                );
+        for n in [3, 5, 16] {
+            let mut all = std::vec![Stream::Run, Stream::Network, Stream::Faults, Stream::Swarm];
+            for id in MachineId::all(n) {
+                all.extend([Stream::Machine(id), Stream::Nonce(id)]);
             }
+            for seed in [0, 7, u64::MAX] {
+                let streams = Streams::new(seed, n);
+                for &s in &all {
+                    let (mut a, mut b) = (streams.get(s), stream(seed, n, s));
+                    assert_eq!(
+                        [a.next_u64(), a.next_u64()],
+                        [b.next_u64(), b.next_u64()],
+                        "{n} {s:?}"
+                    );
+                }
+            }
+            assert_eq!(Stream::Swarm.jumps(n), streams(n) - 1);
         }
-        assert_eq!(Stream::Swarm.jumps(), STREAMS - 1);
+        assert_eq!(STREAMS_MAX, 36);
+    }
+
+    /// Three machines keep the numbers the streams had before `n`.
+    #[test]
+    fn three_machines_keep_their_stream_numbers() {
+        let jumps = |s: Stream| s.jumps(3);
+        assert_eq!(jumps(Stream::Run), 0);
+        assert_eq!(
+            MachineId::ALL.map(|id| jumps(Stream::Machine(id))),
+            [1, 2, 3]
+        );
+        assert_eq!(jumps(Stream::Network), 4);
+        assert_eq!(MachineId::ALL.map(|id| jumps(Stream::Nonce(id))), [5, 6, 7]);
+        assert_eq!((jumps(Stream::Faults), jumps(Stream::Swarm)), (8, 9));
+        let sixteen = |s: Stream| s.jumps(16);
+        assert_eq!((sixteen(Stream::Network), sixteen(Stream::Swarm)), (17, 35));
     }
 
     /// The table's streams are the stepped jumps' streams, whatever the seed.
@@ -301,14 +357,14 @@ mod tests {
     fn a_jump_table_makes_the_same_streams() {
         let table = JumpTable::new();
         let mut all = [Stream::Run, Stream::Network, Stream::Faults, Stream::Swarm].to_vec();
-        for id in MachineId::ALL {
+        for id in MachineId::all(5) {
             all.extend([Stream::Machine(id), Stream::Nonce(id)]);
         }
         let mut seeds = [0, 1, 7, 2026, u64::MAX, u64::MAX / 3].to_vec();
         let mut pick = ModelRng::seed_from_u64(99);
         seeds.extend((0..20).map(|_| pick.next_u64()));
         for seed in seeds {
-            let (fast, slow) = (Streams::with_table(seed, &table), Streams::new(seed));
+            let (fast, slow) = (Streams::with_table(seed, 5, &table), Streams::new(seed, 5));
             for &s in &all {
                 let (mut a, mut b) = (fast.get(s), slow.get(s));
                 assert_eq!(a, b, "seed {seed} {s:?}");
@@ -321,18 +377,22 @@ mod tests {
     fn golden_draws_pin_the_streams() {
         // These values fix the model's randomness across hosts and versions:
         // changing them changes every run's die rolls.
-        assert_eq!(draw_rates(42, 1..=6), GOLDEN_RATES_42);
-        let mut rng = stream(42, Stream::Machine(MachineId::ZERO));
+        assert_eq!(draw_rates(42, 3, 1..=6), GOLDEN_RATES_42);
+        let five: [u32; 16] = draw_rates(42, 5, 1..=6);
+        assert_eq!(five[..3], GOLDEN_RATES_42, "machines keep their rates");
+        assert!(five[3..5].iter().all(|r| (1..=6).contains(r)));
+        assert!(five[5..].iter().all(|&r| r == 0));
+        let mut rng = stream(42, 3, Stream::Machine(MachineId::ZERO));
         let rolls: [u8; 8] = [(); 8].map(|()| roll(&mut rng, 10));
         assert_eq!(rolls, GOLDEN_ROLLS_42_M0);
     }
 
-    const GOLDEN_RATES_42: [u32; N] = [5, 2, 6];
+    const GOLDEN_RATES_42: [u32; 3] = [5, 2, 6];
     const GOLDEN_ROLLS_42_M0: [u8; 8] = [8, 4, 1, 9, 1, 2, 8, 5];
 
     #[test]
     fn uniform_covers_the_range_evenly() {
-        let mut rng = stream(1, Stream::Run);
+        let mut rng = stream(1, 3, Stream::Run);
         let mut counts = [0u32; 6];
         for _ in 0..60_000 {
             let face = roll(&mut rng, 6);

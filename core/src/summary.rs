@@ -1,15 +1,16 @@
 //! Per-machine figures tallied from the records, the same on every host.
 
-use crate::{Event, MachineId, N, Record};
+use crate::{Event, MachineId, Record};
 
-/// What one machine did, counted from its records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Tally {
+/// What one machine did, counted from its records, in a run of at most `M`
+/// machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally<const M: usize = 3> {
     /// Ticks (= events) logged.
     pub ticks: u64,
     /// Receive events.
     pub receives: u64,
-    /// Send events (a send to both peers counts once).
+    /// Send events (a send to several peers counts once).
     pub sends: u64,
     /// Internal events.
     pub internals: u64,
@@ -20,12 +21,18 @@ pub struct Tally {
     /// The largest change of the clock in one event.
     pub max_jump: u64,
     /// Messages sent to each machine, by id.
-    pub sent: [u64; N],
+    pub sent: [u64; M],
     /// Messages received from each machine, by id.
-    pub received: [u64; N],
+    pub received: [u64; M],
 }
 
-impl Tally {
+impl<const M: usize> Default for Tally<M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const M: usize> Tally<M> {
     /// A tally of nothing.
     pub const fn new() -> Self {
         Self {
@@ -36,24 +43,28 @@ impl Tally {
             max_queue: 0,
             clock: 0,
             max_jump: 0,
-            sent: [0; N],
-            received: [0; N],
+            sent: [0; M],
+            received: [0; M],
         }
     }
 
     /// Counts one record of this machine.
     #[cfg_attr(target_pointer_width = "64", inline)]
-    pub fn observe(&mut self, record: &Record) {
+    pub fn observe(&mut self, record: &Record<M>) {
         self.ticks += 1;
         match &record.event {
             Event::Receive(msg) => {
                 self.receives += 1;
-                self.received[msg.from.index()] += 1;
+                if let Some(n) = self.received.get_mut(msg.from.index()) {
+                    *n += 1;
+                }
             }
             Event::Send(sends) => {
                 self.sends += 1;
-                for (to, _) in sends.as_slice() {
-                    self.sent[to.index()] += 1;
+                for to in sends.ids() {
+                    if let Some(n) = self.sent.get_mut(to.index()) {
+                        *n += 1;
+                    }
                 }
             }
             Event::Internal => self.internals += 1,
@@ -63,13 +74,21 @@ impl Tally {
         self.clock = record.clock;
     }
 
-    /// Messages sent to `to`.
+    /// Messages sent to `to` (0 for an id beyond `M`).
     pub const fn sent_to(&self, to: MachineId) -> u64 {
-        self.sent[to.index()]
+        if to.index() < M {
+            self.sent[to.index()]
+        } else {
+            0
+        }
     }
 
-    /// Messages received from `from`.
+    /// Messages received from `from` (0 for an id beyond `M`).
     pub const fn received_from(&self, from: MachineId) -> u64 {
-        self.received[from.index()]
+        if from.index() < M {
+            self.received[from.index()]
+        } else {
+            0
+        }
     }
 }

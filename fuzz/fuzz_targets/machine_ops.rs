@@ -14,7 +14,7 @@ use core::convert::Infallible;
 
 use libfuzzer_sys::fuzz_target;
 use rand_core::TryRng;
-use scalemodel_core::{Event, Machine, MachineId, Message, model_ns};
+use scalemodel_core::{Die, Event, Machine, MachineId, Message, model_ns};
 
 mod ops;
 use ops::{Input, Op};
@@ -106,10 +106,13 @@ fn tick(m: &mut Machine<CAP>, due_ns: u64, system_ns: u64, draw: u64) {
 }
 
 fuzz_target!(|input: Input| {
-    let Some(id) = MachineId::new(input.id) else {
+    let Some(id) = MachineId::new(input.id, 3) else {
         return;
     };
-    let Ok(mut m) = Machine::<CAP>::new(id, input.rate, input.sides) else {
+    let Ok(die) = Die::three(input.sides) else {
+        return;
+    };
+    let Ok(mut m) = Machine::<CAP>::new(id, input.rate, die) else {
         return;
     };
     for op in input.ops {

@@ -114,7 +114,7 @@ impl Slot {
 /// The peer on slot `s`: slot 0 is the dial to machine 1, the others accept
 /// machine 2 (and strangers).
 fn peer(s: usize) -> MachineId {
-    if s == 0 { ME.next() } else { ME.other() }
+    if s == 0 { ME.plus(1, 3) } else { ME.plus(2, 3) }
 }
 
 /// The node, its host and its peers.
@@ -147,6 +147,8 @@ impl Harness {
             id: ME,
             rate: 1 + u32::from(input.rate),
             sides: 4 + input.sides % 13,
+            machines: 3,
+            topology: scalemodel_core::Topology::All,
             seed: input.seed,
             speed: 1 + u32::from(input.speed),
             duration_ns: u64::from(input.duration_ms) * 1_000_000,

@@ -32,10 +32,10 @@ impl Harness {
             (Some(ours), _) if !slot.sent_welcome => {
                 slot.sent_welcome = true;
                 let proof =
-                    handshake::prove(&KEY, Role::Answerer, (ME, &ours), (ME.next(), &challenge));
+                    handshake::prove(&KEY, Role::Answerer, (ME, &ours), (ME.plus(1, 3), &challenge));
                 Frame::Welcome {
                     protocol: PROTOCOL,
-                    from: ME.next().get(),
+                    from: ME.plus(1, 3).get(),
                     challenge,
                     proof,
                 }
@@ -51,7 +51,7 @@ impl Harness {
                 else {
                     unreachable!("a Welcome without a Hello");
                 };
-                let claimed = MachineId::new(from).expect("a Welcome answers a valid id");
+                let claimed = MachineId::new(from, 3).expect("a Welcome answers a valid id");
                 let proof = handshake::prove(&KEY, Role::Caller, (claimed, &theirs), (ME, &ours));
                 Frame::Proof { proof }
             }
@@ -59,10 +59,10 @@ impl Harness {
                 slot.sent_hello = true;
                 let none = handshake::NO_CHALLENGE;
                 let proof =
-                    handshake::prove(&KEY, Role::Hello, (ME.other(), &challenge), (ME, &none));
+                    handshake::prove(&KEY, Role::Hello, (ME.plus(2, 3), &challenge), (ME, &none));
                 Frame::Hello {
                     protocol: PROTOCOL,
-                    from: ME.other().get(),
+                    from: ME.plus(2, 3).get(),
                     challenge,
                     proof,
                 }
@@ -89,7 +89,7 @@ impl Harness {
                 assert_eq!((protocol, from), (PROTOCOL, ME.get()));
                 let none = handshake::NO_CHALLENGE;
                 let valid =
-                    handshake::verify(&KEY, Role::Hello, (ME, &challenge), (ME.next(), &none), &proof);
+                    handshake::verify(&KEY, Role::Hello, (ME, &challenge), (ME.plus(1, 3), &none), &proof);
                 assert!(valid, "the node's Hello does not prove the key");
                 slot.said_hello = Some(challenge);
             }
@@ -110,8 +110,8 @@ impl Harness {
                 else {
                     panic!("a Welcome after {:?}", slot.first_heard);
                 };
-                assert_eq!(claimed, ME.other().get(), "a Welcome to machine {claimed}");
-                let caller = (ME.other(), &theirs);
+                assert_eq!(claimed, ME.plus(2, 3).get(), "a Welcome to machine {claimed}");
+                let caller = (ME.plus(2, 3), &theirs);
                 let valid =
                     handshake::verify(&KEY, Role::Answerer, caller, (ME, &challenge), &proof);
                 assert!(valid, "the node's Welcome does not prove the key");
@@ -127,7 +127,7 @@ impl Harness {
                 else {
                     panic!("a Proof after {:?}", slot.first_heard);
                 };
-                let answerer = (ME.next(), &theirs);
+                let answerer = (ME.plus(1, 3), &theirs);
                 let valid = handshake::verify(&KEY, Role::Caller, (ME, &ours), answerer, &proof);
                 assert!(valid, "the node's Proof does not prove the key");
                 slot.said_proof = true;

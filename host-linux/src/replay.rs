@@ -108,7 +108,8 @@ pub fn plan(run: &Run, latency_ns: u64, jitter_ns: u64) -> Result<Plan, ReplayEr
     for rows in &run.logs {
         for row in rows.iter().filter(|r| r.kind == Kind::Send) {
             for (&to, &seq) in row.peers.iter().zip(&row.seqs) {
-                let (Some(from), Some(to)) = (MachineId::new(row.machine), MachineId::new(to))
+                let (Some(from), Some(to)) =
+                    (MachineId::new(row.machine, 3), MachineId::new(to, 3))
                 else {
                     continue;
                 };
@@ -144,7 +145,7 @@ fn keep_arrival_order(run: &Run, leave_ns: &mut [Vec<u64>]) {
             let (Some(&from), Some(&seq)) = (row.peers.first(), row.seqs.first()) else {
                 continue;
             };
-            let Some(from) = MachineId::new(from) else {
+            let Some(from) = MachineId::new(from, 3) else {
                 continue;
             };
             let slot = usize::try_from(seq)
@@ -171,7 +172,7 @@ fn faults_of(run: &Run) -> (Faults, usize) {
 
 /// A recorded fault as the simulator's, if its time is known.
 fn fault_of(f: &FaultSummary) -> Option<Fault> {
-    let id = MachineId::new;
+    let id = |n| MachineId::new(n, 3);
     Some(match *f {
         FaultSummary::Crash { machine, at_ns } => Fault::Crash {
             machine: id(machine)?,

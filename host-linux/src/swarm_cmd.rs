@@ -78,7 +78,7 @@ impl Case {
 /// Case `index` of the swarm with seed `swarm_seed`.
 pub fn case(swarm_seed: u64, index: u64) -> Case {
     let seed = swarm_seed.wrapping_add(index);
-    case_drawn(seed, rng::stream(seed, Stream::Swarm))
+    case_drawn(seed, rng::stream(seed, 3, Stream::Swarm))
 }
 
 /// The case with `seed`, drawn from `draw`, its [`Stream::Swarm`].
@@ -104,9 +104,9 @@ fn case_drawn(seed: u64, mut draw: rng::ModelRng) -> Case {
     for _ in 0..count {
         let machine = MachineId::ALL[pick(0, 2) as usize];
         let other = if pick(0, 1) == 0 {
-            machine.next()
+            machine.plus(1, 3)
         } else {
-            machine.other()
+            machine.plus(2, 3)
         };
         let at_ns = pick(0, duration_ms - 1) * 1_000_000;
         let until_ns = at_ns + pick(1, duration_ms / 2 + 1) * 1_000_000;
@@ -267,7 +267,7 @@ pub fn check_case(case: &Case) -> Verdict {
 /// Runs one case with `worker`'s simulator and buffers and checks every
 /// invariant.
 pub fn check_case_with(case: &Case, worker: &mut Worker) -> Verdict {
-    check_case_streams(case, &Streams::new(case.config.seed), worker)
+    check_case_streams(case, &Streams::new(case.config.seed, 3), worker)
 }
 
 /// Case `index` of the swarm with seed `swarm_seed`, run with `worker` and
@@ -275,7 +275,7 @@ pub fn check_case_with(case: &Case, worker: &mut Worker) -> Verdict {
 /// once (the case is drawn from one of them, the simulator from the rest).
 fn check_case_at(swarm_seed: u64, index: u64, worker: &mut Worker) -> Verdict {
     let seed = swarm_seed.wrapping_add(index);
-    let streams = Streams::with_table(seed, &worker.jumps);
+    let streams = Streams::with_table(seed, 3, &worker.jumps);
     let case = case_drawn(seed, streams.get(Stream::Swarm));
     check_case_streams(&case, &streams, worker)
 }
@@ -372,7 +372,7 @@ fn check_ends(
     }
     let acted = FaultSummary::acted(faults, missed);
     for me in MachineId::ALL {
-        for peer in [me.next(), me.other()] {
+        for peer in [me.plus(1, 3), me.plus(2, 3)] {
             let reason = why[me.index()][peer.index()];
             if let Some(e) = link_end_unexplained(&acted, me.get(), peer.get(), reason) {
                 return Err(e);

@@ -11,9 +11,9 @@ const SEEDS: u64 = 1_000;
 
 /// The run for `seed`: rates, die, latency and jitter all drawn from it.
 fn config(seed: u64) -> Config {
-    let mut draw = rng::stream(seed, Stream::Network);
+    let mut draw = rng::stream(seed, 3, Stream::Network);
     let mut pick = |lo: u64, hi: u64| rng::uniform(&mut draw, lo..=hi);
-    let mut config = Config::new(seed, rng::draw_rates(seed, 1..=6));
+    let mut config = Config::new(seed, rng::draw_rates(seed, 3, 1..=6));
     config.sides = pick(4, 12) as u8;
     config.duration_ns = pick(1, 60) * 1_000_000_000;
     config.latency_ns = pick(0, 2_000_000);

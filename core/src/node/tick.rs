@@ -3,7 +3,7 @@
 use super::*;
 
 /// Ticks, sends and the stall.
-impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
     pub(super) fn ticks_left(&self) -> bool {
         self.machine.next_tick_ns() < self.config.duration_ns
     }
@@ -77,9 +77,9 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// most sends fit. (64-bit hosts; the firmware keeps one path: flash.)
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
-    fn send_now(&mut self, sends: Sends, clock: u64) {
+    fn send_now(&mut self, sends: Sends<M>, clock: u64) {
         let from = self.config.id;
-        for (next, &(to, seq)) in sends.as_slice().iter().enumerate() {
+        for (next, (to, seq)) in sends.iter().enumerate() {
             if !self.offer(to, Message { from, clock, seq }) {
                 self.pending = Some(Pending {
                     sends,
@@ -141,7 +141,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     fn unstall_pending(&mut self) {
         let Some(mut p) = self.pending else { return };
         let from = self.config.id;
-        while let Some(&(to, seq)) = p.sends.as_slice().get(p.next) {
+        while let Some((to, seq)) = p.sends.get(p.next) {
             let msg = Message {
                 from,
                 clock: p.clock,
@@ -200,7 +200,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         let Some(p) = self.pending.take() else { return };
         let waited = self.now_ns.saturating_sub(p.since_ns);
         self.stats.stalled_ns = self.stats.stalled_ns.saturating_add(waited);
-        for &(to, _) in p.sends.as_slice().get(p.next..).unwrap_or_default() {
+        for &to in p.sends.ids().get(p.next..).unwrap_or_default() {
             if let Some(i) = self.link_index(to) {
                 self.links[i].report.undeliverable += 1;
             }

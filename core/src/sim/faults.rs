@@ -150,7 +150,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         // Its deadline and its incoming links are no longer candidates.
         self.next.node_changed(m);
         let report = self.nodes[m].report();
-        for peer in [id.next(), id.other()] {
+        for peer in [id.plus(1, 3), id.plus(2, 3)] {
             let p = report.peers[peer.index()];
             let out = link_index(id, peer);
             // Its outbox and its waiting sends die with it.

@@ -133,6 +133,8 @@ impl Config {
             id,
             rate: self.rates[id.index()],
             sides: self.sides,
+            machines: N as u8,
+            topology: crate::Topology::All,
             seed: self.seed,
             speed: self.speed,
             duration_ns: self.duration_ns,
@@ -301,7 +303,7 @@ const OUT_LINKS: [[usize; 2]; N] = {
     let mut m = 0;
     while m < N {
         let me = MachineId::ALL[m];
-        out[m] = [link_index(me, me.next()), link_index(me, me.other())];
+        out[m] = [link_index(me, me.plus(1, 3)), link_index(me, me.plus(2, 3))];
         m += 1;
     }
     out
@@ -380,7 +382,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// A run at time 0 with `faults` to inject, each frame delayed as `net`
     /// says.
     pub fn with_network(config: Config, faults: Faults, net: W) -> Result<Self, ConfigError> {
-        let streams = Streams::new(config.seed);
+        let streams = Streams::new(config.seed, 3);
         let [a, b, c] = MachineId::ALL.map(|id| Node::new(config.node(id, &streams), 0));
         let spans = has_spans(&faults);
         #[allow(unused_mut)] // the firmware sets nothing
@@ -730,7 +732,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
 
     /// Node `m` dials the next machine: the connection is made at once.
     fn dial(&mut self, m: usize, conn: ConnId) {
-        let peer = MachineId::ALL[m].next().index();
+        let peer = MachineId::ALL[m].plus(1, 3).index();
         let accepted = match self.crashed[peer] {
             None => {
                 self.stale[peer] = true;
@@ -760,7 +762,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     fn close(&mut self, m: usize, conn: ConnId) {
         let me = MachineId::ALL[m];
         self.stale[m] = true;
-        for peer in [me.next(), me.other()] {
+        for peer in [me.plus(1, 3), me.plus(2, 3)] {
             let out = link_index(me, peer);
             if self.links[out].ends.is_some_and(|(mine, _)| mine == conn) {
                 self.shut(out);
@@ -867,7 +869,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let out = if cfg!(target_pointer_width = "64") {
             OUT_LINKS[m]
         } else {
-            [link_index(me, me.next()), link_index(me, me.other())]
+            [link_index(me, me.plus(1, 3)), link_index(me, me.plus(2, 3))]
         };
         for l in out {
             let Some((conn, _)) = self.links[l].ends else {

@@ -39,8 +39,8 @@ const IN_LINKS: [u32; N] = {
     let mut m = 0;
     while m < N {
         let me = MachineId::ALL[m];
-        masks[m] =
-            (1 << super::link_index(me.next(), me)) | (1 << super::link_index(me.other(), me));
+        masks[m] = (1 << super::link_index(me.plus(1, 3), me))
+            | (1 << super::link_index(me.plus(2, 3), me));
         m += 1;
     }
     masks

@@ -12,7 +12,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// so that no second `Sim` (about 20 KB even with small queues) is built
     /// on the stack. On an error nothing changed.
     pub fn reset(&mut self, config: Config, faults: Faults) -> Result<(), ConfigError> {
-        self.reset_with(config, faults, &Streams::new(config.seed))
+        self.reset_with(config, faults, &Streams::new(config.seed, 3))
     }
 
     /// [`Sim::reset`] with the seed's streams already made (`streams` must

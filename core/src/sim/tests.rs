@@ -136,7 +136,7 @@ fn a_message_arriving_at_a_tick_is_taken_by_that_tick() {
     // machine 1's own tick at t: arrivals come first.
     let seed = (0..1_000)
         .find(|&seed| {
-            let mut dice = rng::stream(seed, Stream::Machine(MachineId::ZERO));
+            let mut dice = rng::stream(seed, 3, Stream::Machine(MachineId::ZERO));
             rng::roll(&mut dice, 10) == 1
         })
         .expect("some seed rolls a 1 first");

@@ -424,7 +424,7 @@ impl Rates {
     /// The machines' rates for a run with `seed`.
     pub fn resolve(&self, seed: u64) -> [u32; N] {
         match self {
-            Self::Range(range) => scalemodel_core::rng::draw_rates(seed, range.clone()),
+            Self::Range(range) => scalemodel_core::rng::draw_rates(seed, 3, range.clone()),
             Self::Exact(rates) => *rates,
         }
     }

@@ -58,7 +58,7 @@ const LOG_LAG_MAX: Duration = Duration::from_secs(1);
 /// Runs `scalemodel node`.
 pub fn run(args: &NodeArgs) -> Result<()> {
     let process_start = Instant::now();
-    let id = MachineId::new(args.id).context("--id must be 0, 1 or 2")?;
+    let id = MachineId::new(args.id, 3).context("--id must be 0, 1 or 2")?;
     let model = &args.model;
     let Some(seed) = model.seed else {
         bail!("node needs --seed: every machine of a run must share it");
@@ -100,7 +100,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
             read_peers()?
         }
     };
-    let next = peers[id.next().index()];
+    let next = peers[id.plus(1, 3).index()];
 
     std::fs::create_dir_all(out).map_err(|source| RunDirError::Create {
         path: out.clone(),
@@ -121,6 +121,8 @@ pub fn run(args: &NodeArgs) -> Result<()> {
             id,
             rate,
             sides: model.sides,
+            machines: 3,
+            topology: scalemodel_core::Topology::All,
             seed,
             speed: model.speed,
             duration_ns,
@@ -279,13 +281,13 @@ fn why_missing(
     if missing.next {
         why.push(format!(
             "machine {} at {next} did not answer within {secs} s",
-            id.next()
+            id.plus(1, 3)
         ));
     }
     if missing.other {
         why.push(format!(
             "machine {} did not connect to {local} within {secs} s",
-            id.other()
+            id.plus(2, 3)
         ));
     }
     if why.is_empty() {
@@ -522,7 +524,7 @@ fn summarise(
     notes: Vec<String>,
     setup_before_node: Duration,
 ) -> NodeSummary {
-    let peers: Vec<PeerSummary> = [id.next(), id.other()]
+    let peers: Vec<PeerSummary> = [id.plus(1, 3), id.plus(2, 3)]
         .iter()
         .map(|&peer| {
             let p = &report.peers[peer.index()];

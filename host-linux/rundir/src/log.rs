@@ -18,7 +18,7 @@ use super::row::Row;
 use super::{Params, RunDirError, log_name};
 
 /// The longest log line read, `\n` included: a valid line is at most
-/// [`scalemodel_core::LINE_MAX`] (under 200) bytes, so anything longer is
+/// [`scalemodel_core::LINE_MAX`] (under 500: a send to all of sixteen machines) bytes, so anything longer is
 /// garbage and is skipped without being held.
 pub const LINE_BYTES_MAX: usize = 4096;
 

@@ -103,10 +103,9 @@ impl Row {
             }
             Event::Send(s) => {
                 self.kind = Kind::Send;
-                self.peers
-                    .extend(s.as_slice().iter().map(|(to, _)| to.get()));
+                self.peers.extend(s.ids().iter().map(|to| to.get()));
                 self.msg_clock = Some(record.clock);
-                self.seqs.extend(s.as_slice().iter().map(|&(_, seq)| seq));
+                self.seqs.extend_from_slice(s.seqs());
             }
             Event::Internal => {
                 self.kind = Kind::Internal;

@@ -46,6 +46,8 @@ fn config(id: MachineId, next: SocketAddr, setup_ns: u64) -> Config {
             id,
             rate: [3, 4, 5][id.index()],
             sides: 4,
+            machines: 3,
+            topology: scalemodel_core::Topology::All,
             seed: 7,
             speed: 10,
             duration_ns: 2_000_000_000,
@@ -169,7 +171,7 @@ fn three_nodes_on_loopback_run_to_a_clean_end() {
         .iter()
         .zip(listeners)
         .map(|(&id, listener)| {
-            let next = addrs[id.next().index()];
+            let next = addrs[id.plus(1, 3).index()];
             spawn(config(id, next, 10_000_000_000), listener, Start::Handed)
         })
         .collect();
@@ -194,7 +196,7 @@ fn three_nodes_on_loopback_run_to_a_clean_end() {
         assert_eq!(r.tally.ticks, 2 * [3, 4, 5][id.index()]);
         assert_eq!(r.start_unix_ns, Some(start_ns));
         assert_eq!(r.errors.total(), 0);
-        for to in [id.next(), id.other()] {
+        for to in [id.plus(1, 3), id.plus(2, 3)] {
             let (s, got) = (r.peers[to.index()], reports[to.index()].peers[id.index()]);
             assert_eq!(
                 s.sent,

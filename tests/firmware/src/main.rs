@@ -109,7 +109,7 @@ fn main() -> ! {
 fn config(run: &Run) -> (Config, [u32; N]) {
     let rates = match run.rates {
         Rates::Exact(rates) => rates,
-        Rates::Drawn(lo, hi) => rng::draw_rates(run.seed, RangeInclusive::new(lo, hi)),
+        Rates::Drawn(lo, hi) => rng::draw_rates(run.seed, 3, RangeInclusive::new(lo, hi)),
     };
     let mut config = Config::new(run.seed, rates);
     config.sides = run.sides;

@@ -171,7 +171,7 @@ impl State {
     fn new(link: Link, seed: u64) -> Self {
         Self {
             link,
-            rng: stream(seed, Stream::Network),
+            rng: stream(seed, 3, Stream::Network),
             epoch: Instant::now(),
             held: BinaryHeap::new(),
             order: 0,

@@ -285,7 +285,7 @@ pub struct Figures {
 /// Reads machine `id`'s summary and log timing; the run must be merged
 /// (`params.json` written) first.
 pub fn figures(dir: &Path, id: usize) -> Figures {
-    let mid = MachineId::new(id as u8).expect("an id below 3");
+    let mid = MachineId::new(id as u8, 3).expect("an id below 3");
     let summary = NodeSummary::read(dir, mid.get()).expect("the node's summary");
     let run = read_run(dir).expect("the run reads");
     let timing = timing(
