@@ -424,7 +424,7 @@ pub struct NodeArgs {
     /// three machines under `all`, machine (id + 1) mod 3) and is connected
     /// to by the others it has a link with.
     #[arg(long, value_name = "A0,A1,...", value_parser = parse_peers, required_unless_present = "launcher")]
-    pub peers: Option<Vec<SocketAddr>>,
+    pub peers: Option<Peers>,
 
     /// The run's id, written to `params.json` to name the run. Default: the seed.
     #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
@@ -626,9 +626,14 @@ fn parse_topology(s: &str) -> Result<Topology, String> {
         .ok_or_else(|| format!("unknown topology `{s}`: give all, ring or leader"))
 }
 
+/// Every machine's address, in id order (`--peers`): one value to clap,
+/// which reads a bare `Vec` as a flag given many times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peers(pub Vec<SocketAddr>);
+
 /// Parses one socket address per machine, `A0,A1,...`: 3 to 16 of them
 /// (that they are one per machine is the node's check).
-fn parse_peers(s: &str) -> Result<Vec<SocketAddr>, String> {
+fn parse_peers(s: &str) -> Result<Peers, String> {
     let addrs = s
         .split(',')
         .map(|a| {
@@ -643,7 +648,7 @@ fn parse_peers(s: &str) -> Result<Vec<SocketAddr>, String> {
             addrs.len()
         ));
     }
-    Ok(addrs)
+    Ok(Peers(addrs))
 }
 
 /// The longest `--connect-timeout`: a day is longer than anyone waits for a

@@ -28,7 +28,7 @@ use scalemodel_core::node::{self, CONNS, CONNS_MAX, Missing, NodeReport, Status,
 use scalemodel_core::{MACHINES_MAX, MachineId, Record, Topology};
 use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
 
-use scalemodel_cli::NodeArgs;
+use scalemodel_cli::{NodeArgs, Peers};
 use scalemodel_rundir::{
     self as rundir, End, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
 };
@@ -84,7 +84,7 @@ fn run_sized<const M: usize, const C: usize>(args: &NodeArgs) -> Result<()> {
         bail!("node needs --out: the run directory its log goes to");
     };
     let rate = model.rates.resolve(seed, n)[id.index()];
-    if let Some(peers) = &args.peers
+    if let Some(Peers(peers)) = &args.peers
         && peers.len() != usize::from(n)
     {
         bail!(
@@ -112,14 +112,14 @@ fn run_sized<const M: usize, const C: usize>(args: &NodeArgs) -> Result<()> {
 
     let listen = match (args.listen, &args.peers) {
         (Some(addr), _) => addr,
-        (None, Some(peers)) => peers[id.index()],
+        (None, Some(Peers(peers))) => peers[id.index()],
         (None, None) => SocketAddr::from(([127, 0, 0, 1], 0)),
     };
     let listener =
         TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     let peers = match &args.peers {
-        Some(peers) => peers.clone(),
+        Some(Peers(peers)) => peers.clone(),
         None => {
             say(&format!("listening {local}"))?;
             read_peers(n)?
