@@ -129,6 +129,12 @@ fn ring_and_leader_runs_are_held_to_their_topology() {
             "{report}"
         );
         analyze_conforms(&trial);
+        // The reports name the topology beside the number of machines.
+        let md = std::fs::read_to_string(trial.join("report.md")).unwrap();
+        let says = format!("5 machines under the topology `{}`", topology.name());
+        assert!(md.contains(&says), "{md}");
+        let page = std::fs::read_to_string(trial.join("report.html")).unwrap();
+        assert!(page.contains(&format!("topology <b>{}</b>", topology.name())));
     }
 }
 
