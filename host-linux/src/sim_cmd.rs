@@ -47,7 +47,7 @@ fn config(args: &SimArgs) -> Result<Config> {
             .rates
             .resolve(seed, 3)
             .try_into()
-            .map_err(|_| anyhow::anyhow!("--rates gives no three rates"))?,
+            .map_err(|_| anyhow::anyhow!("--rates must give three rates for `sim`"))?,
         sides: model.sides(),
         duration_ns: (model.duration * 1e9).round() as u64,
         latency_ns: nanos(args.latency, "--latency")?,

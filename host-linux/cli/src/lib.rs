@@ -54,12 +54,12 @@ pub enum Command {
     /// Run the model in the deterministic simulator and write a run directory.
     #[command(allow_negative_numbers = true)]
     Sim(Box<SimArgs>),
-    /// Run one machine of a networked run: what `run` starts three of, and how
-    /// a run spans several hosts.
+    /// Run one machine of a networked run: what `run` starts one of per
+    /// machine, and how a run spans several hosts.
     // Its flags' rules are `NodeArgs`'s own, shared with `scalemodel-node`.
     Node(NodeArgs),
-    /// The standard experiment on this host: three `node` processes over TCP
-    /// on loopback, for several trials.
+    /// The standard experiment on this host: one `node` process per machine
+    /// (three, or `--machines`) over TCP on loopback, for several trials.
     #[command(allow_negative_numbers = true)]
     Run(RunArgs),
     /// Check run directories against the model, measure them, and write
