@@ -49,9 +49,8 @@ mod serve;
 #[cfg(test)]
 mod tests;
 
-/// The core node this loop drives: the standard inbox and outbox sizes, at
-/// most `M` machines and `C` connection slots.
-type Core<const M: usize, const C: usize> = node::Node<INBOX_CAP, OUTBOX_BYTES, M, C>;
+/// The core node this loop drives: the standard inbox and outbox sizes.
+type Core = node::Node<INBOX_CAP, OUTBOX_BYTES>;
 
 const LISTENER: Token = Token(0);
 const TIMER: Token = Token(1);
@@ -112,9 +111,8 @@ impl NoteBudget {
 pub struct Config {
     /// The core node's parameters (its key, rate, timeouts, ...).
     pub node: node::Config,
-    /// Every machine's address, in id order (this one's unused): the node
-    /// dials the ones its topology has it dial (`Node::dial_target`).
-    pub peers: Vec<SocketAddr>,
+    /// The next machine's address, `(id + 1) mod 3`, which this one dials.
+    pub next: SocketAddr,
     /// How long before a deadline to stop sleeping and poll without
     /// blocking (at most a quarter of a tick period): learned from the
     /// timer's overshoot by default, or fixed (see [`crate::wake`]).
@@ -152,23 +150,21 @@ pub enum NodeError<E> {
     Host(#[source] E),
 }
 
-/// One machine of a networked run: a core node of at most `M` machines and
-/// `C` connection slots behind sockets and a timer.
-pub struct Node<T: Timer, const M: usize = 3, const C: usize = CONNS> {
-    /// Boxed: the inbox and the outboxes make it about 330 KB (for `M = 3`).
-    core: Box<Core<M, C>>,
-    /// Every machine's address, in id order ([`Config::peers`]).
-    peers: Vec<SocketAddr>,
+/// One machine of a networked run: a core node behind sockets and a timer.
+pub struct Node<T: Timer> {
+    /// Boxed: the inbox and the outboxes make it about 330 KB.
+    core: Box<Core>,
+    next: SocketAddr,
     poll: Poll,
     listener: TcpListener,
     timer: T,
     shared: Arc<Shared>,
     waker: Arc<Waker>,
     /// The sockets, by the core's connection slot.
-    sockets: [Option<Socket>; C],
+    sockets: [Option<Socket>; CONNS],
     /// Each slot's last remote address, kept after its socket closed, since
     /// the node may name a connection once it is gone.
-    addrs: [Option<SocketAddr>; C],
+    addrs: [Option<SocketAddr>; CONNS],
     events: Events,
     /// How long before a deadline the loop stops sleeping ([`Config::wait`]).
     margin: Margin,
@@ -200,10 +196,7 @@ pub struct Node<T: Timer, const M: usize = 3, const C: usize = CONNS> {
 /// The core, allocated first and then written: a function of its own so
 /// that only its frame holds the core's stack copy, if the compiler makes one.
 #[inline(never)]
-fn boxed_core<const M: usize, const C: usize>(
-    checked: node::Checked,
-    now_ns: u64,
-) -> Box<Core<M, C>> {
+fn boxed_core(checked: node::Checked, now_ns: u64) -> Box<Core> {
     Box::write(Box::new_uninit(), Core::from_checked(checked, now_ns))
 }
 
@@ -217,7 +210,7 @@ fn unix_now_ns() -> u64 {
         .map_or(0, nanos)
 }
 
-impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
+impl<T: Timer> Node<T> {
     /// A node listening on `listener` (already bound, so that its address can
     /// be told to the peers before the node runs); its set-up time starts now.
     pub fn new(
@@ -238,17 +231,17 @@ impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
         // stays in the peak RSS) and the whole allocation, the inbox's
         // never-used storage included.
         let now_ns = timer.now_ns();
-        let core = boxed_core(Core::<M, C>::checked(config.node)?, now_ns);
+        let core = boxed_core(Core::checked(config.node)?, now_ns);
         Ok(Self {
             core,
-            peers: config.peers,
+            next: config.next,
             poll,
             listener,
             timer,
             shared: Arc::default(),
             waker,
             sockets: std::array::from_fn(|_| None),
-            addrs: [None; C],
+            addrs: [None; CONNS],
             events: Events::with_capacity(POLL_EVENTS),
             margin: Margin::new(config.wait, period_ns / 4),
             armed_ns: None,
@@ -286,7 +279,7 @@ impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
         mut self,
         host: &mut H,
         start: Start,
-    ) -> Result<NodeReport<M>, NodeError<H::Error>> {
+    ) -> Result<NodeReport, NodeError<H::Error>> {
         self.start = start;
         let mut now = self.timer.now_ns();
         loop {
@@ -496,7 +489,7 @@ impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
                 }
             }
         }
-        for i in 0..C {
+        for i in 0..CONNS {
             self.finish_dial(host, i, now)?;
         }
         Ok(())
@@ -504,8 +497,8 @@ impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
 
     /// The node ended: any socket it did not close gets what it still has to
     /// send (best effort) and is closed; the report is final.
-    fn finish(mut self, now: u64) -> NodeReport<M> {
-        for i in 0..C {
+    fn finish(mut self, now: u64) -> NodeReport {
+        for i in 0..CONNS {
             if let Some(mut s) = self.sockets[i].take() {
                 self.send_rest(&mut s, now);
                 s.close(self.poll.registry());
