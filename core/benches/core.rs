@@ -133,8 +133,6 @@ impl Trio {
                     id,
                     rate: 4,
                     sides: 10,
-                    machines: 3,
-                    topology: scalemodel_core::Topology::All,
                     seed: 7,
                     speed: 1,
                     duration_ns: u64::MAX / 4,

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The end of the run.
-impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// Ends the run once its time is up and every tick ran (or the machine is
     /// stalled, and cannot run them).
     pub(super) fn maybe_end(&mut self) {
@@ -64,8 +64,9 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
     pub(super) fn progress_end(&mut self) {
-        let quiet =
-            matches!(self.phase, Phase::Running) && !self.links.iter().any(|l| l.ended_early);
+        let quiet = matches!(self.phase, Phase::Running)
+            && !self.links[0].ended_early
+            && !self.links[1].ended_early;
         if !quiet {
             self.progress_end_now();
         }
@@ -80,8 +81,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
     #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
     fn progress_end_now(&mut self) {
         if matches!(self.phase, Phase::Running) {
-            for j in 0..self.link_count() {
-                let i = self.link_at(j);
+            for i in 0..self.links.len() {
                 if self.links[i].ended_early {
                     self.queue_bye(i);
                 }
@@ -91,8 +91,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
         if !matches!(self.phase, Phase::Ending { .. }) {
             return;
         }
-        for j in 0..self.link_count() {
-            let i = self.link_at(j);
+        for i in 0..self.links.len() {
             self.queue_bye(i);
             let link = &self.links[i];
             if link.state == LinkState::Up
@@ -123,8 +122,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
     /// The `Bye` bound passed: whoever said no `Bye` is lost.
     pub(super) fn give_up_end(&mut self) {
         self.end_stall();
-        for j in 0..self.link_count() {
-            let i = self.link_at(j);
+        for i in 0..self.links.len() {
             let link = &self.links[i];
             if let (LinkState::Up, Some(conn)) = (link.state, link.conn) {
                 // No Bye came, or ours never went out whole (the peer stopped reading).
@@ -173,7 +171,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
     /// The node is done: every connection closes, and the status is final.
     pub(super) fn finish(&mut self, status: Status) {
         self.end_stall();
-        for i in 0..C {
+        for i in 0..CONNS {
             let conn = ConnId(i as u8);
             match self.conns[i].state {
                 State::Free | State::Closing { .. } => {}

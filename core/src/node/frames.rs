@@ -3,7 +3,7 @@
 use super::*;
 
 /// Frames.
-impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     pub(super) fn on_frame(&mut self, conn: ConnId, frame: Frame) {
         let id = self.config.id;
         let state = self.conns[conn.index()].state;
@@ -24,8 +24,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
                     proof,
                 },
             ) => {
-                // Calling happens on dial slots only, each with its peer.
-                let next = self.dial_peer(conn.index()).unwrap_or(id);
+                let next = id.plus(1, 3);
                 if protocol != PROTOCOL {
                     Err(ProtocolError::Version(protocol))
                 } else if from != next.get() {
@@ -56,28 +55,24 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
                     proof,
                 },
             ) => {
-                // The caller must be a peer that dials this node.
-                let claimed = MachineId::new(from, self.config.machines)
-                    .filter(|&p| self.link_index(p).is_some() && !self.dials_to(p));
+                let other = id.plus(2, 3);
                 if protocol != PROTOCOL {
                     Err(ProtocolError::Version(protocol))
-                } else if let Some(other) = claimed
-                    && !keyed.verify(
-                        key,
-                        Role::Hello,
-                        (other, &theirs),
-                        (id, &handshake::NO_CHALLENGE),
-                        &proof,
-                    )
-                {
+                } else if from != other.get() {
+                    Err(ProtocolError::WrongId(from))
+                } else if !keyed.verify(
+                    key,
+                    Role::Hello,
+                    (other, &theirs),
+                    (id, &handshake::NO_CHALLENGE),
+                    &proof,
+                ) {
                     // A stranger: closed at its first frame, so it never
                     // holds a slot a peer's Hello would rank above.
                     Err(ProtocolError::BadProof)
-                } else if let Some(other) = claimed
-                    && self.links[other.index()].state != LinkState::Down
-                {
+                } else if self.links[1].state != LinkState::Down {
                     Err(ProtocolError::Taken(other))
-                } else if let Some(other) = claimed {
+                } else {
                     let ours = self.challenge();
                     let proof = keyed.prove(key, Role::Answerer, (other, &theirs), (id, &ours));
                     let welcome = Frame::Welcome {
@@ -97,8 +92,6 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
                         deadline_ns,
                     };
                     Ok(None)
-                } else {
-                    Err(ProtocolError::WrongId(from))
                 }
             }
             (
@@ -139,10 +132,8 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
         self.links[i].state = LinkState::Up;
         self.conns[conn.index()].state = State::Up(peer);
         self.emit(Event::Joined(peer));
-        if self.my_links().all(|l| l.state == LinkState::Up) {
-            for j in 0..self.link_count() {
-                let i = self.link_at(j);
-                let link = &mut self.links[i];
+        if self.links.iter().all(|l| l.state == LinkState::Up) {
+            for link in &mut self.links {
                 // Once per link: one that stayed up while the other came back
                 // has queued its Ready already. A fresh link's outbox is
                 // empty: Ready always fits.
@@ -157,7 +148,8 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
 
     pub(super) fn check_barrier(&mut self) {
         let ready = self
-            .my_links()
+            .links
+            .iter()
             .all(|l| l.state == LinkState::Up && l.ready_got && l.ready_queued);
         if matches!(self.phase, Phase::SetUp) && ready {
             self.phase = Phase::Barrier;
@@ -314,7 +306,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
             _ => false,
         };
         let gone = |l: &Link<OUT>| l.state != LinkState::Up || l.ended_early;
-        if before_start && self.my_links().any(gone) {
+        if before_start && self.links.iter().any(gone) {
             self.finish(Status::PeerLost);
         }
     }
@@ -336,7 +328,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
         match state {
             State::Free | State::Closing { .. } => return,
             State::Up(peer) => self.link_closed(peer, reason),
-            State::Dialing { .. } | State::Calling { .. } if conn.index() < self.dial_slots() => {
+            State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
                 self.retry_later();
                 if matches!(state, State::Calling { .. }) {
                     self.emit(Event::Rejected { conn, reason });
@@ -379,9 +371,9 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
         }
         if matches!(self.phase, Phase::SetUp) {
             // Before the barrier a link may come up again, by a new proof;
-            // a link this node dials by dialling it again.
+            // the link to the next machine by dialling it again.
             self.links[i].reset();
-            if self.dials_to(peer) {
+            if i == 0 {
                 self.retry_later();
             }
             self.emit(Event::PeerLost {
