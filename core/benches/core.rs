@@ -133,6 +133,8 @@ impl Trio {
                     id,
                     rate: 4,
                     sides: 10,
+                    machines: 3,
+                    topology: scalemodel_core::Topology::All,
                     seed: 7,
                     speed: 1,
                     duration_ns: u64::MAX / 4,

@@ -57,36 +57,59 @@ impl Topology {
         }
     }
 
-    /// True when machine `from` opens the one connection between it and
-    /// `to` in a run of `n` machines (docs/MACHINES.md, "Connections"):
-    /// under `all`, `from` dials `(from + k) mod n` for `k` in
-    /// `1..=(n - 1) / 2`, and for even `n` a machine below `n / 2` also
-    /// dials `from + n / 2`; under `ring` a machine dials the next; under
-    /// `leader` every other machine dials machine 0. For three machines and
-    /// `all`, each dials the next: today's ring of dials.
-    pub const fn dials(self, from: MachineId, to: MachineId, n: u8) -> bool {
-        if from.get() == to.get() || from.get() >= n || to.get() >= n {
-            return false;
+    /// Whether machine `id` has a connection to the machine `k` ahead of it,
+    /// `(id + k) mod n` for `k` in `1..n`, and whether it is `id` that opens
+    /// it (docs/MACHINES.md, "Connections"): the one rule of both.
+    ///
+    /// Two machines have a connection when one may send to the other.
+    /// Under `all`, `id` dials `(id + k) mod n` for `k` in `1..=(n - 1) / 2`,
+    /// and for even `n` a machine below `n / 2` also dials `id + n / 2`;
+    /// under `ring` a machine dials the next; under `leader` every other
+    /// machine dials machine 0. For three machines and `all`, each dials
+    /// the next: today's ring of dials.
+    pub const fn link(self, id: MachineId, k: u8, n: u8) -> (bool, bool) {
+        if k == 0 || k >= n || id.get() >= n {
+            return (false, false);
         }
         match self {
             Self::All => {
-                // The distance from `from` forward to `to`, in 1..n.
-                let d = if to.get() > from.get() {
-                    to.get() - from.get()
-                } else {
-                    to.get() + n - from.get()
-                };
-                d <= (n - 1) / 2 || (n.is_multiple_of(2) && d == n / 2 && from.get() < n / 2)
+                let half = n.is_multiple_of(2) && k == n / 2 && id.get() < n / 2;
+                (true, k <= (n - 1) / 2 || half)
             }
-            Self::Ring => from.plus(1, n).get() == to.get(),
-            Self::Leader => to.get() == 0,
+            Self::Ring => (k == 1 || k == n - 1, k == 1),
+            Self::Leader => {
+                let to_leader = id.plus(k, n).get() == 0;
+                (id.get() == 0 || to_leader, to_leader)
+            }
         }
+    }
+
+    /// How far machine `to` is ahead of `from`: `k` with `to = (from + k)
+    /// mod n` (0 for the same machine).
+    const fn distance(from: MachineId, to: MachineId, n: u8) -> u8 {
+        if to.get() >= from.get() {
+            to.get() - from.get()
+        } else {
+            to.get() + n - from.get()
+        }
+    }
+
+    /// True when machine `from` opens the one connection between it and
+    /// `to` in a run of `n` machines (see [`Topology::link`]).
+    pub const fn dials(self, from: MachineId, to: MachineId, n: u8) -> bool {
+        if to.get() >= n {
+            return false;
+        }
+        self.link(from, Self::distance(from, to, n), n).1
     }
 
     /// True when `a` and `b` have a connection in a run of `n` machines: one
     /// of them may send to the other.
     pub const fn connects(self, a: MachineId, b: MachineId, n: u8) -> bool {
-        self.sends(a, b, n) || self.sends(b, a, n)
+        if b.get() >= n {
+            return false;
+        }
+        self.link(a, Self::distance(a, b, n), n).0
     }
 
     /// How many connections machine `id` has in a run of `n` machines: what
@@ -281,6 +304,24 @@ mod tests {
     }
 
     const TOPOLOGIES: [Topology; 3] = [Topology::All, Topology::Ring, Topology::Leader];
+
+    #[test]
+    fn machines_link_where_one_may_send_to_the_other() {
+        for n in MACHINES_MIN..=MACHINES_MAX {
+            for topology in TOPOLOGIES {
+                for a in MachineId::all(n) {
+                    for b in MachineId::all(n) {
+                        let either = topology.sends(a, b, n) || topology.sends(b, a, n);
+                        assert_eq!(
+                            topology.connects(a, b, n),
+                            either,
+                            "{topology} n={n} {a}-{b}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn each_connection_has_one_dialler() {

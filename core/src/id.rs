@@ -43,6 +43,16 @@ impl MachineId {
         (0..n.min(MACHINES_MAX)).map(Self)
     }
 
+    /// The id of array index `i` (below [`MACHINES_MAX`] where it matters:
+    /// the core's arrays by id are at most that long).
+    pub(crate) const fn from_index(i: usize) -> Self {
+        Self(if i > u8::MAX as usize {
+            u8::MAX
+        } else {
+            i as u8
+        })
+    }
+
     /// The id as a number.
     pub const fn get(self) -> u8 {
         self.0

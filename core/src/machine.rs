@@ -43,6 +43,13 @@ pub enum ConfigError {
         /// The most the type holds, saturated at 255.
         capacity: u8,
     },
+    /// A node's links and a stranger must fit in its connection slots.
+    Conns {
+        /// The node's links.
+        links: u8,
+        /// Its connection slots.
+        slots: u8,
+    },
     /// A machine's id must be below the run's number of machines.
     Id {
         /// The id asked for.
@@ -66,6 +73,10 @@ impl fmt::Display for ConfigError {
             Self::Capacity { machines, capacity } => write!(
                 f,
                 "{machines} machines do not fit in a type built for at most {capacity}"
+            ),
+            Self::Conns { links, slots } => write!(
+                f,
+                "a node of {links} links needs more than its {slots} connection slots"
             ),
             Self::Id { id, machines } => {
                 write!(

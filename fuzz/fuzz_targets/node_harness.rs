@@ -147,6 +147,8 @@ impl Harness {
             id: ME,
             rate: 1 + u32::from(input.rate),
             sides: 4 + input.sides % 13,
+            machines: 3,
+            topology: scalemodel_core::Topology::All,
             seed: input.seed,
             speed: 1 + u32::from(input.speed),
             duration_ns: u64::from(input.duration_ms) * 1_000_000,

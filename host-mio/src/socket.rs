@@ -308,6 +308,8 @@ mod tests {
             id: MachineId::ZERO,
             rate: 1,
             sides: 10,
+            machines: 3,
+            topology: scalemodel_core::Topology::All,
             seed: 1,
             speed: 1,
             duration_ns: 1,

@@ -13,10 +13,13 @@ started=$SECONDS
 
 # The budget: flash for code, constants and vectors; RAM for statics and for
 # the stack (measured by the firmware: it paints the stack before main). The
-# simulator (Sim<16, 8>, 21,592 B) is one static reset in place for each run,
-# so the statics hold it once and the stack none of it; together at most
-# 32 KiB of RAM (the board has 4 MiB).
-TEXT_MAX=$((32 * 1024))
+# simulator (Sim<16, 8>) is one static reset in place for each run, so the
+# statics hold it once and the stack none of it; together at most 32 KiB of
+# RAM (the board has 4 MiB). Flash was 32 KiB until the node took `n`
+# machines (docs/MACHINES.md, step 1): its links by id, one dial slot per
+# dialled peer and the plan of its links cost 1,576 B (33,932 B, from
+# 32,356 B), so the budget grew by 2 KiB.
+TEXT_MAX=$((34 * 1024))
 STATIC_RAM_MAX=$((24 * 1024))
 STACK_MAX=$((8 * 1024))
 QEMU_TIMEOUT_S=60

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The end of the run.
-impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
     /// Ends the run once its time is up and every tick ran (or the machine is
     /// stalled, and cannot run them).
     pub(super) fn maybe_end(&mut self) {
@@ -64,9 +64,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
     pub(super) fn progress_end(&mut self) {
-        let quiet = matches!(self.phase, Phase::Running)
-            && !self.links[0].ended_early
-            && !self.links[1].ended_early;
+        let quiet =
+            matches!(self.phase, Phase::Running) && !self.links.iter().any(|l| l.ended_early);
         if !quiet {
             self.progress_end_now();
         }
@@ -81,7 +80,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
     fn progress_end_now(&mut self) {
         if matches!(self.phase, Phase::Running) {
-            for i in 0..self.links.len() {
+            for j in 0..self.link_count() {
+                let i = self.link_at(j);
                 if self.links[i].ended_early {
                     self.queue_bye(i);
                 }
@@ -91,7 +91,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         if !matches!(self.phase, Phase::Ending { .. }) {
             return;
         }
-        for i in 0..self.links.len() {
+        for j in 0..self.link_count() {
+            let i = self.link_at(j);
             self.queue_bye(i);
             let link = &self.links[i];
             if link.state == LinkState::Up
@@ -122,7 +123,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// The `Bye` bound passed: whoever said no `Bye` is lost.
     pub(super) fn give_up_end(&mut self) {
         self.end_stall();
-        for i in 0..self.links.len() {
+        for j in 0..self.link_count() {
+            let i = self.link_at(j);
             let link = &self.links[i];
             if let (LinkState::Up, Some(conn)) = (link.state, link.conn) {
                 // No Bye came, or ours never went out whole (the peer stopped reading).
@@ -171,7 +173,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// The node is done: every connection closes, and the status is final.
     pub(super) fn finish(&mut self, status: Status) {
         self.end_stall();
-        for i in 0..CONNS {
+        for i in 0..C {
             let conn = ConnId(i as u8);
             match self.conns[i].state {
                 State::Free | State::Closing { .. } => {}

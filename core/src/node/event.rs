@@ -3,7 +3,7 @@
 use core::fmt;
 
 use crate::wire::{DecodeError, FrameKind};
-use crate::{MachineId, N, Record, Tally};
+use crate::{MachineId, Record, Tally};
 
 /// A connection slot of a node, strangers' included; the host maps its
 /// sockets (or simulated links) to these.
@@ -26,11 +26,12 @@ impl fmt::Display for ConnId {
 /// Something the host must act on or may log, in the order it happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "events tell the host what to do: drain them with poll_event"]
-pub enum Event {
+pub enum Event<const M: usize = 3> {
     /// One tick's record: log it.
-    Record(Record),
-    /// Open a connection to the next machine for this slot, then call
-    /// `handle_connected` (or `handle_closed` if it failed).
+    Record(Record<M>),
+    /// Open a connection for this dial slot to the machine
+    /// [`super::Node::dial_target`] names (for three machines, the next
+    /// one), then call `handle_connected` (or `handle_closed` if it failed).
     Dial(ConnId),
     /// Close this connection (what `poll_transmit` still gives may be sent
     /// first), then call `handle_closed`.
@@ -110,9 +111,11 @@ impl fmt::Display for Status {
 /// Which parts of the set-up were missing at its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Missing {
-    /// The link to the next machine (which this one dials) was not up.
+    /// A link this machine dials was not up (for three machines, the link
+    /// to the next machine).
     pub next: bool,
-    /// The link from the other machine (which dials this one) was not up.
+    /// A link from a machine that dials this one was not up (for three
+    /// machines, the other's).
     pub other: bool,
 }
 
@@ -298,11 +301,12 @@ pub struct PeerReport {
 
 /// How a node's run went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NodeReport {
+pub struct NodeReport<const M: usize = 3> {
     /// Counts from its records.
-    pub tally: Tally,
-    /// Each peer's accounting, by peer id (this machine's own entry stays empty).
-    pub peers: [PeerReport; N],
+    pub tally: Tally<M>,
+    /// Each peer's accounting, by peer id (this machine's own entry, and
+    /// those of machines it has no link to, stay empty).
+    pub peers: [PeerReport; M],
     /// Times the machine stalled on a full outbox.
     pub stalls: u64,
     /// Model ns it spent stalled (host-clock ns times the speed).

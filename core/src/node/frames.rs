@@ -3,7 +3,7 @@
 use super::*;
 
 /// Frames.
-impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
     pub(super) fn on_frame(&mut self, conn: ConnId, frame: Frame) {
         let id = self.config.id;
         let state = self.conns[conn.index()].state;
@@ -24,7 +24,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     proof,
                 },
             ) => {
-                let next = id.plus(1, 3);
+                // Calling happens on dial slots only, each with its peer.
+                let next = self.dial_peer(conn.index()).unwrap_or(id);
                 if protocol != PROTOCOL {
                     Err(ProtocolError::Version(protocol))
                 } else if from != next.get() {
@@ -55,24 +56,28 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                     proof,
                 },
             ) => {
-                let other = id.plus(2, 3);
+                // The caller must be a peer that dials this node.
+                let claimed = MachineId::new(from, self.config.machines)
+                    .filter(|&p| self.link_index(p).is_some() && !self.dials_to(p));
                 if protocol != PROTOCOL {
                     Err(ProtocolError::Version(protocol))
-                } else if from != other.get() {
-                    Err(ProtocolError::WrongId(from))
-                } else if !keyed.verify(
-                    key,
-                    Role::Hello,
-                    (other, &theirs),
-                    (id, &handshake::NO_CHALLENGE),
-                    &proof,
-                ) {
+                } else if let Some(other) = claimed
+                    && !keyed.verify(
+                        key,
+                        Role::Hello,
+                        (other, &theirs),
+                        (id, &handshake::NO_CHALLENGE),
+                        &proof,
+                    )
+                {
                     // A stranger: closed at its first frame, so it never
                     // holds a slot a peer's Hello would rank above.
                     Err(ProtocolError::BadProof)
-                } else if self.links[1].state != LinkState::Down {
+                } else if let Some(other) = claimed
+                    && self.links[other.index()].state != LinkState::Down
+                {
                     Err(ProtocolError::Taken(other))
-                } else {
+                } else if let Some(other) = claimed {
                     let ours = self.challenge();
                     let proof = keyed.prove(key, Role::Answerer, (other, &theirs), (id, &ours));
                     let welcome = Frame::Welcome {
@@ -92,6 +97,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                         deadline_ns,
                     };
                     Ok(None)
+                } else {
+                    Err(ProtocolError::WrongId(from))
                 }
             }
             (
@@ -132,8 +139,10 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         self.links[i].state = LinkState::Up;
         self.conns[conn.index()].state = State::Up(peer);
         self.emit(Event::Joined(peer));
-        if self.links.iter().all(|l| l.state == LinkState::Up) {
-            for link in &mut self.links {
+        if self.my_links().all(|l| l.state == LinkState::Up) {
+            for j in 0..self.link_count() {
+                let i = self.link_at(j);
+                let link = &mut self.links[i];
                 // Once per link: one that stayed up while the other came back
                 // has queued its Ready already. A fresh link's outbox is
                 // empty: Ready always fits.
@@ -148,8 +157,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
 
     pub(super) fn check_barrier(&mut self) {
         let ready = self
-            .links
-            .iter()
+            .my_links()
             .all(|l| l.state == LinkState::Up && l.ready_got && l.ready_queued);
         if matches!(self.phase, Phase::SetUp) && ready {
             self.phase = Phase::Barrier;
@@ -306,7 +314,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             _ => false,
         };
         let gone = |l: &Link<OUT>| l.state != LinkState::Up || l.ended_early;
-        if before_start && self.links.iter().any(gone) {
+        if before_start && self.my_links().any(gone) {
             self.finish(Status::PeerLost);
         }
     }
@@ -328,7 +336,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         match state {
             State::Free | State::Closing { .. } => return,
             State::Up(peer) => self.link_closed(peer, reason),
-            State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
+            State::Dialing { .. } | State::Calling { .. } if conn.index() < self.dial_slots() => {
                 self.retry_later();
                 if matches!(state, State::Calling { .. }) {
                     self.emit(Event::Rejected { conn, reason });
@@ -371,9 +379,9 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
         if matches!(self.phase, Phase::SetUp) {
             // Before the barrier a link may come up again, by a new proof;
-            // the link to the next machine by dialling it again.
+            // a link this node dials by dialling it again.
             self.links[i].reset();
-            if i == 0 {
+            if self.dials_to(peer) {
                 self.retry_later();
             }
             self.emit(Event::PeerLost {

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The host's inputs.
-impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
     /// The host accepted a connection: its slot, or `None` when no slot is
     /// free (the host closes it). Taking the last free slot evicts one
     /// unproven connection (`Conn::eviction_rank`: those that proved nothing
@@ -16,7 +16,8 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             return None;
         }
         let is_free = |c: &Conn| c.state == State::Free;
-        let Some(i) = (1..CONNS).find(|&i| is_free(&self.conns[i])) else {
+        let accepts = self.dial_slots()..C;
+        let Some(i) = accepts.clone().find(|&i| is_free(&self.conns[i])) else {
             // Refused, but room is made for the next one: the host closes
             // the evicted slot before it accepts again.
             self.stats.rejected += 1;
@@ -28,7 +29,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             .saturating_add(self.config.timeouts.handshake_ns);
         self.conns[i].open(State::Accepted { deadline_ns }, self.now_ns);
         self.mark_deadline(i);
-        if !(1..CONNS).any(|j| is_free(&self.conns[j])) {
+        if !accepts.into_iter().any(|j| is_free(&self.conns[j])) {
             self.evict();
         }
         Some(ConnId(i as u8))
@@ -37,7 +38,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// Closes the unproven connection that gives way first, if one does.
     fn evict(&mut self) {
         let now = self.now_ns;
-        let victim = (1..CONNS)
+        let victim = (self.dial_slots()..C)
             .filter_map(|j| Some((self.conns[j].eviction_rank(now)?, j)))
             .min();
         if let Some((_, j)) = victim {
@@ -48,18 +49,21 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// The host's dial of slot `conn` connected: the handshake starts.
     pub fn handle_connected(&mut self, conn: ConnId, now_ns: u64) {
         self.tick_now(now_ns);
-        if conn.index() != 0 || !matches!(self.conns[0].state, State::Dialing { .. }) {
+        let Some(peer) = self.dial_peer(conn.index()) else {
+            return;
+        };
+        if !matches!(self.conns[conn.index()].state, State::Dialing { .. }) {
             return;
         }
         let challenge = self.challenge();
         let deadline_ns = self
             .now_ns
             .saturating_add(self.config.timeouts.handshake_ns);
-        self.conns[0].state = State::Calling {
+        self.conns[conn.index()].state = State::Calling {
             challenge,
             deadline_ns,
         };
-        let (id, next) = (self.config.id, self.config.id.plus(1, 3));
+        let (id, next) = (self.config.id, peer);
         let proof = self.keyed.prove(
             &self.config.key,
             Role::Hello,
@@ -72,7 +76,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             challenge,
             proof,
         };
-        if !self.queue_handshake(0, &hello) {
+        if !self.queue_handshake(conn.index(), &hello) {
             self.close(conn, CloseReason::ConnectFailed);
         }
     }
@@ -155,17 +159,14 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// every other slot. Messages that arrive together are so queued lowest
     /// sender first, as the simulator queues arrivals at one instant (by
     /// link, lowest sender first): one tie-break for every host.
-    pub fn read_order(&self) -> [ConnId; CONNS] {
-        let mut order = [ConnId(0); CONNS];
-        let mut links: [Option<(MachineId, ConnId)>; 2] = [0, 1].map(|i| {
-            let link = &self.links[i];
-            link.conn.map(|c| (self.peer_of(i), c))
-        });
-        links.sort_unstable_by_key(|l| l.map(|(peer, _)| peer));
-        let first = links.iter().flatten().map(|&(_, c)| c);
-        let rest = (0..CONNS)
+    pub fn read_order(&self) -> [ConnId; C] {
+        let mut order = [ConnId(0); C];
+        // By id: the links array's order.
+        let links = || self.links.iter().filter_map(|l| l.conn);
+        let first = links();
+        let rest = (0..C)
             .map(|i| ConnId(i as u8))
-            .filter(|c| !links.iter().flatten().any(|&(_, l)| l == *c));
+            .filter(|c| !links().any(|l| l == *c));
         for (slot, conn) in order.iter_mut().zip(first.chain(rest)) {
             *slot = conn;
         }
@@ -199,7 +200,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         match state {
             State::Free => return,
             State::Closing { .. } => {}
-            State::Dialing { .. } | State::Calling { .. } if conn.index() == 0 => {
+            State::Dialing { .. } | State::Calling { .. } if conn.index() < self.dial_slots() => {
                 self.retry_later();
             }
             State::Up(peer) => {
@@ -263,7 +264,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
         // Every slot on the firmware, whose flash the bits would cost.
         #[cfg(not(target_pointer_width = "64"))]
-        for i in 0..CONNS {
+        for i in 0..C {
             if self.conns[i].deadline_ns().is_some_and(|d| now >= d) {
                 self.close(ConnId(i as u8), CloseReason::HandshakeTimeout);
             }
@@ -271,9 +272,14 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         match self.phase {
             Phase::SetUp | Phase::Barrier if now >= self.setup_deadline_ns => {
                 let status = if matches!(self.phase, Phase::SetUp) {
+                    // The links not up, one bit per peer id.
+                    let down = self
+                        .link_order()
+                        .filter(|&i| self.links[i].state != LinkState::Up)
+                        .fold(0u16, |bits, i| bits | 1 << i);
                     Status::SetupFailed(Missing {
-                        next: self.links[0].state != LinkState::Up,
-                        other: self.links[1].state != LinkState::Up,
+                        next: down & self.plan.dials != 0,
+                        other: down & !self.plan.dials != 0,
                     })
                 } else {
                     Status::NoStart
@@ -281,13 +287,22 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
                 self.finish(status);
             }
             Phase::SetUp => {
-                if self.retry_at_ns.is_some_and(|t| now >= t) && self.conns[0].state == State::Free
-                {
+                if self.retry_at_ns.is_some_and(|t| now >= t) && self.dial_free() {
                     self.retry_at_ns = None;
                     let deadline_ns = now.saturating_add(self.config.timeouts.handshake_ns);
-                    self.conns[0].open(State::Dialing { deadline_ns }, now);
-                    self.mark_deadline(0);
-                    self.emit(Event::Dial(ConnId(0)));
+                    // Every free dial slot whose link is down, in slot order.
+                    for j in 0..self.dial_slots() {
+                        let i = usize::from(self.plan.dial_to[j]);
+                        let down = self
+                            .links
+                            .get(i)
+                            .is_some_and(|l| l.state == LinkState::Down);
+                        if down && self.conns[j].state == State::Free {
+                            self.conns[j].open(State::Dialing { deadline_ns }, now);
+                            self.mark_deadline(j);
+                            self.emit(Event::Dial(ConnId(j as u8)));
+                        }
+                    }
                 }
             }
             Phase::Running => {

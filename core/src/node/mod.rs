@@ -6,15 +6,24 @@
 //! `poll_timeout`). The simulator, the mio host and the firmware drive this
 //! same type.
 //!
-//! **Phases.** *Set-up*: the node dials the next machine (slot 0) and accepts
-//! the other; each link passes the handshake (`Hello`, `Welcome`, `Proof`,
+//! **Machines.** A node has a link to each machine its own may send to or
+//! receive from under the run's topology ([`Config::topology`], for
+//! `machines` machines), by peer id, and dials the ones
+//! [`crate::Topology::link`] says it opens: dial slot `j` (the first slots)
+//! dials the `j`-th of them counting from `id + 1` ([`Node::dial_target`]).
+//! For three machines that is today's: slot 0 dials the next machine, the
+//! other dials this one.
+//!
+//! **Phases.** *Set-up*: the node dials the machines it dials and accepts the
+//! others; each link passes the handshake (`Hello`, `Welcome`, `Proof`,
 //! each proving the key),
-//! then `Ready` goes both ways. *Barrier*: both peers are ready; the host hands
+//! then `Ready` goes both ways. *Barrier*: every peer is ready; the host hands
 //! the start time (a link lost here ends the node, unstarted, `peer lost`). *Running*: one tick per due time, messages read between
 //! ticks. *Ending*: `Bye { sent }` both ways, bounded by a timeout. *Ended*:
 //! the report is final.
 //!
-//! **Bounds.** Connections are [`CONNS`] fixed slots, strangers included; a
+//! **Bounds.** Connections are `C` fixed slots ([`CONNS`] by default),
+//! strangers included; a
 //! stranger that never proves the key is closed at its handshake deadline or
 //! evicted by a newer connection. The inbox holds `INBOX` messages; while it
 //! is full the node reads nothing more (the host leaves the bytes in the
@@ -81,7 +90,8 @@ use crate::machine::tenth_period_ns;
 use crate::rng::{self, ModelRng, Stream};
 use crate::wire::{self, Challenge, Frame, PROTOCOL};
 use crate::{
-    ConfigError, Die, Event as Kind, Machine, MachineId, Message, Sends, Tally, due_ns, ticks_in,
+    ConfigError, Die, Event as Kind, Machine, MachineId, Message, Sends, Tally, Topology, due_ns,
+    ticks_in,
 };
 use conn::{Conn, State};
 pub use event::{
@@ -91,11 +101,13 @@ pub use handshake::Key;
 use handshake::{Keyed, Role};
 pub use outbox::{ClockFrame, Outbox};
 
-/// Connection slots: slot 0 dials the next machine, the rest take accepted
-/// connections, the other machine's and strangers'.
+/// Connection slots of a node of three machines (its default `C`): the
+/// first dial the peers the node dials (for three machines, slot 0 dials
+/// the next one), the rest take accepted connections, the peers' that dial
+/// this node and strangers'.
 pub const CONNS: usize = 8;
-// One bit per slot in `Node::deadlines`.
-const _: () = assert!(CONNS <= u8::BITS as usize);
+/// The most connection slots a node has: one bit each in `Node::deadlines`.
+pub const CONNS_MAX: usize = u32::BITS as usize;
 /// Messages an inbox holds by default, in the simulator and on the network:
 /// about 45 minutes of the worst standard queue growth (rates 1,6,6, a die of
 /// 4: 3 messages a second).
@@ -169,12 +181,17 @@ impl Timeouts {
 /// One node's parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// This machine.
+    /// This machine: its id is below `machines`.
     pub id: MachineId,
     /// Ticks per model second.
     pub rate: u32,
-    /// Faces of the die.
+    /// Faces of the die: more than `machines`.
     pub sides: u8,
+    /// The run's number of machines, 3 to 16 (and at most the node's `M`).
+    pub machines: u8,
+    /// Which machines talk to which: the node links to the machines its
+    /// own can send to or receive from.
+    pub topology: Topology,
     /// The run's seed: this machine's die is stream `(seed, id)`.
     pub seed: u64,
     /// Model time runs this many times faster than the host's clock.
@@ -188,6 +205,63 @@ pub struct Config {
     pub nonce: u64,
     /// Time bounds.
     pub timeouts: Timeouts,
+}
+
+impl Config {
+    /// The run's die: `sides`, `machines` and `topology`, checked.
+    pub const fn die(&self) -> Result<Die, ConfigError> {
+        Die::new(self.sides, self.machines, self.topology)
+    }
+}
+
+/// A node's links, worked out from its [`Config`] once: loops over them
+/// read a short list rather than ask the topology (on the firmware, a
+/// division per peer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Plan<const M: usize> {
+    /// The peers the node links to, one bit per id.
+    peers: u16,
+    /// The peers the node dials, one bit per id.
+    dials: u16,
+    /// The links' peers in the node's order: `(id + k) mod n` for `k` from
+    /// 1 (for three machines, the next and then the other); `links` of them.
+    order: [u8; M],
+    links: u8,
+    /// The peer each dial slot dials, in the same order; `dial_slots` of them.
+    dial_to: [u8; M],
+    dial_slots: u8,
+}
+
+impl<const M: usize> Plan<M> {
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    fn new(config: &Config) -> Self {
+        let (id, n, topology) = (config.id, config.machines, config.topology);
+        let mut plan = Self {
+            peers: 0,
+            dials: 0,
+            order: [0; M],
+            links: 0,
+            dial_to: [0; M],
+            dial_slots: 0,
+        };
+        for k in 1..n {
+            let (links, dials) = topology.link(id, k, n);
+            let peer = id.plus(k, n);
+            let i = peer.index();
+            if !links || i >= M || i >= 16 {
+                continue;
+            }
+            plan.peers |= 1 << i;
+            plan.order[usize::from(plan.links)] = peer.get();
+            plan.links += 1;
+            if dials {
+                plan.dials |= 1 << i;
+                plan.dial_to[usize::from(plan.dial_slots)] = peer.get();
+                plan.dial_slots += 1;
+            }
+        }
+        plan
+    }
 }
 
 /// Why a start time was refused.
@@ -365,8 +439,8 @@ impl<const OUT: usize> Link<OUT> {
 
 /// A tick's sends that did not fit: the machine waits until they do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Pending {
-    sends: Sends,
+struct Pending<const M: usize> {
+    sends: Sends<M>,
     clock: u64,
     /// The first of `sends` not yet queued.
     next: usize,
@@ -380,8 +454,8 @@ pub struct Checked(Config);
 
 /// Figures gathered as the run goes.
 #[derive(Debug, Clone, Copy, Default)]
-struct Stats {
-    tally: Tally,
+struct Stats<const M: usize> {
+    tally: Tally<M>,
     stalls: u64,
     stalled_ns: u64,
     stalled_at_end: bool,
@@ -407,19 +481,21 @@ struct Stats {
 }
 
 /// One machine and its link protocol; `INBOX` messages of inbox, `OUT` bytes
-/// of outbox per link.
+/// of outbox per link, in a run of at most `M` machines, with `C`
+/// connection slots (at most [`CONNS_MAX`]; enough for its links and a
+/// stranger, or [`Node::new`] refuses it).
 #[derive(Debug, Clone)]
-pub struct Node<const INBOX: usize, const OUT: usize> {
+pub struct Node<const INBOX: usize, const OUT: usize, const M: usize = 3, const C: usize = CONNS> {
     config: Config,
     /// `config.key` as HMAC's keyed state, made once for the handshake's
     /// six proofs.
     keyed: Keyed,
-    machine: Machine<INBOX>,
+    machine: Machine<INBOX, M>,
     dice: ModelRng,
     nonce: ModelRng,
     phase: Phase,
     start: Option<Start>,
-    conns: [Conn; CONNS],
+    conns: [Conn; C],
     /// Slots that may hold a handshake deadline, one bit each: set where a
     /// slot opens into a state with one (`Dialing`, `Accepted`; `Calling`
     /// and `Answering` follow only from those), cleared by
@@ -427,27 +503,29 @@ pub struct Node<const INBOX: usize, const OUT: usize> {
     /// deadline scans of `poll_timeout` and `handle_timeout` skip the
     /// slots of a running node's links, which have none.
     #[cfg(target_pointer_width = "64")]
-    deadlines: u8,
+    deadlines: u32,
     /// Slots that may hold handshake bytes to transmit, one bit each: set
     /// where a frame is queued on a slot, cleared by `transmit_idle` once
     /// the slot's bytes went. A superset, for [`Node::transmit_idle`].
     #[cfg(target_pointer_width = "64")]
-    handshake_out: u8,
+    handshake_out: u32,
     /// Ticks queue their records ([`Node::queue_records`]; 64-bit hosts).
     #[cfg(target_pointer_width = "64")]
     records: bool,
-    /// The link to the next machine, then the link from the other.
-    links: [Link<OUT>; 2],
-    pending: Option<Pending>,
-    events: Deque<Event, EVENTS>,
+    /// The links by peer id; only the peers in `plan` have one.
+    links: [Link<OUT>; M],
+    /// Which links the node has and which it dials, worked out once.
+    plan: Plan<M>,
+    pending: Option<Pending<M>>,
+    events: Deque<Event<M>, EVENTS>,
     created_ns: u64,
     setup_deadline_ns: u64,
     retry_at_ns: Option<u64>,
     now_ns: u64,
-    stats: Stats,
+    stats: Stats<M>,
 }
 
-impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
     /// A node in set-up at `now_ns`; it asks to dial at its first timeout.
     pub fn new(config: Config, now_ns: u64) -> Result<Self, ConfigError> {
         Ok(Self::from_checked(Self::checked(config)?, now_ns))
@@ -472,26 +550,28 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         Self {
             keyed: Keyed::new(&config.key),
             // Checked: `Die::three` takes these sides.
+            // Checked: `config.die()` takes these sides and machines.
             machine: Machine::new_checked(
                 config.id,
                 config.rate,
-                match Die::three(config.sides) {
+                match config.die() {
                     Ok(die) => die,
                     Err(_) => Die::THREE,
                 },
             ),
-            dice: rng::stream(config.seed, 3, Stream::Machine(config.id)),
+            dice: rng::stream(config.seed, config.machines, Stream::Machine(config.id)),
             nonce: ModelRng::seed_from_u64(config.nonce),
             phase: Phase::SetUp,
             start: None,
-            conns: [Conn::FREE; CONNS],
+            conns: [Conn::FREE; C],
             #[cfg(target_pointer_width = "64")]
             deadlines: 0,
             #[cfg(target_pointer_width = "64")]
             handshake_out: 0,
             #[cfg(target_pointer_width = "64")]
             records: true,
-            links: [Link::new(), Link::new()],
+            links: [const { Link::new() }; M],
+            plan: Plan::new(&config),
             pending: None,
             events: Deque::new(),
             created_ns: now_ns,
@@ -509,7 +589,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     }
 
     /// The machine.
-    pub const fn machine(&self) -> &Machine<INBOX> {
+    pub const fn machine(&self) -> &Machine<INBOX, M> {
         &self.machine
     }
 
@@ -526,24 +606,67 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         self.start.is_some()
     }
 
-    /// The index into `links` of `peer`'s link.
+    /// The index into `links` of `peer`'s link, if the node links to it.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     fn link_index(&self, peer: MachineId) -> Option<usize> {
-        if peer == self.config.id.plus(1, 3) {
-            Some(0)
-        } else if peer == self.config.id.plus(2, 3) {
-            Some(1)
-        } else {
-            None
-        }
+        let i = peer.index();
+        (i < 16 && self.plan.peers & (1 << i) != 0).then_some(i)
     }
 
     /// The peer of `links[i]`.
-    fn peer_of(&self, i: usize) -> MachineId {
-        if i == 0 {
-            self.config.id.plus(1, 3)
-        } else {
-            self.config.id.plus(2, 3)
-        }
+    const fn peer_of(&self, i: usize) -> MachineId {
+        MachineId::from_index(i)
+    }
+
+    /// The `j`-th link in the node's order (see [`Plan::order`]), for `j`
+    /// below [`Node::link_count`].
+    fn link_at(&self, j: usize) -> usize {
+        self.plan.order.get(j).map_or(0, |&i| usize::from(i))
+    }
+
+    /// How many links the node has.
+    const fn link_count(&self) -> usize {
+        self.plan.links as usize
+    }
+
+    /// The links' indices in the node's order.
+    fn link_order(&self) -> impl Iterator<Item = usize> + '_ {
+        let order = self.plan.order.get(..self.link_count()).unwrap_or_default();
+        order.iter().map(|&i| usize::from(i))
+    }
+
+    /// The links the node has, in the node's order.
+    fn my_links(&self) -> impl Iterator<Item = &Link<OUT>> {
+        self.link_order().filter_map(|i| self.links.get(i))
+    }
+
+    /// True when this node dials `peer` (rather than `peer` dialling it).
+    const fn dials_to(&self, peer: MachineId) -> bool {
+        peer.index() < 16 && self.plan.dials & (1 << peer.index()) != 0
+    }
+
+    /// The slots that dial: as many as the peers the node dials.
+    const fn dial_slots(&self) -> usize {
+        self.plan.dial_slots as usize
+    }
+
+    /// True when a dial slot is free (for three machines: slot 0), so
+    /// that the retry time counts.
+    fn dial_free(&self) -> bool {
+        let dials = self.conns.get(..self.dial_slots()).unwrap_or_default();
+        dials.iter().any(|c| c.state == State::Free)
+    }
+
+    /// The peer dial slot `slot` dials.
+    fn dial_peer(&self, slot: usize) -> Option<MachineId> {
+        let to = self.plan.dial_to.get(..self.dial_slots())?.get(slot)?;
+        Some(MachineId::from_index(usize::from(*to)))
+    }
+
+    /// The peer the host must connect dial slot `conn` to, after an
+    /// [`Event::Dial`].
+    pub fn dial_target(&self, conn: ConnId) -> Option<MachineId> {
+        self.dial_peer(conn.index())
     }
 
     /// Queues a handshake frame on slot `i` (see [`Conn::queue`]), marking
@@ -575,7 +698,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         self.conns.get(conn.index())
     }
 
-    fn emit(&mut self, event: Event) {
+    fn emit(&mut self, event: Event<M>) {
         if self.events.push_back(event).is_err() {
             // Sized so that no call fills it; counted (and reported) if one does.
             self.stats.dropped_events += 1;

@@ -18,7 +18,7 @@
 use super::*;
 
 /// `Clock` frames as numbers.
-impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
     /// From now on (`on`) a `Clock` frame queued on a link with no bytes
     /// waiting ahead of it waits as numbers, for [`Node::poll_clock`];
     /// [`Node::poll_transmit`] gives the bytes behind them once they went.

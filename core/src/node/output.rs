@@ -3,9 +3,9 @@
 use super::*;
 
 /// The host's outputs.
-impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
     /// The next event, in order.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<Event<M>> {
         self.events.pop_front()
     }
 
@@ -47,7 +47,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         }
         let idle = self.handshake_out == 0 && self.links.iter().all(|l| l.outbox.is_empty());
         debug_assert!(
-            !idle || (0..CONNS).all(|i| self.poll_transmit(ConnId(i as u8)).is_none()),
+            !idle || (0..C).all(|i| self.poll_transmit(ConnId(i as u8)).is_none()),
             "a slot with bytes to transmit has no bit in `handshake_out`"
         );
         idle
@@ -88,7 +88,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
         match self.phase {
             Phase::SetUp => {
                 at = at.min(self.setup_deadline_ns);
-                if self.conns[0].state == State::Free {
+                if self.dial_free() {
                     at = at.min(self.retry_at_ns.unwrap_or(u64::MAX));
                 }
             }
@@ -108,11 +108,11 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     }
 
     /// What the node knows of its run so far; final once it has ended.
-    pub fn report(&self) -> NodeReport {
+    pub fn report(&self) -> NodeReport<M> {
         let t = &self.stats.tally;
-        let mut peers = [PeerReport::default(); crate::N];
-        for (i, link) in self.links.iter().enumerate() {
-            let peer = self.peer_of(i);
+        let mut peers = [PeerReport::default(); M];
+        for i in self.link_order() {
+            let (peer, link) = (self.peer_of(i), &self.links[i]);
             let pending = self.pending.map_or(0, |p| {
                 let rest = p.sends.ids().get(p.next..).unwrap_or_default();
                 rest.iter().filter(|&&to| to == peer).count() as u64

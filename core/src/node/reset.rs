@@ -3,27 +3,34 @@
 
 use rand_core::SeedableRng;
 
-use super::{Config, Conn, Keyed, Node, Phase, Stats};
+use super::{CONNS_MAX, Config, Conn, Keyed, Node, Phase, Plan, Stats};
 use crate::rng::{self, ModelRng, Stream};
-use crate::{ConfigError, Die, Machine};
+use crate::{ConfigError, Machine};
 
-impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
-    /// Why [`Node::new`] would refuse `config`, if it would.
-    pub(crate) const fn check(config: &Config) -> Result<(), ConfigError> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+    /// Why [`Node::new`] would refuse `config`, if it would: besides the
+    /// machine's reasons, its links and a stranger must fit in the `C`
+    /// connection slots.
+    pub(crate) fn check(config: &Config) -> Result<(), ConfigError> {
         if config.speed == 0 {
             return Err(ConfigError::ZeroSpeed);
         }
-        match Die::three(config.sides) {
-            Ok(die) => Machine::<INBOX>::check(config.id, config.rate, die),
-            Err(e) => Err(e),
+        Machine::<INBOX, M>::check(config.id, config.rate, config.die()?)?;
+        let links = usize::from(Plan::<M>::new(config).links);
+        if C > CONNS_MAX || links + 1 > C {
+            return Err(ConfigError::Conns {
+                links: links as u8,
+                slots: C.min(usize::from(u8::MAX)) as u8,
+            });
         }
+        Ok(())
     }
 
     /// Makes this node what [`Node::new`]`(config, now_ns)` would, in place:
     /// field by field, so that no second node is built on the stack. On an
     /// error nothing changed.
     pub fn reset(&mut self, config: Config, now_ns: u64) -> Result<(), ConfigError> {
-        let dice = rng::stream(config.seed, 3, Stream::Machine(config.id));
+        let dice = rng::stream(config.seed, config.machines, Stream::Machine(config.id));
         self.reset_with_dice(config, now_ns, dice)
     }
 
@@ -55,6 +62,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             #[cfg(target_pointer_width = "64")]
             records,
             links,
+            plan,
             pending,
             events,
             created_ns,
@@ -63,7 +71,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             now_ns: my_now_ns,
             stats,
         } = self;
-        machine.reset(config.id, config.rate, Die::three(config.sides)?)?;
+        machine.reset(config.id, config.rate, config.die()?)?;
         *keyed = Keyed::new(&config.key);
         *my_dice = dice;
         *nonce = ModelRng::seed_from_u64(config.nonce);
@@ -84,6 +92,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
             #[cfg(target_pointer_width = "64")]
             link.outbox.carry_clocks_as_numbers(false);
         }
+        *plan = Plan::new(&config);
         *pending = None;
         events.clear();
         *created_ns = now_ns;
@@ -111,6 +120,8 @@ mod tests {
             id,
             rate,
             sides: 6,
+            machines: 3,
+            topology: crate::Topology::All,
             seed: 9,
             speed: 2,
             duration_ns: 1_000_000_000,

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Ticks, sends and the stall.
-impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
     pub(super) fn ticks_left(&self) -> bool {
         self.machine.next_tick_ns() < self.config.duration_ns
     }
@@ -77,7 +77,7 @@ impl<const INBOX: usize, const OUT: usize> Node<INBOX, OUT> {
     /// most sends fit. (64-bit hosts; the firmware keeps one path: flash.)
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
-    fn send_now(&mut self, sends: Sends, clock: u64) {
+    fn send_now(&mut self, sends: Sends<M>, clock: u64) {
         let from = self.config.id;
         for (next, (to, seq)) in sends.iter().enumerate() {
             if !self.offer(to, Message { from, clock, seq }) {

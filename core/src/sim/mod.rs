@@ -133,6 +133,8 @@ impl Config {
             id,
             rate: self.rates[id.index()],
             sides: self.sides,
+            machines: N as u8,
+            topology: crate::Topology::All,
             seed: self.seed,
             speed: self.speed,
             duration_ns: self.duration_ns,

@@ -121,6 +121,8 @@ pub fn run(args: &NodeArgs) -> Result<()> {
             id,
             rate,
             sides: model.sides,
+            machines: 3,
+            topology: scalemodel_core::Topology::All,
             seed,
             speed: model.speed,
             duration_ns,

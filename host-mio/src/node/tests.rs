@@ -46,6 +46,8 @@ fn config(id: MachineId, next: SocketAddr, setup_ns: u64) -> Config {
             id,
             rate: [3, 4, 5][id.index()],
             sides: 4,
+            machines: 3,
+            topology: scalemodel_core::Topology::All,
             seed: 7,
             speed: 10,
             duration_ns: 2_000_000_000,

@@ -12,6 +12,7 @@ type TestNode = Node<8, 256>;
 const KEY: Key = Key([42; 32]);
 const MS: u64 = 1_000_000;
 
+mod machines;
 mod overload;
 mod run;
 mod set_up;
@@ -21,6 +22,8 @@ fn config(id: MachineId, rate: u32) -> Config {
         id,
         rate,
         sides: 4,
+        machines: 3,
+        topology: crate::Topology::All,
         seed: 7,
         speed: 1,
         duration_ns: 2_000 * MS,
