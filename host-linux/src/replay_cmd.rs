@@ -23,6 +23,8 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     analyze_cmd::prepare(dir)?;
     let run = rundir::read_run(dir)
         .with_context(|| format!("cannot read the trial in {}", dir.display()))?;
+    crate::cli::only_three("replay", run.params.rates.len(), run.params.topology)
+        .map_err(anyhow::Error::msg)?;
     let latency = match args.latency {
         Some(d) => nanos(d, "--latency")?,
         None => replay::default_latency(&run.params),

@@ -1,10 +1,11 @@
-//! `scalemodel run`: the standard experiment, three `node` processes over TCP
-//! on loopback, trial after trial.
+//! `scalemodel run`: the standard experiment, one `node` process per
+//! machine (three by default, `--machines`) over TCP on loopback, trial
+//! after trial.
 //!
 //! The launcher draws a fresh key for each trial and hands it to the nodes on
 //! their stdin. Each node binds a free port and tells the launcher (see
 //! [`crate::node_cmd`] for the protocol); the launcher hands every node the
-//! three addresses, waits for the start barrier, hands them one start time,
+//! machines' addresses, waits for the start barrier, hands them one start time,
 //! and merges their summaries into `params.json`. Children never outlive the
 //! launcher: each gets a parent-death signal, sees its stdin close when the
 //! launcher goes, and is killed by its pid if it is still there when its
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use scalemodel_core::{MachineId, N};
+use scalemodel_core::MachineId;
 
 use crate::analysis::Analysis;
 use crate::analyze_cmd;
@@ -72,6 +73,7 @@ pub struct Failed {
 /// Runs `scalemodel run`.
 pub fn run(args: &RunArgs) -> Result<()> {
     let model = &args.model;
+    model.check().map_err(anyhow::Error::msg)?;
     let seed = model.seed_or_random();
     outln!("seed {seed}");
     let out = match &model.out {
@@ -80,12 +82,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
     rundir::create(&out)?;
     outln!(
-        "run: {} of {} s at speed {}, rates {}, die of {}, into {}",
+        "run: {} of {} s at speed {}, {}rates {}, die of {}, into {}",
         count(args.trials, "trial"),
         model.duration,
         model.speed,
+        machines_text(model),
         model.rates,
-        model.sides,
+        model.sides(),
         out.display()
     );
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -168,13 +171,23 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Err(Failed { code, text }.into())
 }
 
+/// `N machines, topology T, ` for a run other than three machines under
+/// `all`, whose lines read as before the topologies.
+fn machines_text(model: &crate::cli::ModelArgs) -> String {
+    if model.machines == 3 && model.topology == rundir::Topology::All {
+        String::new()
+    } else {
+        format!("{} machines, topology {}, ", model.machines, model.topology)
+    }
+}
+
 /// What a run's report cannot answer, and the command that does.
 pub const NEEDS_STUDY: &str = "A run answers how large the clock jumps are, on which machine, and how far the clocks drift, for its own configuration. What a smaller spread of rates and fewer internal events change, and how the slow inbox grows against the queueing estimate over many rates, need `scalemodel study`: it runs the exercise's configurations on the network, 5 trials of a minute each, and 1,000 times each in the simulator, and answers every question in words (see the README's first section).";
 
 /// Writes the report across the run's trials into `out`.
 fn write_run_report(args: &RunArgs, seed: u64, out: &Path, trials: &[Trial]) -> Result<()> {
     let model = &args.model;
-    let group = Group::new("this run", model.rates.to_string(), model.sides);
+    let group = Group::new("this run", model.rates.to_string(), model.sides());
     let rows = trials
         .iter()
         .map(|t| (&t.analysis, format!("trial-{}", t.k)))
@@ -185,15 +198,26 @@ fn write_run_report(args: &RunArgs, seed: u64, out: &Path, trials: &[Trial]) -> 
     );
     let set = Set::of(format!("Run `{name}`"), vec![(group, rows)]);
     let intro = format!(
-        "{} of {} s of model time on the network (three processes over TCP on loopback) at speed {}, rates {}, a die of {} sides; trial k has seed {seed} + k − 1. Each trial's own report is in its folder. {NEEDS_STUDY}",
+        "{} of {} s of model time on the network ({} over TCP on loopback) at speed {}, {}rates {}, a die of {} sides; trial k has seed {seed} + k − 1. Each trial's own report is in its folder. {NEEDS_STUDY}",
         count(trials.len() as u64, "trial"),
         model.duration,
+        processes_text(model.machines),
         model.speed,
+        machines_text(model),
         model.rates,
-        model.sides,
+        model.sides(),
     );
     report::write_set(out, &set, &intro)?;
     Ok(())
+}
+
+/// The node processes of a run of `n` machines, in words.
+fn processes_text(n: u8) -> String {
+    if n == 3 {
+        "three processes".to_owned()
+    } else {
+        format!("{n} processes")
+    }
 }
 
 /// Ends the summary with the reports to open: the run's, then each trial's.
@@ -239,7 +263,7 @@ struct Trial {
     k: u32,
     /// Its run directory, checked and measured.
     analysis: Analysis,
-    timings: [Option<Timing>; N],
+    timings: Vec<Option<Timing>>,
     /// The machines whose process died (their summaries rebuilt from their logs).
     deaths: Vec<Death>,
 }
@@ -330,7 +354,9 @@ fn run_trial(
     }
     nodes.drain(&rx, &say);
     bar.finish_and_clear();
-    let deaths: Vec<Death> = (0..N).filter_map(|i| nodes.death(i, "")).collect();
+    let deaths: Vec<Death> = (0..nodes.exits.len())
+        .filter_map(|i| nodes.death(i, ""))
+        .collect();
     for death in &deaths {
         outln!("trial {k}: {death}");
     }
@@ -344,14 +370,12 @@ fn run_trial(
         Err(e) => return Err(e),
     };
     let run = &analysis.run;
-    let timings = MachineId::ALL.map(|id| {
-        timing(
-            &run.logs[id.index()],
-            run.params.rates[id.index()],
-            start_ns,
-            model.speed,
-        )
-    });
+    let timings = run
+        .logs
+        .iter()
+        .zip(&run.params.rates)
+        .map(|(log, &rate)| timing(log, rate, start_ns, model.speed))
+        .collect();
     Ok(Trial {
         k,
         analysis,
@@ -374,14 +398,15 @@ impl std::fmt::Display for Deaths {
 /// What acted on a trial from outside the model, as the launcher saw it:
 /// each machine whose process died, and, when it stopped the nodes
 /// (Ctrl-C), the others; the times are unknown.
-fn faults_seen(deaths: &Deaths, stopped: bool) -> Vec<FaultSummary> {
+fn faults_seen(deaths: &Deaths, stopped: bool, machines: usize) -> Vec<FaultSummary> {
     let dead: Vec<MachineId> = deaths.0.iter().map(|d| d.id).collect();
     let crashes = dead.iter().map(|id| FaultSummary::Crash {
         machine: id.get(),
         at_ns: None,
     });
-    let stops = MachineId::ALL
-        .into_iter()
+    let n = machines as u8;
+    let stops = (0..n)
+        .filter_map(|i| MachineId::new(i, n))
         .filter(|id| stopped && !dead.contains(id))
         .map(|id| FaultSummary::Stop {
             machine: id.get(),
@@ -398,7 +423,7 @@ fn finish_trial(
     seed: u64,
     run_id: u64,
     start_ns: u64,
-    addrs: &[String; N],
+    addrs: &[String],
     dir: &Path,
     deaths: &Deaths,
     stopped: bool,
@@ -417,12 +442,12 @@ fn finish_trial(
     }
     let mut params = merge::merge_nodes(dir)
         .with_context(|| format!("cannot merge the nodes' summaries in {}", dir.display()))?;
-    params.faults = Some(faults_seen(deaths, stopped));
+    params.faults = Some(faults_seen(deaths, stopped, addrs.len()));
     if params.seed != seed || params.start_ns != start_ns {
         bail!("the nodes' summaries do not match the trial (seed {seed}, start {start_ns})");
     }
     params.write(dir)?;
-    for id in MachineId::ALL {
+    for id in 0..addrs.len() {
         let _ = std::fs::remove_file(dir.join(rundir::node_name(id)));
     }
     Ok(Analysis::of(dir, rundir::read_run(dir)?))

@@ -43,8 +43,12 @@ fn config(args: &SimArgs) -> Result<Config> {
     let seed = model.seed_or_random();
     let config = Config {
         seed,
-        rates: model.rates.resolve(seed),
-        sides: model.sides,
+        rates: model
+            .rates
+            .resolve(seed, 3)
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("--rates must give three rates for `sim`"))?,
+        sides: model.sides(),
         duration_ns: (model.duration * 1e9).round() as u64,
         latency_ns: nanos(args.latency, "--latency")?,
         jitter_ns: nanos(args.jitter, "--jitter")?,
@@ -150,6 +154,8 @@ fn rate_range(rates: &Rates) -> Option<[u32; 2]> {
 /// Runs `scalemodel sim`.
 pub fn run(args: &SimArgs) -> Result<()> {
     let model = &args.model;
+    model.check().map_err(anyhow::Error::msg)?;
+    model.only_three("sim").map_err(anyhow::Error::msg)?;
     let config = config(args)?;
     // The directory first: a run that cannot be written prints nothing else.
     let out = match (&model.out, args.no_log) {

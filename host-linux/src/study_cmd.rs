@@ -95,6 +95,15 @@ fn custom(args: &StudyArgs, setups: &[Setup]) -> Result<Option<Setup>> {
 
 /// Runs `scalemodel study`.
 pub fn run(args: &StudyArgs) -> Result<()> {
+    for rates in [Some(&args.small_rates), args.rates.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        if let Rates::Exact(given) = rates {
+            crate::cli::only_three("study", given.len(), crate::rundir::Topology::All)
+                .map_err(anyhow::Error::msg)?;
+        }
+    }
     check_small_rates(&args.small_rates)?;
     let seed = args.seed.unwrap_or_else(crate::cli::random_u64);
     let out = match &args.out {
@@ -225,7 +234,7 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
         for a in &o.trials {
             let p = &a.run.params;
             // The study ran the trial: as many machines as the simulator has.
-            let rates = p.rates.as_slice().try_into().with_context(|| {
+            let rates: [u32; 3] = p.rates.as_slice().try_into().with_context(|| {
                 format!(
                     "{} trial seed {} has {} machines",
                     o.setup.name,
@@ -237,7 +246,7 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
             let jobs: Vec<scale::Job> = (0..per_band)
                 .map(|k| scale::Job {
                     seed: p.seed.wrapping_add(u64::from(n) + u64::from(k)),
-                    rates: Rates::Exact(rates),
+                    rates: Rates::Exact(rates.to_vec()),
                     sides: p.sides,
                     duration: args.duration,
                 })

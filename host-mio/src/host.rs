@@ -54,8 +54,8 @@ pub enum Note {
 pub trait Host {
     /// Why the host could not keep a record (or flush what it kept).
     type Error;
-    /// One event's record, in order.
-    fn record(&mut self, record: &Record) -> Result<(), Self::Error>;
+    /// One event's record, in order (of a run of at most `M` machines).
+    fn record<const M: usize>(&mut self, record: &Record<M>) -> Result<(), Self::Error>;
     /// The start barrier passed: both links are up and both peers ready.
     fn ready(&mut self) {}
     /// Something worth logging.

@@ -49,8 +49,9 @@ mod serve;
 #[cfg(test)]
 mod tests;
 
-/// The core node this loop drives: the standard inbox and outbox sizes.
-type Core = node::Node<INBOX_CAP, OUTBOX_BYTES>;
+/// The core node this loop drives: the standard inbox and outbox sizes, at
+/// most `M` machines and `C` connection slots.
+type Core<const M: usize, const C: usize> = node::Node<INBOX_CAP, OUTBOX_BYTES, M, C>;
 
 const LISTENER: Token = Token(0);
 const TIMER: Token = Token(1);
@@ -111,8 +112,9 @@ impl NoteBudget {
 pub struct Config {
     /// The core node's parameters (its key, rate, timeouts, ...).
     pub node: node::Config,
-    /// The next machine's address, `(id + 1) mod 3`, which this one dials.
-    pub next: SocketAddr,
+    /// Every machine's address, in id order (this one's unused): the node
+    /// dials the ones its topology has it dial (`Node::dial_target`).
+    pub peers: Vec<SocketAddr>,
     /// How long before a deadline to stop sleeping and poll without
     /// blocking (at most a quarter of a tick period): learned from the
     /// timer's overshoot by default, or fixed (see [`crate::wake`]).
@@ -150,21 +152,23 @@ pub enum NodeError<E> {
     Host(#[source] E),
 }
 
-/// One machine of a networked run: a core node behind sockets and a timer.
-pub struct Node<T: Timer> {
-    /// Boxed: the inbox and the outboxes make it about 330 KB.
-    core: Box<Core>,
-    next: SocketAddr,
+/// One machine of a networked run: a core node of at most `M` machines and
+/// `C` connection slots behind sockets and a timer.
+pub struct Node<T: Timer, const M: usize = 3, const C: usize = CONNS> {
+    /// Boxed: the inbox and the outboxes make it about 330 KB (for `M = 3`).
+    core: Box<Core<M, C>>,
+    /// Every machine's address, in id order ([`Config::peers`]).
+    peers: Vec<SocketAddr>,
     poll: Poll,
     listener: TcpListener,
     timer: T,
     shared: Arc<Shared>,
     waker: Arc<Waker>,
     /// The sockets, by the core's connection slot.
-    sockets: [Option<Socket>; CONNS],
+    sockets: [Option<Socket>; C],
     /// Each slot's last remote address, kept after its socket closed, since
     /// the node may name a connection once it is gone.
-    addrs: [Option<SocketAddr>; CONNS],
+    addrs: [Option<SocketAddr>; C],
     events: Events,
     /// How long before a deadline the loop stops sleeping ([`Config::wait`]).
     margin: Margin,
@@ -196,7 +200,10 @@ pub struct Node<T: Timer> {
 /// The core, allocated first and then written: a function of its own so
 /// that only its frame holds the core's stack copy, if the compiler makes one.
 #[inline(never)]
-fn boxed_core(checked: node::Checked, now_ns: u64) -> Box<Core> {
+fn boxed_core<const M: usize, const C: usize>(
+    checked: node::Checked,
+    now_ns: u64,
+) -> Box<Core<M, C>> {
     Box::write(Box::new_uninit(), Core::from_checked(checked, now_ns))
 }
 
@@ -210,7 +217,7 @@ fn unix_now_ns() -> u64 {
         .map_or(0, nanos)
 }
 
-impl<T: Timer> Node<T> {
+impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
     /// A node listening on `listener` (already bound, so that its address can
     /// be told to the peers before the node runs); its set-up time starts now.
     pub fn new(
@@ -231,17 +238,17 @@ impl<T: Timer> Node<T> {
         // stays in the peak RSS) and the whole allocation, the inbox's
         // never-used storage included.
         let now_ns = timer.now_ns();
-        let core = boxed_core(Core::checked(config.node)?, now_ns);
+        let core = boxed_core(Core::<M, C>::checked(config.node)?, now_ns);
         Ok(Self {
             core,
-            next: config.next,
+            peers: config.peers,
             poll,
             listener,
             timer,
             shared: Arc::default(),
             waker,
             sockets: std::array::from_fn(|_| None),
-            addrs: [None; CONNS],
+            addrs: [None; C],
             events: Events::with_capacity(POLL_EVENTS),
             margin: Margin::new(config.wait, period_ns / 4),
             armed_ns: None,
@@ -279,7 +286,7 @@ impl<T: Timer> Node<T> {
         mut self,
         host: &mut H,
         start: Start,
-    ) -> Result<NodeReport, NodeError<H::Error>> {
+    ) -> Result<NodeReport<M>, NodeError<H::Error>> {
         self.start = start;
         let mut now = self.timer.now_ns();
         loop {
@@ -489,7 +496,7 @@ impl<T: Timer> Node<T> {
                 }
             }
         }
-        for i in 0..CONNS {
+        for i in 0..C {
             self.finish_dial(host, i, now)?;
         }
         Ok(())
@@ -497,8 +504,8 @@ impl<T: Timer> Node<T> {
 
     /// The node ended: any socket it did not close gets what it still has to
     /// send (best effort) and is closed; the report is final.
-    fn finish(mut self, now: u64) -> NodeReport {
-        for i in 0..CONNS {
+    fn finish(mut self, now: u64) -> NodeReport<M> {
+        for i in 0..C {
             if let Some(mut s) = self.sockets[i].take() {
                 self.send_rest(&mut s, now);
                 s.close(self.poll.registry());

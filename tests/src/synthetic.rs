@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use scalemodel::rundir::{
-    End, Events, LinkSummary, MachineSummary, PARAMS, Params, log_name, model_links,
+    End, Events, LinkSummary, MachineSummary, PARAMS, Params, Topology, log_name, model_links,
 };
 use scalemodel_core::{HEADER, model_ns, ticks_in};
 
@@ -120,7 +120,7 @@ pub fn run(n: usize, seed: u64, duration_s: u32) -> Synthetic {
         me.tick += 1;
     }
     let queued = |from: usize, to: usize| m[to].inbox.iter().filter(|q| q.0 == from).count();
-    let links = model_links(n)
+    let links = model_links(n, Topology::All)
         .map(|(from, to)| {
             let (f, t) = (usize::from(from), usize::from(to));
             LinkSummary {
@@ -171,6 +171,7 @@ pub fn run(n: usize, seed: u64, duration_s: u32) -> Synthetic {
         sides: sides as u8,
         rate_range: Some([1, 6]),
         rates,
+        topology: Topology::All,
         latency_ns: Some(0),
         jitter_ns: Some(0),
         addresses: Vec::new(),

@@ -43,7 +43,7 @@ fn negative_numbers_are_refused_as_values_with_the_reason() {
             "negative",
         ),
         (&["swarm", "--seeds", "-1"], "'--seeds <N>'", "negative"),
-        (&["node", "--id", "-1"], "'--id <ID>'", "not in 0..3"),
+        (&["node", "--id", "-1"], "'--id <ID>'", "not in 0..16"),
     ];
     for (args, flag, why) in cases {
         let e = refused(args);

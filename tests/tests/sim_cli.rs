@@ -147,7 +147,11 @@ fn bad_flags_are_clear_errors() {
     let under_file = under_file.to_str().unwrap();
     fails(&["sim", "--rates", "0..=3"], "--rates");
     fails(&["sim", "--rates", "6..=1"], "empty");
-    fails(&["sim", "--rates", "1,2"], "three rates");
+    fails(&["sim", "--rates", "1,2"], "one rate per machine");
+    fails(
+        &["sim", "--rates", "1,2,3,4"],
+        "--rates gives 4 rates, but --machines is 3",
+    );
     fails(&["sim", "--sides", "2"], "--sides");
     fails(&["sim", "--duration", "0"], "--duration");
     fails(&["sim", "--speed", "0"], "--speed");

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::timing::{Timing, percentile, timing};
 use scalemodel_check::{self as check, Violations};
-use scalemodel_rundir::{Kind, Row, Run};
+use scalemodel_rundir::{Kind, Row, Run, Topology, is_model_link};
 
 pub mod staleness;
 pub mod stats;
@@ -81,7 +81,10 @@ pub struct Queue {
 /// the one face of `1..=n-1` that names that peer. So a machine's free ticks
 /// per second are `f = max(0, r - arrivals)` and its arrivals are
 /// `2 / sides` times the sum of every other machine's free ticks: a fixed
-/// point, solved by iteration.
+/// point, solved by iteration. Under `ring` a machine's arrivals are
+/// `n / sides` of the previous machine's free ticks, under `leader` `n /
+/// sides` of machine 0's (none for machine 0): every send face sends one
+/// message on each of the sender's links ([`arrivals_in`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
     /// Messages expected to arrive per model second.
@@ -156,7 +159,7 @@ impl Analysis {
 /// a machine without a log has no rows).
 pub fn measure(run: &Run) -> Vec<MachineFigures> {
     let p = &run.params;
-    let arrivals = arrivals(&p.rates, p.sides);
+    let arrivals = arrivals_in(&p.rates, p.sides, p.topology);
     (0..p.n())
         .map(|id| {
             let rows = run.logs.get(id).map_or(&[][..], Vec::as_slice);
@@ -378,13 +381,39 @@ pub fn slope(points: &[(f64, f64)]) -> f64 {
 }
 
 /// Each machine's expected arrivals per model second (`rates` by id), by
-/// the fixed point of [`Estimate`]'s arithmetic.
+/// the fixed point of [`Estimate`]'s arithmetic, under the topology `all`.
 pub fn arrivals(rates: &[u32], sides: u8) -> Vec<f64> {
-    let p = 2.0 / f64::from(sides.max(1));
+    arrivals_in(rates, sides, Topology::All)
+}
+
+/// Each machine's expected arrivals per model second (`rates` by id) under
+/// `topology`, by the fixed point of [`Estimate`]'s arithmetic.
+pub fn arrivals_in(rates: &[u32], sides: u8, topology: Topology) -> Vec<f64> {
+    let sides = f64::from(sides.max(1));
+    let n = rates.len();
+    // Messages a free tick of machine `j` sends machine `i`.
+    let per_free_tick = |j: usize, i: usize| -> f64 {
+        let link = u8::try_from(j)
+            .ok()
+            .zip(u8::try_from(i).ok())
+            .is_some_and(|(j, i)| is_model_link(n, topology, j, i));
+        match topology {
+            _ if !link => 0.0,
+            Topology::All => 2.0 / sides,
+            Topology::Ring | Topology::Leader => n as f64 / sides,
+        }
+    };
     let rates: Vec<f64> = rates.iter().copied().map(f64::from).collect();
     let arrivals = |free: &[f64]| -> Vec<f64> {
-        let total: f64 = free.iter().sum();
-        free.iter().map(|f| p * (total - f)).collect()
+        if topology == Topology::All {
+            // Every other machine's free ticks, summed as before the
+            // topologies, so that the figures stay the same to the bit.
+            let total: f64 = free.iter().sum();
+            return free.iter().map(|f| 2.0 / sides * (total - f)).collect();
+        }
+        (0..n)
+            .map(|i| (0..n).map(|j| per_free_tick(j, i) * free[j]).sum())
+            .collect()
     };
     let mut free = rates.clone();
     // Damped iteration: the plain one oscillates for a die of 4, the damped
@@ -404,6 +433,17 @@ pub fn arrivals(rates: &[u32], sides: u8) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ring_and_a_leader_send_on_their_links_alone() {
+        // Ring of five at 6 ticks/s, a die of 12: a = 5/12 (6 - a).
+        let a = arrivals_in(&[6; 5], 12, Topology::Ring);
+        assert!(a.iter().all(|a| (a - 30.0 / 17.0).abs() < 1e-9), "{a:?}");
+        // The leader never receives; the others take 5/12 of its 6 ticks.
+        let a = arrivals_in(&[6; 5], 12, Topology::Leader);
+        assert_eq!(a[0], 0.0);
+        assert!(a[1..].iter().all(|a| (a - 2.5).abs() < 1e-9), "{a:?}");
+    }
 
     #[test]
     fn the_slow_machine_gains_three_messages_a_second() {

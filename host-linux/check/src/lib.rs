@@ -16,6 +16,9 @@
 //! - **send**: a send carries its own clock, goes to one of the machine's
 //!   peers or to every one (the die of a run of `n` machines), and numbers
 //!   each link's messages 0, 1, 2, …;
+//! - **topology**: a machine sends only on its topology's links (`params.json`'s
+//!   `topology`: `all` every pair, `ring` to the next, `leader` machine 0 to
+//!   every other, each of its sends to all);
 //! - **match**: each receive matches exactly one earlier send on its link by `seq`,
 //!   with the same clock, in FIFO order;
 //! - **conservation**: per link (every link of the run, as
@@ -34,7 +37,7 @@ use scalemodel_core::model_ns;
 
 use scalemodel_rundir::{
     self as rundir, BadLines, Kind, MACHINES, MACHINES_MAX, Params, Row, Run, RunDirError,
-    is_model_link, model_links,
+    Topology, is_model_link, model_links,
 };
 
 pub mod ends;
@@ -125,7 +128,7 @@ impl Checker {
             check_machine(params, n, id, log(id), sent, &mut out);
         }
         for id in 0..n as u8 {
-            check_receives(n, id, log(id), sent, received, &mut out);
+            check_receives(n, params.topology, id, log(id), sent, received, &mut out);
         }
         check_conservation(params, n, sent, received, &mut out);
         check_summary(params, n, logs, &mut out);
@@ -226,7 +229,8 @@ fn check_machine(
 ) {
     // `id` is below `n`, at most the number of rates.
     let rate = params.rates[usize::from(id)];
-    let is_peer = |to: u8| is_model_link(n, id, to);
+    let topology = params.topology;
+    let is_sender = |from: u8| is_model_link(n, topology, from, id);
     let mut clock = 0u64;
     let mut expect_tick = 0u64;
     for row in rows {
@@ -300,14 +304,14 @@ fn check_machine(
             );
         }
         match row.kind {
-            Kind::Send => check_send(n, id, row, rows.len(), sent, &mut fail),
+            Kind::Send => check_send(n, topology, id, row, rows.len(), sent, &mut fail),
             Kind::Receive => {
-                if row.peers.len() != 1 || row.seqs.len() != 1 || !is_peer(row.peers[0]) {
+                if row.peers.len() != 1 || row.seqs.len() != 1 || !is_sender(row.peers[0]) {
                     fail(
                         Rule::Format,
                         format!(
                             "a receive needs one peer of {:?} and one seq, found {:?} and {:?}",
-                            peers_of(n, id),
+                            senders_to(n, topology, id),
                             row.peers,
                             row.seqs
                         ),
@@ -326,23 +330,29 @@ fn check_machine(
     }
 }
 
-/// The machines `id` may send to and receive from, in id order.
-fn peers_of(n: usize, id: u8) -> Vec<u8> {
-    model_links(n)
-        .filter(|&(from, _)| from == id)
-        .map(|(_, to)| to)
+/// The machines that may send to `id` under `topology`, in id order.
+fn senders_to(n: usize, topology: Topology, id: u8) -> Vec<u8> {
+    model_links(n, topology)
+        .filter(|&(_, to)| to == id)
+        .map(|(from, _)| from)
         .collect()
 }
 
 /// Whether a send may name `count` machines in a run of `n`: the die of
 /// docs/MACHINES.md with the topology `all` sends to one machine (faces 1
-/// to `n - 1`) or to every other (face `n`).
-fn fan_out_fits(n: usize, count: usize) -> bool {
-    count == 1 || count + 1 == n
+/// to `n - 1`) or to every other (face `n`); `ring` to the next alone;
+/// `leader` to every other.
+fn fan_out_fits(n: usize, topology: Topology, count: usize) -> bool {
+    match topology {
+        Topology::All => count == 1 || count + 1 == n,
+        Topology::Ring => count == 1,
+        Topology::Leader => count + 1 == n,
+    }
 }
 
 fn check_send(
     n: usize,
+    topology: Topology,
     id: u8,
     row: &Row,
     rows: usize,
@@ -369,7 +379,7 @@ fn check_send(
         );
         return;
     }
-    if !fan_out_fits(n, row.peers.len()) {
+    if !fan_out_fits(n, topology, row.peers.len()) {
         fail(
             Rule::Send,
             format!(
@@ -381,10 +391,19 @@ fn check_send(
         );
     }
     for (&to, &seq) in row.peers.iter().zip(&row.seqs) {
-        if !is_model_link(n, id, to) {
+        if !is_model_link(n, Topology::All, id, to) {
             fail(
                 Rule::Send,
                 format!("sent to {to}, not a peer of machine {id}"),
+            );
+            continue;
+        }
+        if !is_model_link(n, topology, id, to) {
+            fail(
+                Rule::Topology,
+                format!(
+                    "sent to {to}, which the topology `{topology}` gives machine {id} no link to"
+                ),
             );
             continue;
         }
@@ -413,6 +432,7 @@ fn check_send(
 /// Each receive matches the next send on its link.
 fn check_receives(
     n: usize,
+    topology: Topology,
     id: u8,
     rows: &[Row],
     sent: &PerLink<SentLink>,
@@ -430,7 +450,8 @@ fn check_receives(
         };
         // Only a model link's sends and receives exist; another `from` (a
         // format violation) finds no send.
-        let link = is_model_link(n, from, id).then(|| (usize::from(from), usize::from(id)));
+        let link =
+            is_model_link(n, topology, from, id).then(|| (usize::from(from), usize::from(id)));
         if let Some(link) = link {
             received[link] += 1;
         }
@@ -471,7 +492,7 @@ fn check_conservation(
     out: &mut Violations,
 ) {
     let mut fail = |detail| out.push(summary_violation(detail));
-    let expected = model_links(n).count();
+    let expected = model_links(n, params.topology).count();
     if params.links.len() != expected {
         fail(format!(
             "{} links summarised, expected {expected}",
@@ -481,7 +502,7 @@ fn check_conservation(
     // By (from, to); a model link's ends are below n.
     let mut seen = [[false; MACHINES_MAX]; MACHINES_MAX];
     for l in &params.links {
-        if !is_model_link(n, l.from, l.to) {
+        if !is_model_link(n, params.topology, l.from, l.to) {
             fail(format!(
                 "a summary for link {}->{}, which does not exist",
                 l.from, l.to
@@ -526,7 +547,7 @@ fn check_conservation(
             ));
         }
     }
-    for (from, to) in model_links(n) {
+    for (from, to) in model_links(n, params.topology) {
         if !seen[usize::from(from)][usize::from(to)] {
             fail(format!("link {from}->{to} is not summarised"));
         }

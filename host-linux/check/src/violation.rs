@@ -17,6 +17,8 @@ pub enum Rule {
     EmptyInbox,
     /// A send's destinations, clock and numbering.
     Send,
+    /// A machine sends only on its topology's links.
+    Topology,
     /// Each receive matches one earlier send, in FIFO order.
     Match,
     /// Every message is accounted for.
@@ -38,6 +40,7 @@ impl fmt::Display for Rule {
             Self::Clock => "clock rule",
             Self::EmptyInbox => "empty inbox",
             Self::Send => "send",
+            Self::Topology => "topology",
             Self::Match => "match",
             Self::Conservation => "conservation",
             Self::End => "end",

@@ -14,11 +14,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use scalemodel_core::N;
+use scalemodel_core::Topology;
 use scalemodel_core::fault::{FaultError, Faults};
 use scalemodel_mio::Wait;
 
-use scalemodel_rundir::RATE_MAX;
+use scalemodel_rundir::{MACHINES, MACHINES_MAX, RATE_MAX};
 
 mod bench;
 pub mod caps;
@@ -54,12 +54,12 @@ pub enum Command {
     /// Run the model in the deterministic simulator and write a run directory.
     #[command(allow_negative_numbers = true)]
     Sim(Box<SimArgs>),
-    /// Run one machine of a networked run: what `run` starts three of, and how
-    /// a run spans several hosts.
+    /// Run one machine of a networked run: what `run` starts one of per
+    /// machine, and how a run spans several hosts.
     // Its flags' rules are `NodeArgs`'s own, shared with `scalemodel-node`.
     Node(NodeArgs),
-    /// The standard experiment on this host: three `node` processes over TCP
-    /// on loopback, for several trials.
+    /// The standard experiment on this host: one `node` process per machine
+    /// (three, or `--machines`) over TCP on loopback, for several trials.
     #[command(allow_negative_numbers = true)]
     Run(RunArgs),
     /// Check run directories against the model, measure them, and write
@@ -215,16 +215,29 @@ pub struct ModelArgs {
     #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_duration_s)]
     pub duration: f64,
 
+    /// How many machines the run has, 3 to 16 (the network run only, until
+    /// the simulator for more than three lands).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_machines)]
+    pub machines: u8,
+
+    /// Which machines talk to which: `all` (every machine to every other),
+    /// `ring` (each to the next, `(id + 1) mod N`) or `leader` (machine 0 to
+    /// every other; the others never send). Other than `all`, the network
+    /// run only, until the simulator for it lands.
+    #[arg(long, value_name = "all|ring|leader", default_value = "all", value_parser = parse_topology)]
+    pub topology: Topology,
+
     /// Each machine's rate in ticks per model second: a range `A..=B` to draw
     /// each rate from (`A-B` and `A..B` mean the same, both ends included),
-    /// or three exact rates `R0,R1,R2`, machine by machine.
-    #[arg(long, value_name = "A..=B|R0,R1,R2", default_value = "1..=6")]
+    /// or one exact rate per machine `R0,R1,...`, machine by machine.
+    #[arg(long, value_name = "A..=B|R0,R1,...", default_value = "1..=6")]
     pub rates: Rates,
 
-    /// Faces of the die a machine rolls when its inbox is empty: 1, 2 and 3
-    /// send, the rest (4 to S) are internal events. At least 4.
-    #[arg(long, value_name = "S", default_value_t = 10, value_parser = clap::value_parser!(u8).range(4..))]
-    pub sides: u8,
+    /// Faces of the die a machine rolls when its inbox is empty: with N
+    /// machines, faces 1 to N send, the rest (N + 1 to S) are internal
+    /// events. More than N. Default: N + 7 (10 for three machines).
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u8).range(4..))]
+    pub sides: Option<u8>,
 
     /// Model time runs K times faster than wall time. An integer, at least 1.
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_speed)]
@@ -236,6 +249,40 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
+    /// `--sides`, or its default for `--machines`: N + 7.
+    pub fn sides(&self) -> u8 {
+        self.sides.unwrap_or(self.machines.saturating_add(7))
+    }
+
+    /// Checks the flags against each other: one rate per machine when the
+    /// rates are given, and a die with more faces than machines.
+    pub fn check(&self) -> Result<(), String> {
+        let n = usize::from(self.machines);
+        if let Rates::Exact(rates) = &self.rates
+            && rates.len() != n
+        {
+            return Err(format!(
+                "--rates gives {} rates, but --machines is {n}: give one rate per machine, or a range",
+                rates.len()
+            ));
+        }
+        let sides = self.sides();
+        if sides <= self.machines {
+            return Err(format!(
+                "--sides {sides} must exceed --machines {n}: with {n} machines faces 1 to {n} send, so give at least {}",
+                n + 1
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses more than three machines or a topology other than `all` for
+    /// `command`, which runs in the simulator: the one place that says so
+    /// until the simulator for `n` machines lands.
+    pub fn only_three(&self, command: &str) -> Result<(), String> {
+        only_three(command, usize::from(self.machines), self.topology)
+    }
+
     /// `--seed`, or a seed from the operating system.
     pub fn seed_or_random(&self) -> u64 {
         self.seed.unwrap_or_else(random_u64)
@@ -249,15 +296,28 @@ impl ModelArgs {
             run_id,
             duration_s: self.duration,
             speed: self.speed,
-            sides: self.sides,
+            sides: self.sides(),
             rate_range: match &self.rates {
                 Rates::Range(r) => Some([*r.start(), *r.end()]),
                 Rates::Exact(_) => None,
             },
-            rates: self.rates.resolve(seed).to_vec(),
+            rates: self.rates.resolve(seed, self.machines),
+            topology: self.topology,
             inbox_capacity: scalemodel_core::node::INBOX_CAP,
         }
     }
+}
+
+/// Refuses a run of `machines` machines under `topology` for `command`,
+/// which runs in the simulator, unless it is three under `all`: the one
+/// place, and the one message, until the simulator for `n` machines lands.
+pub fn only_three(command: &str, machines: usize, topology: Topology) -> Result<(), String> {
+    if machines == 3 && topology == Topology::All {
+        return Ok(());
+    }
+    Err(format!(
+        "`{command}` runs three machines under the topology `all` only, until the simulator for more lands (this is {machines} machines, `{topology}`); `run` and `node` take them"
+    ))
 }
 
 /// A random `u64` from the operating system, for seeds and run ids; never
@@ -350,8 +410,8 @@ pub struct NodeArgs {
     #[command(flatten)]
     pub model: ModelArgs,
 
-    /// This machine's id: 0, 1 or 2.
-    #[arg(long, value_parser = clap::value_parser!(u8).range(0..3))]
+    /// This machine's id: 0 to N - 1, for `--machines N`.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..16))]
     pub id: u8,
 
     /// The address to listen on. Default: this machine's entry in `--peers`,
@@ -359,10 +419,12 @@ pub struct NodeArgs {
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 
-    /// The three machines' addresses in id order, `A0,A1,A2`. This machine
-    /// connects to machine (id + 1) mod 3 and is connected to by (id + 2) mod 3.
-    #[arg(long, value_name = "A0,A1,A2", value_parser = parse_peers, required_unless_present = "launcher")]
-    pub peers: Option<[SocketAddr; N]>,
+    /// Every machine's address in id order, `A0,A1,...`, one per machine.
+    /// This machine connects to the peers its topology has it dial (for
+    /// three machines under `all`, machine (id + 1) mod 3) and is connected
+    /// to by the others it has a link with.
+    #[arg(long, value_name = "A0,A1,...", value_parser = parse_peers, required_unless_present = "launcher")]
+    pub peers: Option<Peers>,
 
     /// The run's id, written to `params.json` to name the run. Default: the seed.
     #[arg(long, value_name = "N", value_parser = parse_whole::<u64>)]
@@ -383,7 +445,7 @@ pub struct NodeArgs {
 
     /// Unix time in ns of model time 0, the same on every machine (e.g.
     /// `$(( $(date +%s%N) + 5000000000 ))` for five seconds from now). No
-    /// machine ticks before all three links are up, whatever the time.
+    /// machine ticks before all its links are up, whatever the time.
     #[arg(long, value_name = "NS", value_parser = parse_whole::<u64>, required_unless_present = "launcher")]
     pub start_at: Option<u64>,
 
@@ -417,15 +479,20 @@ pub enum Rates {
     /// Each rate drawn uniformly from the range.
     Range(RangeInclusive<u32>),
     /// The rates, machine by machine.
-    Exact([u32; N]),
+    Exact(Vec<u32>),
 }
 
 impl Rates {
-    /// The machines' rates for a run with `seed`.
-    pub fn resolve(&self, seed: u64) -> [u32; N] {
+    /// The rates of a run of `n` machines with `seed`: drawn from the range,
+    /// or the given ones (as many as [`ModelArgs::check`] lets).
+    pub fn resolve(&self, seed: u64, n: u8) -> Vec<u32> {
         match self {
-            Self::Range(range) => scalemodel_core::rng::draw_rates(seed, 3, range.clone()),
-            Self::Exact(rates) => *rates,
+            Self::Range(range) => {
+                scalemodel_core::rng::draw_rates::<MACHINES_MAX>(seed, n, range.clone())
+                    [..usize::from(n)]
+                    .to_vec()
+            }
+            Self::Exact(rates) => rates.clone(),
         }
     }
 }
@@ -434,7 +501,10 @@ impl std::fmt::Display for Rates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Range(r) => write!(f, "{}..={}", r.start(), r.end()),
-            Self::Exact([a, b, c]) => write!(f, "{a},{b},{c}"),
+            Self::Exact(rates) => {
+                let text: Vec<String> = rates.iter().map(u32::to_string).collect();
+                f.write_str(&text.join(","))
+            }
         }
     }
 }
@@ -476,12 +546,16 @@ impl FromStr for Rates {
             return Ok(Self::Range(lo..=hi));
         }
         let parts: Vec<&str> = s.split(',').collect();
-        match parts.as_slice() {
-            [a, b, c] => Ok(Self::Exact([rate(a)?, rate(b)?, rate(c)?])),
-            _ => Err(format!(
-                "expected a range `A..=B` (also `A-B` or `A..B`, inclusive) or three rates `R0,R1,R2`, got `{s}`"
-            )),
+        if !MACHINES.contains(&parts.len()) {
+            return Err(format!(
+                "expected a range `A..=B` (also `A-B` or `A..B`, inclusive) or one rate per machine `R0,R1,R2,...` (3 to 16), got `{s}`"
+            ));
         }
+        parts
+            .into_iter()
+            .map(rate)
+            .collect::<Result<_, _>>()
+            .map(Self::Exact)
     }
 }
 
@@ -536,8 +610,30 @@ fn parse_speed(s: &str) -> Result<u32, String> {
     }
 }
 
-/// Parses three socket addresses, `A0,A1,A2`.
-fn parse_peers(s: &str) -> Result<[SocketAddr; N], String> {
+/// Parses `--machines`: 3 to 16.
+fn parse_machines(s: &str) -> Result<u8, String> {
+    match s.trim().parse::<u8>() {
+        Ok(n) if MACHINES.contains(&usize::from(n)) => Ok(n),
+        _ => Err(format!(
+            "the number of machines must be a whole number from 3 to 16, got {s}"
+        )),
+    }
+}
+
+/// Parses `--topology`: `all`, `ring` or `leader`.
+fn parse_topology(s: &str) -> Result<Topology, String> {
+    scalemodel_rundir::parse_topology(s.trim())
+        .ok_or_else(|| format!("unknown topology `{s}`: give all, ring or leader"))
+}
+
+/// Every machine's address, in id order (`--peers`): one value to clap,
+/// which reads a bare `Vec` as a flag given many times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peers(pub Vec<SocketAddr>);
+
+/// Parses one socket address per machine, `A0,A1,...`: 3 to 16 of them
+/// (that they are one per machine is the node's check).
+fn parse_peers(s: &str) -> Result<Peers, String> {
     let addrs = s
         .split(',')
         .map(|a| {
@@ -546,9 +642,13 @@ fn parse_peers(s: &str) -> Result<[SocketAddr; N], String> {
                 .map_err(|_| format!("`{a}` is not an address like 127.0.0.1:4000"))
         })
         .collect::<Result<Vec<SocketAddr>, String>>()?;
-    addrs
-        .try_into()
-        .map_err(|v: Vec<_>| format!("expected the three machines' addresses, got {}", v.len()))
+    if !MACHINES.contains(&addrs.len()) {
+        return Err(format!(
+            "expected one address per machine, 3 to 16 of them, got {}",
+            addrs.len()
+        ));
+    }
+    Ok(Peers(addrs))
 }
 
 /// The longest `--connect-timeout`: a day is longer than anyone waits for a
@@ -589,7 +689,8 @@ mod tests {
     #[test]
     fn rates_parse_ranges_and_lists() {
         assert_eq!("1..=6".parse(), Ok(Rates::Range(1..=6)));
-        assert_eq!("1,6,6".parse(), Ok(Rates::Exact([1, 6, 6])));
+        assert_eq!("1,6,6".parse(), Ok(Rates::Exact(vec![1, 6, 6])));
+        assert_eq!("1,2,3,4,5".parse(), Ok(Rates::Exact(vec![1, 2, 3, 4, 5])));
         assert!(
             "0..=3"
                 .parse::<Rates>()
@@ -597,15 +698,21 @@ mod tests {
                 .contains("between 1 and")
         );
         assert!("6..=1".parse::<Rates>().unwrap_err().contains("empty"));
-        assert!("1,2".parse::<Rates>().unwrap_err().contains("three rates"));
+        assert!(
+            "1,2"
+                .parse::<Rates>()
+                .unwrap_err()
+                .contains("one rate per machine")
+        );
         assert!(
             "a..=3"
                 .parse::<Rates>()
                 .unwrap_err()
                 .contains("whole number")
         );
-        assert_eq!(Rates::Exact([1, 6, 6]).resolve(5), [1, 6, 6]);
-        assert_eq!(Rates::Range(3..=3).resolve(5), [3, 3, 3]);
+        assert_eq!(Rates::Exact(vec![1, 6, 6]).resolve(5, 3), [1, 6, 6]);
+        assert_eq!(Rates::Range(3..=3).resolve(5, 3), [3, 3, 3]);
+        assert_eq!(Rates::Range(3..=3).resolve(5, 16), [3; 16]);
     }
 
     #[test]

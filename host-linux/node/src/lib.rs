@@ -13,7 +13,7 @@
 //! | node → launcher | launcher → node |
 //! | --- | --- |
 //! | | `key HEX` (first: the run's key, 64 hex digits; never on the command line, where `ps` shows it) |
-//! | `listening ADDR` | `peers A0 A1 A2` |
+//! | `listening ADDR` | `peers A0 A1 ...` (one per machine) |
 //! | `ready` (the start barrier passed) | `start UNIX_NS` |
 //! | | `stop`, or stdin closing: end the run now |
 //!
@@ -24,11 +24,11 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use scalemodel_core::node::{self, Missing, NodeReport, Status, Timeouts};
-use scalemodel_core::{MachineId, Record};
+use scalemodel_core::node::{self, CONNS, CONNS_MAX, Missing, NodeReport, Status, Timeouts};
+use scalemodel_core::{MACHINES_MAX, MachineId, Record, Topology};
 use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
 
-use scalemodel_cli::NodeArgs;
+use scalemodel_cli::{NodeArgs, Peers};
 use scalemodel_rundir::{
     self as rundir, End, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
 };
@@ -55,18 +55,43 @@ const NOTES_MAX: usize = 100;
 /// a sixth of a node's CPU.
 const LOG_LAG_MAX: Duration = Duration::from_secs(1);
 
-/// Runs `scalemodel node`.
+/// Runs `scalemodel node`: a node of capacity three for three machines
+/// (today's code and speed), of capacity sixteen for four to sixteen.
 pub fn run(args: &NodeArgs) -> Result<()> {
+    if args.model.machines == 3 {
+        run_sized::<3, CONNS>(args)
+    } else {
+        // Under `all`, sixteen machines give a node fifteen links; the
+        // slots left over take strangers.
+        run_sized::<{ MACHINES_MAX as usize }, CONNS_MAX>(args)
+    }
+}
+
+/// Runs `scalemodel node` with a node of at most `M` machines and `C`
+/// connection slots.
+fn run_sized<const M: usize, const C: usize>(args: &NodeArgs) -> Result<()> {
     let process_start = Instant::now();
-    let id = MachineId::new(args.id, 3).context("--id must be 0, 1 or 2")?;
     let model = &args.model;
+    model.check().map_err(anyhow::Error::msg)?;
+    let n = model.machines;
+    let id = MachineId::new(args.id, n)
+        .with_context(|| format!("--id {} must be below --machines {n}", args.id))?;
+    let topology = model.topology;
     let Some(seed) = model.seed else {
         bail!("node needs --seed: every machine of a run must share it");
     };
     let Some(out) = &model.out else {
         bail!("node needs --out: the run directory its log goes to");
     };
-    let rate = model.rates.resolve(seed)[id.index()];
+    let rate = model.rates.resolve(seed, n)[id.index()];
+    if let Some(Peers(peers)) = &args.peers
+        && peers.len() != usize::from(n)
+    {
+        bail!(
+            "--peers gives {} addresses, but --machines is {n}: give one per machine, in id order",
+            peers.len()
+        );
+    }
     if let Some(start) = args.start_at {
         check_start(start)?;
     }
@@ -85,22 +110,27 @@ pub fn run(args: &NodeArgs) -> Result<()> {
     // Best effort: without it ticks are only later.
     let _ = scalemodel_timerfd::tighten_timer_slack();
 
-    let listen = match (args.listen, args.peers) {
+    let listen = match (args.listen, &args.peers) {
         (Some(addr), _) => addr,
-        (None, Some(peers)) => peers[id.index()],
+        (None, Some(Peers(peers))) => peers[id.index()],
         (None, None) => SocketAddr::from(([127, 0, 0, 1], 0)),
     };
     let listener =
         TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
-    let peers = match args.peers {
-        Some(peers) => peers,
+    let peers = match &args.peers {
+        Some(Peers(peers)) => peers.clone(),
         None => {
             say(&format!("listening {local}"))?;
-            read_peers()?
+            read_peers(n)?
         }
     };
-    let next = peers[id.plus(1, 3).index()];
+    // The machines it dials, by address: `node` connects to these and is
+    // connected to by the rest of its links.
+    let dials: Vec<(MachineId, SocketAddr)> = links_of(id, n, topology)
+        .filter(|&p| topology.dials(id, p, n))
+        .map(|p| (p, peers[p.index()]))
+        .collect();
 
     std::fs::create_dir_all(out).map_err(|source| RunDirError::Create {
         path: out.clone(),
@@ -120,9 +150,9 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         node: node::Config {
             id,
             rate,
-            sides: model.sides,
-            machines: 3,
-            topology: scalemodel_core::Topology::All,
+            sides: model.sides(),
+            machines: n,
+            topology,
             seed,
             speed: model.speed,
             duration_ns,
@@ -131,11 +161,11 @@ pub fn run(args: &NodeArgs) -> Result<()> {
                 .with_context(|| format!("machine {id}: cannot start the node"))?,
             timeouts: timeouts(args.connect_timeout),
         },
-        next,
+        peers,
         wait: args.spin,
     };
     let setup_before_node = process_start.elapsed();
-    let node = Node::new(config, listener, TimerFd::new()?)
+    let node = Node::<_, M, C>::new(config, listener, TimerFd::new()?)
         .with_context(|| format!("machine {id}: cannot start the node"))?;
     let handle = node.handle();
     watch_signals(handle.clone())?;
@@ -147,7 +177,11 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         None => Start::Handed,
     };
     if !args.launcher {
-        eprintln!("machine {id}: rate {rate}, listening on {local}, connecting to {next}");
+        let to: Vec<String> = dials.iter().map(|(_, addr)| addr.to_string()).collect();
+        eprintln!(
+            "machine {id}: rate {rate}, listening on {local}, connecting to {}",
+            to.join(", ")
+        );
     }
     let mut host = NodeHost {
         id,
@@ -186,7 +220,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         Status::SetupFailed(missing) => {
             bail!(
                 "machine {id}: {}",
-                why_missing(id, missing, next, local, secs)
+                why_missing(id, n, topology, missing, &dials, local, secs)
             )
         }
         Status::NoStart => {
@@ -199,7 +233,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         Status::PeerLost if report.first_tick_ns.is_none() => {
             bail!(
                 "machine {id}: {} after the start barrier; the run did not start",
-                lost_before_start(&report)
+                lost_before_start(id, n, topology, &report)
             )
         }
         _ => {}
@@ -253,10 +287,24 @@ pub fn end_bound() -> Duration {
     Duration::from_nanos(t.catch_up_ns().saturating_add(t.bye_ns))
 }
 
-/// Names what the set-up was missing at its deadline.
+/// The machines `id` has a link with in a run of `n` under `topology`,
+/// from the next id on: the peers of its summary.
+fn links_of(id: MachineId, n: u8, topology: Topology) -> impl Iterator<Item = MachineId> {
+    (1..n)
+        .filter(move |&k| topology.link(id, k, n).0)
+        .map(move |k| id.plus(k, n))
+}
+
 /// Which peers a node lost between the barrier and the start, and why.
-fn lost_before_start(report: &NodeReport) -> String {
-    let lost: Vec<String> = MachineId::ALL
+fn lost_before_start<const M: usize>(
+    id: MachineId,
+    n: u8,
+    topology: Topology,
+    report: &NodeReport<M>,
+) -> String {
+    let mut ids: Vec<MachineId> = links_of(id, n, topology).collect();
+    ids.sort_by_key(|m| m.get());
+    let lost: Vec<String> = ids
         .iter()
         .filter_map(|m| {
             let why = report.peers.get(m.index())?.lost?;
@@ -270,24 +318,36 @@ fn lost_before_start(report: &NodeReport) -> String {
     }
 }
 
+/// Names what the set-up was missing at its deadline: the machines it
+/// dials (`dials`) or those that dial it.
 fn why_missing(
     id: MachineId,
+    n: u8,
+    topology: Topology,
     missing: Missing,
-    next: SocketAddr,
+    dials: &[(MachineId, SocketAddr)],
     local: SocketAddr,
     secs: f64,
 ) -> String {
     let mut why = Vec::new();
     if missing.next {
+        let them: Vec<String> = dials
+            .iter()
+            .map(|(peer, addr)| format!("machine {peer} at {addr}"))
+            .collect();
         why.push(format!(
-            "machine {} at {next} did not answer within {secs} s",
-            id.plus(1, 3)
+            "{} did not answer within {secs} s",
+            them.join(" or ")
         ));
     }
     if missing.other {
+        let them: Vec<String> = links_of(id, n, topology)
+            .filter(|&p| !topology.dials(id, p, n))
+            .map(|p| format!("machine {p}"))
+            .collect();
         why.push(format!(
-            "machine {} did not connect to {local} within {secs} s",
-            id.plus(2, 3)
+            "{} did not connect to {local} within {secs} s",
+            them.join(" or ")
         ));
     }
     if why.is_empty() {
@@ -339,8 +399,8 @@ fn read_key() -> Result<node::Key> {
     Ok(crate::key::from_hex(hex)?)
 }
 
-/// Reads `peers A0 A1 A2` from the launcher.
-fn read_peers() -> Result<[SocketAddr; 3]> {
+/// Reads `peers A0 A1 ...` from the launcher: `n` addresses.
+fn read_peers(n: u8) -> Result<Vec<SocketAddr>> {
     let mut line = String::new();
     io::stdin()
         .lock()
@@ -348,7 +408,7 @@ fn read_peers() -> Result<[SocketAddr; 3]> {
         .context("reading the peers from the launcher")?;
     let Some(rest) = line.trim().strip_prefix("peers ") else {
         bail!(
-            "expected `peers A0 A1 A2` from the launcher, got `{}`",
+            "expected `peers A0 A1 ...` from the launcher, got `{}`",
             line.trim()
         );
     };
@@ -356,10 +416,13 @@ fn read_peers() -> Result<[SocketAddr; 3]> {
         .split_whitespace()
         .map(|a| a.parse().with_context(|| format!("bad peer address `{a}`")))
         .collect::<Result<Vec<SocketAddr>>>()?;
-    let n = peers.len();
-    peers
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("expected three peer addresses from the launcher, got {n}"))
+    if peers.len() != usize::from(n) {
+        bail!(
+            "expected {n} peer addresses from the launcher, got {}",
+            peers.len()
+        );
+    }
+    Ok(peers)
 }
 
 /// Turns `start` and `stop` lines (and stdin closing) into calls on `handle`.
@@ -411,7 +474,7 @@ struct NodeHost {
 impl Host for NodeHost {
     type Error = RunDirError;
 
-    fn record(&mut self, record: &Record) -> Result<(), RunDirError> {
+    fn record<const M: usize>(&mut self, record: &Record<M>) -> Result<(), RunDirError> {
         if self.first_tick_cpu_ms.is_none() {
             self.first_tick_cpu_ms = Some(procinfo::cpu_ms());
         }
@@ -515,18 +578,19 @@ fn describe(note: &Note, duration_ns: u64) -> String {
     }
 }
 
-fn summarise(
+fn summarise<const M: usize>(
     run: NetRun,
     id: MachineId,
     listen: SocketAddr,
-    report: &NodeReport,
+    report: &NodeReport<M>,
     status: Status,
     notes: Vec<String>,
     setup_before_node: Duration,
 ) -> NodeSummary {
-    let peers: Vec<PeerSummary> = [id.plus(1, 3), id.plus(2, 3)]
-        .iter()
-        .map(|&peer| {
+    // `rates` holds one rate per machine, at most sixteen.
+    let n = run.rates.len() as u8;
+    let peers: Vec<PeerSummary> = links_of(id, n, run.topology)
+        .map(|peer| {
             let p = &report.peers[peer.index()];
             PeerSummary {
                 peer: peer.get(),

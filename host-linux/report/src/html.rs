@@ -157,6 +157,20 @@ fn json(value: &impl Serialize) -> String {
         .replace('<', "\\u003c")
 }
 
+/// ` · N machines, topology T` for a run other than three machines under
+/// `all`, whose page reads as before the topologies.
+fn machines_fact(p: &scalemodel_rundir::Params) -> String {
+    if p.n() == 3 && p.topology == scalemodel_rundir::Topology::All {
+        String::new()
+    } else {
+        format!(
+            " · <b>{}</b> machines, topology <b>{}</b>",
+            p.n(),
+            p.topology
+        )
+    }
+}
+
 /// The header of a trial's page: what ran, and whether it held.
 fn trial_header(a: &Analysis, data: &TrialData) -> String {
     let p = &a.run.params;
@@ -166,12 +180,13 @@ fn trial_header(a: &Analysis, data: &TrialData) -> String {
         |[lo, hi]| format!("drawn from {lo}..={hi}"),
     );
     let mut h = format!(
-        "<header><h1>Run <code>{}</code></h1>\n<p class=\"facts\">mode <b>{}</b> · seed <b>{}</b> · rates <b>{rates}</b> ticks/s ({}) · die of <b>{}</b> sides · <b>{}</b> s of model time at speed {}</p>\n",
+        "<header><h1>Run <code>{}</code></h1>\n<p class=\"facts\">mode <b>{}</b> · seed <b>{}</b> · rates <b>{rates}</b> ticks/s ({}) · die of <b>{}</b> sides{} · <b>{}</b> s of model time at speed {}</p>\n",
         escape(&title_of(a)),
         escape(&p.mode),
         p.seed,
         escape(&drawn),
         p.sides,
+        machines_fact(p),
         p.duration_s,
         p.speed
     );

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use crate::text::{fixed, signed};
 use scalemodel_analysis::{Analysis, drift_reference};
-use scalemodel_rundir::not_completed;
+use scalemodel_rundir::{Params, Topology, not_completed};
 
 use super::PLOTS;
 
@@ -24,8 +24,13 @@ pub fn trial(a: &Analysis) -> String {
     let _ = writeln!(md, "# Run `{name}`\n");
     let _ = writeln!(
         md,
-        "A `{}` run with seed {}: {} s of model time at speed {}, a die of {} sides, rates {rates} ticks/s ({drawn}).\n",
-        p.mode, p.seed, p.duration_s, p.speed, p.sides
+        "A `{}` run with seed {}: {} s of model time at speed {}, a die of {} sides, {}rates {rates} ticks/s ({drawn}).\n",
+        p.mode,
+        p.seed,
+        p.duration_s,
+        p.speed,
+        p.sides,
+        machines_phrase(p)
     );
     let _ = writeln!(md, "## Conformance\n");
     if a.violations.is_empty() {
@@ -120,11 +125,21 @@ pub fn trial(a: &Analysis) -> String {
             n - 1
         ),
     };
-    let _ = writeln!(
-        md,
-        "Each tick without a message sends to each peer with probability 2/{} ({faces}), so a machine's arrivals are 2/{} of its peers' free ticks per second, and a machine whose arrivals exceed its rate never has a free tick.\n",
-        p.sides, p.sides
-    );
+    let (n, sides) = (p.n(), p.sides);
+    let _ = match p.topology {
+        Topology::All => writeln!(
+            md,
+            "Each tick without a message sends to each peer with probability 2/{sides} ({faces}), so a machine's arrivals are 2/{sides} of its peers' free ticks per second, and a machine whose arrivals exceed its rate never has a free tick.\n",
+        ),
+        Topology::Ring => writeln!(
+            md,
+            "On the ring each tick without a message sends one message to the next machine with probability {n}/{sides} (faces 1 to {n}), so a machine's arrivals are {n}/{sides} of the previous machine's free ticks per second, and a machine whose arrivals exceed its rate never has a free tick.\n",
+        ),
+        Topology::Leader => writeln!(
+            md,
+            "Machine 0, the leader, sends one message to every other machine on each of faces 1 to {n} of a tick without a message, and the others never send: each other machine's arrivals are {n}/{sides} of the leader's free ticks per second, and the leader receives nothing.\n",
+        ),
+    };
     let _ = writeln!(
         md,
         "| machine | arrivals (msgs/s) | service (msgs/s) | load (arrivals ÷ service) | predicted growth (msgs/s) | measured growth (msgs/s) |"
@@ -209,4 +224,14 @@ pub fn trial(a: &Analysis) -> String {
         let _ = writeln!(md, "![{title}]({file})\n");
     }
     md
+}
+
+/// `N machines under the topology T, ` for a run other than three machines
+/// under `all`, whose report reads as before the topologies.
+fn machines_phrase(p: &Params) -> String {
+    if p.n() == 3 && p.topology == Topology::All {
+        String::new()
+    } else {
+        format!("{} machines under the topology `{}`, ", p.n(), p.topology)
+    }
 }

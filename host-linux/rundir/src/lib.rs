@@ -46,7 +46,7 @@ mod read;
 mod row;
 pub mod salvage;
 
-pub use scalemodel_core::End;
+pub use scalemodel_core::{End, Topology};
 
 pub use csv_sink::{BATCH_RECORDS, BATCHES_QUEUED_MAX, CsvSink};
 pub use faults::{FaultSummary, error_kinds, never_expected};
@@ -65,22 +65,65 @@ pub fn log_name(id: impl std::fmt::Display) -> String {
     format!("machine-{id}.csv")
 }
 
-/// Whether a run of `n` machines has the directed link `from -> to`: the
-/// one place that decides which links a run's summary accounts for and its
-/// logs may use. With the topology `all` (today's only one) every machine
-/// talks to every other; a topology narrows the set here.
-pub fn is_model_link(n: usize, from: u8, to: u8) -> bool {
-    from != to && usize::from(from.max(to)) < n
+/// Whether a run of `n` machines under `topology` has the directed link
+/// `from -> to`: the one place that decides which links a run's summary
+/// accounts for and its logs may use (the core's [`Topology::sends`]:
+/// `all` every pair, `ring` `i -> i + 1`, `leader` `0 -> i`).
+pub fn is_model_link(n: usize, topology: Topology, from: u8, to: u8) -> bool {
+    let Ok(n) = u8::try_from(n) else {
+        return false;
+    };
+    match (MachineId::new(from, n), MachineId::new(to, n)) {
+        (Some(from), Some(to)) => topology.sends(from, to, n),
+        _ => false,
+    }
 }
 
-/// Every directed link of a run of `n` machines ([`is_model_link`]), by
-/// sender, then receiver.
-pub fn model_links(n: usize) -> impl Iterator<Item = (u8, u8)> {
+/// Every directed link of a run of `n` machines under `topology`
+/// ([`is_model_link`]), by sender, then receiver.
+pub fn model_links(n: usize, topology: Topology) -> impl Iterator<Item = (u8, u8)> {
     // At most `MACHINES_MAX` machines: the ids fit a u8.
     let ids = 0..n.min(MACHINES_MAX) as u8;
     ids.clone()
         .flat_map(move |from| ids.clone().map(move |to| (from, to)))
-        .filter(move |&(from, to)| is_model_link(n, from, to))
+        .filter(move |&(from, to)| is_model_link(n, topology, from, to))
+}
+
+/// A topology by its name on the command line and in `params.json`
+/// (`all`, `ring`, `leader`).
+pub fn parse_topology(name: &str) -> Option<Topology> {
+    [Topology::All, Topology::Ring, Topology::Leader]
+        .into_iter()
+        .find(|t| t.name() == name)
+}
+
+/// True for `all`, which `params.json` and the node summaries leave out:
+/// absent means `all`, so that runs of every machine talking to every
+/// other are written as before the topologies, and older runs read as
+/// `all`.
+pub fn is_all(topology: &Topology) -> bool {
+    *topology == Topology::All
+}
+
+/// A topology in JSON: its name.
+pub mod topology_name {
+    use super::{Topology, parse_topology};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the topology's name.
+    pub fn serialize<S: Serializer>(t: &Topology, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(t.name())
+    }
+
+    /// Reads a topology's name, naming the bad one.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Topology, D::Error> {
+        let name = String::deserialize(d)?;
+        parse_topology(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown topology `{name}`: expected all, ring or leader"
+            ))
+        })
+    }
 }
 
 /// The name of the parameters and summary file.
@@ -270,7 +313,7 @@ pub struct MachineSummary {
 impl MachineSummary {
     /// The summary of the machine with `id` and `rate` from the tally of its
     /// records; the stall and inbox figures start at zero for the host to set.
-    pub fn from_tally(id: MachineId, rate: u32, t: &Tally, end: End) -> Self {
+    pub fn from_tally<const M: usize>(id: MachineId, rate: u32, t: &Tally<M>, end: End) -> Self {
         Self {
             id: id.get(),
             rate,
@@ -397,6 +440,9 @@ pub struct Params {
     /// Each machine's rate in ticks per model second, by id: one per
     /// machine, so the run's number of machines is its length.
     pub rates: Vec<u32>,
+    /// Which machines talk to which; absent means `all` ([`is_all`]).
+    #[serde(default, with = "topology_name", skip_serializing_if = "is_all")]
+    pub topology: Topology,
     /// The simulated link delay in ns (`sim` only).
     pub latency_ns: Option<u64>,
     /// The simulated link jitter bound in ns (`sim` only).
@@ -504,6 +550,7 @@ impl Params {
             sides: config.sides,
             rate_range,
             rates: config.rates.to_vec(),
+            topology: Topology::All,
             latency_ns: Some(config.latency_ns),
             jitter_ns: Some(config.jitter_ns),
             addresses: Vec::new(),
@@ -624,7 +671,7 @@ impl LogWriter {
     }
 
     /// Appends one record's line.
-    pub fn write(&mut self, record: &Record) -> Result<(), RunDirError> {
+    pub fn write<const M: usize>(&mut self, record: &Record<M>) -> Result<(), RunDirError> {
         // Bytes straight from the record, no `fmt` machinery: the hot path of
         // a long run's log.
         let mut buf = [0; LINE_MAX];

@@ -65,6 +65,7 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
         sides: run.sides,
         rate_range: run.rate_range,
         rates: run.rates.clone(),
+        topology: run.topology,
         latency_ns: None,
         jitter_ns: None,
         addresses: nodes.iter().map(|n| n.listen.clone()).collect(),
@@ -122,8 +123,13 @@ pub fn links(nodes: &[NodeSummary]) -> Result<Vec<LinkSummary>, MergeError> {
             .is_some_and(|n| n.machine.end == End::Crashed)
     };
     let n = nodes.len();
+    // Every node's parameters agree (`params`): the first's topology is the run's.
+    let topology = nodes
+        .first()
+        .map(|node| node.run.topology)
+        .unwrap_or_default();
     let mut links = Vec::with_capacity(n * n.saturating_sub(1));
-    for (from, to) in model_links(n) {
+    for (from, to) in model_links(n, topology) {
         let (out, back) = (peer(from, to)?, peer(to, from)?);
         let in_flight = out.unsent.saturating_add(back.after_end);
         let counted = Parts {
@@ -194,13 +200,14 @@ mod tests {
                 sides: 10,
                 rate_range: None,
                 rates: (1..=u32::from(n)).collect(),
+                topology: crate::Topology::All,
                 inbox_capacity: 8,
             },
             listen: String::new(),
             start_ns: 0,
             machine: MachineSummary {
                 id,
-                ..MachineSummary::from_tally(
+                ..MachineSummary::from_tally::<3>(
                     scalemodel_core::MachineId::ZERO,
                     1,
                     &Default::default(),
@@ -350,7 +357,7 @@ mod tests {
 
     #[test]
     fn five_machines_merge_into_twenty_links_in_order() {
-        let flows: Vec<_> = model_links(5)
+        let flows: Vec<_> = model_links(5, crate::Topology::All)
             .map(|(from, to)| (from, to, u64::from(from * 10 + to), 1, 0, 0, 0))
             .collect();
         let nodes: Vec<_> = (0..5).map(|id| node(id, &flows)).collect();

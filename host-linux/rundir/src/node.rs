@@ -63,6 +63,13 @@ pub struct NetRun {
     pub rate_range: Option<[u32; 2]>,
     /// Every machine's rate, by id: one per machine of the run.
     pub rates: Vec<u32>,
+    /// Which machines talk to which; absent means `all`.
+    #[serde(
+        default,
+        with = "crate::topology_name",
+        skip_serializing_if = "crate::is_all"
+    )]
+    pub topology: scalemodel_core::Topology,
     /// Messages an inbox holds.
     pub inbox_capacity: usize,
 }

@@ -16,7 +16,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
-use scalemodel_core::HEADER;
+use scalemodel_core::{HEADER, MachineId};
 
 use crate::{
     self as rundir, End, Events, Kind, MACHINES_MAX, MachineSummary, NetRun, NodeSummary,
@@ -100,8 +100,10 @@ pub fn salvage_missing(dir: &Path) -> Result<Vec<u8>, SalvageError> {
         .collect::<Result<Vec<_>, RunDirError>>()?;
     for &dead in &missing {
         for (peer, s) in &summaries {
-            let lost_it = s.peers.iter().any(|p| p.peer == dead && p.lost.is_some());
-            if !lost_it {
+            // A machine with no link to the dead one (a ring's, a
+            // leader's) has nothing to say of it.
+            let kept_it = s.peers.iter().any(|p| p.peer == dead && p.lost.is_none());
+            if kept_it {
                 return Err(SalvageError::NotLost {
                     dir: dir.to_owned(),
                     missing: dead,
@@ -179,10 +181,12 @@ pub fn summary(
             .filter(|r| r.kind == kind && r.peers.contains(&peer))
             .count() as u64
     };
-    // Every other machine of the run (`rates` holds one rate each), from
-    // the next id on, as a node lists them.
+    // Every machine it has a link with under the run's topology (`rates`
+    // holds one rate each), from the next id on, as a node lists them.
     let n = run.rates.len().min(MACHINES_MAX) as u8;
+    let me = MachineId::new(id, n);
     let peers = (1..n)
+        .filter(|&k| me.is_some_and(|me| run.topology.link(me, k, n).0))
         .map(|k| ((u16::from(id) + u16::from(k)) % u16::from(n)) as u8)
         .map(|peer| PeerSummary {
             peer,
@@ -280,6 +284,7 @@ mod tests {
             sides: 10,
             rate_range: None,
             rates: vec![1, 2, 3],
+            topology: crate::Topology::All,
             inbox_capacity: 8,
         };
         let s = summary(run, 1, String::new(), 0, &rows, "killed", SalvagedBy::Run);
@@ -302,6 +307,7 @@ mod tests {
             sides: 10,
             rate_range: None,
             rates: vec![1, 2, 3],
+            topology: crate::Topology::All,
             inbox_capacity: 8,
         };
         let row = "2,0,0,10,send,1,0,0,1,0";

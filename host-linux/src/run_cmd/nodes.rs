@@ -9,8 +9,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use scalemodel_core::MachineId;
 use scalemodel_core::node;
-use scalemodel_core::{MachineId, N};
 
 use crate::cli::RunArgs;
 use crate::key;
@@ -47,17 +47,18 @@ pub(super) struct Nodes {
     children: Vec<Child>,
     stdins: Vec<Option<ChildStdin>>,
     /// How each exited, once it has.
-    pub(super) exits: [Option<ExitStatus>; N],
+    pub(super) exits: Vec<Option<ExitStatus>>,
     /// Each one's last stderr line, for the cause of its death.
-    pub(super) last_err: [Option<String>; N],
+    pub(super) last_err: Vec<Option<String>>,
     /// Whose stderr is still open.
-    pub(super) err_open: [bool; N],
+    pub(super) err_open: Vec<bool>,
     /// The trial's run id, handed to every node.
     pub(super) run_id: u64,
 }
 
 impl Nodes {
-    /// Starts the three nodes; returns them and the key to hand them first.
+    /// Starts the run's nodes (`--machines`); returns them and the key to hand
+    /// them first.
     pub(super) fn spawn(
         args: &RunArgs,
         seed: u64,
@@ -68,15 +69,16 @@ impl Nodes {
         // Fresh for every trial, from the OS only; never on a command line.
         let key = key::random().context("cannot draw the run's key")?;
         let model = &args.model;
+        let n = model.machines;
         let mut nodes = Self {
             children: Vec::new(),
             stdins: Vec::new(),
-            exits: [None; N],
-            last_err: Default::default(),
-            err_open: [true; N],
+            exits: vec![None; usize::from(n)],
+            last_err: vec![None; usize::from(n)],
+            err_open: vec![true; usize::from(n)],
             run_id,
         };
-        for id in MachineId::ALL {
+        for id in (0..n).filter_map(|i| MachineId::new(i, n)) {
             let (mut command, lean) = node_command();
             if !lean && !SAID_NOT_LEAN.swap(true, Ordering::Relaxed) {
                 eprintln!(
@@ -89,7 +91,9 @@ impl Nodes {
                 .args(["--id", &id.to_string()])
                 .args(["--seed", &seed.to_string()])
                 .args(["--rates", &model.rates.to_string()])
-                .args(["--sides", &model.sides.to_string()])
+                .args(["--sides", &model.sides().to_string()])
+                .args(["--machines", &n.to_string()])
+                .args(["--topology", model.topology.name()])
                 .args(["--speed", &model.speed.to_string()])
                 .args(["--duration", &model.duration.to_string()])
                 .args(["--run-id", &run_id.to_string()])
@@ -155,7 +159,7 @@ impl Nodes {
             }
         }
         self.drain(rx, note);
-        (0..N)
+        (0..self.exits.len())
             .find_map(|i| self.death(i, " before the start"))
             .map_or(e, anyhow::Error::from)
     }
@@ -208,7 +212,7 @@ impl Nodes {
     /// stderr closes (or [`DRAIN`] passes), so that their last words are known.
     pub(super) fn drain(&mut self, rx: &Receiver<Line>, note: &dyn Fn(usize, &str)) {
         let deadline = Instant::now() + DRAIN;
-        while (0..N).any(|i| self.exits[i].is_some() && self.err_open[i]) {
+        while (0..self.exits.len()).any(|i| self.exits[i].is_some() && self.err_open[i]) {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
@@ -226,7 +230,8 @@ impl Nodes {
             return None;
         }
         Some(Death {
-            id: MachineId::ALL[i],
+            // At most sixteen nodes: `i` fits a u8.
+            id: MachineId::new(i as u8, self.exits.len() as u8)?,
             when,
             cause: cause(status, self.last_err[i].as_deref()),
         })
@@ -334,8 +339,8 @@ pub(super) fn gather(
     deadline: Instant,
     interrupted: &AtomicBool,
     note: &dyn Fn(usize, &str),
-) -> Result<[String; N]> {
-    let mut got: [Option<String>; N] = Default::default();
+) -> Result<Vec<String>> {
+    let mut got: Vec<Option<String>> = vec![None; nodes.exits.len()];
     while got.iter().any(Option::is_none) {
         if interrupted.load(Ordering::SeqCst) {
             bail!("interrupted before the start");
@@ -350,7 +355,7 @@ pub(super) fn gather(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            let missing: Vec<String> = (0..N)
+            let missing: Vec<String> = (0..got.len())
                 .filter(|&i| got[i].is_none())
                 .map(|i| i.to_string())
                 .collect();
@@ -372,7 +377,7 @@ pub(super) fn gather(
             Err(RecvTimeoutError::Disconnected) => bail!("lost the nodes' output"),
         }
     }
-    Ok(got.map(Option::unwrap_or_default))
+    Ok(got.into_iter().map(Option::unwrap_or_default).collect())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use mio::Token;
 use mio::net::TcpStream;
-use scalemodel_core::node::{CONNS, ConnId};
+use scalemodel_core::node::ConnId;
 
 use super::{FIRST_CONN, Node, NodeError};
 use crate::host::{Host, Note};
@@ -26,17 +26,19 @@ const DRAIN_BYTES_MAX: usize = 1 << 20;
 /// cannot hold the loop: as many as the node has slots for accepted
 /// connections (all but the dial's). The node never evicts a connection
 /// accepted in the same turn, so one more would be refused, and that one
-/// might be a peer's.
-const ACCEPTS_PER_TURN: usize = CONNS - 1;
+/// might be a peer's. (`C` slots, `C - 1` accepts.)
+const fn accepts_per_turn(slots: usize) -> usize {
+    slots.saturating_sub(1)
+}
 
-impl<T: Timer> Node<T> {
+impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
     /// Accepts waiting connections, each into the slot the node gives it.
     pub(super) fn accept<H: Host>(
         &mut self,
         host: &mut H,
         now: u64,
     ) -> Result<(), NodeError<H::Error>> {
-        for _ in 0..ACCEPTS_PER_TURN {
+        for _ in 0..accepts_per_turn(C) {
             let (stream, addr) = match self.listener.accept() {
                 Ok(accepted) => accepted,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -121,10 +123,18 @@ impl<T: Timer> Node<T> {
         Ok(())
     }
 
-    /// Starts a non-blocking connect to the next machine in slot `conn`.
+    /// Starts a non-blocking connect in slot `conn` to the machine the
+    /// node names for it ([`scalemodel_core::node::Node::dial_target`]).
     pub(super) fn dial(&mut self, conn: ConnId, now: u64) -> io::Result<()> {
-        match TcpStream::connect(self.next) {
-            Ok(stream) => self.adopt(conn, stream, self.next, true),
+        let target = self.core.dial_target(conn);
+        let Some(&addr) = target.and_then(|peer| self.peers.get(peer.index())) else {
+            // No address for it (the host's bug, or a slot not dialled):
+            // the node sees a failed dial and retries after its bound.
+            self.core.handle_closed(conn, now);
+            return Ok(());
+        };
+        match TcpStream::connect(addr) {
+            Ok(stream) => self.adopt(conn, stream, addr, true),
             Err(_) => {
                 // Failed at once: the node dials again after its retry bound.
                 self.core.handle_closed(conn, now);
@@ -234,7 +244,7 @@ impl<T: Timer> Node<T> {
         now: u64,
     ) -> Result<(), NodeError<H::Error>> {
         self.write_more = false;
-        for i in 0..CONNS {
+        for i in 0..C {
             self.write_one(i, now)?;
             self.act(host, now)?;
         }

@@ -27,7 +27,7 @@ struct TestHost(mpsc::Sender<Heard>);
 impl Host for TestHost {
     type Error = std::convert::Infallible;
 
-    fn record(&mut self, _: &Record) -> Result<(), Self::Error> {
+    fn record<const M: usize>(&mut self, _: &Record<M>) -> Result<(), Self::Error> {
         Ok(())
     }
 
@@ -58,7 +58,8 @@ fn config(id: MachineId, next: SocketAddr, setup_ns: u64) -> Config {
                 ..Timeouts::DEFAULT
             },
         },
-        next,
+        // Three machines under `all` dial only the next.
+        peers: vec![next; 3],
         wait: Wait::DEFAULT,
     }
 }
@@ -89,7 +90,7 @@ fn spawn_with<T: Timer + Send + 'static>(
     let done = std::thread::Builder::new()
         .stack_size(16 << 20)
         .spawn(move || {
-            let node = Node::new(config, listener, timer).unwrap();
+            let node = Node::<_, 3>::new(config, listener, timer).unwrap();
             started
                 .send((node.handle(), node.local_addr().unwrap()))
                 .unwrap();
