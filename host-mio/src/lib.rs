@@ -16,5 +16,5 @@ pub mod timer;
 pub mod wake;
 
 pub use host::{Handle, Host, Note, Start};
-pub use node::{ACCEPT_BACKOFF_NS, Config, NewError, Node, NodeError};
+pub use node::{ACCEPT_BACKOFF_NS, Capacity, Config, Core, NewError, Node, NodeError};
 pub use wake::Wait;

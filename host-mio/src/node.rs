@@ -45,13 +45,16 @@ use crate::socket::Socket;
 use crate::timer::Timer;
 use crate::wake::{Margin, Wait};
 
+pub use in_place::Capacity;
+
+mod in_place;
 mod serve;
 #[cfg(test)]
 mod tests;
 
 /// The core node this loop drives: the standard inbox and outbox sizes, at
 /// most `M` machines and `C` connection slots.
-type Core<const M: usize, const C: usize> = node::Node<INBOX_CAP, OUTBOX_BYTES, M, C>;
+pub type Core<const M: usize, const C: usize> = node::Node<INBOX_CAP, OUTBOX_BYTES, M, C>;
 
 const LISTENER: Token = Token(0);
 const TIMER: Token = Token(1);
@@ -197,16 +200,6 @@ pub struct Node<T: Timer, const M: usize = 3, const C: usize = CONNS> {
     rejected_notes: NoteBudget,
 }
 
-/// The core, allocated first and then written: a function of its own so
-/// that only its frame holds the core's stack copy, if the compiler makes one.
-#[inline(never)]
-fn boxed_core<const M: usize, const C: usize>(
-    checked: node::Checked,
-    now_ns: u64,
-) -> Box<Core<M, C>> {
-    Box::write(Box::new_uninit(), Core::from_checked(checked, now_ns))
-}
-
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -224,7 +217,10 @@ impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
         config: Config,
         listener: std::net::TcpListener,
         mut timer: T,
-    ) -> Result<Self, NewError> {
+    ) -> Result<Self, NewError>
+    where
+        Core<M, C>: Capacity,
+    {
         let period_ns = scalemodel_core::period_ns(config.node.rate, config.node.speed);
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
@@ -233,12 +229,12 @@ impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         timer.register(poll.registry(), TIMER)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        // Written straight into its allocation, checked first: a core built
-        // on the stack and moved would touch about 330 KB of stack (which
-        // stays in the peak RSS) and the whole allocation, the inbox's
-        // never-used storage included.
+        // Built in its allocation (`in_place`): a core built on the stack
+        // and moved would touch its size of stack, which stays in the peak
+        // RSS, and the whole allocation, the inbox's never-used storage
+        // included.
         let now_ns = timer.now_ns();
-        let core = boxed_core(Core::<M, C>::checked(config.node)?, now_ns);
+        let core = in_place::boxed::<M, C>(config.node, now_ns)?;
         Ok(Self {
             core,
             peers: config.peers,

@@ -549,7 +549,6 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
         let Checked(config) = config;
         Self {
             keyed: Keyed::new(&config.key),
-            // Checked: `Die::three` takes these sides.
             // Checked: `config.die()` takes these sides and machines.
             machine: Machine::new_checked(
                 config.id,

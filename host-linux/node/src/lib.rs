@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use scalemodel_core::node::{self, CONNS, CONNS_MAX, Missing, NodeReport, Status, Timeouts};
 use scalemodel_core::{MACHINES_MAX, MachineId, Record, Topology};
-use scalemodel_mio::{Config, Handle, Host, Node, Note, Start};
+use scalemodel_mio::{Capacity, Config, Core, Handle, Host, Node, Note, Start};
 
 use scalemodel_cli::{NodeArgs, Peers};
 use scalemodel_rundir::{
@@ -69,7 +69,10 @@ pub fn run(args: &NodeArgs) -> Result<()> {
 
 /// Runs `scalemodel node` with a node of at most `M` machines and `C`
 /// connection slots.
-fn run_sized<const M: usize, const C: usize>(args: &NodeArgs) -> Result<()> {
+fn run_sized<const M: usize, const C: usize>(args: &NodeArgs) -> Result<()>
+where
+    Core<M, C>: Capacity,
+{
     let process_start = Instant::now();
     let model = &args.model;
     model.check().map_err(anyhow::Error::msg)?;
