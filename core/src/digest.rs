@@ -90,10 +90,10 @@ impl DigestSink {
     }
 }
 
-impl Sink for DigestSink {
+impl<const M: usize> Sink<M> for DigestSink {
     type Error = Infallible;
 
-    fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
+    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error> {
         // The same bytes as `"{record}\n"`, the log file's line.
         let mut buf = [0; LINE_MAX];
         self.hash.update(record.write_line(&mut buf));
@@ -138,10 +138,10 @@ where
     }
 }
 
-impl<A: Sink, B: Sink> Sink for Tee<A, B> {
+impl<const M: usize, A: Sink<M>, B: Sink<M>> Sink<M> for Tee<A, B> {
     type Error = TeeError<A::Error, B::Error>;
 
-    fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
+    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error> {
         self.0.record(record).map_err(TeeError::First)?;
         self.1.record(record).map_err(TeeError::Second)
     }
@@ -209,7 +209,7 @@ mod tests {
         let mut tee = Tee(Lines::default(), DigestSink::new());
         let report = sim.run(&mut tee).unwrap();
         let Tee(Lines(text), digest) = tee;
-        let ticks: u64 = report.machines.iter().map(|m| m.tally.ticks).sum();
+        let ticks: u64 = report.machines().iter().map(|m| m.tally.ticks).sum();
         assert_eq!(digest.records(), ticks);
         assert_eq!(text.lines().count() as u64, ticks);
         assert_eq!(digest.value(), fnv(text.as_bytes()));

@@ -108,7 +108,7 @@ impl fmt::Display for FaultError {
             Self::TooMany => "too many faults (at most 16)",
             Self::UnknownKind => "unknown fault; expected crash, stop, pause, partition or garbage",
             Self::MissingTime => "a fault needs `@` and its time, e.g. `crash 1@20s`",
-            Self::BadMachine => "machine ids are 0, 1 and 2",
+            Self::BadMachine => "a machine id is a number from 0 to 15, below the run's machines",
             Self::BadLink => {
                 "a link is two different machines, `A-B` (partition) or `A>B` (garbage)"
             }
@@ -141,6 +141,21 @@ impl Faults {
     /// The faults.
     pub fn as_slice(&self) -> &[Fault] {
         &self.0
+    }
+
+    /// The highest machine id any fault names, if any names one: a run of
+    /// fewer machines cannot take these faults.
+    pub fn highest_machine(&self) -> Option<MachineId> {
+        self.0
+            .iter()
+            .flat_map(|f| match *f {
+                Fault::Crash { machine, .. }
+                | Fault::Stop { machine, .. }
+                | Fault::Pause { machine, .. } => [machine, machine],
+                Fault::Partition { a, b, .. } => [a, b],
+                Fault::Garbage { from, to, .. } => [from, to],
+            })
+            .max()
     }
 }
 
@@ -219,7 +234,7 @@ fn parse_fault(item: &str) -> Result<Fault, FaultError> {
 
 fn parse_machine(s: &str) -> Result<MachineId, FaultError> {
     let n = s.trim().parse::<u8>().map_err(|_| FaultError::BadMachine)?;
-    MachineId::new(n, crate::N as u8).ok_or(FaultError::BadMachine)
+    MachineId::new(n, crate::MACHINES_MAX).ok_or(FaultError::BadMachine)
 }
 
 fn parse_link(s: &str, sep: char) -> Result<(MachineId, MachineId), FaultError> {
@@ -356,7 +371,7 @@ mod tests {
         let cases = [
             ("explode 1@2s", FaultError::UnknownKind),
             ("crash 1", FaultError::MissingTime),
-            ("crash 3@2s", FaultError::BadMachine),
+            ("crash 16@2s", FaultError::BadMachine),
             ("crash 1@2", FaultError::BadTime),
             ("crash 1@-2s", FaultError::BadTime),
             ("crash 1@1.0000000001s", FaultError::BadTime),

@@ -25,8 +25,8 @@ pub use compare::{Agreement, Divergence, Why, compare};
 
 use scalemodel_core::fault::{FAULTS_MAX, Fault, Faults};
 use scalemodel_core::node::Timeouts;
-use scalemodel_core::sim::{self, Carried, Config, LINKS, Network, Report, Sim, Sink, link_index};
-use scalemodel_core::{MachineId, N, Record, model_ns, period_ns, ticks_in};
+use scalemodel_core::sim::{self, Carried, Config, Network, Report, Sim, Sink, link_index};
+use scalemodel_core::{MachineId, N, Record, Topology, model_ns, period_ns, ticks_in};
 
 use crate::caps::{INBOX_CAP, LINK_CAP};
 use crate::rundir::{End, FaultSummary, Kind, Params, Row, Run};
@@ -97,6 +97,8 @@ pub fn plan(run: &Run, latency_ns: u64, jitter_ns: u64) -> Result<Plan, ReplayEr
             .as_slice()
             .try_into()
             .map_err(|_| ReplayError::Machines(p.n()))?,
+        machines: N as u8,
+        topology: Topology::All,
         sides: p.sides,
         duration_ns: duration_ns.round() as u64,
         latency_ns,
@@ -104,7 +106,7 @@ pub fn plan(run: &Run, latency_ns: u64, jitter_ns: u64) -> Result<Plan, ReplayEr
         start_ns: p.start_ns,
         speed: p.speed,
     };
-    let mut sent_ns = vec![Vec::new(); LINKS];
+    let mut sent_ns = vec![Vec::new(); N * N];
     for rows in &run.logs {
         for row in rows.iter().filter(|r| r.kind == Kind::Send) {
             for (&to, &seq) in row.peers.iter().zip(&row.seqs) {
@@ -113,7 +115,7 @@ pub fn plan(run: &Run, latency_ns: u64, jitter_ns: u64) -> Result<Plan, ReplayEr
                 else {
                     continue;
                 };
-                let link = &mut sent_ns[link_index(from, to)];
+                let link = &mut sent_ns[link_index::<N>(from, to)];
                 let Ok(seq) = usize::try_from(seq) else {
                     continue;
                 };
@@ -150,7 +152,7 @@ fn keep_arrival_order(run: &Run, leave_ns: &mut [Vec<u64>]) {
             };
             let slot = usize::try_from(seq)
                 .ok()
-                .and_then(|seq| leave_ns.get_mut(link_index(from, me))?.get_mut(seq));
+                .and_then(|seq| leave_ns.get_mut(link_index::<N>(from, me))?.get_mut(seq));
             if let Some(t) = slot {
                 *t = (*t).max(last.saturating_add(1));
                 last = *t;
@@ -316,7 +318,7 @@ impl Network for Measured {
         };
         let left = usize::try_from(seq)
             .ok()
-            .and_then(|seq| self.leave_ns.get(link_index(from, to))?.get(seq))
+            .and_then(|seq| self.leave_ns.get(link_index::<N>(from, to))?.get(seq))
             .copied()
             .unwrap_or(0);
         standard.saturating_add(left.saturating_sub(now))

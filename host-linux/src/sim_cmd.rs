@@ -4,50 +4,95 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use scalemodel_core::End;
-use scalemodel_core::MachineId;
 use scalemodel_core::digest::{DigestSink, Tee, TeeError};
 use scalemodel_core::fault::Faults;
-use scalemodel_core::sim::{self, Config, Discard, MachineReport, Report, Sim};
+use scalemodel_core::node::CONNS;
+use scalemodel_core::sim::{self, Config, Discard, MachineReport, Report, Sim, Standard};
+use scalemodel_core::{End, MACHINES_MAX, MachineId, Topology};
+use scalemodel_mio::in_place;
+pub use scalemodel_mio::in_place::{SimWidth, Width};
 
 use crate::analysis::Analysis;
 use crate::analyze_cmd;
 use crate::caps::{INBOX_CAP, INBOX_CAPS, LINK_CAP, LINK_CAPS, SIM_STACK_BYTES};
 use crate::cli::{Rates, SimArgs};
 use crate::outln;
-use crate::rundir::{self, CsvSink, FaultSummary, Params, Rows, Run};
+use crate::rundir::{self, CsvLogs, CsvSink, FaultSummary, Params, Rows, Run};
+
+/// The most machines a simulator built in holds: the parameters of a run of
+/// any size are a `Config<WIDE>` until a simulator is chosen for them.
+pub const WIDE: usize = MACHINES_MAX as usize;
 
 /// The one command that replays a simulated run exactly.
-pub fn replay(config: &Config, inbox_cap: usize, link_cap: usize, faults: &Faults) -> String {
-    let [r0, r1, r2] = config.rates;
+pub fn replay<const M: usize>(
+    config: &Config<M>,
+    inbox_cap: usize,
+    link_cap: usize,
+    faults: &Faults,
+) -> String {
     let mut line = format!(
-        "scalemodel sim --seed {} --rates {r0},{r1},{r2} --sides {} --duration {} --speed {} --latency {}ns --jitter {}ns --start-ns {} --inbox-cap {inbox_cap} --link-cap {link_cap}",
+        "scalemodel sim --seed {} --rates {}",
         config.seed,
+        rates_text(config)
+    );
+    if config.machines != 3 {
+        line.push_str(&format!(" --machines {}", config.machines));
+    }
+    if config.topology != Topology::All {
+        line.push_str(&format!(" --topology {}", config.topology));
+    }
+    line.push_str(&format!(
+        " --sides {} --duration {} --speed {} --latency {}ns --jitter {}ns --start-ns {} --inbox-cap {inbox_cap} --link-cap {link_cap}",
         config.sides,
         config.duration_ns as f64 / 1e9,
         config.speed,
         config.latency_ns,
         config.jitter_ns,
         config.start_ns,
-    );
+    ));
     if !faults.as_slice().is_empty() {
         line.push_str(&format!(" --faults '{faults}'"));
     }
     line
 }
 
+/// The run's rates, comma-separated.
+fn rates_text<const M: usize>(config: &Config<M>) -> String {
+    let rates: Vec<String> = config
+        .rates
+        .iter()
+        .take(usize::from(config.machines))
+        .map(u32::to_string)
+        .collect();
+    rates.join(",")
+}
+
 /// The simulator's configuration from the command line, with the seed
 /// drawn when none was given.
-fn config(args: &SimArgs) -> Result<Config> {
+pub fn config(args: &SimArgs) -> Result<Config<WIDE>> {
     let model = &args.model;
     let seed = model.seed_or_random();
+    let n = model.machines;
+    let rates = model.rates.resolve(seed, n);
+    if rates.len() != usize::from(n) {
+        bail!(
+            "--rates gives {} rates for {n} machines; give one per machine",
+            rates.len()
+        );
+    }
+    if let Some(id) = args.faults.highest_machine()
+        && id.get() >= n
+    {
+        bail!(
+            "--faults names machine {id}, but the run has {n} machines (ids 0 to {})",
+            n - 1
+        );
+    }
     let config = Config {
         seed,
-        rates: model
-            .rates
-            .resolve(seed, 3)
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("--rates must give three rates for `sim`"))?,
+        rates: std::array::from_fn(|i| rates.get(i).copied().unwrap_or(0)),
+        machines: n,
+        topology: model.topology,
         sides: model.sides(),
         duration_ns: (model.duration * 1e9).round() as u64,
         latency_ns: nanos(args.latency, "--latency")?,
@@ -63,17 +108,23 @@ fn config(args: &SimArgs) -> Result<Config> {
 /// `out` when given.
 fn execute(
     args: &SimArgs,
-    config: Config,
-    sink: Option<CsvSink>,
+    config: Config<WIDE>,
+    sink: Option<CsvLogs>,
     out: Option<&Path>,
-) -> Result<(Params, Outcome)> {
+) -> Result<Outcome> {
+    let job = CliJob {
+        run: Written::of(args),
+        config,
+        faults: args.faults.clone(),
+        sink,
+        digest: args.digest,
+    };
     let caps = Caps::of(args);
-    let run = simulate(config, args.faults.clone(), caps, sink, args.digest)?;
-    let params = params(args, &config, &run.report, run.acted.clone());
+    let run = on_sim_thread(move || with_width(caps, config.machines, job))???;
     if let Some(dir) = out {
-        params.write(dir)?;
+        run.params.write(dir)?;
     }
-    Ok((params, run))
+    Ok(run)
 }
 
 /// Simulates the run `args` describe into `out`, logs and `params.json`,
@@ -81,66 +132,108 @@ fn execute(
 pub fn write_quietly(args: &SimArgs, out: &Path) -> Result<()> {
     let config = config(args)?;
     rundir::create(out)?;
-    let sink = CsvSink::create(out)?;
+    let sink = CsvLogs::create(out, config.machines)?;
     execute(args, config, Some(sink), Some(out)).map(drop)
 }
 
 /// Simulates the run `args` describe in memory and analyses it, writing
-/// nothing: one trial of a study's simulator at scale. The simulator keeps
-/// its queues on the stack: call it on a thread with
-/// [`SIM_STACK_BYTES`] of stack.
+/// nothing: one trial of a study's simulator at scale.
 pub fn analyse_in_memory(args: &SimArgs) -> Result<Analysis> {
     let config = config(args)?;
-    let (report, rows, acted) = with_caps(
-        Caps::of(args),
-        RowsJob {
-            config,
-            faults: args.faults.clone(),
-        },
-    )??;
+    let job = RowsJob {
+        run: Written::of(args),
+        config,
+        faults: args.faults.clone(),
+    };
+    let (params, rows) = with_width(Caps::of(args), config.machines, job)??;
     // A log per machine, even one that recorded nothing.
     let mut logs = rows.0;
-    logs.resize_with(config.rates.len(), Vec::new);
+    logs.resize_with(usize::from(config.machines), Vec::new);
     let run = Run {
-        params: params(args, &config, &report, acted),
+        params,
         logs,
         bad_lines: Default::default(),
     };
     Ok(Analysis::of(Path::new(""), run))
 }
 
-/// A simulated run into memory: its report, its rows and the faults that acted.
+/// A simulated run into memory: its `params.json` and its rows.
 struct RowsJob {
-    config: Config,
+    run: Written,
+    config: Config<WIDE>,
     faults: Faults,
 }
 
 impl SimJob for RowsJob {
-    type Output = Result<(Report, Rows, Vec<FaultSummary>)>;
-    fn run<const INBOX: usize, const LINK: usize>(self) -> Self::Output {
-        let mut sim = Sim::<INBOX, LINK>::new(self.config, self.faults)
-            .context("invalid model parameters")?;
+    type Output = Result<(Params, Rows)>;
+    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
+        self,
+    ) -> Self::Output
+    where
+        Width<M, C>: SimWidth,
+    {
+        let config = self.config.to_width::<M>()?;
+        let mut sim = built::<INBOX, LINK, M, C>(config, self.faults)?;
         let mut rows = Rows::default();
         let report = sim.run(&mut rows)?;
         let acted = FaultSummary::acted(sim.faults(), sim.missed_faults());
-        Ok((report, rows, acted))
+        Ok((self.run.params(&config, &report, acted), rows))
     }
 }
 
-/// `params.json` of the run `args` describe, simulated as `config` with
-/// `report`, and the faults that `acted`.
-fn params(args: &SimArgs, config: &Config, report: &Report, acted: Vec<FaultSummary>) -> Params {
-    let caps = Caps::of(args);
-    let mut params = Params::sim(
-        config,
-        rate_range(&args.model.rates),
-        args.model.duration,
-        caps.inbox,
-        caps.link,
-    );
-    params.summarise(report);
-    params.faults = Some(acted);
-    params
+/// A simulator of `config` with `faults`, built in its allocation.
+pub fn built<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
+    config: Config<M>,
+    faults: Faults,
+) -> Result<Box<Sim<INBOX, LINK, Standard, M, C>>>
+where
+    Width<M, C>: SimWidth,
+{
+    let mut sim = in_place::zeroed::<Sim<INBOX, LINK, Standard, M, C>>();
+    sim.reset(config, faults)
+        .context("invalid model parameters")?;
+    Ok(sim)
+}
+
+/// What `params.json` says of a run beyond its `Config`, as the command
+/// line gave it.
+#[derive(Debug, Clone, Copy)]
+struct Written {
+    /// The range the rates were drawn from, if they were.
+    rate_range: Option<[u32; 2]>,
+    /// `--duration`, as given.
+    duration_s: f64,
+    caps: Caps,
+}
+
+impl Written {
+    fn of(args: &SimArgs) -> Self {
+        Self {
+            rate_range: rate_range(&args.model.rates),
+            duration_s: args.model.duration,
+            caps: Caps::of(args),
+        }
+    }
+
+    /// `params.json` of the run simulated as `config` with `report`, and
+    /// the faults that `acted`.
+    fn params<const M: usize>(
+        &self,
+        config: &Config<M>,
+        report: &Report<M>,
+        acted: Vec<FaultSummary>,
+    ) -> Params {
+        let mut params = Params::sim(
+            config,
+            self.rate_range,
+            self.duration_s,
+            self.caps.inbox,
+            self.caps.link,
+        );
+        params.summarise(report);
+        params.faults = Some(acted);
+        params
+    }
 }
 
 /// The range the rates are drawn from, for `params.json`; `None` when given.
@@ -155,7 +248,6 @@ fn rate_range(rates: &Rates) -> Option<[u32; 2]> {
 pub fn run(args: &SimArgs) -> Result<()> {
     let model = &args.model;
     model.check().map_err(anyhow::Error::msg)?;
-    model.only_three("sim").map_err(anyhow::Error::msg)?;
     let config = config(args)?;
     // The directory first: a run that cannot be written prints nothing else.
     let out = match (&model.out, args.no_log) {
@@ -167,13 +259,17 @@ pub fn run(args: &SimArgs) -> Result<()> {
         rundir::create(dir)?;
     }
     let sink = match (&out, args.no_log) {
-        (Some(dir), false) => Some(CsvSink::create(dir)?),
+        (Some(dir), false) => Some(CsvLogs::create(dir, config.machines)?),
         _ => None,
     };
     outln!("seed {}", config.seed);
-    let [r0, r1, r2] = config.rates;
+    let shape = match (config.machines, config.topology) {
+        (3, Topology::All) => String::new(),
+        (n, topology) => format!("{n} machines, topology {topology}, "),
+    };
     outln!(
-        "sim: rates {r0},{r1},{r2} ({}), die of {}, {} s, latency {}, jitter {}, speed {}",
+        "sim: {shape}rates {} ({}), die of {}, {} s, latency {}, jitter {}, speed {}",
+        rates_text(&config),
         match &model.rates {
             Rates::Range(r) => format!("drawn from {}..={}", r.start(), r.end()),
             Rates::Exact(_) => "given".to_owned(),
@@ -192,19 +288,19 @@ pub fn run(args: &SimArgs) -> Result<()> {
         replay(&config, args.inbox_cap, args.link_cap, &args.faults)
     );
 
-    let (_, run) = execute(args, config, sink, out.as_deref())?;
-    let (report, elapsed) = (run.report, run.elapsed);
-    print_table(&report);
+    let run = execute(args, config, sink, out.as_deref())?;
+    outln!("{}", run.table);
     for fault in &run.missed {
         outln!(
             "fault `{fault}` had no effect: its machine had ended, or its link was closed or full"
         );
     }
-    let ticks: u64 = report.machines.iter().map(|m| m.tally.ticks).sum();
+    let elapsed = run.elapsed;
     outln!(
-        "simulated {ticks} machine-ticks in {:.3} s: {:.2} M machine-ticks/s{}",
+        "simulated {} machine-ticks in {:.3} s: {:.2} M machine-ticks/s{}",
+        run.ticks,
         elapsed.as_secs_f64(),
-        ticks as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6,
+        run.ticks as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6,
         if args.no_log { " (no log)" } else { "" },
     );
     if let Some(digest) = run.digest {
@@ -265,96 +361,140 @@ impl Caps {
 /// What one simulated run gave.
 #[derive(Debug)]
 struct Outcome {
-    report: Report,
+    /// Its `params.json`.
+    params: Params,
+    /// The table of machines and links it prints.
+    table: String,
+    /// Ticks of every machine.
+    ticks: u64,
     /// The log's digest, when asked for.
     digest: Option<u64>,
     /// The time the run took, its logs written (to the kernel, not synced).
     elapsed: Duration,
     /// Faults that found nothing to act on, as written.
     missed: Vec<String>,
-    /// The faults that acted, for `params.json`.
-    acted: Vec<FaultSummary>,
 }
 
-/// Runs the simulator on a thread with room for its fixed-capacity queues on
-/// the stack, at the capacities in `caps`.
-fn simulate(
-    config: Config,
-    faults: Faults,
-    caps: Caps,
-    sink: Option<CsvSink>,
-    digest: bool,
-) -> Result<Outcome> {
-    let job = CliJob {
-        config,
-        faults,
-        sink,
-        digest,
-    };
+/// Runs `work` on a thread of its own with [`SIM_STACK_BYTES`] of stack.
+fn on_sim_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     std::thread::Builder::new()
         .name("sim".to_owned())
         .stack_size(SIM_STACK_BYTES)
-        .spawn(move || with_caps(caps, job))
+        .spawn(work)
         .context("cannot start the simulator thread")?
         .join()
-        .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))??
+        .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))
 }
 
 /// Work for a simulator whose capacities are const generics: [`with_caps`]
-/// picks the built-in instance that matches the run-time choice.
+/// and [`with_width`] pick the built-in instance that matches the run-time
+/// choice.
 pub trait SimJob {
     /// What the work gives.
     type Output;
-    /// Does the work with `Sim<INBOX, LINK>`.
-    fn run<const INBOX: usize, const LINK: usize>(self) -> Self::Output;
+    /// Does the work with `Sim<INBOX, LINK, Standard, M, C>`: up to `M`
+    /// machines with `C` connection slots each.
+    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
+        self,
+    ) -> Self::Output
+    where
+        Width<M, C>: SimWidth;
 }
 
-/// Runs `job` at `caps`: one arm per entry of [`INBOX_CAPS`].
-pub fn with_caps<J: SimJob>(caps: Caps, job: J) -> Result<J::Output> {
+/// Runs `job` at `caps` for a run of `machines`: three machines in the
+/// simulator of three (the exercise's, and the firmware's), more in the one
+/// of sixteen.
+pub fn with_width<J: SimJob>(caps: Caps, machines: u8, job: J) -> Result<J::Output> {
+    match machines {
+        3 => with_caps::<3, CONNS, J>(caps, job),
+        4..=MACHINES_MAX => with_caps::<WIDE, WIDE, J>(caps, job),
+        other => bail!("a simulated run has 3 to {MACHINES_MAX} machines, not {other}"),
+    }
+}
+
+/// Runs `job` at `caps` with up to `M` machines: one arm per entry of
+/// [`INBOX_CAPS`].
+pub fn with_caps<const M: usize, const C: usize, J: SimJob>(caps: Caps, job: J) -> Result<J::Output>
+where
+    Width<M, C>: SimWidth,
+{
     match caps.inbox {
-        4 => with_link::<4, J>(caps.link, job),
-        16 => with_link::<16, J>(caps.link, job),
-        64 => with_link::<64, J>(caps.link, job),
-        INBOX_CAP => with_link::<INBOX_CAP, J>(caps.link, job),
+        4 => with_link::<4, M, C, J>(caps.link, job),
+        16 => with_link::<16, M, C, J>(caps.link, job),
+        64 => with_link::<64, M, C, J>(caps.link, job),
+        INBOX_CAP => with_link::<INBOX_CAP, M, C, J>(caps.link, job),
         other => bail!("--inbox-cap {other} is not built in; choose one of {INBOX_CAPS:?}"),
     }
 }
 
 /// Picks the link capacity: one arm per entry of [`LINK_CAPS`].
-fn with_link<const INBOX: usize, J: SimJob>(link: usize, job: J) -> Result<J::Output> {
+fn with_link<const INBOX: usize, const M: usize, const C: usize, J: SimJob>(
+    link: usize,
+    job: J,
+) -> Result<J::Output>
+where
+    Width<M, C>: SimWidth,
+{
     Ok(match link {
-        2 => job.run::<INBOX, 2>(),
-        8 => job.run::<INBOX, 8>(),
-        16 => job.run::<INBOX, 16>(),
-        LINK_CAP => job.run::<INBOX, LINK_CAP>(),
+        2 => job.run::<INBOX, 2, M, C>(),
+        8 => job.run::<INBOX, 8, M, C>(),
+        16 => job.run::<INBOX, 16, M, C>(),
+        LINK_CAP => job.run::<INBOX, LINK_CAP, M, C>(),
         other => bail!("--link-cap {other} is not built in; choose one of {LINK_CAPS:?}"),
     })
 }
 
 /// `scalemodel sim`'s run: into the CSV logs, the digest, both or neither.
 struct CliJob {
-    config: Config,
+    run: Written,
+    config: Config<WIDE>,
     faults: Faults,
-    sink: Option<CsvSink>,
+    sink: Option<CsvLogs>,
     digest: bool,
 }
 
 impl SimJob for CliJob {
     type Output = Result<Outcome>;
-    fn run<const INBOX: usize, const LINK: usize>(self) -> Result<Outcome> {
-        simulate_with::<INBOX, LINK>(self.config, self.faults, self.sink, self.digest)
+    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
+        self,
+    ) -> Result<Outcome>
+    where
+        Width<M, C>: SimWidth,
+    {
+        let config = self.config.to_width::<M>()?;
+        let mut sim = built::<INBOX, LINK, M, C>(config, self.faults)?;
+        let sink = self.sink.map(CsvLogs::start::<M>).transpose()?;
+        let started = Instant::now();
+        let (report, digest) = run_into(&mut *sim, sink, self.digest)?;
+        // Counted until the writer has handed the kernel every line: the
+        // records still queued for it are part of the run's cost.
+        let elapsed = started.elapsed();
+        let acted = FaultSummary::acted(sim.faults(), sim.missed_faults());
+        let missed = sim
+            .faults()
+            .as_slice()
+            .iter()
+            .zip(sim.missed_faults())
+            .filter(|&(_, &missed)| missed)
+            .map(|(fault, _)| fault.to_string())
+            .collect();
+        Ok(Outcome {
+            params: self.run.params(&config, &report, acted),
+            table: table(&report, config.topology),
+            ticks: report.machines().iter().map(|m| m.tally.ticks).sum(),
+            digest,
+            elapsed,
+            missed,
+        })
     }
 }
 
-/// One run of `Sim<INBOX, LINK>`, into the CSV logs, the digest, both or neither.
-fn simulate_with<const INBOX: usize, const LINK: usize>(
-    config: Config,
-    faults: Faults,
-    sink: Option<CsvSink>,
+/// Runs `sim` into the CSV logs, the digest, both or neither.
+fn run_into<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
+    sim: &mut Sim<INBOX, LINK, Standard, M, C>,
+    sink: Option<CsvSink<M>>,
     digest: bool,
-) -> Result<Outcome> {
-    let mut sim = Sim::<INBOX, LINK>::new(config, faults).context("invalid model parameters")?;
-    let started = Instant::now();
+) -> Result<(Report<M>, Option<u64>)> {
     let (report, digest, csv) = match (sink, digest) {
         (Some(csv), true) => {
             let mut tee = Tee(csv, DigestSink::new());
@@ -375,30 +515,12 @@ fn simulate_with<const INBOX: usize, const LINK: usize>(
     if let Some(csv) = csv {
         csv.finish()?;
     }
-    // Counted until the writer has handed the kernel every line: the
-    // records still queued for it are part of the run's cost.
-    let elapsed = started.elapsed();
-    let acted = FaultSummary::acted(sim.faults(), sim.missed_faults());
-    let missed = sim
-        .faults()
-        .as_slice()
-        .iter()
-        .zip(sim.missed_faults())
-        .filter(|&(_, &missed)| missed)
-        .map(|(fault, _)| fault.to_string())
-        .collect();
-    Ok(Outcome {
-        report,
-        digest,
-        elapsed,
-        missed,
-        acted,
-    })
+    Ok((report, digest))
 }
 
 /// Refuses a `--start-ns` so late that the run's `system_ns` would pass
 /// `u64::MAX` (in the year 2554): the log would then lie about the times.
-fn check_start(config: &Config) -> Result<()> {
+fn check_start<const M: usize>(config: &Config<M>) -> Result<()> {
     /// Room after the model's end for late ticks and the closing exchange.
     const END_SLACK_NS: u64 = 3_600 * 1_000_000_000;
     let span = (config.duration_ns / u64::from(config.speed)).saturating_add(END_SLACK_NS);
@@ -426,8 +548,9 @@ fn nanos(d: Duration, flag: &str) -> Result<u64> {
     u64::try_from(d.as_nanos()).with_context(|| format!("{flag} is too long"))
 }
 
-fn print_table(report: &Report) {
-    outln!(
+/// The table `sim` prints: each machine, how each ended, the links.
+fn table<const M: usize>(report: &Report<M>, topology: Topology) -> String {
+    let mut lines = vec![format!(
         "{:>7} {:>4} {:>7} {:>8} {:>6} {:>8} {:>9} {:>11} {:>8}",
         "machine",
         "rate",
@@ -438,11 +561,10 @@ fn print_table(report: &Report) {
         "max queue",
         "final clock",
         "max jump"
-    );
-    for id in MachineId::ALL {
-        let m = &report.machines[id.index()];
+    )];
+    for (id, m) in MachineId::all(MACHINES_MAX).zip(report.machines()) {
         let t = &m.tally;
-        outln!(
+        lines.push(format!(
             "{:>7} {:>4} {:>7} {:>8} {:>6} {:>8} {:>9} {:>11} {:>8}",
             id.get(),
             m.rate,
@@ -453,45 +575,45 @@ fn print_table(report: &Report) {
             t.max_queue,
             t.clock,
             t.max_jump
-        );
+        ));
         if m.stalls > 0 || m.held > 0 {
-            outln!(
+            lines.push(format!(
                 "        machine {id}: stalled {} times ({:.3} s) on a full link; its inbox filled {} times",
                 m.stalls,
                 m.stalled_ns as f64 / 1e9,
                 m.held
-            );
+            ));
         }
     }
-    let ends: Vec<String> = MachineId::ALL
-        .iter()
-        .map(|&id| format!("machine {id} {}", end_words(&report.machines[id.index()])))
+    let ends: Vec<String> = (MachineId::all(MACHINES_MAX).zip(report.machines()))
+        .map(|(id, m)| format!("machine {id} {}", end_words(m)))
         .collect();
-    outln!("ends: {}", ends.join("; "));
-    let unbalanced = report.links.iter().filter(|l| !l.balanced()).count();
-    let in_flight: u64 = report.links.iter().map(|l| l.in_flight).sum();
-    let queued: u64 = report.links.iter().map(|l| l.queued).sum();
-    outln!(
+    lines.push(format!("ends: {}", ends.join("; ")));
+    // The run's model links, and any other that carried a message (a bug).
+    let n = report.machines().len();
+    let links: Vec<_> = report
+        .links()
+        .filter(|l| rundir::is_model_link(n, topology, l.from.get(), l.to.get()) || l.sent > 0)
+        .collect();
+    let unbalanced = links.iter().filter(|l| !l.balanced()).count();
+    let in_flight: u64 = links.iter().map(|l| l.in_flight).sum();
+    let queued: u64 = links.iter().map(|l| l.queued).sum();
+    lines.push(format!(
         "links: {queued} messages left in inboxes, {in_flight} in flight, {} of {} links balanced",
-        report.links.len() - unbalanced,
-        report.links.len()
-    );
-    for l in report.links.iter().filter(|l| l.lost > 0) {
-        outln!(
+        links.len() - unbalanced,
+        links.len()
+    ));
+    for l in report.links().filter(|l| l.lost > 0) {
+        lines.push(format!(
             "        link {}->{}: {} of {} sent lost ({} received, {} queued, {} in flight)",
-            l.from,
-            l.to,
-            l.lost,
-            l.sent,
-            l.received,
-            l.queued,
-            l.in_flight
-        );
+            l.from, l.to, l.lost, l.sent, l.received, l.queued, l.in_flight
+        ));
     }
+    lines.join("\n")
 }
 
 /// How a machine ended, in the words `params.json` uses, with the time of a crash.
-fn end_words(m: &MachineReport) -> String {
+fn end_words<const M: usize>(m: &MachineReport<M>) -> String {
     match (m.end(), m.crashed_at_model_ns) {
         (Some(End::Crashed), Some(at_model_ns)) => {
             format!("crashed at {} s", at_model_ns as f64 / 1e9)
@@ -514,6 +636,29 @@ mod tests {
         config
     }
 
+    /// `config` simulated at `caps` into `logs` and the digest as asked, on
+    /// a thread of its own as `sim` does.
+    fn simulate(
+        config: Config,
+        faults: Faults,
+        caps: Caps,
+        logs: Option<CsvLogs>,
+        digest: bool,
+    ) -> Result<Outcome> {
+        let job = CliJob {
+            run: Written {
+                rate_range: None,
+                duration_s: config.duration_ns as f64 / 1e9,
+                caps,
+            },
+            config: config.to_width()?,
+            faults,
+            sink: logs,
+            digest,
+        };
+        on_sim_thread(move || with_width(caps, config.machines, job))??
+    }
+
     #[test]
     fn every_built_in_capacity_runs_and_a_small_inbox_fills() {
         for inbox in INBOX_CAPS {
@@ -522,14 +667,18 @@ mod tests {
                 let run =
                     simulate(config(1, [1, 6, 6], 30), Faults::none(), caps, None, true).unwrap();
                 assert!(run.digest.is_some());
-                let slow = &run.report.machines[0];
+                let slow = &run.params.machines[0];
                 // Records show the inbox after the take: a full inbox of C logs C - 1.
-                assert!((slow.tally.max_queue as usize) < inbox, "{caps:?}");
+                assert!((slow.max_queue as usize) < inbox, "{caps:?}");
                 if inbox == 4 {
-                    assert_eq!(slow.tally.max_queue, 3, "{caps:?}");
+                    assert_eq!(slow.max_queue, 3, "{caps:?}");
                     assert!(slow.held > 0, "{caps:?}");
                 }
-                assert!(run.report.links.iter().all(|l| l.balanced()), "{caps:?}");
+                assert_eq!(run.params.links.len(), 6);
+                assert!(
+                    run.params.links.iter().all(|l| l.balance().is_ok()),
+                    "{caps:?}"
+                );
             }
         }
         let caps = Caps { inbox: 5, link: 8 };
@@ -548,7 +697,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("/dev/full", dir.path().join("machine-2.csv")).unwrap();
-        let csv = CsvSink::create(dir.path()).unwrap();
+        let csv = CsvLogs::create(dir.path(), 3).unwrap();
         let err = simulate(
             config(4, [6, 6, 6], 600),
             Faults::none(),
@@ -570,7 +719,7 @@ mod tests {
         };
         let config = config(3, [2, 5, 6], 20);
         let dir = tempfile::tempdir().unwrap();
-        let csv = CsvSink::create(dir.path()).unwrap();
+        let csv = CsvLogs::create(dir.path(), 3).unwrap();
         let logged = simulate(config, Faults::none(), caps, Some(csv), true).unwrap();
         let bare = simulate(config, Faults::none(), caps, None, true).unwrap();
         assert_eq!(logged.digest, bare.digest);
@@ -583,7 +732,7 @@ mod tests {
 
         // Without stalls every tick runs on schedule, so simulation order is
         // (model time, machine id): rebuild it from the three files.
-        assert!(logged.report.machines.iter().all(|m| m.stalls == 0));
+        assert!(logged.params.machines.iter().all(|m| m.stalls == 0));
         let mut lines: Vec<(u64, u8, String)> = Vec::new();
         for id in MachineId::ALL {
             let text = std::fs::read_to_string(dir.path().join(rundir::log_name(id))).unwrap();

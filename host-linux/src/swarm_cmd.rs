@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use scalemodel_core::End;
 use scalemodel_core::fault::{Fault, Faults};
+use scalemodel_core::node::CONNS;
 use scalemodel_core::node::CloseReason;
 use scalemodel_core::rng::{self, JumpTable, Stream, Streams};
-use scalemodel_core::sim::{Config, Report, Sim};
-use scalemodel_core::{MachineId, N};
+use scalemodel_core::sim::{Config, Report, Sim, Standard};
+use scalemodel_core::{MACHINES_MAX, MachineId, N};
+use scalemodel_mio::in_place::{SimWidth, Width};
 
 use crate::check::Checker;
 use crate::cli::{Shard, SwarmArgs, SwarmCommand, SwarmSubcommand};
@@ -31,7 +33,7 @@ use summary::{FAILURES_KEPT, Failure, Summary, Wall};
 pub mod merge;
 mod rows;
 pub mod summary;
-use crate::sim_cmd::{Caps, SimJob, replay, with_caps};
+use crate::sim_cmd::{Caps, SimJob, built, replay, with_caps};
 
 /// The small capacities a case picks from, so that every bound is hit.
 const INBOX_CAPS: [usize; 3] = [4, 16, 64];
@@ -208,7 +210,12 @@ impl Tally {
         }
     }
 
-    fn of(faults: &Faults, missed: &[bool], report: &Report, records: u64) -> Self {
+    fn of<const M: usize>(
+        faults: &Faults,
+        missed: &[bool],
+        report: &Report<M>,
+        records: u64,
+    ) -> Self {
         let mut t = Self {
             cases: 1,
             records,
@@ -226,11 +233,11 @@ impl Tally {
                 t.faults[k] += 1;
             }
         }
-        for l in &report.links {
+        for l in report.links() {
             t.messages += l.sent;
             t.lost += l.lost;
         }
-        for m in &report.machines {
+        for m in report.machines() {
             t.held += m.held;
             t.stalls += m.stalls;
             let k = match m.end() {
@@ -253,7 +260,7 @@ impl Tally {
 /// table that makes each seed's random streams.
 #[derive(Default)]
 pub struct Worker {
-    sims: HashMap<(usize, usize), Box<dyn Any>>,
+    sims: HashMap<(usize, usize, usize), Box<dyn Any>>,
     rows: CaseRows,
     checker: Checker,
     jumps: Box<JumpTable>,
@@ -283,7 +290,9 @@ fn check_case_at(swarm_seed: u64, index: u64, worker: &mut Worker) -> Verdict {
 /// [`check_case_with`], `streams` being `Streams::new` of the case's seed.
 fn check_case_streams(case: &Case, streams: &Streams, worker: &mut Worker) -> Verdict {
     let job = CaseJob(case.clone(), streams, worker);
-    match catch_unwind(AssertUnwindSafe(|| with_caps(case.caps, job))) {
+    match catch_unwind(AssertUnwindSafe(|| {
+        with_caps::<N, CONNS, _>(case.caps, job)
+    })) {
         Ok(Ok(verdict)) => verdict,
         Ok(Err(e)) => Err(format!("{e:#}")),
         Err(panic) => {
@@ -302,12 +311,16 @@ struct CaseJob<'w>(Case, &'w Streams, &'w mut Worker);
 impl SimJob for CaseJob<'_> {
     type Output = Verdict;
 
-    fn run<const INBOX: usize, const LINK: usize>(self) -> Verdict {
+    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(self) -> Verdict
+    where
+        Width<M, C>: SimWidth,
+    {
         let Case {
             config,
             caps,
             faults,
         } = self.0;
+        let config = config.to_width::<M>().map_err(|e| e.to_string())?;
         let streams = self.1;
         let Worker {
             sims,
@@ -315,9 +328,11 @@ impl SimJob for CaseJob<'_> {
             checker,
             ..
         } = self.2;
+        type Simulator<const I: usize, const L: usize, const M: usize, const C: usize> =
+            Sim<I, L, Standard, M, C>;
         let sim = match sims
-            .get_mut(&(INBOX, LINK))
-            .and_then(|s| s.downcast_mut::<Sim<INBOX, LINK>>())
+            .get_mut(&(INBOX, LINK, M))
+            .and_then(|s| s.downcast_mut::<Simulator<INBOX, LINK, M, C>>())
         {
             Some(sim) => {
                 sim.reset_with(config, faults, streams)
@@ -325,14 +340,15 @@ impl SimJob for CaseJob<'_> {
                 sim
             }
             None => {
-                let sim = Sim::<INBOX, LINK>::new(config, faults).map_err(|e| e.to_string())?;
-                let slot = sims.entry((INBOX, LINK)).insert_entry(Box::new(sim));
+                let sim =
+                    built::<INBOX, LINK, M, C>(config, faults).map_err(|e| format!("{e:#}"))?;
+                let slot = sims.entry((INBOX, LINK, M)).insert_entry(sim);
                 slot.into_mut()
-                    .downcast_mut::<Sim<INBOX, LINK>>()
+                    .downcast_mut::<Simulator<INBOX, LINK, M, C>>()
                     .ok_or("a worker's simulator is of another type (a bug)")?
             }
         };
-        rows.clear();
+        rows.clear(config.machines);
         let report = sim.run(rows).map_err(|e| e.to_string())?;
         let duration_s = config.duration_ns as f64 / 1e9;
         let mut params = Params::sim(&config, None, duration_s, caps.inbox, caps.link);
@@ -347,8 +363,8 @@ impl SimJob for CaseJob<'_> {
         }
         // Each node's report made once: why each link ended, and what a
         // receiver counted as it closed.
-        let peers = sim.nodes().each_ref().map(|n| n.report().peers);
-        let why = peers.map(|p| p.map(|p| p.lost));
+        let peers: Vec<_> = sim.nodes().iter().map(|n| n.report().peers).collect();
+        let why: Vec<_> = peers.iter().map(|p| p.map(|p| p.lost)).collect();
         check_ends(sim.faults(), sim.missed_faults(), &report, &why)?;
         let records = rows.logs().iter().map(|r| r.len() as u64).sum();
         let mut tally = Tally::of(sim.faults(), sim.missed_faults(), &report, records);
@@ -359,21 +375,23 @@ impl SimJob for CaseJob<'_> {
 
 /// What the checker cannot see in `params.json`: a machine that never
 /// ended, and why each link ended, against the faults that acted.
-fn check_ends(
+fn check_ends<const M: usize>(
     faults: &Faults,
     missed: &[bool],
-    report: &Report,
-    why: &[[Option<CloseReason>; N]; N],
+    report: &Report<M>,
+    why: &[[Option<CloseReason>; M]],
 ) -> Result<(), String> {
-    for id in MachineId::ALL {
-        if report.machines[id.index()].end().is_none() {
+    for (id, m) in MachineId::all(MACHINES_MAX).zip(report.machines()) {
+        if m.end().is_none() {
             return Err(format!("machine {id} never ended"));
         }
     }
     let acted = FaultSummary::acted(faults, missed);
-    for me in MachineId::ALL {
-        for peer in [me.plus(1, 3), me.plus(2, 3)] {
-            let reason = why[me.index()][peer.index()];
+    for (me, why) in MachineId::all(MACHINES_MAX).zip(why) {
+        for (peer, &reason) in MachineId::all(MACHINES_MAX).zip(why).take(why.len()) {
+            if peer == me || peer.index() >= report.machines().len() {
+                continue;
+            }
             if let Some(e) = link_end_unexplained(&acted, me.get(), peer.get(), reason) {
                 return Err(e);
             }

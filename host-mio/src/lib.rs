@@ -10,6 +10,7 @@
 
 mod clockmap;
 mod host;
+pub mod in_place;
 mod node;
 mod socket;
 pub mod timer;

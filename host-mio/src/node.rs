@@ -45,9 +45,8 @@ use crate::socket::Socket;
 use crate::timer::Timer;
 use crate::wake::{Margin, Wait};
 
-pub use in_place::Capacity;
+pub use crate::in_place::Capacity;
 
-mod in_place;
 mod serve;
 #[cfg(test)]
 mod tests;
@@ -234,7 +233,7 @@ impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
         // RSS, and the whole allocation, the inbox's never-used storage
         // included.
         let now_ns = timer.now_ns();
-        let core = in_place::boxed::<M, C>(config.node, now_ns)?;
+        let core = crate::in_place::boxed::<M, C>(config.node, now_ns)?;
         Ok(Self {
             core,
             peers: config.peers,

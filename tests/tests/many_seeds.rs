@@ -46,7 +46,7 @@ fn every_seed_obeys_every_rule() {
                 .map(|v| format!("  {v}\n"))
                 .collect::<String>()
         );
-        assert!(report.links.iter().all(|l| l.balanced()));
+        assert!(report.links().all(|l| l.balanced()));
         checked += rows.0.iter().map(Vec::len).sum::<usize>();
     }
     assert!(checked > 100_000, "only {checked} events checked");
@@ -59,8 +59,8 @@ fn tiny_queues_do_fill_and_stall() {
     let (mut held, mut stalls) = (0, 0);
     for seed in (0..SEEDS).step_by(4) {
         let (_, _, report) = simulate::<4, 2>(config(seed));
-        held += report.machines.iter().map(|m| m.held).sum::<u64>();
-        stalls += report.machines.iter().map(|m| m.stalls).sum::<u64>();
+        held += report.machines().iter().map(|m| m.held).sum::<u64>();
+        stalls += report.machines().iter().map(|m| m.stalls).sum::<u64>();
     }
     assert!(held > 100 && stalls > 100, "held {held}, stalls {stalls}");
 }

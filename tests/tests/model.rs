@@ -18,7 +18,7 @@ fn the_slow_machine_inbox_grows_without_bound() {
             config.sides = 4;
             config.duration_ns = secs * 1_000_000_000;
             let (_, _, report) = simulate::<1024, 256>(config);
-            let slow = report.machines[0];
+            let slow = report.machines()[0];
             let expect = GROWTH_PER_S * secs as f64;
             let got = f64::from(slow.tally.max_queue);
             assert!(
@@ -36,7 +36,7 @@ fn the_slow_machine_inbox_grows_without_bound() {
 fn with_the_defaults_the_slow_clock_jumps_and_the_fast_ones_barely_do() {
     for seed in 0..5 {
         let (_, _, report) = simulate::<1024, 256>(Config::new(seed, [1, 6, 6]));
-        let [slow, fast1, fast2] = report.machines.map(|m| m.tally.max_jump);
+        let [slow, fast1, fast2] = [0, 1, 2].map(|i| report.machines()[i].tally.max_jump);
         assert!(
             slow > 2 * fast1.max(fast2),
             "seed {seed}: jumps {slow} vs {fast1}, {fast2}"

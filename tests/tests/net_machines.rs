@@ -213,12 +213,20 @@ fn bad_machine_and_topology_flags_are_refused_by_name() {
             "--sides 5 must exceed --machines 5",
         ),
         (
-            &["sim", "--machines", "5"],
-            "`sim` runs three machines under the topology `all` only",
+            &["sim", "--machines", "5", "--rates", "1,2,3"],
+            "--rates gives 3 rates, but --machines is 5",
         ),
         (
-            &["sim", "--topology", "ring"],
-            "`sim` runs three machines under the topology `all` only",
+            &[
+                "sim",
+                "--machines",
+                "16",
+                "--topology",
+                "ring",
+                "--sides",
+                "16",
+            ],
+            "--sides 16 must exceed --machines 16",
         ),
     ];
     for (args, says) in cases {

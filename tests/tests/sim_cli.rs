@@ -214,15 +214,27 @@ fn faults_are_byte_identical_and_named_in_the_summary() {
 
 #[test]
 fn a_bad_fault_schedule_is_refused_by_name() {
-    let out = scalemodel()
-        .args(["sim", "--no-log", "--faults", "crash 3@2s"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("--faults") && err.contains("machine ids are 0, 1 and 2"),
-        "{err}"
+    let refused = |args: &[&str], says: &str| {
+        let out = scalemodel().args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} passed");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--faults") && err.contains(says), "{err}");
+    };
+    refused(
+        &["sim", "--no-log", "--faults", "crash 16@2s"],
+        "a machine id is a number from 0 to 15",
+    );
+    // An id the parser takes, beyond the run's machines.
+    refused(
+        &["sim", "--no-log", "--faults", "partition 1-3@2s..3s"],
+        "names machine 3, but the run has 3 machines (ids 0 to 2)",
+    );
+    refused(
+        &["sim", "--no-log", "--machines", "5", "--sides", "9"]
+            .into_iter()
+            .chain(["--faults", "garbage 2>5@1s"])
+            .collect::<Vec<_>>(),
+        "names machine 5, but the run has 5 machines (ids 0 to 4)",
     );
 }
 

@@ -1,10 +1,10 @@
 //! `scalemodel swarm` end to end: it passes, its shards add up, and a case's
 //! replay command reproduces the case exactly.
 
-use scalemodel::sim_cmd::{SimJob, with_caps};
+use scalemodel::sim_cmd::{SimJob, SimWidth, Width, with_width};
 use scalemodel::swarm_cmd::case;
 use scalemodel_core::digest::DigestSink;
-use scalemodel_core::sim::Sim;
+use scalemodel_core::sim::{Sim, Standard};
 use scalemodel_tests::scalemodel;
 
 fn swarm(args: &[&str]) -> (bool, String) {
@@ -75,8 +75,13 @@ struct Digest(scalemodel_core::sim::Config, scalemodel_core::fault::Faults);
 
 impl SimJob for Digest {
     type Output = u64;
-    fn run<const INBOX: usize, const LINK: usize>(self) -> u64 {
-        let mut sim = Sim::<INBOX, LINK>::new(self.0, self.1).expect("a valid case");
+    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(self) -> u64
+    where
+        Width<M, C>: SimWidth,
+    {
+        let config = self.0.to_width::<M>().expect("a case of three machines");
+        let mut sim =
+            Sim::<INBOX, LINK, Standard, M, C>::new(config, self.1).expect("a valid case");
         let mut digest = DigestSink::new();
         sim.run(&mut digest).expect("the case ends");
         digest.value()
@@ -93,7 +98,7 @@ fn a_cases_replay_command_reproduces_it_exactly() {
             continue;
         }
         checked += 1;
-        let want = with_caps(c.caps, Digest(c.config, c.faults.clone())).unwrap();
+        let want = with_width(c.caps, 3, Digest(c.config, c.faults.clone())).unwrap();
         let line = c.replay();
         let args = shell_words(&line);
         assert_eq!(args[..2], ["scalemodel", "sim"]);

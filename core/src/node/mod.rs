@@ -450,7 +450,7 @@ struct Pending<const M: usize> {
 /// A node's parameters, checked: [`Node::from_checked`] builds from them
 /// without a fallible step (see [`Node::checked`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checked(Config);
+pub struct Checked(pub(crate) Config);
 
 /// Figures gathered as the run goes.
 #[derive(Debug, Clone, Copy, Default)]

@@ -2,15 +2,17 @@
 
 use heapless::Vec;
 
-use super::{Carried, LINKS, Link, Network, Segment, Sim, link_ends, link_index};
+use super::{Carried, Link, Network, Segment, Sim, link_ends, link_index};
 use crate::fault::Fault;
 use crate::wire::MAX_FRAME_LEN;
-use crate::{MachineId, N, due_ns};
+use crate::{MachineId, due_ns};
 
 /// Bytes of one burst of garbage, its delimiter included.
 const GARBAGE_LEN: usize = 8;
 
-impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
+impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize>
+    Sim<INBOX, LINK, W, M, C>
+{
     /// The model time now, once the run started.
     pub(super) fn model_now(&self) -> Option<u64> {
         let start = self.start_ns?;
@@ -63,7 +65,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         if !self.has_spans {
             return t;
         }
-        let (from, to) = link_ends(l);
+        let (from, to) = link_ends::<M>(l);
         let mut t = t;
         // Each pass can only move t later, past one more span: bounded.
         for _ in 0..=self.faults.as_slice().len() {
@@ -110,8 +112,12 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let Some(&fault) = self.faults.as_slice().get(k) else {
             return;
         };
+        // A fault names a machine of the run (the schedule's parser and
+        // the host check it); one beyond is never live.
         let live = |m: MachineId| {
-            self.crashed[m.index()].is_none() && self.nodes[m.index()].status().is_none()
+            m.index() < self.n()
+                && self.crashed[m.index()].is_none()
+                && self.nodes[m.index()].status().is_none()
         };
         let hit = match fault {
             Fault::Crash { machine, .. } => {
@@ -131,7 +137,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 }
                 hit
             }
-            Fault::Garbage { from, to, .. } => self.inject_garbage(link_index(from, to)),
+            Fault::Garbage { from, to, .. } => {
+                let n = self.n();
+                from.index() < n && to.index() < n && self.inject_garbage(link_index::<M>(from, to))
+            }
             // Spans act where time is chosen: see `awake_at` and `deliverable_at`.
             Fault::Pause { machine, .. } => live(machine),
             Fault::Partition { .. } => true,
@@ -150,24 +159,24 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         // Its deadline and its incoming links are no longer candidates.
         self.next.node_changed(m);
         let report = self.nodes[m].report();
-        for peer in [id.plus(1, 3), id.plus(2, 3)] {
+        for peer in self.peers(m) {
             let p = report.peers[peer.index()];
-            let out = link_index(id, peer);
+            let out = link_index::<M>(id, peer);
             // Its outbox and its waiting sends die with it.
-            self.links[out].lost += p.unsent;
-            if self.links[out].ends.is_some() {
+            self.link_mut(out).lost += p.unsent;
+            if self.link(out).ends.is_some() {
                 self.shut(out);
             }
             // So does its inbox, and what came after its end.
-            let back = link_index(peer, id);
-            self.links[back].lost += p.queued + p.after_end;
+            let back = link_index::<M>(peer, id);
+            self.link_mut(back).lost += p.queued + p.after_end;
         }
     }
 
     /// Bytes that decode to no frame (a COBS code past the end, then the
     /// delimiter) go on link `l` now, behind what is already on it.
     fn inject_garbage(&mut self, l: usize) -> bool {
-        if self.links[l].ends.is_none() || self.links[l].closing {
+        if self.link(l).ends.is_none() || self.link(l).closing {
             return false; // no connection to corrupt
         }
         let mut bytes: Vec<u8, MAX_FRAME_LEN> = Vec::new();
@@ -180,14 +189,15 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             }
         }
         let delay = self.delay(l, Carried::Other);
-        let link: &mut Link<LINK> = &mut self.links[l];
-        let arrive_ns = link.arrival(self.now_ns, delay);
+        let now_ns = self.now_ns;
+        let link: &mut Link<LINK> = self.link_mut(l);
+        let arrive_ns = link.arrival(now_ns, delay);
         // A full link takes no garbage either: the fault then has no effect.
         let pushed = link
             .queue
             .push_back(Segment::new(arrive_ns, bytes, false))
             .is_ok();
-        self.carrying |= u8::from(pushed) << l;
+        self.carrying.insert_if(l, pushed);
         self.next.link_changed(l);
         pushed
     }
@@ -200,13 +210,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             .unwrap_or_default()
     }
 
-    /// Machines that crashed, with the model time of the crash.
-    pub const fn crashed(&self) -> &[Option<u64>; N] {
-        &self.crashed
-    }
-
-    /// Links by index (for the report).
-    pub(super) fn link(&self, l: usize) -> &Link<LINK> {
-        &self.links[l.min(LINKS - 1)]
+    /// The run's machines that crashed, with the model time of the crash.
+    pub fn crashed(&self) -> &[Option<u64>] {
+        self.crashed.get(..self.n()).unwrap_or_default()
     }
 }

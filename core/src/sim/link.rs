@@ -76,6 +76,28 @@ impl<const CAP: usize> Link<CAP> {
         lost: 0,
     };
 
+    /// Makes this link [`Link::NEW`] field by field: the queue's storage,
+    /// never read while empty, is not written (a simulator built in its
+    /// allocation then touches only the pages its queues reach).
+    pub(super) fn reset(&mut self) {
+        let Self {
+            queue,
+            last_arrive_ns,
+            staging,
+            closing,
+            fin_ns,
+            ends,
+            lost,
+        } = self;
+        queue.clear();
+        *last_arrive_ns = 0;
+        staging.clear();
+        *closing = false;
+        *fin_ns = None;
+        *ends = None;
+        *lost = 0;
+    }
+
     /// Model messages on the way: on the link, and a whole one staged for it.
     pub(super) fn clocks(&self) -> u64 {
         let staged = self.staging.last() == Some(&0) && Carried::of(&self.staging).is_clock();

@@ -37,6 +37,7 @@
 //! writing its frames: a crash at any instant leaves no receive whose send
 //! is missing, here, on the network and in the firmware.
 
+mod bits;
 mod faults;
 mod link;
 mod next;
@@ -44,21 +45,25 @@ mod report;
 mod reset;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_n;
 
 use core::fmt;
 
 use heapless::Vec;
 
 use crate::fault::{FAULTS_MAX, Fault, Faults};
-use crate::node::{ConnId, Event, Key, Node, StartError, Timeouts};
+use crate::node::{CONNS, Checked, ConnId, Event, Key, Node, StartError, Timeouts};
 use crate::rng::{self, ModelRng, Stream, Streams};
 use crate::wire::{Decoder, Frame, MAX_FRAME_LEN};
-use crate::{ConfigError, MachineId, N, Record, ticks_in};
+use crate::{ConfigError, MACHINES_MAX, MACHINES_MIN, MachineId, Record, Topology, ticks_in};
+use bits::Links;
 use link::{Link, Segment};
 pub use report::{LinkReport, MachineReport, Report};
 
-/// The number of directed links.
-pub const LINKS: usize = N * (N - 1);
+/// The largest link index, exclusive: links are numbered `from * M + to`
+/// (see [`link_index`]) and `M` is at most [`MACHINES_MAX`].
+pub const LINKS_MAX: usize = MACHINES_MAX as usize * MACHINES_MAX as usize;
 /// Bytes of each simulated node's outbox per link: one largest frame, which
 /// holds a few `Clock` frames.
 pub const SIM_OUTBOX: usize = MAX_FRAME_LEN;
@@ -67,17 +72,23 @@ pub const INBOX_CAP: usize = crate::node::INBOX_CAP;
 /// Frames each simulated link holds by default before its sender stalls.
 pub const LINK_CAP: usize = 1 << 12;
 
-/// A simulated node.
-pub type SimNode<const INBOX: usize> = Node<INBOX, SIM_OUTBOX>;
+/// A simulated node of a run of at most `M` machines with `C` connection slots.
+pub type SimNode<const INBOX: usize, const M: usize = 3, const C: usize = CONNS> =
+    Node<INBOX, SIM_OUTBOX, M, C>;
 
-/// A run's parameters.
+/// A run's parameters, for a simulator of at most `M` machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Config {
+pub struct Config<const M: usize = 3> {
     /// The run's seed: the die rolls, the jitter and the handshakes come from it.
     pub seed: u64,
-    /// Each machine's rate in ticks per model second.
-    pub rates: [u32; N],
-    /// Faces of the die (at least 4).
+    /// Each machine's rate in ticks per model second; those from
+    /// `machines` on are not used.
+    pub rates: [u32; M],
+    /// The run's number of machines `n`: 3 to `M`.
+    pub machines: u8,
+    /// Who may send to whom.
+    pub topology: Topology,
+    /// Faces of the die (at least `n + 1`).
     pub sides: u8,
     /// The run's length in model ns.
     pub duration_ns: u64,
@@ -91,13 +102,20 @@ pub struct Config {
     pub speed: u32,
 }
 
-impl Config {
-    /// The standard parameters for `seed` and `rates`: a die of 10, 60 s,
-    /// 100 µs latency, no jitter, start at 0, speed 1.
-    pub const fn new(seed: u64, rates: [u32; N]) -> Self {
+impl<const M: usize> Config<M> {
+    /// The standard parameters for `seed` and `rates`: `M` machines, each
+    /// may send to any other, a die of 10, 60 s, 100 µs latency, no jitter,
+    /// start at 0, speed 1.
+    pub const fn new(seed: u64, rates: [u32; M]) -> Self {
         Self {
             seed,
             rates,
+            machines: if M > u8::MAX as usize {
+                u8::MAX
+            } else {
+                M as u8
+            },
+            topology: Topology::All,
             sides: 10,
             duration_ns: 60_000_000_000,
             latency_ns: 100_000,
@@ -105,6 +123,34 @@ impl Config {
             start_ns: 0,
             speed: 1,
         }
+    }
+
+    /// The run's number of machines, as an index bound.
+    pub(crate) const fn n(&self) -> usize {
+        self.machines as usize
+    }
+
+    /// The same run for a simulator of at most `K` machines (rates beyond
+    /// `K` dropped, missing ones 0), if its `n` fits.
+    pub fn to_width<const K: usize>(&self) -> Result<Config<K>, ConfigError> {
+        if self.n() > K {
+            return Err(ConfigError::Capacity {
+                machines: self.machines,
+                capacity: K.min(usize::from(u8::MAX)) as u8,
+            });
+        }
+        Ok(Config {
+            seed: self.seed,
+            rates: core::array::from_fn(|i| self.rates.get(i).copied().unwrap_or(0)),
+            machines: self.machines,
+            topology: self.topology,
+            sides: self.sides,
+            duration_ns: self.duration_ns,
+            latency_ns: self.latency_ns,
+            jitter_ns: self.jitter_ns,
+            start_ns: self.start_ns,
+            speed: self.speed,
+        })
     }
 
     /// The nodes' time bounds: the defaults, stretched for slow links so
@@ -131,10 +177,10 @@ impl Config {
         }
         crate::node::Config {
             id,
-            rate: self.rates[id.index()],
+            rate: self.rates.get(id.index()).copied().unwrap_or(0),
             sides: self.sides,
-            machines: N as u8,
-            topology: crate::Topology::All,
+            machines: self.machines,
+            topology: self.topology,
             seed: self.seed,
             speed: self.speed,
             duration_ns: self.duration_ns,
@@ -145,8 +191,9 @@ impl Config {
     }
 }
 
-/// Where the simulator sends each record, in the order they happen.
-pub trait Sink {
+/// Where the simulator sends each record, in the order they happen; a
+/// simulator of at most `M` machines sends records of `M`.
+pub trait Sink<const M: usize = 3> {
     /// Why a record could not be taken.
     type Error;
     /// The sink reads the records. One that keeps nothing ([`Discard`])
@@ -155,17 +202,17 @@ pub trait Sink {
     /// the same.
     const READS_RECORDS: bool = true;
     /// Takes one record.
-    fn record(&mut self, record: &Record) -> Result<(), Self::Error>;
+    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error>;
 }
 
 /// A sink that keeps nothing: for runs that only want the report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Discard;
 
-impl Sink for Discard {
+impl<const M: usize> Sink<M> for Discard {
     type Error = core::convert::Infallible;
     const READS_RECORDS: bool = false;
-    fn record(&mut self, _: &Record) -> Result<(), Self::Error> {
+    fn record(&mut self, _: &Record<M>) -> Result<(), Self::Error> {
         Ok(())
     }
 }
@@ -282,32 +329,19 @@ fn has_spans(faults: &Faults) -> bool {
         .any(|f| matches!(f, Fault::Pause { .. } | Fault::Partition { .. }))
 }
 
-/// The link index of `from → to`, in tie-break order.
-pub const fn link_index(from: MachineId, to: MachineId) -> usize {
-    let (f, t) = (from.index(), to.index());
-    f * (N - 1) + if t < f { t } else { t - 1 }
+/// The index of link `from → to` in a simulator of at most `M` machines:
+/// `from * M + to`, so that the indices' order is the tie-break order.
+pub const fn link_index<const M: usize>(from: MachineId, to: MachineId) -> usize {
+    from.index() * M + to.index()
 }
 
-/// The ends of link `index`.
-pub const fn link_ends(index: usize) -> (MachineId, MachineId) {
-    let f = index / (N - 1);
-    let k = index % (N - 1);
-    let t = if k < f { k } else { k + 1 };
-    (MachineId::ALL[f], MachineId::ALL[t])
+/// The ends of link `index` in a simulator of at most `M` machines.
+pub const fn link_ends<const M: usize>(index: usize) -> (MachineId, MachineId) {
+    (
+        MachineId::from_index(index / M),
+        MachineId::from_index(index % M),
+    )
 }
-
-/// Each machine's outgoing links, to the next machine first: the order in
-/// which `pump` serves them.
-const OUT_LINKS: [[usize; 2]; N] = {
-    let mut out = [[0; 2]; N];
-    let mut m = 0;
-    while m < N {
-        let me = MachineId::ALL[m];
-        out[m] = [link_index(me, me.plus(1, 3)), link_index(me, me.plus(2, 3))];
-        m += 1;
-    }
-    out
-};
 
 /// The next thing to happen; the derived order is the tie-break order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -317,11 +351,21 @@ enum Step {
     Timeout(usize),
 }
 
-/// A simulated run: three nodes with inboxes of `INBOX` messages over links
-/// of `LINK` frames, each frame delayed as the [`Network`] `W` says.
+/// A simulated run: `n` nodes (at most `M`, each with `C` connection
+/// slots) with inboxes of `INBOX` messages over links of `LINK` frames,
+/// each frame delayed as the [`Network`] `W` says.
+///
+/// Its arrays are sized by `M`; a run uses the first `n` of each
+/// ([`Config::machines`]). The nodes from `n` on are never called.
 #[derive(Debug, Clone)]
-pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
-    config: Config,
+pub struct Sim<
+    const INBOX: usize,
+    const LINK: usize,
+    W: Network = Standard,
+    const M: usize = 3,
+    const C: usize = CONNS,
+> {
+    config: Config<M>,
     faults: Faults,
     /// Faults already applied (or, for spans, begun).
     begun: [bool; FAULTS_MAX],
@@ -333,29 +377,30 @@ pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
     /// Some fault is a pause or a partition: without one, no time needs
     /// moving past a span.
     has_spans: bool,
-    nodes: [SimNode<INBOX>; N],
-    links: [Link<LINK>; LINKS],
+    nodes: [SimNode<INBOX, M, C>; M],
+    /// Link `from → to` at `[from][to]`.
+    links: [[Link<LINK>; M]; M],
     /// Machines that crashed, with the model time of the crash.
-    crashed: [Option<u64>; N],
+    crashed: [Option<u64>; M],
     /// Machines that passed the start barrier.
-    barrier: [bool; N],
+    barrier: [bool; M],
     /// Machines called since `settle` last looked at them.
-    touched: [bool; N],
+    touched: [bool; M],
     /// Each node's `poll_timeout`, asked again only after a call that can
     /// change it (`stale`): a step changes one or two nodes, and the next
-    /// step's search would otherwise ask all three.
-    timeouts: [Option<u64>; N],
+    /// step's search would otherwise ask them all.
+    timeouts: [Option<u64>; M],
     /// See `timeouts`.
-    stale: [bool; N],
+    stale: [bool; M],
     /// Links whose sender closed and whose close could not yet be posted
-    /// (their queue was full), one bit each: `settle` looks only at these.
-    flushing: u8,
-    /// Links that may hold a segment or a close, one bit each: set where
-    /// one is put on a link, cleared where the search finds the link empty,
-    /// so that the search skips the empty ones without touching them.
-    carrying: u8,
+    /// (their queue was full): `settle` looks only at these.
+    flushing: Links<M>,
+    /// Links that may hold a segment or a close: set where one is put on a
+    /// link, cleared where the search finds the link empty, so that the
+    /// search skips the empty ones without touching them.
+    carrying: Links<M>,
     /// The next-step search's kept candidates (see `next.rs`).
-    next: next::Next,
+    next: next::Next<M>,
     jitter: ModelRng,
     garbage: ModelRng,
     now_ns: u64,
@@ -370,45 +415,52 @@ pub struct Sim<const INBOX: usize, const LINK: usize, W: Network = Standard> {
     net: W,
 }
 
-impl<const INBOX: usize, const LINK: usize> Sim<INBOX, LINK> {
+impl<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>
+    Sim<INBOX, LINK, Standard, M, C>
+{
     /// A run at time 0 with `faults` to inject, over links with the run's
     /// latency and jitter.
-    pub fn new(config: Config, faults: Faults) -> Result<Self, ConfigError> {
+    pub fn new(config: Config<M>, faults: Faults) -> Result<Self, ConfigError> {
         Self::with_network(config, faults, Standard)
     }
 }
 
-impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
+impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize>
+    Sim<INBOX, LINK, W, M, C>
+{
     /// A run at time 0 with `faults` to inject, each frame delayed as `net`
     /// says.
-    pub fn with_network(config: Config, faults: Faults, net: W) -> Result<Self, ConfigError> {
-        let streams = Streams::new(config.seed, 3);
-        let [a, b, c] = MachineId::ALL.map(|id| Node::new(config.node(id, &streams), 0));
-        let spans = has_spans(&faults);
+    pub fn with_network(config: Config<M>, faults: Faults, net: W) -> Result<Self, ConfigError> {
+        let streams = Streams::new(config.seed, config.machines);
+        Self::check(&config, &streams)?;
+        // Each node straight into its place (no array of results to unwrap,
+        // whose moves of the whole nodes can stall an optimising build).
         #[allow(unused_mut)] // the firmware sets nothing
-        let mut nodes = [a?, b?, c?];
+        let mut nodes = core::array::from_fn(|i| {
+            Node::from_checked(Checked(config.node(Self::machine(&config, i), &streams)), 0)
+        });
         #[cfg(target_pointer_width = "64")]
         let numbers = Self::numbers_do(&faults);
         #[cfg(target_pointer_width = "64")]
         for node in &mut nodes {
-            node.carry_clocks_as_numbers(numbers);
+            SimNode::<INBOX, M, C>::carry_clocks_as_numbers(node, numbers);
         }
         Ok(Self {
             config,
-            faults,
             begun: [false; FAULTS_MAX],
             missed: [false; FAULTS_MAX],
             host_faults: [(0, 0); FAULTS_MAX],
-            has_spans: spans,
+            has_spans: has_spans(&faults),
+            faults,
             nodes,
-            links: [const { Link::NEW }; LINKS],
-            crashed: [None; N],
-            barrier: [false; N],
-            touched: [true; N],
-            timeouts: [None; N],
-            stale: [true; N],
-            flushing: 0,
-            carrying: 0,
+            links: [const { [const { Link::NEW }; M] }; M],
+            crashed: [None; M],
+            barrier: [false; M],
+            touched: [true; M],
+            timeouts: [None; M],
+            stale: [true; M],
+            flushing: Links::EMPTY,
+            carrying: Links::EMPTY,
             next: next::Next::NEW,
             jitter: streams.get(Stream::Network),
             garbage: streams.get(Stream::Faults),
@@ -419,6 +471,66 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             numbers,
             net,
         })
+    }
+
+    /// Why [`Sim::new`] would refuse `config`, if it would: its number of
+    /// machines, then each node's parameters (`streams` are the seed's).
+    fn check(config: &Config<M>, streams: &Streams) -> Result<(), ConfigError> {
+        let n = config.machines;
+        if !(MACHINES_MIN..=MACHINES_MAX).contains(&n) {
+            return Err(ConfigError::Machines(n));
+        }
+        if config.n() > M {
+            return Err(ConfigError::Capacity {
+                machines: n,
+                capacity: M.min(usize::from(u8::MAX)) as u8,
+            });
+        }
+        for id in MachineId::all(n) {
+            SimNode::<INBOX, M, C>::check(&config.node(id, streams))?;
+        }
+        Ok(())
+    }
+
+    /// The machine whose node sits at index `i`: machine `i` for the run's
+    /// `n`, and (never called) machine 0 beyond.
+    fn machine(config: &Config<M>, i: usize) -> MachineId {
+        if i < config.n() {
+            MachineId::from_index(i)
+        } else {
+            MachineId::ZERO
+        }
+    }
+
+    /// The run's number of machines, as an index bound: `M` itself in a
+    /// simulator of three, whose loops over the machines then unroll.
+    #[inline(always)]
+    const fn n(&self) -> usize {
+        if M <= MACHINES_MIN as usize {
+            M
+        } else {
+            self.config.n()
+        }
+    }
+
+    /// Link `l` (`from * M + to`).
+    #[inline(always)]
+    fn link(&self, l: usize) -> &Link<LINK> {
+        &self.links.as_flattened()[l]
+    }
+
+    /// Link `l`, to change.
+    #[inline(always)]
+    fn link_mut(&mut self, l: usize) -> &mut Link<LINK> {
+        &mut self.links.as_flattened_mut()[l]
+    }
+
+    /// Machine `m`'s peers, the next machine first: the order in which
+    /// `pump` serves its links, and in which a crash or a close visits them.
+    #[inline(always)]
+    fn peers(&self, m: usize) -> impl Iterator<Item = MachineId> + use<INBOX, LINK, W, M, C> {
+        let (me, n) = (MachineId::from_index(m), self.config.machines);
+        (1..n).map(move |k| me.plus(k, n))
     }
 
     /// `Clock` frames may travel as numbers in a run with `faults`: none
@@ -441,7 +553,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     }
 
     /// The run's parameters.
-    pub const fn config(&self) -> &Config {
+    pub const fn config(&self) -> &Config<M> {
         &self.config
     }
 
@@ -450,17 +562,18 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         &self.faults
     }
 
-    /// The nodes, by id.
-    pub const fn nodes(&self) -> &[SimNode<INBOX>; N] {
-        &self.nodes
+    /// The run's nodes, by id.
+    pub fn nodes(&self) -> &[SimNode<INBOX, M, C>] {
+        self.nodes.get(..self.n()).unwrap_or_default()
     }
 
     /// Runs to the end, handing each record to `sink` as it happens.
-    pub fn run<S: Sink>(&mut self, sink: &mut S) -> Result<Report, SimError<S::Error>> {
+    pub fn run<S: Sink<M>>(&mut self, sink: &mut S) -> Result<Report<M>, SimError<S::Error>> {
         let ticks: u64 = self
             .config
             .rates
             .iter()
+            .take(self.n())
             .map(|&r| ticks_in(self.config.duration_ns, r))
             .sum();
         // Every step is a tick, a frame's arrival, a close or a fault; a
@@ -470,7 +583,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         for node in &mut self.nodes {
             node.queue_records(S::READS_RECORDS);
         }
-        for id in 0..N {
+        for id in 0..self.n() {
             self.stale[id] = true;
             self.nodes[id].handle_timeout(0);
         }
@@ -506,7 +619,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// The earliest step, searched from scratch: the firmware's search (its
     /// flash is worth more than the time), and the check of the kept one.
     fn scan_step(&mut self) -> Option<(u64, Step)> {
-        for m in 0..N {
+        for m in 0..self.n() {
             if self.stale[m] {
                 self.timeouts[m] = self.nodes[m].poll_timeout();
                 self.stale[m] = false;
@@ -536,7 +649,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         };
         if self.start_ns.is_some()
             && !self.faults.as_slice().is_empty()
-            && (0..N).any(|m| self.crashed[m].is_none() && self.nodes[m].status().is_none())
+            && (0..self.n()).any(|m| self.crashed[m].is_none() && self.nodes[m].status().is_none())
         {
             for (k, fault) in self.faults.as_slice().iter().enumerate() {
                 if !self.begun[k] {
@@ -545,32 +658,20 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 }
             }
         }
-        // The links that may carry something, lowest first: one bit each on
-        // 64-bit hosts; every link in turn on the firmware (less flash).
+        // The links that may carry something, lowest first.
         let mut carrying = self.carrying;
-        let mut next = 0;
-        while let Some(l) = if cfg!(target_pointer_width = "64") {
-            (carrying != 0).then(|| carrying.trailing_zeros() as usize)
-        } else {
-            (next < LINKS).then_some(next)
-        } {
-            carrying &= !(1 << l);
-            next = l + 1;
-            let link = &self.links[l];
-            if self.carrying & (1 << l) == 0 {
-                debug_assert!(link.queue.is_empty() && link.fin_ns.is_none());
-                continue;
-            }
+        while let Some(l) = carrying.pop_first() {
+            let link = self.link(l);
             // (Not on the firmware: the flash this takes is worth more there.)
             if cfg!(target_pointer_width = "64") && link.queue.is_empty() && link.fin_ns.is_none() {
-                self.carrying &= !(1 << l);
+                self.carrying.remove(l);
                 continue;
             }
             if let Some(at) = self.arrival_at(l) {
                 consider(at, Step::Arrive(l));
             }
         }
-        for m in 0..N {
+        for m in 0..self.n() {
             if self.crashed[m].is_some() {
                 continue;
             }
@@ -582,11 +683,11 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     }
 
     /// Acts on every event and moves every byte that can move, until quiet.
-    fn settle<S: Sink>(&mut self, sink: &mut S) -> Result<(), SimError<S::Error>> {
+    fn settle<S: Sink<M>>(&mut self, sink: &mut S) -> Result<(), SimError<S::Error>> {
         loop {
             let mut busy = false;
             // Only nodes the last step called can have news.
-            for m in 0..N {
+            for m in 0..self.n() {
                 if !self.touched[m] || !self.running(m) {
                     continue;
                 }
@@ -613,27 +714,16 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     self.touched[m] = again;
                 }
             }
-            // Only while a close waits (rarely), one bit per link; every
-            // link in turn on the firmware (less flash).
-            if cfg!(target_pointer_width = "64") {
-                let mut flushing = self.flushing;
-                while flushing != 0 {
-                    let l = flushing.trailing_zeros() as usize;
-                    flushing &= flushing - 1;
-                    busy |= self.flush_closing(l);
-                }
-            } else {
-                for l in 0..LINKS {
-                    if self.flushing & (1 << l) != 0 {
-                        busy |= self.flush_closing(l);
-                    }
-                }
+            // Only while a close waits (rarely).
+            let mut flushing = self.flushing;
+            while let Some(l) = flushing.pop_first() {
+                busy |= self.flush_closing(l);
             }
             // A pass that touched no node and left no close waiting is the
             // last: the next would find nothing. (Not on the firmware: flash.)
             let done = cfg!(target_pointer_width = "64")
-                && self.flushing == 0
-                && !self.touched.iter().any(|&t| t);
+                && self.flushing.is_empty()
+                && !self.touched.iter().take(self.n()).any(|&t| t);
             if !busy || done {
                 #[cfg(debug_assertions)]
                 self.assert_settled();
@@ -650,10 +740,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
     fn settled_quietly(&mut self) -> bool {
-        if self.flushing != 0 {
+        if !self.flushing.is_empty() {
             return false;
         }
-        for m in 0..N {
+        for m in 0..self.n() {
             if !self.touched[m] || !self.running(m) {
                 continue;
             }
@@ -672,9 +762,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// that a link with room could take.
     #[cfg(debug_assertions)]
     fn assert_settled(&self) {
-        for m in (0..N).filter(|&m| self.running(m)) {
-            for l in OUT_LINKS[m] {
-                let link = &self.links[l];
+        for m in (0..self.n()).filter(|&m| self.running(m)) {
+            for peer in self.peers(m) {
+                let l = link_index::<M>(MachineId::from_index(m), peer);
+                let link = self.link(l);
                 let Some((conn, _)) = link.ends else { continue };
                 if link.closing || link.queue.is_full() {
                     continue;
@@ -697,10 +788,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         self.crashed[m].is_none() && self.awake_at(m, self.now_ns) == self.now_ns
     }
 
-    fn act<S: Sink>(
+    fn act<S: Sink<M>>(
         &mut self,
         m: usize,
-        event: Event,
+        event: Event<M>,
         sink: &mut S,
     ) -> Result<(), SimError<S::Error>> {
         let now = self.now_ns;
@@ -710,13 +801,14 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             Event::Close(conn) => self.close(m, conn),
             Event::Barrier => {
                 self.barrier[m] = true;
-                if self.barrier.iter().all(|&b| b) {
+                let n = self.n();
+                if self.barrier.iter().take(n).all(|&b| b) {
                     self.start_ns = Some(now);
                     self.convert_faults(now);
                     self.next.all_changed();
-                    self.touched = [true; N];
-                    self.stale = [true; N];
-                    for node in &mut self.nodes {
+                    self.touched = [true; M];
+                    self.stale = [true; M];
+                    for node in self.nodes.iter_mut().take(n) {
                         node.handle_start(now, self.config.start_ns, now)
                             .map_err(SimError::Start)?;
                     }
@@ -730,9 +822,13 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         Ok(())
     }
 
-    /// Node `m` dials the next machine: the connection is made at once.
+    /// Node `m` dials the machine it asks for: the connection is made at
+    /// once.
     fn dial(&mut self, m: usize, conn: ConnId) {
-        let peer = MachineId::ALL[m].plus(1, 3).index();
+        let Some(them) = self.nodes[m].dial_target(conn) else {
+            return self.nodes[m].handle_closed(conn, self.now_ns);
+        };
+        let peer = them.index();
         let accepted = match self.crashed[peer] {
             None => {
                 self.stale[peer] = true;
@@ -745,13 +841,14 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let Some(theirs) = accepted else {
             return self.nodes[m].handle_closed(conn, self.now_ns);
         };
-        let (me, them) = (MachineId::ALL[m], MachineId::ALL[peer]);
+        let me = MachineId::from_index(m);
         for (l, ends) in [
-            (link_index(me, them), (conn, theirs)),
-            (link_index(them, me), (theirs, conn)),
+            (link_index::<M>(me, them), (conn, theirs)),
+            (link_index::<M>(them, me), (theirs, conn)),
         ] {
-            self.links[l] = Link::NEW;
-            self.links[l].ends = Some(ends);
+            let link = self.link_mut(l);
+            link.reset();
+            link.ends = Some(ends);
             self.next.link_changed(l);
         }
         self.nodes[m].handle_connected(conn, self.now_ns);
@@ -760,27 +857,27 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// Node `m` closes `conn`: a close follows its frames to the peer, and
     /// what the peer still sends is dropped on arrival.
     fn close(&mut self, m: usize, conn: ConnId) {
-        let me = MachineId::ALL[m];
+        let me = MachineId::from_index(m);
         self.stale[m] = true;
-        for peer in [me.plus(1, 3), me.plus(2, 3)] {
-            let out = link_index(me, peer);
-            if self.links[out].ends.is_some_and(|(mine, _)| mine == conn) {
+        for peer in self.peers(m) {
+            let out = link_index::<M>(me, peer);
+            if self.link(out).ends.is_some_and(|(mine, _)| mine == conn) {
                 self.shut(out);
             }
             // The peer's link into `conn` may be gone from the peer's side
             // already; its frames to us are dropped on arrival either way.
-            let back = link_index(peer, me);
-            if self.links[back].ends.is_some_and(|(_, mine)| mine == conn) {
+            let back = link_index::<M>(peer, me);
+            if self.link(back).ends.is_some_and(|(_, mine)| mine == conn) {
                 // What had reached `m` and waited to be read (a partition
                 // still holds what it holds), the node counts, as a host
                 // drains its socket before the close.
-                while let Some(seg) = self.links[back].queue.front()
+                while let Some(seg) = self.link(back).queue.front()
                     && self.deliverable_at(back, seg.arrive_ns.max(self.now_ns)) <= self.now_ns
                 {
                     let bytes = seg.bytes.clone();
                     #[cfg(target_pointer_width = "64")]
                     let numbers = seg.numbers;
-                    self.links[back].queue.pop_front();
+                    self.link_mut(back).queue.pop_front();
                     // The peer may find room on the link again.
                     self.touched[peer.index()] = true;
                     #[cfg(target_pointer_width = "64")]
@@ -792,7 +889,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     let used = self.nodes[m].handle_bytes(conn, &bytes, self.now_ns);
                     debug_assert_eq!(used, bytes.len(), "a closing link uses every byte");
                 }
-                self.links[back].detach();
+                self.link_mut(back).detach();
                 self.next.link_changed(back);
             }
         }
@@ -802,30 +899,31 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// The sender of link `l` is done with it: what it handed over still
     /// goes (as TCP sends a closed socket's buffer), then the close.
     fn shut(&mut self, l: usize) {
-        self.links[l].closing = true;
-        self.flushing |= 1 << l;
+        self.link_mut(l).closing = true;
+        self.flushing.insert(l);
         self.flush_closing(l);
     }
 
     /// Posts a closing link's last whole frame, then schedules its close.
     /// True if anything changed.
     fn flush_closing(&mut self, l: usize) -> bool {
-        let link = &self.links[l];
+        let link = self.link(l);
         if !link.closing || link.fin_ns.is_some() {
-            self.flushing &= !(1 << l);
+            self.flushing.remove(l);
             return false;
         }
         if !link.staging.is_empty() && link.staging.last() == Some(&0) && !self.post_staged(l) {
             return false; // the link is full: the close waits behind the frame
         }
         // A partial frame never left its node, which counts it as unsent.
-        self.links[l].staging.clear();
+        self.link_mut(l).staging.clear();
         let delay = self.delay(l, Carried::Close);
-        let link = &mut self.links[l];
-        link.fin_ns = Some(link.arrival(self.now_ns, delay));
-        self.carrying |= 1 << l;
+        let now_ns = self.now_ns;
+        let link = self.link_mut(l);
+        link.fin_ns = Some(link.arrival(now_ns, delay));
+        self.carrying.insert(l);
         self.next.link_changed(l);
-        self.flushing &= !(1 << l);
+        self.flushing.remove(l);
         true
     }
 
@@ -838,7 +936,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             max => rng::uniform(&mut self.jitter, 0..=max),
         };
         let standard = self.config.latency_ns.saturating_add(jitter);
-        let (from, to) = link_ends(l);
+        let (from, to) = link_ends::<M>(l);
         let system_ns = self.start_ns.map(|start| {
             let since = self.now_ns.saturating_sub(start);
             self.config.start_ns.saturating_add(since)
@@ -852,10 +950,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
     fn transmit_idle(&mut self, m: usize) -> bool {
-        let [a, b] = OUT_LINKS[m];
-        self.nodes[m].transmit_idle()
-            && self.links[a].staging.is_empty()
-            && self.links[b].staging.is_empty()
+        self.nodes[m].transmit_idle() && self.links[m].iter().all(|l| l.staging.is_empty())
     }
 
     /// Moves node `m`'s outgoing bytes onto its links, frame by frame, while
@@ -863,19 +958,14 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     #[cfg_attr(target_pointer_width = "64", inline(never))]
     fn pump(&mut self, m: usize) -> bool {
         let mut moved = false;
-        // The table on 64-bit hosts; worked out on the firmware, whose flash
-        // the table's code would cost.
-        let me = MachineId::ALL[m];
-        let out = if cfg!(target_pointer_width = "64") {
-            OUT_LINKS[m]
-        } else {
-            [link_index(me, me.plus(1, 3)), link_index(me, me.plus(2, 3))]
-        };
-        for l in out {
-            let Some((conn, _)) = self.links[l].ends else {
+        let me = MachineId::from_index(m);
+        for peer in self.peers(m) {
+            let l = link_index::<M>(me, peer);
+            let link = self.link(l);
+            let Some((conn, _)) = link.ends else {
                 continue;
             };
-            if self.links[l].closing {
+            if link.closing {
                 continue;
             }
             loop {
@@ -894,7 +984,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                     .iter()
                     .position(|&b| b == 0)
                     .map_or(bytes.len(), |i| i + 1);
-                let staging = &mut self.links[l].staging;
+                let staging = &mut self.links.as_flattened_mut()[l].staging;
                 let take = take.min(MAX_FRAME_LEN - staging.len());
                 let piece = bytes.get(..take).unwrap_or_default();
                 if take == 0 || staging.extend_from_slice(piece).is_err() {
@@ -919,13 +1009,14 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         let Some(frame) = self.nodes[m].poll_clock(conn) else {
             return false;
         };
-        if self.links[l].queue.is_full() || !self.links[l].staging.is_empty() {
+        if self.link(l).queue.is_full() || !self.link(l).staging.is_empty() {
             self.nodes[m].clocks_to_bytes(conn);
             return false;
         }
         let delay = self.delay(l, Carried::Other);
-        let link = &mut self.links[l];
-        let arrive_ns = link.arrival(self.now_ns, delay);
+        let now_ns = self.now_ns;
+        let link = self.link_mut(l);
+        let arrive_ns = link.arrival(now_ns, delay);
         // Only a new head changes when the link delivers next.
         let head = link.queue.is_empty();
         if link
@@ -938,7 +1029,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         if head {
             self.next.link_changed(l);
         }
-        self.carrying |= 1 << l;
+        self.carrying.insert(l);
         self.stale[m] = true;
         self.nodes[m].transmitted_clock(conn, self.now_ns);
         true
@@ -947,7 +1038,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// Puts link `l`'s staged frame on the link once it is whole; false when
     /// the link is full (the frame waits in staging).
     fn post_staged(&mut self, l: usize) -> bool {
-        let link = &self.links[l];
+        let link = self.link(l);
         let whole = link.staging.last() == Some(&0) || link.staging.is_full();
         if !whole {
             return true;
@@ -967,14 +1058,15 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             (carried, carried.is_clock())
         };
         let delay = self.delay(l, carried);
-        let link = &mut self.links[l];
+        let now_ns = self.now_ns;
+        let link = self.link_mut(l);
         let bytes = core::mem::take(&mut link.staging);
-        let arrive_ns = link.arrival(self.now_ns, delay);
+        let arrive_ns = link.arrival(now_ns, delay);
         // Only a new head changes when the link delivers next.
         let head = link.queue.is_empty();
         match link.queue.push_back(Segment::new(arrive_ns, bytes, clock)) {
             Ok(()) => {
-                self.carrying |= 1 << l;
+                self.carrying.insert(l);
                 if head {
                     self.next.link_changed(l);
                 }
@@ -992,8 +1084,8 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// can: not before it arrives, not while a partition holds it, not while
     /// the receiver is paused or its inbox is full.
     fn arrival_at(&self, l: usize) -> Option<u64> {
-        let link = &self.links[l];
-        let (_, to) = link_ends(l);
+        let link = self.link(l);
+        let (_, to) = link_ends::<M>(l);
         let at = match link.queue.front() {
             Some(seg) => {
                 let receiving = link.ends.is_some() && self.crashed[to.index()].is_none();
@@ -1017,20 +1109,20 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
 
     /// Node `m`'s processing of the next segment on link `l`.
     fn arrive(&mut self, l: usize) {
-        let (from, to) = link_ends(l);
+        let (from, to) = link_ends::<M>(l);
         self.stale[to.index()] = true;
         self.touched[to.index()] = true;
         // Its head goes, or its close.
         self.next.link_changed(l);
         let receiver = (self.crashed[to.index()].is_none())
-            .then_some(self.links[l].ends)
+            .then_some(self.link(l).ends)
             .flatten();
         // The sender may find room on the link again. Only a full link holds
         // anything back (a whole frame waits in staging only then, and a
         // settled sender has nothing else to move), so a sender whose link
         // had room is left alone: a settle pass less per arrival. (Not on
         // the firmware, whose flash the test would cost.)
-        let link = &self.links[l];
+        let link = self.link(l);
         if !cfg!(target_pointer_width = "64")
             || link.queue.is_full()
             || link.queue.is_empty()
@@ -1038,36 +1130,37 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         {
             self.touched[from.index()] = true;
         }
-        let Some(seg) = self.links[l].queue.front() else {
+        let Some(seg) = self.links.as_flattened()[l].queue.front() else {
             // The close, after every frame.
-            let link = &mut self.links[l];
+            let link = self.link_mut(l);
             link.fin_ns = None;
             link.closing = false;
             link.ends = None;
             if let Some((_, theirs)) = receiver {
-                self.links[link_index(to, from)].detach();
-                self.next.link_changed(link_index(to, from));
+                let back = link_index::<M>(to, from);
+                self.link_mut(back).detach();
+                self.next.link_changed(back);
                 self.nodes[to.index()].handle_closed(theirs, self.now_ns);
             }
             return;
         };
         let Some((_, theirs)) = receiver else {
             // Nobody reads this end any more.
-            if seg.clock {
-                self.links[l].lost += 1;
-            }
-            self.links[l].queue.pop_front();
+            let clock = seg.clock;
+            let link = self.link_mut(l);
+            link.lost += u64::from(clock);
+            link.queue.pop_front();
             return;
         };
         #[cfg(target_pointer_width = "64")]
         if let Some(frame) = seg.numbers {
             if self.nodes[to.index()].handle_clock(theirs, frame, self.now_ns) {
-                self.links[l].queue.pop_front();
+                self.link_mut(l).queue.pop_front();
             }
             return;
         }
         let used = self.nodes[to.index()].handle_bytes(theirs, &seg.bytes, self.now_ns);
-        let link = &mut self.links[l];
+        let link = self.link_mut(l);
         if let Some(seg) = link.queue.front_mut() {
             if used >= seg.bytes.len() {
                 link.queue.pop_front();

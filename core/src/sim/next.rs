@@ -16,46 +16,30 @@
 //! debug builds' check of every answer found here.
 
 #[cfg(target_pointer_width = "64")]
-use super::LINKS;
-use super::{N, Network, Sim, Step};
-#[cfg(target_pointer_width = "64")]
-use crate::MachineId;
+use super::{LINKS_MAX, Links};
 
-/// Kept candidates: arrivals on links `0..LINKS`, then the nodes' timeouts.
+/// The search's answer "nothing" before it finds a candidate.
 #[cfg(target_pointer_width = "64")]
-const SLOTS: usize = LINKS + N;
-/// The search's answer "a fault", beside the slots.
-#[cfg(target_pointer_width = "64")]
-const FAULT: usize = SLOTS;
-/// The search's answer "nothing".
-#[cfg(target_pointer_width = "64")]
-const NONE: usize = SLOTS + 1;
+const NONE: Step = Step::Fault(usize::MAX);
+use super::{Network, Sim, Step};
 
-/// Each node's incoming links, one bit each: what a change of the receiver
-/// (its inbox, its connections, a crash) can change.
-#[cfg(target_pointer_width = "64")]
-const IN_LINKS: [u32; N] = {
-    let mut masks = [0; N];
-    let mut m = 0;
-    while m < N {
-        let me = MachineId::ALL[m];
-        masks[m] = (1 << super::link_index(me.plus(1, 3), me))
-            | (1 << super::link_index(me.plus(2, 3), me));
-        m += 1;
-    }
-    masks
-};
-
-/// The kept candidates of the next-step search.
+/// The kept candidates of the next-step search: arrivals by link (indexed
+/// `from * M + to`), then the nodes' timeouts.
 #[cfg(target_pointer_width = "64")]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Next {
-    /// Each slot's time, where `present` has its bit.
-    at: [u64; SLOTS],
-    /// Slots with a candidate, one bit each.
-    present: u32,
-    /// Slots to work out again before the next search, one bit each.
-    dirty: u32,
+pub(super) struct Next<const M: usize> {
+    /// Each link's time, where `present` has it.
+    at: [u64; LINKS_MAX],
+    /// Each node's time, where `timed` has its bit.
+    timeout_at: [u64; M],
+    /// Links with a candidate.
+    present: Links<M>,
+    /// Nodes with a candidate, one bit each.
+    timed: u32,
+    /// Links to work out again before the next search.
+    dirty: Links<M>,
+    /// Nodes to work out again before the next search, one bit each.
+    dirty_nodes: u32,
     /// The earliest fault not yet begun and its index, once the run started.
     fault: Option<(u64, usize)>,
     /// `fault` is to be worked out again.
@@ -68,32 +52,51 @@ pub(super) struct Next {
 /// Nothing kept on the firmware.
 #[cfg(not(target_pointer_width = "64"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Next;
+pub(super) struct Next<const M: usize>;
 
 #[cfg(target_pointer_width = "64")]
-impl Next {
+impl<const M: usize> Next<M> {
     /// Nothing known: every slot is worked out at the first search.
-    pub(super) const NEW: Self = Self {
-        at: [0; SLOTS],
-        present: 0,
-        dirty: (1 << SLOTS) - 1,
-        fault: None,
-        fault_dirty: true,
-        fault_none: false,
+    pub(super) const NEW: Self = {
+        let mut dirty = Links::EMPTY;
+        let mut from = 0;
+        while from < M {
+            let mut to = 0;
+            while to < M {
+                if from != to {
+                    dirty.insert_const(from * M + to);
+                }
+                to += 1;
+            }
+            from += 1;
+        }
+        assert!(M <= 32, "a node's bit must fit a u32");
+        Self {
+            at: [0; LINKS_MAX],
+            timeout_at: [0; M],
+            present: Links::EMPTY,
+            timed: 0,
+            dirty,
+            dirty_nodes: u32::MAX >> (32 - M),
+            fault: None,
+            fault_dirty: true,
+            fault_none: false,
+        }
     };
 
     /// Link `l` changed: its head, its close or its ends.
     #[inline(always)]
     pub(super) fn link_changed(&mut self, l: usize) {
-        self.dirty |= 1 << l;
+        self.dirty.insert(l);
     }
 
     /// Node `m` crashed: its deadline and its incoming links are no
     /// longer candidates. (A node called is marked `stale`, which the
     /// search turns into the same.)
-    #[inline(always)]
     pub(super) fn node_changed(&mut self, m: usize) {
-        self.dirty |= (1 << (LINKS + m)) | IN_LINKS[m];
+        self.dirty_nodes |= 1 << m;
+        let into = Links::into(m);
+        self.dirty.insert_common(&into, &into);
     }
 
     /// A fault began, or the run started.
@@ -110,7 +113,7 @@ impl Next {
 }
 
 #[cfg(not(target_pointer_width = "64"))]
-impl Next {
+impl<const M: usize> Next<M> {
     pub(super) const NEW: Self = Self;
     #[inline(always)]
     pub(super) fn link_changed(&mut self, _: usize) {}
@@ -122,7 +125,9 @@ impl Next {
     pub(super) fn all_changed(&mut self) {}
 }
 
-impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
+impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize>
+    Sim<INBOX, LINK, W, M, C>
+{
     /// The earliest step, by the documented order.
     #[inline(always)]
     pub(super) fn next_step(&mut self) -> Option<(u64, Step)> {
@@ -148,65 +153,89 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         // A node called since the last search: its deadline, and its
         // incoming links that carry something (an empty link has no
         // candidate whatever its receiver does).
-        let mut dirty = self.next.dirty;
-        for (m, in_links) in IN_LINKS.iter().enumerate() {
+        for m in 0..self.n() {
             if self.stale[m] {
                 self.timeouts[m] = self.nodes[m].poll_timeout();
                 self.stale[m] = false;
-                dirty |= (1 << (LINKS + m)) | (in_links & u32::from(self.carrying));
+                self.next.dirty_nodes |= 1 << m;
+                self.next
+                    .dirty
+                    .insert_common(&self.carrying, &Self::INTO[m]);
             }
         }
-        self.next.dirty = 0;
-        while dirty != 0 {
-            let i = dirty.trailing_zeros() as usize;
-            dirty &= dirty - 1;
-            let at = if i < LINKS {
-                let link = &self.links[i];
-                if link.queue.is_empty() && link.fin_ns.is_none() {
-                    self.carrying &= !(1 << i);
-                    None
-                } else {
-                    self.arrival_at(i)
-                }
+        while let Some(l) = self.next.dirty.pop_first() {
+            let link = self.link(l);
+            let at = if link.queue.is_empty() && link.fin_ns.is_none() {
+                self.carrying.remove(l);
+                None
             } else {
-                self.timeout_at(i - LINKS)
+                self.arrival_at(l)
             };
             match at {
                 Some(at) => {
-                    self.next.at[i] = at;
-                    self.next.present |= 1 << i;
+                    self.next.at[l] = at;
+                    self.next.present.insert(l);
                 }
-                None => self.next.present &= !(1 << i),
+                None => self.next.present.remove(l),
+            }
+        }
+        let mut dirty = core::mem::take(&mut self.next.dirty_nodes);
+        while dirty != 0 {
+            let m = dirty.trailing_zeros() as usize;
+            dirty &= dirty - 1;
+            match self.timeout_at(m) {
+                Some(at) => {
+                    self.next.timeout_at[m] = at;
+                    self.next.timed |= 1 << m;
+                }
+                None => self.next.timed &= !(1 << m),
             }
         }
         // Faults first, then arrivals by link, then timeouts by node: in
         // that order a strict `<` keeps the first of equal times.
         let fault = self.fault_candidate();
         let (mut best_at, mut best) = match fault {
-            Some((at, _)) => (at, FAULT),
+            Some((at, k)) => (at, Step::Fault(k)),
             None => (u64::MAX, NONE),
         };
         let mut present = self.next.present;
-        while present != 0 {
-            let i = present.trailing_zeros() as usize;
-            present &= present - 1;
-            let at = self.next.at[i];
+        while let Some(l) = present.pop_first() {
+            let at = self.next.at[l];
             if at < best_at {
-                (best_at, best) = (at, i);
+                (best_at, best) = (at, Step::Arrive(l));
             }
         }
-        if best == NONE && self.next.present != 0 {
-            // Every candidate is at the end of time: the first.
-            best = self.next.present.trailing_zeros() as usize;
+        let mut timed = self.next.timed;
+        while timed != 0 {
+            let m = timed.trailing_zeros() as usize;
+            timed &= timed - 1;
+            let at = self.next.timeout_at[m];
+            if at < best_at {
+                (best_at, best) = (at, Step::Timeout(m));
+            }
         }
-        let step = match best {
-            NONE => return None,
-            FAULT => Step::Fault(fault.map_or(0, |(_, k)| k)),
-            i if i < LINKS => Step::Arrive(i),
-            i => Step::Timeout(i - LINKS),
-        };
-        Some((best_at, step))
+        if best == NONE {
+            // Nothing, or every candidate at the end of time: the first.
+            best = match (self.next.present.first(), self.next.timed) {
+                (Some(l), _) => Step::Arrive(l),
+                (None, 0) => return None,
+                (None, timed) => Step::Timeout(timed.trailing_zeros() as usize),
+            };
+        }
+        Some((best_at, best))
     }
+
+    /// Each machine's incoming links.
+    #[cfg(target_pointer_width = "64")]
+    const INTO: [Links<M>; M] = {
+        let mut into = [Links::EMPTY; M];
+        let mut to = 0;
+        while to < M {
+            into[to] = Links::into(to);
+            to += 1;
+        }
+        into
+    };
 
     /// The earliest fault not yet begun, while one can still act.
     #[cfg(target_pointer_width = "64")]
@@ -231,7 +260,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             self.next.fault_none = best.is_none();
         }
         self.next.fault?;
-        if (0..N).any(|m| self.crashed[m].is_none() && self.nodes[m].status().is_none()) {
+        if (0..self.n()).any(|m| self.crashed[m].is_none() && self.nodes[m].status().is_none()) {
             self.next.fault
         } else {
             // No machine is left to act on (for good): work it out again
@@ -250,10 +279,6 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
         Some(self.awake_at(m, t.max(self.now_ns)))
     }
 }
-
-// The slots fit their masks.
-#[cfg(target_pointer_width = "64")]
-const _: () = assert!(SLOTS + 2 <= 32);
 
 #[cfg(test)]
 mod tests {

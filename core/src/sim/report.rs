@@ -1,17 +1,17 @@
 //! What a simulated run reports: each machine's figures and end, each link's accounting.
 
-use super::{LINKS, Network, Sim, link_ends};
+use super::{Network, Sim};
 use crate::balance::{Imbalance, Parts, balance};
 use crate::node::{ErrorCounts, Status};
-use crate::{End, MachineId, N, Tally};
+use crate::{End, MachineId, Tally};
 
 /// How one machine's run went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MachineReport {
+pub struct MachineReport<const M: usize = 3> {
     /// Ticks per model second.
     pub rate: u32,
     /// Counts from its records.
-    pub tally: Tally,
+    pub tally: Tally<M>,
     /// Times it stalled on a full link.
     pub stalls: u64,
     /// Model ns it spent stalled.
@@ -38,7 +38,7 @@ pub struct MachineReport {
     pub crashed_at_model_ns: Option<u64>,
 }
 
-impl MachineReport {
+impl<const M: usize> MachineReport<M> {
     /// How it ended: crashed, or its node's status; `None` if the run's
     /// events ran out before it did (a bug, never a result).
     // Worked out on demand rather than stored: the firmware, which never
@@ -95,30 +95,60 @@ impl LinkReport {
     }
 }
 
-/// The result of a run.
+/// The result of a run of `n` machines, in a simulator of at most `M`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Report {
-    /// Each machine, by id.
-    pub machines: [MachineReport; N],
-    /// Each link, in the order 0→1, 0→2, 1→0, 1→2, 2→0, 2→1.
-    pub links: [LinkReport; LINKS],
+pub struct Report<const M: usize = 3> {
+    /// The run's number of machines `n`.
+    n: u8,
+    /// Each machine, by id; those from `n` on were never called.
+    machines: [MachineReport<M>; M],
+    /// Link `from → to` at `[from][to]`.
+    links: [[LinkReport; M]; M],
 }
 
-impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
+impl<const M: usize> Report<M> {
+    /// The run's machines, by id.
+    pub fn machines(&self) -> &[MachineReport<M>] {
+        self.machines.get(..usize::from(self.n)).unwrap_or_default()
+    }
+
+    /// The run's `n (n - 1)` links, in the tie-break order: 0→1, 0→2, …,
+    /// 1→0, 1→2, …
+    pub fn links(&self) -> impl Iterator<Item = &LinkReport> + Clone {
+        let n = usize::from(self.n);
+        self.links
+            .iter()
+            .take(n)
+            .flat_map(move |row| row.iter().take(n))
+            .filter(|l| l.from != l.to)
+    }
+
+    /// Link `from → to`, if both are machines of the run.
+    pub fn link(&self, from: MachineId, to: MachineId) -> Option<&LinkReport> {
+        let n = usize::from(self.n);
+        (from != to && from.index() < n && to.index() < n)
+            .then(|| self.links.get(from.index())?.get(to.index()))
+            .flatten()
+    }
+}
+
+impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize>
+    Sim<INBOX, LINK, W, M, C>
+{
     /// The accounting as it stands.
-    pub fn report(&self) -> Report {
+    pub fn report(&self) -> Report<M> {
         let nodes = self.nodes.each_ref().map(|n| n.report());
-        let crashed = *self.crashed();
-        let machines = MachineId::ALL.map(|id| {
-            let r = &nodes[id.index()];
+        let crashed = self.crashed;
+        let machines = core::array::from_fn(|m| {
+            let r = &nodes[m];
             MachineReport {
-                rate: self.config.rates[id.index()],
+                rate: self.config.rates[m],
                 tally: r.tally,
                 stalls: r.stalls,
                 stalled_ns: r.stalled_model_ns,
                 held: r.holds,
                 stalled_at_end: r.stalled_at_end,
-                inbox_left: if crashed[id.index()].is_some() {
+                inbox_left: if crashed[m].is_some() {
                     0
                 } else {
                     r.inbox_left
@@ -129,34 +159,40 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
                 max_late_ns: r.max_late_ns,
                 errors: r.errors,
                 status: r.status,
-                crashed_at_model_ns: crashed[id.index()],
+                crashed_at_model_ns: crashed[m],
             }
         });
-        let links = core::array::from_fn(|l| {
-            let (from, to) = link_ends(l);
-            let s = nodes[from.index()].peers[to.index()];
-            let r = nodes[to.index()].peers[from.index()];
-            let link = self.link(l);
-            // What reached the receiver after its end was in flight when
-            // the model ended; a crash destroyed both.
-            let (queued, after_end) = match crashed[to.index()] {
-                Some(_) => (0, 0),
-                None => (r.queued, r.after_end),
-            };
-            let unsent = match crashed[from.index()] {
-                Some(_) => 0,
-                None => s.unsent,
-            };
-            LinkReport {
-                from,
-                to,
-                sent: s.sent,
-                received: r.received,
-                queued,
-                in_flight: link.clocks() + unsent + after_end,
-                lost: link.lost + s.undeliverable + r.dropped,
-            }
+        let links = core::array::from_fn(|f| {
+            core::array::from_fn(|t| {
+                let (from, to) = (MachineId::from_index(f), MachineId::from_index(t));
+                let s = nodes[f].peers[t];
+                let r = nodes[t].peers[f];
+                let link = &self.links[f][t];
+                // What reached the receiver after its end was in flight when
+                // the model ended; a crash destroyed both.
+                let (queued, after_end) = match crashed[t] {
+                    Some(_) => (0, 0),
+                    None => (r.queued, r.after_end),
+                };
+                let unsent = match crashed[f] {
+                    Some(_) => 0,
+                    None => s.unsent,
+                };
+                LinkReport {
+                    from,
+                    to,
+                    sent: s.sent,
+                    received: r.received,
+                    queued,
+                    in_flight: link.clocks() + unsent + after_end,
+                    lost: link.lost + s.undeliverable + r.dropped,
+                }
+            })
         });
-        Report { machines, links }
+        Report {
+            n: self.config.machines,
+            machines,
+            links,
+        }
     }
 }

@@ -1,18 +1,20 @@
 //! Re-initialising a simulator in place: a host with little stack (the
 //! firmware) keeps one `Sim` in a static and resets it for each run.
 
-use super::{Config, Link, Network, Sim, SimNode};
+use super::{Config, Links, Network, Sim};
+use crate::ConfigError;
 use crate::fault::{FAULTS_MAX, Faults};
 use crate::rng::{Stream, Streams};
-use crate::{ConfigError, MachineId, N};
 
-impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
+impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize>
+    Sim<INBOX, LINK, W, M, C>
+{
     /// Makes this simulator what [`Sim::new`]`(config, faults)` would, in
     /// place: field by field and node by node ([`crate::node::Node::reset`]),
     /// so that no second `Sim` (about 20 KB even with small queues) is built
     /// on the stack. On an error nothing changed.
-    pub fn reset(&mut self, config: Config, faults: Faults) -> Result<(), ConfigError> {
-        self.reset_with(config, faults, &Streams::new(config.seed, 3))
+    pub fn reset(&mut self, config: Config<M>, faults: Faults) -> Result<(), ConfigError> {
+        self.reset_with(config, faults, &Streams::new(config.seed, config.machines))
     }
 
     /// [`Sim::reset`] with the seed's streams already made (`streams` must
@@ -20,14 +22,12 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
     /// them (the swarm) spares the jumps that make them again.
     pub fn reset_with(
         &mut self,
-        config: Config,
+        config: Config<M>,
         faults: Faults,
         streams: &Streams,
     ) -> Result<(), ConfigError> {
-        // All three first, so that a refusal leaves every node as it was.
-        for id in MachineId::ALL {
-            SimNode::<INBOX>::check(&config.node(id, streams))?;
-        }
+        // Every node first, so that a refusal leaves every node as it was.
+        Self::check(&config, streams)?;
         // Every field by name: a new one does not compile until it is reset
         // here as `new` sets it (the tests compare the two).
         let Self {
@@ -57,27 +57,28 @@ impl<const INBOX: usize, const LINK: usize, W: Network> Sim<INBOX, LINK, W> {
             // The network is the caller's: a reset keeps it.
             net: _,
         } = self;
-        for (node, id) in nodes.iter_mut().zip(MachineId::ALL) {
+        for (i, node) in nodes.iter_mut().enumerate() {
+            let id = Self::machine(&config, i);
             node.reset_with_dice(
                 config.node(id, streams),
                 0,
                 streams.get(Stream::Machine(id)),
             )?;
         }
-        for link in links.iter_mut() {
-            *link = Link::NEW;
+        for link in links.iter_mut().flatten() {
+            link.reset();
         }
         *begun = [false; FAULTS_MAX];
         *missed = [false; FAULTS_MAX];
         *host_faults = [(0, 0); FAULTS_MAX];
         *has_spans = super::has_spans(&faults);
-        *crashed = [None; N];
-        *barrier = [false; N];
-        *touched = [true; N];
-        *timeouts = [None; N];
-        *stale = [true; N];
-        *flushing = 0;
-        *carrying = 0;
+        *crashed = [None; M];
+        *barrier = [false; M];
+        *touched = [true; M];
+        *timeouts = [None; M];
+        *stale = [true; M];
+        *flushing = Links::EMPTY;
+        *carrying = Links::EMPTY;
         *next = super::next::Next::NEW;
         *jitter = streams.get(Stream::Network);
         *garbage = streams.get(Stream::Faults);
@@ -106,7 +107,7 @@ mod tests {
 
     type Small = Sim<16, 8>;
 
-    fn config(seed: u64, rates: [u32; N]) -> Config {
+    fn config(seed: u64, rates: [u32; 3]) -> Config {
         let mut c = Config::new(seed, rates);
         c.duration_ns = 20_000_000_000;
         c

@@ -215,15 +215,15 @@ pub struct ModelArgs {
     #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_duration_s)]
     pub duration: f64,
 
-    /// How many machines the run has, 3 to 16 (the network run only, until
-    /// the simulator for more than three lands).
+    /// How many machines the run has, 3 to 16 (`run`, `node` and `sim`;
+    /// `study` and `swarm` run three).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_machines)]
     pub machines: u8,
 
     /// Which machines talk to which: `all` (every machine to every other),
     /// `ring` (each to the next, `(id + 1) mod N`) or `leader` (machine 0 to
-    /// every other; the others never send). Other than `all`, the network
-    /// run only, until the simulator for it lands.
+    /// every other; the others never send). Other than `all`: `run`, `node`
+    /// and `sim`.
     #[arg(long, value_name = "all|ring|leader", default_value = "all", value_parser = parse_topology)]
     pub topology: Topology,
 
@@ -277,8 +277,7 @@ impl ModelArgs {
     }
 
     /// Refuses more than three machines or a topology other than `all` for
-    /// `command`, which runs in the simulator: the one place that says so
-    /// until the simulator for `n` machines lands.
+    /// `command`, which runs three machines only: the one place that says so.
     pub fn only_three(&self, command: &str) -> Result<(), String> {
         only_three(command, usize::from(self.machines), self.topology)
     }
@@ -309,14 +308,14 @@ impl ModelArgs {
 }
 
 /// Refuses a run of `machines` machines under `topology` for `command`,
-/// which runs in the simulator, unless it is three under `all`: the one
-/// place, and the one message, until the simulator for `n` machines lands.
+/// unless it is three under `all`: the one place, and the one message, for
+/// the commands that run three machines only.
 pub fn only_three(command: &str, machines: usize, topology: Topology) -> Result<(), String> {
     if machines == 3 && topology == Topology::All {
         return Ok(());
     }
     Err(format!(
-        "`{command}` runs three machines under the topology `all` only, until the simulator for more lands (this is {machines} machines, `{topology}`); `run` and `node` take them"
+        "`{command}` runs three machines under the topology `all` only (this is {machines} machines, `{topology}`); `run`, `node` and `sim` take them"
     ))
 }
 

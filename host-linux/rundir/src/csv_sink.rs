@@ -38,27 +38,57 @@ const LOG_BUFFER_BYTES: usize = 256 * 1024;
 /// Writes each machine's records to its CSV log in a run directory, on a
 /// writer thread. Call [`CsvSink::finish`] at the end: it waits until every
 /// record is written and reports the first error, naming the file.
-pub struct CsvSink {
+pub struct CsvSink<const M: usize = 3> {
     /// The records not yet handed over.
-    batch: Vec<Record>,
+    batch: Vec<Record<M>>,
     /// To the writer; `None` once the writer has stopped.
-    to_writer: Option<SyncSender<Vec<Record>>>,
+    to_writer: Option<SyncSender<Vec<Record<M>>>>,
     /// Batches the writer is done with, emptied, to fill again.
-    spare: Receiver<Vec<Record>>,
+    spare: Receiver<Vec<Record<M>>>,
     /// The writer, which gives the first error it met.
     writer: Option<JoinHandle<Result<(), RunDirError>>>,
     /// The run directory, to name in an error that is no one file's.
     dir: PathBuf,
 }
 
-impl CsvSink {
-    /// Creates the three logs, writes their headers and starts the writer.
-    /// A log that cannot be created is an error here, named.
-    pub fn create(dir: &Path) -> Result<Self, RunDirError> {
-        let files = MachineId::ALL
-            .iter()
-            .map(|&id| LogFile::create(dir, id))
+/// A run's logs, created, with their headers: a [`CsvSink`] once started,
+/// when the records' width `M` is known.
+pub struct CsvLogs {
+    files: Vec<LogFile>,
+    dir: PathBuf,
+}
+
+impl CsvLogs {
+    /// Creates the logs of `machines` machines and writes their headers. A
+    /// log that cannot be created is an error here, named.
+    pub fn create(dir: &Path, machines: u8) -> Result<Self, RunDirError> {
+        let files = MachineId::all(machines)
+            .map(|id| LogFile::create(dir, id))
             .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            files,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// Starts the writer of these logs, for records of up to `M` machines.
+    pub fn start<const M: usize>(self) -> Result<CsvSink<M>, RunDirError> {
+        CsvSink::start(self)
+    }
+}
+
+impl<const M: usize> CsvSink<M> {
+    /// Creates the logs of `machines` machines, writes their headers and
+    /// starts the writer. A log that cannot be created is an error here,
+    /// named.
+    pub fn create(dir: &Path, machines: u8) -> Result<Self, RunDirError> {
+        CsvLogs::create(dir, machines)?.start()
+    }
+
+    /// Starts the writer of `logs`.
+    fn start(logs: CsvLogs) -> Result<Self, RunDirError> {
+        let CsvLogs { files, dir } = logs;
+        let dir = dir.as_path();
         let (to_writer, batches) = mpsc::sync_channel(BATCHES_QUEUED_MAX);
         let (give_back, spare) = mpsc::channel();
         let writer = thread::Builder::new()
@@ -129,10 +159,10 @@ impl CsvSink {
     }
 }
 
-impl Sink for CsvSink {
+impl<const M: usize> Sink<M> for CsvSink<M> {
     type Error = RunDirError;
 
-    fn record(&mut self, record: &Record) -> Result<(), RunDirError> {
+    fn record(&mut self, record: &Record<M>) -> Result<(), RunDirError> {
         self.batch.push(*record);
         if self.batch.len() >= BATCH_RECORDS {
             self.hand_over()
@@ -142,7 +172,7 @@ impl Sink for CsvSink {
     }
 }
 
-impl Drop for CsvSink {
+impl<const M: usize> Drop for CsvSink<M> {
     /// A sink dropped without [`CsvSink::finish`] (the run failed
     /// elsewhere) still writes every record it took and ends its writer:
     /// no thread outlives the sink.
@@ -161,10 +191,10 @@ impl Drop for CsvSink {
 /// The writer thread: formats every batch into the logs until the queue
 /// closes, then flushes them. Stops at the first error, which closes the
 /// queue: the simulation's next hand-over fails and fetches the error.
-fn write_batches(
+fn write_batches<const M: usize>(
     mut files: Vec<LogFile>,
-    batches: &Receiver<Vec<Record>>,
-    give_back: &Sender<Vec<Record>>,
+    batches: &Receiver<Vec<Record<M>>>,
+    give_back: &Sender<Vec<Record<M>>>,
 ) -> Result<(), RunDirError> {
     for mut batch in batches {
         for record in &batch {
@@ -224,7 +254,7 @@ impl LogFile {
 
     /// Formats `record`'s line at the end of the buffer, writing the
     /// buffer out first when a line might not fit.
-    fn line(&mut self, record: &Record) -> Result<(), RunDirError> {
+    fn line<const M: usize>(&mut self, record: &Record<M>) -> Result<(), RunDirError> {
         if self.buf.len() - self.len < LINE_MAX {
             self.flush()?;
         }
@@ -314,7 +344,7 @@ mod tests {
     fn the_logs_are_those_the_line_writer_writes() {
         let records = records(50_000);
         let (threaded, plain) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let mut sink = CsvSink::create(threaded.path()).unwrap();
+        let mut sink = CsvSink::<3>::create(threaded.path(), 3).unwrap();
         let mut logs: Vec<LogWriter> = MachineId::ALL
             .iter()
             .map(|&id| LogWriter::create(plain.path(), id).unwrap())
@@ -336,7 +366,10 @@ mod tests {
     #[test]
     fn an_empty_run_writes_the_headers() {
         let dir = tempfile::tempdir().unwrap();
-        CsvSink::create(dir.path()).unwrap().finish().unwrap();
+        CsvSink::<3>::create(dir.path(), 3)
+            .unwrap()
+            .finish()
+            .unwrap();
         for id in MachineId::ALL {
             let text = std::fs::read_to_string(dir.path().join(log_name(id))).unwrap();
             assert_eq!(text, format!("{HEADER}\n"));
@@ -351,7 +384,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(dev_full, dir.path().join("machine-1.csv")).unwrap();
-        let mut sink = CsvSink::create(dir.path()).unwrap();
+        let mut sink = CsvSink::<3>::create(dir.path(), 3).unwrap();
         // The writer fails at its first write; the simulation learns it at
         // a hand-over or at the end, never later, and never loses it.
         let mut failed = None;
@@ -376,7 +409,7 @@ mod tests {
     fn a_log_that_cannot_be_created_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("not-made");
-        let Err(RunDirError::Write { path, .. }) = CsvSink::create(&missing) else {
+        let Err(RunDirError::Write { path, .. }) = CsvSink::<3>::create(&missing, 3) else {
             panic!("created logs in a missing directory");
         };
         assert!(path.ends_with("machine-0.csv"), "{}", path.display());
@@ -385,7 +418,7 @@ mod tests {
     #[test]
     fn a_sink_dropped_unfinished_writes_what_it_was_handed() {
         let dir = tempfile::tempdir().unwrap();
-        let mut sink = CsvSink::create(dir.path()).unwrap();
+        let mut sink = CsvSink::<3>::create(dir.path(), 3).unwrap();
         let records = records(3 * BATCH_RECORDS as u64 + 5);
         for r in &records {
             sink.record(r).unwrap();

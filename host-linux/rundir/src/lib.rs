@@ -48,7 +48,7 @@ pub mod salvage;
 
 pub use scalemodel_core::{End, Topology};
 
-pub use csv_sink::{BATCH_RECORDS, BATCHES_QUEUED_MAX, CsvSink};
+pub use csv_sink::{BATCH_RECORDS, BATCHES_QUEUED_MAX, CsvLogs, CsvSink};
 pub use faults::{FaultSummary, error_kinds, never_expected};
 pub use log::{
     BAD_LINES_KEPT, BadLine, BadLines, LINE_BYTES_MAX, Log, Run, parse_log, read_log, read_run,
@@ -340,7 +340,7 @@ impl MachineSummary {
     }
 
     /// The summary of machine `id` from the simulator's report.
-    pub fn from_report(id: MachineId, m: &MachineReport) -> Self {
+    pub fn from_report<const M: usize>(id: MachineId, m: &MachineReport<M>) -> Self {
         // Never unfinished in a run that returned a report; say it plainly if so.
         let end = m.end().unwrap_or(End::Interrupted);
         Self {
@@ -534,8 +534,8 @@ impl Params {
     }
 
     /// The parameters of a simulator run; the summaries come from [`Params::summarise`].
-    pub fn sim(
-        config: &Config,
+    pub fn sim<const M: usize>(
+        config: &Config<M>,
         rate_range: Option<[u32; 2]>,
         duration_s: f64,
         inbox_capacity: usize,
@@ -549,8 +549,13 @@ impl Params {
             speed: config.speed,
             sides: config.sides,
             rate_range,
-            rates: config.rates.to_vec(),
-            topology: Topology::All,
+            rates: config
+                .rates
+                .iter()
+                .take(usize::from(config.machines))
+                .copied()
+                .collect(),
+            topology: config.topology,
             latency_ns: Some(config.latency_ns),
             jitter_ns: Some(config.jitter_ns),
             addresses: Vec::new(),
@@ -565,12 +570,18 @@ impl Params {
     }
 
     /// Fills in the summaries from a simulator report.
-    pub fn summarise(&mut self, report: &Report) {
-        self.machines = MachineId::ALL
-            .iter()
-            .map(|&id| MachineSummary::from_report(id, &report.machines[id.index()]))
+    /// Its links are the run's model links ([`is_model_link`]): the
+    /// others never carry a message.
+    pub fn summarise<const M: usize>(&mut self, report: &Report<M>) {
+        let n = report.machines().len();
+        self.machines = (MachineId::all(n as u8).zip(report.machines()))
+            .map(|(id, m)| MachineSummary::from_report(id, m))
             .collect();
-        self.links = report.links.iter().map(LinkSummary::from).collect();
+        self.links = report
+            .links()
+            .filter(|l| is_model_link(n, self.topology, l.from.get(), l.to.get()))
+            .map(LinkSummary::from)
+            .collect();
     }
 
     /// Records the faults of `faults` that acted (`missed` as the

@@ -20,9 +20,9 @@ pub enum Kind {
 #[derive(Debug, Default)]
 pub struct Rows(pub Vec<Vec<Row>>);
 
-impl scalemodel_core::sim::Sink for Rows {
+impl<const M: usize> scalemodel_core::sim::Sink<M> for Rows {
     type Error = std::convert::Infallible;
-    fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
+    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error> {
         let id = record.machine.index();
         if self.0.len() <= id {
             self.0.resize_with(id + 1, Vec::new);
@@ -64,7 +64,7 @@ pub struct Row {
 
 impl Row {
     /// The row a record is written as; `line` counts the header.
-    pub fn from_record(record: &Record, line: usize) -> Self {
+    pub fn from_record<const M: usize>(record: &Record<M>, line: usize) -> Self {
         let mut row = Self {
             line,
             machine: 0,
@@ -84,7 +84,7 @@ impl Row {
 
     /// Makes this row the one `record` is written as, in the buffers it
     /// already has (a reader of many runs reuses its rows).
-    pub fn fill(&mut self, record: &Record, line: usize) {
+    pub fn fill<const M: usize>(&mut self, record: &Record<M>, line: usize) {
         self.line = line;
         self.machine = record.machine.get();
         self.tick = record.tick;

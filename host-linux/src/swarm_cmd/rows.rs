@@ -9,41 +9,55 @@
 //! is moved (moving them to a spare pile and back was 3 % of a case).
 
 use scalemodel_core::sim::Sink;
-use scalemodel_core::{N, Record};
+use scalemodel_core::{MACHINES_MAX, Record};
 
 use crate::rundir::Row;
 
 /// Each machine's rows of the current case, then rows of earlier cases.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CaseRows {
     /// By machine: the current case's rows, then spare ones to be written over.
-    rows: [Vec<Row>; N],
+    rows: [Vec<Row>; MACHINES_MAX as usize],
     /// By machine: how many of `rows` are the current case's.
-    len: [usize; N],
+    len: [usize; MACHINES_MAX as usize],
+    /// Machines of the current case.
+    machines: usize,
+}
+
+impl Default for CaseRows {
+    fn default() -> Self {
+        Self {
+            rows: Default::default(),
+            len: [0; MACHINES_MAX as usize],
+            machines: 0,
+        }
+    }
 }
 
 impl CaseRows {
-    /// Empties the logs for the next case, keeping their rows' buffers.
-    pub fn clear(&mut self) {
-        self.len = [0; N];
+    /// Empties the logs for the next case, of `machines` machines, keeping
+    /// their rows' buffers.
+    pub fn clear(&mut self, machines: u8) {
+        self.len = [0; MACHINES_MAX as usize];
+        self.machines = usize::from(machines.min(MACHINES_MAX));
     }
 
     /// The current case's rows, by machine, as [`crate::rundir::Rows`] holds them.
-    pub fn logs(&self) -> [&[Row]; N] {
-        let mut i = 0;
-        self.rows.each_ref().map(|rows| {
-            let log = &rows[..self.len[i]];
-            i += 1;
-            log
-        })
+    pub fn logs(&self) -> Vec<&[Row]> {
+        (self.rows.iter().zip(self.len))
+            .take(self.machines)
+            .map(|(rows, len)| rows.get(..len).unwrap_or_default())
+            .collect()
     }
 }
 
-impl Sink for CaseRows {
+impl<const M: usize> Sink<M> for CaseRows {
     type Error = std::convert::Infallible;
 
-    fn record(&mut self, record: &Record) -> Result<(), Self::Error> {
-        let m = record.machine.index();
+    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error> {
+        // An id is below `MACHINES_MAX`; a higher one would widen the case.
+        let m = record.machine.index().min(MACHINES_MAX as usize - 1);
+        self.machines = self.machines.max(m + 1);
         let (rows, len) = (&mut self.rows[m], &mut self.len[m]);
         // Line 1 is the header.
         let line = *len + 2;
@@ -74,7 +88,7 @@ mod tests {
                 .unwrap()
                 .run(&mut fresh)
                 .unwrap();
-            rows.clear();
+            rows.clear(3);
             Sim::<16, 8>::new(config, faults)
                 .unwrap()
                 .run(&mut rows)
@@ -88,7 +102,7 @@ mod tests {
                 assert!(rows.logs().iter().any(|l| !l.is_empty()));
             }
         }
-        rows.clear();
+        rows.clear(3);
         assert!(rows.logs().iter().all(|l| l.is_empty()));
         assert!(rows.rows.iter().any(|r| !r.is_empty()));
     }

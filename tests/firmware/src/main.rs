@@ -128,8 +128,7 @@ fn simulate(sim: &mut Sim<INBOX, LINK>, run: &Run) {
         Err(SimError::Start(_)) => fail(run.seed, "a node refused the start (a bug)"),
         Err(SimError::Stuck { .. }) => fail(run.seed, "the run passed its step bound (a bug)"),
     };
-    for id in MachineId::ALL {
-        let m = &report.machines[id.index()];
+    for (id, m) in MachineId::ALL.into_iter().zip(report.machines()) {
         let t = &m.tally;
         out::str("  machine ");
         out::num(id.get().into());
