@@ -332,8 +332,10 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
         }
     };
     let mut intro = None;
+    let mut topology_points = Vec::new();
     let (title, set_groups, bands) = match recorded {
-        Some((r, places)) => {
+        Some((mut r, places)) => {
+            topology_points = std::mem::take(&mut r.topology_points);
             outln!(
                 "{}: kept its title and its {} in order",
                 dir.join(record::REPORT_JSON).display(),
@@ -353,6 +355,9 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
         // A study's simulator at scale, which its folder does not hold.
         let net = runs.iter().any(|a| a.run.params.mode == "net");
         set.keep_scale(if net { "network" } else { "simulated" }, bands);
+    }
+    if !topology_points.is_empty() {
+        set.add_topologies(topology_points);
     }
     report::write_set(dir, &set, &intro)?;
     Ok(())

@@ -185,6 +185,9 @@ pub fn run(args: &StudyArgs) -> Result<()> {
     if args.sim_trials > 0 {
         at_scale(args, seed, &outcomes, &mut set)?;
     }
+    if args.topology_trials > 0 {
+        topologies(args, seed, &mut set)?;
+    }
     report::write_set(&out, &set, &intro(args, seed))?;
     for (title, verdicts) in [
         ("the trials", &set.verdicts),
@@ -197,6 +200,9 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         for v in verdicts {
             outln!("  {}: {}", v.statement, v.result());
         }
+    }
+    for t in &set.topology_answers {
+        outln!("  {}", t.words);
     }
     outln!(
         "study took {:.1} s; open {} (report.md beside it)",
@@ -224,6 +230,8 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
                 rates: o.setup.rates.clone(),
                 sides: o.setup.sides,
                 duration: args.duration,
+                machines: 3,
+                topology: rundir::Topology::All,
             })
             .collect();
         scale.push(scale::points(&jobs).with_context(|| format!("{} at scale", o.setup.name))?);
@@ -249,6 +257,8 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
                     rates: Rates::Exact(rates.to_vec()),
                     sides: p.sides,
                     duration: args.duration,
+                    machines: 3,
+                    topology: rundir::Topology::All,
                 })
                 .collect();
             let points = scale::points(&jobs)
@@ -266,6 +276,43 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
     Ok(())
 }
 
+/// The numbers of machines the topology study compares.
+pub const TOPOLOGY_SIZES: [u8; 4] = [3, 5, 8, 16];
+
+/// Runs the topology study in the simulator (`--topology-trials`) and adds
+/// its table and its verdicts on the notebook's idea to `set`.
+fn topologies(args: &StudyArgs, seed: u64, set: &mut Set) -> Result<()> {
+    use rundir::Topology;
+    let started = Instant::now();
+    let k = args.topology_trials;
+    let jobs: Vec<scale::Job> = TOPOLOGY_SIZES
+        .iter()
+        .flat_map(|&n| {
+            [Topology::All, Topology::Ring, Topology::Leader]
+                .into_iter()
+                .flat_map(move |topology| {
+                    (0..k).map(move |i| scale::Job {
+                        seed: seed.wrapping_add(u64::from(i)),
+                        rates: Rates::Range(STANDARD_RATES[0]..=STANDARD_RATES[1]),
+                        sides: n + 7,
+                        duration: args.duration,
+                        machines: n,
+                        topology,
+                    })
+                })
+        })
+        .collect();
+    let points = scale::topology_points(&jobs).context("the topology study")?;
+    let took = started.elapsed().as_secs_f64();
+    set.add_topologies(points);
+    outln!(
+        "  topologies: {} runs ({} per topology and size) in {took:.1} s",
+        jobs.len(),
+        k
+    );
+    Ok(())
+}
+
 /// The paragraph under the study report's title.
 fn intro(args: &StudyArgs, seed: u64) -> String {
     let mut intro = format!(
@@ -279,6 +326,13 @@ fn intro(args: &StudyArgs, seed: u64) -> String {
         },
         seed.wrapping_add(u64::from(args.trials) - 1),
     );
+    if args.topology_trials > 0 {
+        intro.push_str(&format!(
+            " The topologies were compared in the simulator with 3, 5, 8 and 16 machines, {} of each topology per size, seeds {seed} to {} (`topologies.csv` holds every run's figures).",
+            count(u64::from(args.topology_trials), "run"),
+            seed.wrapping_add(u64::from(args.topology_trials) - 1),
+        ));
+    }
     let n = args.sim_trials;
     if n > 0 {
         intro.push_str(&format!(
@@ -322,6 +376,8 @@ fn simulate(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Ve
                 rates: setup.rates.clone(),
                 sides: setup.sides,
                 duration: args.duration,
+                machines: 3,
+                topology: rundir::Topology::All,
             };
             sim_cmd::write_quietly(&job.args()?, &trial)
                 .with_context(|| format!("{} trial {k}", setup.name))?;

@@ -109,8 +109,11 @@ where
 pub fn zeroed<T: InPlace>() -> Box<T> {
     let layout = Layout::new::<T>();
     if layout.size() == 0 {
-        // SAFETY: a zero-sized `T` has no bytes to be invalid (`InPlace`).
-        return Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: a zero-sized `T` has no bytes to be invalid (`InPlace`),
+        // and a dangling, aligned pointer is `Box`'s own for it. (Not
+        // `Box::new(zeroed())`: an unoptimised build reserves room for a `T`
+        // on the stack for it, even when this branch is never taken.)
+        return unsafe { Box::from_raw(std::ptr::NonNull::<T>::dangling().as_ptr()) };
     }
     // SAFETY: the layout is not zero-sized.
     let ptr = unsafe { alloc::alloc_zeroed(layout) }.cast::<T>();

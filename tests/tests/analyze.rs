@@ -187,6 +187,8 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
             "5",
             "--sim-trials",
             "30",
+            "--topology-trials",
+            "6",
             "--out",
         ])
         .arg(&out)
@@ -227,10 +229,35 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
     assert!(md.contains(spread), "{md}");
     // Analysed again from its folder, the study keeps the verdicts that
     // compare configurations trial by trial.
+    // The topologies: 3, 5, 8 and 16 machines, each topology, 6 seeds each,
+    // compared seed by seed, with a verdict on the notebook's idea.
+    let csv = std::fs::read_to_string(out.join("topologies.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4 * 3 * 6, "{csv}");
+    for n in [3, 5, 8, 16] {
+        for t in ["all", "ring", "leader"] {
+            let row = format!("| {n} | {t} | 6 |");
+            assert!(md.contains(&row), "no `{row}` in {md}");
+        }
+        let pairs = format!("With {n} machines (every trial, 6 pairs), a time leader");
+        assert!(md.contains(&pairs), "{md}");
+    }
+    let idea = "**Does one time leader broadcasting its clock keep the machines more up to date than everyone messaging everyone (the notebook's idea)?** The notebook's idea";
+    assert!(md.contains(idea), "{md}");
+    assert!(text.contains("topologies: 72 runs"), "{text}");
+    let topologies = md
+        .split("## The topologies in the simulator")
+        .nth(1)
+        .unwrap();
     let (ok, text) = analyze(&out);
     assert!(ok, "{text}");
     let again = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(again.contains(spread), "{again}");
+    // Analysed again, the study keeps its topology study (report.json).
+    assert!(again.contains(idea), "{again}");
+    assert_eq!(
+        again.split("## The topologies in the simulator").nth(1),
+        Some(topologies)
+    );
     assert!(again.contains("(die of 4)**"), "{again}");
     // Verdicts count where they held: "holds in all 2 trials", "holds in 1 of 2 trials".
     assert!(

@@ -15,11 +15,18 @@ fn run(args: &[&std::ffi::OsStr]) -> (bool, String) {
 
 /// `study --sim` with `args`, 20 seeds at scale, into `out`.
 fn study_sim(args: &[&str], out: &Path) -> (bool, String) {
-    let mut all: Vec<&std::ffi::OsStr> = ["study", "--sim", "--sim-trials", "20"]
-        .iter()
-        .chain(args)
-        .map(|a| a.as_ref())
-        .collect();
+    let mut all: Vec<&std::ffi::OsStr> = [
+        "study",
+        "--sim",
+        "--sim-trials",
+        "20",
+        "--topology-trials",
+        "0",
+    ]
+    .iter()
+    .chain(args)
+    .map(|a| a.as_ref())
+    .collect();
     all.extend(["--out".as_ref(), out.as_os_str()]);
     run(&all)
 }

@@ -350,6 +350,9 @@ fn a_set_page_links_and_plots_every_trial_without_an_error() {
         scale_verdicts: Vec::new(),
         band_verdicts: Vec::new(),
         answers: Vec::new(),
+        topology_points: Vec::new(),
+        topology_table: Vec::new(),
+        topology_answers: Vec::new(),
     };
     html::set(&out, &set, "Two configurations, side by side.", &[])
         .expect("the set page is written");
@@ -393,6 +396,8 @@ fn a_study_page_opens_with_its_answers_and_draws_its_effect_views() {
             "--sim",
             "--sim-trials",
             "20",
+            "--topology-trials",
+            "4",
             "--trials",
             "2",
             "--duration",
@@ -426,5 +431,15 @@ fn a_study_page_opens_with_its_answers_and_draws_its_effect_views() {
             .contains("How does the slow machine's inbox grow?")
     );
     assert!(loaded.dom.contains("sign test p"));
+    // The topology study: its table and its verdict, in the answers and below.
+    assert!(
+        loaded
+            .dom
+            .contains("<h2>The topologies in the simulator</h2>")
+    );
+    assert!(
+        loaded.dom.contains("the notebook&#39;s idea")
+            || loaded.dom.contains("the notebook's idea")
+    );
     browser::screenshot(&browser, &page, "", &out.join("study.png"), (1400, 5000));
 }

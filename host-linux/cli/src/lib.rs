@@ -167,6 +167,14 @@ pub struct StudyArgs {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub sim_trials: u32,
 
+    /// The topologies compared in the simulator (the notebook's time
+    /// leader against all-to-all, and a ring): 3, 5, 8 and 16 machines
+    /// under `all`, `ring` and `leader`, N seeds each, the study's seed
+    /// onwards, rates drawn from 1..=6 and a die of `n + 7`; trial k of
+    /// every topology of one size has the same seed (0: none).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub topology_trials: u32,
+
     /// Model time runs K times faster than wall time (network only).
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_speed)]
     pub speed: u32,

@@ -405,6 +405,9 @@ mod tests {
             scale_verdicts: Vec::new(),
             band_verdicts: Vec::new(),
             answers: Vec::new(),
+            topology_points: Vec::new(),
+            topology_table: Vec::new(),
+            topology_answers: Vec::new(),
         }
     }
 

@@ -105,9 +105,12 @@ fn write_rows<T: Serialize>(path: &Path, rows: impl Iterator<Item = T>) -> Resul
     })
 }
 
-/// Writes `trials.csv` (and `scale.csv` when the set ran the simulator at
-/// scale) into `dir`.
+/// Writes `trials.csv` (`scale.csv` when the set ran the simulator at
+/// scale, `topologies.csv` when it compared the topologies) into `dir`.
 pub fn write(dir: &Path, set: &Set) -> Result<(), ReportError> {
+    if !set.topology_points.is_empty() {
+        write_rows(&dir.join("topologies.csv"), set.topology_points.iter())?;
+    }
     let machines = set.groups.iter().flat_map(|g| {
         g.trials.iter().flat_map(move |t| {
             let low = t.rates.iter().copied().min().unwrap_or(0);

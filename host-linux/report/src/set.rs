@@ -11,6 +11,7 @@ use super::answers::{Answer, answers};
 use super::evidence::{self, Band, Point, Verdict, slowest};
 pub use super::group::{Group, TrialRow, spread};
 use super::plot::effect;
+use super::topology::{self, TopologyPoint};
 use super::{ReportError, write_file};
 
 use crate::text::{count, fixed};
@@ -32,8 +33,17 @@ pub struct Set {
     /// The set's own trials against the simulator's bands (a study's).
     pub band_verdicts: Vec<Verdict>,
     /// The exercise's questions answered from the data (a study's: empty
-    /// without a standard configuration).
+    /// without a standard configuration), and the notebook's idea when the
+    /// topologies were compared.
     pub answers: Vec<Answer>,
+    /// The topology study's runs (a study's; empty when not run), also in
+    /// `topologies.csv`: kept in `report.json`, since the study's folder
+    /// does not hold them, for `analyze` to keep.
+    pub topology_points: Vec<TopologyPoint>,
+    /// Its table: each number of machines and topology.
+    pub topology_table: Vec<topology::Row>,
+    /// Its comparisons with all-to-all, for each number of machines.
+    pub topology_answers: Vec<topology::Answer>,
 }
 
 /// The range `a`'s rates come from: drawn from, or the given rates' span.
@@ -83,9 +93,42 @@ impl Set {
             scale_verdicts: Vec::new(),
             band_verdicts: Vec::new(),
             answers: Vec::new(),
+            topology_points: Vec::new(),
+            topology_table: Vec::new(),
+            topology_answers: Vec::new(),
         };
-        set.answers = answers(&set.groups, &set.verdicts, &set.scale_verdicts);
+        set.answer();
         set
+    }
+
+    /// The answers from the data as they stand: the exercise's questions,
+    /// then the notebook's idea when the topologies were compared.
+    fn answer(&mut self) {
+        self.answers = answers(&self.groups, &self.verdicts, &self.scale_verdicts);
+        if !self.topology_answers.is_empty() {
+            let mut text = topology::verdict(&self.topology_answers);
+            for a in &self.topology_answers {
+                if a.topology == "leader" && a.trials == "every trial" {
+                    text.push(' ');
+                    text.push_str(&a.words);
+                    text.push('.');
+                }
+            }
+            self.answers.push(Answer {
+                question: "Does one time leader broadcasting its clock keep the machines more up to date than everyone messaging everyone (the notebook's idea)?".to_owned(),
+                text,
+                figures: vec!["topologies.csv".to_owned()],
+            });
+        }
+    }
+
+    /// Adds the topology study: its runs `points`, their table and their
+    /// comparisons, and its answer on the notebook's idea.
+    pub fn add_topologies(&mut self, points: Vec<TopologyPoint>) {
+        self.topology_table = topology::table(&points);
+        self.topology_answers = topology::answers(&points);
+        self.topology_points = points;
+        self.answer();
     }
 
     /// Adds the simulator at scale: `scale`, each configuration's points in
@@ -119,7 +162,7 @@ impl Set {
             .map(|(_, t)| (&t.point, t.band.as_ref()))
             .collect();
         self.band_verdicts = evidence::band_verdicts(whose, &trials);
-        self.answers = answers(&self.groups, &self.verdicts, &self.scale_verdicts);
+        self.answer();
     }
 
     /// Every trial, with its configuration.
@@ -269,7 +312,46 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
         let _ = writeln!(md, "\n## The network against the simulator\n");
         verdict_list(&mut md, &set.band_verdicts);
     }
+    topology_markdown(&mut md, set);
     md
+}
+
+/// The topology study's section: its table, then every comparison with
+/// all-to-all and its effect sizes.
+fn topology_markdown(md: &mut String, set: &Set) {
+    if set.topology_table.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\n## The topologies in the simulator\n\nMedians over each size and topology's runs (every run is a row of `topologies.csv`). Staleness is each machine's gap to the highest clock of any machine at the same model time.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| machines | topology | runs | messages per machine per s | mean staleness | largest staleness | largest jump | largest inbox growth (msgs/s) |"
+    );
+    let _ = writeln!(md, "|---:|---|---:|---:|---:|---:|---:|---:|");
+    for r in &set.topology_table {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.machines,
+            r.topology,
+            r.runs,
+            fixed(r.messages_per_machine_s, 2),
+            fixed(r.staleness, 1),
+            fixed(r.staleness_max, 0),
+            fixed(r.largest_jump, 0),
+            fixed(r.largest_growth, 2),
+        );
+    }
+    let _ = writeln!(md, "\n{}\n", topology::verdict(&set.topology_answers));
+    for a in &set.topology_answers {
+        let _ = writeln!(md, "- **{}**", a.words);
+        for e in &a.effects {
+            let _ = writeln!(md, "  - {}", e.words());
+        }
+    }
 }
 
 /// Each verdict as a list item: the statement in bold, the result with its

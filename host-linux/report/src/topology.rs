@@ -9,17 +9,17 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::evidence::Measured;
-use crate::text::fixed;
+use crate::text::{and_list, fixed};
 use scalemodel_analysis::staleness::staleness;
 use scalemodel_analysis::stats::{self, Effect};
 use scalemodel_analysis::{Analysis, fastest_all};
 use scalemodel_rundir::Kind;
 
 /// One trial, as the topology study compares it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopologyPoint {
     /// Its seed.
     pub seed: u64,
@@ -277,6 +277,114 @@ fn words(
     )
 }
 
+/// One row of the topology study's table: a number of machines and a
+/// topology, each figure's median over its runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// Its number of machines.
+    pub machines: usize,
+    /// `all`, `ring` or `leader`.
+    pub topology: String,
+    /// Runs.
+    pub runs: usize,
+    /// Messages per machine per second.
+    pub messages_per_machine_s: f64,
+    /// Mean staleness, clock units.
+    pub staleness: f64,
+    /// Largest staleness, clock units.
+    pub staleness_max: f64,
+    /// Largest clock jump, clock units.
+    pub largest_jump: f64,
+    /// Largest inbox growth, msgs per second.
+    pub largest_growth: f64,
+}
+
+/// The table: one row per number of machines and topology, in that order.
+pub fn table(points: &[TopologyPoint]) -> Vec<Row> {
+    let mut keys: Vec<(usize, usize)> = points
+        .iter()
+        .map(|p| (p.machines, topology_rank(&p.topology)))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter()
+        .map(|(machines, rank)| {
+            let of: Vec<&TopologyPoint> = points
+                .iter()
+                .filter(|p| p.machines == machines && topology_rank(&p.topology) == rank)
+                .collect();
+            let median = |f: fn(&TopologyPoint) -> f64| {
+                stats::median(&of.iter().map(|p| f(p)).collect::<Vec<_>>())
+                    .map_or(0.0, |e| e.median)
+            };
+            Row {
+                machines,
+                topology: of.first().map_or_else(String::new, |p| p.topology.clone()),
+                runs: of.len(),
+                messages_per_machine_s: median(|p| p.messages_per_machine_s),
+                staleness: median(|p| p.staleness),
+                staleness_max: median(|p| p.staleness_max as f64),
+                largest_jump: median(|p| p.largest_jump as f64),
+                largest_growth: median(|p| p.largest_growth),
+            }
+        })
+        .collect()
+}
+
+/// `all`, `ring`, `leader`, then any other, in the table's order.
+fn topology_rank(name: &str) -> usize {
+    ["all", "ring", "leader"]
+        .iter()
+        .position(|&t| t == name)
+        .unwrap_or(3)
+}
+
+/// The verdict on the notebook's idea across the sizes, from the leader's
+/// comparisons over every trial, then over those whose leader had the
+/// highest rate: `The notebook's idea (…) fails with 3, 5, 8 and 16
+/// machines; when the leader is the fastest machine, it holds with 3
+/// machines and fails with 5, 8 and 16 machines.`
+pub fn verdict(answers: &[Answer]) -> String {
+    let every = outcomes(answers, "every trial");
+    if every.is_empty() {
+        return "The notebook's idea was not tested: no pairs of trials.".to_owned();
+    }
+    let fastest = outcomes(answers, "the fastest machine leads");
+    let when = if fastest.is_empty() {
+        String::new()
+    } else {
+        format!("; when the leader is the fastest machine, it {fastest}")
+    };
+    format!(
+        "The notebook's idea (one time leader broadcasting its clock keeps the machines more up to date than all-to-all) {every}{when}."
+    )
+}
+
+/// `holds with 3 machines and fails with 5, 8 and 16 machines`: the
+/// leader's outcomes over `trials`, by size; empty without pairs.
+fn outcomes(answers: &[Answer], trials: &str) -> String {
+    let of: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| a.topology == "leader" && a.trials == trials && a.pairs > 0)
+        .collect();
+    let parts: Vec<String> = [
+        (Outcome::Holds, "holds"),
+        (Outcome::Fails, "fails"),
+        (Outcome::Undecided, "is undecided"),
+    ]
+    .into_iter()
+    .filter_map(|(o, verb)| {
+        let sizes: Vec<String> = of
+            .iter()
+            .filter(|a| a.outcome == o)
+            .map(|a| a.machines.to_string())
+            .collect();
+        (!sizes.is_empty()).then(|| format!("{verb} with {} machines", and_list(&sizes)))
+    })
+    .collect();
+    and_list(&parts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,6 +473,37 @@ mod tests {
             answers[0].words
         );
         assert_eq!(answers[1].outcome, Outcome::Holds, "{}", answers[1].words);
+    }
+
+    #[test]
+    fn the_verdict_and_the_table_come_from_the_points() {
+        let points = study(|s| 10.0 + (s % 5) as f64);
+        let answers = answers(&points);
+        assert_eq!(
+            verdict(&answers),
+            "The notebook's idea (one time leader broadcasting its clock keeps the machines more up to date than all-to-all) holds with 8 machines; when the leader is the fastest machine, it holds with 8 machines."
+        );
+        let mixed = [answers.clone(), {
+            let mut five = answers.clone();
+            for a in &mut five {
+                a.machines = 5;
+                a.outcome = Outcome::Fails;
+            }
+            five
+        }]
+        .concat();
+        assert!(
+            verdict(&mixed).contains("holds with 8 machines and fails with 5 machines;"),
+            "{}",
+            verdict(&mixed)
+        );
+        let rows = table(&points);
+        let order: Vec<&str> = rows.iter().map(|r| r.topology.as_str()).collect();
+        assert_eq!(order, ["all", "ring", "leader"]);
+        assert_eq!(rows[0].runs, 40);
+        // Staleness 20 + seed % 5 over 40 seeds: median 22.
+        assert_eq!(rows[0].staleness, 22.0);
+        assert_eq!(rows[2].messages_per_machine_s, 1.0);
     }
 
     #[test]

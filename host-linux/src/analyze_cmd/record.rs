@@ -34,6 +34,10 @@ pub struct Record {
     pub intro: Option<String>,
     /// Its configurations, in order.
     pub groups: Vec<RecordGroup>,
+    /// The topology study's runs (a study's), kept as they were: the folder
+    /// does not hold them.
+    #[serde(default)]
+    pub topology_points: Vec<crate::report::topology::TopologyPoint>,
 }
 
 /// One configuration of a [`Record`].

@@ -7,9 +7,12 @@ use std::thread;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Parser as _;
 
+use crate::analysis::Analysis;
 use crate::caps::SIM_STACK_BYTES;
 use crate::cli::{Cli, Command, Rates, SimArgs};
 use crate::report::evidence::Point;
+use crate::report::topology::TopologyPoint;
+use crate::rundir::Topology;
 use crate::sim_cmd;
 
 /// One simulated trial: its seed, rates and die, and its length in model seconds.
@@ -23,6 +26,10 @@ pub struct Job {
     pub sides: u8,
     /// Model seconds.
     pub duration: f64,
+    /// Its number of machines.
+    pub machines: u8,
+    /// Who sends to whom.
+    pub topology: Topology,
 }
 
 impl Job {
@@ -31,6 +38,7 @@ impl Job {
     pub fn args(&self) -> Result<SimArgs> {
         let (seed, rates) = (self.seed.to_string(), self.rates.to_string());
         let (sides, duration) = (self.sides.to_string(), self.duration.to_string());
+        let (machines, topology) = (self.machines.to_string(), self.topology.to_string());
         let cli = Cli::try_parse_from([
             "scalemodel",
             "sim",
@@ -42,6 +50,10 @@ impl Job {
             &sides,
             "--duration",
             &duration,
+            "--machines",
+            &machines,
+            "--topology",
+            &topology,
         ])?;
         match cli.command {
             Command::Sim(sim) => Ok(*sim),
@@ -49,46 +61,61 @@ impl Job {
         }
     }
 
-    /// Simulates it in memory: its point, or why it failed (a simulated run
-    /// that breaks a rule of the model is a bug, and an error).
-    fn point(&self) -> Result<Point> {
+    /// Simulates it in memory and analyses it, or says why it failed (a
+    /// simulated run that breaks a rule of the model is a bug, and an error).
+    fn analysed(&self) -> Result<Analysis> {
         let a = sim_cmd::analyse_in_memory(&self.args()?)?;
         if !a.violations.is_empty() {
             bail!(
-                "breaks {} rules of the model; replay it with `scalemodel sim --seed {} --rates {} --sides {} --duration {}`",
+                "breaks {} rules of the model; replay it with `scalemodel sim --seed {} --rates {} --sides {} --duration {} --machines {} --topology {}`",
                 a.violations.total(),
                 self.seed,
                 self.rates,
                 self.sides,
-                self.duration
+                self.duration,
+                self.machines,
+                self.topology
             );
         }
-        Ok(Point::of(&a))
+        Ok(a)
     }
 }
 
 /// Simulates every job, on as many threads as there are cores, and gives
 /// their points in the jobs' order.
 pub fn points(jobs: &[Job]) -> Result<Vec<Point>> {
+    each(jobs, |_, a| Point::of(a))
+}
+
+/// Simulates every job as [`points`] does, and gives each as the topology
+/// study compares it.
+pub fn topology_points(jobs: &[Job]) -> Result<Vec<TopologyPoint>> {
+    each(jobs, |job, a| TopologyPoint::of(a, job.topology.name()))
+}
+
+/// Simulates and analyses every job, on as many threads as there are cores,
+/// and gives `reduce` of each in the jobs' order.
+fn each<T: Send>(jobs: &[Job], reduce: impl Fn(&Job, &Analysis) -> T + Sync) -> Result<Vec<T>> {
     let threads = thread::available_parallelism().map_or(1, |n| n.get());
     let next = AtomicUsize::new(0);
-    let mut found: Vec<(usize, Point)> = thread::scope(|s| {
+    let reduce = &reduce;
+    let mut found: Vec<(usize, T)> = thread::scope(|s| {
         let workers: Vec<_> = (0..threads.min(jobs.len()).max(1))
             .map(|k| {
                 thread::Builder::new()
                     .name(format!("scale-{k}"))
                     .stack_size(SIM_STACK_BYTES)
-                    .spawn_scoped(s, || -> Result<Vec<(usize, Point)>> {
+                    .spawn_scoped(s, || -> Result<Vec<(usize, T)>> {
                         let mut out = Vec::new();
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(job) = jobs.get(i) else {
                                 return Ok(out);
                             };
-                            let point = job.point().with_context(|| {
+                            let a = job.analysed().with_context(|| {
                                 format!("simulated trial with seed {}", job.seed)
                             })?;
-                            out.push((i, point));
+                            out.push((i, reduce(job, &a)));
                         }
                     })
                     .context("cannot start a simulator thread")
@@ -119,6 +146,8 @@ mod tests {
                 rates: Rates::Range(1..=6),
                 sides: 10,
                 duration: 5.0,
+                machines: 3,
+                topology: Topology::All,
             })
             .collect();
         let found = points(&jobs).expect("the jobs run");

@@ -8,6 +8,7 @@ use super::{escape, inline_code, json, page};
 use crate::evidence::Verdict;
 use crate::set::{Set, TrialRow};
 use crate::text::{fixed, signed};
+use crate::topology;
 use crate::{ReportError, write_file};
 
 const SET_JS: &str = include_str!("set.js");
@@ -22,8 +23,54 @@ pub fn set(path: &Path, set: &Set, intro: &str, views: &[(&str, &str)]) -> Resul
     } else {
         path.to_owned()
     };
-    let page = page(&set.title, &body(set, intro, views), &json(set), SET_JS);
+    // The page's script draws the configurations, not the topology study's
+    // runs (in `topologies.csv` and `report.json`): they stay out of it.
+    let drawn = Set {
+        topology_points: Vec::new(),
+        ..set.clone()
+    };
+    let page = page(&set.title, &body(set, intro, views), &json(&drawn), SET_JS);
     write_file(&file, page)
+}
+
+/// The topology study: its table of medians, its verdict, and each
+/// comparison with all-to-all with its effect sizes.
+fn topology_section(h: &mut String, set: &Set) {
+    if set.topology_table.is_empty() {
+        return;
+    }
+    h.push_str("<section><h2>The topologies in the simulator</h2>\n<p class=\"note\">Medians over each size and topology's runs (every run is a row of <a href=\"topologies.csv\">topologies.csv</a>). Staleness is each machine's gap to the highest clock of any machine at the same model time.</p>\n");
+    h.push_str("<table class=\"verdicts\"><thead><tr><th>machines</th><th>topology</th><th>runs</th><th>messages per machine per s</th><th>mean staleness</th><th>largest staleness</th><th>largest jump</th><th>largest inbox growth (msgs/s)</th></tr></thead><tbody>\n");
+    for r in &set.topology_table {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.machines,
+            escape(&r.topology),
+            r.runs,
+            fixed(r.messages_per_machine_s, 2),
+            fixed(r.staleness, 1),
+            fixed(r.staleness_max, 0),
+            fixed(r.largest_jump, 0),
+            fixed(r.largest_growth, 2),
+        );
+    }
+    h.push_str("</tbody></table>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"answer\">{}</p>\n<ul>",
+        escape(&topology::verdict(&set.topology_answers))
+    );
+    for a in &set.topology_answers {
+        let effects: Vec<String> = a.effects.iter().map(|e| escape(&e.words())).collect();
+        let _ = writeln!(
+            h,
+            "<li><strong>{}</strong><br><span class=\"note\">{}</span></li>",
+            escape(&a.words),
+            effects.join("<br>")
+        );
+    }
+    h.push_str("</ul></section>\n");
 }
 
 /// A table of `verdicts`: each with its result, its effect and how it was tested.
@@ -110,6 +157,7 @@ fn body(set: &Set, intro: &str, views: &[(&str, &str)]) -> String {
         verdict_table(&mut h, &set.band_verdicts);
     }
     h.push_str("</section>\n");
+    topology_section(&mut h, set);
     if !views.is_empty() {
         h.push_str("<section><h2>Effect sizes</h2>\n<p class=\"note\">Every simulated trial a small faint dot, each of the set's own trials a large outlined one, one colour per configuration. Hover a dot for its trial.</p>\n");
         for (file, title) in views {
