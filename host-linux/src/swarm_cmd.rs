@@ -16,11 +16,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use scalemodel_core::End;
 use scalemodel_core::fault::{Fault, Faults};
-use scalemodel_core::node::CONNS;
 use scalemodel_core::node::CloseReason;
 use scalemodel_core::rng::{self, JumpTable, Stream, Streams};
 use scalemodel_core::sim::{Config, Report, Sim, Standard};
-use scalemodel_core::{MACHINES_MAX, MachineId, N};
+use scalemodel_core::{MACHINES_MAX, MachineId, Topology};
 use scalemodel_mio::in_place::{SimWidth, Width};
 
 use crate::check::Checker;
@@ -28,12 +27,12 @@ use crate::cli::{Shard, SwarmArgs, SwarmCommand, SwarmSubcommand};
 use crate::outln;
 use crate::rundir::{FaultSummary, Params};
 use rows::CaseRows;
-use summary::{FAILURES_KEPT, Failure, Summary, Wall};
+use summary::{FAILURES_KEPT, Failure, Summary, Swarm, Wall};
 
 pub mod merge;
 mod rows;
 pub mod summary;
-use crate::sim_cmd::{Caps, SimJob, built, replay, with_caps};
+use crate::sim_cmd::{Caps, SimJob, WIDE, built, replay, with_width};
 
 /// The small capacities a case picks from, so that every bound is hit.
 const INBOX_CAPS: [usize; 3] = [4, 16, 64];
@@ -63,7 +62,7 @@ pub const INVARIANTS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {
     /// The run.
-    pub config: Config,
+    pub config: Config<WIDE>,
     /// Its queue capacities.
     pub caps: Caps,
     /// Its faults.
@@ -77,18 +76,54 @@ impl Case {
     }
 }
 
-/// Case `index` of the swarm with seed `swarm_seed`.
-pub fn case(swarm_seed: u64, index: u64) -> Case {
-    let seed = swarm_seed.wrapping_add(index);
-    case_drawn(seed, rng::stream(seed, 3, Stream::Swarm))
+/// What every case of a swarm runs: its number of machines and topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Machines, 3 to 16.
+    pub machines: u8,
+    /// Who sends to whom.
+    pub topology: Topology,
 }
 
-/// The case with `seed`, drawn from `draw`, its [`Stream::Swarm`].
-fn case_drawn(seed: u64, mut draw: rng::ModelRng) -> Case {
+impl Shape {
+    /// The exercise's: three machines, each sending to any other.
+    pub const THREE: Self = Self {
+        machines: 3,
+        topology: Topology::All,
+    };
+}
+
+/// Case `index` of the swarm with seed `swarm_seed` of three machines under
+/// `all`.
+pub fn case(swarm_seed: u64, index: u64) -> Case {
+    case_of(swarm_seed, index, Shape::THREE)
+}
+
+/// Case `index` of the swarm with seed `swarm_seed` whose cases are `shape`.
+pub fn case_of(swarm_seed: u64, index: u64, shape: Shape) -> Case {
+    let seed = swarm_seed.wrapping_add(index);
+    case_drawn(
+        seed,
+        rng::stream(seed, shape.machines, Stream::Swarm),
+        shape,
+    )
+}
+
+/// The case with `seed` of `shape`, drawn from `draw`, its
+/// [`Stream::Swarm`]; three machines under `all` draw as they did before
+/// the swarm took other shapes.
+fn case_drawn(seed: u64, mut draw: rng::ModelRng, shape: Shape) -> Case {
+    let n = shape.machines;
     let mut pick = |lo: u64, hi: u64| rng::uniform(&mut draw, lo..=hi);
-    let rates = [(); N].map(|()| pick(1, 12) as u32);
+    let mut rates = [0; WIDE];
+    for rate in rates.iter_mut().take(usize::from(n)) {
+        *rate = pick(1, 12) as u32;
+    }
     let mut config = Config::new(seed, rates);
-    config.sides = pick(4, 12) as u8;
+    config.machines = n;
+    config.topology = shape.topology;
+    // A die of n + 1 to n + 9 faces: 4 to 12 for three machines.
+    config.sides = pick(u64::from(n) + 1, u64::from(n) + 9) as u8;
     let duration_s = pick(1, 20);
     config.duration_ns = duration_s * 1_000_000_000;
     config.speed = [1, 1, 2, 4, 10][pick(0, 4) as usize];
@@ -104,12 +139,10 @@ fn case_drawn(seed: u64, mut draw: rng::ModelRng) -> Case {
     let count = [0, pick(1, 3)][usize::from(pick(0, 3) > 0)];
     let duration_ms = duration_s * 1_000;
     for _ in 0..count {
-        let machine = MachineId::ALL[pick(0, 2) as usize];
-        let other = if pick(0, 1) == 0 {
-            machine.plus(1, 3)
-        } else {
-            machine.plus(2, 3)
-        };
+        let machine = MachineId::all(n)
+            .nth(pick(0, u64::from(n) - 1) as usize)
+            .unwrap_or(MachineId::ZERO);
+        let other = machine.plus(1 + pick(0, u64::from(n) - 2) as u8, n);
         let at_ns = pick(0, duration_ms - 1) * 1_000_000;
         let until_ns = at_ns + pick(1, duration_ms / 2 + 1) * 1_000_000;
         let fault = match pick(0, 4) {
@@ -280,19 +313,18 @@ pub fn check_case_with(case: &Case, worker: &mut Worker) -> Verdict {
 /// Case `index` of the swarm with seed `swarm_seed`, run with `worker` and
 /// checked: [`case`] and [`check_case_with`] with the seed's streams made
 /// once (the case is drawn from one of them, the simulator from the rest).
-fn check_case_at(swarm_seed: u64, index: u64, worker: &mut Worker) -> Verdict {
+fn check_case_at(swarm_seed: u64, index: u64, shape: Shape, worker: &mut Worker) -> Verdict {
     let seed = swarm_seed.wrapping_add(index);
-    let streams = Streams::with_table(seed, 3, &worker.jumps);
-    let case = case_drawn(seed, streams.get(Stream::Swarm));
+    let streams = Streams::with_table(seed, shape.machines, &worker.jumps);
+    let case = case_drawn(seed, streams.get(Stream::Swarm), shape);
     check_case_streams(&case, &streams, worker)
 }
 
 /// [`check_case_with`], `streams` being `Streams::new` of the case's seed.
 fn check_case_streams(case: &Case, streams: &Streams, worker: &mut Worker) -> Verdict {
     let job = CaseJob(case.clone(), streams, worker);
-    match catch_unwind(AssertUnwindSafe(|| {
-        with_caps::<N, CONNS, _>(case.caps, job)
-    })) {
+    let machines = case.config.machines;
+    match catch_unwind(AssertUnwindSafe(|| with_width(case.caps, machines, job))) {
         Ok(Ok(verdict)) => verdict,
         Ok(Err(e)) => Err(format!("{e:#}")),
         Err(panic) => {
@@ -485,6 +517,10 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         check_folder(path)?;
     }
     let seed = args.seed.unwrap_or_else(crate::cli::random_u64);
+    let shape = Shape {
+        machines: args.machines,
+        topology: args.topology,
+    };
     let Shard { index, count } = args.shard;
     // The shard's cases are dealt by number, never listed: a billion of
     // them would take 8 GB.
@@ -493,8 +529,12 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 256);
+    let of_shape = match shape {
+        Shape::THREE => String::new(),
+        Shape { machines, topology } => format!(", {machines} machines, topology {topology}"),
+    };
     outln!(
-        "swarm: seed {seed}, cases {cases} of {} (shard {index}/{count}), {workers} workers",
+        "swarm: seed {seed}, cases {cases} of {} (shard {index}/{count}){of_shape}, {workers} workers",
         args.seeds
     );
     let bar = indicatif::ProgressBar::new(cases);
@@ -524,7 +564,7 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
                         // The shard's n-th case (below `seeds`, so no overflow).
                         let i = (index - 1) + n * count;
                         let one = Instant::now();
-                        let verdict = check_case_at(seed, i, &mut worker);
+                        let verdict = check_case_at(seed, i, shape, &mut worker);
                         let took = one.elapsed();
                         if took > out.slowest.0 {
                             out.slowest = (took, i);
@@ -579,12 +619,15 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         .map(|(i, message)| Failure {
             case: i,
             message,
-            replay: case(seed, i).replay(),
+            replay: case_of(seed, i, shape).replay(),
         })
         .collect();
     let summary = Summary::new(
-        seed,
-        args.seeds,
+        Swarm {
+            seed,
+            seeds: args.seeds,
+            shape,
+        },
         args.shard,
         &t,
         failure_count,

@@ -1,10 +1,10 @@
 //! `scalemodel swarm` end to end: it passes, its shards add up, and a case's
 //! replay command reproduces the case exactly.
 
-use scalemodel::sim_cmd::{SimJob, SimWidth, Width, with_width};
-use scalemodel::swarm_cmd::case;
+use scalemodel::rundir::Topology;
+use scalemodel::sim_cmd::{SimJob, SimWidth, Width, built, with_width};
+use scalemodel::swarm_cmd::{Shape, case, case_of};
 use scalemodel_core::digest::DigestSink;
-use scalemodel_core::sim::{Sim, Standard};
 use scalemodel_tests::scalemodel;
 
 fn swarm(args: &[&str]) -> (bool, String) {
@@ -71,7 +71,10 @@ fn a_bad_shard_is_refused_by_name() {
     }
 }
 
-struct Digest(scalemodel_core::sim::Config, scalemodel_core::fault::Faults);
+struct Digest(
+    scalemodel_core::sim::Config<16>,
+    scalemodel_core::fault::Faults,
+);
 
 impl SimJob for Digest {
     type Output = u64;
@@ -79,9 +82,8 @@ impl SimJob for Digest {
     where
         Width<M, C>: SimWidth,
     {
-        let config = self.0.to_width::<M>().expect("a case of three machines");
-        let mut sim =
-            Sim::<INBOX, LINK, Standard, M, C>::new(config, self.1).expect("a valid case");
+        let config = self.0.to_width::<M>().expect("a case its simulator holds");
+        let mut sim = built::<INBOX, LINK, M, C>(config, self.1).expect("a valid case");
         let mut digest = DigestSink::new();
         sim.run(&mut digest).expect("the case ends");
         digest.value()
@@ -92,13 +94,30 @@ impl SimJob for Digest {
 fn a_cases_replay_command_reproduces_it_exactly() {
     // Cases with faults, small queues and jitter: the replay must carry all.
     let mut checked = 0;
-    for i in 0..40 {
-        let c = case(11, i);
-        if c.faults.as_slice().is_empty() || checked == 4 {
+    let shapes = [
+        Shape::THREE,
+        Shape {
+            machines: 5,
+            topology: Topology::Ring,
+        },
+        Shape {
+            machines: 16,
+            topology: Topology::All,
+        },
+        Shape {
+            machines: 8,
+            topology: Topology::Leader,
+        },
+    ];
+    for i in 0..80 {
+        let shape = shapes[checked % shapes.len()];
+        let c = case_of(11, i, shape);
+        if c.faults.as_slice().is_empty() || checked == 8 {
             continue;
         }
         checked += 1;
-        let want = with_width(c.caps, 3, Digest(c.config, c.faults.clone())).unwrap();
+        let machines = c.config.machines;
+        let want = with_width(c.caps, machines, Digest(c.config, c.faults.clone())).unwrap();
         let line = c.replay();
         let args = shell_words(&line);
         assert_eq!(args[..2], ["scalemodel", "sim"]);
@@ -115,7 +134,32 @@ fn a_cases_replay_command_reproduces_it_exactly() {
             "{line}\n{text}"
         );
     }
-    assert_eq!(checked, 4);
+    assert_eq!(checked, 8);
+    // Three machines under `all` are drawn as before the other shapes.
+    assert_eq!(case(11, 7), case_of(11, 7, Shape::THREE));
+}
+
+#[test]
+fn swarms_of_other_shapes_pass_and_say_their_shape() {
+    for (machines, topology) in [("5", "ring"), ("16", "all"), ("8", "leader")] {
+        let (ok, text) = swarm(&[
+            "--seeds",
+            "40",
+            "--seed",
+            "3",
+            "--machines",
+            machines,
+            "--topology",
+            topology,
+        ]);
+        assert!(ok, "{text}");
+        assert!(
+            text.contains(&format!("{machines} machines, topology {topology}")),
+            "{text}"
+        );
+        assert!(text.contains("40 seeds, 0 failures"), "{text}");
+        assert!(figure(&text, " records") > 1_000, "{text}");
+    }
 }
 
 /// Splits a replay line as a shell would: words, and one '…'-quoted word.

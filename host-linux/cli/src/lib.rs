@@ -223,15 +223,13 @@ pub struct ModelArgs {
     #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_duration_s)]
     pub duration: f64,
 
-    /// How many machines the run has, 3 to 16 (`run`, `node` and `sim`;
-    /// `study` and `swarm` run three).
+    /// How many machines the run has, 3 to 16.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_machines)]
     pub machines: u8,
 
     /// Which machines talk to which: `all` (every machine to every other),
     /// `ring` (each to the next, `(id + 1) mod N`) or `leader` (machine 0 to
-    /// every other; the others never send). Other than `all`: `run`, `node`
-    /// and `sim`.
+    /// every other; the others never send).
     #[arg(long, value_name = "all|ring|leader", default_value = "all", value_parser = parse_topology)]
     pub topology: Topology,
 
@@ -618,7 +616,7 @@ fn parse_speed(s: &str) -> Result<u32, String> {
 }
 
 /// Parses `--machines`: 3 to 16.
-fn parse_machines(s: &str) -> Result<u8, String> {
+pub(crate) fn parse_machines(s: &str) -> Result<u8, String> {
     match s.trim().parse::<u8>() {
         Ok(n) if MACHINES.contains(&usize::from(n)) => Ok(n),
         _ => Err(format!(
@@ -628,7 +626,7 @@ fn parse_machines(s: &str) -> Result<u8, String> {
 }
 
 /// Parses `--topology`: `all`, `ring` or `leader`.
-fn parse_topology(s: &str) -> Result<Topology, String> {
+pub(crate) fn parse_topology(s: &str) -> Result<Topology, String> {
     scalemodel_rundir::parse_topology(s.trim())
         .ok_or_else(|| format!("unknown topology `{s}`: give all, ring or leader"))
 }

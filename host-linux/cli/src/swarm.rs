@@ -60,6 +60,14 @@ pub struct SwarmArgs {
     /// end, failures or not), for `swarm merge`. Its folder must exist.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+
+    /// Machines in every case, 3 to 16.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = super::parse_machines)]
+    pub machines: u8,
+
+    /// Who sends to whom in every case: `all`, `ring` or `leader`.
+    #[arg(long, value_name = "all|ring|leader", default_value = "all", value_parser = super::parse_topology)]
+    pub topology: scalemodel_rundir::Topology,
 }
 
 /// `scalemodel swarm merge`.

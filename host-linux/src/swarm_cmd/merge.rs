@@ -68,6 +68,12 @@ pub fn merge(parts: Vec<(PathBuf, Summary)>) -> Result<Summary> {
         if part.seeds != first.seeds {
             return Err(differs("seeds", &part.seeds, &first.seeds));
         }
+        if part.machines != first.machines {
+            return Err(differs("machines", &part.machines, &first.machines));
+        }
+        if part.topology != first.topology {
+            return Err(differs("topology", &part.topology, &first.topology));
+        }
         if part.shard.count != first.shard.count {
             return Err(differs(
                 "shard count",
@@ -113,7 +119,7 @@ pub fn merge(parts: Vec<(PathBuf, Summary)>) -> Result<Summary> {
             by_index.len()
         );
     }
-    let (seed, seeds) = (first.seed, first.seeds);
+    let swarm = first.swarm();
     let version = first.scalemodel.clone();
     let overflow = || anyhow!("the shards' tallies add up to more than 2^64");
     let mut tally = Tally::default();
@@ -133,15 +139,7 @@ pub fn merge(parts: Vec<(PathBuf, Summary)>) -> Result<Summary> {
     failures.sort_by_key(|f| f.case);
     failures.truncate(FAILURES_KEPT);
     wall.sort_by_key(|w| (w.shard.count, w.shard.index));
-    let mut merged = Summary::new(
-        seed,
-        seeds,
-        Shard::WHOLE,
-        &tally,
-        failure_count,
-        failures,
-        wall,
-    );
+    let mut merged = Summary::new(swarm, Shard::WHOLE, &tally, failure_count, failures, wall);
     merged.scalemodel = version;
     Ok(merged)
 }
@@ -149,7 +147,8 @@ pub fn merge(parts: Vec<(PathBuf, Summary)>) -> Result<Summary> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::swarm_cmd::summary::{Failure, Wall};
+    use crate::swarm_cmd::Shape;
+    use crate::swarm_cmd::summary::{Failure, Swarm, Wall};
 
     /// Shard `index`/`count` of a swarm of `seeds` in which every case
     /// divisible by `fail_every` failed and each other one passed with one
@@ -186,8 +185,11 @@ mod tests {
             slowest_case_seconds: 0.5,
         };
         Summary::new(
-            7,
-            seeds,
+            Swarm {
+                seed: 7,
+                seeds,
+                shape: Shape::THREE,
+            },
             shard,
             &tally,
             failed.len() as u64,

@@ -13,10 +13,11 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use super::{INVARIANTS, Tally};
+use super::{INVARIANTS, Shape, Tally};
 use crate::cli::Shard;
 use crate::infile::InFile;
 use crate::outln;
+use crate::rundir::{Topology, is_all, topology_name};
 
 /// What the file's `format` says: a swarm's result.
 pub const FORMAT: &str = "scalemodel-swarm";
@@ -46,6 +47,12 @@ pub struct Summary {
     pub seed: u64,
     /// The swarm's cases, all shards together.
     pub seeds: u64,
+    /// Machines in every case (absent: 3, as before the swarm took others).
+    #[serde(default = "three", skip_serializing_if = "is_three")]
+    pub machines: u8,
+    /// Who sends to whom in every case (absent: `all`).
+    #[serde(default, with = "topology_name", skip_serializing_if = "is_all")]
+    pub topology: Topology,
     /// The slice of the cases this result holds (a merge: 1/1).
     pub shard: ShardId,
     /// Cases run: those of `0..seeds` in the shard.
@@ -167,14 +174,46 @@ impl From<Shard> for ShardId {
     }
 }
 
+/// Which swarm a result is of: its seed, its cases (all shards together)
+/// and their shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Swarm {
+    /// Case i runs with seed `seed + i`.
+    pub seed: u64,
+    /// Cases, all shards together.
+    pub seeds: u64,
+    /// Machines and topology of every case.
+    pub shape: Shape,
+}
+
+/// Three machines, a result's default.
+fn three() -> u8 {
+    3
+}
+
+/// Three machines, left out of a result.
+fn is_three(n: &u8) -> bool {
+    *n == 3
+}
+
 impl Summary {
-    /// The result of the cases of `shard` of the swarm `seed` with `seeds`
-    /// cases: `tally` of those that passed, `failures` (sorted, the first
-    /// [`FAILURES_KEPT`]) of `failure_count` that failed, and the `wall`
-    /// times of the runs.
+    /// Which swarm this is a result of.
+    pub fn swarm(&self) -> Swarm {
+        Swarm {
+            seed: self.seed,
+            seeds: self.seeds,
+            shape: Shape {
+                machines: self.machines,
+                topology: self.topology,
+            },
+        }
+    }
+
+    /// The result of the cases of `shard` of the swarm `swarm`: `tally` of
+    /// those that passed, `failures` (sorted, the first [`FAILURES_KEPT`])
+    /// of `failure_count` that failed, and the `wall` times of the runs.
     pub fn new(
-        seed: u64,
-        seeds: u64,
+        swarm: Swarm,
         shard: Shard,
         tally: &Tally,
         failure_count: u64,
@@ -194,8 +233,10 @@ impl Summary {
             format: FORMAT.to_owned(),
             version: VERSION,
             scalemodel: env!("CARGO_PKG_VERSION").to_owned(),
-            seed,
-            seeds,
+            seed: swarm.seed,
+            seeds: swarm.seeds,
+            machines: swarm.shape.machines,
+            topology: swarm.shape.topology,
             shard: shard.into(),
             cases: tally.cases.saturating_add(failure_count),
             passed: tally.cases,
