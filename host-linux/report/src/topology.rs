@@ -299,6 +299,34 @@ pub struct Row {
     pub largest_growth: f64,
 }
 
+/// The table's column titles, for [`Row::cells`].
+pub const COLUMNS: [&str; 8] = [
+    "machines",
+    "topology",
+    "runs",
+    "messages per machine per s",
+    "mean staleness",
+    "largest staleness",
+    "largest jump",
+    "largest inbox growth (msgs/s)",
+];
+
+impl Row {
+    /// Its cells under [`COLUMNS`], as text.
+    pub fn cells(&self) -> [String; 8] {
+        [
+            self.machines.to_string(),
+            self.topology.clone(),
+            self.runs.to_string(),
+            fixed(self.messages_per_machine_s, 2),
+            fixed(self.staleness, 1),
+            fixed(self.staleness_max, 0),
+            fixed(self.largest_jump, 0),
+            fixed(self.largest_growth, 2),
+        ]
+    }
+}
+
 /// The table: one row per number of machines and topology, in that order.
 pub fn table(points: &[TopologyPoint]) -> Vec<Row> {
     let mut keys: Vec<(usize, usize)> = points

@@ -40,20 +40,22 @@ fn topology_section(h: &mut String, set: &Set) {
         return;
     }
     h.push_str("<section><h2>The topologies in the simulator</h2>\n<p class=\"note\">Medians over each size and topology's runs (every run is a row of <a href=\"topologies.csv\">topologies.csv</a>). Staleness is each machine's gap to the highest clock of any machine at the same model time.</p>\n");
-    h.push_str("<table class=\"verdicts\"><thead><tr><th>machines</th><th>topology</th><th>runs</th><th>messages per machine per s</th><th>mean staleness</th><th>largest staleness</th><th>largest jump</th><th>largest inbox growth (msgs/s)</th></tr></thead><tbody>\n");
+    let head: Vec<String> = topology::COLUMNS
+        .iter()
+        .map(|c| format!("<th>{}</th>", escape(c)))
+        .collect();
+    let _ = writeln!(
+        h,
+        "<table class=\"verdicts\"><thead><tr>{}</tr></thead><tbody>",
+        head.concat()
+    );
     for r in &set.topology_table {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            r.machines,
-            escape(&r.topology),
-            r.runs,
-            fixed(r.messages_per_machine_s, 2),
-            fixed(r.staleness, 1),
-            fixed(r.staleness_max, 0),
-            fixed(r.largest_jump, 0),
-            fixed(r.largest_growth, 2),
-        );
+        let cells: Vec<String> = r
+            .cells()
+            .iter()
+            .map(|c| format!("<td>{}</td>", escape(c)))
+            .collect();
+        let _ = writeln!(h, "<tr>{}</tr>", cells.concat());
     }
     h.push_str("</tbody></table>\n");
     let _ = writeln!(
