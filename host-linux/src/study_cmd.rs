@@ -75,7 +75,7 @@ fn custom(args: &StudyArgs, setups: &[Setup]) -> Result<Option<Setup>> {
     }
     let [lo, hi] = STANDARD_RATES;
     let rates = args.rates.clone().unwrap_or(Rates::Range(lo..=hi));
-    let sides = args.sides.unwrap_or(10);
+    let sides = args.sides.unwrap_or(args.machines + 7);
     if let Some(same) = setups
         .iter()
         .find(|s| s.rates.to_string() == rates.to_string() && s.sides == sides)
@@ -95,13 +95,18 @@ fn custom(args: &StudyArgs, setups: &[Setup]) -> Result<Option<Setup>> {
 
 /// Runs `scalemodel study`.
 pub fn run(args: &StudyArgs) -> Result<()> {
-    for rates in [Some(&args.small_rates), args.rates.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        if let Rates::Exact(given) = rates {
-            crate::cli::only_three("study", given.len(), crate::rundir::Topology::All)
-                .map_err(anyhow::Error::msg)?;
+    let n = args.machines;
+    for (flag, rates) in [
+        ("--small-rates", Some(&args.small_rates)),
+        ("--rates", args.rates.as_ref()),
+    ] {
+        if let Some(Rates::Exact(given)) = rates
+            && given.len() != usize::from(n)
+        {
+            bail!(
+                "{flag} gives {} rates, but --machines is {n}: give one rate per machine, or a range",
+                given.len()
+            );
         }
     }
     check_small_rates(&args.small_rates)?;
@@ -116,25 +121,25 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             name: "standard",
             folder: "standard",
             rates: Rates::Range(STANDARD_RATES[0]..=STANDARD_RATES[1]),
-            sides: 10,
+            sides: n + 7,
         },
         Setup {
             name: "smaller spread",
             folder: "smaller-spread",
             rates: small.clone(),
-            sides: 10,
+            sides: n + 7,
         },
         Setup {
             name: "fewer internal",
             folder: "fewer-internal",
             rates: Rates::Range(STANDARD_RATES[0]..=STANDARD_RATES[1]),
-            sides: 4,
+            sides: n + 1,
         },
         Setup {
             name: "both",
             folder: "both",
             rates: small,
-            sides: 4,
+            sides: n + 1,
         },
     ];
     if let Some(custom) = custom(args, &setups)? {
@@ -142,9 +147,10 @@ pub fn run(args: &StudyArgs) -> Result<()> {
     }
     rundir::create(&out)?;
     outln!(
-        "study: seed {seed}, {} of {} s per configuration, {}, into {}",
+        "study: seed {seed}, {} of {} s per configuration{}, {}, into {}",
         count(args.trials, "trial"),
         args.duration,
+        shape(args),
         if args.sim {
             "in the simulator"
         } else {
@@ -230,8 +236,8 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
                 rates: o.setup.rates.clone(),
                 sides: o.setup.sides,
                 duration: args.duration,
-                machines: 3,
-                topology: rundir::Topology::All,
+                machines: args.machines,
+                topology: args.topology,
             })
             .collect();
         scale.push(scale::points(&jobs).with_context(|| format!("{} at scale", o.setup.name))?);
@@ -241,24 +247,15 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
     for o in outcomes {
         for a in &o.trials {
             let p = &a.run.params;
-            // The study ran the trial: as many machines as the simulator has.
-            let rates: [u32; 3] = p.rates.as_slice().try_into().with_context(|| {
-                format!(
-                    "{} trial seed {} has {} machines",
-                    o.setup.name,
-                    p.seed,
-                    p.n()
-                )
-            })?;
             // Seeds other than the trial's own, past the ones at scale.
             let jobs: Vec<scale::Job> = (0..per_band)
                 .map(|k| scale::Job {
                     seed: p.seed.wrapping_add(u64::from(n) + u64::from(k)),
-                    rates: Rates::Exact(rates.to_vec()),
+                    rates: Rates::Exact(p.rates.clone()),
                     sides: p.sides,
                     duration: args.duration,
-                    machines: 3,
-                    topology: rundir::Topology::All,
+                    machines: args.machines,
+                    topology: args.topology,
                 })
                 .collect();
             let points = scale::points(&jobs)
@@ -313,16 +310,26 @@ fn topologies(args: &StudyArgs, seed: u64, set: &mut Set) -> Result<()> {
     Ok(())
 }
 
+/// `, 5 machines, topology ring` for trials other than three machines
+/// under `all`, whose words read as before.
+fn shape(args: &StudyArgs) -> String {
+    match (args.machines, args.topology) {
+        (3, rundir::Topology::All) => String::new(),
+        (n, topology) => format!(", {n} machines, topology {topology}"),
+    }
+}
+
 /// The paragraph under the study report's title.
 fn intro(args: &StudyArgs, seed: u64) -> String {
     let mut intro = format!(
-        "{} of {} s of model time per configuration, {}, seeds {seed} to {} (trial k of every configuration uses seed {seed} + k − 1). Each trial's own report is in its folder.",
+        "{} of {} s of model time per configuration{}, {}, seeds {seed} to {} (trial k of every configuration uses seed {seed} + k − 1). Each trial's own report is in its folder.",
         count(args.trials, "trial"),
         args.duration,
+        shape(args),
         if args.sim {
             "in the deterministic simulator"
         } else {
-            "on the network (three processes over TCP on loopback)"
+            "on the network (a process per machine, over TCP on loopback)"
         },
         seed.wrapping_add(u64::from(args.trials) - 1),
     );
@@ -376,8 +383,8 @@ fn simulate(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Ve
                 rates: setup.rates.clone(),
                 sides: setup.sides,
                 duration: args.duration,
-                machines: 3,
-                topology: rundir::Topology::All,
+                machines: args.machines,
+                topology: args.topology,
             };
             sim_cmd::write_quietly(&job.args()?, &trial)
                 .with_context(|| format!("{} trial {k}", setup.name))?;
@@ -412,6 +419,12 @@ fn network(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Vec
             &args.duration.to_string(),
             "--speed",
             &args.speed.to_string(),
+        ])
+        .args([
+            "--machines",
+            &args.machines.to_string(),
+            "--topology",
+            args.topology.name(),
         ])
         .arg("--out")
         .arg(dir)

@@ -645,3 +645,43 @@ fn tied_fastest_machines_never_trail_each_other_negatively() {
         "the clock ahead of machines 0 and 2, tied fastest at 6 ticks/s"
     );
 }
+
+#[test]
+fn a_study_of_five_machines_in_a_ring_runs_every_configuration_with_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("study");
+    let run = scalemodel()
+        .args(["study", "--sim", "--machines", "5", "--topology", "ring"])
+        .args(["--trials", "1", "--duration", "5", "--seed", "4"])
+        .args(["--sim-trials", "4", "--topology-trials", "0", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(text.contains("5 machines, topology ring"), "{text}");
+    // The exercise's dice for five machines: n + 7 faces, and n + 1 for
+    // fewer internal events.
+    for (folder, sides) in [("standard", 12), ("fewer-internal", 6)] {
+        let params = std::fs::read_to_string(out.join(folder).join("trial-1/params.json")).unwrap();
+        let params: serde_json::Value = serde_json::from_str(&params).unwrap();
+        assert_eq!(params["rates"].as_array().unwrap().len(), 5, "{params}");
+        assert_eq!(params["topology"], "ring", "{params}");
+        assert_eq!(params["sides"], sides, "{params}");
+    }
+    // Given rates must be one per machine.
+    let refused = scalemodel()
+        .args(["study", "--sim", "--machines", "5", "--rates", "1,2,3"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("--rates gives 3 rates, but --machines is 5"),
+        "{err}"
+    );
+}
