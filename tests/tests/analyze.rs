@@ -171,14 +171,31 @@ fn an_impossible_params_file_is_an_error_not_a_panic() {
     );
 }
 
+/// `scalemodel study --sim` with `args` into `out`, which must succeed: its
+/// standard output.
+fn study(args: &[&str], out: &Path) -> String {
+    let run = scalemodel()
+        .args(["study", "--sim"])
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        run.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    text
+}
+
 #[test]
 fn the_study_runs_every_configuration_and_checks_the_observations() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("study");
-    let run = scalemodel()
-        .args([
-            "study",
-            "--sim",
+    let text = study(
+        &[
             "--trials",
             "2",
             "--duration",
@@ -189,16 +206,8 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
             "30",
             "--topology-trials",
             "6",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&run.stderr)
+        ],
+        &out,
     );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     for folder in ["standard", "smaller-spread", "fewer-internal", "both"] {
@@ -650,18 +659,13 @@ fn tied_fastest_machines_never_trail_each_other_negatively() {
 fn a_study_of_five_machines_in_a_ring_runs_every_configuration_with_them() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("study");
-    let run = scalemodel()
-        .args(["study", "--sim", "--machines", "5", "--topology", "ring"])
-        .args(["--trials", "1", "--duration", "5", "--seed", "4"])
-        .args(["--sim-trials", "4", "--topology-trials", "0", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&run.stderr)
+    let text = study(
+        &["--machines", "5", "--topology", "ring", "--trials", "1"]
+            .into_iter()
+            .chain(["--duration", "5", "--seed", "4", "--sim-trials", "4"])
+            .chain(["--topology-trials", "0"])
+            .collect::<Vec<_>>(),
+        &out,
     );
     assert!(text.contains("5 machines, topology ring"), "{text}");
     // The exercise's dice for five machines: n + 7 faces, and n + 1 for
