@@ -180,7 +180,7 @@ fn study(args: &[&str], out: &Path) -> String {
         .arg("--out")
         .arg(out)
         .output()
-        .unwrap();
+        .expect("scalemodel runs");
     let text = String::from_utf8_lossy(&run.stdout).into_owned();
     assert!(
         run.status.success(),
