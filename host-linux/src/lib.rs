@@ -40,6 +40,7 @@ pub use scalemodel_timerfd as timerfd;
 
 pub mod analyze_cmd;
 pub mod bench_cmd;
+pub mod export_cmd;
 pub mod out;
 pub mod replay;
 pub mod replay_cmd;

@@ -46,6 +46,7 @@ fn run() -> anyhow::Result<()> {
         Command::Study(args) => scalemodel::study_cmd::run(args),
         Command::Swarm(args) => scalemodel::swarm_cmd::command(args),
         Command::Replay(args) => scalemodel::replay_cmd::run(args),
+        Command::Export(format) => scalemodel::export_cmd::run(format),
         Command::Bench(args) => scalemodel::bench_cmd::run(args),
     }
 }

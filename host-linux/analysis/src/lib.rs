@@ -1,7 +1,8 @@
 //! `scalemodel-analysis`: the figures that answer the exercise's questions,
 //! measured from a run's logs: clock jumps, drift between machines, inbox
 //! growth, and a queueing estimate to hold the growth against; the
-//! [`staleness`](mod@staleness) the topology study compares; with
+//! [`staleness`](mod@staleness) the topology study compares; the
+//! [`causality`] of its events (vector clocks rebuilt from the logs); with
 //! [`timing`](mod@timing) (rate error and tick lateness) and [`stats`] (the statistics
 //! the evidence rests on).
 //!
@@ -14,10 +15,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::causality::{Causal, Pairs};
 use crate::timing::{Timing, percentile, timing};
 use scalemodel_check::{self as check, Violations};
 use scalemodel_rundir::{Kind, Row, Run, Topology, is_model_link};
 
+pub mod causality;
 pub mod staleness;
 pub mod stats;
 pub mod timing;
@@ -139,6 +142,11 @@ pub struct Analysis {
     pub violations: Violations,
     /// Its figures.
     pub figures: Vec<MachineFigures>,
+    /// Its events' vector clocks, rebuilt from the logs.
+    pub causal: Causal,
+    /// Its cross-machine event pairs by causality, Lamport's order and the
+    /// timestamps.
+    pub pairs: Pairs,
 }
 
 impl Analysis {
@@ -146,11 +154,15 @@ impl Analysis {
     pub fn of(dir: &Path, run: Run) -> Self {
         let violations = check::check_run(&run);
         let figures = measure(&run);
+        let causal = Causal::of(&run.logs);
+        let pairs = causality::pairs(&run.logs, &causal);
         Self {
             dir: dir.to_owned(),
             run,
             violations,
             figures,
+            causal,
+            pairs,
         }
     }
 }

@@ -90,6 +90,10 @@ pub enum Command {
     /// agree, and where and why they first part.
     #[command(allow_negative_numbers = true)]
     Replay(ReplayArgs),
+    /// Write a run's events for another tool, each with its vector clock
+    /// rebuilt from the logs (whatever clock the run kept).
+    #[command(subcommand)]
+    Export(Export),
     /// The exercise's whole protocol: the standard configuration, a smaller
     /// spread of rates, fewer internal events and both, side by side in one
     /// report with the exercise's observations checked against the data.
@@ -101,6 +105,22 @@ pub enum Command {
     /// solution, and the highest exact speed.
     #[command(allow_negative_numbers = true)]
     Bench(BenchArgs),
+}
+
+/// `scalemodel export`: the formats.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Export {
+    /// A log for ShiViz (https://bestchai.bitbucket.io/shiviz/), which draws
+    /// it as a space-time diagram: its first line is the parser expression,
+    /// so that ShiViz's "upload a log" takes the file as it is.
+    Shiviz {
+        /// The run: a run directory (`params.json` and a log per machine).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Where the log goes. Default: standard output.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// `scalemodel replay`.

@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use scalemodel_analysis::causality::Pairs;
 use scalemodel_analysis::{Analysis, MachineFigures};
 use scalemodel_rundir::LinkSummary;
 
 pub mod answers;
+pub mod causality;
 pub mod csv_out;
 pub mod evidence;
 pub mod group;
@@ -85,6 +87,9 @@ pub struct Report {
     pub machines: Vec<MachineFigures>,
     /// Per directed link.
     pub links: Vec<LinkSummary>,
+    /// Cross-machine event pairs by causality, Lamport's order and the
+    /// timestamps.
+    pub causality: Pairs,
 }
 
 /// Writes `report.json`, the pictures and `report.md` into the run directory.
@@ -100,6 +105,7 @@ pub fn write(a: &Analysis) -> Result<(), ReportError> {
         violations_total: a.violations.total(),
         machines: a.figures.clone(),
         links: p.links.clone(),
+        causality: a.pairs.clone(),
     };
     // Plain numbers and strings: serialising cannot fail.
     let json = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";

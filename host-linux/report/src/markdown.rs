@@ -169,6 +169,8 @@ pub fn trial(a: &Analysis) -> String {
             m.id, m.estimate.load
         );
     }
+    let _ = writeln!(md, "\n## Causality\n");
+    let _ = writeln!(md, "{}", crate::causality::paragraph(&a.pairs));
     let _ = writeln!(md, "\n## Links\n");
     let _ = writeln!(
         md,
