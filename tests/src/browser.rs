@@ -171,13 +171,18 @@ fn kill_group(group: u32) {
 
 /// Loads `page` in `browser` and dumps its DOM after its scripts ran.
 pub fn load(browser: &Path, page: &Path) -> Loaded {
+    load_at(browser, page, "")
+}
+
+/// As [`load`], with `fragment` (`#…` or empty) added to the address.
+pub fn load_at(browser: &Path, page: &Path, fragment: &str) -> Loaded {
     let args = [
         "--enable-logging=stderr".to_owned(),
         "--v=0".to_owned(),
         format!("--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}"),
         "--dump-dom".to_owned(),
     ];
-    let (dom, log, elapsed) = run(browser, page, "", &args);
+    let (dom, log, elapsed) = run(browser, page, fragment, &args);
     let console = log
         .lines()
         .filter(|l| l.contains(":CONSOLE"))

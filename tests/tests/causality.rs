@@ -184,7 +184,10 @@ fn agrees(logs: &[Vec<Row>], what: &str) -> Pairs {
     let want = counted(logs, &r);
     let l = got.lamport.clone().expect("Lamport's clocks rise");
     let t = got.timestamps.clone().expect("the timestamps rise");
-    let (wl, wt) = (want.lamport.expect("counted"), want.timestamps.expect("counted"));
+    let (wl, wt) = (
+        want.lamport.expect("counted"),
+        want.timestamps.expect("counted"),
+    );
     assert_eq!(
         (got.pairs, got.ordered, got.concurrent),
         (want.pairs, want.ordered, want.concurrent),

@@ -10,10 +10,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use scalemodel::analysis::Analysis;
+use scalemodel::analysis::causality::{Causal, EventId};
 use scalemodel::report::evidence::Verdict;
 use scalemodel::report::set::{Group, Set, TrialRow};
 use scalemodel::report::{html, plot};
-use scalemodel::rundir::read_run;
+use scalemodel::rundir::{Row, read_run};
 use scalemodel_tests::browser::{self, Loaded};
 use scalemodel_tests::{scalemodel, scalemodel_bin, sim_into};
 
@@ -442,4 +443,103 @@ fn a_study_page_opens_with_its_answers_and_draws_its_effect_views() {
             || loaded.dom.contains("the notebook's idea")
     );
     browser::screenshot(&browser, &page, "", &out.join("study.png"), (1400, 5000));
+}
+
+/// What the page should record for hovering `f`: its lane and index, then
+/// the events in its causal past and future and those concurrent with it,
+/// split by Lamport's clocks (below, equal, above f's), each asked of the
+/// vector clocks `analyze` rebuilds, event by event.
+fn cone_from_vector_clocks(logs: &[Vec<Row>], causal: &Causal, f: EventId) -> String {
+    let clock = logs[usize::from(f.0)][f.1 as usize].clock;
+    let (mut past, mut future, mut concurrent) = (0, 0, 0);
+    let (mut before, mut level, mut after) = (0, 0, 0);
+    for (l, log) in logs.iter().enumerate() {
+        for (k, row) in log.iter().enumerate() {
+            let e = (l as u8, k as u32);
+            if e == f {
+                continue;
+            }
+            if causal.happened_before(e, f) {
+                past += 1;
+            } else if causal.happened_before(f, e) {
+                future += 1;
+            } else {
+                concurrent += 1;
+                match row.clock.cmp(&clock) {
+                    std::cmp::Ordering::Less => before += 1,
+                    std::cmp::Ordering::Equal => level += 1,
+                    std::cmp::Ordering::Greater => after += 1,
+                }
+            }
+        }
+    }
+    format!(
+        "{} {} {past} {future} {concurrent} {before} {level} {after}",
+        f.0, f.1
+    )
+}
+
+#[test]
+fn hovering_an_event_shows_the_causal_past_and_future_the_vector_clocks_give() {
+    let Some(browser) = browser_or_skip("report_html causal cone") else {
+        return;
+    };
+    let out = out_dir("cone");
+    // Each hovered event as its lane and how far along its log.
+    let runs: [(&str, &[&str], &[(u8, f64)]); 2] = [
+        (
+            "three",
+            &["--seed", "1", "--duration", "40"],
+            &[(0, 0.55), (2, 0.25), (1, 0.0)],
+        ),
+        (
+            "ring-of-five",
+            &[
+                "--seed",
+                "6",
+                "--duration",
+                "30",
+                "--machines",
+                "5",
+                "--topology",
+                "ring",
+                "--faults",
+                "crash 2@10s",
+            ],
+            &[(3, 0.5), (2, 0.9), (4, 0.2)],
+        ),
+    ];
+    for (name, args, hovers) in runs {
+        let dir = out.join(name);
+        sim_into(&dir, args);
+        let run = read_run(&dir).expect("the run reads");
+        let causal = Causal::of(&run.logs);
+        let page = dir.join("report.html");
+        let events: Vec<EventId> = hovers
+            .iter()
+            .map(|&(i, along)| {
+                let len = run.logs[usize::from(i)].len();
+                assert!(len > 0, "{name}: machine {i} logged events");
+                (i, ((len - 1) as f64 * along) as u32)
+            })
+            .collect();
+        for &f in &events {
+            let loaded = browser::load_at(&browser, &page, &format!("#hover={},{}", f.0, f.1));
+            assert_clean(&page, &loaded);
+            let got = loaded
+                .attribute("body", "data-cone")
+                .expect("the page records the hovered event's cone");
+            let want = cone_from_vector_clocks(&run.logs, &causal, f);
+            assert_eq!(got, want, "{name}: the cone of {f:?}");
+        }
+        let (i, j) = events[0];
+        let at = run.logs[usize::from(i)][j as usize].model_ns as f64 / 1e9;
+        browser::screenshot(
+            &browser,
+            &page,
+            &format!("#zoom={},{}&hover={i},{j}", at - 2.0, at + 2.0),
+            &out.join(format!("{name}-cone.png")),
+            (1400, 1100),
+        );
+    }
 }

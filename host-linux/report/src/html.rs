@@ -5,7 +5,7 @@
 //! 1.6.32 (MIT, © 2022 Leon Sorokin; `html/uplot/`, licence in
 //! `html/uplot/LICENSE`), vendored as published on npm; the space-time
 //! diagram, the histogram and the box plots are our own canvas code
-//! (`html/trial.js`, `html/jumps.js`, `html/set.js`).
+//! (`html/trial.js`, `html/jumps.js`, `html/causal.js`, `html/set.js`).
 //!
 //! A trial's events are embedded as columns, each number stored as its
 //! difference from what the model predicts (the next tick, the tick's
@@ -40,6 +40,7 @@ const COMMON_JS: &str = include_str!("html/common.js");
 const TRIAL_JS: &str = include_str!("html/trial.js");
 const JUMPS_JS: &str = include_str!("html/jumps.js");
 const FAULTS_JS: &str = include_str!("html/faults.js");
+const CAUSAL_JS: &str = include_str!("html/causal.js");
 const UPLOT_JS: &str = include_str!("html/uplot/uPlot.iife.min.js");
 const UPLOT_CSS: &str = include_str!("html/uplot/uPlot.min.css");
 
@@ -47,7 +48,7 @@ const UPLOT_CSS: &str = include_str!("html/uplot/uPlot.min.css");
 pub fn trial(a: &Analysis) -> Result<(), ReportError> {
     let data = TrialData::of(a);
     let body = trial_header(a, &data);
-    let script = [JUMPS_JS, FAULTS_JS, TRIAL_JS].concat();
+    let script = [JUMPS_JS, FAULTS_JS, CAUSAL_JS, TRIAL_JS].concat();
     let page = page(&title_of(a), &body, &json(&data), &script);
     write_file(&a.dir.join("report.html"), page)
 }

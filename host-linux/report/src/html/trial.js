@@ -45,6 +45,10 @@
   }
   // The faults, and the messages lost to them (faults.js).
   var F = SM.faults(D, lanes, M);
+  // Each event's causal past and future (causal.js).
+  var C = SM.causal(lanes, M);
+  var PAST_BAND = "rgba(230, 159, 0, 0.30)", FUTURE_BAND = "rgba(0, 114, 178, 0.22)";
+  var PAST_INK = "#a36a00", FUTURE_INK = "#0072b2", CONCURRENT_RING = "rgba(179, 38, 30, 0.8)";
   function sendTime(k) { return lanes[M.from[k]].t[M.send[k]]; }
   function recvTime(k) { return M.recv[k] >= 0 && lanes[M.to[k]] ? lanes[M.to[k]].t[M.recv[k]] : NaN; }
 
@@ -91,7 +95,10 @@
   var diagram = (function () {
     var s = section("Space-time diagram",
       "One lane per machine, model time to the right; each message is an arrow from its send to its receive. " +
-      "Wheel to zoom, drag to pan; hover an event for its log line, a receive for its message and the jump it caused.");
+      "Wheel to zoom, drag to pan; hover an event for its log line, a receive for its message and the jump it caused, " +
+      "and its causal past (orange: the events that happened before it, and their messages) and future (blue: those it happened before). " +
+      "The faded events between are concurrent with it; where they are drawn one by one, a red ring marks each: " +
+      "Lamport's order puts every one of them before or after the event, where causality puts neither.");
     var bar = SM.el("div", { "class": "toolbar" });
     var reset = SM.el("button", { type: "button" }, "Reset zoom");
     reset.addEventListener("click", function () { setWindow(FULL[0], FULL[1], null); });
@@ -317,12 +324,76 @@
       ctx.beginPath(); ctx.arc(x, y, 8, 0, 2 * Math.PI); ctx.stroke();
     }
 
+    // The hovered event's cone and its counts, kept while it stays hovered.
+    var cone = null;
+    function coneOf(i, j) {
+      if (!cone || cone.i !== i || cone.j !== j) {
+        cone = C.cone(i, j);
+        cone.counts = C.counts(cone);
+        var c = cone.counts;
+        // For the browser test: what the page found for the hovered event.
+        document.body.dataset.cone = [i, j, c.past, c.future, c.concurrent,
+          c.lamportBefore, c.lamportTie, c.lamportAfter].join(" ");
+      }
+      return cone;
+    }
+
+    // The cone of the hovered event over a faded diagram: a band along
+    // each lane's past and future, their messages and events drawn again.
+    function drawCone(ctx, c) {
+      ctx.fillStyle = "rgba(255, 255, 255, 0.72)";
+      ctx.fillRect(LEFT, 0, W - LEFT - RIGHT, H - AXIS);
+      var span = view[1] - view[0];
+      lanes.forEach(function (L, l) {
+        if (!L.n) return;
+        var y = ly(l) - 9;
+        if (c.past[l] >= 0) {
+          ctx.fillStyle = PAST_BAND;
+          ctx.fillRect(tx(L.t[0]) - 4, y, tx(L.t[c.past[l]]) - tx(L.t[0]) + 8, 18);
+        }
+        if (c.future[l] < L.n) {
+          ctx.fillStyle = FUTURE_BAND;
+          ctx.fillRect(tx(L.t[c.future[l]]) - 4, y, tx(L.t[L.n - 1]) - tx(L.t[c.future[l]]) + 8, 18);
+        }
+      });
+      [[PAST_INK, function (k) { return M.recv[k] >= 0 && M.recv[k] <= c.past[M.to[k]]; }],
+        [FUTURE_INK, function (k) { return M.recv[k] >= 0 && M.send[k] >= c.future[M.from[k]]; }]].forEach(function (p) {
+        ctx.strokeStyle = p[0];
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        for (var k = 0; k < nMsg; k++) {
+          if (!lanes[M.to[k]] || !p[1](k)) continue;
+          var ts = sendTime(k), tr = recvTime(k);
+          if (Math.max(ts, tr) < view[0] || Math.min(ts, tr) > view[1]) continue;
+          var xa = tx(ts), ya = ly(M.from[k]), xb = tx(tr), yb = ly(M.to[k]);
+          ctx.moveTo(xa, ya); ctx.lineTo(xb, yb); arrowHead(ctx, xa, ya, xb, yb, 7);
+        }
+        ctx.stroke();
+      });
+      lanes.forEach(function (L, l) {
+        var a = lowerBound(L.t, view[0] - span * 0.01), b = lowerBound(L.t, view[1] + span * 0.01);
+        var few = lowerBound(L.t, view[1]) - lowerBound(L.t, view[0]) <= plotW() / 4;
+        for (var e = a; e < b; e++) {
+          var x = tx(L.t[e]), y = ly(l);
+          if (e <= c.past[l] || e >= c.future[l]) {
+            if (few) mark(ctx, L.kind[e], x, y, 1);
+            else { ctx.fillStyle = KIND_COLOURS[L.kind[e]]; ctx.fillRect(x - 0.5, y - 10 + L.kind[e] * 7, 1.5, 6); }
+          } else if (few) {
+            ctx.strokeStyle = CONCURRENT_RING;
+            ctx.lineWidth = 1.5;
+            ctx.beginPath(); ctx.arc(x, y, 7, 0, 2 * Math.PI); ctx.stroke();
+          }
+        }
+      });
+    }
+
     function drawHover() {
       octx.clearRect(0, 0, W, H);
       if (!hover) return;
       var L = lanes[hover[0]], j = hover[1];
       octx.save();
       octx.beginPath(); octx.rect(LEFT, 0, W - LEFT - RIGHT, H - AXIS); octx.clip();
+      drawCone(octx, coneOf(hover[0], j));
       ring(octx, tx(L.t[j]), ly(hover[0]));
       if (L.recvMsg[j] >= 0) highlightMessage(octx, L.recvMsg[j]);
       for (var k = L.firstMsg[j]; k >= 0 && k < nMsg && M.from[k] === L.id && M.send[k] === j; k++) highlightMessage(octx, k);
@@ -355,6 +426,10 @@
           "received at " + tr.toFixed(3) + " s (line " + SM.int(lanes[M.to[k]].line[M.recv[k]]) + " of machine-" + M.to[k] + ".csv)"));
       }
       out.push(jump);
+      var c = coneOf(i, j).counts;
+      out.push("causal past " + SM.int(c.past) + " events, future " + SM.int(c.future) + "; concurrent " +
+        SM.int(c.concurrent) + ", which Lamport's clocks put before it (" + SM.int(c.lamportBefore) + "), level (" +
+        SM.int(c.lamportTie) + ") or after it (" + SM.int(c.lamportAfter) + ")");
       return out;
     }
 
