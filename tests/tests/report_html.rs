@@ -479,14 +479,17 @@ fn cone_from_vector_clocks(logs: &[Vec<Row>], causal: &Causal, f: EventId) -> St
     )
 }
 
+/// A run to hover on the page: its name, its `sim` flags, and each hovered
+/// event as its lane and how far along its log.
+type Hovered = (&'static str, &'static [&'static str], &'static [(u8, f64)]);
+
 #[test]
 fn hovering_an_event_shows_the_causal_past_and_future_the_vector_clocks_give() {
     let Some(browser) = browser_or_skip("report_html causal cone") else {
         return;
     };
     let out = out_dir("cone");
-    // Each hovered event as its lane and how far along its log.
-    let runs: [(&str, &[&str], &[(u8, f64)]); 2] = [
+    let runs: [Hovered; 2] = [
         (
             "three",
             &["--seed", "1", "--duration", "40"],
