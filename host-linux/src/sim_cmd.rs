@@ -17,7 +17,7 @@ use crate::analyze_cmd;
 use crate::caps::{INBOX_CAP, INBOX_CAPS, LINK_CAP, LINK_CAPS, SIM_STACK_BYTES};
 use crate::cli::{Rates, SimArgs};
 use crate::outln;
-use crate::rundir::{self, CsvLogs, CsvSink, FaultSummary, Params, Rows, Run};
+use crate::rundir::{self, CsvLogs, CsvSink, FaultSummary, Params, Rows, Run, Skew, Skewed};
 
 /// The most machines a simulator built in holds: the parameters of a run of
 /// any size are a `Config<WIDE>` until a simulator is chosen for them.
@@ -101,6 +101,16 @@ pub fn config(args: &SimArgs) -> Result<Config<WIDE>> {
         speed: model.speed,
     };
     check_start(&config)?;
+    if let Some(skew) = args.skew
+        && config.start_ns < skew.offset_ns
+    {
+        bail!(
+            "--skew sets clocks back by up to {} ns, before the Unix epoch from --start-ns {}: give --start-ns of at least {} (e.g. 1700000000000000000)",
+            skew.offset_ns,
+            config.start_ns,
+            skew.offset_ns
+        );
+    }
     Ok(config)
 }
 
@@ -113,7 +123,7 @@ fn execute(
     out: Option<&Path>,
 ) -> Result<Outcome> {
     let job = CliJob {
-        run: Written::of(args),
+        run: Written::of(args, &config),
         config,
         faults: args.faults.clone(),
         sink,
@@ -141,7 +151,7 @@ pub fn write_quietly(args: &SimArgs, out: &Path) -> Result<()> {
 pub fn analyse_in_memory(args: &SimArgs) -> Result<Analysis> {
     let config = config(args)?;
     let job = RowsJob {
-        run: Written::of(args),
+        run: Written::of(args, &config),
         config,
         faults: args.faults.clone(),
     };
@@ -175,7 +185,8 @@ impl SimJob for RowsJob {
         let config = self.config.to_width::<M>()?;
         let mut sim = built::<INBOX, LINK, M, C>(config, self.faults)?;
         let mut rows = Rows::default();
-        let report = sim.run(&mut rows)?;
+        let skew = self.run.skew.as_ref();
+        let report = sim.run(&mut Skewed::new(&mut rows, skew, config.start_ns))?;
         let acted = FaultSummary::acted(sim.faults(), sim.missed_faults());
         Ok((self.run.params(&config, &report, acted), rows))
     }
@@ -197,21 +208,26 @@ where
 
 /// What `params.json` says of a run beyond its `Config`, as the command
 /// line gave it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Written {
     /// The range the rates were drawn from, if they were.
     rate_range: Option<[u32; 2]>,
     /// `--duration`, as given.
     duration_s: f64,
     caps: Caps,
+    /// Each machine's clock skew (`--skew`), drawn from the run's seed.
+    skew: Option<Skew>,
 }
 
 impl Written {
-    fn of(args: &SimArgs) -> Self {
+    fn of<const M: usize>(args: &SimArgs, config: &Config<M>) -> Self {
         Self {
             rate_range: rate_range(&args.model.rates),
             duration_s: args.model.duration,
             caps: Caps::of(args),
+            skew: args
+                .skew
+                .map(|b| Skew::draw(config.seed, config.machines, b.offset_ns, b.drift_ppm)),
         }
     }
 
@@ -232,6 +248,7 @@ impl Written {
         );
         params.summarise(report);
         params.faults = Some(acted);
+        params.skew = self.skew.clone();
         params
     }
 }
@@ -283,10 +300,25 @@ pub fn run(args: &SimArgs) -> Result<()> {
     if !args.faults.as_slice().is_empty() {
         outln!("faults: {}", args.faults);
     }
-    outln!(
-        "replay: {}",
-        replay(&config, args.inbox_cap, args.link_cap, &args.faults)
-    );
+    let mut again = replay(&config, args.inbox_cap, args.link_cap, &args.faults);
+    if let Some(b) = args.skew {
+        again += &format!(" --skew {}ns,{}", b.offset_ns, b.drift_ppm);
+        let skew = Skew::draw(config.seed, config.machines, b.offset_ns, b.drift_ppm);
+        let clocks: Vec<String> = skew
+            .machines
+            .iter()
+            .enumerate()
+            .map(|(id, m)| {
+                format!(
+                    "{id}: {:+.3} ms, {:+.3} ppm",
+                    m.offset_ns as f64 / 1e6,
+                    m.drift_ppb as f64 / 1e3
+                )
+            })
+            .collect();
+        outln!("skewed clocks (offset, drift): {}", clocks.join("; "));
+    }
+    outln!("replay: {again}");
 
     let run = execute(args, config, sink, out.as_deref())?;
     outln!("{}", run.table);
@@ -465,7 +497,7 @@ impl SimJob for CliJob {
         let mut sim = built::<INBOX, LINK, M, C>(config, self.faults)?;
         let sink = self.sink.map(CsvLogs::start::<M>).transpose()?;
         let started = Instant::now();
-        let (report, digest) = run_into(&mut *sim, sink, self.digest)?;
+        let (report, digest) = run_into(&mut *sim, sink, self.digest, self.run.skew.as_ref())?;
         // Counted until the writer has handed the kernel every line: the
         // records still queued for it are part of the run's cost.
         let elapsed = started.elapsed();
@@ -489,26 +521,40 @@ impl SimJob for CliJob {
     }
 }
 
-/// Runs `sim` into the CSV logs, the digest, both or neither.
+/// Runs `sim` into the CSV logs, the digest, both or neither, each record
+/// read through the machines' skewed clocks when `skew` is given.
 fn run_into<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
     sim: &mut Sim<INBOX, LINK, Standard, M, C>,
     sink: Option<CsvSink<M>>,
     digest: bool,
+    skew: Option<&Skew>,
 ) -> Result<(Report<M>, Option<u64>)> {
+    let start_ns = sim.config().start_ns;
     let (report, digest, csv) = match (sink, digest) {
         (Some(csv), true) => {
             let mut tee = Tee(csv, DigestSink::new());
-            let report = sim.run(&mut tee).map_err(|e| match e {
-                sim::SimError::Sink(TeeError::First(e)) => csv_failed(sim::SimError::Sink(e)),
-                other => anyhow::anyhow!("{other}"),
-            })?;
+            let report = sim
+                .run(&mut Skewed::new(&mut tee, skew, start_ns))
+                .map_err(|e| match e {
+                    sim::SimError::Sink(TeeError::First(e)) => csv_failed(sim::SimError::Sink(e)),
+                    other => anyhow::anyhow!("{other}"),
+                })?;
             let Tee(csv, hash) = tee;
             (report, Some(hash.value()), Some(csv))
         }
-        (Some(mut csv), false) => (sim.run(&mut csv).map_err(csv_failed)?, None, Some(csv)),
+        (Some(mut csv), false) => (
+            sim.run(&mut Skewed::new(&mut csv, skew, start_ns))
+                .map_err(csv_failed)?,
+            None,
+            Some(csv),
+        ),
         (None, true) => {
             let mut hash = DigestSink::new();
-            (sim.run(&mut hash)?, Some(hash.value()), None)
+            (
+                sim.run(&mut Skewed::new(&mut hash, skew, start_ns))?,
+                Some(hash.value()),
+                None,
+            )
         }
         (None, false) => (sim.run(&mut Discard)?, None, None),
     };
@@ -650,6 +696,7 @@ mod tests {
                 rate_range: None,
                 duration_s: config.duration_ns as f64 / 1e9,
                 caps,
+                skew: None,
             },
             config: config.to_width()?,
             faults,

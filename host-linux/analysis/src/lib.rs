@@ -129,6 +129,40 @@ pub struct MachineFigures {
     pub estimate: Estimate,
     /// Timing figures (network runs).
     pub timing: Option<Timing>,
+    /// Its timestamps against true time.
+    pub clock_error: ClockError,
+}
+
+/// How far a machine's timestamps (`system_ns`) are from true time, the
+/// time its tick was due (`start_ns + model_ns / speed`): a late tick on
+/// the network, a skewed clock under `sim --skew`, 0 in a simulator whose
+/// clocks are true.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ClockError {
+    /// At its first event, in ns.
+    pub first_ns: i64,
+    /// At its last event, in ns.
+    pub last_ns: i64,
+    /// The largest, either way, in ns.
+    pub max_abs_ns: u64,
+}
+
+/// The [`ClockError`] of one machine's `rows`.
+pub fn clock_error(rows: &[Row], start_ns: u64, speed: u32) -> ClockError {
+    let error = |r: &Row| {
+        let due = scalemodel_core::due_ns(start_ns, r.model_ns, speed);
+        let e = i128::from(r.system_ns) - i128::from(due);
+        i64::try_from(e).unwrap_or(if e < 0 { i64::MIN } else { i64::MAX })
+    };
+    ClockError {
+        first_ns: rows.first().map_or(0, error),
+        last_ns: rows.last().map_or(0, error),
+        max_abs_ns: rows
+            .iter()
+            .map(|r| error(r).unsigned_abs())
+            .max()
+            .unwrap_or(0),
+    }
 }
 
 /// A run, analysed: read, checked against the model and measured.
@@ -200,6 +234,7 @@ pub fn measure(run: &Run) -> Vec<MachineFigures> {
                 timing: (p.mode == "net")
                     .then(|| timing(rows, rate, p.start_ns, p.speed))
                     .flatten(),
+                clock_error: clock_error(rows, p.start_ns, p.speed),
             }
         })
         .collect()

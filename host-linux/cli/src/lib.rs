@@ -415,10 +415,59 @@ pub struct SimArgs {
     #[arg(long, value_name = "SPEC", default_value = "", value_parser = parse_faults)]
     pub faults: Faults,
 
+    /// Physical clocks that lie: each machine's clock is off by an offset
+    /// drawn from ±OFFSET and runs fast or slow by a drift drawn from ±PPM
+    /// parts per million, from the seed, e.g. `50ms,100`. Only the
+    /// `system_ns` a machine logs reads its clock; its ticks stay on true
+    /// model time. Needs `--start-ns` of at least OFFSET.
+    #[arg(long, value_name = "OFFSET,PPM", value_parser = parse_skew)]
+    pub skew: Option<SkewBounds>,
+
     /// Skip writing the run's report and plots (`scalemodel analyze` writes
     /// them later).
     #[arg(long)]
     pub no_analyze: bool,
+}
+
+/// `--skew OFFSET,PPM`: the bounds each machine's clock skew is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkewBounds {
+    /// Offsets are drawn from ±this, in ns.
+    pub offset_ns: u64,
+    /// Drifts are drawn from ±this, in ppm.
+    pub drift_ppm: u32,
+}
+
+/// Parses `--skew`.
+fn parse_skew(s: &str) -> Result<SkewBounds, String> {
+    use scalemodel_rundir::skew::{DRIFT_PPM_MAX, OFFSET_NS_MAX};
+    let Some((offset, ppm)) = s.split_once(',') else {
+        return Err(format!(
+            "--skew takes OFFSET,PPM (an offset and a drift in parts per million, e.g. `50ms,100`), got {s:?}"
+        ));
+    };
+    let offset = parse_delay(offset.trim()).map_err(|e| format!("--skew's offset: {e}"))?;
+    let offset_ns = u64::try_from(offset.as_nanos())
+        .ok()
+        .filter(|&ns| ns <= OFFSET_NS_MAX)
+        .ok_or_else(|| {
+            format!(
+                "--skew's offset must be at most 1h, got {}",
+                humantime::format_duration(offset)
+            )
+        })?;
+    let drift_ppm: u32 = ppm
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&p| p <= DRIFT_PPM_MAX)
+        .ok_or_else(|| {
+            format!("--skew's drift must be a whole number of ppm from 0 to {DRIFT_PPM_MAX}, got {ppm:?}")
+        })?;
+    Ok(SkewBounds {
+        offset_ns,
+        drift_ppm,
+    })
 }
 
 /// Parses `--faults`.

@@ -1,14 +1,19 @@
 //! The causality figures of a run in words, for `report.md`, the page and
 //! the terminal.
 
+use scalemodel_analysis::MachineFigures;
 use scalemodel_analysis::causality::Pairs;
+use scalemodel_rundir::Params;
 
 /// `part` of `whole` as a percentage with one decimal, `–` of nothing.
 fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         "–".to_owned()
     } else {
-        format!("{:.1} %", 100.0 * part as f64 / whole as f64)
+        let pct = 100.0 * part as f64 / whole as f64;
+        // A few in a hundred thousand still show.
+        let places = if pct > 0.0 && pct < 1.0 { 3 } else { 1 };
+        format!("{pct:.places$} %")
     }
 }
 
@@ -87,4 +92,37 @@ pub fn paragraph(p: &Pairs) -> String {
         );
     }
     s
+}
+
+/// Under `sim --skew`: how far each machine's timestamps ran from true
+/// time, first and last event, and the widest spread between two clocks.
+pub fn skew(p: &Params, figures: &[MachineFigures]) -> Option<String> {
+    let skew = p.skew.as_ref()?;
+    let ms = |ns: i64| format!("{:+.3} ms", ns as f64 / 1e6);
+    let each: Vec<String> = figures
+        .iter()
+        .map(|m| {
+            format!(
+                "machine {} {} at its first event, {} at its last",
+                m.id,
+                ms(m.clock_error.first_ns),
+                ms(m.clock_error.last_ns)
+            )
+        })
+        .collect();
+    let ends = |f: fn(&MachineFigures) -> i64| {
+        let (lo, hi) = figures
+            .iter()
+            .map(f)
+            .fold((i64::MAX, i64::MIN), |(lo, hi), e| (lo.min(e), hi.max(e)));
+        hi.saturating_sub(lo)
+    };
+    let spread = ends(|m| m.clock_error.first_ns).max(ends(|m| m.clock_error.last_ns));
+    Some(format!(
+        "Its physical clocks lie (`--skew`: offsets drawn from ±{} ms, drifts from ±{} ppm): each machine's timestamps run off true time, {}; two clocks differ by up to {:.3} ms.",
+        skew.offset_ns as f64 / 1e6,
+        skew.drift_ppm,
+        each.join("; "),
+        spread as f64 / 1e6
+    ))
 }

@@ -171,6 +171,9 @@ pub fn trial(a: &Analysis) -> String {
     }
     let _ = writeln!(md, "\n## Causality\n");
     let _ = writeln!(md, "{}", crate::causality::paragraph(&a.pairs));
+    if let Some(skew) = crate::causality::skew(p, &a.figures) {
+        let _ = writeln!(md, "\n{skew}");
+    }
     let _ = writeln!(md, "\n## Links\n");
     let _ = writeln!(
         md,

@@ -45,6 +45,7 @@ mod quote;
 mod read;
 mod row;
 pub mod salvage;
+pub mod skew;
 
 pub use scalemodel_core::{End, Topology};
 
@@ -59,6 +60,7 @@ pub use read::{
     DURATION_S_MAX, JSON_BYTES_MAX, MACHINES, MACHINES_MAX, RATE_MAX, RATES, SIDES_MIN, SPEED_MIN,
 };
 pub use row::{Kind, Row, Rows};
+pub use skew::{MachineSkew, Skew, Skewed};
 
 /// The name of machine `id`'s log (`id` as a number or a machine id).
 pub fn log_name(id: impl std::fmt::Display) -> String {
@@ -468,6 +470,10 @@ pub struct Params {
     /// the checker's rules that need them are skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<Vec<FaultSummary>>,
+    /// Each machine's physical clock skew (`sim --skew` only; absent:
+    /// every clock true). See [`skew`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skew: Option<Skew>,
 }
 
 /// One node process's resource use and notes, in `params.json` of a `net` run.
@@ -566,6 +572,7 @@ impl Params {
             links: Vec::new(),
             processes: Vec::new(),
             faults: None,
+            skew: None,
         }
     }
 

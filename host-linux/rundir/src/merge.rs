@@ -88,6 +88,7 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
             .collect(),
         // The nodes cannot know what acted on them from outside: `run` says.
         faults: None,
+        skew: None,
     })
 }
 

@@ -78,6 +78,9 @@ impl Params {
                 ));
             }
         }
+        if let Some(skew) = &self.skew {
+            skew.validate(n)?;
+        }
         Ok(())
     }
 }
