@@ -95,7 +95,9 @@ pub fn print_science(a: &Analysis) {
             crate::analysis::drift_reference(&a.run.params.rates)
         );
     }
-    outln!("causality: {}", report::causality::line(&a.pairs));
+    if let Some(pairs) = &a.pairs {
+        outln!("causality: {}", report::causality::line(pairs));
+    }
 }
 
 /// True when `dir` is one run: a `params.json`, or a hand-started run's

@@ -164,7 +164,7 @@ pub fn analyse_in_memory(args: &SimArgs) -> Result<Analysis> {
         logs,
         bad_lines: Default::default(),
     };
-    Ok(Analysis::of(Path::new(""), run))
+    Ok(Analysis::measured(Path::new(""), run))
 }
 
 /// A simulated run into memory: its `params.json` and its rows.

@@ -47,7 +47,7 @@ impl Causal {
     pub fn of(logs: &[Vec<Row>]) -> Self {
         let n = logs.len().min(usize::from(u8::MAX) + 1);
         let logs = &logs[..n];
-        let sends = sends(logs);
+        let sends = Sends::of(logs);
         let mut c = Self {
             n,
             clocks: logs
@@ -64,9 +64,9 @@ impl Causal {
             let mut advanced = false;
             for i in 0..n {
                 while let Some(row) = logs[i].get(next[i]) {
-                    let source = match receive_key(row, i).map(|k| sends.get(&k)) {
+                    let source = match receive_key(row, i).map(|k| sends.get(k)) {
                         // A send not yet taken in: wait for it.
-                        Some(Some(&(from, at))) if at as usize >= next[usize::from(from)] => {
+                        Some(Some((from, at))) if at as usize >= next[usize::from(from)] => {
                             if usize::from(from) == i {
                                 // Its own later send: no order can take it in.
                                 None
@@ -74,7 +74,7 @@ impl Causal {
                                 break;
                             }
                         }
-                        Some(Some(&send)) => Some(send),
+                        Some(Some(send)) => Some(send),
                         Some(None) | None => None,
                     };
                     c.push(i, next[i], source, row.kind == Kind::Receive, &mut vector);
@@ -174,19 +174,65 @@ impl Causal {
     }
 }
 
-/// Every logged send, by `(from, to, seq)`.
-fn sends(logs: &[Vec<Row>]) -> HashMap<(u8, u8, u64), EventId> {
-    let mut sends = HashMap::new();
-    for (i, log) in logs.iter().enumerate() {
-        for (k, row) in log.iter().enumerate() {
-            if row.kind == Kind::Send {
+/// Every logged send, by link and `seq`. A link's seqs count from 0, one
+/// per send, so each link holds its sends' indices in a vector by seq; a
+/// seq beyond its sender's rows (only a bad log has one) goes to a map.
+struct Sends {
+    n: usize,
+    /// By link `from * n + to`, then seq: the send's index in `from`'s
+    /// log, or `u32::MAX`.
+    dense: Vec<Vec<u32>>,
+    sparse: HashMap<(u8, u8, u64), u32>,
+}
+
+impl Sends {
+    fn of(logs: &[Vec<Row>]) -> Self {
+        let n = logs.len();
+        let mut sends = Self {
+            n,
+            dense: vec![Vec::new(); n * n],
+            sparse: HashMap::new(),
+        };
+        for (i, log) in logs.iter().enumerate() {
+            for (k, row) in log.iter().enumerate() {
+                if row.kind != Kind::Send {
+                    continue;
+                }
                 for (&to, &seq) in row.peers.iter().zip(&row.seqs) {
-                    sends.insert((i as u8, to, seq), (i as u8, k as u32));
+                    // A log's rows held in memory: its indices fit a u32.
+                    let (from, at) = (i as u8, k as u32);
+                    match usize::try_from(seq) {
+                        Ok(seq) if seq < log.len() && usize::from(to) < n => {
+                            let link = &mut sends.dense[i * n + usize::from(to)];
+                            if link.len() <= seq {
+                                link.resize(seq + 1, u32::MAX);
+                            }
+                            link[seq] = at;
+                        }
+                        _ => {
+                            sends.sparse.insert((from, to, seq), at);
+                        }
+                    }
                 }
             }
         }
+        sends
     }
-    sends
+
+    /// The send of `seq` on the link `from -> to`, if one was logged.
+    fn get(&self, (from, to, seq): (u8, u8, u64)) -> Option<EventId> {
+        let (f, t) = (usize::from(from), usize::from(to));
+        let dense = usize::try_from(seq)
+            .ok()
+            .filter(|_| f < self.n && t < self.n)
+            .and_then(|s| {
+                let link = &self.dense[f * self.n + t];
+                link.get(s).filter(|&&at| at != u32::MAX)
+            });
+        dense
+            .or_else(|| self.sparse.get(&(from, to, seq)))
+            .map(|&at| (from, at))
+    }
 }
 
 /// The `(from, to, seq)` of a receive of machine `i`.
@@ -284,40 +330,41 @@ pub fn pairs(logs: &[Vec<Row>], causal: &Causal) -> Pairs {
     let mut lamport = Lamport::default();
     let mut time = Timestamps::default();
     let mut equal_clocks = 0;
-    for j in 0..n {
-        for (k, f) in logs[j].iter().enumerate() {
+    // Each machine's clocks and timestamps side by side, for the searches.
+    let column = |get: fn(&Row) -> u64| -> Vec<Vec<u64>> {
+        logs.iter().map(|l| l.iter().map(get).collect()).collect()
+    };
+    let (clocks, times) = (column(|r| r.clock), column(|r| r.system_ns));
+    for (j, log) in logs.iter().enumerate() {
+        for (k, f) in log.iter().enumerate() {
             let id = (j as u8, k as u32);
             let v = causal.clock(id);
             for i in j + 1..n {
-                let e = &logs[i];
-                let before = v[i] as usize;
-                let after = causal.after(id, i).min(e.len() - before);
-                let between = before..e.len() - after;
-                p.pairs += e.len() as u64;
-                p.ordered += (before + after) as u64;
+                // Machine i's events: its first `b` are f's causes, those
+                // from `a` on its effects, the ones between concurrent.
+                let len = clocks[i].len();
+                let b = (v[i] as usize).min(len);
+                let a = len - causal.after(id, i).min(len - b);
+                p.pairs += len as u64;
+                p.ordered += (b + len - a) as u64;
+                // On a column that rises, a search of a part of it is the
+                // search of the whole, clamped to the part.
                 if clock_rises {
-                    let less = |x: &Row| x.clock < f.clock;
-                    let most = |x: &Row| x.clock <= f.clock;
-                    let equal =
-                        |rows: &[Row]| rows.partition_point(most) - rows.partition_point(less);
-                    let concurrent = &e[between.clone()];
-                    let ties = equal(concurrent);
-                    equal_clocks += equal(e) as u64;
+                    let below = clocks[i].partition_point(|&c| c < f.clock);
+                    let upto = clocks[i].partition_point(|&c| c <= f.clock);
+                    let ties = upto.clamp(b, a) - below.clamp(b, a);
+                    equal_clocks += (upto - below) as u64;
                     lamport.ties += ties as u64;
-                    lamport.concurrent += (concurrent.len() - ties) as u64;
+                    lamport.concurrent += (a - b - ties) as u64;
                     // Causes must be below f's clock, effects above it.
-                    lamport.inverted += (before - e[..before].partition_point(less)) as u64;
-                    lamport.inverted += e[between.end..].partition_point(most) as u64;
+                    lamport.inverted += (b - below.min(b) + upto.max(a) - a) as u64;
                 }
                 if time_rises {
-                    let t = f.system_ns;
-                    let early = |rows: &[Row]| rows.partition_point(|x| x.system_ns < t);
-                    let late = |rows: &[Row]| rows.partition_point(|x| x.system_ns <= t);
-                    let (causes, effects) = (&e[..before], &e[between.end..]);
+                    let early = times[i].partition_point(|&t| t < f.system_ns);
+                    let late = times[i].partition_point(|&t| t <= f.system_ns);
                     // Causes stamped after f, effects before it.
-                    time.inverted += (causes.len() - late(causes) + early(effects)) as u64;
-                    time.ties +=
-                        (late(causes) - early(causes) + late(effects) - early(effects)) as u64;
+                    time.inverted += (b - late.min(b) + early.max(a) - a) as u64;
+                    time.ties += (late.min(b) - early.min(b) + late.max(a) - early.max(a)) as u64;
                 }
             }
         }

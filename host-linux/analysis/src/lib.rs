@@ -176,27 +176,34 @@ pub struct Analysis {
     pub violations: Violations,
     /// Its figures.
     pub figures: Vec<MachineFigures>,
-    /// Its events' vector clocks, rebuilt from the logs.
-    pub causal: Causal,
-    /// Its cross-machine event pairs by causality, Lamport's order and the
-    /// timestamps.
-    pub pairs: Pairs,
+    /// Its cross-machine event pairs by causality (vector clocks rebuilt
+    /// from the logs), Lamport's order and the timestamps; `None` when
+    /// only its figures were measured ([`Analysis::measured`]).
+    pub pairs: Option<Pairs>,
 }
 
 impl Analysis {
     /// Checks and measures `run`, read from `dir`.
     pub fn of(dir: &Path, run: Run) -> Self {
+        let pairs = causality::pairs(&run.logs, &Causal::of(&run.logs));
+        Self {
+            pairs: Some(pairs),
+            ..Self::measured(dir, run)
+        }
+    }
+
+    /// Checks and measures `run` as [`Analysis::of`] does, without its
+    /// pairs: the runs a study summarises by the thousand, whose pairs
+    /// nothing reads.
+    pub fn measured(dir: &Path, run: Run) -> Self {
         let violations = check::check_run(&run);
         let figures = measure(&run);
-        let causal = Causal::of(&run.logs);
-        let pairs = causality::pairs(&run.logs, &causal);
         Self {
             dir: dir.to_owned(),
             run,
             violations,
             figures,
-            causal,
-            pairs,
+            pairs: None,
         }
     }
 }

@@ -89,7 +89,7 @@ pub struct Report {
     pub links: Vec<LinkSummary>,
     /// Cross-machine event pairs by causality, Lamport's order and the
     /// timestamps.
-    pub causality: Pairs,
+    pub causality: Option<Pairs>,
 }
 
 /// Writes `report.json`, the pictures and `report.md` into the run directory.

@@ -169,10 +169,12 @@ pub fn trial(a: &Analysis) -> String {
             m.id, m.estimate.load
         );
     }
-    let _ = writeln!(md, "\n## Causality\n");
-    let _ = writeln!(md, "{}", crate::causality::paragraph(&a.pairs));
-    if let Some(skew) = crate::causality::skew(p, &a.figures) {
-        let _ = writeln!(md, "\n{skew}");
+    if let Some(pairs) = &a.pairs {
+        let _ = writeln!(md, "\n## Causality\n");
+        let _ = writeln!(md, "{}", crate::causality::paragraph(pairs));
+        if let Some(skew) = crate::causality::skew(p, &a.figures) {
+            let _ = writeln!(md, "\n{skew}");
+        }
     }
     let _ = writeln!(md, "\n## Links\n");
     let _ = writeln!(
