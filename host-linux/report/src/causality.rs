@@ -5,6 +5,8 @@ use scalemodel_analysis::MachineFigures;
 use scalemodel_analysis::causality::Pairs;
 use scalemodel_rundir::Params;
 
+use crate::text::grouped;
+
 /// `part` of `whole` as a percentage with one decimal, `–` of nothing.
 fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
@@ -23,7 +25,7 @@ pub fn line(p: &Pairs) -> String {
     let mut s = format!(
         "{} of {} cross-machine event pairs concurrent",
         percent(p.concurrent, p.pairs),
-        p.pairs
+        grouped(p.pairs)
     );
     if let Some(l) = &p.lamport {
         s += &format!(
@@ -34,7 +36,8 @@ pub fn line(p: &Pairs) -> String {
     if let Some(t) = &p.timestamps {
         s += &format!(
             "; timestamps put {} of {} causes after their effect",
-            t.inverted, p.ordered
+            grouped(t.inverted),
+            grouped(p.ordered)
         );
     }
     s
@@ -44,20 +47,20 @@ pub fn line(p: &Pairs) -> String {
 pub fn paragraph(p: &Pairs) -> String {
     let mut s = format!(
         "Vector clocks rebuilt from the logs (each receive's link and `seq` name the send it took) order the run's {} events. Of the {} pairs of events on different machines, {} ({}) are concurrent: neither happened before the other; {} are causally ordered.",
-        p.events,
-        p.pairs,
-        p.concurrent,
+        grouped(p.events),
+        grouped(p.pairs),
+        grouped(p.concurrent),
         percent(p.concurrent, p.pairs),
-        p.ordered
+        grouped(p.ordered)
     );
     match &p.lamport {
         Some(l) => {
             s += &format!(
                 " Lamport's clocks differ on {} pairs, and {} of those ({}) are concurrent: Lamport's order puts one first where causality puts neither. {} concurrent pairs tie (equal clocks).",
-                l.ordered,
-                l.concurrent,
+                grouped(l.ordered),
+                grouped(l.concurrent),
                 percent(l.concurrent, l.ordered),
-                l.ties
+                grouped(l.ties)
             );
             s += &if l.inverted == 0 {
                 " Every causally ordered pair has a rising clock: the clock condition holds."
@@ -65,7 +68,7 @@ pub fn paragraph(p: &Pairs) -> String {
             } else {
                 format!(
                     " **{} causally ordered pairs have clocks that do not rise**: the clock condition fails.",
-                    l.inverted
+                    grouped(l.inverted)
                 )
             };
         }
@@ -77,10 +80,10 @@ pub fn paragraph(p: &Pairs) -> String {
         Some(t) => {
             s += &format!(
                 " The timestamps (`system_ns`) put the cause after its effect in {} of the {} causally ordered pairs ({}), and give both the same time in {}.",
-                t.inverted,
-                p.ordered,
+                grouped(t.inverted),
+                grouped(p.ordered),
                 percent(t.inverted, p.ordered),
-                t.ties
+                grouped(t.ties)
             );
         }
         None => s += " A machine's timestamps fall back, so their order is not compared.",
@@ -88,7 +91,7 @@ pub fn paragraph(p: &Pairs) -> String {
     if p.unmatched_receives > 0 {
         s += &format!(
             " {} receives match no logged send and count as local events.",
-            p.unmatched_receives
+            grouped(p.unmatched_receives)
         );
     }
     s

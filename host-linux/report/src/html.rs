@@ -225,6 +225,15 @@ fn trial_header(a: &Analysis, data: &TrialData) -> String {
             data.lost.k.len()
         ));
     }
+    if let Some(pairs) = &a.pairs {
+        h.push_str(&format!(
+            "<p class=\"facts\">Causality (vector clocks rebuilt from the logs): {}.</p>\n",
+            escape(&crate::causality::line(pairs))
+        ));
+        if let Some(skew) = crate::causality::skew(p, &a.figures) {
+            h.push_str(&format!("<p class=\"facts\">{}</p>\n", inline_code(&skew)));
+        }
+    }
     if data.events_embedded < data.events_total {
         h.push_str(&format!(
             "<p class=\"bad\">This page holds the first {} of the run's {} events (those before {:.3} s of model time): a page holds at most {EVENTS_MAX}. The figures in <code>report.md</code> cover the whole run.</p>\n",

@@ -49,6 +49,19 @@ pub fn count(n: impl Into<u64>, noun: &str) -> String {
     }
 }
 
+/// `n` with its thousands grouped by commas: `136,800`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +86,15 @@ mod tests {
         assert_eq!(fixed(0.25, 1), "0.2");
         assert_eq!(fixed(-3.0, 0), "-3");
         assert_eq!(fixed(f64::NAN, 2), "NaN");
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(136_800), "136,800");
+        assert_eq!(grouped(u64::MAX), "18,446,744,073,709,551,615");
     }
 
     #[test]
