@@ -79,6 +79,21 @@ pub fn scalemodel() -> assert_cmd::Command {
     assert_cmd::Command::new(scalemodel_bin())
 }
 
+/// Runs `scalemodel` with `args`, asserts that it fails, and returns what
+/// it printed: stdout, then stderr.
+pub fn scalemodel_fails<S: AsRef<std::ffi::OsStr>>(
+    args: impl IntoIterator<Item = S>,
+) -> (String, String) {
+    let out = scalemodel()
+        .args(args)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (text(&out.stdout), text(&out.stderr))
+}
+
 /// Child processes a test started; any still running when this is dropped
 /// (also when the test fails) are killed by their pid and reaped.
 #[derive(Debug, Default)]

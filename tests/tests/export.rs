@@ -7,7 +7,7 @@ use std::path::Path;
 
 use regex::Regex;
 use scalemodel::rundir::{self, Kind};
-use scalemodel_tests::scalemodel;
+use scalemodel_tests::{scalemodel, scalemodel_fails};
 
 /// A vector clock as the export writes it.
 type Clock = BTreeMap<String, u64>;
@@ -151,14 +151,7 @@ fn a_ring_of_five_with_faults_exports_for_shiviz() {
 #[test]
 fn an_export_of_no_run_says_what_is_missing() {
     let tmp = tempfile::tempdir().expect("a temporary directory");
-    let out = scalemodel()
-        .args(["export", "shiviz"])
-        .arg(tmp.path())
-        .assert()
-        .failure()
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8_lossy(&out);
+    let dir = tmp.path().as_os_str();
+    let (_, err) = scalemodel_fails(["export".as_ref(), "shiviz".as_ref(), dir]);
     assert!(err.contains("params.json"), "{err}");
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use scalemodel::rundir::{self, Params};
 use scalemodel_core::due_ns;
-use scalemodel_tests::scalemodel;
+use scalemodel_tests::{scalemodel, scalemodel_fails};
 
 const START: &str = "1700000000000000000";
 
@@ -95,15 +95,7 @@ fn the_checker_holds_each_tick_to_its_machines_clock() {
     skew.machines[back].offset_ns = 0;
     skew.machines[back].drift_ppb = 0;
     params.write(&dir).expect("params.json writes");
-    let out = scalemodel()
-        .arg("analyze")
-        .arg(&dir)
-        .assert()
-        .failure()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8_lossy(&out);
+    let (text, _) = scalemodel_fails(["analyze".as_ref(), dir.as_os_str()]);
     assert!(
         text.contains(&format!("machine-{back}.csv")) && text.contains("before it was due"),
         "{text}"
@@ -122,16 +114,7 @@ fn skew_is_refused_with_what_is_wrong() {
             "--start-ns of at least 1000000000",
         ),
     ] {
-        let out = scalemodel()
-            .arg("sim")
-            .args(args)
-            .args(["--no-log"])
-            .assert()
-            .failure()
-            .get_output()
-            .stderr
-            .clone();
-        let err = String::from_utf8_lossy(&out);
+        let (_, err) = scalemodel_fails(["sim"].iter().chain(args).chain(&["--no-log"]));
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
