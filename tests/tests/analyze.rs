@@ -44,11 +44,16 @@ fn a_valid_run_gets_its_report_and_pictures() {
         "## Conformance",
         "## Machines",
         "## Queueing estimate",
+        "## Causality",
         "## Links",
         "![Logical clocks](clocks.png)",
     ] {
         assert!(md.contains(section), "report.md lacks {section}");
     }
+    assert!(
+        md.contains("the clock condition holds"),
+        "a conforming run's Lamport clocks never invert a causal pair: {md}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     let slow = &json["machines"][0];
@@ -234,6 +239,24 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
         md.contains("| standard (rates 1..=6, die of 10) | 2 |"),
         "{md}"
     );
+    // Each trial's causality figures, across trials: every configuration
+    // has concurrent pairs, and Lamport's order orders most of them.
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| standard (rates 1..=6, die of 10) | 2 |"))
+        .expect("the standard configuration's row");
+    let cells: Vec<&str> = row.trim_matches('|').split(" | ").collect();
+    let [.., concurrent, lamport] = cells[..] else {
+        panic!("{row}")
+    };
+    let median = |cell: &str| -> f64 {
+        cell.split(' ')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .expect(cell)
+    };
+    assert!(median(concurrent) > 0.0 && median(lamport) > 0.0, "{row}");
+    assert!(median(lamport) <= median(concurrent) + 0.05, "{row}");
     let spread = "a smaller spread of rates (3..=4) means less drift than 1..=6 (die of 10)";
     assert!(md.contains(spread), "{md}");
     // Analysed again from its folder, the study keeps the verdicts that

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::evidence::{self, Band, Point};
 use crate::text::fixed;
+use scalemodel_analysis::causality::Pairs;
 use scalemodel_analysis::{Analysis, MachineFigures};
 use scalemodel_rundir::End;
 
@@ -42,6 +43,8 @@ pub struct TrialRow {
     pub band: Option<Band>,
     /// Every machine's figures.
     pub machines: Vec<MachineFigures>,
+    /// Its event pairs by causality, Lamport's order and the timestamps.
+    pub causality: Option<Pairs>,
 }
 
 impl TrialRow {
@@ -64,6 +67,7 @@ impl TrialRow {
             point,
             band: None,
             machines: a.figures.clone(),
+            causality: a.pairs.clone(),
         }
     }
 }

@@ -188,7 +188,7 @@ fn slowest_max(t: &TrialRow, f: fn(&MachineFigures) -> f64) -> f64 {
 /// how to read it from a trial.
 type Column = (&'static str, usize, fn(&TrialRow) -> f64);
 
-const COLUMNS: [Column; 6] = [
+const COLUMNS: [Column; 8] = [
     ("slowest: largest jump (clock units)", 0, |t| {
         slowest_max(t, |m| m.jumps.max as f64)
     }),
@@ -208,6 +208,17 @@ const COLUMNS: [Column; 6] = [
             .iter()
             .fold((0, 0), |(r, n), m| (r + m.receives, n + m.ticks));
         100.0 * rx as f64 / all.max(1) as f64
+    }),
+    ("concurrent event pairs (%)", 1, |t| {
+        t.causality
+            .as_ref()
+            .map_or(f64::NAN, |p| 100.0 * p.concurrent_share)
+    }),
+    ("Lamport-ordered pairs that are concurrent (%)", 1, |t| {
+        t.causality
+            .as_ref()
+            .and_then(|p| p.lamport.as_ref())
+            .map_or(f64::NAN, |l| 100.0 * l.disagree_share)
     }),
 ];
 
