@@ -376,6 +376,16 @@ fn a_set_page_links_and_plots_every_trial_without_an_error() {
     ] {
         assert!(loaded.dom.contains(verdict), "the page says {verdict}");
     }
+    // The medians across trials, report.md's table, one row per configuration.
+    for cell in [
+        "<th>concurrent event pairs (%)</th>",
+        "<tr><td>standard</td><td>3</td>",
+    ] {
+        assert!(
+            loaded.dom.contains(cell),
+            "the page's table across trials has {cell}"
+        );
+    }
     for t in ["standard/trial-1", "smaller spread of rates/trial-2"] {
         assert!(
             out.join(t).join("report.html").is_file(),

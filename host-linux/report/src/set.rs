@@ -222,6 +222,19 @@ const COLUMNS: [Column; 8] = [
     }),
 ];
 
+/// The titles of the figures compared across trials.
+pub(crate) fn across_titles() -> Vec<&'static str> {
+    COLUMNS.iter().map(|c| c.0).collect()
+}
+
+/// Each figure's median and range over a configuration's trials.
+pub(crate) fn across_cells(g: &Group) -> Vec<String> {
+    COLUMNS
+        .iter()
+        .map(|&(_, decimals, f)| spread(&g.trials.iter().map(f).collect::<Vec<_>>(), decimals))
+        .collect()
+}
+
 /// `report.md` across trials: every trial in a table, each figure's median
 /// and range per configuration, the pictures `pictures` names (file, title)
 /// and the verdicts. `intro` is the paragraph under the title.
@@ -286,14 +299,13 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
         md,
         "Median and, in brackets, the range (least–most) over each configuration's trials: the spread of these figures is skewed, so a mean would mislead.\n"
     );
-    let titles: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
-    let _ = writeln!(md, "| configuration | trials | {} |", titles.join(" | "));
+    let _ = writeln!(
+        md,
+        "| configuration | trials | {} |",
+        across_titles().join(" | ")
+    );
     let _ = writeln!(md, "|---|---:|{}", "---:|".repeat(COLUMNS.len()));
     for g in &set.groups {
-        let cells: Vec<String> = COLUMNS
-            .iter()
-            .map(|&(_, decimals, f)| spread(&g.trials.iter().map(f).collect::<Vec<_>>(), decimals))
-            .collect();
         let _ = writeln!(
             md,
             "| {} (rates {}, die of {}) | {} | {} |",
@@ -301,7 +313,7 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
             g.rates,
             g.sides,
             g.trials.len(),
-            cells.join(" | ")
+            across_cells(g).join(" | ")
         );
     }
     md.push('\n');

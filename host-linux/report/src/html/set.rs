@@ -172,7 +172,25 @@ fn body(set: &Set, intro: &str, views: &[(&str, &str)]) -> String {
         }
         h.push_str("</section>\n");
     }
-    h.push_str("</section>\n<section><h2>Across trials</h2>\n<p class=\"note\">One box per configuration (quartiles, whiskers to the extremes), every trial a dot; the scales are shared by all configurations. Hover a dot for its trial.</p>\n<div id=\"boxes\"></div></section>\n");
+    h.push_str("</section>\n<section><h2>Across trials</h2>\n<p class=\"note\">One box per configuration (quartiles, whiskers to the extremes), every trial a dot; the scales are shared by all configurations. Hover a dot for its trial.</p>\n<div id=\"boxes\"></div>\n");
+    h.push_str("<p class=\"note\">Median and, in brackets, the range (least–most) over each configuration's trials.</p>\n<table class=\"trials\"><thead><tr><th>configuration</th><th>trials</th>");
+    for title in crate::set::across_titles() {
+        let _ = write!(h, "<th>{}</th>", escape(title));
+    }
+    h.push_str("</tr></thead><tbody>\n");
+    for g in &set.groups {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td>",
+            escape(&g.name),
+            g.trials.len()
+        );
+        for cell in crate::set::across_cells(g) {
+            let _ = write!(h, "<td>{}</td>", escape(&cell));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></section>\n");
     h.push_str("<section><h2>Trials</h2>\n");
     for g in &set.groups {
         let _ = writeln!(
