@@ -59,11 +59,15 @@ pub fn run(format: &Export) -> Result<()> {
             );
             Ok(())
         }
-        None => match shiviz(&run.logs, &causal, &mut io::stdout().lock()) {
-            // A reader that has gone (`| head`) wanted no more.
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-            written => written.context("cannot write to standard output"),
-        },
+        None => {
+            // Buffered: stdout alone flushes at every line.
+            let mut w = BufWriter::new(io::stdout().lock());
+            match shiviz(&run.logs, &causal, &mut w).and_then(|()| w.flush()) {
+                // A reader that has gone (`| head`) wanted no more.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                written => written.context("cannot write to standard output"),
+            }
+        }
     }
 }
 
