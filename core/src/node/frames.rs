@@ -193,9 +193,10 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
                     },
                     from,
                 ),
-            // Before the barrier no run has begun, so none can end.
+            // A peer says `Bye` only once past its barrier, which it passes
+            // only on our `Ready`: before ours went, none can come.
             Frame::Bye { sent }
-                if !matches!(self.phase, Phase::SetUp)
+                if (!matches!(self.phase, Phase::SetUp) || self.links[i].ready_queued)
                     && self.links[i].report.peer_sent.is_none() =>
             {
                 self.on_bye(i, sent)
@@ -277,7 +278,9 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
             (Phase::Running, Some(s)) => {
                 self.now_ns.saturating_add(self.config.timeouts.end_skew_ns) < s.end_ns
             }
-            (Phase::Barrier, _) => true,
+            // At our barrier, or still waiting for a `Ready` when this peer
+            // passed its own and ended: either way before the start.
+            (Phase::SetUp | Phase::Barrier, _) => true,
             _ => false,
         };
         if early {
@@ -307,10 +310,16 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
     /// again, so the run could only start without that peer, which the
     /// barrier promised it would not. The end closes the other link too, so
     /// its peer ends the same way rather than run alone.
+    ///
+    /// Before our own barrier, once our `Ready` went out, a peer may already
+    /// be past its own. If it ended (its `Bye` came), it never comes back, and
+    /// the others may have passed their barriers on our `Ready`: the node
+    /// ends the same way. A link merely closed then may still come back.
     pub(super) fn end_if_lost_before_start(&mut self) {
         let before_start = match self.phase {
             Phase::Barrier => true,
             Phase::Running => self.start.is_some_and(|s| self.now_ns < s.at_ns),
+            Phase::SetUp => self.my_links().any(|l| l.ended_early),
             _ => false,
         };
         let gone = |l: &Link<OUT>| l.state != LinkState::Up || l.ended_early;

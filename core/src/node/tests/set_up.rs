@@ -444,6 +444,38 @@ fn a_link_gone_between_the_barrier_and_the_start_ends_the_node_unstarted() {
 }
 
 #[test]
+fn a_bye_after_our_ready_ends_the_node_unstarted_even_before_our_barrier() {
+    // Machine 1 passed its barrier on our Ready and said Bye before the
+    // start, while machine 2's Ready was still on its way to us. The node
+    // used to take the Bye as a protocol error and wait for machine 1 to
+    // come back, which it never does, while machine 2 passed its barrier on
+    // our Ready and started alone. Now it ends at once, as after its own
+    // barrier, and closes the link to machine 2 so that it ends too.
+    let mut b = Bench::new();
+    b.node.handle_timeout(0);
+    b.drain();
+    let one = join_as_one(&mut b);
+    let two = b.join_as_two();
+    b.send(one, &Frame::Ready);
+    assert!(!b.events.contains(&Event::Barrier), "{:?}", b.events);
+    b.send(one, &Frame::Bye { sent: 0 });
+    assert_eq!(b.node.status(), Some(Status::PeerLost));
+    assert!(b.events.contains(&Event::Close(two)), "{:?}", b.events);
+    let report = b.node.report();
+    assert_eq!(report.peers[1].lost, Some(CloseReason::EndedEarly));
+    assert_eq!(
+        report.errors.0.iter().sum::<u64>(),
+        0,
+        "{:?}",
+        report.errors
+    );
+    assert_eq!(
+        b.node.handle_start(b.now, 0, b.now),
+        Err(StartError::NotReady)
+    );
+}
+
+#[test]
 fn a_bye_before_the_barrier_is_unexpected() {
     let (mut b, conn) = bench_with_link();
     b.send(conn, &Frame::Bye { sent: 0 });
