@@ -1,7 +1,8 @@
 //! The `no_std` core of scalemodel: a scale model of a small asynchronous
 //! distributed system, for studying Lamport logical clocks.
 //!
-//! This crate holds all of the model's logic: the [`Clock`], the bounded
+//! This crate holds all of the model's logic: the [`Clock`] (and the
+//! hybrid logical clock [`Hlc`] beside it), the bounded
 //! [`Inbox`], the [`Machine`] and its tick rule, the [`Die`] (which faces
 //! send where, for a run's `n` machines and its [`Topology`]), the
 //! per-machine random streams,
@@ -34,6 +35,7 @@ mod die;
 pub mod digest;
 mod end;
 pub mod fault;
+mod hlc;
 mod id;
 mod inbox;
 mod machine;
@@ -48,6 +50,7 @@ pub use clock::{Clock, ClockOverflow};
 pub use decimal::Decimal;
 pub use die::{Die, Face, Topology};
 pub use end::End;
+pub use hlc::{Hlc, HlcOverflow};
 pub use id::{MACHINES_MAX, MACHINES_MIN, MachineId, N};
 pub use inbox::Inbox;
 pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, period_ns, ticks_in};

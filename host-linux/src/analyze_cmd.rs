@@ -98,6 +98,9 @@ pub fn print_science(a: &Analysis) {
     if let Some(pairs) = &a.pairs {
         outln!("causality: {}", report::causality::line(pairs));
     }
+    if let Some(hlc) = &a.hlc {
+        outln!("hlc: {}", report::causality::hlc_line(hlc));
+    }
 }
 
 /// True when `dir` is one run: a `params.json`, or a hand-started run's

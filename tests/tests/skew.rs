@@ -68,6 +68,18 @@ fn each_machine_logs_its_own_clock_and_the_run_conforms() {
         inverted > 0,
         "clocks a second apart stamp some causes after their effects"
     );
+    // The HLC replayed over the skewed timestamps runs ahead of a slow
+    // machine's clock, within the paper's bound: the widest gap between
+    // two machines' clocks.
+    let hlc = &report["hlc"];
+    let (ahead, max_ahead, epsilon) = (
+        hlc["ahead"].as_u64().expect("the figure"),
+        hlc["max_ahead_ns"].as_u64().expect("the figure"),
+        hlc["epsilon_ns"].as_u64().expect("the figure"),
+    );
+    assert!(ahead > 0 && max_ahead > 0, "{hlc}");
+    assert!(max_ahead <= epsilon && epsilon <= 2_000_000_000, "{hlc}");
+    assert_eq!(hlc["within_bound"], true, "{hlc}");
     let first = report["machines"][0]["clock_error"]["first_ns"]
         .as_i64()
         .expect("the figure");

@@ -276,21 +276,25 @@ pub struct Pairs {
     pub unmatched_receives: u64,
     /// Lamport's order against causality; absent when a machine's clock
     /// does not strictly increase (a broken rule the checker reports).
-    pub lamport: Option<Lamport>,
+    pub lamport: Option<Order>,
+    /// The order of the HLC replayed over the logs ([`crate::hlc`])
+    /// against causality; absent only if its counter overflowed.
+    pub hlc: Option<Order>,
     /// The timestamps' (`system_ns`) order against causality; absent when
     /// a machine's timestamps fall back.
     pub timestamps: Option<Timestamps>,
 }
 
-/// Lamport's clocks against causality, over cross-machine pairs.
+/// A logical clock's order (Lamport's, or the HLC's) against causality,
+/// over cross-machine pairs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Lamport {
-    /// Pairs whose clocks differ: Lamport's order puts one first.
+pub struct Order {
+    /// Pairs whose clocks differ: the clock's order puts one first.
     pub ordered: u64,
     /// Of those, pairs that are concurrent: the order claims a cause
     /// that is not there.
     pub concurrent: u64,
-    /// `concurrent ÷ ordered`: how often Lamport's order disagrees with
+    /// `concurrent ÷ ordered`: how often the clock's order disagrees with
     /// causality.
     pub disagree_share: f64,
     /// Concurrent pairs with equal clocks (only the machine id orders them).
@@ -327,9 +331,10 @@ pub fn pairs(logs: &[Vec<Row>], causal: &Causal) -> Pairs {
         unmatched_receives: causal.unmatched(),
         ..Pairs::default()
     };
-    let mut lamport = Lamport::default();
+    let mut lamport = Counts::default();
+    let hlc = crate::hlc::Replay::of(logs, causal).ok();
+    let mut hlc_counts = Counts::default();
     let mut time = Timestamps::default();
-    let mut equal_clocks = 0;
     // Each machine's clocks and timestamps side by side, for the searches.
     let column = |get: fn(&Row) -> u64| -> Vec<Vec<u64>> {
         logs.iter().map(|l| l.iter().map(get).collect()).collect()
@@ -350,14 +355,10 @@ pub fn pairs(logs: &[Vec<Row>], causal: &Causal) -> Pairs {
                 // On a column that rises, a search of a part of it is the
                 // search of the whole, clamped to the part.
                 if clock_rises {
-                    let below = clocks[i].partition_point(|&c| c < f.clock);
-                    let upto = clocks[i].partition_point(|&c| c <= f.clock);
-                    let ties = upto.clamp(b, a) - below.clamp(b, a);
-                    equal_clocks += (upto - below) as u64;
-                    lamport.ties += ties as u64;
-                    lamport.concurrent += (a - b - ties) as u64;
-                    // Causes must be below f's clock, effects above it.
-                    lamport.inverted += (b - below.min(b) + upto.max(a) - a) as u64;
+                    lamport.count(&clocks[i], &f.clock, b, a);
+                }
+                if let Some(hlc) = &hlc {
+                    hlc_counts.count(hlc.machine(i), &hlc.stamp(id), b, a);
                 }
                 if time_rises {
                     let early = times[i].partition_point(|&t| t < f.system_ns);
@@ -372,15 +373,52 @@ pub fn pairs(logs: &[Vec<Row>], causal: &Causal) -> Pairs {
     p.concurrent = p.pairs - p.ordered;
     p.concurrent_share = share(p.concurrent, p.pairs);
     if clock_rises {
-        lamport.ordered = p.pairs - equal_clocks;
-        lamport.disagree_share = share(lamport.concurrent, lamport.ordered);
-        p.lamport = Some(lamport);
+        p.lamport = Some(lamport.order(p.pairs));
+    }
+    if hlc.is_some() {
+        p.hlc = Some(hlc_counts.order(p.pairs));
     }
     if time_rises {
         time.inverted_share = share(time.inverted, p.ordered);
         p.timestamps = Some(time);
     }
     p
+}
+
+/// A logical clock's [`Order`] as it is counted, with the pairs whose
+/// clocks are equal.
+#[derive(Default)]
+struct Counts {
+    order: Order,
+    equal: u64,
+}
+
+impl Counts {
+    /// Counts the pairs of an event stamped `key` with the events of
+    /// another machine, stamped `keys` (strictly rising): its first `b`
+    /// are the event's causes, those from `a` on its effects.
+    fn count<K: Ord>(&mut self, keys: &[K], key: &K, b: usize, a: usize) {
+        // On a column that rises, a search of a part of it is the search
+        // of the whole, clamped to the part.
+        let below = keys.partition_point(|c| c < key);
+        let upto = keys.partition_point(|c| c <= key);
+        let ties = upto.clamp(b, a) - below.clamp(b, a);
+        self.equal += (upto - below) as u64;
+        self.order.ties += ties as u64;
+        self.order.concurrent += (a - b - ties) as u64;
+        // Causes must be below the event's clock, effects above it.
+        self.order.inverted += (b - below.min(b) + upto.max(a) - a) as u64;
+    }
+
+    /// The order over `pairs` pairs.
+    fn order(self, pairs: u64) -> Order {
+        let ordered = pairs - self.equal;
+        Order {
+            ordered,
+            disagree_share: share(self.order.concurrent, ordered),
+            ..self.order
+        }
+    }
 }
 
 /// `part ÷ whole`, 0 for an empty whole.

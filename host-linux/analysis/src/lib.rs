@@ -16,11 +16,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::causality::{Causal, Pairs};
+use crate::hlc::HlcFigures;
 use crate::timing::{Timing, percentile, timing};
 use scalemodel_check::{self as check, Violations};
 use scalemodel_rundir::{Kind, Row, Run, Topology, is_model_link};
 
 pub mod causality;
+pub mod hlc;
 pub mod staleness;
 pub mod stats;
 pub mod timing;
@@ -180,14 +182,23 @@ pub struct Analysis {
     /// from the logs), Lamport's order and the timestamps; `None` when
     /// only its figures were measured ([`Analysis::measured`]).
     pub pairs: Option<Pairs>,
+    /// The HLC replayed over its logs ([`hlc`](mod@hlc)): how far it ran
+    /// ahead of physical time; `None` when only its figures were measured,
+    /// or if the counter overflowed.
+    pub hlc: Option<HlcFigures>,
 }
 
 impl Analysis {
     /// Checks and measures `run`, read from `dir`.
     pub fn of(dir: &Path, run: Run) -> Self {
-        let pairs = causality::pairs(&run.logs, &Causal::of(&run.logs));
+        let causal = Causal::of(&run.logs);
+        let pairs = causality::pairs(&run.logs, &causal);
+        let hlc = hlc::Replay::of(&run.logs, &causal)
+            .ok()
+            .map(|r| hlc::figures(&run.logs, &r, run.params.start_ns, run.params.speed));
         Self {
             pairs: Some(pairs),
+            hlc,
             ..Self::measured(dir, run)
         }
     }
@@ -204,6 +215,7 @@ impl Analysis {
             violations,
             figures,
             pairs: None,
+            hlc: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use scalemodel_analysis::MachineFigures;
 use scalemodel_analysis::causality::Pairs;
+use scalemodel_analysis::hlc::HlcFigures;
 use scalemodel_rundir::Params;
 
 use crate::text::grouped;
@@ -32,6 +33,9 @@ pub fn line(p: &Pairs) -> String {
             "; Lamport's order claims a cause in {} of the pairs it orders",
             percent(l.concurrent, l.ordered)
         );
+    }
+    if let Some(h) = &p.hlc {
+        s += &format!(", an HLC's in {}", percent(h.concurrent, h.ordered));
     }
     if let Some(t) = &p.timestamps {
         s += &format!(
@@ -75,6 +79,19 @@ pub fn paragraph(p: &Pairs) -> String {
         None => {
             s += " A machine's clock does not strictly rise, so Lamport's order is not compared (the violations above say where)."
         }
+    }
+    if let Some(h) = &p.hlc {
+        s += &format!(
+            " An HLC replayed over the same events (below) orders {} pairs, and {} of those ({}) are concurrent{}.",
+            grouped(h.ordered),
+            grouped(h.concurrent),
+            percent(h.concurrent, h.ordered),
+            if h.inverted == 0 {
+                "; it too puts every cause before its effect"
+            } else {
+                "; **it puts some causes after their effects**, which its rules forbid"
+            }
+        );
     }
     match &p.timestamps {
         Some(t) => {
@@ -128,4 +145,73 @@ pub fn skew(p: &Params, figures: &[MachineFigures]) -> Option<String> {
         each.join("; "),
         spread as f64 / 1e6
     ))
+}
+
+/// `ns` as milliseconds with three decimals.
+fn ms(ns: u64) -> String {
+    format!("{:.3} ms", ns as f64 / 1e6)
+}
+
+/// The replayed HLC in one line: how far `l` ran ahead of physical time,
+/// against the bound, and how far `c` counted.
+pub fn hlc_line(h: &HlcFigures) -> String {
+    let bound = if h.within_bound { "holds" } else { "BROKEN" };
+    let ahead = match h.max_ahead_at {
+        Some(at) => format!(
+            "l ahead of its machine's clock in {} of {} events, by at most {} (machine {}, tick {})",
+            grouped(h.ahead),
+            grouped(h.events),
+            ms(h.max_ahead_ns),
+            at.machine,
+            at.tick
+        ),
+        None => format!(
+            "l never ahead of its machine's clock in {} events",
+            grouped(h.events)
+        ),
+    };
+    format!(
+        "{ahead}; bound ε {} ({bound}); c up to {}, above 0 in {} events",
+        ms(h.epsilon_ns),
+        h.max_c,
+        grouped(h.counted)
+    )
+}
+
+/// A paragraph of `report.md` on the replayed HLC.
+pub fn hlc_paragraph(h: &HlcFigures) -> String {
+    let mut s = "A hybrid logical clock (HLC: Kulkarni et al. 2014, the clock of CockroachDB and MongoDB) replayed over the logs, each event's timestamp (`system_ns`) its machine's physical time and each receive taking its send's stamp, as the machines would have carried it. ".to_owned();
+    s += &match h.max_ahead_at {
+        Some(at) => format!(
+            "Its `l` ran ahead of its own machine's clock in {} of the {} events ({}), by at most {}, at machine {}'s tick {}: it had heard of a later time from a clock ahead of its own.",
+            grouped(h.ahead),
+            grouped(h.events),
+            percent(h.ahead, h.events),
+            ms(h.max_ahead_ns),
+            at.machine,
+            at.tick
+        ),
+        None => format!(
+            "Its `l` was its own machine's clock at each of the {} events: no message came from a clock ahead.",
+            grouped(h.events)
+        ),
+    };
+    s += &if h.within_bound {
+        format!(
+            " The paper's bound, `l − pt ≤ ε` with `ε` the widest gap between two machines' clocks ({} here), holds.",
+            ms(h.epsilon_ns)
+        )
+    } else {
+        format!(
+            " **The paper's bound, `l − pt ≤ ε` with `ε` the widest gap between two machines' clocks ({} here), is broken**: a machine's timestamps ran back, or are not its clock's.",
+            ms(h.epsilon_ns)
+        )
+    };
+    s += &format!(
+        " Its counter `c` reached {}, and was above 0 in {} events ({}): stamps that a physical time alone would have tied or put in the wrong order.",
+        h.max_c,
+        grouped(h.counted),
+        percent(h.counted, h.events)
+    );
+    s
 }

@@ -233,6 +233,12 @@ fn trial_header(a: &Analysis, data: &TrialData) -> String {
         if let Some(skew) = crate::causality::skew(p, &a.figures) {
             h.push_str(&format!("<p class=\"facts\">{}</p>\n", inline_code(&skew)));
         }
+        if let Some(hlc) = &a.hlc {
+            h.push_str(&format!(
+                "<p class=\"facts\">HLC (replayed over the logs' timestamps): {}.</p>\n",
+                escape(&crate::causality::hlc_line(hlc))
+            ));
+        }
     }
     if data.events_embedded < data.events_total {
         h.push_str(&format!(

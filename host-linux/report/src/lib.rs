@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use scalemodel_analysis::causality::Pairs;
+use scalemodel_analysis::hlc::HlcFigures;
 use scalemodel_analysis::{Analysis, MachineFigures};
 use scalemodel_rundir::LinkSummary;
 
@@ -90,6 +91,9 @@ pub struct Report {
     /// Cross-machine event pairs by causality, Lamport's order and the
     /// timestamps.
     pub causality: Option<Pairs>,
+    /// The HLC replayed over the logs: how far it ran ahead of physical
+    /// time, against its bound.
+    pub hlc: Option<HlcFigures>,
 }
 
 /// Writes `report.json`, the pictures and `report.md` into the run directory.
@@ -106,6 +110,7 @@ pub fn write(a: &Analysis) -> Result<(), ReportError> {
         machines: a.figures.clone(),
         links: p.links.clone(),
         causality: a.pairs.clone(),
+        hlc: a.hlc.clone(),
     };
     // Plain numbers and strings: serialising cannot fail.
     let json = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";

@@ -175,6 +175,9 @@ pub fn trial(a: &Analysis) -> String {
         if let Some(skew) = crate::causality::skew(p, &a.figures) {
             let _ = writeln!(md, "\n{skew}");
         }
+        if let Some(hlc) = &a.hlc {
+            let _ = writeln!(md, "\n{}", crate::causality::hlc_paragraph(hlc));
+        }
     }
     let _ = writeln!(md, "\n## Links\n");
     let _ = writeln!(
