@@ -338,10 +338,11 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
         }
     };
     let mut intro = None;
-    let mut topology_points = Vec::new();
+    let (mut topology_points, mut clock_points) = (Vec::new(), Vec::new());
     let (title, set_groups, bands) = match recorded {
         Some((mut r, places)) => {
             topology_points = std::mem::take(&mut r.topology_points);
+            clock_points = std::mem::take(&mut r.clock_points);
             outln!(
                 "{}: kept its title and its {} in order",
                 dir.join(record::REPORT_JSON).display(),
@@ -364,6 +365,9 @@ fn write_across(dir: &Path, runs: &[Analysis]) -> Result<()> {
     }
     if !topology_points.is_empty() {
         set.add_topologies(topology_points);
+    }
+    if !clock_points.is_empty() {
+        set.add_clocks(clock_points);
     }
     report::write_set(dir, &set, &intro)?;
     Ok(())

@@ -194,6 +194,9 @@ pub fn run(args: &StudyArgs) -> Result<()> {
     if args.topology_trials > 0 {
         topologies(args, seed, &mut set)?;
     }
+    if args.clock_trials > 0 {
+        clocks(args, seed, &mut set)?;
+    }
     report::write_set(&out, &set, &intro(args, seed))?;
     for (title, verdicts) in [
         ("the trials", &set.verdicts),
@@ -209,6 +212,9 @@ pub fn run(args: &StudyArgs) -> Result<()> {
     }
     for t in &set.topology_answers {
         outln!("  {}", t.words);
+    }
+    for c in &set.clock_answers {
+        outln!("  {}", c.words);
     }
     outln!(
         "study took {:.1} s; open {} (report.md beside it)",
@@ -238,6 +244,7 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
                 duration: args.duration,
                 machines: args.machines,
                 topology: args.topology,
+                skew: None,
             })
             .collect();
         scale.push(scale::points(&jobs).with_context(|| format!("{} at scale", o.setup.name))?);
@@ -256,6 +263,7 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
                     duration: args.duration,
                     machines: args.machines,
                     topology: args.topology,
+                    skew: None,
                 })
                 .collect();
             let points = scale::points(&jobs)
@@ -295,6 +303,7 @@ fn topologies(args: &StudyArgs, seed: u64, set: &mut Set) -> Result<()> {
                         duration: args.duration,
                         machines: n,
                         topology,
+                        skew: None,
                     })
                 })
         })
@@ -306,6 +315,41 @@ fn topologies(args: &StudyArgs, seed: u64, set: &mut Set) -> Result<()> {
         "  topologies: {} runs ({} per topology and size) in {took:.1} s",
         jobs.len(),
         k
+    );
+    Ok(())
+}
+
+/// The physical clocks of the clock study: true, then skewed as NTP keeps
+/// clocks on a good network (tens of ms, a hundred ppm), then as a bad
+/// clock drifts (a second, a thousand ppm).
+pub const CLOCK_SKEWS: [Option<&str>; 3] = [None, Some("50ms,100"), Some("1s,1000")];
+
+/// Runs the clock study in the simulator (`--clock-trials`): the standard
+/// configuration's seeds under each of [`CLOCK_SKEWS`], and adds its
+/// table and its answer to `set`.
+fn clocks(args: &StudyArgs, seed: u64, set: &mut Set) -> Result<()> {
+    let started = Instant::now();
+    let k = args.clock_trials;
+    let jobs: Vec<scale::Job> = CLOCK_SKEWS
+        .iter()
+        .flat_map(|&skew| {
+            (0..k).map(move |i| scale::Job {
+                seed: seed.wrapping_add(u64::from(i)),
+                rates: Rates::Range(STANDARD_RATES[0]..=STANDARD_RATES[1]),
+                sides: args.machines + 7,
+                duration: args.duration,
+                machines: args.machines,
+                topology: args.topology,
+                skew,
+            })
+        })
+        .collect();
+    let points = scale::clock_points(&jobs).context("the clock study")?;
+    set.add_clocks(points);
+    outln!(
+        "  clocks: {} runs ({k} per skew of the physical clocks) in {:.1} s",
+        jobs.len(),
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
@@ -338,6 +382,13 @@ fn intro(args: &StudyArgs, seed: u64) -> String {
             " The topologies were compared in the simulator with 3, 5, 8 and 16 machines, {} of each topology per size, seeds {seed} to {} (`topologies.csv` holds every run's figures).",
             count(u64::from(args.topology_trials), "run"),
             seed.wrapping_add(u64::from(args.topology_trials) - 1),
+        ));
+    }
+    if args.clock_trials > 0 {
+        intro.push_str(&format!(
+            " The clocks were compared in the simulator on the standard configuration, {} with true physical clocks and under each skew, seeds {seed} to {} (`clocks.csv` holds every run's figures).",
+            count(u64::from(args.clock_trials), "run"),
+            seed.wrapping_add(u64::from(args.clock_trials) - 1),
         ));
     }
     let n = args.sim_trials;
@@ -385,6 +436,7 @@ fn simulate(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Ve
                 duration: args.duration,
                 machines: args.machines,
                 topology: args.topology,
+                skew: None,
             };
             sim_cmd::write_quietly(&job.args()?, &trial)
                 .with_context(|| format!("{} trial {k}", setup.name))?;

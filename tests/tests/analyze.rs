@@ -1,5 +1,6 @@
 //! `scalemodel analyze` and `scalemodel study` end to end.
 
+use scalemodel::report::clocks::ClockPoint;
 use std::path::Path;
 
 use scalemodel_tests::{scalemodel, sim_into};
@@ -211,6 +212,8 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
             "30",
             "--topology-trials",
             "6",
+            "--clock-trials",
+            "8",
         ],
         &out,
     );
@@ -280,9 +283,61 @@ fn the_study_runs_every_configuration_and_checks_the_observations() {
         .split("## The topologies in the simulator")
         .nth(1)
         .unwrap();
+    // The clocks: 8 seeds under each of three physical clocks, the same
+    // events stamped three ways, with the answer.
+    let points: Vec<ClockPoint> = csv::Reader::from_path(out.join("clocks.csv"))
+        .expect("clocks.csv opens")
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .expect("clocks.csv reads back");
+    assert_eq!(points.len(), 3 * 8);
+    for (row, skew) in [
+        ("| true | 8 |", "none"),
+        ("| --skew 50ms,100 | 8 |", "50ms,100"),
+        ("| --skew 1s,1000 | 8 |", "1s,1000"),
+    ] {
+        assert!(md.contains(row), "no `{row}` in {md}");
+        let seeds: Vec<u64> = points
+            .iter()
+            .filter(|p| p.skew == skew)
+            .map(|p| p.seed)
+            .collect();
+        assert_eq!(seeds, (5..13).collect::<Vec<_>>(), "{skew}");
+    }
+    // The same events under every skew, the HLC within its bound in every
+    // trial; under a skew of a second the timestamps put some causes after
+    // their effects, and the HLC's l runs ahead of some machine's clock.
+    for p in &points {
+        let same = &points[(p.seed - 5) as usize];
+        assert_eq!(
+            (p.pairs, p.concurrent_pct),
+            (same.pairs, same.concurrent_pct)
+        );
+        assert!(p.hlc_within_bound && p.hlc_inverted == 0, "{p:?}");
+    }
+    let skewed: Vec<&ClockPoint> = points.iter().filter(|p| p.skew == "1s,1000").collect();
+    assert!(
+        skewed.iter().any(|p| p.timestamps_inverted_pct > 0.0),
+        "{skewed:?}"
+    );
+    assert!(skewed.iter().any(|p| p.hlc_ahead_pct > 0.0), "{skewed:?}");
+    let question = "**Which clock tells a cause from a coincidence: Lamport's, a vector clock or a hybrid logical clock (HLC)?** Only the vector clocks";
+    assert!(md.contains(question), "{md}");
+    assert!(text.contains("clocks: 24 runs"), "{text}");
+    let clocks = md
+        .split("## The clocks compared in the simulator")
+        .nth(1)
+        .expect("the clock study's section");
     let (ok, text) = analyze(&out);
     assert!(ok, "{text}");
     let again = std::fs::read_to_string(out.join("report.md")).unwrap();
+    // Analysed again, the study keeps its clock study (report.json).
+    assert_eq!(
+        again
+            .split("## The clocks compared in the simulator")
+            .nth(1),
+        Some(clocks)
+    );
     assert!(again.contains(spread), "{again}");
     // Analysed again, the study keeps its topology study (report.json).
     assert!(again.contains(idea), "{again}");

@@ -354,6 +354,9 @@ fn a_set_page_links_and_plots_every_trial_without_an_error() {
         topology_points: Vec::new(),
         topology_table: Vec::new(),
         topology_answers: Vec::new(),
+        clock_points: Vec::new(),
+        clock_table: Vec::new(),
+        clock_answers: Vec::new(),
     };
     html::set(&out, &set, "Two configurations, side by side.", &[])
         .expect("the set page is written");

@@ -191,16 +191,18 @@ pub struct Analysis {
 impl Analysis {
     /// Checks and measures `run`, read from `dir`.
     pub fn of(dir: &Path, run: Run) -> Self {
-        let causal = Causal::of(&run.logs);
-        let pairs = causality::pairs(&run.logs, &causal);
-        let hlc = hlc::Replay::of(&run.logs, &causal)
+        Self::measured(dir, run).with_causality()
+    }
+
+    /// This analysis with its pairs and its HLC, as [`Analysis::of`] gives.
+    pub fn with_causality(mut self) -> Self {
+        let (logs, p) = (&self.run.logs, &self.run.params);
+        let causal = Causal::of(logs);
+        self.pairs = Some(causality::pairs(logs, &causal));
+        self.hlc = hlc::Replay::of(logs, &causal)
             .ok()
-            .map(|r| hlc::figures(&run.logs, &r, run.params.start_ns, run.params.speed));
-        Self {
-            pairs: Some(pairs),
-            hlc,
-            ..Self::measured(dir, run)
-        }
+            .map(|r| hlc::figures(logs, &r, p.start_ns, p.speed));
+        self
     }
 
     /// Checks and measures `run` as [`Analysis::of`] does, without its

@@ -207,6 +207,13 @@ pub struct StudyArgs {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub topology_trials: u32,
 
+    /// The clocks compared in the simulator: N trials of the standard
+    /// configuration, seeds --seed onwards, each with true physical clocks
+    /// and skewed by `--skew 50ms,100` and `--skew 1s,1000`, its events
+    /// stamped by Lamport's clocks, vector clocks and an HLC (0: none).
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub clock_trials: u32,
+
     /// Model time runs K times faster than wall time (network only).
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_speed)]
     pub speed: u32,

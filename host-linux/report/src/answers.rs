@@ -408,6 +408,9 @@ mod tests {
             topology_points: Vec::new(),
             topology_table: Vec::new(),
             topology_answers: Vec::new(),
+            clock_points: Vec::new(),
+            clock_table: Vec::new(),
+            clock_answers: Vec::new(),
         }
     }
 

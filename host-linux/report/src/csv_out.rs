@@ -108,6 +108,9 @@ fn write_rows<T: Serialize>(path: &Path, rows: impl Iterator<Item = T>) -> Resul
 /// Writes `trials.csv` (`scale.csv` when the set ran the simulator at
 /// scale, `topologies.csv` when it compared the topologies) into `dir`.
 pub fn write(dir: &Path, set: &Set) -> Result<(), ReportError> {
+    if !set.clock_points.is_empty() {
+        write_rows(&dir.join("clocks.csv"), set.clock_points.iter())?;
+    }
     if !set.topology_points.is_empty() {
         write_rows(&dir.join("topologies.csv"), set.topology_points.iter())?;
     }

@@ -18,6 +18,7 @@ use scalemodel_rundir::LinkSummary;
 
 pub mod answers;
 pub mod causality;
+pub mod clocks;
 pub mod csv_out;
 pub mod evidence;
 pub mod group;

@@ -8,7 +8,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::answers::{Answer, answers};
-use super::evidence::{self, Band, Point, Verdict, slowest};
+use super::clocks::{self, ClockPoint};
+use super::evidence::{self, Band, Measured, Point, Verdict, slowest};
 pub use super::group::{Group, TrialRow, spread};
 use super::plot::effect;
 use super::topology::{self, TopologyPoint};
@@ -44,6 +45,13 @@ pub struct Set {
     pub topology_table: Vec<topology::Row>,
     /// Its comparisons with all-to-all, for each number of machines.
     pub topology_answers: Vec<topology::Answer>,
+    /// The clock study's runs (a study's; empty when not run), also in
+    /// `clocks.csv`, and kept in `report.json` as the topology study's are.
+    pub clock_points: Vec<ClockPoint>,
+    /// Its table: each skew of the physical clocks.
+    pub clock_table: Vec<clocks::Row>,
+    /// Its comparison of the clocks, for each skew.
+    pub clock_answers: Vec<clocks::Answer>,
 }
 
 /// The range `a`'s rates come from: drawn from, or the given rates' span.
@@ -96,6 +104,9 @@ impl Set {
             topology_points: Vec::new(),
             topology_table: Vec::new(),
             topology_answers: Vec::new(),
+            clock_points: Vec::new(),
+            clock_table: Vec::new(),
+            clock_answers: Vec::new(),
         };
         set.answer();
         set
@@ -120,6 +131,22 @@ impl Set {
                 figures: vec!["topologies.csv".to_owned()],
             });
         }
+        if !self.clock_answers.is_empty() {
+            self.answers.push(Answer {
+                question: "Which clock tells a cause from a coincidence: Lamport's, a vector clock or a hybrid logical clock (HLC)?".to_owned(),
+                text: clocks::verdict(&self.clock_answers),
+                figures: vec!["clocks.csv".to_owned()],
+            });
+        }
+    }
+
+    /// Adds the clock study: its runs `points`, their table and their
+    /// comparisons, and its answer.
+    pub fn add_clocks(&mut self, points: Vec<ClockPoint>) {
+        self.clock_table = clocks::table(&points);
+        self.clock_answers = clocks::answers(&points);
+        self.clock_points = points;
+        self.answer();
     }
 
     /// Adds the topology study: its runs `points`, their table and their
@@ -336,7 +363,25 @@ pub fn markdown(set: &Set, intro: &str, pictures: &[(&str, &str)]) -> String {
         verdict_list(&mut md, &set.band_verdicts);
     }
     topology_markdown(&mut md, set);
+    clock_markdown(&mut md, set);
     md
+}
+
+/// The clock study's section: its table, then each skew's comparison with
+/// its effect sizes.
+fn clock_markdown(md: &mut String, set: &Set) {
+    if set.clock_table.is_empty() {
+        return;
+    }
+    study_markdown(
+        md,
+        &format!("The clocks compared in the simulator\n\n{}", clocks::INTRO),
+        &clocks::COLUMNS,
+        &format!("|---|{}", "---:|".repeat(clocks::COLUMNS.len() - 1)),
+        set.clock_table.iter().map(|r| r.cells().to_vec()),
+        &clocks::verdict(&set.clock_answers),
+        set.clock_answers.iter().map(|a| (&a.words, &a.effects[..])),
+    );
 }
 
 /// The topology study's section: its table, then every comparison with
@@ -345,19 +390,41 @@ fn topology_markdown(md: &mut String, set: &Set) {
     if set.topology_table.is_empty() {
         return;
     }
-    let _ = writeln!(
+    study_markdown(
         md,
-        "\n## The topologies in the simulator\n\nMedians over each size and topology's runs (every run is a row of `topologies.csv`). Staleness is each machine's gap to the highest clock of any machine at the same model time.\n"
+        "The topologies in the simulator\n\nMedians over each size and topology's runs (every run is a row of `topologies.csv`). Staleness is each machine's gap to the highest clock of any machine at the same model time.",
+        &topology::COLUMNS,
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        set.topology_table.iter().map(|r| r.cells().to_vec()),
+        &topology::verdict(&set.topology_answers),
+        set.topology_answers
+            .iter()
+            .map(|a| (&a.words, &a.effects[..])),
     );
-    let _ = writeln!(md, "| {} |", topology::COLUMNS.join(" | "));
-    let _ = writeln!(md, "|---:|---|---:|---:|---:|---:|---:|---:|");
-    for r in &set.topology_table {
-        let _ = writeln!(md, "| {} |", r.cells().join(" | "));
+}
+
+/// A study's section: its `heading` (with the paragraph under it), a table
+/// of `rows` under `columns` aligned by `rule`, the `verdict`, and each
+/// comparison's words with its effect sizes.
+fn study_markdown<'a>(
+    md: &mut String,
+    heading: &str,
+    columns: &[&str],
+    rule: &str,
+    rows: impl Iterator<Item = Vec<String>>,
+    verdict: &str,
+    answers: impl Iterator<Item = (&'a String, &'a [Measured])>,
+) {
+    let _ = writeln!(md, "\n## {heading}\n");
+    let _ = writeln!(md, "| {} |", columns.join(" | "));
+    let _ = writeln!(md, "{rule}");
+    for r in rows {
+        let _ = writeln!(md, "| {} |", r.join(" | "));
     }
-    let _ = writeln!(md, "\n{}\n", topology::verdict(&set.topology_answers));
-    for a in &set.topology_answers {
-        let _ = writeln!(md, "- **{}**", a.words);
-        for e in &a.effects {
+    let _ = writeln!(md, "\n{verdict}\n");
+    for (words, effects) in answers {
+        let _ = writeln!(md, "- **{words}**");
+        for e in effects {
             let _ = writeln!(md, "  - {}", e.words());
         }
     }

@@ -38,6 +38,9 @@ pub struct Record {
     /// does not hold them.
     #[serde(default)]
     pub topology_points: Vec<crate::report::topology::TopologyPoint>,
+    /// The clock study's runs (a study's), kept as the topology study's.
+    #[serde(default)]
+    pub clock_points: Vec<crate::report::clocks::ClockPoint>,
 }
 
 /// One configuration of a [`Record`].

@@ -10,6 +10,7 @@ use clap::Parser as _;
 use crate::analysis::Analysis;
 use crate::caps::SIM_STACK_BYTES;
 use crate::cli::{Cli, Command, Rates, SimArgs};
+use crate::report::clocks::ClockPoint;
 use crate::report::evidence::Point;
 use crate::report::topology::TopologyPoint;
 use crate::rundir::Topology;
@@ -30,7 +31,13 @@ pub struct Job {
     pub machines: u8,
     /// Who sends to whom.
     pub topology: Topology,
+    /// `sim --skew`'s bounds for its physical clocks, if they lie.
+    pub skew: Option<&'static str>,
 }
+
+/// The Unix time a skewed job starts at: ahead of any offset `--skew`
+/// allows (an hour), so that no clock reads before 1970.
+const SKEWED_START_NS: &str = "1700000000000000000";
 
 impl Job {
     /// `scalemodel sim`'s arguments for it, with every other flag at its
@@ -39,7 +46,7 @@ impl Job {
         let (seed, rates) = (self.seed.to_string(), self.rates.to_string());
         let (sides, duration) = (self.sides.to_string(), self.duration.to_string());
         let (machines, topology) = (self.machines.to_string(), self.topology.to_string());
-        let cli = Cli::try_parse_from([
+        let mut args = vec![
             "scalemodel",
             "sim",
             "--seed",
@@ -54,7 +61,11 @@ impl Job {
             &machines,
             "--topology",
             &topology,
-        ])?;
+        ];
+        if let Some(skew) = self.skew {
+            args.extend(["--skew", skew, "--start-ns", SKEWED_START_NS]);
+        }
+        let cli = Cli::try_parse_from(args)?;
         match cli.command {
             Command::Sim(sim) => Ok(*sim),
             _ => bail!("`scalemodel sim` did not parse as the sim command"),
@@ -66,8 +77,11 @@ impl Job {
     fn analysed(&self) -> Result<Analysis> {
         let a = sim_cmd::analyse_in_memory(&self.args()?)?;
         if !a.violations.is_empty() {
+            let skew = self.skew.map_or(String::new(), |s| {
+                format!(" --skew {s} --start-ns {SKEWED_START_NS}")
+            });
             bail!(
-                "breaks {} rules of the model; replay it with `scalemodel sim --seed {} --rates {} --sides {} --duration {} --machines {} --topology {}`",
+                "breaks {} rules of the model; replay it with `scalemodel sim --seed {} --rates {} --sides {} --duration {} --machines {} --topology {}{skew}`",
                 a.violations.total(),
                 self.seed,
                 self.rates,
@@ -84,18 +98,38 @@ impl Job {
 /// Simulates every job, on as many threads as there are cores, and gives
 /// their points in the jobs' order.
 pub fn points(jobs: &[Job]) -> Result<Vec<Point>> {
-    each(jobs, |_, a| Point::of(a))
+    each(jobs, |_, a| Point::of(&a))
 }
 
 /// Simulates every job as [`points`] does, and gives each as the topology
 /// study compares it.
 pub fn topology_points(jobs: &[Job]) -> Result<Vec<TopologyPoint>> {
-    each(jobs, |job, a| TopologyPoint::of(a, job.topology.name()))
+    each(jobs, |job, a| TopologyPoint::of(&a, job.topology.name()))
+}
+
+/// Simulates every job as [`points`] does, with its causality and its
+/// HLC, and gives each as the clock study compares it.
+pub fn clock_points(jobs: &[Job]) -> Result<Vec<ClockPoint>> {
+    let points = each(jobs, |job, a| {
+        ClockPoint::of(&a.with_causality(), job.skew.unwrap_or("none"))
+    })?;
+    points
+        .into_iter()
+        .zip(jobs)
+        .map(|(p, job)| {
+            p.with_context(|| {
+                format!(
+                    "simulated trial with seed {}: its clocks or its HLC could not be compared",
+                    job.seed
+                )
+            })
+        })
+        .collect()
 }
 
 /// Simulates and analyses every job, on as many threads as there are cores,
 /// and gives `reduce` of each in the jobs' order.
-fn each<T: Send>(jobs: &[Job], reduce: impl Fn(&Job, &Analysis) -> T + Sync) -> Result<Vec<T>> {
+fn each<T: Send>(jobs: &[Job], reduce: impl Fn(&Job, Analysis) -> T + Sync) -> Result<Vec<T>> {
     let threads = thread::available_parallelism().map_or(1, |n| n.get());
     let next = AtomicUsize::new(0);
     let reduce = &reduce;
@@ -115,7 +149,7 @@ fn each<T: Send>(jobs: &[Job], reduce: impl Fn(&Job, &Analysis) -> T + Sync) -> 
                             let a = job.analysed().with_context(|| {
                                 format!("simulated trial with seed {}", job.seed)
                             })?;
-                            out.push((i, reduce(job, &a)));
+                            out.push((i, reduce(job, a)));
                         }
                     })
                     .context("cannot start a simulator thread")
@@ -148,6 +182,7 @@ mod tests {
                 duration: 5.0,
                 machines: 3,
                 topology: Topology::All,
+                skew: None,
             })
             .collect();
         let found = points(&jobs).expect("the jobs run");

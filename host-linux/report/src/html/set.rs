@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{escape, inline_code, json, page};
-use crate::evidence::Verdict;
+use crate::clocks;
+use crate::evidence::{Measured, Verdict};
 use crate::set::{Set, TrialRow};
 use crate::text::{fixed, signed};
 use crate::topology;
@@ -23,10 +24,11 @@ pub fn set(path: &Path, set: &Set, intro: &str, views: &[(&str, &str)]) -> Resul
     } else {
         path.to_owned()
     };
-    // The page's script draws the configurations, not the topology study's
-    // runs (in `topologies.csv` and `report.json`): they stay out of it.
+    // The page's script draws the configurations, not the topology and
+    // clock studies' runs (in their CSVs and `report.json`): they stay out of it.
     let drawn = Set {
         topology_points: Vec::new(),
+        clock_points: Vec::new(),
         ..set.clone()
     };
     let page = page(&set.title, &body(set, intro, views), &json(&drawn), SET_JS);
@@ -39,8 +41,58 @@ fn topology_section(h: &mut String, set: &Set) {
     if set.topology_table.is_empty() {
         return;
     }
-    h.push_str("<section><h2>The topologies in the simulator</h2>\n<p class=\"note\">Medians over each size and topology's runs (every run is a row of <a href=\"topologies.csv\">topologies.csv</a>). Staleness is each machine's gap to the highest clock of any machine at the same model time.</p>\n");
-    let head: Vec<String> = topology::COLUMNS
+    study_section(
+        h,
+        "The topologies in the simulator",
+        "Medians over each size and topology's runs (every run is a row of <a href=\"topologies.csv\">topologies.csv</a>). Staleness is each machine's gap to the highest clock of any machine at the same model time.",
+        &topology::COLUMNS,
+        set.topology_table.iter().map(|r| r.cells().to_vec()),
+        &topology::verdict(&set.topology_answers),
+        set.topology_answers
+            .iter()
+            .map(|a| (&a.words, &a.effects[..])),
+    );
+}
+
+/// The clock study: its table of medians, its verdict, and each skew's
+/// comparison with its effect sizes.
+fn clock_section(h: &mut String, set: &Set) {
+    if set.clock_table.is_empty() {
+        return;
+    }
+    let note = inline_code(clocks::INTRO).replace(
+        "<code>clocks.csv</code>",
+        "<a href=\"clocks.csv\">clocks.csv</a>",
+    );
+    study_section(
+        h,
+        "The clocks compared in the simulator",
+        &note,
+        &clocks::COLUMNS,
+        set.clock_table.iter().map(|r| r.cells().to_vec()),
+        &clocks::verdict(&set.clock_answers),
+        set.clock_answers.iter().map(|a| (&a.words, &a.effects[..])),
+    );
+}
+
+/// A study's section: `title`, the `note` under it (HTML), a table of
+/// `rows` under `columns`, the `verdict`, and each comparison's words with
+/// its effect sizes.
+fn study_section<'a>(
+    h: &mut String,
+    title: &str,
+    note: &str,
+    columns: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+    verdict: &str,
+    answers: impl Iterator<Item = (&'a String, &'a [Measured])>,
+) {
+    let _ = writeln!(
+        h,
+        "<section><h2>{}</h2>\n<p class=\"note\">{note}</p>",
+        escape(title)
+    );
+    let head: Vec<String> = columns
         .iter()
         .map(|c| format!("<th>{}</th>", escape(c)))
         .collect();
@@ -49,26 +101,21 @@ fn topology_section(h: &mut String, set: &Set) {
         "<table class=\"verdicts\"><thead><tr>{}</tr></thead><tbody>",
         head.concat()
     );
-    for r in &set.topology_table {
+    for r in rows {
         let cells: Vec<String> = r
-            .cells()
             .iter()
             .map(|c| format!("<td>{}</td>", escape(c)))
             .collect();
         let _ = writeln!(h, "<tr>{}</tr>", cells.concat());
     }
     h.push_str("</tbody></table>\n");
-    let _ = writeln!(
-        h,
-        "<p class=\"answer\">{}</p>\n<ul>",
-        escape(&topology::verdict(&set.topology_answers))
-    );
-    for a in &set.topology_answers {
-        let effects: Vec<String> = a.effects.iter().map(|e| escape(&e.words())).collect();
+    let _ = writeln!(h, "<p class=\"answer\">{}</p>\n<ul>", inline_code(verdict));
+    for (words, effects) in answers {
+        let effects: Vec<String> = effects.iter().map(|e| inline_code(&e.words())).collect();
         let _ = writeln!(
             h,
             "<li><strong>{}</strong><br><span class=\"note\">{}</span></li>",
-            escape(&a.words),
+            inline_code(words),
             effects.join("<br>")
         );
     }
@@ -160,6 +207,7 @@ fn body(set: &Set, intro: &str, views: &[(&str, &str)]) -> String {
     }
     h.push_str("</section>\n");
     topology_section(&mut h, set);
+    clock_section(&mut h, set);
     if !views.is_empty() {
         h.push_str("<section><h2>Effect sizes</h2>\n<p class=\"note\">Every simulated trial a small faint dot, each of the set's own trials a large outlined one, one colour per configuration. Hover a dot for its trial.</p>\n");
         for (file, title) in views {
