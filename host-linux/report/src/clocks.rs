@@ -222,8 +222,17 @@ fn words(skew: &str, points: &[&ClockPoint], claims: Option<&Effect>, sound: usi
             points.len()
         )
     };
+    let diffs: Vec<f64> = points
+        .iter()
+        .map(|p| p.hlc_claims_pct - p.lamport_claims_pct)
+        .collect();
+    let (higher, lower) = (
+        diffs.iter().filter(|&&d| d > 0.0).count(),
+        diffs.iter().filter(|&&d| d < 0.0).count(),
+    );
+    let equal = diffs.len() - higher - lower;
     format!(
-        "{head}, the vector clocks tell the {} % of event pairs that are concurrent; Lamport's order claims a cause for {} % of the pairs it orders and the HLC's for {} %, {} ({} percentage points, 95 % CI {} to {}; sign test {}). The timestamps put {} % of causes after their effects; the HLC put no cause after its effect and kept `l − pt ≤ ε` {sound_words}, its `l` ahead of a machine's clock in {} % of events, by at most {} ms (medians over the trials, the largest gap over all)",
+        "{head}, the vector clocks tell the {} % of event pairs that are concurrent; Lamport's order claims a cause for {} % of the pairs it orders and the HLC's for {} %, {} ({} percentage points, 95 % CI {} to {}; higher in {higher} trials, lower in {lower}, equal in {equal}; sign test {}). The timestamps put {} % of causes after their effects; the HLC put no cause after its effect and kept `l − pt ≤ ε` {sound_words}, its `l` ahead of a machine's clock in {} % of events, by at most {} ms (medians over the trials, the largest gap over all)",
         fixed(median(|p| p.concurrent_pct), 1),
         fixed(median(|p| p.lamport_claims_pct), 1),
         fixed(median(|p| p.hlc_claims_pct), 1),
@@ -243,13 +252,20 @@ fn signed(x: f64) -> String {
     format!("{x:+.2}")
 }
 
-/// How the HLC's claims compare with Lamport's in `e`: `more often than
-/// Lamport's`, `less often …`, or `as often as Lamport's (…)`.
+/// How the HLC's claims compare with Lamport's in `e`, the paired
+/// difference's median and its interval: `more often than Lamport's`,
+/// `less often …`, `no less often …` where the interval starts at 0 (the
+/// trials that tie, which the sign test drops, hold the median there), or
+/// `as often as Lamport's (…)`.
 fn compared(e: &Effect) -> &'static str {
     if e.low > 0.0 {
         "more often than Lamport's"
     } else if e.high < 0.0 {
         "less often than Lamport's"
+    } else if e.low == 0.0 && e.high > 0.0 {
+        "no less often than Lamport's (the interval of the difference starts at 0)"
+    } else if e.high == 0.0 && e.low < 0.0 {
+        "no more often than Lamport's (the interval of the difference ends at 0)"
     } else {
         "as often as Lamport's (the interval of the difference holds 0)"
     }
@@ -429,6 +445,25 @@ mod tests {
             "{:?}",
             table[1]
         );
+    }
+
+    #[test]
+    fn ties_that_hold_the_median_at_zero_are_said_as_such() {
+        // Equal in 12 trials, higher in 8: the median is 0, its interval
+        // starts there, and the sign test (ties dropped) still sees 8 to 0.
+        let points: Vec<ClockPoint> = (0..20)
+            .map(|s| point(s, "50ms,100", 9.0, if s < 12 { 9.0 } else { 9.3 }, true))
+            .collect();
+        let answers = answers(&points);
+        let e = answers[0].hlc_minus_lamport.as_ref().expect("compared");
+        assert_eq!((e.median, e.low), (0.0, 0.0), "{e:?}");
+        let words = &answers[0].words;
+        assert!(words.contains("no less often than Lamport's"), "{words}");
+        assert!(
+            words.contains("higher in 8 trials, lower in 0, equal in 12"),
+            "{words}"
+        );
+        assert!(verdict(&answers).contains("no less often than Lamport's"));
     }
 
     #[test]
