@@ -207,9 +207,7 @@ fn words(skew: &str, points: &[&ClockPoint], claims: Option<&Effect>, sound: usi
     let Some(e) = claims else {
         return format!("{head}: no trials to compare");
     };
-    let median = |f: fn(&ClockPoint) -> f64| {
-        stats::median(&points.iter().map(|p| f(p)).collect::<Vec<_>>()).map_or(0.0, |e| e.median)
-    };
+    let median = |f| median_of(points, f);
     let worst_ahead = points
         .iter()
         .map(|p| p.hlc_max_ahead_ms)
@@ -304,6 +302,12 @@ pub fn verdict(answers: &[Answer]) -> String {
     )
 }
 
+/// The median of `f` over `points`, 0 of none.
+fn median_of(points: &[&ClockPoint], f: fn(&ClockPoint) -> f64) -> f64 {
+    let values: Vec<f64> = points.iter().map(|p| f(p)).collect();
+    stats::median(&values).map_or(0.0, |e| e.median)
+}
+
 /// One row of the clock study's table: a skew, each figure's median.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
@@ -367,10 +371,7 @@ pub fn table(points: &[ClockPoint]) -> Vec<Row> {
         .into_iter()
         .map(|skew| {
             let of: Vec<&ClockPoint> = points.iter().filter(|p| p.skew == skew).collect();
-            let median = |f: fn(&ClockPoint) -> f64| {
-                stats::median(&of.iter().map(|p| f(p)).collect::<Vec<_>>())
-                    .map_or(0.0, |e| e.median)
-            };
+            let median = |f| median_of(&of, f);
             Row {
                 skew: skew.to_owned(),
                 runs: of.len(),
