@@ -31,6 +31,30 @@ pub struct Effect {
     /// The two-sided sign test's p-value against a median of 0, for paired
     /// differences; `None` for a plain median.
     pub p: Option<f64>,
+    /// For paired differences, how many were above 0, below it and at it
+    /// (the sign test drops those at 0; the median's interval does not).
+    pub split: Option<Split>,
+}
+
+/// Paired differences by sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Split {
+    /// Above 0.
+    pub above: u64,
+    /// Below 0.
+    pub below: u64,
+    /// Exactly 0.
+    pub zero: u64,
+}
+
+impl Split {
+    /// `12 above 0, 3 below, 5 at 0`.
+    pub fn words(&self) -> String {
+        format!(
+            "{} above 0, {} below, {} at 0",
+            self.above, self.below, self.zero
+        )
+    }
 }
 
 /// The median of `values` (finite ones only) with its bootstrap interval;
@@ -45,6 +69,7 @@ pub fn median(values: &[f64]) -> Option<Effect> {
         low,
         high,
         p: None,
+        split: None,
     })
 }
 
@@ -56,6 +81,11 @@ pub fn paired(diffs: &[f64]) -> Option<Effect> {
     let above = v.iter().filter(|&&d| d > 0.0).count() as u64;
     let below = v.iter().filter(|&&d| d < 0.0).count() as u64;
     e.p = Some(sign_test(above, below));
+    e.split = Some(Split {
+        above,
+        below,
+        zero: v.len() as u64 - above - below,
+    });
     Some(e)
 }
 
@@ -184,6 +214,12 @@ mod tests {
         let e = paired(&[0.0, 0.0, 1.0]).unwrap();
         assert!((e.p.unwrap() - 1.0).abs() < 1e-9);
         assert_eq!(median(&[1.0]).unwrap().p, None);
+        // The split counts them all, the ties too; non-finite ones not.
+        let e = paired(&[0.0, -2.0, 0.0, 1.0, 3.0, f64::NAN]).unwrap();
+        let split = e.split.unwrap();
+        assert_eq!((split.above, split.below, split.zero), (2, 1, 2));
+        assert_eq!(split.words(), "2 above 0, 1 below, 2 at 0");
+        assert_eq!(median(&[1.0]).unwrap().split, None);
     }
 
     #[test]

@@ -335,7 +335,7 @@ fn compared(
             let m = v.effect.as_ref()?;
             let e = &m.effect;
             Some(format!(
-                "{}: held in {} of {} pairs of {whose}; {}: median {} {} (95 % CI {} to {}){}.",
+                "{}: held in {} of {} pairs of {whose}; {}: median {} {} (95 % CI {} to {}{}){}.",
                 upper_first(&v.statement),
                 v.held,
                 v.of,
@@ -344,6 +344,8 @@ fn compared(
                 m.unit,
                 signed(e.low, m.decimals),
                 signed(e.high, m.decimals),
+                e.split
+                    .map_or_else(String::new, |s| format!("; {}", s.words())),
                 if v.skipped > 0 {
                     format!("; {} pairs skipped, {}", v.skipped, v.why_skipped)
                 } else {

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::{Measured, p_value};
+use crate::evidence::{Measured, p_value, split_words};
 use crate::text::{and_list, fixed};
 use scalemodel_analysis::Analysis;
 use scalemodel_analysis::stats::{self, Effect};
@@ -220,17 +220,8 @@ fn words(skew: &str, points: &[&ClockPoint], claims: Option<&Effect>, sound: usi
             points.len()
         )
     };
-    let diffs: Vec<f64> = points
-        .iter()
-        .map(|p| p.hlc_claims_pct - p.lamport_claims_pct)
-        .collect();
-    let (higher, lower) = (
-        diffs.iter().filter(|&&d| d > 0.0).count(),
-        diffs.iter().filter(|&&d| d < 0.0).count(),
-    );
-    let equal = diffs.len() - higher - lower;
     format!(
-        "{head}, the vector clocks tell the {} % of event pairs that are concurrent; Lamport's order claims a cause for {} % of the pairs it orders and the HLC's for {} %, {} ({} percentage points, 95 % CI {} to {}; higher in {higher} trials, lower in {lower}, equal in {equal}; sign test {}). The timestamps put {} % of causes after their effects; the HLC put no cause after its effect and kept `l − pt ≤ ε` {sound_words}, its `l` ahead of a machine's clock in {} % of events, by at most {} ms (medians over the trials, the largest gap over all)",
+        "{head}, the vector clocks tell the {} % of event pairs that are concurrent; Lamport's order claims a cause for {} % of the pairs it orders and the HLC's for {} %, {} ({} percentage points, 95 % CI {} to {}; {}sign test {}). The timestamps put {} % of causes after their effects; the HLC put no cause after its effect and kept `l − pt ≤ ε` {sound_words}, its `l` ahead of a machine's clock in {} % of events, by at most {} ms (medians over the trials, the largest gap over all)",
         fixed(median(|p| p.concurrent_pct), 1),
         fixed(median(|p| p.lamport_claims_pct), 1),
         fixed(median(|p| p.hlc_claims_pct), 1),
@@ -238,6 +229,7 @@ fn words(skew: &str, points: &[&ClockPoint], claims: Option<&Effect>, sound: usi
         signed(e.median),
         signed(e.low),
         signed(e.high),
+        split_words(e),
         p_value(e.p.unwrap_or(1.0)),
         fixed(median(|p| p.timestamps_inverted_pct), 3),
         fixed(median(|p| p.hlc_ahead_pct), 2),
@@ -461,7 +453,7 @@ mod tests {
         let words = &answers[0].words;
         assert!(words.contains("no less often than Lamport's"), "{words}");
         assert!(
-            words.contains("higher in 8 trials, lower in 0, equal in 12"),
+            words.contains("8 above 0, 0 below, 12 at 0; sign test"),
             "{words}"
         );
         assert!(verdict(&answers).contains("no less often than Lamport's"));

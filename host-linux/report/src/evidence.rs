@@ -124,6 +124,12 @@ pub struct Measured {
     pub effect: Effect,
 }
 
+/// `12 above 0, 3 below, 5 at 0; ` for a paired difference, else nothing.
+pub fn split_words(e: &Effect) -> String {
+    e.split
+        .map_or_else(String::new, |s| format!("{}; ", s.words()))
+}
+
 impl Measured {
     /// `median paired difference +12 clock units (95 % CI +8 to +15; sign
     /// test p = 0.06)`, or for a plain median `median 3.10 msgs/s (95 % CI
@@ -133,12 +139,13 @@ impl Measured {
         let d = self.decimals;
         match e.p {
             Some(p) => format!(
-                "{}: median paired difference {} {} (95 % CI {} to {}; sign test {})",
+                "{}: median paired difference {} {} (95 % CI {} to {}; {}sign test {})",
                 self.what,
                 signed(e.median, d),
                 self.unit,
                 signed(e.low, d),
                 signed(e.high, d),
+                split_words(e),
                 p_value(p)
             ),
             None => format!(

@@ -269,10 +269,11 @@ fn words(
         format!(", at {}× the messages", fixed(c.median, 2))
     });
     format!(
-        "{head} {verb}: mean staleness {} clock units {way} (95 % CI {} to {}; sign test {}){cost}",
+        "{head} {verb}: mean staleness {} clock units {way} (95 % CI {} to {}; {}sign test {}){cost}",
         fixed(size, 1),
         fixed(low, 1),
         fixed(high, 1),
+        crate::evidence::split_words(e),
         crate::evidence::p_value(e.p.unwrap_or(1.0)),
     )
 }
