@@ -35,6 +35,7 @@ fn ticks(c: &mut Criterion) {
                 from: MachineId::ALL[1],
                 clock: k,
                 seq: k,
+                stamp: (),
             };
             m.deliver(msg, 0).unwrap();
             black_box(m.tick(u64::MAX, k, &mut dice).unwrap())

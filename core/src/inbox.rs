@@ -6,8 +6,8 @@ use crate::Message;
 
 /// A message and when it arrived, on the host's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Arrived {
-    msg: Message,
+struct Arrived<H> {
+    msg: Message<H>,
     at_ns: u64,
 }
 
@@ -17,11 +17,11 @@ struct Arrived {
 ///
 /// A push into a full inbox hands the message back: nothing is dropped silently.
 #[derive(Debug, Clone)]
-pub struct Inbox<const CAP: usize> {
-    queue: Deque<Arrived, CAP>,
+pub struct Inbox<const CAP: usize, H = ()> {
+    queue: Deque<Arrived<H>, CAP>,
 }
 
-impl<const CAP: usize> Inbox<CAP> {
+impl<const CAP: usize, H: Copy> Inbox<CAP, H> {
     /// An empty inbox.
     pub const fn new() -> Self {
         Self {
@@ -33,7 +33,7 @@ impl<const CAP: usize> Inbox<CAP> {
     /// inbox is full. Arrival times never go back: one earlier than the last
     /// message's counts as arriving with it, so that the queue stays in
     /// arrival order.
-    pub fn push(&mut self, msg: Message, at_ns: u64) -> Result<(), Message> {
+    pub fn push(&mut self, msg: Message<H>, at_ns: u64) -> Result<(), Message<H>> {
         let at_ns = self
             .queue
             .back()
@@ -44,17 +44,17 @@ impl<const CAP: usize> Inbox<CAP> {
     }
 
     /// Takes the oldest message.
-    pub fn pop(&mut self) -> Option<Message> {
+    pub fn pop(&mut self) -> Option<Message<H>> {
         self.queue.pop_front().map(|a| a.msg)
     }
 
     /// The oldest message, left in place.
-    pub fn front(&self) -> Option<Message> {
+    pub fn front(&self) -> Option<Message<H>> {
         self.queue.front().map(|a| a.msg)
     }
 
     /// The oldest message if it arrived at or before `by_ns`, left in place.
-    pub fn front_by(&self, by_ns: u64) -> Option<Message> {
+    pub fn front_by(&self, by_ns: u64) -> Option<Message<H>> {
         self.queue
             .front()
             .filter(|a| a.at_ns <= by_ns)
@@ -75,7 +75,7 @@ impl<const CAP: usize> Inbox<CAP> {
         }
         // In arrival order, so those that came later are a suffix.
         let (a, b) = self.queue.as_slices();
-        let early = |s: &[Arrived]| s.partition_point(|m| m.at_ns <= by_ns);
+        let early = |s: &[Arrived<H>]| s.partition_point(|m| m.at_ns <= by_ns);
         match early(a) {
             n if n < a.len() => n,
             n => n + early(b),
@@ -108,12 +108,12 @@ impl<const CAP: usize> Inbox<CAP> {
     }
 
     /// The waiting messages, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &Message> {
+    pub fn iter(&self) -> impl Iterator<Item = &Message<H>> {
         self.queue.iter().map(|a| &a.msg)
     }
 }
 
-impl<const CAP: usize> Default for Inbox<CAP> {
+impl<const CAP: usize, H: Copy> Default for Inbox<CAP, H> {
     fn default() -> Self {
         Self::new()
     }
@@ -130,6 +130,7 @@ mod tests {
             from: MachineId::ONE,
             clock: seq + 1,
             seq,
+            stamp: (),
         }
     }
 

@@ -43,6 +43,7 @@ pub mod node;
 mod record;
 pub mod rng;
 pub mod sim;
+mod stamp;
 mod summary;
 pub mod wire;
 
@@ -55,4 +56,5 @@ pub use id::{MACHINES_MAX, MACHINES_MIN, MachineId, N};
 pub use inbox::Inbox;
 pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, period_ns, ticks_in};
 pub use record::{Event, HEADER, LINE_MAX, Record, Sends};
+pub use stamp::Stamp;
 pub use summary::Tally;

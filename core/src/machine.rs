@@ -6,17 +6,33 @@ use rand_core::Rng;
 
 use crate::die::{Die, Face};
 use crate::rng::roll;
-use crate::{Clock, ClockOverflow, Event, Inbox, MachineId, Record, Sends};
+use crate::{Clock, ClockOverflow, Event, Inbox, MachineId, Record, Sends, Stamp};
 
-/// The model's message: the sender's clock at the send, numbered per directed link.
+/// The model's message: the sender's clock at the send, numbered per
+/// directed link, with the stamp of the clock the run carries beside
+/// Lamport's (`H`, none by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Message {
+pub struct Message<H = ()> {
     /// The sender.
     pub from: MachineId,
     /// The sender's Lamport clock after the send.
     pub clock: u64,
     /// The message's number on its directed link, from 0.
     pub seq: u64,
+    /// The sender's carried clock after the send.
+    pub stamp: H,
+}
+
+impl Message {
+    /// A message of a run that carries Lamport's clock alone.
+    pub const fn lamport(from: MachineId, clock: u64, seq: u64) -> Self {
+        Self {
+            from,
+            clock,
+            seq,
+            stamp: (),
+        }
+    }
 }
 
 /// A machine's parameters are out of range.
@@ -231,15 +247,18 @@ impl Schedule {
 }
 
 /// One model machine: a Lamport clock, an inbox of at most `CAP` messages and
-/// the tick rule, in a run of at most `M` machines (its die says how many).
-/// It never reads a clock or touches I/O.
+/// the tick rule, in a run of at most `M` machines (its die says how many),
+/// carrying the clock `H` beside Lamport's (none by default). It never
+/// reads a clock or touches I/O.
 #[derive(Debug, Clone)]
-pub struct Machine<const CAP: usize, const M: usize = 3> {
+pub struct Machine<const CAP: usize, const M: usize = 3, H: Stamp = ()> {
     id: MachineId,
     rate: u32,
     die: Die,
     clock: Clock,
-    inbox: Inbox<CAP>,
+    /// The carried clock, advanced beside `clock`.
+    stamp: H,
+    inbox: Inbox<CAP, H>,
     ticks: u64,
     /// `model_ns(ticks, rate)`, kept rather than worked out (three divisions)
     /// each time a host asks when the next tick is due.
@@ -252,7 +271,7 @@ pub struct Machine<const CAP: usize, const M: usize = 3> {
     next_seq: [u64; M],
 }
 
-impl<const CAP: usize, const M: usize> Machine<CAP, M> {
+impl<const CAP: usize, const M: usize, H: Stamp> Machine<CAP, M, H> {
     /// A machine at clock 0 with an empty inbox.
     pub const fn new(id: MachineId, rate: u32, die: Die) -> Result<Self, ConfigError> {
         if let Err(e) = Self::check(id, rate, die) {
@@ -270,6 +289,7 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
             rate,
             die,
             clock: Clock::new(),
+            stamp: H::ZERO,
             inbox: Inbox::new(),
             ticks: 0,
             next_ns: 0,
@@ -314,6 +334,7 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
             rate: my_rate,
             die: my_die,
             clock,
+            stamp,
             inbox,
             ticks,
             next_ns,
@@ -325,6 +346,7 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
         *my_rate = rate;
         *my_die = die;
         *clock = Clock::new();
+        *stamp = H::ZERO;
         inbox.clear();
         *ticks = 0;
         *next_ns = 0;
@@ -356,6 +378,11 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
         self.clock.get()
     }
 
+    /// The carried clock's stamp.
+    pub const fn stamp(&self) -> H {
+        self.stamp
+    }
+
     /// Ticks done so far; also the index of the next tick.
     pub const fn ticks(&self) -> u64 {
         self.ticks
@@ -379,7 +406,7 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
     }
 
     /// The inbox.
-    pub const fn inbox(&self) -> &Inbox<CAP> {
+    pub const fn inbox(&self) -> &Inbox<CAP, H> {
         &self.inbox
     }
 
@@ -395,7 +422,7 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
     /// Puts a message that arrived at `at_ns` (on the host's clock, the one
     /// [`Machine::tick`]'s `due_ns` is on) in the inbox, or hands it back when
     /// the inbox is full.
-    pub fn deliver(&mut self, msg: Message, at_ns: u64) -> Result<(), Message> {
+    pub fn deliver(&mut self, msg: Message<H>, at_ns: u64) -> Result<(), Message<H>> {
         self.inbox.push(msg, at_ns)
     }
 
@@ -412,8 +439,10 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
     /// decides: a machine's log is a function of its due times and its
     /// messages' arrival times.
     ///
-    /// On [`ClockOverflow`] the clock, the inbox and the tick count are left as
-    /// they were (a die roll already made is spent).
+    /// The carried clock takes `system_ns` as its physical time.
+    ///
+    /// On [`ClockOverflow`] (of either clock) the clocks, the inbox and the
+    /// tick count are left as they were (a die roll already made is spent).
     // Inlined into the node's tick on 64-bit hosts: the call and the
     // record's copy out cost a third of the tick's own work. (Not on the
     // firmware: flash.)
@@ -423,13 +452,18 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
         due_ns: u64,
         system_ns: u64,
         rng: &mut R,
-    ) -> Result<Record<M>, ClockOverflow> {
+    ) -> Result<Record<M, H>, ClockOverflow> {
+        // The carried clock steps on a copy, kept once Lamport's stepped
+        // too (for `()`, nothing at all).
+        let mut stamp = self.stamp;
         let event = if let Some(msg) = self.inbox.front_by(due_ns) {
+            stamp.receive(msg.stamp, system_ns)?;
             self.clock.receive(msg.clock)?;
             self.inbox.pop();
             Event::Receive(msg)
         } else {
             let face = roll(rng, self.die.sides());
+            stamp.local(system_ns)?;
             self.clock.tick()?;
             match self.die.face(self.id, face) {
                 Face::One(to) => Event::Send(Sends::one(to, self.take_seq(to))),
@@ -437,6 +471,7 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
                 Face::Internal => Event::Internal,
             }
         };
+        self.stamp = stamp;
         let record = Record {
             machine: self.id,
             tick: self.ticks,
@@ -446,6 +481,7 @@ impl<const CAP: usize, const M: usize> Machine<CAP, M> {
             // The inbox holds at most CAP messages; saturate for a CAP beyond u32.
             queue_len: u32::try_from(self.inbox.len_by(due_ns)).unwrap_or(u32::MAX),
             event,
+            stamp,
         };
         self.ticks += 1;
         #[cfg(target_pointer_width = "64")]
@@ -605,6 +641,7 @@ mod tests {
             from: MachineId::ZERO,
             clock,
             seq,
+            stamp: (),
         };
         m.deliver(msg(7, 0), 0).unwrap();
         m.deliver(msg(3, 1), 0).unwrap();
@@ -623,6 +660,7 @@ mod tests {
             from: MachineId::ZERO,
             clock: 10,
             seq,
+            stamp: (),
         };
         m.deliver(msg(0), 100).unwrap();
         m.deliver(msg(1), 150).unwrap();
@@ -648,6 +686,7 @@ mod tests {
             from: MachineId::TWO,
             clock: 1,
             seq,
+            stamp: (),
         };
         for seq in 0..4 {
             m.deliver(msg(seq), 0).unwrap();
@@ -663,6 +702,7 @@ mod tests {
             from: MachineId::TWO,
             clock: u64::MAX - 1,
             seq: 0,
+            stamp: (),
         };
         m.deliver(big, 0).unwrap();
         let r = m.tick(0, 0, &mut Faces::new(&[])).unwrap();
@@ -724,6 +764,7 @@ mod tests {
             from: MachineId::ONE,
             clock: 5,
             seq: 0,
+            stamp: (),
         };
         m.deliver(msg, 0).unwrap();
         let rx = m.tick(0, 0, &mut Faces::new(&[])).unwrap();

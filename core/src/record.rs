@@ -4,16 +4,17 @@ use core::fmt;
 
 use crate::decimal::{self, U64_DIGITS};
 use crate::id::MACHINES_MAX;
-use crate::{MachineId, Message};
+use crate::{MachineId, Message, Stamp};
 
 /// The header line of every `machine-<id>.csv`.
 pub const HEADER: &str = "machine,tick,model_ns,system_ns,event,clock,queue_len,peer,msg_clock,seq";
 
 /// One event of one machine: a line of its log. `M` is the most machines
-/// of the run (a send's destinations are at most `M - 1`).
+/// of the run (a send's destinations are at most `M - 1`), `H` the clock
+/// it carries beside Lamport's (none by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "a record is the event's only trace: log it and send its messages"]
-pub struct Record<const M: usize = 3> {
+pub struct Record<const M: usize = 3, H = ()> {
     /// The machine the event happened on.
     pub machine: MachineId,
     /// The tick's index on that machine, from 0.
@@ -27,14 +28,16 @@ pub struct Record<const M: usize = 3> {
     /// Messages left in the inbox after the event.
     pub queue_len: u32,
     /// What happened.
-    pub event: Event<M>,
+    pub event: Event<M, H>,
+    /// The carried clock after the event (its messages' stamp on a send).
+    pub stamp: H,
 }
 
 /// What a tick did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event<const M: usize = 3> {
+pub enum Event<const M: usize = 3, H = ()> {
     /// Took this message off the inbox and applied the receive rule.
-    Receive(Message),
+    Receive(Message<H>),
     /// Sent the new clock to one peer or to several (one event).
     Send(Sends<M>),
     /// An internal event.
@@ -129,9 +132,9 @@ impl<const M: usize> Sends<M> {
     }
 }
 
-impl<const M: usize> Record<M> {
+impl<const M: usize, H: Stamp> Record<M, H> {
     /// The messages this event sends: destination and message.
-    pub fn outgoing(&self) -> impl Iterator<Item = (MachineId, Message)> + '_ {
+    pub fn outgoing(&self) -> impl Iterator<Item = (MachineId, Message<H>)> + '_ {
         let (ids, seqs): (&[MachineId], &[u64]) = match &self.event {
             Event::Send(sends) => (sends.ids(), sends.seqs()),
             Event::Receive(_) | Event::Internal => (&[], &[]),
@@ -141,6 +144,7 @@ impl<const M: usize> Record<M> {
                 from: self.machine,
                 clock: self.clock,
                 seq,
+                stamp: self.stamp,
             };
             (to, msg)
         })
@@ -256,7 +260,7 @@ impl<'a> LineWriter<'a> {
     }
 }
 
-impl<const M: usize> Record<M> {
+impl<const M: usize, H> Record<M, H> {
     /// Writes the CSV line, in the columns of [`HEADER`] and ending in `\n`,
     /// into `buf` and returns it: the one formatting rule of the log, with no
     /// `core::fmt`, no allocation and no panic.
@@ -303,7 +307,7 @@ impl<const M: usize> Record<M> {
 
 /// Writes the CSV line (without the newline) in the columns of [`HEADER`],
 /// as [`Record::write_line`] does.
-impl<const M: usize> fmt::Display for Record<M> {
+impl<const M: usize, H> fmt::Display for Record<M, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0; LINE_MAX];
         let line = self.write_line(&mut buf);
@@ -329,6 +333,7 @@ mod tests {
             clock: 9,
             queue_len: 2,
             event,
+            stamp: (),
         }
     }
 
@@ -349,6 +354,7 @@ mod tests {
             from: MachineId::TWO,
             clock: 8,
             seq: 4,
+            stamp: (),
         });
         check(
             record(rx),
@@ -376,6 +382,7 @@ mod tests {
             clock: 0,
             queue_len: 0,
             event: Event::Internal,
+            stamp: (),
         };
         check(zero, "0,0,0,0,internal,0,0,,,");
         assert_eq!(HEADER.split(',').count(), 10);
@@ -398,6 +405,7 @@ mod tests {
             clock: m,
             queue_len: u32::MAX,
             event: Event::Send(all),
+            stamp: (),
         };
         let max = "18446744073709551615";
         let seqs = [max; 15].join(";");
@@ -425,6 +433,7 @@ mod tests {
                 from: MachineId::TWO,
                 clock: m,
                 seq: m,
+                stamp: (),
             }),
             ..widest
         };
@@ -441,6 +450,7 @@ mod tests {
             clock: m,
             queue_len: u32::MAX,
             event: Event::Internal,
+            stamp: (),
         }
     }
 
@@ -493,6 +503,7 @@ mod tests {
             clock: r.clock,
             queue_len: r.queue_len,
             event,
+            stamp: (),
         })
     }
 
@@ -514,7 +525,8 @@ mod tests {
             (id(), number(), number()).prop_map(|(from, clock, seq)| Event::Receive(Message {
                 from,
                 clock,
-                seq
+                seq,
+                stamp: (),
             })),
             (id(), number()).prop_map(|(to, seq)| Event::Send(Sends::one(to, seq))),
             (id(), number(), id(), number())
@@ -540,6 +552,7 @@ mod tests {
                     clock,
                     queue_len,
                     event,
+                    stamp: (),
                 },
             )
     }
@@ -587,6 +600,7 @@ mod tests {
             from: MachineId::ZERO,
             clock: 9,
             seq,
+            stamp: (),
         };
         assert_eq!(out.next(), Some((MachineId::ONE, m(1))));
         assert_eq!(out.next(), Some((MachineId::TWO, m(0))));

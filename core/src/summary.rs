@@ -50,7 +50,7 @@ impl<const M: usize> Tally<M> {
 
     /// Counts one record of this machine.
     #[cfg_attr(target_pointer_width = "64", inline)]
-    pub fn observe(&mut self, record: &Record<M>) {
+    pub fn observe<H>(&mut self, record: &Record<M, H>) {
         self.ticks += 1;
         match &record.event {
             Event::Receive(msg) => {

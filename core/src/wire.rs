@@ -90,9 +90,39 @@ pub enum Frame {
         /// Number of Clock frames this side sent on the link.
         sent: u64,
     },
+    /// The model's message in a run that keeps an HLC beside Lamport's
+    /// clock ([`crate::ClockKind::Hlc`]): a [`Frame::Clock`] with the
+    /// sender's HLC after the send. A node takes only its run's kind of the
+    /// two, and counts either as a Clock frame (in `seq` and in `Bye`).
+    /// (64-bit hosts: the firmware, which keeps Lamport's clock alone,
+    /// refuses it as an unknown frame, as any node of an older version does.)
+    #[cfg(target_pointer_width = "64")]
+    HlcClock {
+        /// Machine id of the sender.
+        from: u8,
+        /// The sender's Lamport clock when it sent this message.
+        clock: u64,
+        /// Position of this frame among the Clock frames on this directed link.
+        seq: u64,
+        /// The sender's HLC `l`.
+        l: u64,
+        /// The sender's HLC `c`.
+        c: u32,
+    },
 }
 
 impl Frame {
+    /// The sender and `seq` of a model message (a `Clock` frame, or an
+    /// `HlcClock`); `None` for any other frame.
+    pub const fn message(&self) -> Option<(u8, u64)> {
+        match *self {
+            Self::Clock { from, seq, .. } => Some((from, seq)),
+            #[cfg(target_pointer_width = "64")]
+            Self::HlcClock { from, seq, .. } => Some((from, seq)),
+            _ => None,
+        }
+    }
+
     /// The frame's kind, without its fields.
     pub const fn kind(&self) -> FrameKind {
         match self {
@@ -102,6 +132,8 @@ impl Frame {
             Self::Ready => FrameKind::Ready,
             Self::Clock { .. } => FrameKind::Clock,
             Self::Bye { .. } => FrameKind::Bye,
+            #[cfg(target_pointer_width = "64")]
+            Self::HlcClock { .. } => FrameKind::HlcClock,
         }
     }
 }
@@ -121,6 +153,9 @@ pub enum FrameKind {
     Clock,
     /// [`Frame::Bye`].
     Bye,
+    /// [`Frame::HlcClock`] (64-bit hosts).
+    #[cfg(target_pointer_width = "64")]
+    HlcClock,
 }
 
 impl fmt::Display for FrameKind {
@@ -132,6 +167,8 @@ impl fmt::Display for FrameKind {
             Self::Ready => "Ready",
             Self::Clock => "Clock",
             Self::Bye => "Bye",
+            #[cfg(target_pointer_width = "64")]
+            Self::HlcClock => "HlcClock",
         })
     }
 }
@@ -140,7 +177,7 @@ impl fmt::Display for FrameKind {
 const VARINT_U64: usize = 10;
 /// Longest postcard varint of a `u16`: ceil(16 / 7) bytes.
 const VARINT_U16: usize = 3;
-/// The discriminant (0..=5) is a varint below 128: one byte.
+/// The discriminant (0..=6) is a varint below 128: one byte.
 const DISCRIMINANT: usize = 1;
 /// postcard `Hello` and `Welcome`: discriminant, `u16` varint, raw `u8`, the
 /// raw challenge, the raw proof.
@@ -150,6 +187,11 @@ const CLOCK_RAW: usize = DISCRIMINANT + 1 + VARINT_U64 + VARINT_U64;
 /// postcard `Bye`: discriminant, `u64` varint (`Ready` is the discriminant
 /// only, `Proof` the discriminant and the proof).
 const BYE_RAW: usize = DISCRIMINANT + VARINT_U64;
+/// Longest postcard varint of a `u32`: ceil(32 / 7) bytes.
+const VARINT_U32: usize = 5;
+/// postcard `HlcClock`: a `Clock`'s fields, then `l` and `c` as varints (37
+/// bytes, as long as a `Welcome`).
+const HLC_CLOCK_RAW: usize = CLOCK_RAW + VARINT_U64 + VARINT_U32;
 
 /// `max` usable in constant expressions.
 const fn max(a: usize, b: usize) -> usize {
@@ -157,7 +199,7 @@ const fn max(a: usize, b: usize) -> usize {
 }
 
 /// Largest postcard encoding of a [`Frame`] (37 bytes, a `Hello` or a `Welcome`).
-const MAX_RAW: usize = max(max(WELCOME_RAW, CLOCK_RAW), BYE_RAW);
+const MAX_RAW: usize = max(max(max(WELCOME_RAW, CLOCK_RAW), BYE_RAW), HLC_CLOCK_RAW);
 /// COBS adds one code byte per run of up to 254 non-zero bytes.
 const MAX_COBS: usize = MAX_RAW + 1 + MAX_RAW / 254;
 
@@ -327,11 +369,20 @@ pub(crate) const fn clock_frame_len(clock: u64, seq: u64) -> usize {
     clock::frame_len(clock, seq)
 }
 
-/// True when `frame`, one whole frame that [`encode`] wrote, is a `Clock`:
-/// only its variant byte is read (the first byte after the COBS code, since
-/// the variant index is not zero), so it says nothing of other bytes.
+/// postcard's variant index of [`Frame::HlcClock`].
+#[cfg(target_pointer_width = "64")]
+const HLC_CLOCK_TAG: u8 = 6;
+
+/// True when `frame`, one whole frame that [`encode`] wrote, is a model
+/// message (a `Clock`, or an `HlcClock`): only its variant byte is read
+/// (the first byte after the COBS code, since the variant index is not
+/// zero), so it says nothing of other bytes.
 pub(crate) fn is_encoded_clock(frame: &[u8]) -> bool {
-    matches!(frame, [code, tag, ..] if *code >= 2 && *tag == clock::CLOCK_TAG)
+    #[cfg(target_pointer_width = "64")]
+    let hlc = |tag: u8| tag == HLC_CLOCK_TAG;
+    #[cfg(not(target_pointer_width = "64"))]
+    let hlc = |_: u8| false;
+    matches!(frame, [code, tag, ..] if *code >= 2 && (*tag == clock::CLOCK_TAG || hlc(*tag)))
 }
 
 /// What one call to `Decoder::feed` produced.
@@ -647,6 +698,19 @@ mod tests {
         ),
         // raw 05 05.
         (Frame::Bye { sent: 5 }, &[0x03, 0x05, 0x05, 0x00]),
+        // raw 06 01 05 00 e8 07 02: disc 6, from 1, clock 5, seq 0, l 1000 =
+        // LEB128 e8 07, c 2. COBS: 3 bytes then the zero (04 ..), then 3
+        // bytes (04 ..).
+        (
+            Frame::HlcClock {
+                from: 1,
+                clock: 5,
+                seq: 0,
+                l: 1000,
+                c: 2,
+            },
+            &[0x04, 0x06, 0x01, 0x05, 0x04, 0xE8, 0x07, 0x02, 0x00],
+        ),
     ];
 
     const MAX_CLOCK: Frame = Frame::Clock {
@@ -658,31 +722,41 @@ mod tests {
     #[test]
     fn encoded_clock_told_by_its_variant_byte() {
         for (frame, bytes) in GOLDEN {
-            let clock = matches!(frame, Frame::Clock { .. });
+            let clock = matches!(frame, Frame::Clock { .. } | Frame::HlcClock { .. });
             assert_eq!(is_encoded_clock(bytes), clock, "{frame:?}");
+            assert_eq!(frame.message().is_some(), clock, "{frame:?}");
         }
         let mut buf = [0u8; MAX_FRAME_LEN];
         assert!(is_encoded_clock(encode(&MAX_CLOCK, &mut buf).unwrap()));
+        let max_hlc = Frame::HlcClock {
+            from: u8::MAX,
+            clock: u64::MAX,
+            seq: u64::MAX,
+            l: u64::MAX,
+            c: u32::MAX,
+        };
+        let bytes = encode(&max_hlc, &mut buf).expect("the longest HlcClock fits");
+        assert!(is_encoded_clock(bytes));
+        assert_eq!(max_hlc.message(), Some((u8::MAX, u64::MAX)));
     }
 
     proptest! {
         #[test]
         fn encoded_frames_told_as_postcard_reads_them(
-            from: u8, clock: u64, seq: u64, sent: u64, proof: [u8; 16], pick in 0..4u8
+            from: u8, clock: u64, seq: u64, sent: u64, proof: [u8; 16], c: u32, pick in 0..5u8
         ) {
             let frame = match pick {
                 0 => Frame::Clock { from, clock, seq },
                 1 => Frame::Bye { sent },
                 2 => Frame::Proof { proof },
+                3 => Frame::HlcClock { from, clock, seq, l: sent, c },
                 _ => Frame::Ready,
             };
             let mut buf = [0u8; MAX_FRAME_LEN];
             let bytes = encode(&frame, &mut buf).unwrap();
             let decoded = Decoder::new().feed(bytes).event.unwrap().unwrap();
-            prop_assert_eq!(
-                is_encoded_clock(bytes),
-                matches!(decoded, Frame::Clock { .. })
-            );
+            prop_assert_eq!(is_encoded_clock(bytes), decoded.message().is_some());
+            prop_assert_eq!(decoded, frame);
         }
     }
 
@@ -787,7 +861,7 @@ mod tests {
     #[test]
     fn errors_then_next_frame() {
         let cases: [(&[u8], DecodeError); 3] = [
-            (&[0x02, 0x06, 0x00], DecodeError::BadFrame), // discriminant 6
+            (&[0x02, 0x07, 0x00], DecodeError::BadFrame), // discriminant 7: none
             (&[0x03, 0x03, 0x05, 0x00], DecodeError::TrailingBytes), // Ready + 05
             (&[0x05, 0x01, 0x00], DecodeError::BadCobs),  // code points past end
         ];
@@ -824,7 +898,7 @@ mod tests {
 
     #[test]
     fn reader_reports_decode_error_and_truncation() {
-        let stream: &[u8] = &[0x02, 0x06, 0x00, 0x02, 0x03, 0x00, 0x05, 0x02];
+        let stream: &[u8] = &[0x02, 0x07, 0x00, 0x02, 0x03, 0x00, 0x05, 0x02];
         let mut reader = FrameReader::new(stream);
         assert_eq!(
             reader.next_frame(),

@@ -1,9 +1,12 @@
 //! The end of the run: `Bye` both ways, the bound, and the final status.
 
 use super::*;
+use crate::Stamp;
 
 /// The end of the run.
-impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: Stamp>
+    Node<INBOX, OUT, M, C, H>
+{
     /// Ends the run once its time is up and every tick ran (or the machine is
     /// stalled, and cannot run them).
     pub(super) fn maybe_end(&mut self) {

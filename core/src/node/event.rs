@@ -26,9 +26,9 @@ impl fmt::Display for ConnId {
 /// Something the host must act on or may log, in the order it happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "events tell the host what to do: drain them with poll_event"]
-pub enum Event<const M: usize = 3> {
+pub enum Event<const M: usize = 3, H = ()> {
     /// One tick's record: log it.
-    Record(Record<M>),
+    Record(Record<M, H>),
     /// Open a connection for this dial slot to the machine
     /// [`super::Node::dial_target`] names (for three machines, the next
     /// one), then call `handle_connected` (or `handle_closed` if it failed).

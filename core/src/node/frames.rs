@@ -1,9 +1,12 @@
 //! Frames: the handshake, the barrier, `Clock` and `Bye`, and protocol errors.
 
 use super::*;
+use crate::Stamp;
 
 /// Frames.
-impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: Stamp>
+    Node<INBOX, OUT, M, C, H>
+{
     pub(super) fn on_frame(&mut self, conn: ConnId, frame: Frame) {
         let id = self.config.id;
         let state = self.conns[conn.index()].state;
@@ -182,17 +185,33 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
             }
             // The firmware's one body (flash).
             #[cfg(not(target_pointer_width = "64"))]
-            Frame::Clock { from, clock, seq } if !matches!(self.phase, Phase::SetUp) => self
-                .on_clock(
-                    i,
-                    peer,
-                    Message {
-                        from: peer,
-                        clock,
-                        seq,
-                    },
-                    from,
-                ),
+            Frame::Clock { from, clock, seq }
+                if H::CLOCK_FRAMES && !matches!(self.phase, Phase::SetUp) =>
+            {
+                let msg = Message {
+                    from: peer,
+                    clock,
+                    seq,
+                    stamp: H::ZERO,
+                };
+                self.on_clock(i, peer, msg, from)
+            }
+            // A carried clock's own frame, for a node of that clock alone.
+            #[cfg(target_pointer_width = "64")]
+            Frame::HlcClock { .. } if !matches!(self.phase, Phase::SetUp) => {
+                match H::message(&frame) {
+                    Some((from, clock, seq, stamp)) => {
+                        let msg = Message {
+                            from: peer,
+                            clock,
+                            seq,
+                            stamp,
+                        };
+                        self.on_clock(i, peer, msg, from)
+                    }
+                    None => Err(ProtocolError::Unexpected(frame.kind())),
+                }
+            }
             // A peer says `Bye` only once past its barrier, which it passes
             // only on our `Ready`: before ours went, none can come.
             Frame::Bye { sent }
@@ -216,13 +235,16 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
         let Some(i) = self.link_index(peer) else {
             return;
         };
-        let result = if matches!(self.phase, Phase::SetUp) {
+        // A run that carries a clock beside Lamport's takes its messages
+        // in that clock's frame alone.
+        let result = if matches!(self.phase, Phase::SetUp) || !H::CLOCK_FRAMES {
             Err(ProtocolError::Unexpected(wire::FrameKind::Clock))
         } else {
             let msg = Message {
                 from: peer,
                 clock: frame.clock,
                 seq: frame.seq,
+                stamp: H::ZERO,
             };
             self.on_clock(i, peer, msg, frame.from)
         };
@@ -235,7 +257,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
         &mut self,
         i: usize,
         peer: MachineId,
-        msg: Message,
+        msg: Message<H>,
         from: u8,
     ) -> Result<(), ProtocolError> {
         let link = &mut self.links[i];

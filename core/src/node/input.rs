@@ -1,9 +1,12 @@
 //! The host's inputs: accepted and closed connections, bytes, time, start and stop.
 
 use super::*;
+use crate::Stamp;
 
 /// The host's inputs.
-impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: Stamp>
+    Node<INBOX, OUT, M, C, H>
+{
     /// The host accepted a connection: its slot, or `None` when no slot is
     /// free (the host closes it). Taking the last free slot evicts one
     /// unproven connection (`Conn::eviction_rank`: those that proved nothing
@@ -136,7 +139,9 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
                 break;
             }
             rest = feed.rest;
-            if let Some(Ok(Frame::Clock { from, seq, .. })) = feed.event {
+            if let Some(Ok(frame)) = feed.event
+                && let Some((from, _, seq, _)) = H::message(&frame)
+            {
                 self.count_dropped_clock(i, peer, from, seq);
             }
         }

@@ -83,6 +83,7 @@ mod reset;
 mod tests;
 mod tick;
 
+use crate::Stamp;
 use heapless::Deque;
 use rand_core::{Rng, SeedableRng};
 
@@ -439,9 +440,11 @@ impl<const OUT: usize> Link<OUT> {
 
 /// A tick's sends that did not fit: the machine waits until they do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Pending<const M: usize> {
+struct Pending<const M: usize, H> {
     sends: Sends<M>,
     clock: u64,
+    /// The carried clock the messages carry.
+    stamp: H,
     /// The first of `sends` not yet queued.
     next: usize,
     since_ns: u64,
@@ -485,12 +488,18 @@ struct Stats<const M: usize> {
 /// connection slots (at most [`CONNS_MAX`]; enough for its links and a
 /// stranger, or [`Node::new`] refuses it).
 #[derive(Debug, Clone)]
-pub struct Node<const INBOX: usize, const OUT: usize, const M: usize = 3, const C: usize = CONNS> {
+pub struct Node<
+    const INBOX: usize,
+    const OUT: usize,
+    const M: usize = 3,
+    const C: usize = CONNS,
+    H: Stamp = (),
+> {
     config: Config,
     /// `config.key` as HMAC's keyed state, made once for the handshake's
     /// six proofs.
     keyed: Keyed,
-    machine: Machine<INBOX, M>,
+    machine: Machine<INBOX, M, H>,
     dice: ModelRng,
     nonce: ModelRng,
     phase: Phase,
@@ -516,8 +525,8 @@ pub struct Node<const INBOX: usize, const OUT: usize, const M: usize = 3, const 
     links: [Link<OUT>; M],
     /// Which links the node has and which it dials, worked out once.
     plan: Plan<M>,
-    pending: Option<Pending<M>>,
-    events: Deque<Event<M>, EVENTS>,
+    pending: Option<Pending<M, H>>,
+    events: Deque<Event<M, H>, EVENTS>,
     created_ns: u64,
     setup_deadline_ns: u64,
     retry_at_ns: Option<u64>,
@@ -525,7 +534,9 @@ pub struct Node<const INBOX: usize, const OUT: usize, const M: usize = 3, const 
     stats: Stats<M>,
 }
 
-impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: Stamp>
+    Node<INBOX, OUT, M, C, H>
+{
     /// A node in set-up at `now_ns`; it asks to dial at its first timeout.
     pub fn new(config: Config, now_ns: u64) -> Result<Self, ConfigError> {
         Ok(Self::from_checked(Self::checked(config)?, now_ns))
@@ -588,7 +599,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
     }
 
     /// The machine.
-    pub const fn machine(&self) -> &Machine<INBOX, M> {
+    pub const fn machine(&self) -> &Machine<INBOX, M, H> {
         &self.machine
     }
 
@@ -697,7 +708,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
         self.conns.get(conn.index())
     }
 
-    fn emit(&mut self, event: Event<M>) {
+    fn emit(&mut self, event: Event<M, H>) {
         if self.events.push_back(event).is_err() {
             // Sized so that no call fills it; counted (and reported) if one does.
             self.stats.dropped_events += 1;

@@ -16,9 +16,12 @@
 //! a second path.)
 
 use super::*;
+use crate::Stamp;
 
 /// `Clock` frames as numbers.
-impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: Stamp>
+    Node<INBOX, OUT, M, C, H>
+{
     /// From now on (`on`) a `Clock` frame queued on a link with no bytes
     /// waiting ahead of it waits as numbers, for [`Node::poll_clock`];
     /// [`Node::poll_transmit`] gives the bytes behind them once they went.

@@ -1,11 +1,14 @@
 //! The host's outputs: events, bytes to transmit, the next deadline, the report.
 
 use super::*;
+use crate::Stamp;
 
 /// The host's outputs.
-impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: Stamp>
+    Node<INBOX, OUT, M, C, H>
+{
     /// The next event, in order.
-    pub fn poll_event(&mut self) -> Option<Event<M>> {
+    pub fn poll_event(&mut self) -> Option<Event<M, H>> {
         self.events.pop_front()
     }
 

@@ -1,13 +1,16 @@
 //! Re-initialising a node in place, for hosts that cannot afford a second
 //! node on the stack (the firmware keeps its simulator in a static).
 
+use crate::Stamp;
 use rand_core::SeedableRng;
 
 use super::{CONNS_MAX, Config, Conn, Keyed, Node, Phase, Plan, Stats};
 use crate::rng::{self, ModelRng, Stream};
 use crate::{ConfigError, Machine};
 
-impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: Stamp>
+    Node<INBOX, OUT, M, C, H>
+{
     /// Why [`Node::new`] would refuse `config`, if it would: besides the
     /// machine's reasons, its links and a stranger must fit in the `C`
     /// connection slots.

@@ -1,9 +1,12 @@
 //! Ticks, sends and the stall of a machine whose outbox is full.
 
 use super::*;
+use crate::Stamp;
 
 /// Ticks, sends and the stall.
-impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<INBOX, OUT, M, C> {
+impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: Stamp>
+    Node<INBOX, OUT, M, C, H>
+{
     pub(super) fn ticks_left(&self) -> bool {
         self.machine.next_tick_ns() < self.config.duration_ns
     }
@@ -37,7 +40,8 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
         self.stats.max_late_ns = self.stats.max_late_ns.max(late);
         let system_ns = start.unix_ns.saturating_add(now - start.at_ns);
         let Ok(record) = self.machine.tick(due, system_ns, &mut self.dice) else {
-            // A clock at u64::MAX: the model cannot go on. End, and say so.
+            // A clock at its bound (Lamport's at u64::MAX, or a carried
+            // clock's): the model cannot go on. End, and say so.
             self.stats.overflow = true;
             return self.begin_end();
         };
@@ -54,12 +58,13 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
         }
         if let Kind::Send(sends) = record.event {
             #[cfg(target_pointer_width = "64")]
-            self.send_now(sends, record.clock);
+            self.send_now(sends, record.clock, record.stamp);
             #[cfg(not(target_pointer_width = "64"))]
             {
                 self.pending = Some(Pending {
                     sends,
                     clock: record.clock,
+                    stamp: record.stamp,
                     next: 0,
                     since_ns: now,
                 });
@@ -77,13 +82,20 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
     /// most sends fit. (64-bit hosts; the firmware keeps one path: flash.)
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
-    fn send_now(&mut self, sends: Sends<M>, clock: u64) {
+    fn send_now(&mut self, sends: Sends<M>, clock: u64, stamp: H) {
         let from = self.config.id;
         for (next, (to, seq)) in sends.iter().enumerate() {
-            if !self.offer(to, Message { from, clock, seq }) {
+            let msg = Message {
+                from,
+                clock,
+                seq,
+                stamp,
+            };
+            if !self.offer(to, msg) {
                 self.pending = Some(Pending {
                     sends,
                     clock,
+                    stamp,
                     next,
                     since_ns: self.now_ns,
                 });
@@ -146,6 +158,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
                 from,
                 clock: p.clock,
                 seq,
+                stamp: p.stamp,
             };
             if !self.offer(to, msg) {
                 self.pending = Some(p);
@@ -164,7 +177,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
 
     /// Queues one message on its link; false when the outbox is full. A link
     /// that is gone or ended takes it as undeliverable.
-    pub(super) fn offer(&mut self, to: MachineId, msg: Message) -> bool {
+    pub(super) fn offer(&mut self, to: MachineId, msg: Message<H>) -> bool {
         let Some(i) = self.link_index(to) else {
             return true;
         };
@@ -173,19 +186,23 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
             link.report.undeliverable += 1;
             return true;
         }
+        // A run's messages are all of its clock's kind: `Clock` frames
+        // (the outbox's fast path) for Lamport's alone.
         #[cfg(target_pointer_width = "64")]
-        let pushed = link.outbox.push_clock(ClockFrame {
-            from: msg.from.get(),
-            clock: msg.clock,
-            seq: msg.seq,
-        });
+        let pushed = if H::CLOCK_FRAMES {
+            link.outbox.push_clock(ClockFrame {
+                from: msg.from.get(),
+                clock: msg.clock,
+                seq: msg.seq,
+            })
+        } else {
+            push_frame(&mut link.outbox, msg)
+        };
         // The firmware's outbox takes frames only (less flash).
         #[cfg(not(target_pointer_width = "64"))]
-        let pushed = link.outbox.push(&Frame::Clock {
-            from: msg.from.get(),
-            clock: msg.clock,
-            seq: msg.seq,
-        });
+        let pushed = link
+            .outbox
+            .push(&H::frame(msg.from.get(), msg.clock, msg.seq, msg.stamp));
         if pushed.is_err() {
             return false;
         }
@@ -206,4 +223,16 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize> Node<
             }
         }
     }
+}
+
+/// Queues `msg` in the frame its clock carries it in: out of line, so that
+/// a Lamport run's send path, inlined into the tick, stays its size.
+/// (64-bit hosts.)
+#[cfg(target_pointer_width = "64")]
+#[inline(never)]
+fn push_frame<const OUT: usize, H: Stamp>(
+    outbox: &mut Outbox<OUT>,
+    msg: Message<H>,
+) -> Result<(), outbox::Full> {
+    outbox.push(&H::frame(msg.from.get(), msg.clock, msg.seq, msg.stamp))
 }

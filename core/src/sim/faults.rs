@@ -1,5 +1,6 @@
 //! Applying a run's faults: crashes, stops, pauses, partitions, garbage.
 
+use crate::Stamp;
 use heapless::Vec;
 
 use super::{Carried, Link, Network, Segment, Sim, link_ends, link_index};
@@ -10,8 +11,8 @@ use crate::{MachineId, due_ns};
 /// Bytes of one burst of garbage, its delimiter included.
 const GARBAGE_LEN: usize = 8;
 
-impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize>
-    Sim<INBOX, LINK, W, M, C>
+impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize, H: Stamp>
+    Sim<INBOX, LINK, W, M, C, H>
 {
     /// The model time now, once the run started.
     pub(super) fn model_now(&self) -> Option<u64> {

@@ -48,6 +48,7 @@ mod tests;
 #[cfg(test)]
 mod tests_n;
 
+use crate::Stamp;
 use core::fmt;
 
 use heapless::Vec;
@@ -72,9 +73,10 @@ pub const INBOX_CAP: usize = crate::node::INBOX_CAP;
 /// Frames each simulated link holds by default before its sender stalls.
 pub const LINK_CAP: usize = 1 << 12;
 
-/// A simulated node of a run of at most `M` machines with `C` connection slots.
-pub type SimNode<const INBOX: usize, const M: usize = 3, const C: usize = CONNS> =
-    Node<INBOX, SIM_OUTBOX, M, C>;
+/// A simulated node of a run of at most `M` machines with `C` connection
+/// slots, carrying the clock `H` beside Lamport's.
+pub type SimNode<const INBOX: usize, const M: usize = 3, const C: usize = CONNS, H = ()> =
+    Node<INBOX, SIM_OUTBOX, M, C, H>;
 
 /// A run's parameters, for a simulator of at most `M` machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,8 +194,9 @@ impl<const M: usize> Config<M> {
 }
 
 /// Where the simulator sends each record, in the order they happen; a
-/// simulator of at most `M` machines sends records of `M`.
-pub trait Sink<const M: usize = 3> {
+/// simulator of at most `M` machines carrying the clock `H` sends records
+/// of `M` and `H`.
+pub trait Sink<const M: usize = 3, H = ()> {
     /// Why a record could not be taken.
     type Error;
     /// The sink reads the records. One that keeps nothing ([`Discard`])
@@ -202,17 +205,17 @@ pub trait Sink<const M: usize = 3> {
     /// the same.
     const READS_RECORDS: bool = true;
     /// Takes one record.
-    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error>;
+    fn record(&mut self, record: &Record<M, H>) -> Result<(), Self::Error>;
 }
 
 /// A sink that keeps nothing: for runs that only want the report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Discard;
 
-impl<const M: usize> Sink<M> for Discard {
+impl<const M: usize, H> Sink<M, H> for Discard {
     type Error = core::convert::Infallible;
     const READS_RECORDS: bool = false;
-    fn record(&mut self, _: &Record<M>) -> Result<(), Self::Error> {
+    fn record(&mut self, _: &Record<M, H>) -> Result<(), Self::Error> {
         Ok(())
     }
 }
@@ -220,7 +223,8 @@ impl<const M: usize> Sink<M> for Discard {
 /// What a frame on a simulated link carries, for [`Network::delay`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Carried {
-    /// A model message: a `Clock` frame with its `seq` on the link.
+    /// A model message: a `Clock` frame (or a carried clock's, such as
+    /// `HlcClock`) with its `seq` on the link.
     Clock {
         /// The message's number on its link.
         seq: u64,
@@ -244,6 +248,8 @@ impl Carried {
         }
         match Decoder::new().feed(bytes).event {
             Some(Ok(Frame::Clock { seq, .. })) => Self::Clock { seq },
+            #[cfg(target_pointer_width = "64")]
+            Some(Ok(Frame::HlcClock { seq, .. })) => Self::Clock { seq },
             _ => Self::Other,
         }
     }
@@ -364,6 +370,7 @@ pub struct Sim<
     W: Network = Standard,
     const M: usize = 3,
     const C: usize = CONNS,
+    H: Stamp = (),
 > {
     config: Config<M>,
     faults: Faults,
@@ -377,7 +384,7 @@ pub struct Sim<
     /// Some fault is a pause or a partition: without one, no time needs
     /// moving past a span.
     has_spans: bool,
-    nodes: [SimNode<INBOX, M, C>; M],
+    nodes: [SimNode<INBOX, M, C, H>; M],
     /// Link `from → to` at `[from][to]`.
     links: [[Link<LINK>; M]; M],
     /// Machines that crashed, with the model time of the crash.
@@ -415,8 +422,8 @@ pub struct Sim<
     net: W,
 }
 
-impl<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>
-    Sim<INBOX, LINK, Standard, M, C>
+impl<const INBOX: usize, const LINK: usize, const M: usize, const C: usize, H: Stamp>
+    Sim<INBOX, LINK, Standard, M, C, H>
 {
     /// A run at time 0 with `faults` to inject, over links with the run's
     /// latency and jitter.
@@ -425,8 +432,8 @@ impl<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>
     }
 }
 
-impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize>
-    Sim<INBOX, LINK, W, M, C>
+impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize, H: Stamp>
+    Sim<INBOX, LINK, W, M, C, H>
 {
     /// A run at time 0 with `faults` to inject, each frame delayed as `net`
     /// says.
@@ -443,7 +450,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C:
         let numbers = Self::numbers_do(&faults);
         #[cfg(target_pointer_width = "64")]
         for node in &mut nodes {
-            SimNode::<INBOX, M, C>::carry_clocks_as_numbers(node, numbers);
+            SimNode::<INBOX, M, C, H>::carry_clocks_as_numbers(node, numbers);
         }
         Ok(Self {
             config,
@@ -528,7 +535,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C:
     /// Machine `m`'s peers, the next machine first: the order in which
     /// `pump` serves its links, and in which a crash or a close visits them.
     #[inline(always)]
-    fn peers(&self, m: usize) -> impl Iterator<Item = MachineId> + use<INBOX, LINK, W, M, C> {
+    fn peers(&self, m: usize) -> impl Iterator<Item = MachineId> + use<INBOX, LINK, W, M, C, H> {
         let (me, n) = (MachineId::from_index(m), self.config.machines);
         (1..n).map(move |k| me.plus(k, n))
     }
@@ -563,12 +570,12 @@ impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C:
     }
 
     /// The run's nodes, by id.
-    pub fn nodes(&self) -> &[SimNode<INBOX, M, C>] {
+    pub fn nodes(&self) -> &[SimNode<INBOX, M, C, H>] {
         self.nodes.get(..self.n()).unwrap_or_default()
     }
 
     /// Runs to the end, handing each record to `sink` as it happens.
-    pub fn run<S: Sink<M>>(&mut self, sink: &mut S) -> Result<Report<M>, SimError<S::Error>> {
+    pub fn run<S: Sink<M, H>>(&mut self, sink: &mut S) -> Result<Report<M>, SimError<S::Error>> {
         let ticks: u64 = self
             .config
             .rates
@@ -683,7 +690,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C:
     }
 
     /// Acts on every event and moves every byte that can move, until quiet.
-    fn settle<S: Sink<M>>(&mut self, sink: &mut S) -> Result<(), SimError<S::Error>> {
+    fn settle<S: Sink<M, H>>(&mut self, sink: &mut S) -> Result<(), SimError<S::Error>> {
         loop {
             let mut busy = false;
             // Only nodes the last step called can have news.
@@ -788,10 +795,10 @@ impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C:
         self.crashed[m].is_none() && self.awake_at(m, self.now_ns) == self.now_ns
     }
 
-    fn act<S: Sink<M>>(
+    fn act<S: Sink<M, H>>(
         &mut self,
         m: usize,
-        event: Event<M>,
+        event: Event<M, H>,
         sink: &mut S,
     ) -> Result<(), SimError<S::Error>> {
         let now = self.now_ns;

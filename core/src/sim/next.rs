@@ -17,6 +17,7 @@
 
 #[cfg(target_pointer_width = "64")]
 use super::{LINKS_MAX, Links};
+use crate::Stamp;
 
 /// The search's answer "nothing" before it finds a candidate.
 #[cfg(target_pointer_width = "64")]
@@ -125,8 +126,8 @@ impl<const M: usize> Next<M> {
     pub(super) fn all_changed(&mut self) {}
 }
 
-impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize>
-    Sim<INBOX, LINK, W, M, C>
+impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize, H: Stamp>
+    Sim<INBOX, LINK, W, M, C, H>
 {
     /// The earliest step, by the documented order.
     #[inline(always)]

@@ -1,6 +1,7 @@
 //! What a simulated run reports: each machine's figures and end, each link's accounting.
 
 use super::{Network, Sim};
+use crate::Stamp;
 use crate::balance::{Imbalance, Parts, balance};
 use crate::node::{ErrorCounts, Status};
 use crate::{End, MachineId, Tally};
@@ -132,8 +133,8 @@ impl<const M: usize> Report<M> {
     }
 }
 
-impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize>
-    Sim<INBOX, LINK, W, M, C>
+impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize, H: Stamp>
+    Sim<INBOX, LINK, W, M, C, H>
 {
     /// The accounting as it stands.
     pub fn report(&self) -> Report<M> {

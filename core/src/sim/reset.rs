@@ -3,11 +3,12 @@
 
 use super::{Config, Links, Network, Sim};
 use crate::ConfigError;
+use crate::Stamp;
 use crate::fault::{FAULTS_MAX, Faults};
 use crate::rng::{Stream, Streams};
 
-impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize>
-    Sim<INBOX, LINK, W, M, C>
+impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C: usize, H: Stamp>
+    Sim<INBOX, LINK, W, M, C, H>
 {
     /// Makes this simulator what [`Sim::new`]`(config, faults)` would, in
     /// place: field by field and node by node ([`crate::node::Node::reset`]),

@@ -481,3 +481,80 @@ fn a_sink_that_reads_no_records_changes_no_report() {
         }
     }
 }
+
+/// With an HLC carried beside Lamport's clock the simulator decides the
+/// same: every record is the Lamport run's, plus its stamp; each stamp
+/// follows the paper's rule from the machine's last one at the record's
+/// `system_ns`; and each receive took the stamp its send made.
+#[test]
+fn an_hlc_run_is_the_lamport_run_stamped_by_the_papers_rules() {
+    use crate::Hlc;
+    use std::collections::HashMap;
+
+    struct KeepHlc(StdVec<Record<3, Hlc>>);
+    impl Sink<3, Hlc> for KeepHlc {
+        type Error = core::convert::Infallible;
+        fn record(&mut self, record: &Record<3, Hlc>) -> Result<(), Self::Error> {
+            self.0.push(*record);
+            Ok(())
+        }
+    }
+
+    for faults in ["", "crash 1@20s, pause 2@5s..9s", "garbage 0>1@30s"] {
+        let mut config = config_60s(11);
+        config.jitter_ns = 3_000_000;
+        config.start_ns = 1_700_000_000_000_000_000;
+        let (lamport, want_report) = run_with::<64, 64>(config, faults);
+        let schedule = faults.parse().expect("a valid schedule");
+        let mut sim = Sim::<64, 64, Standard, 3, CONNS, Hlc>::new(config, schedule).unwrap();
+        let mut keep = KeepHlc(StdVec::new());
+        let report = sim.run(&mut keep).expect("the run ends");
+        let hlc = keep.0;
+        assert_eq!(report, want_report, "{faults}");
+        assert_eq!(lamport.len(), hlc.len(), "{faults}");
+        let mut last = [Hlc::new(); 3];
+        let mut sent = HashMap::new();
+        for (a, b) in lamport.iter().zip(&hlc) {
+            let mut want = last[b.machine.index()];
+            let event = match b.event {
+                Kind::Receive(m) => {
+                    assert_eq!(
+                        sent.get(&(m.from, b.machine, m.seq)),
+                        Some(&m.stamp),
+                        "{faults}: {b:?} took a stamp its send did not make"
+                    );
+                    want.receive(m.stamp, b.system_ns).unwrap();
+                    Kind::Receive(crate::Message::lamport(m.from, m.clock, m.seq))
+                }
+                Kind::Send(s) => {
+                    want.local(b.system_ns).unwrap();
+                    Kind::Send(s)
+                }
+                Kind::Internal => {
+                    want.local(b.system_ns).unwrap();
+                    Kind::Internal
+                }
+            };
+            assert_eq!(b.stamp, want, "{faults}: {b:?}");
+            assert!(b.stamp.l() >= b.system_ns);
+            let unstamped = Record {
+                machine: b.machine,
+                tick: b.tick,
+                model_ns: b.model_ns,
+                system_ns: b.system_ns,
+                clock: b.clock,
+                queue_len: b.queue_len,
+                event,
+                stamp: (),
+            };
+            assert_eq!(*a, unstamped, "{faults}");
+            last[b.machine.index()] = b.stamp;
+            for (to, msg) in b.outgoing() {
+                sent.insert((b.machine, to, msg.seq), msg.stamp);
+            }
+        }
+        let receives = hlc.iter().filter(|r| matches!(r.event, Kind::Receive(_)));
+        assert!(receives.count() > 50, "{faults}");
+        assert_balanced(&report);
+    }
+}

@@ -320,6 +320,7 @@ mod tests {
                         from: MachineId::ALL[((i + 1) % N as u64) as usize],
                         clock: big >> (i % 64),
                         seq: i,
+                        stamp: (),
                     }),
                     2 => Event::Send(Sends::one(MachineId::ALL[((i + 2) % N as u64) as usize], i)),
                     _ => Event::Send(Sends::both(
@@ -335,6 +336,7 @@ mod tests {
                     clock: i,
                     queue_len: (i % 7) as u32,
                     event,
+                    stamp: (),
                 }
             })
             .collect()

@@ -5,7 +5,7 @@ use std::vec::Vec;
 
 use super::*;
 use crate::wire::{Decoder, MAX_FRAME_LEN};
-use crate::{Event as Kind, MachineId, N, Record};
+use crate::{Event as Kind, MachineId, N, Record, Stamp};
 
 type TestNode = Node<8, 256>;
 
@@ -41,12 +41,12 @@ struct End {
 }
 
 /// Three nodes, instant links, and everything each one said.
-struct Trio {
-    nodes: Vec<TestNode>,
+struct Trio<H: Stamp = ()> {
+    nodes: Vec<Node<8, 256, 3, CONNS, H>>,
     now: u64,
     /// Connections as pairs of ends; `None` once closed.
     wires: Vec<Option<(End, End)>>,
-    events: [Vec<Event>; N],
+    events: [Vec<Event<3, H>>; N],
     /// The start was handed.
     started: bool,
     /// Hand the start once all three passed the barrier.
@@ -57,6 +57,13 @@ struct Trio {
 
 impl Trio {
     fn new(rates: [u32; N], tweak: impl Fn(&mut Config)) -> Self {
+        Trio::build(rates, tweak)
+    }
+}
+
+impl<H: Stamp> Trio<H> {
+    /// Three nodes carrying the clock `H`.
+    fn build(rates: [u32; N], tweak: impl Fn(&mut Config)) -> Self {
         let nodes = MachineId::ALL
             .iter()
             .map(|&id| {
@@ -138,7 +145,7 @@ impl Trio {
         used > 0
     }
 
-    fn act(&mut self, n: usize, e: Event) {
+    fn act(&mut self, n: usize, e: Event<3, H>) {
         let now = self.now;
         match e {
             Event::Dial(conn) => {
@@ -206,7 +213,7 @@ impl Trio {
         }
     }
 
-    fn records(&self, n: usize) -> Vec<Record> {
+    fn records(&self, n: usize) -> Vec<Record<3, H>> {
         self.events[n]
             .iter()
             .filter_map(|e| match e {
@@ -430,7 +437,7 @@ fn bench_with_link() -> (Bench, ConnId) {
 }
 
 /// Machine 0's connection to machine 1 in a running trio.
-fn conn_to_one(t: &Trio) -> ConnId {
+fn conn_to_one<H: Stamp>(t: &Trio<H>) -> ConnId {
     t.wires
         .iter()
         .flatten()

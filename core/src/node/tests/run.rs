@@ -395,3 +395,98 @@ fn came_from_one(t: &Trio) -> u64 {
     let p = t.nodes[0].report().peers[1];
     p.received + p.queued
 }
+
+/// A run's messages are all of its clock's kind: a node that keeps
+/// Lamport's clock alone refuses an `HlcClock`, and one that carries an
+/// HLC a plain `Clock`, as frames it does not expect.
+#[test]
+fn a_message_of_the_other_clock_is_a_protocol_error() {
+    fn forge<H: Stamp>(frame: Frame) {
+        let mut t = Trio::<H>::build([3, 3, 3], |_| {});
+        t.run(50 * MS);
+        assert!(t.started);
+        let conn = conn_to_one(&t);
+        let mut buf = [0; MAX_FRAME_LEN];
+        let bytes = wire::encode(&frame, &mut buf).unwrap().to_vec();
+        t.nodes[0].handle_bytes(conn, &bytes, t.now);
+        t.run(u64::MAX);
+        let r = t.nodes[0].report();
+        let error = ProtocolError::Unexpected(frame.kind());
+        assert_eq!(r.errors.0[error.kind()], 1, "{}: {frame:?}", H::NAME);
+        assert_eq!(r.peers[1].lost, Some(CloseReason::Protocol(error)));
+        // The link to the untouched machine 2 still ends cleanly.
+        assert_eq!(r.peers[2].lost, None, "{}", H::NAME);
+    }
+    forge::<()>(Frame::HlcClock {
+        from: 1,
+        clock: 5,
+        seq: 0,
+        l: 9,
+        c: 0,
+    });
+    forge::<crate::Hlc>(Frame::Clock {
+        from: 1,
+        clock: 5,
+        seq: 0,
+    });
+}
+
+/// Three nodes carrying an HLC run the Lamport run event for event, and
+/// each record's stamp follows the paper's rules from the machine's last
+/// one at its `system_ns`, a receive's from the stamp its send made.
+#[test]
+fn an_hlc_trio_is_the_lamport_trio_stamped_by_the_papers_rules() {
+    use crate::Hlc;
+    let mut lamport = Trio::new([2, 5, 6], |_| {});
+    lamport.run(u64::MAX);
+    let mut hlc = Trio::<Hlc>::build([2, 5, 6], |_| {});
+    hlc.run(u64::MAX);
+    let mut sent = std::collections::HashMap::new();
+    for n in 0..N {
+        for r in hlc.records(n) {
+            for (to, msg) in r.outgoing() {
+                sent.insert((r.machine, to, msg.seq), msg.stamp);
+            }
+        }
+    }
+    let mut receives = 0;
+    for n in 0..N {
+        let (a, b) = (lamport.records(n), hlc.records(n));
+        assert_eq!(a.len(), b.len());
+        let mut last = Hlc::new();
+        for (a, b) in a.iter().zip(&b) {
+            let mut want = last;
+            let event = match b.event {
+                Kind::Receive(m) => {
+                    assert_eq!(sent.get(&(m.from, b.machine, m.seq)), Some(&m.stamp));
+                    want.receive(m.stamp, b.system_ns).unwrap();
+                    receives += 1;
+                    Kind::Receive(Message::lamport(m.from, m.clock, m.seq))
+                }
+                Kind::Send(s) => {
+                    want.local(b.system_ns).unwrap();
+                    Kind::Send(s)
+                }
+                Kind::Internal => {
+                    want.local(b.system_ns).unwrap();
+                    Kind::Internal
+                }
+            };
+            assert_eq!(b.stamp, want, "{b:?}");
+            assert!(b.stamp.l() >= b.system_ns);
+            let unstamped = Record {
+                machine: b.machine,
+                tick: b.tick,
+                model_ns: b.model_ns,
+                system_ns: b.system_ns,
+                clock: b.clock,
+                queue_len: b.queue_len,
+                event,
+                stamp: (),
+            };
+            assert_eq!(*a, unstamped);
+            last = b.stamp;
+        }
+    }
+    assert!(receives > 10, "{receives} receives");
+}

@@ -1,0 +1,138 @@
+//! The clock a run carries beside Lamport's, as a type: `()` for none
+//! (every Lamport run: zero-sized, so its machines, messages, records,
+//! nodes and simulators are byte for byte and instruction for instruction
+//! what they were before the clock had a parameter), or an [`Hlc`].
+//!
+//! A type rather than a run-time choice: a field and a branch for a clock
+//! a run may not keep cost the simulator 6 % of its speed (docs/CLOCKS.md),
+//! and a `()` costs nothing. The host picks the type from `--clock`.
+
+use core::fmt;
+
+use crate::ClockOverflow;
+#[cfg(target_pointer_width = "64")]
+use crate::Hlc;
+use crate::wire::Frame;
+
+/// A clock carried beside Lamport's: the machine's state and the stamp a
+/// message and a record carry are the same value (the state after the
+/// event). Nothing the model decides reads it.
+pub trait Stamp: Copy + Default + fmt::Debug + PartialEq + Eq + 'static {
+    /// Its name in `--clock` and `params.json`.
+    const NAME: &'static str;
+    /// The columns a log appends for it, each after a comma (none for `()`).
+    const COLUMNS: &'static str;
+    /// The clock at the start of a run.
+    const ZERO: Self;
+    /// Its messages travel as `Clock` frames (and, in the simulator, as
+    /// their numbers): Lamport's alone. Every other clock has a frame of
+    /// its own ([`Stamp::frame`]), and a node of one refuses the other's.
+    const CLOCK_FRAMES: bool;
+
+    /// A send or internal event at physical time `pt_ns`. On an error the
+    /// clock is left as it was.
+    fn local(&mut self, pt_ns: u64) -> Result<(), ClockOverflow>;
+
+    /// A receive at physical time `pt_ns` of a message stamped `msg`. On an
+    /// error the clock is left as it was.
+    fn receive(&mut self, msg: Self, pt_ns: u64) -> Result<(), ClockOverflow>;
+
+    /// The frame that carries a message with this stamp.
+    fn frame(from: u8, clock: u64, seq: u64, stamp: Self) -> Frame;
+
+    /// A model message of this clock's kind: `(from, clock, seq, stamp)`;
+    /// `None` for any other frame, the other clocks' messages too.
+    fn message(frame: &Frame) -> Option<(u8, u64, u64, Self)>;
+
+    /// Writes [`Stamp::COLUMNS`]' values for a record stamped `self` whose
+    /// event took a message stamped `msg` (`None`: no message, empty
+    /// columns).
+    fn write_columns(self, msg: Option<Self>, out: &mut impl fmt::Write) -> fmt::Result;
+}
+
+/// No clock beside Lamport's.
+impl Stamp for () {
+    const NAME: &'static str = "lamport";
+    const COLUMNS: &'static str = "";
+    const ZERO: Self = ();
+    const CLOCK_FRAMES: bool = true;
+
+    #[inline(always)]
+    fn local(&mut self, _: u64) -> Result<(), ClockOverflow> {
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn receive(&mut self, _: Self, _: u64) -> Result<(), ClockOverflow> {
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn frame(from: u8, clock: u64, seq: u64, (): Self) -> Frame {
+        Frame::Clock { from, clock, seq }
+    }
+
+    #[inline(always)]
+    fn message(frame: &Frame) -> Option<(u8, u64, u64, Self)> {
+        match *frame {
+            Frame::Clock { from, clock, seq } => Some((from, clock, seq, ())),
+            _ => None,
+        }
+    }
+
+    fn write_columns(self, _: Option<Self>, _: &mut impl fmt::Write) -> fmt::Result {
+        Ok(())
+    }
+}
+
+/// The hybrid logical clock, its physical time each event's `system_ns`.
+/// Its counter passing `u32::MAX` ends the machine as a clock overflow.
+/// (64-bit hosts: the firmware keeps Lamport's clock alone.)
+#[cfg(target_pointer_width = "64")]
+impl Stamp for Hlc {
+    const NAME: &'static str = "hlc";
+    const COLUMNS: &'static str = ",hlc_l,hlc_c,msg_hlc_l,msg_hlc_c";
+    const ZERO: Self = Hlc::new();
+    const CLOCK_FRAMES: bool = false;
+
+    fn local(&mut self, pt_ns: u64) -> Result<(), ClockOverflow> {
+        Hlc::local(self, pt_ns).map(drop).map_err(|_| ClockOverflow)
+    }
+
+    fn receive(&mut self, msg: Self, pt_ns: u64) -> Result<(), ClockOverflow> {
+        Hlc::receive(self, msg, pt_ns)
+            .map(drop)
+            .map_err(|_| ClockOverflow)
+    }
+
+    fn frame(from: u8, clock: u64, seq: u64, stamp: Self) -> Frame {
+        Frame::HlcClock {
+            from,
+            clock,
+            seq,
+            l: stamp.l(),
+            c: stamp.c(),
+        }
+    }
+
+    fn message(frame: &Frame) -> Option<(u8, u64, u64, Self)> {
+        match *frame {
+            Frame::HlcClock {
+                from,
+                clock,
+                seq,
+                l,
+                c,
+            } => Some((from, clock, seq, Hlc::from_parts(l, c))),
+            _ => None,
+        }
+    }
+
+    fn write_columns(self, msg: Option<Self>, out: &mut impl fmt::Write) -> fmt::Result {
+        write!(out, ",{},{},", self.l(), self.c())?;
+        match msg {
+            Some(m) => write!(out, "{},{}", m.l(), m.c()),
+            None => out.write_str(","),
+        }
+    }
+}
