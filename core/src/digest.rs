@@ -11,7 +11,7 @@ use core::convert::Infallible;
 use core::fmt;
 
 use crate::sim::Sink;
-use crate::{LINE_MAX, Record};
+use crate::{LINE_MAX, Record, STAMPED_LINE_MAX, Stamp};
 
 /// FNV-1a 64-bit: a byte-at-a-time hash, enough to tell two logs apart.
 ///
@@ -90,13 +90,18 @@ impl DigestSink {
     }
 }
 
-impl<const M: usize> Sink<M> for DigestSink {
+impl<const M: usize, H: Stamp> Sink<M, H> for DigestSink {
     type Error = Infallible;
 
-    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error> {
-        // The same bytes as `"{record}\n"`, the log file's line.
-        let mut buf = [0; LINE_MAX];
-        self.hash.update(record.write_line(&mut buf));
+    fn record(&mut self, record: &Record<M, H>) -> Result<(), Self::Error> {
+        // The same bytes as the log file's line.
+        if H::COLUMNS.is_empty() {
+            let mut buf = [0; LINE_MAX];
+            self.hash.update(record.write_line(&mut buf));
+        } else {
+            let mut buf = [0; STAMPED_LINE_MAX];
+            self.hash.update(record.write_stamped(&mut buf));
+        }
         self.records += 1;
         Ok(())
     }
@@ -138,10 +143,10 @@ where
     }
 }
 
-impl<const M: usize, A: Sink<M>, B: Sink<M>> Sink<M> for Tee<A, B> {
+impl<const M: usize, H, A: Sink<M, H>, B: Sink<M, H>> Sink<M, H> for Tee<A, B> {
     type Error = TeeError<A::Error, B::Error>;
 
-    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error> {
+    fn record(&mut self, record: &Record<M, H>) -> Result<(), Self::Error> {
         self.0.record(record).map_err(TeeError::First)?;
         self.1.record(record).map_err(TeeError::Second)
     }

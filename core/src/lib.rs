@@ -55,6 +55,6 @@ pub use hlc::{Hlc, HlcOverflow};
 pub use id::{MACHINES_MAX, MACHINES_MIN, MachineId, N};
 pub use inbox::Inbox;
 pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, period_ns, ticks_in};
-pub use record::{Event, HEADER, LINE_MAX, Record, Sends};
+pub use record::{Event, HEADER, LINE_MAX, Record, STAMP_MAX, STAMPED_LINE_MAX, Sends};
 pub use stamp::Stamp;
 pub use summary::Tally;

@@ -305,6 +305,59 @@ impl<const M: usize, H> Record<M, H> {
     }
 }
 
+/// Bytes a carried clock's columns take at most after a line's
+/// ([`Stamp::COLUMNS`]): an HLC's `,l,c,msg_l,msg_c` at their widest.
+pub const STAMP_MAX: usize = 2 * (1 + U64_DIGITS) + 2 * (1 + U32_DIGITS);
+/// The longest line of a run that carries a clock beside Lamport's.
+pub const STAMPED_LINE_MAX: usize = LINE_MAX + STAMP_MAX;
+
+impl<const M: usize, H: Stamp> Record<M, H> {
+    /// Writes the CSV line of a run carrying `H`, in the columns of
+    /// [`HEADER`] then [`Stamp::COLUMNS`], ending in `\n`: for `()`
+    /// exactly [`Record::write_line`]'s. A send's message columns are its
+    /// own stamp, as `msg_clock` is its clock; an internal event's are
+    /// empty.
+    pub fn write_stamped<'b>(&self, buf: &'b mut [u8; STAMPED_LINE_MAX]) -> &'b [u8] {
+        let Some((head, _)) = buf.split_first_chunk_mut::<LINE_MAX>() else {
+            return &[];
+        };
+        let base = self.write_line(head).len();
+        if H::COLUMNS.is_empty() {
+            return buf.get(..base).unwrap_or_default();
+        }
+        let msg = match self.event {
+            Event::Receive(m) => Some(m.stamp),
+            Event::Send(_) => Some(self.stamp),
+            Event::Internal => None,
+        };
+        // Over the line's `\n`: the columns, then the `\n` again.
+        let mut cursor = Cursor {
+            buf: &mut buf[..],
+            len: base.saturating_sub(1),
+        };
+        let written = self.stamp.write_columns(msg, &mut cursor).is_ok()
+            && fmt::Write::write_str(&mut cursor, "\n").is_ok();
+        let len = if written { cursor.len } else { base };
+        buf.get(..len).unwrap_or_default()
+    }
+}
+
+/// A `fmt::Write` into a byte buffer that refuses what does not fit.
+struct Cursor<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl fmt::Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let room = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// Writes the CSV line (without the newline) in the columns of [`HEADER`],
 /// as [`Record::write_line`] does.
 impl<const M: usize, H> fmt::Display for Record<M, H> {

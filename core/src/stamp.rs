@@ -17,7 +17,7 @@ use crate::wire::Frame;
 /// A clock carried beside Lamport's: the machine's state and the stamp a
 /// message and a record carry are the same value (the state after the
 /// event). Nothing the model decides reads it.
-pub trait Stamp: Copy + Default + fmt::Debug + PartialEq + Eq + 'static {
+pub trait Stamp: Copy + Default + fmt::Debug + PartialEq + Eq + Send + Sync + 'static {
     /// Its name in `--clock` and `params.json`.
     const NAME: &'static str;
     /// The columns a log appends for it, each after a comma (none for `()`).

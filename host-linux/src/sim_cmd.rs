@@ -8,14 +8,14 @@ use scalemodel_core::digest::{DigestSink, Tee, TeeError};
 use scalemodel_core::fault::Faults;
 use scalemodel_core::node::CONNS;
 use scalemodel_core::sim::{self, Config, Discard, MachineReport, Report, Sim, Standard};
-use scalemodel_core::{End, MACHINES_MAX, MachineId, Topology};
+use scalemodel_core::{End, Hlc, MACHINES_MAX, MachineId, Topology};
 use scalemodel_mio::in_place;
-pub use scalemodel_mio::in_place::{SimWidth, Width};
+pub use scalemodel_mio::in_place::{SimStamp, SimWidth, Width};
 
 use crate::analysis::Analysis;
 use crate::analyze_cmd;
 use crate::caps::{INBOX_CAP, INBOX_CAPS, LINK_CAP, LINK_CAPS, SIM_STACK_BYTES};
-use crate::cli::{Rates, SimArgs};
+use crate::cli::{ClockArg, Rates, SimArgs};
 use crate::outln;
 use crate::rundir::{self, CsvLogs, CsvSink, FaultSummary, Params, Rows, Run, Skew, Skewed};
 
@@ -101,6 +101,12 @@ pub fn config(args: &SimArgs) -> Result<Config<WIDE>> {
         speed: model.speed,
     };
     check_start(&config)?;
+    if args.clock != ClockArg::Lamport && args.skew.is_some() {
+        bail!(
+            "--clock {} does not take --skew yet: its physical time would be the true clock while the logs read the skewed one",
+            args.clock.name()
+        );
+    }
     if let Some(skew) = args.skew
         && config.start_ns < skew.offset_ns
     {
@@ -130,7 +136,8 @@ fn execute(
         digest: args.digest,
     };
     let caps = Caps::of(args);
-    let run = on_sim_thread(move || with_width(caps, config.machines, job))???;
+    let clock = args.clock;
+    let run = on_sim_thread(move || with_clock(clock, caps, config.machines, job))???;
     if let Some(dir) = out {
         run.params.write(dir)?;
     }
@@ -155,7 +162,7 @@ pub fn analyse_in_memory(args: &SimArgs) -> Result<Analysis> {
         config,
         faults: args.faults.clone(),
     };
-    let (params, rows) = with_width(Caps::of(args), config.machines, job)??;
+    let (params, rows) = with_clock(args.clock, Caps::of(args), config.machines, job)??;
     // A log per machine, even one that recorded nothing.
     let mut logs = rows.0;
     logs.resize_with(usize::from(config.machines), Vec::new);
@@ -176,14 +183,14 @@ struct RowsJob {
 
 impl SimJob for RowsJob {
     type Output = Result<(Params, Rows)>;
-    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
+    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize, H: SimStamp>(
         self,
     ) -> Self::Output
     where
         Width<M, C>: SimWidth,
     {
         let config = self.config.to_width::<M>()?;
-        let mut sim = built::<INBOX, LINK, M, C>(config, self.faults)?;
+        let mut sim = built::<INBOX, LINK, M, C, H>(config, self.faults)?;
         let mut rows = Rows::default();
         let skew = self.run.skew.as_ref();
         let report = sim.run(&mut Skewed::new(&mut rows, skew, config.start_ns))?;
@@ -193,14 +200,14 @@ impl SimJob for RowsJob {
 }
 
 /// A simulator of `config` with `faults`, built in its allocation.
-pub fn built<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
+pub fn built<const INBOX: usize, const LINK: usize, const M: usize, const C: usize, H: SimStamp>(
     config: Config<M>,
     faults: Faults,
-) -> Result<Box<Sim<INBOX, LINK, Standard, M, C>>>
+) -> Result<Box<Sim<INBOX, LINK, Standard, M, C, H>>>
 where
     Width<M, C>: SimWidth,
 {
-    let mut sim = in_place::zeroed::<Sim<INBOX, LINK, Standard, M, C>>();
+    let mut sim = in_place::zeroed::<Sim<INBOX, LINK, Standard, M, C, H>>();
     sim.reset(config, faults)
         .context("invalid model parameters")?;
     Ok(sim)
@@ -217,6 +224,8 @@ struct Written {
     caps: Caps,
     /// Each machine's clock skew (`--skew`), drawn from the run's seed.
     skew: Option<Skew>,
+    /// `--clock`.
+    clock: ClockArg,
 }
 
 impl Written {
@@ -228,6 +237,7 @@ impl Written {
             skew: args
                 .skew
                 .map(|b| Skew::draw(config.seed, config.machines, b.offset_ns, b.drift_ppm)),
+            clock: args.clock,
         }
     }
 
@@ -249,6 +259,7 @@ impl Written {
         params.summarise(report);
         params.faults = Some(acted);
         params.skew = self.skew.clone();
+        params.clock = (self.clock != ClockArg::Lamport).then(|| self.clock.name().to_owned());
         params
     }
 }
@@ -381,6 +392,12 @@ pub struct Caps {
 }
 
 impl Caps {
+    /// The network's capacities, every run's unless it asks otherwise.
+    pub const DEFAULT: Self = Self {
+        inbox: INBOX_CAP,
+        link: LINK_CAP,
+    };
+
     /// The capacities `args` ask for.
     fn of(args: &SimArgs) -> Self {
         Self {
@@ -426,7 +443,7 @@ pub trait SimJob {
     type Output;
     /// Does the work with `Sim<INBOX, LINK, Standard, M, C>`: up to `M`
     /// machines with `C` connection slots each.
-    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
+    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize, H: SimStamp>(
         self,
     ) -> Self::Output
     where
@@ -441,6 +458,28 @@ pub fn with_width<J: SimJob>(caps: Caps, machines: u8, job: J) -> Result<J::Outp
         3 => with_caps::<3, CONNS, J>(caps, job),
         4..=MACHINES_MAX => with_caps::<WIDE, WIDE, J>(caps, job),
         other => bail!("a simulated run has 3 to {MACHINES_MAX} machines, not {other}"),
+    }
+}
+
+/// Runs `job` as [`with_width`] does, with the machines carrying `clock`
+/// beside Lamport's: a clock other than Lamport's alone is built at the
+/// default capacities only (each instance is a whole simulator's code).
+pub fn with_clock<J: SimJob>(
+    clock: ClockArg,
+    caps: Caps,
+    machines: u8,
+    job: J,
+) -> Result<J::Output> {
+    match clock {
+        ClockArg::Lamport => with_width(caps, machines, job),
+        ClockArg::Hlc if caps != Caps::DEFAULT => bail!(
+            "--clock hlc is built for the default --inbox-cap {INBOX_CAP} and --link-cap {LINK_CAP} only"
+        ),
+        ClockArg::Hlc => Ok(match machines {
+            3 => job.run::<INBOX_CAP, LINK_CAP, 3, CONNS, Hlc>(),
+            4..=MACHINES_MAX => job.run::<INBOX_CAP, LINK_CAP, WIDE, WIDE, Hlc>(),
+            other => bail!("a simulated run has 3 to {MACHINES_MAX} machines, not {other}"),
+        }),
     }
 }
 
@@ -468,10 +507,10 @@ where
     Width<M, C>: SimWidth,
 {
     Ok(match link {
-        2 => job.run::<INBOX, 2, M, C>(),
-        8 => job.run::<INBOX, 8, M, C>(),
-        16 => job.run::<INBOX, 16, M, C>(),
-        LINK_CAP => job.run::<INBOX, LINK_CAP, M, C>(),
+        2 => job.run::<INBOX, 2, M, C, ()>(),
+        8 => job.run::<INBOX, 8, M, C, ()>(),
+        16 => job.run::<INBOX, 16, M, C, ()>(),
+        LINK_CAP => job.run::<INBOX, LINK_CAP, M, C, ()>(),
         other => bail!("--link-cap {other} is not built in; choose one of {LINK_CAPS:?}"),
     })
 }
@@ -487,15 +526,15 @@ struct CliJob {
 
 impl SimJob for CliJob {
     type Output = Result<Outcome>;
-    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
+    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize, H: SimStamp>(
         self,
     ) -> Result<Outcome>
     where
         Width<M, C>: SimWidth,
     {
         let config = self.config.to_width::<M>()?;
-        let mut sim = built::<INBOX, LINK, M, C>(config, self.faults)?;
-        let sink = self.sink.map(CsvLogs::start::<M>).transpose()?;
+        let mut sim = built::<INBOX, LINK, M, C, H>(config, self.faults)?;
+        let sink = self.sink.map(CsvLogs::start::<M, H>).transpose()?;
         let started = Instant::now();
         let (report, digest) = run_into(&mut *sim, sink, self.digest, self.run.skew.as_ref())?;
         // Counted until the writer has handed the kernel every line: the
@@ -523,9 +562,9 @@ impl SimJob for CliJob {
 
 /// Runs `sim` into the CSV logs, the digest, both or neither, each record
 /// read through the machines' skewed clocks when `skew` is given.
-fn run_into<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(
-    sim: &mut Sim<INBOX, LINK, Standard, M, C>,
-    sink: Option<CsvSink<M>>,
+fn run_into<const INBOX: usize, const LINK: usize, const M: usize, const C: usize, H: SimStamp>(
+    sim: &mut Sim<INBOX, LINK, Standard, M, C, H>,
+    sink: Option<CsvSink<M, H>>,
     digest: bool,
     skew: Option<&Skew>,
 ) -> Result<(Report<M>, Option<u64>)> {
@@ -697,6 +736,7 @@ mod tests {
                 duration_s: config.duration_ns as f64 / 1e9,
                 caps,
                 skew: None,
+                clock: Default::default(),
             },
             config: config.to_width()?,
             faults,

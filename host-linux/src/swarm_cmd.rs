@@ -32,7 +32,7 @@ use summary::{FAILURES_KEPT, Failure, Summary, Swarm, Wall};
 pub mod merge;
 mod rows;
 pub mod summary;
-use crate::sim_cmd::{Caps, SimJob, WIDE, built, replay, with_width};
+use crate::sim_cmd::{Caps, SimJob, SimStamp, WIDE, built, replay, with_width};
 
 /// The small capacities a case picks from, so that every bound is hit.
 const INBOX_CAPS: [usize; 3] = [4, 16, 64];
@@ -293,7 +293,7 @@ impl Tally {
 /// table that makes each seed's random streams.
 #[derive(Default)]
 pub struct Worker {
-    sims: HashMap<(usize, usize, usize), Box<dyn Any>>,
+    sims: HashMap<(usize, usize, usize, std::any::TypeId), Box<dyn Any>>,
     rows: CaseRows,
     checker: Checker,
     jumps: Box<JumpTable>,
@@ -343,7 +343,9 @@ struct CaseJob<'w>(Case, &'w Streams, &'w mut Worker);
 impl SimJob for CaseJob<'_> {
     type Output = Verdict;
 
-    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(self) -> Verdict
+    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize, H: SimStamp>(
+        self,
+    ) -> Verdict
     where
         Width<M, C>: SimWidth,
     {
@@ -360,11 +362,11 @@ impl SimJob for CaseJob<'_> {
             checker,
             ..
         } = self.2;
-        type Simulator<const I: usize, const L: usize, const M: usize, const C: usize> =
-            Sim<I, L, Standard, M, C>;
+        type Simulator<const I: usize, const L: usize, const M: usize, const C: usize, H> =
+            Sim<I, L, Standard, M, C, H>;
         let sim = match sims
-            .get_mut(&(INBOX, LINK, M))
-            .and_then(|s| s.downcast_mut::<Simulator<INBOX, LINK, M, C>>())
+            .get_mut(&(INBOX, LINK, M, std::any::TypeId::of::<H>()))
+            .and_then(|s| s.downcast_mut::<Simulator<INBOX, LINK, M, C, H>>())
         {
             Some(sim) => {
                 sim.reset_with(config, faults, streams)
@@ -373,10 +375,12 @@ impl SimJob for CaseJob<'_> {
             }
             None => {
                 let sim =
-                    built::<INBOX, LINK, M, C>(config, faults).map_err(|e| format!("{e:#}"))?;
-                let slot = sims.entry((INBOX, LINK, M)).insert_entry(sim);
+                    built::<INBOX, LINK, M, C, H>(config, faults).map_err(|e| format!("{e:#}"))?;
+                let slot = sims
+                    .entry((INBOX, LINK, M, std::any::TypeId::of::<H>()))
+                    .insert_entry(sim);
                 slot.into_mut()
-                    .downcast_mut::<Simulator<INBOX, LINK, M, C>>()
+                    .downcast_mut::<Simulator<INBOX, LINK, M, C, H>>()
                     .ok_or("a worker's simulator is of another type (a bug)")?
             }
         };

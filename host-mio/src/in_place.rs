@@ -30,7 +30,7 @@
 use std::alloc::{self, Layout};
 
 use scalemodel_core::node::{CONNS, CONNS_MAX};
-use scalemodel_core::{ConfigError, MACHINES_MAX};
+use scalemodel_core::{ConfigError, Hlc, MACHINES_MAX, Stamp};
 
 use scalemodel_core::sim::{Sim, Standard};
 
@@ -51,6 +51,9 @@ mod sealed {
 
     /// A simulator's width whose all-zero value was checked.
     pub trait Width {}
+
+    /// A carried clock whose all-zero simulators were checked.
+    pub trait Stamp {}
 }
 
 macro_rules! capacity {
@@ -81,6 +84,8 @@ macro_rules! simulator {
         // SAFETY: see the module's doc: checked at the smallest capacities,
         // which hold the same types as every other.
         const _: Sim<1, 1, Standard, { $m }, { $c }> = unsafe { std::mem::zeroed() };
+        // SAFETY: as above, for the simulator carrying an HLC.
+        const _: Sim<1, 1, Standard, { $m }, { $c }, Hlc> = unsafe { std::mem::zeroed() };
         impl sealed::Width for Width<{ $m }, { $c }> {}
         impl SimWidth for Width<{ $m }, { $c }> {}
     )*};
@@ -88,17 +93,25 @@ macro_rules! simulator {
 
 simulator!(3, CONNS; MACHINES_MAX as usize, MACHINES_MAX as usize);
 
-// SAFETY: checked by the constants above for each `SimWidth`, for every
-// capacity.
-unsafe impl<const INBOX: usize, const LINK: usize, const M: usize, const C: usize> sealed::Zeroable
-    for Sim<INBOX, LINK, Standard, M, C>
+/// The clocks a simulator may carry beside Lamport's: none, or an HLC.
+pub trait SimStamp: Stamp + sealed::Stamp {}
+
+impl sealed::Stamp for () {}
+impl SimStamp for () {}
+impl sealed::Stamp for Hlc {}
+impl SimStamp for Hlc {}
+
+// SAFETY: checked by the constants above for each `SimWidth` and
+// `SimStamp`, for every capacity.
+unsafe impl<const INBOX: usize, const LINK: usize, const M: usize, const C: usize, H: SimStamp>
+    sealed::Zeroable for Sim<INBOX, LINK, Standard, M, C, H>
 where
     Width<M, C>: SimWidth,
 {
 }
 
-impl<const INBOX: usize, const LINK: usize, const M: usize, const C: usize> InPlace
-    for Sim<INBOX, LINK, Standard, M, C>
+impl<const INBOX: usize, const LINK: usize, const M: usize, const C: usize, H: SimStamp> InPlace
+    for Sim<INBOX, LINK, Standard, M, C, H>
 where
     Width<M, C>: SimWidth,
 {

@@ -183,6 +183,7 @@ pub fn run(n: usize, seed: u64, duration_s: u32) -> Synthetic {
         processes: Vec::new(),
         faults: Some(Vec::new()),
         skew: None,
+        clock: None,
     };
     let logs = m.into_iter().map(|me| me.log).collect();
     Synthetic { params, logs }

@@ -366,3 +366,96 @@ fn a_simulated_run_ends_in_its_report_unless_told_not_to() {
     assert!(!bare.join("report.md").exists());
     assert!(bare.join("machine-0.csv").exists());
 }
+
+/// `sim --clock hlc` carries an HLC in its messages and logs it: the
+/// logged stamps are the ones the HLC replayed over the same logs gives
+/// (the reference, which knows nothing of the carried clock), every receive
+/// logs its send's stamp, the checker finds the run conforming and the
+/// Lamport columns are the Lamport run's; a stamp changed by one breaks
+/// the clock rule.
+#[test]
+fn an_hlc_run_logs_the_stamps_the_replay_gives_and_the_checker_holds_them() {
+    use scalemodel::analysis::causality::Causal;
+    use scalemodel::analysis::hlc::Replay;
+    use scalemodel::rundir::{Kind, read_run};
+    for (seed, faults) in [("3", ""), ("4", "crash 1@20s, partition 0-2@5s..15s")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (hlc, lamport) = (tmp.path().join("hlc"), tmp.path().join("lamport"));
+        let common = [
+            "--seed",
+            seed,
+            "--faults",
+            faults,
+            "--jitter",
+            "3ms",
+            "--start-ns",
+            "1700000000000000000",
+            "--no-analyze",
+        ];
+        sim(&hlc, &[&common[..], &["--clock", "hlc"]].concat());
+        sim(&lamport, &common);
+        let params = Params::read(&hlc).unwrap();
+        assert_eq!(params.clock.as_deref(), Some("hlc"));
+        assert_eq!(check_dir(&hlc).unwrap().total(), 0, "seed {seed}");
+        let run = read_run(&hlc).unwrap();
+        let replay = Replay::of(&run.logs, &Causal::of(&run.logs)).unwrap();
+        let mut receives = 0;
+        for (i, log) in run.logs.iter().enumerate() {
+            assert_eq!(log.len(), replay.machine(i).len());
+            for (row, want) in log.iter().zip(replay.machine(i)) {
+                let (own, msg) = row.hlc.expect("every row has its HLC columns");
+                assert_eq!(own, *want, "seed {seed}, machine {i}, line {}", row.line);
+                if row.kind == Kind::Receive {
+                    receives += 1;
+                    assert!(msg.is_some_and(|m| m <= own));
+                }
+            }
+        }
+        assert!(receives > 50, "seed {seed}: {receives} receives");
+        // The Lamport columns are the Lamport run's, line for line.
+        for log in LOGS {
+            let text = String::from_utf8(read(&hlc, log)).unwrap();
+            let trimmed: Vec<String> = text
+                .lines()
+                .map(|l| l.rsplitn(5, ',').last().unwrap().to_owned())
+                .collect();
+            let want = String::from_utf8(read(&lamport, log)).unwrap();
+            assert_eq!(trimmed, want.lines().collect::<Vec<_>>(), "{log}");
+        }
+        // One counter changed by one: the clock rule breaks, on that line.
+        let path = hlc.join("machine-1.csv");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let line = text.lines().position(|l| l.contains(",receive,")).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let mut fields: Vec<String> = lines[line].split(',').map(str::to_owned).collect();
+        let c = fields.len() - 3;
+        fields[c] = (fields[c].parse::<u32>().unwrap() + 1).to_string();
+        lines[line] = fields.join(",");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let violations = check_dir(&hlc).unwrap();
+        assert!(violations.total() >= 1, "seed {seed}");
+        let first = violations.iter().next().unwrap().to_string();
+        assert!(first.contains("HLC"), "{first}");
+    }
+}
+
+/// `--clock hlc` is refused, by name, with what it is not built for.
+#[test]
+fn hlc_refuses_skew_and_other_capacities() {
+    for (args, says) in [
+        (
+            &["--skew", "50ms,100", "--start-ns", "1700000000000000000"][..],
+            "--skew",
+        ),
+        (&["--inbox-cap", "4"][..], "--inbox-cap"),
+    ] {
+        let out = scalemodel()
+            .args(["sim", "--clock", "hlc", "--no-log"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says) && stderr.contains("hlc"), "{stderr}");
+    }
+}

@@ -2,7 +2,7 @@
 //! replay command reproduces the case exactly.
 
 use scalemodel::rundir::Topology;
-use scalemodel::sim_cmd::{SimJob, SimWidth, Width, built, with_width};
+use scalemodel::sim_cmd::{SimJob, SimStamp, SimWidth, Width, built, with_width};
 use scalemodel::swarm_cmd::{Shape, case, case_of};
 use scalemodel_core::digest::DigestSink;
 use scalemodel_tests::scalemodel;
@@ -78,12 +78,14 @@ struct Digest(
 
 impl SimJob for Digest {
     type Output = u64;
-    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize>(self) -> u64
+    fn run<const INBOX: usize, const LINK: usize, const M: usize, const C: usize, H: SimStamp>(
+        self,
+    ) -> u64
     where
         Width<M, C>: SimWidth,
     {
         let config = self.0.to_width::<M>().expect("a case its simulator holds");
-        let mut sim = built::<INBOX, LINK, M, C>(config, self.1).expect("a valid case");
+        let mut sim = built::<INBOX, LINK, M, C, H>(config, self.1).expect("a valid case");
         let mut digest = DigestSink::new();
         sim.run(&mut digest).expect("the case ends");
         digest.value()

@@ -77,6 +77,7 @@ mod tests {
                 peers: Vec::new(),
                 msg_clock: None,
                 seqs: Vec::new(),
+                hlc: None,
             })
             .collect()
     }

@@ -33,7 +33,7 @@
 
 use std::path::Path;
 
-use scalemodel_core::model_ns;
+use scalemodel_core::{Hlc, model_ns};
 
 use scalemodel_rundir::{
     self as rundir, BadLines, Kind, MACHINES, MACHINES_MAX, Params, Row, Run, RunDirError,
@@ -218,6 +218,48 @@ fn violation(id: u8, row: &Row, rule: Rule, detail: String) -> Violation {
     }
 }
 
+/// The HLC's rules (Kulkarni et al. 2014) on one row of a run that carried
+/// one, `hlc` the machine's stamp before it: the stamp follows from it at
+/// the row's `system_ns` (a receive's from the message's stamp too), so
+/// `l` is never behind the machine's clock, and a send's message carries
+/// the stamp it made.
+fn check_hlc(row: &Row, hlc: &mut Hlc, fail: &mut impl FnMut(Rule, String)) {
+    let Some((own, msg)) = row.hlc else {
+        return fail(
+            Rule::Format,
+            "no HLC columns in a run that carried an HLC".to_owned(),
+        );
+    };
+    let mut want = *hlc;
+    let stepped = match (row.kind, msg) {
+        (Kind::Receive, Some(m)) => want.receive(m, row.system_ns),
+        (Kind::Send, Some(m)) if m != own => {
+            fail(
+                Rule::Clock,
+                format!("a send's message HLC {m} differs from its HLC {own}"),
+            );
+            want.local(row.system_ns)
+        }
+        (Kind::Send | Kind::Internal, _) => want.local(row.system_ns),
+        (Kind::Receive, None) => {
+            return fail(
+                Rule::Format,
+                "a receive without its message's HLC".to_owned(),
+            );
+        }
+    };
+    if stepped.is_err() || own != want {
+        fail(
+            Rule::Clock,
+            format!(
+                "HLC {own} after a {:?} at system_ns {}, expected {want} from {hlc}",
+                row.kind, row.system_ns
+            ),
+        );
+    }
+    *hlc = own;
+}
+
 /// The rules one machine's log must obey on its own; collects its sends.
 fn check_machine(
     params: &Params,
@@ -232,6 +274,9 @@ fn check_machine(
     let topology = params.topology;
     let is_sender = |from: u8| is_model_link(n, topology, from, id);
     let mut clock = 0u64;
+    // The HLC a run carried (`--clock hlc`), from `(0, 0)`.
+    let stamped = params.clock.as_deref() == Some("hlc");
+    let mut hlc = Hlc::new();
     let mut expect_tick = 0u64;
     for row in rows {
         let mut fail = |rule, detail| out.push(violation(id, row, rule, detail));
@@ -272,6 +317,14 @@ fn check_machine(
                     "ran at system_ns {}, before it was due at {earliest}",
                     row.system_ns
                 ),
+            );
+        }
+        if stamped {
+            check_hlc(row, &mut hlc, &mut fail);
+        } else if row.hlc.is_some() {
+            fail(
+                Rule::Format,
+                "HLC columns in a run whose params.json names no `clock`".to_owned(),
             );
         }
         let expect_clock = match (row.kind, row.msg_clock) {

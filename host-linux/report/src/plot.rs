@@ -474,6 +474,7 @@ mod tests {
             peers: vec![],
             msg_clock: None,
             seqs: vec![],
+            hlc: None,
         }
     }
 

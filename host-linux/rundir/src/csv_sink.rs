@@ -21,7 +21,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::{self, JoinHandle};
 
 use scalemodel_core::sim::Sink;
-use scalemodel_core::{HEADER, LINE_MAX, MachineId, Record};
+use scalemodel_core::{HEADER, LINE_MAX, MachineId, Record, STAMPED_LINE_MAX, Stamp};
 
 use crate::{RunDirError, log_name};
 
@@ -38,13 +38,13 @@ const LOG_BUFFER_BYTES: usize = 256 * 1024;
 /// Writes each machine's records to its CSV log in a run directory, on a
 /// writer thread. Call [`CsvSink::finish`] at the end: it waits until every
 /// record is written and reports the first error, naming the file.
-pub struct CsvSink<const M: usize = 3> {
+pub struct CsvSink<const M: usize = 3, H: Stamp = ()> {
     /// The records not yet handed over.
-    batch: Vec<Record<M>>,
+    batch: Vec<Record<M, H>>,
     /// To the writer; `None` once the writer has stopped.
-    to_writer: Option<SyncSender<Vec<Record<M>>>>,
+    to_writer: Option<SyncSender<Vec<Record<M, H>>>>,
     /// Batches the writer is done with, emptied, to fill again.
-    spare: Receiver<Vec<Record<M>>>,
+    spare: Receiver<Vec<Record<M, H>>>,
     /// The writer, which gives the first error it met.
     writer: Option<JoinHandle<Result<(), RunDirError>>>,
     /// The run directory, to name in an error that is no one file's.
@@ -52,7 +52,8 @@ pub struct CsvSink<const M: usize = 3> {
 }
 
 /// A run's logs, created, with their headers: a [`CsvSink`] once started,
-/// when the records' width `M` is known.
+/// when the records' width `M` and carried clock `H` are known (an `H`
+/// with columns appends them to each header then).
 pub struct CsvLogs {
     files: Vec<LogFile>,
     dir: PathBuf,
@@ -71,13 +72,17 @@ impl CsvLogs {
         })
     }
 
-    /// Starts the writer of these logs, for records of up to `M` machines.
-    pub fn start<const M: usize>(self) -> Result<CsvSink<M>, RunDirError> {
+    /// Starts the writer of these logs, for records of up to `M` machines
+    /// carrying `H`.
+    pub fn start<const M: usize, H: Stamp>(mut self) -> Result<CsvSink<M, H>, RunDirError> {
+        for file in &mut self.files {
+            file.append_to_header(H::COLUMNS.as_bytes());
+        }
         CsvSink::start(self)
     }
 }
 
-impl<const M: usize> CsvSink<M> {
+impl<const M: usize, H: Stamp> CsvSink<M, H> {
     /// Creates the logs of `machines` machines, writes their headers and
     /// starts the writer. A log that cannot be created is an error here,
     /// named.
@@ -159,10 +164,10 @@ impl<const M: usize> CsvSink<M> {
     }
 }
 
-impl<const M: usize> Sink<M> for CsvSink<M> {
+impl<const M: usize, H: Stamp> Sink<M, H> for CsvSink<M, H> {
     type Error = RunDirError;
 
-    fn record(&mut self, record: &Record<M>) -> Result<(), RunDirError> {
+    fn record(&mut self, record: &Record<M, H>) -> Result<(), RunDirError> {
         self.batch.push(*record);
         if self.batch.len() >= BATCH_RECORDS {
             self.hand_over()
@@ -172,7 +177,7 @@ impl<const M: usize> Sink<M> for CsvSink<M> {
     }
 }
 
-impl<const M: usize> Drop for CsvSink<M> {
+impl<const M: usize, H: Stamp> Drop for CsvSink<M, H> {
     /// A sink dropped without [`CsvSink::finish`] (the run failed
     /// elsewhere) still writes every record it took and ends its writer:
     /// no thread outlives the sink.
@@ -191,10 +196,10 @@ impl<const M: usize> Drop for CsvSink<M> {
 /// The writer thread: formats every batch into the logs until the queue
 /// closes, then flushes them. Stops at the first error, which closes the
 /// queue: the simulation's next hand-over fails and fetches the error.
-fn write_batches<const M: usize>(
+fn write_batches<const M: usize, H: Stamp>(
     mut files: Vec<LogFile>,
-    batches: &Receiver<Vec<Record<M>>>,
-    give_back: &Sender<Vec<Record<M>>>,
+    batches: &Receiver<Vec<Record<M, H>>>,
+    give_back: &Sender<Vec<Record<M, H>>>,
 ) -> Result<(), RunDirError> {
     for mut batch in batches {
         for record in &batch {
@@ -254,7 +259,10 @@ impl LogFile {
 
     /// Formats `record`'s line at the end of the buffer, writing the
     /// buffer out first when a line might not fit.
-    fn line<const M: usize>(&mut self, record: &Record<M>) -> Result<(), RunDirError> {
+    fn line<const M: usize, H: Stamp>(&mut self, record: &Record<M, H>) -> Result<(), RunDirError> {
+        if !H::COLUMNS.is_empty() {
+            return self.stamped_line(record);
+        }
         if self.buf.len() - self.len < LINE_MAX {
             self.flush()?;
         }
@@ -275,6 +283,38 @@ impl LogFile {
                 self.write(line)
             }
         }
+    }
+
+    /// [`LogFile::line`] for a run carrying a clock beside Lamport's.
+    fn stamped_line<const M: usize, H: Stamp>(
+        &mut self,
+        record: &Record<M, H>,
+    ) -> Result<(), RunDirError> {
+        if self.buf.len() - self.len < STAMPED_LINE_MAX {
+            self.flush()?;
+        }
+        let mut line = [0; STAMPED_LINE_MAX];
+        let line = record.write_stamped(&mut line);
+        match self.buf.get_mut(self.len..self.len + line.len()) {
+            Some(room) => {
+                room.copy_from_slice(line);
+                self.len += line.len();
+                Ok(())
+            }
+            None => self.write(line),
+        }
+    }
+
+    /// Appends `columns` to the header line in the buffer (before its
+    /// `\n`), before any record is written.
+    fn append_to_header(&mut self, columns: &[u8]) {
+        if columns.is_empty() || self.len + columns.len() > self.buf.len() {
+            return;
+        }
+        let at = self.len - 1;
+        self.buf.copy_within(at..self.len, at + columns.len());
+        self.buf[at..at + columns.len()].copy_from_slice(columns);
+        self.len += columns.len();
     }
 
     /// Hands the buffer to the kernel and empties it.

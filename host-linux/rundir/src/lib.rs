@@ -474,6 +474,10 @@ pub struct Params {
     /// every clock true). See [`skew`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skew: Option<Skew>,
+    /// The clock the machines carried beside Lamport's (`--clock`): `hlc`,
+    /// whose columns the logs append; absent: Lamport's alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
 }
 
 /// One node process's resource use and notes, in `params.json` of a `net` run.
@@ -573,6 +577,7 @@ impl Params {
             processes: Vec::new(),
             faults: None,
             skew: None,
+            clock: None,
         }
     }
 

@@ -49,6 +49,7 @@ impl Line<'_> {
             peers: list("peer", self.peer)?,
             msg_clock: self.msg_clock.map(|m| m.0),
             seqs: list("seq", self.seq)?,
+            hlc: None,
         })
     }
 }

@@ -10,7 +10,7 @@
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use scalemodel_core::HEADER;
+use scalemodel_core::{HEADER, Hlc, Stamp};
 
 use super::line::LineReader;
 use super::quote::{quote, quote_prefix};
@@ -127,6 +127,9 @@ pub fn read_log(mut reader: impl BufRead) -> io::Result<Log> {
     let mut lines = LineReader::new();
     let mut buf = Vec::with_capacity(LINE_BYTES_MAX + 1);
     let mut fail = |line, detail| log.bad.push(BadLine { line, detail });
+    // A run that carried an HLC appends its columns to every line.
+    let stamped_header = format!("{HEADER}{}", <Hlc as Stamp>::COLUMNS);
+    let mut stamped = false;
     for line in 1usize.. {
         buf.clear();
         let limit = (LINE_BYTES_MAX + 1) as u64;
@@ -151,10 +154,19 @@ pub fn read_log(mut reader: impl BufRead) -> io::Result<Log> {
         let parsed = match std::str::from_utf8(text) {
             Err(_) => Err(format!("not UTF-8: {}", quote(text))),
             Ok(HEADER) if line == 1 => continue,
+            Ok(text) if line == 1 && text == stamped_header => {
+                stamped = true;
+                continue;
+            }
             Ok(_) if line == 1 => Err(format!(
                 "expected the header `{HEADER}`, found {}",
                 quote(text)
             )),
+            Ok(text) if stamped => split_hlc(text).and_then(|(text, hlc)| {
+                let mut row = lines.row(line, text)?;
+                row.hlc = Some(hlc);
+                Ok(row)
+            }),
             Ok(text) => lines.row(line, text),
         };
         match parsed {
@@ -163,6 +175,44 @@ pub fn read_log(mut reader: impl BufRead) -> io::Result<Log> {
         }
     }
     Ok(log)
+}
+
+/// A stamped line's Lamport columns and its HLC columns
+/// (`hlc_l,hlc_c,msg_hlc_l,msg_hlc_c`, the message's empty on an internal
+/// event, present on every other).
+fn split_hlc(text: &str) -> Result<(&str, (Hlc, Option<Hlc>)), String> {
+    let mut fields = text.rsplitn(5, ',');
+    let (Some(msg_c), Some(msg_l), Some(c), Some(l), Some(rest)) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
+        return Err(format!(
+            "expected the four HLC columns at the end of {}",
+            quote(text.as_bytes())
+        ));
+    };
+    let number = |name: &str, v: &str| {
+        v.parse::<u64>()
+            .map_err(|_| format!("`{name}` is not a number: {}", quote(v.as_bytes())))
+    };
+    let counter = |name: &str, v: &str| {
+        v.parse::<u32>()
+            .map_err(|_| format!("`{name}` is not a 32-bit number: {}", quote(v.as_bytes())))
+    };
+    let own = Hlc::from_parts(number("hlc_l", l)?, counter("hlc_c", c)?);
+    let internal = rest.split(',').nth(4) == Some("internal");
+    let msg = match (msg_l, msg_c) {
+        ("", "") if internal => None,
+        _ if internal => return Err("an internal event's message HLC columns must be empty".into()),
+        (l, c) => Some(Hlc::from_parts(
+            number("msg_hlc_l", l)?,
+            counter("msg_hlc_c", c)?,
+        )),
+    };
+    Ok((rest, (own, msg)))
 }
 
 /// Consumes the rest of a line without keeping it; returns the bytes it

@@ -89,6 +89,7 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
         // The nodes cannot know what acted on them from outside: `run` says.
         faults: None,
         skew: None,
+        clock: None,
     })
 }
 

@@ -1,7 +1,7 @@
 //! A log line as a row: the event kinds, one machine's rows, and the rows a
 //! simulated run would write.
 
-use scalemodel_core::{Event, Record};
+use scalemodel_core::{Event, Hlc, Record};
 
 /// The kind of event on a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +20,9 @@ pub enum Kind {
 #[derive(Debug, Default)]
 pub struct Rows(pub Vec<Vec<Row>>);
 
-impl<const M: usize> scalemodel_core::sim::Sink<M> for Rows {
+impl<const M: usize, H> scalemodel_core::sim::Sink<M, H> for Rows {
     type Error = std::convert::Infallible;
-    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error> {
+    fn record(&mut self, record: &Record<M, H>) -> Result<(), Self::Error> {
         let id = record.machine.index();
         if self.0.len() <= id {
             self.0.resize_with(id + 1, Vec::new);
@@ -60,11 +60,14 @@ pub struct Row {
     pub msg_clock: Option<u64>,
     /// `seq`, one per peer.
     pub seqs: Vec<u64>,
+    /// `hlc_l,hlc_c` and `msg_hlc_l,msg_hlc_c` (the latter empty for an
+    /// internal event), in a run that carried an HLC (`--clock hlc`).
+    pub hlc: Option<(Hlc, Option<Hlc>)>,
 }
 
 impl Row {
     /// The row a record is written as; `line` counts the header.
-    pub fn from_record<const M: usize>(record: &Record<M>, line: usize) -> Self {
+    pub fn from_record<const M: usize, H>(record: &Record<M, H>, line: usize) -> Self {
         let mut row = Self {
             line,
             machine: 0,
@@ -77,6 +80,7 @@ impl Row {
             peers: Vec::new(),
             msg_clock: None,
             seqs: Vec::new(),
+            hlc: None,
         };
         row.fill(record, line);
         row
@@ -84,7 +88,7 @@ impl Row {
 
     /// Makes this row the one `record` is written as, in the buffers it
     /// already has (a reader of many runs reuses its rows).
-    pub fn fill<const M: usize>(&mut self, record: &Record<M>, line: usize) {
+    pub fn fill<const M: usize, H>(&mut self, record: &Record<M, H>, line: usize) {
         self.line = line;
         self.machine = record.machine.get();
         self.tick = record.tick;

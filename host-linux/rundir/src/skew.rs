@@ -143,11 +143,11 @@ impl<'a, S> Skewed<'a, S> {
     }
 }
 
-impl<const M: usize, S: Sink<M>> Sink<M> for Skewed<'_, S> {
+impl<const M: usize, H: Copy, S: Sink<M, H>> Sink<M, H> for Skewed<'_, S> {
     type Error = S::Error;
     const READS_RECORDS: bool = S::READS_RECORDS;
 
-    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error> {
+    fn record(&mut self, record: &Record<M, H>) -> Result<(), Self::Error> {
         let Some(skew) = self.skew else {
             return self.inner.record(record);
         };

@@ -51,10 +51,10 @@ impl CaseRows {
     }
 }
 
-impl<const M: usize> Sink<M> for CaseRows {
+impl<const M: usize, H> Sink<M, H> for CaseRows {
     type Error = std::convert::Infallible;
 
-    fn record(&mut self, record: &Record<M>) -> Result<(), Self::Error> {
+    fn record(&mut self, record: &Record<M, H>) -> Result<(), Self::Error> {
         // An id is below `MACHINES_MAX`; a higher one would widen the case.
         let m = record.machine.index().min(MACHINES_MAX as usize - 1);
         self.machines = self.machines.max(m + 1);

@@ -304,6 +304,7 @@ mod tests {
             peers: peers.to_vec(),
             msg_clock: (kind != Kind::Internal).then_some(clock),
             seqs: seqs.to_vec(),
+            hlc: None,
         }
     }
 

@@ -271,6 +271,7 @@ mod tests {
             peers: vec![peer],
             msg_clock: Some(line as u64),
             seqs: vec![seq],
+            hlc: None,
         }
     }
 
