@@ -124,7 +124,7 @@ fuzz_target!(|input: Input| {
                 at_ns,
             } => {
                 let from = MachineId::ALL[usize::from(from) % MachineId::ALL.len()];
-                deliver(&mut m, Message { from, clock, seq }, at_ns);
+                deliver(&mut m, Message::lamport(from, clock, seq), at_ns);
             }
             Op::Tick {
                 due_ns,
