@@ -173,7 +173,7 @@ fn write(
     text: &str,
 ) -> Result<()> {
     for id in MachineId::ALL {
-        let mut log = LogWriter::create(out, id)?;
+        let mut log = LogWriter::create(out, id, "")?;
         for r in &records.0[id.index()] {
             log.write(r)?;
         }

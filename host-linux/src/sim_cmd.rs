@@ -101,10 +101,10 @@ pub fn config(args: &SimArgs) -> Result<Config<WIDE>> {
         speed: model.speed,
     };
     check_start(&config)?;
-    if args.clock != ClockArg::Lamport && args.skew.is_some() {
+    if args.model.clock != ClockArg::Lamport && args.skew.is_some() {
         bail!(
             "--clock {} does not take --skew yet: its physical time would be the true clock while the logs read the skewed one",
-            args.clock.name()
+            args.model.clock.name()
         );
     }
     if let Some(skew) = args.skew
@@ -136,7 +136,7 @@ fn execute(
         digest: args.digest,
     };
     let caps = Caps::of(args);
-    let clock = args.clock;
+    let clock = args.model.clock;
     let run = on_sim_thread(move || with_clock(clock, caps, config.machines, job))???;
     if let Some(dir) = out {
         run.params.write(dir)?;
@@ -162,7 +162,7 @@ pub fn analyse_in_memory(args: &SimArgs) -> Result<Analysis> {
         config,
         faults: args.faults.clone(),
     };
-    let (params, rows) = with_clock(args.clock, Caps::of(args), config.machines, job)??;
+    let (params, rows) = with_clock(args.model.clock, Caps::of(args), config.machines, job)??;
     // A log per machine, even one that recorded nothing.
     let mut logs = rows.0;
     logs.resize_with(usize::from(config.machines), Vec::new);
@@ -237,7 +237,7 @@ impl Written {
             skew: args
                 .skew
                 .map(|b| Skew::draw(config.seed, config.machines, b.offset_ns, b.drift_ppm)),
-            clock: args.clock,
+            clock: args.model.clock,
         }
     }
 
@@ -736,7 +736,7 @@ mod tests {
                 duration_s: config.duration_ns as f64 / 1e9,
                 caps,
                 skew: None,
-                clock: Default::default(),
+                clock: ClockArg::Lamport,
             },
             config: config.to_width()?,
             faults,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use mio::Waker;
 use scalemodel_core::node::CloseReason;
-use scalemodel_core::{MachineId, Record};
+use scalemodel_core::{MachineId, Record, Stamp};
 
 /// Something the node reported that the host may log, as typed data; the
 /// host words it for people.
@@ -55,7 +55,10 @@ pub trait Host {
     /// Why the host could not keep a record (or flush what it kept).
     type Error;
     /// One event's record, in order (of a run of at most `M` machines).
-    fn record<const M: usize>(&mut self, record: &Record<M>) -> Result<(), Self::Error>;
+    fn record<const M: usize, H: Stamp>(
+        &mut self,
+        record: &Record<M, H>,
+    ) -> Result<(), Self::Error>;
     /// The start barrier passed: both links are up and both peers ready.
     fn ready(&mut self) {}
     /// Something worth logging.

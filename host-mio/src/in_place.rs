@@ -65,6 +65,12 @@ macro_rules! capacity {
         unsafe impl sealed::Zeroable for Core<{ $m }, { $c }> {}
         impl InPlace for Core<{ $m }, { $c }> {}
         impl Capacity for Core<{ $m }, { $c }> {}
+        // SAFETY: see the module's doc; as above, carrying an HLC.
+        const _: Core<{ $m }, { $c }, Hlc> = unsafe { std::mem::zeroed() };
+        // SAFETY: checked by the constant above.
+        unsafe impl sealed::Zeroable for Core<{ $m }, { $c }, Hlc> {}
+        impl InPlace for Core<{ $m }, { $c }, Hlc> {}
+        impl Capacity for Core<{ $m }, { $c }, Hlc> {}
     )*};
 }
 
@@ -140,14 +146,14 @@ pub fn zeroed<T: InPlace>() -> Box<T> {
 }
 
 /// A core of `config`, built in its allocation.
-pub(crate) fn boxed<const M: usize, const C: usize>(
+pub(crate) fn boxed<const M: usize, const C: usize, H: Stamp>(
     config: scalemodel_core::node::Config,
     now_ns: u64,
-) -> Result<Box<Core<M, C>>, ConfigError>
+) -> Result<Box<Core<M, C, H>>, ConfigError>
 where
-    Core<M, C>: Capacity,
+    Core<M, C, H>: Capacity,
 {
-    let mut core = zeroed::<Core<M, C>>();
+    let mut core = zeroed::<Core<M, C, H>>();
     core.reset(config, now_ns)?;
     Ok(core)
 }

@@ -36,8 +36,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use scalemodel_core::ConfigError;
 use scalemodel_core::node::{self, CONNS, Event, INBOX_CAP, NodeReport, OUTBOX_BYTES, StartError};
+use scalemodel_core::{ConfigError, Stamp};
 
 use crate::clockmap::ClockPair;
 use crate::host::{Handle, Host, Note, Shared, Start};
@@ -53,7 +53,8 @@ mod tests;
 
 /// The core node this loop drives: the standard inbox and outbox sizes, at
 /// most `M` machines and `C` connection slots.
-pub type Core<const M: usize, const C: usize> = node::Node<INBOX_CAP, OUTBOX_BYTES, M, C>;
+pub type Core<const M: usize, const C: usize, H = ()> =
+    node::Node<INBOX_CAP, OUTBOX_BYTES, M, C, H>;
 
 const LISTENER: Token = Token(0);
 const TIMER: Token = Token(1);
@@ -156,9 +157,9 @@ pub enum NodeError<E> {
 
 /// One machine of a networked run: a core node of at most `M` machines and
 /// `C` connection slots behind sockets and a timer.
-pub struct Node<T: Timer, const M: usize = 3, const C: usize = CONNS> {
+pub struct Node<T: Timer, const M: usize = 3, const C: usize = CONNS, S: Stamp = ()> {
     /// Boxed: the inbox and the outboxes make it about 330 KB (for `M = 3`).
-    core: Box<Core<M, C>>,
+    core: Box<Core<M, C, S>>,
     /// Every machine's address, in id order ([`Config::peers`]).
     peers: Vec<SocketAddr>,
     poll: Poll,
@@ -209,7 +210,7 @@ fn unix_now_ns() -> u64 {
         .map_or(0, nanos)
 }
 
-impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
+impl<T: Timer, const M: usize, const C: usize, S: Stamp> Node<T, M, C, S> {
     /// A node listening on `listener` (already bound, so that its address can
     /// be told to the peers before the node runs); its set-up time starts now.
     pub fn new(
@@ -218,7 +219,7 @@ impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
         mut timer: T,
     ) -> Result<Self, NewError>
     where
-        Core<M, C>: Capacity,
+        Core<M, C, S>: Capacity,
     {
         let period_ns = scalemodel_core::period_ns(config.node.rate, config.node.speed);
         listener.set_nonblocking(true)?;
@@ -233,7 +234,7 @@ impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
         // RSS, and the whole allocation, the inbox's never-used storage
         // included.
         let now_ns = timer.now_ns();
-        let core = crate::in_place::boxed::<M, C>(config.node, now_ns)?;
+        let core = crate::in_place::boxed::<M, C, S>(config.node, now_ns)?;
         Ok(Self {
             core,
             peers: config.peers,

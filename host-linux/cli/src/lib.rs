@@ -291,6 +291,16 @@ pub struct ModelArgs {
     /// The run directory to write. Default: a new timestamped folder under `runs/`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// The clocks the machines keep: `lamport`, the exercise's, alone; or
+    /// `hlc`, a hybrid logical clock (Kulkarni et al. 2014) carried beside
+    /// it in every message, its physical time each event's `system_ns`,
+    /// its columns appended to the logs (`hlc_l,hlc_c,msg_hlc_l,msg_hlc_c`).
+    /// Every machine of a run keeps the same (a message of the other kind
+    /// is a protocol error). In `sim`, `hlc` is built for the default
+    /// `--inbox-cap` and `--link-cap`, and does not take `--skew` yet.
+    #[arg(long, value_enum, default_value_t)]
+    pub clock: ClockArg,
 }
 
 impl ModelArgs {
@@ -342,6 +352,7 @@ impl ModelArgs {
             rates: self.rates.resolve(seed, self.machines),
             topology: self.topology,
             inbox_capacity: scalemodel_core::node::INBOX_CAP,
+            clock: (self.clock != ClockArg::Lamport).then(|| self.clock.name().to_owned()),
         }
     }
 }
@@ -429,15 +440,6 @@ pub struct SimArgs {
     /// model time. Needs `--start-ns` of at least OFFSET.
     #[arg(long, value_name = "OFFSET,PPM", value_parser = parse_skew)]
     pub skew: Option<SkewBounds>,
-
-    /// The clocks the machines keep: `lamport`, the exercise's, alone; or
-    /// `hlc`, a hybrid logical clock (Kulkarni et al. 2014) carried beside
-    /// it in every message, its physical time each event's `system_ns`,
-    /// its columns appended to the logs (`hlc_l,hlc_c,msg_hlc_l,msg_hlc_c`).
-    /// `hlc` is built for the default `--inbox-cap` and `--link-cap`, and
-    /// does not take `--skew` yet.
-    #[arg(long, value_enum, default_value_t)]
-    pub clock: ClockArg,
 
     /// Skip writing the run's report and plots (`scalemodel analyze` writes
     /// them later).

@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use scalemodel_core::node::{self, CONNS, CONNS_MAX, Missing, NodeReport, Status, Timeouts};
-use scalemodel_core::{MACHINES_MAX, MachineId, Record, Topology};
+use scalemodel_core::{Hlc, MACHINES_MAX, MachineId, Record, Stamp, Topology};
 use scalemodel_mio::{Capacity, Config, Core, Handle, Host, Node, Note, Start};
 
-use scalemodel_cli::{NodeArgs, Peers};
+use scalemodel_cli::{ClockArg, NodeArgs, Peers};
 use scalemodel_rundir::{
     self as rundir, End, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
 };
@@ -58,20 +58,32 @@ const LOG_LAG_MAX: Duration = Duration::from_secs(1);
 /// Runs `scalemodel node`: a node of capacity three for three machines
 /// (today's code and speed), of capacity sixteen for four to sixteen.
 pub fn run(args: &NodeArgs) -> Result<()> {
+    match args.model.clock {
+        ClockArg::Lamport => run_clocked::<()>(args),
+        ClockArg::Hlc => run_clocked::<Hlc>(args),
+    }
+}
+
+/// [`run`] with the machine carrying `S` beside Lamport's clock.
+fn run_clocked<S: Stamp>(args: &NodeArgs) -> Result<()>
+where
+    Core<3, CONNS, S>: Capacity,
+    Core<{ MACHINES_MAX as usize }, CONNS_MAX, S>: Capacity,
+{
     if args.model.machines == 3 {
-        run_sized::<3, CONNS>(args)
+        run_sized::<3, CONNS, S>(args)
     } else {
         // Under `all`, sixteen machines give a node fifteen links; the
         // slots left over take strangers.
-        run_sized::<{ MACHINES_MAX as usize }, CONNS_MAX>(args)
+        run_sized::<{ MACHINES_MAX as usize }, CONNS_MAX, S>(args)
     }
 }
 
 /// Runs `scalemodel node` with a node of at most `M` machines and `C`
 /// connection slots.
-fn run_sized<const M: usize, const C: usize>(args: &NodeArgs) -> Result<()>
+fn run_sized<const M: usize, const C: usize, S: Stamp>(args: &NodeArgs) -> Result<()>
 where
-    Core<M, C>: Capacity,
+    Core<M, C, S>: Capacity,
 {
     let process_start = Instant::now();
     let model = &args.model;
@@ -168,7 +180,7 @@ where
         wait: args.spin,
     };
     let setup_before_node = process_start.elapsed();
-    let node = Node::<_, M, C>::new(config, listener, TimerFd::new()?)
+    let node = Node::<_, M, C, S>::new(config, listener, TimerFd::new()?)
         .with_context(|| format!("machine {id}: cannot start the node"))?;
     let handle = node.handle();
     watch_signals(handle.clone())?;
@@ -188,7 +200,7 @@ where
     }
     let mut host = NodeHost {
         id,
-        log: LogWriter::create(out, id)?,
+        log: LogWriter::create(out, id, S::COLUMNS)?,
         launcher: args.launcher,
         notes: Vec::new(),
         notes_left_out: 0,
@@ -477,7 +489,10 @@ struct NodeHost {
 impl Host for NodeHost {
     type Error = RunDirError;
 
-    fn record<const M: usize>(&mut self, record: &Record<M>) -> Result<(), RunDirError> {
+    fn record<const M: usize, S: Stamp>(
+        &mut self,
+        record: &Record<M, S>,
+    ) -> Result<(), RunDirError> {
         if self.first_tick_cpu_ms.is_none() {
             self.first_tick_cpu_ms = Some(procinfo::cpu_ms());
         }

@@ -389,7 +389,7 @@ mod tests {
         let mut sink = CsvSink::<3>::create(threaded.path(), 3).unwrap();
         let mut logs: Vec<LogWriter> = MachineId::ALL
             .iter()
-            .map(|&id| LogWriter::create(plain.path(), id).unwrap())
+            .map(|&id| LogWriter::create(plain.path(), id, "").unwrap())
             .collect();
         for r in &records {
             sink.record(r).unwrap();

@@ -29,7 +29,7 @@ use scalemodel_core::balance::{self, Imbalance, Parts};
 use scalemodel_core::fault::Faults;
 use scalemodel_core::node::LATE_PERCENT_MAX;
 use scalemodel_core::sim::{Config, LinkReport, MachineReport, Report};
-use scalemodel_core::{HEADER, LINE_MAX, MachineId, Record, Tally};
+use scalemodel_core::{HEADER, LINE_MAX, MachineId, Record, STAMPED_LINE_MAX, Stamp, Tally};
 use serde::{Deserialize, Serialize};
 
 use crate::infile::{InFile, InFileError};
@@ -677,8 +677,9 @@ pub struct LogWriter {
 }
 
 impl LogWriter {
-    /// Creates `dir/machine-<id>.csv` and writes the header.
-    pub fn create(dir: &Path, id: MachineId) -> Result<Self, RunDirError> {
+    /// Creates `dir/machine-<id>.csv` and writes the header, then `columns`
+    /// (a carried clock's [`Stamp::COLUMNS`]; empty for Lamport's alone).
+    pub fn create(dir: &Path, id: MachineId, columns: &str) -> Result<Self, RunDirError> {
         let path = dir.join(log_name(id));
         let file = File::create(&path).map_err(|source| RunDirError::Write {
             path: path.clone(),
@@ -689,16 +690,25 @@ impl LogWriter {
             w: BufWriter::with_capacity(1 << 16, file),
         };
         log.put(HEADER.as_bytes())?;
+        log.put(columns.as_bytes())?;
         log.put(b"\n")?;
         Ok(log)
     }
 
     /// Appends one record's line.
-    pub fn write<const M: usize>(&mut self, record: &Record<M>) -> Result<(), RunDirError> {
+    pub fn write<const M: usize, S: Stamp>(
+        &mut self,
+        record: &Record<M, S>,
+    ) -> Result<(), RunDirError> {
         // Bytes straight from the record, no `fmt` machinery: the hot path of
         // a long run's log.
-        let mut buf = [0; LINE_MAX];
-        self.put(record.write_line(&mut buf))
+        if S::COLUMNS.is_empty() {
+            let mut buf = [0; LINE_MAX];
+            self.put(record.write_line(&mut buf))
+        } else {
+            let mut buf = [0; STAMPED_LINE_MAX];
+            self.put(record.write_stamped(&mut buf))
+        }
     }
 
     fn put(&mut self, bytes: &[u8]) -> Result<(), RunDirError> {

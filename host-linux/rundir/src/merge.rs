@@ -89,7 +89,7 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
         // The nodes cannot know what acted on them from outside: `run` says.
         faults: None,
         skew: None,
-        clock: None,
+        clock: run.clock.clone(),
     })
 }
 
@@ -204,6 +204,7 @@ mod tests {
                 rates: (1..=u32::from(n)).collect(),
                 topology: crate::Topology::All,
                 inbox_capacity: 8,
+                clock: None,
             },
             listen: String::new(),
             start_ns: 0,

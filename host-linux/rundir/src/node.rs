@@ -72,6 +72,9 @@ pub struct NetRun {
     pub topology: scalemodel_core::Topology,
     /// Messages an inbox holds.
     pub inbox_capacity: usize,
+    /// The clock carried beside Lamport's (`--clock`), as in `params.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
 }
 
 /// `node-<id>.json`: one networked machine's part of the summary.

@@ -286,6 +286,7 @@ mod tests {
             rates: vec![1, 2, 3],
             topology: crate::Topology::All,
             inbox_capacity: 8,
+            clock: None,
         };
         let s = summary(run, 1, String::new(), 0, &rows, "killed", SalvagedBy::Run);
         assert_eq!(s.machine.end, End::Crashed);
@@ -309,6 +310,7 @@ mod tests {
             rates: vec![1, 2, 3],
             topology: crate::Topology::All,
             inbox_capacity: 8,
+            clock: None,
         };
         let row = "2,0,0,10,send,1,0,0,1,0";
         fs::write(

@@ -94,6 +94,7 @@ impl Nodes {
                 .args(["--sides", &model.sides().to_string()])
                 .args(["--machines", &n.to_string()])
                 .args(["--topology", model.topology.name()])
+                .args(["--clock", model.clock.name()])
                 .args(["--speed", &model.speed.to_string()])
                 .args(["--duration", &model.duration.to_string()])
                 .args(["--run-id", &run_id.to_string()])

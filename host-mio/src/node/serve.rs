@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use mio::Token;
 use mio::net::TcpStream;
+use scalemodel_core::Stamp;
 use scalemodel_core::node::ConnId;
 
 use super::{FIRST_CONN, Node, NodeError};
@@ -31,7 +32,7 @@ const fn accepts_per_turn(slots: usize) -> usize {
     slots.saturating_sub(1)
 }
 
-impl<T: Timer, const M: usize, const C: usize> Node<T, M, C> {
+impl<T: Timer, const M: usize, const C: usize, S: Stamp> Node<T, M, C, S> {
     /// Accepts waiting connections, each into the slot the node gives it.
     pub(super) fn accept<H: Host>(
         &mut self,

@@ -27,7 +27,10 @@ struct TestHost(mpsc::Sender<Heard>);
 impl Host for TestHost {
     type Error = std::convert::Infallible;
 
-    fn record<const M: usize>(&mut self, _: &Record<M>) -> Result<(), Self::Error> {
+    fn record<const M: usize, S: scalemodel_core::Stamp>(
+        &mut self,
+        _: &Record<M, S>,
+    ) -> Result<(), Self::Error> {
         Ok(())
     }
 
