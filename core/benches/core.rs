@@ -142,6 +142,7 @@ impl Trio {
                     key: Key([42; 32]),
                     nonce: u64::from(id.get()),
                     timeouts: Timeouts::DEFAULT,
+                    skew: scalemodel_core::ClockSkew::NONE,
                 };
                 Node::new(config, 0).unwrap()
             })

@@ -43,6 +43,8 @@ pub mod node;
 mod record;
 pub mod rng;
 pub mod sim;
+#[cfg(target_pointer_width = "64")]
+mod skew;
 mod stamp;
 mod summary;
 pub mod wire;
@@ -56,5 +58,7 @@ pub use id::{MACHINES_MAX, MACHINES_MIN, MachineId, N};
 pub use inbox::Inbox;
 pub use machine::{ConfigError, Machine, Message, due_ns, model_ns, period_ns, ticks_in};
 pub use record::{Event, HEADER, LINE_MAX, Record, STAMP_MAX, STAMPED_LINE_MAX, Sends};
+#[cfg(target_pointer_width = "64")]
+pub use skew::ClockSkew;
 pub use stamp::Stamp;
 pub use summary::Tally;

@@ -105,6 +105,7 @@ pub fn plan(run: &Run, latency_ns: u64, jitter_ns: u64) -> Result<Plan, ReplayEr
         jitter_ns,
         start_ns: p.start_ns,
         speed: p.speed,
+        skew: [scalemodel_core::ClockSkew::NONE; N],
     };
     let mut sent_ns = vec![Vec::new(); N * N];
     for rows in &run.logs {

@@ -88,7 +88,7 @@ pub fn config(args: &SimArgs) -> Result<Config<WIDE>> {
             n - 1
         );
     }
-    let config = Config {
+    let mut config = Config {
         seed,
         rates: std::array::from_fn(|i| rates.get(i).copied().unwrap_or(0)),
         machines: n,
@@ -99,13 +99,16 @@ pub fn config(args: &SimArgs) -> Result<Config<WIDE>> {
         jitter_ns: nanos(args.jitter, "--jitter")?,
         start_ns: args.start_ns,
         speed: model.speed,
+        skew: [scalemodel_core::ClockSkew::NONE; WIDE],
     };
     check_start(&config)?;
-    if args.model.clock != ClockArg::Lamport && args.skew.is_some() {
-        bail!(
-            "--clock {} does not take --skew yet: its physical time would be the true clock while the logs read the skewed one",
-            args.model.clock.name()
-        );
+    // A node that carries a clock of its own reads its skewed clock itself
+    // (its HLC's physical time); a Lamport run's records are skewed on
+    // their way to the logs ([`Skewed`]). One draw for both.
+    if let Some(skew) = Written::skew(args, &config) {
+        for (m, s) in config.skew.iter_mut().zip(&skew.machines) {
+            *m = s.clock();
+        }
     }
     if let Some(skew) = args.skew
         && config.start_ns < skew.offset_ns
@@ -192,7 +195,7 @@ impl SimJob for RowsJob {
         let config = self.config.to_width::<M>()?;
         let mut sim = built::<INBOX, LINK, M, C, H>(config, self.faults)?;
         let mut rows = Rows::default();
-        let skew = self.run.skew.as_ref();
+        let skew = self.run.host_skew::<H>();
         let report = sim.run(&mut Skewed::new(&mut rows, skew, config.start_ns))?;
         let acted = FaultSummary::acted(sim.faults(), sim.missed_faults());
         Ok((self.run.params(&config, &report, acted), rows))
@@ -234,11 +237,21 @@ impl Written {
             rate_range: rate_range(&args.model.rates),
             duration_s: args.model.duration,
             caps: Caps::of(args),
-            skew: args
-                .skew
-                .map(|b| Skew::draw(config.seed, config.machines, b.offset_ns, b.drift_ppm)),
+            skew: Self::skew(args, config),
             clock: args.model.clock,
         }
+    }
+
+    /// Each machine's clock skew (`--skew`), drawn from the run's seed.
+    fn skew<const M: usize>(args: &SimArgs, config: &Config<M>) -> Option<Skew> {
+        args.skew
+            .map(|b| Skew::draw(config.seed, config.machines, b.offset_ns, b.drift_ppm))
+    }
+
+    /// The skew the host reads records through: none where the nodes
+    /// read their skewed clocks themselves (a run carrying `S`).
+    fn host_skew<S: SimStamp>(&self) -> Option<&Skew> {
+        self.skew.as_ref().filter(|_| S::CLOCK_FRAMES)
     }
 
     /// `params.json` of the run simulated as `config` with `report`, and
@@ -536,7 +549,7 @@ impl SimJob for CliJob {
         let mut sim = built::<INBOX, LINK, M, C, H>(config, self.faults)?;
         let sink = self.sink.map(CsvLogs::start::<M, H>).transpose()?;
         let started = Instant::now();
-        let (report, digest) = run_into(&mut *sim, sink, self.digest, self.run.skew.as_ref())?;
+        let (report, digest) = run_into(&mut *sim, sink, self.digest, self.run.host_skew::<H>())?;
         // Counted until the writer has handed the kernel every line: the
         // records still queued for it are part of the run's cost.
         let elapsed = started.elapsed();

@@ -316,6 +316,7 @@ mod tests {
             key: node::Key([1; 32]),
             nonce: 1,
             timeouts: node::Timeouts::DEFAULT,
+            skew: scalemodel_core::ClockSkew::NONE,
         };
         let mut core = node::Node::<1, 64>::new(config, 0).expect("a valid config");
         core.handle_accepted(0).expect("a free slot")

@@ -131,6 +131,7 @@ mod tests {
             key: Key([3; 32]),
             nonce: 77,
             timeouts: Timeouts::DEFAULT,
+            skew: crate::ClockSkew::NONE,
         }
     }
 

@@ -102,6 +102,11 @@ pub struct Config<const M: usize = 3> {
     pub start_ns: u64,
     /// Model time runs this many times faster than wall time.
     pub speed: u32,
+    /// Each machine's physical clock, by id: read by the nodes of a run
+    /// that carries a clock beside Lamport's (a Lamport run's host skews
+    /// its records instead). True by default. (64-bit hosts.)
+    #[cfg(target_pointer_width = "64")]
+    pub skew: [crate::ClockSkew; M],
 }
 
 impl<const M: usize> Config<M> {
@@ -124,6 +129,8 @@ impl<const M: usize> Config<M> {
             jitter_ns: 0,
             start_ns: 0,
             speed: 1,
+            #[cfg(target_pointer_width = "64")]
+            skew: [crate::ClockSkew::NONE; M],
         }
     }
 
@@ -152,6 +159,10 @@ impl<const M: usize> Config<M> {
             jitter_ns: self.jitter_ns,
             start_ns: self.start_ns,
             speed: self.speed,
+            #[cfg(target_pointer_width = "64")]
+            skew: core::array::from_fn(|i| {
+                self.skew.get(i).copied().unwrap_or(crate::ClockSkew::NONE)
+            }),
         })
     }
 
@@ -189,6 +200,8 @@ impl<const M: usize> Config<M> {
             key: Key(key),
             nonce: rand_core::Rng::next_u64(&mut streams.get(Stream::Nonce(id))),
             timeouts: self.timeouts(),
+            #[cfg(target_pointer_width = "64")]
+            skew: self.skew.get(id.index()).copied().unwrap_or_default(),
         }
     }
 }

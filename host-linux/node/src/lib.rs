@@ -175,6 +175,7 @@ where
             nonce: entropy::challenge_seed()
                 .with_context(|| format!("machine {id}: cannot start the node"))?,
             timeouts: timeouts(args.connect_timeout),
+            skew: scalemodel_core::ClockSkew::NONE,
         },
         peers,
         wait: args.spin,

@@ -31,10 +31,16 @@ impl MachineSkew {
     /// a run whose model time 0 is `start_ns`: never below 0, and never
     /// falling as `true_ns` rises (a drift is above -100 %).
     pub fn read(&self, start_ns: u64, true_ns: u64) -> u64 {
-        let since = i128::from(true_ns) - i128::from(start_ns);
-        let drift = since * i128::from(self.drift_ppb) / 1_000_000_000;
-        let read = i128::from(true_ns) + i128::from(self.offset_ns) + drift;
-        u64::try_from(read.max(0)).unwrap_or(u64::MAX)
+        self.clock().read(start_ns, true_ns)
+    }
+
+    /// The core's clock of this skew, which a simulated node carrying a
+    /// clock of its own reads: one formula for both.
+    pub const fn clock(&self) -> scalemodel_core::ClockSkew {
+        scalemodel_core::ClockSkew {
+            offset_ns: self.offset_ns,
+            drift_ppb: self.drift_ppb,
+        }
     }
 }
 

@@ -60,6 +60,7 @@ fn config(id: MachineId, next: SocketAddr, setup_ns: u64) -> Config {
                 setup_ns,
                 ..Timeouts::DEFAULT
             },
+            skew: scalemodel_core::ClockSkew::NONE,
         },
         // Three machines under `all` dial only the next.
         peers: vec![next; 3],

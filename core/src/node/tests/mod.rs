@@ -30,6 +30,7 @@ fn config(id: MachineId, rate: u32) -> Config {
         key: KEY,
         nonce: 100 + u64::from(id.get()),
         timeouts: Timeouts::DEFAULT,
+        skew: crate::ClockSkew::NONE,
     }
 }
 
