@@ -48,6 +48,12 @@ pub trait Stamp: Copy + Default + fmt::Debug + PartialEq + Eq + Send + Sync + 's
     /// event took a message stamped `msg` (`None`: no message, empty
     /// columns).
     fn write_columns(self, msg: Option<Self>, out: &mut impl fmt::Write) -> fmt::Result;
+
+    /// The stamp as an HLC, for the readers of the logs' HLC columns;
+    /// `None` for every other clock.
+    fn as_hlc(self) -> Option<crate::Hlc> {
+        None
+    }
 }
 
 /// No clock beside Lamport's.
@@ -126,6 +132,10 @@ impl Stamp for Hlc {
             } => Some((from, clock, seq, Hlc::from_parts(l, c))),
             _ => None,
         }
+    }
+
+    fn as_hlc(self) -> Option<Hlc> {
+        Some(self)
     }
 
     fn write_columns(self, msg: Option<Self>, out: &mut impl fmt::Write) -> fmt::Result {

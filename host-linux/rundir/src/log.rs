@@ -251,6 +251,56 @@ mod tests {
     use super::*;
     use crate::Kind;
 
+    /// A run that carried an HLC: each record's stamped line reads back as
+    /// the row the record is, its HLC columns too; a line whose columns
+    /// are not numbers, or an internal event with a message stamp, is a
+    /// bad line, named.
+    #[test]
+    fn stamped_lines_read_back_as_their_records() {
+        use scalemodel_core::{Event, MachineId, Message, Record, STAMPED_LINE_MAX, Sends};
+        let stamp = Hlc::from_parts(u64::MAX, u32::MAX);
+        let msg = Message {
+            from: MachineId::TWO,
+            clock: 7,
+            seq: 3,
+            stamp: Hlc::from_parts(1_700_000_000_000_000_000, 4),
+        };
+        let events = [
+            Event::Receive(msg),
+            Event::Send(Sends::both((MachineId::ONE, 5), (MachineId::TWO, 6))),
+            Event::Internal,
+        ];
+        let mut text = format!("{HEADER}{}\n", <Hlc as Stamp>::COLUMNS);
+        let mut want = Vec::new();
+        for (k, event) in events.into_iter().enumerate() {
+            let record: Record<3, Hlc> = Record {
+                machine: MachineId::ZERO,
+                tick: k as u64,
+                model_ns: k as u64 * 250_000_000,
+                system_ns: 1_700_000_000_000_000_000,
+                clock: 9 + k as u64,
+                queue_len: 1,
+                event,
+                stamp,
+            };
+            let mut buf = [0; STAMPED_LINE_MAX];
+            text.push_str(std::str::from_utf8(record.write_stamped(&mut buf)).unwrap());
+            want.push(crate::Row::from_record(&record, k + 2));
+        }
+        let log = parse_log(text.as_bytes());
+        assert!(log.bad.is_empty(), "{:?}", log.bad);
+        assert_eq!(log.rows, want);
+        assert_eq!(log.rows[0].hlc, Some((stamp, Some(msg.stamp))));
+        assert_eq!(log.rows[2].hlc, Some((stamp, None)));
+        let bad = format!(
+            "{HEADER}{}\n0,0,0,0,internal,1,0,,,,5,0,5,0\n0,1,0,0,internal,2,0,,,,x,0,,\n",
+            <Hlc as Stamp>::COLUMNS
+        );
+        let log = parse_log(bad.as_bytes());
+        assert_eq!(log.bad.len(), 2, "{:?}", log.bad);
+        assert!(log.bad[1].detail.contains("hlc_l"), "{:?}", log.bad);
+    }
+
     #[test]
     fn a_good_line_reads_into_its_row() {
         let text = format!(

@@ -1,7 +1,7 @@
 //! A log line as a row: the event kinds, one machine's rows, and the rows a
 //! simulated run would write.
 
-use scalemodel_core::{Event, Hlc, Record};
+use scalemodel_core::{Event, Hlc, Record, Stamp};
 
 /// The kind of event on a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub enum Kind {
 #[derive(Debug, Default)]
 pub struct Rows(pub Vec<Vec<Row>>);
 
-impl<const M: usize, H> scalemodel_core::sim::Sink<M, H> for Rows {
+impl<const M: usize, H: Stamp> scalemodel_core::sim::Sink<M, H> for Rows {
     type Error = std::convert::Infallible;
     fn record(&mut self, record: &Record<M, H>) -> Result<(), Self::Error> {
         let id = record.machine.index();
@@ -67,7 +67,7 @@ pub struct Row {
 
 impl Row {
     /// The row a record is written as; `line` counts the header.
-    pub fn from_record<const M: usize, H>(record: &Record<M, H>, line: usize) -> Self {
+    pub fn from_record<const M: usize, H: Stamp>(record: &Record<M, H>, line: usize) -> Self {
         let mut row = Self {
             line,
             machine: 0,
@@ -88,7 +88,7 @@ impl Row {
 
     /// Makes this row the one `record` is written as, in the buffers it
     /// already has (a reader of many runs reuses its rows).
-    pub fn fill<const M: usize, H>(&mut self, record: &Record<M, H>, line: usize) {
+    pub fn fill<const M: usize, H: Stamp>(&mut self, record: &Record<M, H>, line: usize) {
         self.line = line;
         self.machine = record.machine.get();
         self.tick = record.tick;
@@ -116,5 +116,14 @@ impl Row {
                 self.msg_clock = None;
             }
         }
+        // The HLC columns, as the log writes them.
+        self.hlc = record.stamp.as_hlc().map(|own| {
+            let msg = match &record.event {
+                Event::Receive(m) => m.stamp.as_hlc(),
+                Event::Send(_) => Some(own),
+                Event::Internal => None,
+            };
+            (own, msg)
+        });
     }
 }

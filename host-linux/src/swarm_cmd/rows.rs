@@ -51,7 +51,7 @@ impl CaseRows {
     }
 }
 
-impl<const M: usize, H> Sink<M, H> for CaseRows {
+impl<const M: usize, H: scalemodel_core::Stamp> Sink<M, H> for CaseRows {
     type Error = std::convert::Infallible;
 
     fn record(&mut self, record: &Record<M, H>) -> Result<(), Self::Error> {
