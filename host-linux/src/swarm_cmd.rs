@@ -32,7 +32,8 @@ use summary::{FAILURES_KEPT, Failure, Summary, Swarm, Wall};
 pub mod merge;
 mod rows;
 pub mod summary;
-use crate::sim_cmd::{Caps, SimJob, SimStamp, WIDE, built, replay, with_width};
+use crate::cli::ClockArg;
+use crate::sim_cmd::{Caps, SimJob, SimStamp, WIDE, built, replay, with_clock};
 
 /// The small capacities a case picks from, so that every bound is hit.
 const INBOX_CAPS: [usize; 3] = [4, 16, 64];
@@ -67,12 +68,18 @@ pub struct Case {
     pub caps: Caps,
     /// Its faults.
     pub faults: Faults,
+    /// The clock its machines carry beside Lamport's.
+    pub clock: ClockArg,
 }
 
 impl Case {
     /// The command that replays this case.
     pub fn replay(&self) -> String {
-        replay(&self.config, self.caps.inbox, self.caps.link, &self.faults)
+        let line = replay(&self.config, self.caps.inbox, self.caps.link, &self.faults);
+        match self.clock {
+            ClockArg::Lamport => line,
+            clock => format!("{line} --clock {}", clock.name()),
+        }
     }
 }
 
@@ -83,13 +90,18 @@ pub struct Shape {
     pub machines: u8,
     /// Who sends to whom.
     pub topology: Topology,
+    /// The clock the machines carry beside Lamport's (`--clock`): an HLC's
+    /// cases run at the default capacities, the only ones it is built for.
+    pub clock: ClockArg,
 }
 
 impl Shape {
-    /// The exercise's: three machines, each sending to any other.
+    /// The exercise's: three machines, each sending to any other, with
+    /// Lamport's clock alone.
     pub const THREE: Self = Self {
         machines: 3,
         topology: Topology::All,
+        clock: ClockArg::Lamport,
     };
 }
 
@@ -134,6 +146,12 @@ fn case_drawn(seed: u64, mut draw: rng::ModelRng, shape: Shape) -> Case {
         inbox: INBOX_CAPS[pick(0, 2) as usize],
         link: LINK_CAPS[pick(0, 2) as usize],
     };
+    // Drawn all the same, so that the rest of the case is the Lamport
+    // swarm's case of this seed.
+    let caps = match shape.clock {
+        ClockArg::Lamport => caps,
+        _ => Caps::DEFAULT,
+    };
     let mut faults = Faults::none();
     // A quarter of the cases run without faults.
     let count = [0, pick(1, 3)][usize::from(pick(0, 3) > 0)];
@@ -174,6 +192,7 @@ fn case_drawn(seed: u64, mut draw: rng::ModelRng, shape: Shape) -> Case {
         config,
         caps,
         faults,
+        clock: shape.clock,
     }
 }
 
@@ -324,7 +343,9 @@ fn check_case_at(swarm_seed: u64, index: u64, shape: Shape, worker: &mut Worker)
 fn check_case_streams(case: &Case, streams: &Streams, worker: &mut Worker) -> Verdict {
     let job = CaseJob(case.clone(), streams, worker);
     let machines = case.config.machines;
-    match catch_unwind(AssertUnwindSafe(|| with_width(case.caps, machines, job))) {
+    match catch_unwind(AssertUnwindSafe(|| {
+        with_clock(case.clock, case.caps, machines, job)
+    })) {
         Ok(Ok(verdict)) => verdict,
         Ok(Err(e)) => Err(format!("{e:#}")),
         Err(panic) => {
@@ -353,6 +374,7 @@ impl SimJob for CaseJob<'_> {
             config,
             caps,
             faults,
+            clock,
         } = self.0;
         let config = config.to_width::<M>().map_err(|e| e.to_string())?;
         let streams = self.1;
@@ -390,6 +412,7 @@ impl SimJob for CaseJob<'_> {
         let mut params = Params::sim(&config, None, duration_s, caps.inbox, caps.link);
         params.summarise(&report);
         params.record_faults(sim.faults(), sim.missed_faults());
+        params.clock = (clock != ClockArg::Lamport).then(|| clock.name().to_owned());
         if let Some(v) = checker.check_slices(&params, &rows.logs()).first() {
             return Err(v.to_string());
         }
@@ -524,6 +547,7 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
     let shape = Shape {
         machines: args.machines,
         topology: args.topology,
+        clock: args.clock,
     };
     let Shard { index, count } = args.shard;
     // The shard's cases are dealt by number, never listed: a billion of
@@ -535,7 +559,14 @@ pub fn run(args: &SwarmArgs) -> Result<()> {
         .clamp(1, 256);
     let of_shape = match shape {
         Shape::THREE => String::new(),
-        Shape { machines, topology } => format!(", {machines} machines, topology {topology}"),
+        Shape {
+            machines,
+            topology,
+            clock,
+        } => format!(
+            ", {machines} machines, topology {topology}, clock {}",
+            clock.name()
+        ),
     };
     outln!(
         "swarm: seed {seed}, cases {cases} of {} (shard {index}/{count}){of_shape}, {workers} workers",

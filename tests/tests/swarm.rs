@@ -101,14 +101,17 @@ fn a_cases_replay_command_reproduces_it_exactly() {
         Shape {
             machines: 5,
             topology: Topology::Ring,
+            clock: scalemodel::cli::ClockArg::Lamport,
         },
         Shape {
             machines: 16,
             topology: Topology::All,
+            clock: scalemodel::cli::ClockArg::Lamport,
         },
         Shape {
             machines: 8,
             topology: Topology::Leader,
+            clock: scalemodel::cli::ClockArg::Lamport,
         },
     ];
     for i in 0..80 {
@@ -180,4 +183,38 @@ fn shell_words(line: &str) -> Vec<String> {
         }
     }
     words
+}
+
+/// `swarm --clock hlc`: every case carries an HLC at the default
+/// capacities, the checker holds each log to the HLC's rules too, and the
+/// replay line of a case says `--clock hlc`.
+#[test]
+fn an_hlc_swarm_passes_and_its_cases_replay_with_their_clock() {
+    let out = scalemodel()
+        .args([
+            "swarm", "--seeds", "300", "--seed", "41", "--clock", "hlc", "--jobs", "2",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("clock hlc") && stdout.contains("0 failures"),
+        "{stdout}"
+    );
+    let shape = Shape {
+        machines: 3,
+        topology: Topology::All,
+        clock: scalemodel::cli::ClockArg::Hlc,
+    };
+    let case = case_of(41, 7, shape);
+    assert!(case.replay().ends_with(" --clock hlc"), "{}", case.replay());
+    assert!(case.replay().contains("--inbox-cap 8192 --link-cap 4096"));
+    // The rest of the case is the Lamport swarm's.
+    let lamport = case_of(41, 7, Shape::THREE);
+    assert_eq!((case.config, case.faults), (lamport.config, lamport.faults));
 }

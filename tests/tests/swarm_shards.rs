@@ -204,6 +204,8 @@ fn shards_that_do_not_make_one_swarm_are_refused_by_name() {
     let field = edited("field.json", &|v| {
         v.as_object_mut().unwrap().remove("passed");
     });
+    let hlc = edited("hlc.json", &|v| v["clock"] = "hlc".into());
+    let vector = edited("vector.json", &|v| v["clock"] = "vector".into());
     let [s1, s2, s3] = [&shards[0], &shards[1], &shards[2]].map(PathBuf::clone);
     let cases_said = format!(
         "{}: it ran 11 cases, but shard 1/3 of 30 seeds has 10",
@@ -242,6 +244,18 @@ fn shards_that_do_not_make_one_swarm_are_refused_by_name() {
         (
             vec![field],
             "a swarm result that does not parse: missing field `passed`".into(),
+        ),
+        (
+            vec![hlc.clone(), s2.clone(), s3.clone()],
+            format!(
+                "{} is of another swarm than {}: clock lamport, not hlc",
+                s2.display(),
+                hlc.display()
+            ),
+        ),
+        (
+            vec![vector],
+            "its \"clock\" is \"vector\"; a swarm's cases carry `hlc` or nothing".into(),
         ),
         (vec![d.join("absent.json")], "cannot read".into()),
         (

@@ -68,6 +68,12 @@ pub struct SwarmArgs {
     /// Who sends to whom in every case: `all`, `ring` or `leader`.
     #[arg(long, value_name = "all|ring|leader", default_value = "all", value_parser = super::parse_topology)]
     pub topology: scalemodel_rundir::Topology,
+
+    /// The clock every case's machines carry beside Lamport's: `lamport`
+    /// (none) or `hlc`, whose cases run at the default capacities (the
+    /// only ones it is built for) and are checked against its rules too.
+    #[arg(long, value_enum, default_value_t)]
+    pub clock: super::ClockArg,
 }
 
 /// `scalemodel swarm merge`.

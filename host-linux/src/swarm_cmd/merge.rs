@@ -74,6 +74,10 @@ pub fn merge(parts: Vec<(PathBuf, Summary)>) -> Result<Summary> {
         if part.topology != first.topology {
             return Err(differs("topology", &part.topology, &first.topology));
         }
+        if part.clock != first.clock {
+            let name = |c: &Option<String>| c.clone().unwrap_or_else(|| "lamport".to_owned());
+            return Err(differs("clock", &name(&part.clock), &name(&first.clock)));
+        }
         if part.shard.count != first.shard.count {
             return Err(differs(
                 "shard count",

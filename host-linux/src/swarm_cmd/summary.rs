@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::{INVARIANTS, Shape, Tally};
-use crate::cli::Shard;
+use crate::cli::{ClockArg, Shard};
 use crate::infile::InFile;
 use crate::outln;
 use crate::rundir::{Topology, is_all, topology_name};
@@ -53,6 +53,9 @@ pub struct Summary {
     /// Who sends to whom in every case (absent: `all`).
     #[serde(default, with = "topology_name", skip_serializing_if = "is_all")]
     pub topology: Topology,
+    /// The clock every case carried beside Lamport's (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
     /// The slice of the cases this result holds (a merge: 1/1).
     pub shard: ShardId,
     /// Cases run: those of `0..seeds` in the shard.
@@ -205,6 +208,10 @@ impl Summary {
             shape: Shape {
                 machines: self.machines,
                 topology: self.topology,
+                clock: match self.clock.as_deref() {
+                    Some("hlc") => ClockArg::Hlc,
+                    _ => ClockArg::Lamport,
+                },
             },
         }
     }
@@ -237,6 +244,8 @@ impl Summary {
             seeds: swarm.seeds,
             machines: swarm.shape.machines,
             topology: swarm.shape.topology,
+            clock: (swarm.shape.clock != ClockArg::Lamport)
+                .then(|| swarm.shape.clock.name().to_owned()),
             shard: shard.into(),
             cases: tally.cases.saturating_add(failure_count),
             passed: tally.cases,
@@ -431,6 +440,11 @@ impl Summary {
     fn check(&self) -> Result<(), String> {
         if self.wall.is_empty() {
             return Err("it lists no wall time".to_owned());
+        }
+        if let Some(clock) = self.clock.as_deref().filter(|c| *c != "hlc") {
+            return Err(format!(
+                "its \"clock\" is {clock:?}; a swarm's cases carry `hlc` or nothing"
+            ));
         }
         let ShardId { index, count } = self.shard;
         if index == 0 || index > count {
