@@ -472,3 +472,43 @@ fn hlc_refuses_other_capacities() {
         assert!(stderr.contains(says) && stderr.contains("hlc"), "{stderr}");
     }
 }
+
+/// A receive that logs a message stamp its send did not carry, its own
+/// stamp still following from it by the rules (so no line is wrong on its
+/// own), is caught by `analyze`, which holds a carried HLC to the replay.
+#[test]
+fn analyze_catches_a_message_stamp_no_send_carried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hlc");
+    sim(&dir, &["--seed", "4", "--clock", "hlc", "--no-analyze"]);
+    let path = dir.join("machine-1.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    // A receive whose stamp is its own clock's (`l` = `system_ns`, `c` 0),
+    // from a message stamped earlier: one ns less leaves it the same.
+    let forged = lines
+        .iter()
+        .position(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let number = |i: usize| f[i].parse::<u64>().unwrap_or(0);
+            f[4] == "receive" && f[10] == f[3] && f[11] == "0" && number(12) < number(3)
+        })
+        .expect("a receive stamped by its own clock");
+    let mut fields: Vec<String> = lines[forged].split(',').map(str::to_owned).collect();
+    fields[12] = (fields[12].parse::<u64>().unwrap() - 1).to_string();
+    lines[forged] = fields.join(",");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    assert_eq!(
+        check_dir(&dir).unwrap().total(),
+        0,
+        "each line holds on its own"
+    );
+    let out = scalemodel().arg("analyze").arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let line = format!("machine-1.csv line {}", forged + 1);
+    assert!(
+        report.contains(&line) && report.contains("its send carried"),
+        "{report}"
+    );
+}

@@ -195,13 +195,47 @@ impl Analysis {
     }
 
     /// This analysis with its pairs and its HLC, as [`Analysis::of`] gives.
+    /// A run that carried an HLC (`--clock hlc`) is held to its replay:
+    /// each logged stamp must be the one the replay gives, which a receive
+    /// that logged a stamp its send did not carry breaks (the checker
+    /// holds each line to the rules from the logged message stamp alone).
     pub fn with_causality(mut self) -> Self {
         let (logs, p) = (&self.run.logs, &self.run.params);
         let causal = Causal::of(logs);
         self.pairs = Some(causality::pairs(logs, &causal));
-        self.hlc = hlc::Replay::of(logs, &causal)
-            .ok()
-            .map(|r| hlc::figures(logs, &r, p.start_ns, p.speed));
+        let replay = hlc::Replay::of(logs, &causal).ok();
+        self.hlc = replay
+            .as_ref()
+            .map(|r| hlc::figures(logs, r, p.start_ns, p.speed));
+        if p.clock.as_deref() == Some("hlc")
+            && let Some(replay) = &replay
+        {
+            for (i, log) in logs.iter().enumerate() {
+                for (k, (row, want)) in log.iter().zip(replay.machine(i)).enumerate() {
+                    let Some((own, msg)) = row.hlc else { continue };
+                    // A receive's message stamp is its send's.
+                    let sent = causal
+                        .source((i as u8, k as u32))
+                        .map(|from| replay.stamp(from));
+                    let detail = if own != *want {
+                        format!("HLC {own}, but the HLC replayed over the logs gives {want}")
+                    } else if let (Kind::Receive, Some(msg), Some(sent)) = (row.kind, msg, sent)
+                        && msg != sent
+                    {
+                        format!("took a message stamped {msg}, but its send carried {sent}")
+                    } else {
+                        continue;
+                    };
+                    self.violations.push(check::Violation {
+                        file: scalemodel_rundir::log_name(row.machine),
+                        line: Some(row.line),
+                        tick: Some(row.tick),
+                        rule: check::Rule::Clock,
+                        detail,
+                    });
+                }
+            }
+        }
         self
     }
 
