@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::analysis::Analysis;
 use crate::analyze_cmd;
-use crate::cli::{Rates, StudyArgs};
+use crate::cli::{ClockArg, Rates, StudyArgs};
 use crate::outln;
 use crate::procinfo::scalemodel_command;
 use crate::report::{self, evidence::Band, set::Group, set::Set};
@@ -245,6 +245,7 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
                 machines: args.machines,
                 topology: args.topology,
                 skew: None,
+                clock: ClockArg::Lamport,
             })
             .collect();
         scale.push(scale::points(&jobs).with_context(|| format!("{} at scale", o.setup.name))?);
@@ -264,6 +265,7 @@ fn at_scale(args: &StudyArgs, seed: u64, outcomes: &[Outcome], set: &mut Set) ->
                     machines: args.machines,
                     topology: args.topology,
                     skew: None,
+                    clock: ClockArg::Lamport,
                 })
                 .collect();
             let points = scale::points(&jobs)
@@ -304,6 +306,7 @@ fn topologies(args: &StudyArgs, seed: u64, set: &mut Set) -> Result<()> {
                         machines: n,
                         topology,
                         skew: None,
+                        clock: ClockArg::Lamport,
                     })
                 })
         })
@@ -341,13 +344,15 @@ fn clocks(args: &StudyArgs, seed: u64, set: &mut Set) -> Result<()> {
                 machines: args.machines,
                 topology: args.topology,
                 skew,
+                // Carried in the machines' messages, and held to its replay.
+                clock: ClockArg::Hlc,
             })
         })
         .collect();
     let points = scale::clock_points(&jobs).context("the clock study")?;
     set.add_clocks(points);
     outln!(
-        "  clocks: {} runs ({k} per skew of the physical clocks) in {:.1} s",
+        "  clocks: {} runs ({k} per skew of the physical clocks), each carrying an HLC equal to its replay, in {:.1} s",
         jobs.len(),
         started.elapsed().as_secs_f64()
     );
@@ -437,6 +442,7 @@ fn simulate(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Ve
                 machines: args.machines,
                 topology: args.topology,
                 skew: None,
+                clock: ClockArg::Lamport,
             };
             sim_cmd::write_quietly(&job.args()?, &trial)
                 .with_context(|| format!("{} trial {k}", setup.name))?;

@@ -9,7 +9,7 @@ use clap::Parser as _;
 
 use crate::analysis::Analysis;
 use crate::caps::SIM_STACK_BYTES;
-use crate::cli::{Cli, Command, Rates, SimArgs};
+use crate::cli::{Cli, ClockArg, Command, Rates, SimArgs};
 use crate::report::clocks::ClockPoint;
 use crate::report::evidence::Point;
 use crate::report::topology::TopologyPoint;
@@ -33,6 +33,8 @@ pub struct Job {
     pub topology: Topology,
     /// `sim --skew`'s bounds for its physical clocks, if they lie.
     pub skew: Option<&'static str>,
+    /// The clock its machines carry beside Lamport's (`--clock`).
+    pub clock: ClockArg,
 }
 
 /// The Unix time a skewed job starts at: ahead of any offset `--skew`
@@ -64,6 +66,9 @@ impl Job {
         ];
         if let Some(skew) = self.skew {
             args.extend(["--skew", skew, "--start-ns", SKEWED_START_NS]);
+        }
+        if self.clock != ClockArg::Lamport {
+            args.extend(["--clock", self.clock.name()]);
         }
         let cli = Cli::try_parse_from(args)?;
         match cli.command {
@@ -108,21 +113,26 @@ pub fn topology_points(jobs: &[Job]) -> Result<Vec<TopologyPoint>> {
 }
 
 /// Simulates every job as [`points`] does, with its causality and its
-/// HLC, and gives each as the clock study compares it.
+/// HLC, and gives each as the clock study compares it. A job that carried
+/// an HLC is held to its replay ([`Analysis::with_causality`]): a carried
+/// stamp that differs is an error, as any broken rule of a simulated run.
 pub fn clock_points(jobs: &[Job]) -> Result<Vec<ClockPoint>> {
-    let points = each(jobs, |job, a| {
-        ClockPoint::of(&a.with_causality(), job.skew.unwrap_or("none"))
+    let points = each(jobs, |_, a| {
+        let a = a.with_causality();
+        if let Some(v) = a.violations.first() {
+            bail!("its carried HLC is not its replay: {v}");
+        }
+        Ok(a)
     })?;
     points
         .into_iter()
         .zip(jobs)
-        .map(|(p, job)| {
-            p.with_context(|| {
-                format!(
-                    "simulated trial with seed {}: its clocks or its HLC could not be compared",
-                    job.seed
-                )
+        .map(|(a, job)| {
+            a.and_then(|a| {
+                ClockPoint::of(&a, job.skew.unwrap_or("none"))
+                    .context("its clocks or its HLC could not be compared")
             })
+            .with_context(|| format!("simulated trial with seed {}", job.seed))
         })
         .collect()
 }
@@ -183,6 +193,7 @@ mod tests {
                 machines: 3,
                 topology: Topology::All,
                 skew: None,
+                clock: ClockArg::Lamport,
             })
             .collect();
         let found = points(&jobs).expect("the jobs run");
