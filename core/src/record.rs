@@ -342,6 +342,28 @@ impl<const M: usize, H: Stamp> Record<M, H> {
     }
 }
 
+impl<const M: usize, H> Record<M, H> {
+    /// The record without its carried clock: the Lamport run's record of
+    /// the same event.
+    pub fn without_stamp(&self) -> Record<M> {
+        let event = match &self.event {
+            Event::Receive(m) => Event::Receive(Message::lamport(m.from, m.clock, m.seq)),
+            Event::Send(s) => Event::Send(*s),
+            Event::Internal => Event::Internal,
+        };
+        Record {
+            machine: self.machine,
+            tick: self.tick,
+            model_ns: self.model_ns,
+            system_ns: self.system_ns,
+            clock: self.clock,
+            queue_len: self.queue_len,
+            event,
+            stamp: (),
+        }
+    }
+}
+
 /// A `fmt::Write` into a byte buffer that refuses what does not fit.
 struct Cursor<'a> {
     buf: &'a mut [u8],

@@ -91,6 +91,19 @@ impl Stamp for () {
     }
 }
 
+/// The HLC the paper's rules give after `record`'s event, from the
+/// machine's `last` stamp (for the tests of carried runs).
+#[cfg(test)]
+pub(crate) fn next_hlc<const M: usize>(last: Hlc, record: &crate::Record<M, Hlc>) -> Hlc {
+    let mut next = last;
+    let stepped = match record.event {
+        crate::Event::Receive(m) => next.receive(m.stamp, record.system_ns),
+        crate::Event::Send(_) | crate::Event::Internal => next.local(record.system_ns),
+    };
+    assert!(stepped.is_ok(), "the counter overflowed at {record:?}");
+    next
+}
+
 /// The hybrid logical clock, its physical time each event's `system_ns`.
 /// Its counter passing `u32::MAX` ends the machine as a clock overflow.
 /// (64-bit hosts: the firmware keeps Lamport's clock alone.)

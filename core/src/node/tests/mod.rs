@@ -214,6 +214,18 @@ impl<H: Stamp> Trio<H> {
         }
     }
 
+    /// Runs until started, then machine 0 hears `frame` on machine 1's
+    /// link, and the run goes on to its end.
+    fn forge_on_link_one(&mut self, frame: &Frame) {
+        self.run(50 * MS);
+        assert!(self.started);
+        let conn = conn_to_one(self);
+        let mut buf = [0; MAX_FRAME_LEN];
+        let bytes = wire::encode(frame, &mut buf).unwrap().to_vec();
+        self.nodes[0].handle_bytes(conn, &bytes, self.now);
+        self.run(u64::MAX);
+    }
+
     fn records(&self, n: usize) -> Vec<Record<3, H>> {
         self.events[n]
             .iter()
