@@ -442,7 +442,7 @@ fn simulate(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Ve
                 machines: args.machines,
                 topology: args.topology,
                 skew: None,
-                clock: ClockArg::Lamport,
+                clock: args.clock,
             };
             sim_cmd::write_quietly(&job.args()?, &trial)
                 .with_context(|| format!("{} trial {k}", setup.name))?;
@@ -483,6 +483,8 @@ fn network(args: &StudyArgs, seed: u64, setup: &Setup, dir: &Path) -> Result<Vec
             &args.machines.to_string(),
             "--topology",
             args.topology.name(),
+            "--clock",
+            args.clock.name(),
         ])
         .arg("--out")
         .arg(dir)

@@ -512,3 +512,57 @@ fn analyze_catches_a_message_stamp_no_send_carried() {
         "{report}"
     );
 }
+
+/// `study --clock hlc` carries the HLC in its configurations' trials: each
+/// trial logs its columns, names its clock and conforms.
+#[test]
+fn a_study_carries_the_hlc_in_its_trials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("study");
+    let ran = scalemodel()
+        .args([
+            "study",
+            "--sim",
+            "--trials",
+            "1",
+            "--duration",
+            "10",
+            "--seed",
+            "5",
+        ])
+        .args([
+            "--sim-trials",
+            "2",
+            "--topology-trials",
+            "0",
+            "--clock-trials",
+            "0",
+        ])
+        .args(["--clock", "hlc", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let trials: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("trial-1"))
+        .filter(|t| t.is_dir())
+        .collect();
+    assert!(trials.len() >= 3, "{trials:?}");
+    for trial in trials {
+        assert_eq!(Params::read(&trial).unwrap().clock.as_deref(), Some("hlc"));
+        let header = String::from_utf8(read(&trial, "machine-0.csv")).unwrap();
+        assert!(
+            header
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with(",hlc_l,hlc_c,msg_hlc_l,msg_hlc_c")
+        );
+        assert_eq!(check_dir(&trial).unwrap().total(), 0, "{}", trial.display());
+    }
+}

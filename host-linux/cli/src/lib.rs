@@ -221,6 +221,14 @@ pub struct StudyArgs {
     /// The study directory. Default: a new timestamped folder under `runs/`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// The clock the machines of the configurations' trials carry beside
+    /// Lamport's, on the network or in the simulator: `lamport` (none) or
+    /// `hlc`. The runs at scale and the topology study keep Lamport's clock
+    /// alone (no figure they measure reads a clock); the clock study always
+    /// carries the HLC.
+    #[arg(long, value_enum, default_value_t)]
+    pub clock: ClockArg,
 }
 
 /// `scalemodel run`.
