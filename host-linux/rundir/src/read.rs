@@ -26,6 +26,12 @@ impl Params {
                 super::quote(self.mode.as_bytes())
             ));
         }
+        if let Some(clock) = self.clock.as_deref().filter(|c| *c != "hlc") {
+            return Err(format!(
+                "`clock` is {}; it must be `hlc` or absent (Lamport's clock alone)",
+                super::quote(clock.as_bytes())
+            ));
+        }
         let d = self.duration_s;
         if !(d.is_finite() && d > 0.0 && d <= DURATION_S_MAX) {
             return Err(format!(
@@ -160,8 +166,9 @@ mod tests {
         };
         assert_eq!(sixteen.validate(), Ok(()));
         type Edit = fn(&mut Params);
-        let bad: [(&str, Edit); 10] = [
+        let bad: [(&str, Edit); 11] = [
             ("`speed` is 0", |p| p.speed = 0),
+            ("`clock` is `vector`", |p| p.clock = Some("vector".into())),
             ("`sides` is 3", |p| p.sides = 3),
             ("`rates` holds 2 rates", |p| p.rates = vec![1, 2]),
             ("`rates` holds 17 rates", |p| p.rates = vec![1; 17]),
