@@ -155,6 +155,7 @@ impl Harness {
             key: KEY,
             nonce: !input.seed,
             timeouts: Timeouts::DEFAULT,
+            skew: scalemodel_core::ClockSkew::NONE,
         };
         let speed = config.speed;
         let node = TestNode::new(config, 0).expect("the input maps onto a valid configuration");
