@@ -325,11 +325,7 @@ impl<const M: usize, H: Stamp> Record<M, H> {
         if H::COLUMNS.is_empty() {
             return buf.get(..base).unwrap_or_default();
         }
-        let msg = match self.event {
-            Event::Receive(m) => Some(m.stamp),
-            Event::Send(_) => Some(self.stamp),
-            Event::Internal => None,
-        };
+        let msg = self.message_stamp();
         // Over the line's `\n`: the columns, then the `\n` again.
         let mut cursor = Cursor {
             buf: &mut buf[..],
@@ -339,6 +335,19 @@ impl<const M: usize, H: Stamp> Record<M, H> {
             && fmt::Write::write_str(&mut cursor, "\n").is_ok();
         let len = if written { cursor.len } else { base };
         buf.get(..len).unwrap_or_default()
+    }
+}
+
+impl<const M: usize, H: Copy> Record<M, H> {
+    /// The carried clock of the event's message, as `msg_clock` is its
+    /// clock: the message taken on a receive, the messages sent (the
+    /// record's own stamp) on a send, none on an internal event.
+    pub fn message_stamp(&self) -> Option<H> {
+        match self.event {
+            Event::Receive(m) => Some(m.stamp),
+            Event::Send(_) => Some(self.stamp),
+            Event::Internal => None,
+        }
     }
 }
 

@@ -28,6 +28,11 @@ pub trait Stamp: Copy + Default + fmt::Debug + PartialEq + Eq + Send + Sync + 's
     /// their numbers): Lamport's alone. Every other clock has a frame of
     /// its own ([`Stamp::frame`]), and a node of one refuses the other's.
     const CLOCK_FRAMES: bool;
+    /// It reads physical time (an HLC): its node then reads the machine's
+    /// own clock, skewed where the simulator skews it, for its stamps and
+    /// its records' `system_ns` alike. A clock that reads none leaves the
+    /// skew to its host, which reads the records through it.
+    const READS_TIME: bool;
 
     /// A send or internal event at physical time `pt_ns`. On an error the
     /// clock is left as it was.
@@ -62,6 +67,7 @@ impl Stamp for () {
     const COLUMNS: &'static str = "";
     const ZERO: Self = ();
     const CLOCK_FRAMES: bool = true;
+    const READS_TIME: bool = false;
 
     #[inline(always)]
     fn local(&mut self, _: u64) -> Result<(), ClockOverflow> {
@@ -113,6 +119,7 @@ impl Stamp for Hlc {
     const COLUMNS: &'static str = ",hlc_l,hlc_c,msg_hlc_l,msg_hlc_c";
     const ZERO: Self = Hlc::new();
     const CLOCK_FRAMES: bool = false;
+    const READS_TIME: bool = true;
 
     fn local(&mut self, pt_ns: u64) -> Result<(), ClockOverflow> {
         Hlc::local(self, pt_ns).map(drop).map_err(|_| ClockOverflow)

@@ -91,7 +91,7 @@ pub enum Frame {
         sent: u64,
     },
     /// The model's message in a run that keeps an HLC beside Lamport's
-    /// clock ([`crate::ClockKind::Hlc`]): a [`Frame::Clock`] with the
+    /// clock (a node carrying [`crate::Hlc`] as its [`crate::Stamp`]): a [`Frame::Clock`] with the
     /// sender's HLC after the send. A node takes only its run's kind of the
     /// two, and counts either as a Clock frame (in `seq` and in `Bye`).
     /// (64-bit hosts: the firmware, which keeps Lamport's clock alone,

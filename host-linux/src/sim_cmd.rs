@@ -251,7 +251,7 @@ impl Written {
     /// The skew the host reads records through: none where the nodes
     /// read their skewed clocks themselves (a run carrying `S`).
     fn host_skew<S: SimStamp>(&self) -> Option<&Skew> {
-        self.skew.as_ref().filter(|_| S::CLOCK_FRAMES)
+        self.skew.as_ref().filter(|_| !S::READS_TIME)
     }
 
     /// `params.json` of the run simulated as `config` with `report`, and

@@ -206,10 +206,11 @@ pub struct Config {
     pub nonce: u64,
     /// Time bounds.
     pub timeouts: Timeouts,
-    /// The machine's physical clock, for a run carrying a clock beside
-    /// Lamport's (an HLC's physical time and its records' `system_ns`);
-    /// true unless the simulator skews it. A Lamport node never reads it:
-    /// its host skews its records if it will. (64-bit hosts.)
+    /// The machine's physical clock, read by a node whose carried clock
+    /// reads time ([`Stamp::READS_TIME`]: an HLC's physical time and its
+    /// records' `system_ns`); true unless the simulator skews it. Any other
+    /// node never reads it: its host skews its records if it will.
+    /// (64-bit hosts.)
     #[cfg(target_pointer_width = "64")]
     pub skew: crate::ClockSkew,
 }

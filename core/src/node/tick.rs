@@ -39,13 +39,13 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: St
         }
         self.stats.max_late_ns = self.stats.max_late_ns.max(late);
         let system_ns = start.unix_ns.saturating_add(now - start.at_ns);
-        // Read through the machine's physical clock by a node that carries
-        // a clock of its own (for Lamport's alone, not at all: folded away).
+        // Read through the machine's physical clock by a node whose clock
+        // reads time (for Lamport's alone, not at all: folded away).
         #[cfg(target_pointer_width = "64")]
-        let system_ns = if H::CLOCK_FRAMES {
-            system_ns
-        } else {
+        let system_ns = if H::READS_TIME {
             self.config.skew.read(start.unix_ns, system_ns)
+        } else {
+            system_ns
         };
         let Ok(record) = self.machine.tick(due, system_ns, &mut self.dice) else {
             // A clock at its bound (Lamport's at u64::MAX, or a carried

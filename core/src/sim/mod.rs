@@ -102,9 +102,10 @@ pub struct Config<const M: usize = 3> {
     pub start_ns: u64,
     /// Model time runs this many times faster than wall time.
     pub speed: u32,
-    /// Each machine's physical clock, by id: read by the nodes of a run
-    /// that carries a clock beside Lamport's (a Lamport run's host skews
-    /// its records instead). True by default. (64-bit hosts.)
+    /// Each machine's physical clock, by id: read by the nodes whose
+    /// carried clock reads time ([`Stamp::READS_TIME`]; the host skews
+    /// the records of any other run instead). True by default. (64-bit
+    /// hosts.)
     #[cfg(target_pointer_width = "64")]
     pub skew: [crate::ClockSkew; M],
 }

@@ -117,13 +117,9 @@ impl Row {
             }
         }
         // The HLC columns, as the log writes them.
-        self.hlc = record.stamp.as_hlc().map(|own| {
-            let msg = match &record.event {
-                Event::Receive(m) => m.stamp.as_hlc(),
-                Event::Send(_) => Some(own),
-                Event::Internal => None,
-            };
-            (own, msg)
-        });
+        self.hlc = record
+            .stamp
+            .as_hlc()
+            .map(|own| (own, record.message_stamp().and_then(Stamp::as_hlc)));
     }
 }
