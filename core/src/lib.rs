@@ -47,6 +47,7 @@ pub mod sim;
 mod skew;
 mod stamp;
 mod summary;
+mod vector;
 pub mod wire;
 
 pub use clock::{Clock, ClockOverflow};
@@ -62,3 +63,4 @@ pub use record::{Event, HEADER, LINE_MAX, Record, STAMP_MAX, STAMPED_LINE_MAX, S
 pub use skew::ClockSkew;
 pub use stamp::Stamp;
 pub use summary::Tally;
+pub use vector::{VectorClock, VectorOverflow};

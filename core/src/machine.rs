@@ -273,23 +273,21 @@ pub struct Machine<const CAP: usize, const M: usize = 3, H: Stamp = ()> {
 
 impl<const CAP: usize, const M: usize, H: Stamp> Machine<CAP, M, H> {
     /// A machine at clock 0 with an empty inbox.
-    pub const fn new(id: MachineId, rate: u32, die: Die) -> Result<Self, ConfigError> {
-        if let Err(e) = Self::check(id, rate, die) {
-            return Err(e);
-        }
+    pub fn new(id: MachineId, rate: u32, die: Die) -> Result<Self, ConfigError> {
+        Self::check(id, rate, die)?;
         Ok(Self::new_checked(id, rate, die))
     }
 
     /// [`Machine::new`] once [`Machine::check`] passed: no `Result` around
     /// it, so that a node built in place builds its machine in place too.
     #[inline(always)]
-    pub(crate) const fn new_checked(id: MachineId, rate: u32, die: Die) -> Self {
+    pub(crate) fn new_checked(id: MachineId, rate: u32, die: Die) -> Self {
         Self {
             id,
             rate,
             die,
             clock: Clock::new(),
-            stamp: H::ZERO,
+            stamp: H::start(die.machines()),
             inbox: Inbox::new(),
             ticks: 0,
             next_ns: 0,
@@ -346,7 +344,7 @@ impl<const CAP: usize, const M: usize, H: Stamp> Machine<CAP, M, H> {
         *my_rate = rate;
         *my_die = die;
         *clock = Clock::new();
-        *stamp = H::ZERO;
+        *stamp = H::start(die.machines());
         inbox.clear();
         *ticks = 0;
         *next_ns = 0;
@@ -457,13 +455,13 @@ impl<const CAP: usize, const M: usize, H: Stamp> Machine<CAP, M, H> {
         // too (for `()`, nothing at all).
         let mut stamp = self.stamp;
         let event = if let Some(msg) = self.inbox.front_by(due_ns) {
-            stamp.receive(msg.stamp, system_ns)?;
+            stamp.receive(self.id, msg.stamp, system_ns)?;
             self.clock.receive(msg.clock)?;
             self.inbox.pop();
             Event::Receive(msg)
         } else {
             let face = roll(rng, self.die.sides());
-            stamp.local(system_ns)?;
+            stamp.local(self.id, system_ns)?;
             self.clock.tick()?;
             match self.die.face(self.id, face) {
                 Face::One(to) => Event::Send(Sends::one(to, self.take_seq(to))),

@@ -306,8 +306,14 @@ impl<const M: usize, H> Record<M, H> {
 }
 
 /// Bytes a carried clock's columns take at most after a line's
-/// ([`Stamp::COLUMNS`]): an HLC's `,l,c,msg_l,msg_c` at their widest.
-pub const STAMP_MAX: usize = 2 * (1 + U64_DIGITS) + 2 * (1 + U32_DIGITS);
+/// ([`Stamp::COLUMNS`]): a vector clock's `,vc,msg_vc` of sixteen machines
+/// at their widest (352; an HLC's `,l,c,msg_l,msg_c` take 52).
+pub const STAMP_MAX: usize = {
+    let hlc = 2 * (1 + U64_DIGITS) + 2 * (1 + U32_DIGITS);
+    let machines = crate::MACHINES_MAX as usize;
+    let vector = 2 * (1 + machines * U32_DIGITS + (machines - 1));
+    if hlc > vector { hlc } else { vector }
+};
 /// The longest line of a run that carries a clock beside Lamport's.
 pub const STAMPED_LINE_MAX: usize = LINE_MAX + STAMP_MAX;
 

@@ -9,10 +9,10 @@
 
 use core::fmt;
 
-use crate::ClockOverflow;
-#[cfg(target_pointer_width = "64")]
-use crate::Hlc;
 use crate::wire::Frame;
+use crate::{ClockOverflow, MachineId};
+#[cfg(target_pointer_width = "64")]
+use crate::{Hlc, VectorClock};
 
 /// A clock carried beside Lamport's: the machine's state and the stamp a
 /// message and a record carry are the same value (the state after the
@@ -34,20 +34,36 @@ pub trait Stamp: Copy + Default + fmt::Debug + PartialEq + Eq + Send + Sync + 's
     /// skew to its host, which reads the records through it.
     const READS_TIME: bool;
 
-    /// A send or internal event at physical time `pt_ns`. On an error the
-    /// clock is left as it was.
-    fn local(&mut self, pt_ns: u64) -> Result<(), ClockOverflow>;
+    /// The clock at the start of a run of `machines` machines.
+    #[inline(always)]
+    fn start(machines: u8) -> Self {
+        let _ = machines;
+        Self::ZERO
+    }
 
-    /// A receive at physical time `pt_ns` of a message stamped `msg`. On an
-    /// error the clock is left as it was.
-    fn receive(&mut self, msg: Self, pt_ns: u64) -> Result<(), ClockOverflow>;
+    /// The largest encoded frame of a run of `machines` machines carrying
+    /// this clock, delimiter included.
+    #[inline(always)]
+    fn frame_max(machines: u8) -> usize {
+        let _ = machines;
+        crate::wire::FIXED_FRAME_MAX
+    }
+
+    /// A send or internal event of machine `me` at physical time `pt_ns`.
+    /// On an error the clock is left as it was.
+    fn local(&mut self, me: MachineId, pt_ns: u64) -> Result<(), ClockOverflow>;
+
+    /// A receive by machine `me` at physical time `pt_ns` of a message
+    /// stamped `msg`. On an error the clock is left as it was.
+    fn receive(&mut self, me: MachineId, msg: Self, pt_ns: u64) -> Result<(), ClockOverflow>;
 
     /// The frame that carries a message with this stamp.
     fn frame(from: u8, clock: u64, seq: u64, stamp: Self) -> Frame;
 
-    /// A model message of this clock's kind: `(from, clock, seq, stamp)`;
-    /// `None` for any other frame, the other clocks' messages too.
-    fn message(frame: &Frame) -> Option<(u8, u64, u64, Self)>;
+    /// A model message of this clock's kind in a run of `machines`
+    /// machines: `(from, clock, seq, stamp)`; `None` for any other frame,
+    /// the other clocks' messages and a stamp of another run's shape too.
+    fn message(frame: &Frame, machines: u8) -> Option<(u8, u64, u64, Self)>;
 
     /// Writes [`Stamp::COLUMNS`]' values for a record stamped `self` whose
     /// event took a message stamped `msg` (`None`: no message, empty
@@ -57,6 +73,12 @@ pub trait Stamp: Copy + Default + fmt::Debug + PartialEq + Eq + Send + Sync + 's
     /// The stamp as an HLC, for the readers of the logs' HLC columns;
     /// `None` for every other clock.
     fn as_hlc(self) -> Option<crate::Hlc> {
+        None
+    }
+
+    /// The stamp's entries as a vector clock's, for the readers of the
+    /// logs' vector columns; `None` for every other clock.
+    fn as_vector(&self) -> Option<&[u32]> {
         None
     }
 }
@@ -70,12 +92,12 @@ impl Stamp for () {
     const READS_TIME: bool = false;
 
     #[inline(always)]
-    fn local(&mut self, _: u64) -> Result<(), ClockOverflow> {
+    fn local(&mut self, _: MachineId, _: u64) -> Result<(), ClockOverflow> {
         Ok(())
     }
 
     #[inline(always)]
-    fn receive(&mut self, _: Self, _: u64) -> Result<(), ClockOverflow> {
+    fn receive(&mut self, _: MachineId, _: Self, _: u64) -> Result<(), ClockOverflow> {
         Ok(())
     }
 
@@ -85,7 +107,7 @@ impl Stamp for () {
     }
 
     #[inline(always)]
-    fn message(frame: &Frame) -> Option<(u8, u64, u64, Self)> {
+    fn message(frame: &Frame, _: u8) -> Option<(u8, u64, u64, Self)> {
         match *frame {
             Frame::Clock { from, clock, seq } => Some((from, clock, seq, ())),
             _ => None,
@@ -103,8 +125,12 @@ impl Stamp for () {
 pub(crate) fn next_hlc<const M: usize>(last: Hlc, record: &crate::Record<M, Hlc>) -> Hlc {
     let mut next = last;
     let stepped = match record.event {
-        crate::Event::Receive(m) => next.receive(m.stamp, record.system_ns),
-        crate::Event::Send(_) | crate::Event::Internal => next.local(record.system_ns),
+        crate::Event::Receive(m) => {
+            Stamp::receive(&mut next, record.machine, m.stamp, record.system_ns)
+        }
+        crate::Event::Send(_) | crate::Event::Internal => {
+            Stamp::local(&mut next, record.machine, record.system_ns)
+        }
     };
     assert!(stepped.is_ok(), "the counter overflowed at {record:?}");
     next
@@ -121,11 +147,11 @@ impl Stamp for Hlc {
     const CLOCK_FRAMES: bool = false;
     const READS_TIME: bool = true;
 
-    fn local(&mut self, pt_ns: u64) -> Result<(), ClockOverflow> {
+    fn local(&mut self, _: MachineId, pt_ns: u64) -> Result<(), ClockOverflow> {
         Hlc::local(self, pt_ns).map(drop).map_err(|_| ClockOverflow)
     }
 
-    fn receive(&mut self, msg: Self, pt_ns: u64) -> Result<(), ClockOverflow> {
+    fn receive(&mut self, _: MachineId, msg: Self, pt_ns: u64) -> Result<(), ClockOverflow> {
         Hlc::receive(self, msg, pt_ns)
             .map(drop)
             .map_err(|_| ClockOverflow)
@@ -141,7 +167,7 @@ impl Stamp for Hlc {
         }
     }
 
-    fn message(frame: &Frame) -> Option<(u8, u64, u64, Self)> {
+    fn message(frame: &Frame, _: u8) -> Option<(u8, u64, u64, Self)> {
         match *frame {
             Frame::HlcClock {
                 from,
@@ -163,6 +189,70 @@ impl Stamp for Hlc {
         match msg {
             Some(m) => write!(out, "{},{}", m.l(), m.c()),
             None => out.write_str(","),
+        }
+    }
+}
+
+/// The vector clock, sized for up to `M` machines and holding the run's
+/// `n` entries. Its messages travel as `VectorClock` frames, whose vector
+/// must be of the run's `n`. (64-bit hosts, as the HLC.)
+#[cfg(target_pointer_width = "64")]
+impl<const M: usize> Stamp for VectorClock<M> {
+    const NAME: &'static str = "vector";
+    const COLUMNS: &'static str = ",vc,msg_vc";
+    const ZERO: Self = VectorClock::EMPTY;
+    const CLOCK_FRAMES: bool = false;
+    const READS_TIME: bool = false;
+
+    fn start(machines: u8) -> Self {
+        VectorClock::zeros(machines)
+    }
+
+    fn frame_max(machines: u8) -> usize {
+        crate::wire::vector_frame_max(machines)
+    }
+
+    fn local(&mut self, me: MachineId, _: u64) -> Result<(), ClockOverflow> {
+        VectorClock::local(self, me).map_err(|_| ClockOverflow)
+    }
+
+    fn receive(&mut self, me: MachineId, msg: Self, _: u64) -> Result<(), ClockOverflow> {
+        VectorClock::receive(self, me, &msg).map_err(|_| ClockOverflow)
+    }
+
+    fn frame(from: u8, clock: u64, seq: u64, stamp: Self) -> Frame {
+        Frame::VectorClock {
+            from,
+            clock,
+            seq,
+            // `n` is at most MACHINES_MAX: every run's vector fits.
+            vector: stamp.resize().unwrap_or_default(),
+        }
+    }
+
+    fn message(frame: &Frame, machines: u8) -> Option<(u8, u64, u64, Self)> {
+        match *frame {
+            Frame::VectorClock {
+                from,
+                clock,
+                seq,
+                vector,
+            } if vector.entries().len() == usize::from(machines) => {
+                Some((from, clock, seq, vector.resize()?))
+            }
+            _ => None,
+        }
+    }
+
+    fn as_vector(&self) -> Option<&[u32]> {
+        Some(self.entries())
+    }
+
+    fn write_columns(self, msg: Option<Self>, out: &mut impl fmt::Write) -> fmt::Result {
+        write!(out, ",{self},")?;
+        match msg {
+            Some(m) => write!(out, "{m}"),
+            None => Ok(()),
         }
     }
 }

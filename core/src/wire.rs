@@ -109,6 +109,22 @@ pub enum Frame {
         /// The sender's HLC `c`.
         c: u32,
     },
+    /// The model's message in a run that keeps a vector clock beside
+    /// Lamport's (a node carrying [`crate::VectorClock`]): a
+    /// [`Frame::Clock`] with the sender's vector after the send, one entry
+    /// per machine of the run. Taken, counted and refused as
+    /// [`Frame::HlcClock`] is. (64-bit hosts.)
+    #[cfg(target_pointer_width = "64")]
+    VectorClock {
+        /// Machine id of the sender.
+        from: u8,
+        /// The sender's Lamport clock when it sent this message.
+        clock: u64,
+        /// Position of this frame among the Clock frames on this directed link.
+        seq: u64,
+        /// The sender's vector clock.
+        vector: crate::VectorClock<{ crate::MACHINES_MAX as usize }>,
+    },
 }
 
 impl Frame {
@@ -119,6 +135,8 @@ impl Frame {
             Self::Clock { from, seq, .. } => Some((from, seq)),
             #[cfg(target_pointer_width = "64")]
             Self::HlcClock { from, seq, .. } => Some((from, seq)),
+            #[cfg(target_pointer_width = "64")]
+            Self::VectorClock { from, seq, .. } => Some((from, seq)),
             _ => None,
         }
     }
@@ -134,6 +152,8 @@ impl Frame {
             Self::Bye { .. } => FrameKind::Bye,
             #[cfg(target_pointer_width = "64")]
             Self::HlcClock { .. } => FrameKind::HlcClock,
+            #[cfg(target_pointer_width = "64")]
+            Self::VectorClock { .. } => FrameKind::VectorClock,
         }
     }
 }
@@ -156,6 +176,9 @@ pub enum FrameKind {
     /// [`Frame::HlcClock`] (64-bit hosts).
     #[cfg(target_pointer_width = "64")]
     HlcClock,
+    /// [`Frame::VectorClock`] (64-bit hosts).
+    #[cfg(target_pointer_width = "64")]
+    VectorClock,
 }
 
 impl fmt::Display for FrameKind {
@@ -169,6 +192,8 @@ impl fmt::Display for FrameKind {
             Self::Bye => "Bye",
             #[cfg(target_pointer_width = "64")]
             Self::HlcClock => "HlcClock",
+            #[cfg(target_pointer_width = "64")]
+            Self::VectorClock => "VectorClock",
         })
     }
 }
@@ -177,7 +202,7 @@ impl fmt::Display for FrameKind {
 const VARINT_U64: usize = 10;
 /// Longest postcard varint of a `u16`: ceil(16 / 7) bytes.
 const VARINT_U16: usize = 3;
-/// The discriminant (0..=6) is a varint below 128: one byte.
+/// The discriminant (0..=7) is a varint below 128: one byte.
 const DISCRIMINANT: usize = 1;
 /// postcard `Hello` and `Welcome`: discriminant, `u16` varint, raw `u8`, the
 /// raw challenge, the raw proof.
@@ -198,8 +223,21 @@ const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
 }
 
-/// Largest postcard encoding of a [`Frame`] (37 bytes, a `Hello` or a `Welcome`).
-const MAX_RAW: usize = max(max(max(WELCOME_RAW, CLOCK_RAW), BYE_RAW), HLC_CLOCK_RAW);
+/// postcard `VectorClock`: a `Clock`'s fields, then the vector's length (a
+/// varint below 128: one byte) and its entries as `u32` varints (103 bytes
+/// for sixteen machines). (64-bit hosts: the firmware's frames stay short.)
+#[cfg(target_pointer_width = "64")]
+const VECTOR_CLOCK_RAW: usize = CLOCK_RAW + 1 + crate::MACHINES_MAX as usize * VARINT_U32;
+#[cfg(not(target_pointer_width = "64"))]
+const VECTOR_CLOCK_RAW: usize = 0;
+
+/// Largest postcard encoding of a [`Frame`]: 103 bytes (a `VectorClock` of
+/// sixteen machines) on 64-bit hosts, 37 (a `Hello` or a `Welcome`) on the
+/// firmware.
+const MAX_RAW: usize = max(
+    max(max(max(WELCOME_RAW, CLOCK_RAW), BYE_RAW), HLC_CLOCK_RAW),
+    VECTOR_CLOCK_RAW,
+);
 /// COBS adds one code byte per run of up to 254 non-zero bytes.
 const MAX_COBS: usize = MAX_RAW + 1 + MAX_RAW / 254;
 
@@ -210,6 +248,22 @@ pub const CLOCK_FRAME_MAX: usize = CLOCK_RAW + 1 + CLOCK_RAW / 254 + 1;
 /// Largest encoded frame in bytes, COBS overhead and the `0x00` delimiter
 /// included; decoders reject anything longer.
 pub const MAX_FRAME_LEN: usize = MAX_COBS + 1;
+
+/// Largest encoded frame of the kinds of fixed length (every kind but a
+/// vector clock's), COBS overhead and delimiter included: 39 bytes, a
+/// `Hello` or a `Welcome`.
+pub const FIXED_FRAME_MAX: usize = {
+    let raw = max(max(max(WELCOME_RAW, CLOCK_RAW), BYE_RAW), HLC_CLOCK_RAW);
+    raw + 1 + raw / 254 + 1
+};
+
+/// Largest encoded frame of a run of `machines` machines carrying a vector
+/// clock (at least [`FIXED_FRAME_MAX`]). (64-bit hosts.)
+#[cfg(target_pointer_width = "64")]
+pub const fn vector_frame_max(machines: u8) -> usize {
+    let raw = CLOCK_RAW + 1 + machines as usize * VARINT_U32;
+    max(raw + 1 + raw / 254 + 1, FIXED_FRAME_MAX)
+}
 
 /// Largest COBS-encoded frame body, i.e. without its delimiter.
 const MAX_BODY: usize = MAX_FRAME_LEN - 1;
@@ -372,6 +426,9 @@ pub(crate) const fn clock_frame_len(clock: u64, seq: u64) -> usize {
 /// postcard's variant index of [`Frame::HlcClock`].
 #[cfg(target_pointer_width = "64")]
 const HLC_CLOCK_TAG: u8 = 6;
+/// postcard's variant index of [`Frame::VectorClock`].
+#[cfg(target_pointer_width = "64")]
+const VECTOR_CLOCK_TAG: u8 = 7;
 
 /// True when `frame`, one whole frame that [`encode`] wrote, is a model
 /// message (a `Clock`, or an `HlcClock`): only its variant byte is read
@@ -379,10 +436,10 @@ const HLC_CLOCK_TAG: u8 = 6;
 /// zero), so it says nothing of other bytes.
 pub(crate) fn is_encoded_clock(frame: &[u8]) -> bool {
     #[cfg(target_pointer_width = "64")]
-    let hlc = |tag: u8| tag == HLC_CLOCK_TAG;
+    let carried = |tag: u8| tag == HLC_CLOCK_TAG || tag == VECTOR_CLOCK_TAG;
     #[cfg(not(target_pointer_width = "64"))]
-    let hlc = |_: u8| false;
-    matches!(frame, [code, tag, ..] if *code >= 2 && (*tag == clock::CLOCK_TAG || hlc(*tag)))
+    let carried = |_: u8| false;
+    matches!(frame, [code, tag, ..] if *code >= 2 && (*tag == clock::CLOCK_TAG || carried(*tag)))
 }
 
 /// What one call to `Decoder::feed` produced.
@@ -808,7 +865,7 @@ mod tests {
 
     #[test]
     fn max_frame_len_is_tight() {
-        assert_eq!(MAX_FRAME_LEN, 39);
+        assert_eq!(FIXED_FRAME_MAX, 39);
         assert_eq!(encode_vec(&MAX_CLOCK).len(), CLOCK_FRAME_MAX);
         let welcome = Frame::Welcome {
             protocol: u16::MAX,
@@ -816,13 +873,28 @@ mod tests {
             challenge: [0xFF; CHALLENGE_LEN],
             proof: [0xFF; PROOF_LEN],
         };
-        assert_eq!(encode_vec(&welcome).len(), MAX_FRAME_LEN);
-        assert!(encode_vec(&Frame::Bye { sent: u64::MAX }).len() <= MAX_FRAME_LEN);
-        let mut small = [0u8; MAX_FRAME_LEN - 1];
+        assert_eq!(encode_vec(&welcome).len(), FIXED_FRAME_MAX);
+        assert!(encode_vec(&Frame::Bye { sent: u64::MAX }).len() <= FIXED_FRAME_MAX);
+        let mut small = [0u8; FIXED_FRAME_MAX - 1];
         assert_eq!(
             encode(&welcome, &mut small),
             Err(EncodeError::BufferTooSmall)
         );
+        // The longest frame of all: a vector clock's of sixteen machines,
+        // every number at its widest; each run's longest is its own.
+        assert_eq!(MAX_FRAME_LEN, 105);
+        for n in [0u8, 3, 5, 16] {
+            let vector = Frame::VectorClock {
+                from: u8::MAX,
+                clock: u64::MAX,
+                seq: u64::MAX,
+                vector: crate::VectorClock::from_entries(&std::vec![u32::MAX; n.into()]).unwrap(),
+            };
+            let bytes = encode_vec(&vector);
+            assert_eq!(bytes.len().max(FIXED_FRAME_MAX), vector_frame_max(n), "{n}");
+            assert_eq!(decode_all(&mut Decoder::new(), &bytes), [Ok(vector)]);
+        }
+        assert_eq!(vector_frame_max(16), MAX_FRAME_LEN);
         assert_eq!(
             decode_all(&mut Decoder::new(), &encode_vec(&MAX_CLOCK)),
             [Ok(MAX_CLOCK)]

@@ -156,7 +156,9 @@ impl Harness {
                 self.summary.clocks_said += 1;
             }
             // The fuzzed node keeps Lamport's clock alone.
-            Frame::HlcClock { .. } => panic!("a Lamport node said {frame:?}"),
+            Frame::HlcClock { .. } | Frame::VectorClock { .. } => {
+                panic!("a Lamport node said {frame:?}")
+            }
             Frame::Bye { sent } => {
                 assert!(slot.said_ready, "Bye before Ready");
                 assert_eq!(sent, slot.said_clocks, "Bye miscounts the Clock frames");

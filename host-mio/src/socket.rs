@@ -318,7 +318,7 @@ mod tests {
             timeouts: node::Timeouts::DEFAULT,
             skew: scalemodel_core::ClockSkew::NONE,
         };
-        let mut core = node::Node::<1, 64>::new(config, 0).expect("a valid config");
+        let mut core = node::Node::<1, 128>::new(config, 0).expect("a valid config");
         core.handle_accepted(0).expect("a free slot")
     }
 

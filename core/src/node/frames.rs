@@ -198,8 +198,10 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: St
             }
             // A carried clock's own frame, for a node of that clock alone.
             #[cfg(target_pointer_width = "64")]
-            Frame::HlcClock { .. } if !matches!(self.phase, Phase::SetUp) => {
-                match H::message(&frame) {
+            Frame::HlcClock { .. } | Frame::VectorClock { .. }
+                if !matches!(self.phase, Phase::SetUp) =>
+            {
+                match H::message(&frame, self.machine.die().machines()) {
                     Some((from, clock, seq, stamp)) => {
                         let msg = Message {
                             from: peer,

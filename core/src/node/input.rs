@@ -140,7 +140,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: St
             }
             rest = feed.rest;
             if let Some(Ok(frame)) = feed.event
-                && let Some((from, _, seq, _)) = H::message(&frame)
+                && let Some((from, _, seq, _)) = H::message(&frame, self.machine.die().machines())
             {
                 self.count_dropped_clock(i, peer, from, seq);
             }

@@ -32,6 +32,17 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: St
         }
     }
 
+    /// From now on each outbox takes one largest frame of the run's kinds
+    /// at most ([`Stamp::frame_max`]), as the simulator's do, whatever its
+    /// `OUT` bytes of storage: its backpressure is the same for every
+    /// clock of a run's length. A new or reset node's take their `OUT`.
+    pub fn hold_one_frame(&mut self) {
+        let bytes = H::frame_max(self.machine.die().machines());
+        for link in &mut self.links {
+            link.outbox.set_limit(bytes);
+        }
+    }
+
     /// The next frame to transmit on `conn` when it is a `Clock` frame
     /// waiting as numbers: transmit it with [`Node::transmitted_clock`], or
     /// ask for its bytes with [`Node::clocks_to_bytes`]. `None` when

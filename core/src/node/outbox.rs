@@ -41,10 +41,10 @@ impl ClockFrame {
 }
 
 /// `Clock` frames an outbox keeps as numbers at most: as many of the
-/// shortest (6 bytes) as fit the simulator's outbox; past that they wait
-/// as bytes.
+/// shortest (6 bytes) as fit the simulator's outbox of a Lamport run (one
+/// frame of [`wire::FIXED_FRAME_MAX`]); past that they wait as bytes.
 #[cfg(target_pointer_width = "64")]
-const NUMBERS_MAX: usize = MAX_FRAME_LEN / 6;
+const NUMBERS_MAX: usize = wire::FIXED_FRAME_MAX / 6;
 
 /// The outbox cannot take the frame whole; nothing was queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +64,9 @@ pub struct Outbox<const CAP: usize> {
     /// `Clock` frames may wait as numbers.
     #[cfg(target_pointer_width = "64")]
     as_numbers: bool,
+    /// Bytes it takes at most: `CAP`, or fewer (the simulator's one frame).
+    #[cfg(target_pointer_width = "64")]
+    limit: usize,
     #[cfg(not(target_pointer_width = "64"))]
     buf: [u8; CAP],
     #[cfg(not(target_pointer_width = "64"))]
@@ -84,7 +87,17 @@ impl<const CAP: usize> Outbox<CAP> {
             numbers: heapless::Deque::new(),
             numbers_len: 0,
             as_numbers: false,
+            limit: CAP,
         }
+    }
+
+    /// From now on it takes at most `bytes` (at least one largest frame of
+    /// the fixed kinds, [`wire::FIXED_FRAME_MAX`], and at most `CAP`): the
+    /// simulator's outbox holds one largest frame of its run, whatever
+    /// its storage. A frame longer than the limit never fits, so a host
+    /// sets it to at least its run's largest.
+    pub fn set_limit(&mut self, bytes: usize) {
+        self.limit = bytes.clamp(wire::FIXED_FRAME_MAX, CAP);
     }
 
     /// From now on a `Clock` frame queued while no bytes wait is kept as its
@@ -277,6 +290,13 @@ impl<const CAP: usize> Outbox<CAP> {
 
 impl<const CAP: usize> Outbox<CAP> {
     /// True when a frame of `len` bytes would fit.
+    #[cfg(target_pointer_width = "64")]
+    pub const fn has_room(&self, len: usize) -> bool {
+        len <= self.limit.saturating_sub(self.len())
+    }
+
+    /// True when a frame of `len` bytes would fit.
+    #[cfg(not(target_pointer_width = "64"))]
     pub const fn has_room(&self, len: usize) -> bool {
         len <= CAP - self.len()
     }
@@ -345,10 +365,32 @@ mod tests {
             clock: u64::MAX,
             seq: u64::MAX,
         };
+        let fit = MAX_FRAME_LEN / wire::CLOCK_FRAME_MAX;
+        for _ in 0..fit {
+            o.push(&clock).unwrap();
+        }
+        assert_eq!(o.push(&clock), Err(Full));
+        assert_eq!(o.len(), fit * wire::CLOCK_FRAME_MAX);
+        assert!(!o.has_room(MAX_FRAME_LEN));
+        assert_eq!(o.consume(usize::MAX), fit);
+        assert!(o.is_empty() && o.has_room(MAX_FRAME_LEN));
+    }
+
+    #[test]
+    fn a_limited_outbox_takes_one_frame_of_its_limit() {
+        let mut o = Outbox::<MAX_FRAME_LEN>::new();
+        o.set_limit(0);
+        assert!(o.has_room(wire::FIXED_FRAME_MAX) && !o.has_room(wire::FIXED_FRAME_MAX + 1));
+        let clock = Frame::Clock {
+            from: 0,
+            clock: u64::MAX,
+            seq: u64::MAX,
+        };
+        // Two of the longest Clock frames (21 bytes) pass 39 bytes.
         o.push(&clock).unwrap();
         assert_eq!(o.push(&clock), Err(Full));
-        assert!(!o.has_room(MAX_FRAME_LEN));
-        assert_eq!(o.consume(usize::MAX), 1);
-        assert!(o.is_empty() && o.has_room(MAX_FRAME_LEN));
+        o.set_limit(usize::MAX);
+        o.push(&clock).unwrap();
+        assert_eq!(o.len(), 2 * wire::CLOCK_FRAME_MAX);
     }
 }

@@ -93,7 +93,10 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: St
             link.reset();
             // Off, as `new` makes it (a link's own reset, at set-up, keeps it).
             #[cfg(target_pointer_width = "64")]
-            link.outbox.carry_clocks_as_numbers(false);
+            {
+                link.outbox.carry_clocks_as_numbers(false);
+                link.outbox.set_limit(usize::MAX);
+            }
         }
         *plan = Plan::new(&config);
         *pending = None;
@@ -116,7 +119,7 @@ mod tests {
     use crate::MachineId;
     use crate::node::{Key, Timeouts};
 
-    type Small = Node<4, 64>;
+    type Small = Node<4, 128>;
 
     fn config(id: MachineId, rate: u32) -> Config {
         Config {

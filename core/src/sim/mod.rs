@@ -25,8 +25,8 @@
 //!
 //! **Bounds.** Each inbox holds `INBOX` messages; while it is full its node
 //! reads nothing, so arrivals wait on their link. Each link holds `LINK`
-//! frames and each node's outbox [`SIM_OUTBOX`] bytes (one largest frame: a
-//! few `Clock` frames); a sender whose link and outbox are full stalls, as a
+//! frames and each node's outbox one largest frame of its run (see
+//! [`SIM_OUTBOX`]: a few `Clock` frames); a sender whose link and outbox are full stalls, as a
 //! machine on a blocking socket would. Nothing is dropped
 //! silently: what a fault destroys is counted, per link, as `lost`, so that
 //! `sent = received + queued + in_flight + lost` holds on every link.
@@ -65,8 +65,10 @@ pub use report::{LinkReport, MachineReport, Report};
 /// The largest link index, exclusive: links are numbered `from * M + to`
 /// (see [`link_index`]) and `M` is at most [`MACHINES_MAX`].
 pub const LINKS_MAX: usize = MACHINES_MAX as usize * MACHINES_MAX as usize;
-/// Bytes of each simulated node's outbox per link: one largest frame, which
-/// holds a few `Clock` frames.
+/// Bytes of each simulated node's outbox per link: room for the largest
+/// frame of any run. It takes one largest frame of its own run's kinds
+/// ([`Node::hold_one_frame`]): that of the fixed kinds (39 bytes, a few
+/// `Clock` frames), or a vector clock's of the run's `n` where longer.
 pub const SIM_OUTBOX: usize = MAX_FRAME_LEN;
 /// Messages each simulated inbox holds by default: the network's capacity.
 pub const INBOX_CAP: usize = crate::node::INBOX_CAP;
@@ -465,6 +467,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C:
         #[cfg(target_pointer_width = "64")]
         for node in &mut nodes {
             SimNode::<INBOX, M, C, H>::carry_clocks_as_numbers(node, numbers);
+            SimNode::<INBOX, M, C, H>::hold_one_frame(node);
         }
         Ok(Self {
             config,

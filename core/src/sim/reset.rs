@@ -91,6 +91,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C:
             *numbers = Self::numbers_do(&faults);
             for node in nodes.iter_mut() {
                 node.carry_clocks_as_numbers(*numbers);
+                node.hold_one_frame();
             }
         }
         *my_config = config;

@@ -186,14 +186,14 @@ fn a_node_whose_links_do_not_fit_its_slots_is_refused() {
     let mut c = config(MachineId::ZERO, 2);
     (c.machines, c.topology, c.sides) = (16, Topology::All, 23);
     assert_eq!(
-        Node::<4, 64, 16, 8>::new(c.clone(), 0).err(),
+        Node::<4, 128, 16, 8>::new(c.clone(), 0).err(),
         Some(ConfigError::Conns {
             links: 15,
             slots: 8
         })
     );
     assert_eq!(
-        Node::<4, 64, 3>::new(c, 0).err(),
+        Node::<4, 128, 3>::new(c, 0).err(),
         Some(ConfigError::Capacity {
             machines: 16,
             capacity: 3
