@@ -136,6 +136,24 @@ pub(crate) fn next_hlc<const M: usize>(last: Hlc, record: &crate::Record<M, Hlc>
     next
 }
 
+/// The vector the rules give after `record`'s event, from the machine's
+/// `last` vector (for the tests of carried runs): a receive's maximum with
+/// its message's first, then the machine's own entry one on.
+#[cfg(all(test, target_pointer_width = "64"))]
+pub(crate) fn next_vector<const M: usize>(
+    last: VectorClock<M>,
+    record: &crate::Record<M, VectorClock<M>>,
+) -> VectorClock<M> {
+    let mut next = std::vec::Vec::from(last.entries());
+    if let crate::Event::Receive(m) = record.event {
+        for (a, b) in next.iter_mut().zip(m.stamp.entries()) {
+            *a = (*a).max(*b);
+        }
+    }
+    next[record.machine.index()] += 1;
+    VectorClock::from_entries(&next).expect("the run's length")
+}
+
 /// The hybrid logical clock, its physical time each event's `system_ns`.
 /// Its counter passing `u32::MAX` ends the machine as a clock overflow.
 /// (64-bit hosts: the firmware keeps Lamport's clock alone.)

@@ -271,7 +271,8 @@ const MAX_BODY: usize = MAX_FRAME_LEN - 1;
 /// Why a frame could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
-    /// The frame was longer than [`MAX_FRAME_LEN`] bytes.
+    /// The frame was longer than [`MAX_FRAME_LEN`] bytes, or than the
+    /// decoder's limit ([`Decoder::with_limit`]).
     TooLong,
     /// The COBS encoding was invalid.
     BadCobs,
@@ -284,7 +285,7 @@ pub enum DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooLong => write!(f, "frame longer than {MAX_FRAME_LEN} bytes"),
+            Self::TooLong => f.write_str("frame longer than the longest a run sends"),
             Self::BadCobs => f.write_str("invalid cobs encoding"),
             Self::BadFrame => f.write_str("invalid frame encoding"),
             Self::TrailingBytes => f.write_str("trailing bytes after frame"),
@@ -459,6 +460,10 @@ pub struct Decoder {
     buf: heapless::Vec<u8, MAX_BODY>,
     /// Skipping an oversized frame up to its delimiter.
     discarding: bool,
+    /// The longest body it takes: [`MAX_BODY`], or less for a run whose
+    /// frames are all shorter ([`Decoder::with_limit`]). (64-bit hosts.)
+    #[cfg(target_pointer_width = "64")]
+    max_body: usize,
 }
 
 impl Default for Decoder {
@@ -473,6 +478,29 @@ impl Decoder {
         Self {
             buf: heapless::Vec::new(),
             discarding: false,
+            #[cfg(target_pointer_width = "64")]
+            max_body: MAX_BODY,
+        }
+    }
+
+    /// An empty decoder that takes frames of at most `frame_len` bytes,
+    /// delimiter included (at least [`FIXED_FRAME_MAX`], at most
+    /// [`MAX_FRAME_LEN`]): a node whose run sends nothing longer reports
+    /// a longer frame as [`DecodeError::TooLong`] as soon as it passes
+    /// its run's longest. (64-bit hosts.)
+    #[cfg(target_pointer_width = "64")]
+    pub const fn with_limit(frame_len: usize) -> Self {
+        let len = if frame_len < FIXED_FRAME_MAX {
+            FIXED_FRAME_MAX
+        } else if frame_len > MAX_FRAME_LEN {
+            MAX_FRAME_LEN
+        } else {
+            frame_len
+        };
+        Self {
+            buf: heapless::Vec::new(),
+            discarding: false,
+            max_body: len - 1,
         }
     }
 
@@ -551,7 +579,7 @@ impl Decoder {
                 rest = after;
                 continue;
             }
-            let room = MAX_BODY - self.buf.len();
+            let room = self.max_body.saturating_sub(self.buf.len());
             if body.len() > room {
                 // Report as soon as the limit is passed (at the first byte
                 // past it), so hosts can react without waiting for a
@@ -895,6 +923,54 @@ mod tests {
             assert_eq!(decode_all(&mut Decoder::new(), &bytes), [Ok(vector)]);
         }
         assert_eq!(vector_frame_max(16), MAX_FRAME_LEN);
+    }
+
+    #[test]
+    fn a_limited_decoder_refuses_a_frame_past_its_runs_longest() {
+        let vector = Frame::VectorClock {
+            from: 1,
+            clock: u64::MAX,
+            seq: u64::MAX,
+            vector: crate::VectorClock::from_entries(&[u32::MAX; 5]).unwrap(),
+        };
+        let bytes = encode_vec(&vector);
+        assert_eq!(bytes.len(), vector_frame_max(5));
+        // A Lamport run's decoder: too long at its 39th body byte, whole or
+        // a byte at a time, and back in step after the delimiter.
+        let mut stream = bytes.clone();
+        stream.extend(encode_vec(&MAX_CLOCK));
+        for chunks in [&[usize::MAX][..], &[1]] {
+            let mut lamport = Decoder::with_limit(0);
+            let mut got = Vec::new();
+            let mut rest = &stream[..];
+            for &chunk in chunks.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (now, later) = rest.split_at(chunk.min(rest.len()));
+                let mut feed = now;
+                while !feed.is_empty() {
+                    let f = lamport.feed(feed);
+                    got.extend(f.event);
+                    feed = f.rest;
+                }
+                rest = later;
+            }
+            assert_eq!(
+                got,
+                [Err(DecodeError::TooLong), Ok(MAX_CLOCK)],
+                "{chunks:?}"
+            );
+        }
+        // Its own run's decoder takes it; one of fewer machines does not.
+        assert_eq!(
+            decode_all(&mut Decoder::with_limit(vector_frame_max(5)), &bytes),
+            [Ok(vector)]
+        );
+        assert_eq!(
+            decode_all(&mut Decoder::with_limit(vector_frame_max(4)), &bytes),
+            [Err(DecodeError::TooLong)]
+        );
         assert_eq!(
             decode_all(&mut Decoder::new(), &encode_vec(&MAX_CLOCK)),
             [Ok(MAX_CLOCK)]

@@ -8,7 +8,7 @@ use scalemodel_core::digest::{DigestSink, Tee, TeeError};
 use scalemodel_core::fault::Faults;
 use scalemodel_core::node::CONNS;
 use scalemodel_core::sim::{self, Config, Discard, MachineReport, Report, Sim, Standard};
-use scalemodel_core::{End, Hlc, MACHINES_MAX, MachineId, Topology};
+use scalemodel_core::{End, Hlc, MACHINES_MAX, MachineId, Topology, VectorClock};
 use scalemodel_mio::in_place;
 pub use scalemodel_mio::in_place::{SimStamp, SimWidth, Width};
 
@@ -485,12 +485,18 @@ pub fn with_clock<J: SimJob>(
 ) -> Result<J::Output> {
     match clock {
         ClockArg::Lamport => with_width(caps, machines, job),
-        ClockArg::Hlc if caps != Caps::DEFAULT => bail!(
-            "--clock hlc is built for the default --inbox-cap {INBOX_CAP} and --link-cap {LINK_CAP} only"
+        carried if caps != Caps::DEFAULT => bail!(
+            "--clock {} is built for the default --inbox-cap {INBOX_CAP} and --link-cap {LINK_CAP} only",
+            carried.name()
         ),
         ClockArg::Hlc => Ok(match machines {
             3 => job.run::<INBOX_CAP, LINK_CAP, 3, CONNS, Hlc>(),
             4..=MACHINES_MAX => job.run::<INBOX_CAP, LINK_CAP, WIDE, WIDE, Hlc>(),
+            other => bail!("a simulated run has 3 to {MACHINES_MAX} machines, not {other}"),
+        }),
+        ClockArg::Vector => Ok(match machines {
+            3 => job.run::<INBOX_CAP, LINK_CAP, 3, CONNS, VectorClock<3>>(),
+            4..=MACHINES_MAX => job.run::<INBOX_CAP, LINK_CAP, WIDE, WIDE, VectorClock<WIDE>>(),
             other => bail!("a simulated run has 3 to {MACHINES_MAX} machines, not {other}"),
         }),
     }

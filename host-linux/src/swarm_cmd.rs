@@ -22,6 +22,8 @@ use scalemodel_core::sim::{Config, Report, Sim, Standard};
 use scalemodel_core::{MACHINES_MAX, MachineId, Topology};
 use scalemodel_mio::in_place::{SimWidth, Width};
 
+use crate::analysis::carried_vector;
+use crate::analysis::causality::Causal;
 use crate::check::Checker;
 use crate::cli::{Shard, SwarmArgs, SwarmCommand, SwarmSubcommand};
 use crate::outln;
@@ -48,7 +50,8 @@ const WORKER_STACK_BYTES: usize = 16 << 20;
 /// The invariants every case is checked against, in words.
 pub const INVARIANTS: &[&str] = &[
     "no panic, and the run ends within its step bound",
-    "the logs obey the model: clock rules, every receive matches its send, FIFO per link, no tick early",
+    "the logs obey the model: clock rules (a carried clock's too), every receive matches its send, FIFO per link, no tick early",
+    "under --clock vector, every logged vector is happened-before's, rebuilt from the logs, and each receive's message vector is its send's",
     "every link balances: sent = received + queued + in flight + lost + inferred",
     "completed means it: every tick ran, never more than one tick behind or at most one tick in a hundred late, never stalled, nothing lost on its way to it",
     "a link that lost messages has at least one end that does not say completed",
@@ -413,8 +416,20 @@ impl SimJob for CaseJob<'_> {
         params.summarise(&report);
         params.record_faults(sim.faults(), sim.missed_faults());
         params.clock = (clock != ClockArg::Lamport).then(|| clock.name().to_owned());
-        if let Some(v) = checker.check_slices(&params, &rows.logs()).first() {
+        let logs = rows.logs();
+        if let Some(v) = checker.check_slices(&params, &logs).first() {
             return Err(v.to_string());
+        }
+        if clock == ClockArg::Vector {
+            let mut wrong = Vec::new();
+            carried_vector(&logs, &Causal::of(&logs), &mut wrong);
+            if let Some((row, detail)) = wrong.first() {
+                return Err(format!(
+                    "{} line {}: {detail}",
+                    crate::rundir::log_name(row.machine),
+                    row.line
+                ));
+            }
         }
         let dropped: u64 = sim.nodes().iter().map(|n| n.dropped_events()).sum();
         if dropped > 0 {

@@ -30,7 +30,7 @@
 use std::alloc::{self, Layout};
 
 use scalemodel_core::node::{CONNS, CONNS_MAX};
-use scalemodel_core::{ConfigError, Hlc, MACHINES_MAX, Stamp};
+use scalemodel_core::{ConfigError, Hlc, MACHINES_MAX, Stamp, VectorClock};
 
 use scalemodel_core::sim::{Sim, Standard};
 
@@ -57,24 +57,29 @@ mod sealed {
 }
 
 macro_rules! capacity {
-    ($($m:expr, $c:expr);* $(;)?) => {$(
+    ($($m:expr, $c:expr, $s:ty);* $(;)?) => {$(
         // SAFETY: see the module's doc; this constant is never used, only
         // evaluated and validated at compile time.
-        const _: Core<{ $m }, { $c }> = unsafe { std::mem::zeroed() };
+        const _: Core<{ $m }, { $c }, $s> = unsafe { std::mem::zeroed() };
         // SAFETY: checked by the constant above.
-        unsafe impl sealed::Zeroable for Core<{ $m }, { $c }> {}
-        impl InPlace for Core<{ $m }, { $c }> {}
-        impl Capacity for Core<{ $m }, { $c }> {}
-        // SAFETY: see the module's doc; as above, carrying an HLC.
-        const _: Core<{ $m }, { $c }, Hlc> = unsafe { std::mem::zeroed() };
-        // SAFETY: checked by the constant above.
-        unsafe impl sealed::Zeroable for Core<{ $m }, { $c }, Hlc> {}
-        impl InPlace for Core<{ $m }, { $c }, Hlc> {}
-        impl Capacity for Core<{ $m }, { $c }, Hlc> {}
+        unsafe impl sealed::Zeroable for Core<{ $m }, { $c }, $s> {}
+        impl InPlace for Core<{ $m }, { $c }, $s> {}
+        impl Capacity for Core<{ $m }, { $c }, $s> {}
     )*};
 }
 
-capacity!(3, CONNS; MACHINES_MAX as usize, CONNS_MAX);
+/// The vector clock of a node of `M` machines.
+type Vector<const M: usize> = VectorClock<M>;
+const WIDE: usize = MACHINES_MAX as usize;
+
+capacity!(
+    3, CONNS, ();
+    3, CONNS, Hlc;
+    3, CONNS, Vector<3>;
+    WIDE, CONNS_MAX, ();
+    WIDE, CONNS_MAX, Hlc;
+    WIDE, CONNS_MAX, Vector<WIDE>;
+);
 
 /// The machines `M` and connection slots `C` of a simulator.
 #[derive(Debug)]
@@ -92,6 +97,10 @@ macro_rules! simulator {
         const _: Sim<1, 1, Standard, { $m }, { $c }> = unsafe { std::mem::zeroed() };
         // SAFETY: as above, for the simulator carrying an HLC.
         const _: Sim<1, 1, Standard, { $m }, { $c }, Hlc> = unsafe { std::mem::zeroed() };
+        // SAFETY: as above, for the simulators carrying a vector clock.
+        const _: Sim<1, 1, Standard, { $m }, { $c }, Vector<3>> = unsafe { std::mem::zeroed() };
+        const _: Sim<1, 1, Standard, { $m }, { $c }, Vector<WIDE>> =
+            unsafe { std::mem::zeroed() };
         impl sealed::Width for Width<{ $m }, { $c }> {}
         impl SimWidth for Width<{ $m }, { $c }> {}
     )*};
@@ -99,13 +108,18 @@ macro_rules! simulator {
 
 simulator!(3, CONNS; MACHINES_MAX as usize, MACHINES_MAX as usize);
 
-/// The clocks a simulator may carry beside Lamport's: none, or an HLC.
+/// The clocks a simulator may carry beside Lamport's: none, an HLC, or a
+/// vector clock of three or sixteen machines.
 pub trait SimStamp: Stamp + sealed::Stamp {}
 
 impl sealed::Stamp for () {}
 impl SimStamp for () {}
 impl sealed::Stamp for Hlc {}
 impl SimStamp for Hlc {}
+impl sealed::Stamp for Vector<3> {}
+impl SimStamp for Vector<3> {}
+impl sealed::Stamp for Vector<WIDE> {}
+impl SimStamp for Vector<WIDE> {}
 
 // SAFETY: checked by the constants above for each `SimWidth` and
 // `SimStamp`, for every capacity.

@@ -377,6 +377,7 @@ fn receives_that_wait_on_each_other_break_the_cycle_and_are_counted() {
         msg_clock: Some(clock),
         seqs: vec![seq],
         hlc: None,
+        vc: None,
     };
     let logs = vec![
         vec![row(0, Kind::Receive, 1, 0, 2), row(0, Kind::Send, 1, 0, 3)],

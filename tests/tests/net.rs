@@ -582,3 +582,56 @@ fn an_hlc_run_carries_its_stamps_over_tcp() {
     }
     assert!(receives > 20, "{receives} receives");
 }
+
+/// `run --clock vector` carries vector clocks over TCP, five machines in a
+/// ring: every machine completes, the checker holds each logged vector to
+/// the rules from the logged message vectors, `analyze` holds each one to
+/// happened-before rebuilt from the logs and each receive's message vector
+/// to its send's, and `params.json` names the clock.
+#[test]
+fn a_vector_run_carries_its_vectors_over_tcp() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vector");
+    let args = [
+        "--trials",
+        "1",
+        "--duration",
+        "30",
+        "--speed",
+        "10",
+        "--seed",
+        "23",
+        "--machines",
+        "5",
+        "--topology",
+        "ring",
+        "--clock",
+        "vector",
+        "--no-analyze",
+    ];
+    run(&dir, &args, Duration::from_secs(60));
+    let trial = dir.join("trial-1");
+    let params = assert_clean(&trial);
+    assert_eq!(params.clock.as_deref(), Some("vector"));
+    let analysis = scalemodel::analysis::Analysis::of(&trial, read_run(&trial).unwrap());
+    assert_eq!(analysis.violations.total(), 0, "{:?}", analysis.violations);
+    let run = &analysis.run;
+    let receives = run
+        .logs
+        .iter()
+        .flatten()
+        .filter(|r| r.kind == Kind::Receive);
+    let mut count = 0;
+    for row in receives {
+        let (own, msg) = row.vc.as_ref().expect("vector columns");
+        let msg = msg.as_ref().expect("a receive's message vector");
+        assert_eq!((own.len(), msg.len()), (5, 5), "line {}", row.line);
+        assert!(
+            own.iter().zip(msg).all(|(a, b)| a >= b),
+            "line {}",
+            row.line
+        );
+        count += 1;
+    }
+    assert!(count > 20, "{count} receives");
+}

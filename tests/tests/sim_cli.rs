@@ -455,21 +455,165 @@ fn an_hlc_run_logs_the_stamps_the_replay_gives_and_the_checker_holds_them() {
     }
 }
 
-/// `--clock hlc` is refused, by name, at capacities it is not built for.
+/// `sim --clock vector` carries vector clocks in its messages and logs
+/// them: the logged vectors are the ones rebuilt from the logs' sends and
+/// receives (happened-before, which knows nothing of the carried clock),
+/// every receive logs its send's vector and dominates it, the checker
+/// finds the run conforming and the Lamport columns are the Lamport run's
+/// (with faults, skew, five machines in a ring and sixteen); a vector
+/// entry changed by one breaks the clock rule, and a message vector no
+/// send carried, its line keeping the rules on its own, is caught by
+/// `analyze`.
 #[test]
-fn hlc_refuses_other_capacities() {
-    for (args, says) in [
-        (&["--inbox-cap", "4"][..], "--inbox-cap"),
-        (&["--link-cap", "2"][..], "--link-cap"),
+fn a_vector_run_logs_happened_before_and_the_checker_holds_it() {
+    use scalemodel::analysis::causality::Causal;
+    use scalemodel::rundir::{Kind, read_run};
+    let cases: [&[&str]; 4] = [
+        &[
+            "--seed",
+            "4",
+            "--faults",
+            "crash 1@20s, partition 0-2@5s..15s",
+        ],
+        &["--seed", "3", "--jitter", "3ms", "--skew", "1s,1000"],
+        &["--seed", "6", "--machines", "5", "--topology", "ring"],
+        &[
+            "--seed",
+            "7",
+            "--machines",
+            "16",
+            "--sides",
+            "20",
+            "--duration",
+            "20",
+        ],
+    ];
+    for case in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let (vector, lamport) = (tmp.path().join("vector"), tmp.path().join("lamport"));
+        let common = [case, &["--start-ns", "1700000000000000000", "--no-analyze"]].concat();
+        sim(&vector, &[&common[..], &["--clock", "vector"]].concat());
+        sim(&lamport, &common);
+        let params = Params::read(&vector).unwrap();
+        assert_eq!(params.clock.as_deref(), Some("vector"));
+        assert_eq!(check_dir(&vector).unwrap().total(), 0, "{case:?}");
+        let run = read_run(&vector).unwrap();
+        let causal = Causal::of(&run.logs);
+        let mut receives = 0;
+        for (i, log) in run.logs.iter().enumerate() {
+            for (k, row) in log.iter().enumerate() {
+                let (own, msg) = row.vc.as_ref().expect("every row has its vector columns");
+                let event = (i as u8, k as u32);
+                let want: Vec<u32> = causal.clock(event).iter().map(|&e| e as u32).collect();
+                assert_eq!(*own, want, "{case:?}, machine {i}, line {}", row.line);
+                if row.kind == Kind::Receive {
+                    receives += 1;
+                    let sent = causal.source(event).expect("a receive took a logged send");
+                    let sent: Vec<u32> = causal.clock(sent).iter().map(|&e| e as u32).collect();
+                    let msg = msg.as_ref().expect("a receive logs its message's vector");
+                    assert_eq!(*msg, sent, "{case:?}, machine {i}, line {}", row.line);
+                    assert!(own.iter().zip(msg).all(|(a, b)| a >= b));
+                }
+            }
+        }
+        assert!(receives > 30, "{case:?}: {receives} receives");
+        // The Lamport columns are the Lamport run's, line for line.
+        for i in 0..params.n() {
+            let log = format!("machine-{i}.csv");
+            let text = String::from_utf8(read(&vector, &log)).unwrap();
+            let trimmed: Vec<String> = text
+                .lines()
+                .map(|l| l.rsplitn(3, ',').last().unwrap().to_owned())
+                .collect();
+            let want = String::from_utf8(read(&lamport, &log)).unwrap();
+            assert_eq!(trimmed, want.lines().collect::<Vec<_>>(), "{log}");
+        }
+    }
+    // One entry changed by one: the clock rule breaks, on that line.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vector");
+    sim(&dir, &["--seed", "4", "--clock", "vector", "--no-analyze"]);
+    let path = dir.join("machine-1.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let edit = |line: &str, column: usize, entry: usize, by: i64| {
+        let mut fields: Vec<String> = line.split(',').map(str::to_owned).collect();
+        let mut v: Vec<i64> = fields[column]
+            .split(' ')
+            .map(|e| e.parse().unwrap())
+            .collect();
+        v[entry] += by;
+        fields[column] = v.iter().map(i64::to_string).collect::<Vec<_>>().join(" ");
+        fields.join(",")
+    };
+    let internal = lines.iter().position(|l| l.contains(",internal,")).unwrap();
+    let original = lines[internal].clone();
+    lines[internal] = edit(&original, 10, 0, 1);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let violations = check_dir(&dir).unwrap();
+    let first = violations.iter().next().expect("a violation").to_string();
+    assert!(
+        first.contains("clock rule") && first.contains("vector"),
+        "{first}"
+    );
+    // A receive's message vector lowered where the machine's own vector
+    // was already higher: its own vector still follows by the rules, so no
+    // line is wrong on its own, but no send carried that vector.
+    lines[internal] = original;
+    let forged = (1..lines.len())
+        .find_map(|i| {
+            let f: Vec<&str> = lines[i].split(',').collect();
+            if f[4] != "receive" {
+                return None;
+            }
+            let prev: Vec<u32> = lines[i - 1]
+                .split(',')
+                .nth(10)?
+                .split(' ')
+                .map(|e| e.parse().unwrap())
+                .collect();
+            let msg: Vec<u32> = f[11].split(' ').map(|e| e.parse().unwrap()).collect();
+            // Not machine 1's own entry; one the machine already knew.
+            (0..3)
+                .find(|&e| e != 1 && msg[e] > 0 && prev[e] >= msg[e])
+                .map(|e| (i, e))
+        })
+        .expect("a receive whose vector some entry of the message does not raise");
+    lines[forged.0] = edit(&lines[forged.0], 11, forged.1, -1);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    assert_eq!(
+        check_dir(&dir).unwrap().total(),
+        0,
+        "each line holds on its own"
+    );
+    let out = scalemodel().arg("analyze").arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let line = format!("machine-1.csv line {}", forged.0 + 1);
+    assert!(
+        report.contains(&line) && report.contains("its send carried"),
+        "{report}"
+    );
+}
+
+/// A clock other than Lamport's is refused, by name, at capacities it is
+/// not built for.
+#[test]
+fn a_carried_clock_refuses_other_capacities() {
+    for (args, says, clock) in [
+        (&["--inbox-cap", "4"][..], "--inbox-cap", "hlc"),
+        (&["--link-cap", "2"][..], "--link-cap", "hlc"),
+        (&["--inbox-cap", "16"][..], "--inbox-cap", "vector"),
+        (&["--link-cap", "8"][..], "--link-cap", "vector"),
     ] {
         let out = scalemodel()
-            .args(["sim", "--clock", "hlc", "--no-log"])
+            .args(["sim", "--clock", clock, "--no-log"])
             .args(args)
             .output()
             .unwrap();
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(says) && stderr.contains("hlc"), "{stderr}");
+        assert!(stderr.contains(says) && stderr.contains(clock), "{stderr}");
     }
 }
 

@@ -185,36 +185,52 @@ fn shell_words(line: &str) -> Vec<String> {
     words
 }
 
-/// `swarm --clock hlc`: every case carries an HLC at the default
-/// capacities, the checker holds each log to the HLC's rules too, and the
-/// replay line of a case says `--clock hlc`.
+/// `swarm --clock hlc` and `--clock vector`: every case carries the clock
+/// at the default capacities, the checker holds each log to the clock's
+/// rules too (a vector's also to happened-before rebuilt from the logs),
+/// and the replay line of a case says its clock.
 #[test]
-fn an_hlc_swarm_passes_and_its_cases_replay_with_their_clock() {
-    let out = scalemodel()
-        .args([
-            "swarm", "--seeds", "300", "--seed", "41", "--clock", "hlc", "--jobs", "2",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("clock hlc") && stdout.contains("0 failures"),
-        "{stdout}"
-    );
-    let shape = Shape {
-        machines: 3,
-        topology: Topology::All,
-        clock: scalemodel::cli::ClockArg::Hlc,
-    };
-    let case = case_of(41, 7, shape);
-    assert!(case.replay().ends_with(" --clock hlc"), "{}", case.replay());
-    assert!(case.replay().contains("--inbox-cap 8192 --link-cap 4096"));
-    // The rest of the case is the Lamport swarm's.
-    let lamport = case_of(41, 7, Shape::THREE);
-    assert_eq!((case.config, case.faults), (lamport.config, lamport.faults));
+fn a_carried_clock_swarm_passes_and_its_cases_replay_with_their_clock() {
+    use scalemodel::cli::ClockArg;
+    for (clock, machines) in [
+        (ClockArg::Hlc, "3"),
+        (ClockArg::Vector, "3"),
+        (ClockArg::Vector, "6"),
+    ] {
+        let name = clock.name();
+        let out = scalemodel()
+            .args(["swarm", "--seeds", "300", "--seed", "41", "--jobs", "2"])
+            .args(["--clock", name, "--machines", machines])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("clock {name}")) && stdout.contains("0 failures"),
+            "{stdout}"
+        );
+        let shape = Shape {
+            machines: machines.parse().unwrap(),
+            topology: Topology::All,
+            clock,
+        };
+        let case = case_of(41, 7, shape);
+        let tail = format!(" --clock {name}");
+        assert!(case.replay().ends_with(&tail), "{}", case.replay());
+        assert!(case.replay().contains("--inbox-cap 8192 --link-cap 4096"));
+        // The rest of the case is the Lamport swarm's.
+        let lamport = case_of(
+            41,
+            7,
+            Shape {
+                clock: ClockArg::Lamport,
+                ..shape
+            },
+        );
+        assert_eq!((case.config, case.faults), (lamport.config, lamport.faults));
+    }
 }

@@ -94,11 +94,19 @@ impl Conn {
         opened_ns: 0,
     };
 
-    /// Takes a free slot for a new connection.
-    pub(super) fn open(&mut self, state: State, now_ns: u64) {
+    /// Takes a free slot for a new connection, whose frames are at most
+    /// `frame_max` bytes (its run's longest: a longer one is an error at
+    /// once).
+    pub(super) fn open(&mut self, state: State, now_ns: u64, frame_max: usize) {
         *self = Self::FREE;
         self.state = state;
         self.opened_ns = now_ns;
+        #[cfg(target_pointer_width = "64")]
+        {
+            self.decoder = Decoder::with_limit(frame_max);
+        }
+        #[cfg(not(target_pointer_width = "64"))]
+        let _ = frame_max;
     }
 
     /// The handshake deadline, while there is one.

@@ -30,7 +30,8 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: St
         let deadline_ns = self
             .now_ns
             .saturating_add(self.config.timeouts.handshake_ns);
-        self.conns[i].open(State::Accepted { deadline_ns }, self.now_ns);
+        let frame_max = H::frame_max(self.machine.die().machines());
+        self.conns[i].open(State::Accepted { deadline_ns }, self.now_ns, frame_max);
         self.mark_deadline(i);
         if !accepts.into_iter().any(|j| is_free(&self.conns[j])) {
             self.evict();
@@ -295,6 +296,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: St
                 if self.retry_at_ns.is_some_and(|t| now >= t) && self.dial_free() {
                     self.retry_at_ns = None;
                     let deadline_ns = now.saturating_add(self.config.timeouts.handshake_ns);
+                    let frame_max = H::frame_max(self.machine.die().machines());
                     // Every free dial slot whose link is down, in slot order.
                     for j in 0..self.dial_slots() {
                         let i = usize::from(self.plan.dial_to[j]);
@@ -303,7 +305,7 @@ impl<const INBOX: usize, const OUT: usize, const M: usize, const C: usize, H: St
                             .get(i)
                             .is_some_and(|l| l.state == LinkState::Down);
                         if down && self.conns[j].state == State::Free {
-                            self.conns[j].open(State::Dialing { deadline_ns }, now);
+                            self.conns[j].open(State::Dialing { deadline_ns }, now, frame_max);
                             self.mark_deadline(j);
                             self.emit(Event::Dial(ConnId(j as u8)));
                         }

@@ -239,8 +239,8 @@ impl<const M: usize, H> Sink<M, H> for Discard {
 /// What a frame on a simulated link carries, for [`Network::delay`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Carried {
-    /// A model message: a `Clock` frame (or a carried clock's, such as
-    /// `HlcClock`) with its `seq` on the link.
+    /// A model message: a `Clock` frame (or a carried clock's, an
+    /// `HlcClock` or a `VectorClock`) with its `seq` on the link.
     Clock {
         /// The message's number on its link.
         seq: u64,
@@ -263,9 +263,9 @@ impl Carried {
             return Self::Clock { seq };
         }
         match Decoder::new().feed(bytes).event {
-            Some(Ok(Frame::Clock { seq, .. })) => Self::Clock { seq },
-            #[cfg(target_pointer_width = "64")]
-            Some(Ok(Frame::HlcClock { seq, .. })) => Self::Clock { seq },
+            Some(Ok(frame)) => frame
+                .message()
+                .map_or(Self::Other, |(_, seq)| Self::Clock { seq }),
             _ => Self::Other,
         }
     }

@@ -482,19 +482,20 @@ fn a_sink_that_reads_no_records_changes_no_report() {
     }
 }
 
-/// With an HLC carried beside Lamport's clock the simulator decides the
-/// same: every record is the Lamport run's, plus its stamp; each stamp
-/// follows the paper's rule from the machine's last one at the record's
-/// `system_ns`; and each receive took the stamp its send made.
-#[test]
-fn an_hlc_run_is_the_lamport_run_stamped_by_the_papers_rules() {
-    use crate::Hlc;
+/// With a clock carried beside Lamport's the simulator decides the same:
+/// every record is the Lamport run's, plus its stamp; each stamp follows
+/// the clock's rule (`next`) from the machine's last one, and each receive
+/// took the stamp its send made; `also` holds of each record.
+fn a_carried_run_is_the_lamport_run<H: Stamp>(
+    next: fn(H, &Record<3, H>) -> H,
+    also: fn(&Record<3, H>) -> bool,
+) {
     use std::collections::HashMap;
 
-    struct KeepHlc(StdVec<Record<3, Hlc>>);
-    impl Sink<3, Hlc> for KeepHlc {
+    struct KeepAll<H: Stamp>(StdVec<Record<3, H>>);
+    impl<H: Stamp> Sink<3, H> for KeepAll<H> {
         type Error = core::convert::Infallible;
-        fn record(&mut self, record: &Record<3, Hlc>) -> Result<(), Self::Error> {
+        fn record(&mut self, record: &Record<3, H>) -> Result<(), Self::Error> {
             self.0.push(*record);
             Ok(())
         }
@@ -506,15 +507,15 @@ fn an_hlc_run_is_the_lamport_run_stamped_by_the_papers_rules() {
         config.start_ns = 1_700_000_000_000_000_000;
         let (lamport, want_report) = run_with::<64, 64>(config, faults);
         let schedule = faults.parse().expect("a valid schedule");
-        let mut sim = Sim::<64, 64, Standard, 3, CONNS, Hlc>::new(config, schedule).unwrap();
-        let mut keep = KeepHlc(StdVec::new());
+        let mut sim = Sim::<64, 64, Standard, 3, CONNS, H>::new(config, schedule).unwrap();
+        let mut keep = KeepAll(StdVec::new());
         let report = sim.run(&mut keep).expect("the run ends");
-        let hlc = keep.0;
+        let carried = keep.0;
         assert_eq!(report, want_report, "{faults}");
-        assert_eq!(lamport.len(), hlc.len(), "{faults}");
-        let mut last = [Hlc::new(); 3];
+        assert_eq!(lamport.len(), carried.len(), "{faults}");
+        let mut last = [H::start(3); 3];
         let mut sent = HashMap::new();
-        for (a, b) in lamport.iter().zip(&hlc) {
+        for (a, b) in lamport.iter().zip(&carried) {
             if let Kind::Receive(m) = b.event {
                 assert_eq!(
                     sent.get(&(m.from, b.machine, m.seq)),
@@ -522,17 +523,40 @@ fn an_hlc_run_is_the_lamport_run_stamped_by_the_papers_rules() {
                     "{faults}: {b:?} took a stamp its send did not make"
                 );
             }
-            let want = crate::stamp::next_hlc(last[b.machine.index()], b);
-            assert_eq!(b.stamp, want, "{faults}: {b:?}");
-            assert!(b.stamp.l() >= b.system_ns);
+            assert_eq!(b.stamp, next(last[b.machine.index()], b), "{faults}: {b:?}");
+            assert!(also(b), "{faults}: {b:?}");
             assert_eq!(*a, b.without_stamp(), "{faults}");
             last[b.machine.index()] = b.stamp;
             for (to, msg) in b.outgoing() {
                 sent.insert((b.machine, to, msg.seq), msg.stamp);
             }
         }
-        let receives = hlc.iter().filter(|r| matches!(r.event, Kind::Receive(_)));
+        let receives = carried
+            .iter()
+            .filter(|r| matches!(r.event, Kind::Receive(_)));
         assert!(receives.count() > 50, "{faults}");
         assert_balanced(&report);
     }
+}
+
+/// An HLC carried: the paper's rules at each record's `system_ns`, `l`
+/// never behind it.
+#[test]
+fn an_hlc_run_is_the_lamport_run_stamped_by_the_papers_rules() {
+    a_carried_run_is_the_lamport_run::<crate::Hlc>(crate::stamp::next_hlc, |r| {
+        r.stamp.l() >= r.system_ns
+    });
+}
+
+/// A vector clock carried: the vector rules, each receive's vector
+/// dominating its message's.
+#[test]
+fn a_vector_run_is_the_lamport_run_stamped_by_the_vector_rules() {
+    a_carried_run_is_the_lamport_run::<crate::VectorClock<3>>(
+        crate::stamp::next_vector,
+        |r| match r.event {
+            Kind::Receive(m) => r.stamp.dominates(&m.stamp),
+            _ => r.stamp.entries().len() == 3,
+        },
+    );
 }

@@ -44,9 +44,10 @@ impl Causal {
     /// in [`unmatched`](Self::unmatched); so is one whose send its own
     /// machine logs later, or that would close a causal cycle, which only a
     /// log that breaks the model's rules can hold.
-    pub fn of(logs: &[Vec<Row>]) -> Self {
+    pub fn of<L: AsRef<[Row]>>(logs: &[L]) -> Self {
         let n = logs.len().min(usize::from(u8::MAX) + 1);
-        let logs = &logs[..n];
+        let logs: Vec<&[Row]> = logs[..n].iter().map(AsRef::as_ref).collect();
+        let logs = &logs[..];
         let sends = Sends::of(logs);
         let mut c = Self {
             n,
@@ -54,7 +55,7 @@ impl Causal {
                 .iter()
                 .map(|l| Vec::with_capacity(l.len() * n))
                 .collect(),
-            order: Vec::with_capacity(logs.iter().map(Vec::len).sum()),
+            order: Vec::with_capacity(logs.iter().map(|l| l.len()).sum()),
             sources: logs.iter().map(|l| Vec::with_capacity(l.len())).collect(),
             unmatched: 0,
         };
@@ -186,7 +187,7 @@ struct Sends {
 }
 
 impl Sends {
-    fn of(logs: &[Vec<Row>]) -> Self {
+    fn of(logs: &[&[Row]]) -> Self {
         let n = logs.len();
         let mut sends = Self {
             n,

@@ -195,10 +195,12 @@ impl Analysis {
     }
 
     /// This analysis with its pairs and its HLC, as [`Analysis::of`] gives.
-    /// A run that carried an HLC (`--clock hlc`) is held to its replay:
-    /// each logged stamp must be the one the replay gives, which a receive
-    /// that logged a stamp its send did not carry breaks (the checker
-    /// holds each line to the rules from the logged message stamp alone).
+    /// A run that carried an HLC (`--clock hlc`) is held to its replay,
+    /// and one that carried a vector clock (`--clock vector`) to the
+    /// vectors rebuilt from its logs: each logged stamp must be the one
+    /// they give, which a receive that logged a stamp its send did not
+    /// carry breaks (the checker holds each line to the rules from the
+    /// logged message stamp alone).
     pub fn with_causality(mut self) -> Self {
         let (logs, p) = (&self.run.logs, &self.run.params);
         let causal = Causal::of(logs);
@@ -207,34 +209,24 @@ impl Analysis {
         self.hlc = replay
             .as_ref()
             .map(|r| hlc::figures(logs, r, p.start_ns, p.speed));
-        if p.clock.as_deref() == Some("hlc")
-            && let Some(replay) = &replay
-        {
-            for (i, log) in logs.iter().enumerate() {
-                for (k, (row, want)) in log.iter().zip(replay.machine(i)).enumerate() {
-                    let Some((own, msg)) = row.hlc else { continue };
-                    // A receive's message stamp is its send's.
-                    let sent = causal
-                        .source((i as u8, k as u32))
-                        .map(|from| replay.stamp(from));
-                    let detail = if own != *want {
-                        format!("HLC {own}, but the HLC replayed over the logs gives {want}")
-                    } else if let (Kind::Receive, Some(msg), Some(sent)) = (row.kind, msg, sent)
-                        && msg != sent
-                    {
-                        format!("took a message stamped {msg}, but its send carried {sent}")
-                    } else {
-                        continue;
-                    };
-                    self.violations.push(check::Violation {
-                        file: scalemodel_rundir::log_name(row.machine),
-                        line: Some(row.line),
-                        tick: Some(row.tick),
-                        rule: check::Rule::Clock,
-                        detail,
-                    });
+        let mut wrong = Vec::new();
+        match p.clock.as_deref() {
+            Some("hlc") => {
+                if let Some(replay) = &replay {
+                    carried_hlc(logs, &causal, replay, &mut wrong);
                 }
             }
+            Some("vector") => carried_vector(logs, &causal, &mut wrong),
+            _ => {}
+        }
+        for (row, detail) in wrong {
+            self.violations.push(check::Violation {
+                file: scalemodel_rundir::log_name(row.machine),
+                line: Some(row.line),
+                tick: Some(row.tick),
+                rule: check::Rule::Clock,
+                detail,
+            });
         }
         self
     }
@@ -252,6 +244,73 @@ impl Analysis {
             figures,
             pairs: None,
             hlc: None,
+        }
+    }
+}
+
+/// The rows of a run that carried an HLC whose stamps are not the replay's,
+/// or whose receive logged a message stamp its send did not carry.
+fn carried_hlc<'r>(
+    logs: &'r [Vec<Row>],
+    causal: &Causal,
+    replay: &hlc::Replay,
+    wrong: &mut Vec<(&'r Row, String)>,
+) {
+    for (i, log) in logs.iter().enumerate() {
+        for (k, (row, want)) in log.iter().zip(replay.machine(i)).enumerate() {
+            let Some((own, msg)) = row.hlc else { continue };
+            // A receive's message stamp is its send's.
+            let sent = causal
+                .source((i as u8, k as u32))
+                .map(|from| replay.stamp(from));
+            if own != *want {
+                let detail = format!("HLC {own}, but the HLC replayed over the logs gives {want}");
+                wrong.push((row, detail));
+            } else if let (Kind::Receive, Some(msg), Some(sent)) = (row.kind, msg, sent)
+                && msg != sent
+            {
+                let detail = format!("took a message stamped {msg}, but its send carried {sent}");
+                wrong.push((row, detail));
+            }
+        }
+    }
+}
+
+/// The rows of a run that carried a vector clock whose vector is not the
+/// one rebuilt from the logs' sends and receives (happened-before itself),
+/// or whose receive logged a message vector its send did not carry: with
+/// the checker's rules on each line, this holds every receive to dominate
+/// its send.
+pub fn carried_vector<'r, L: AsRef<[Row]>>(
+    logs: &'r [L],
+    causal: &Causal,
+    wrong: &mut Vec<(&'r Row, String)>,
+) {
+    let same = |carried: &[u32], rebuilt: &[u64]| {
+        carried.len() == rebuilt.len()
+            && carried
+                .iter()
+                .zip(rebuilt)
+                .all(|(a, b)| u64::from(*a) == *b)
+    };
+    for (i, log) in logs.iter().enumerate() {
+        for (k, row) in log.as_ref().iter().enumerate().take(causal.len(i)) {
+            let Some((own, msg)) = &row.vc else { continue };
+            // At most 256 machines, and a log's rows held in memory.
+            let event = (i as u8, k as u32);
+            let want = causal.clock(event);
+            let sent = causal.source(event).map(|from| causal.clock(from));
+            if !same(own, want) {
+                let detail =
+                    format!("vector {own:?}, but the logs' happened-before gives {want:?}");
+                wrong.push((row, detail));
+            } else if let (Kind::Receive, Some(msg), Some(sent)) = (row.kind, msg, sent)
+                && !same(msg, sent)
+            {
+                let detail =
+                    format!("took a message with vector {msg:?}, but its send carried {sent:?}");
+                wrong.push((row, detail));
+            }
         }
     }
 }

@@ -78,6 +78,7 @@ mod tests {
                 msg_clock: None,
                 seqs: Vec::new(),
                 hlc: None,
+                vc: None,
             })
             .collect()
     }

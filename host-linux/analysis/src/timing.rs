@@ -73,6 +73,7 @@ mod tests {
             msg_clock: None,
             seqs: vec![],
             hlc: None,
+            vc: None,
         }
     }
 

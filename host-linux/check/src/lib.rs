@@ -260,6 +260,69 @@ fn check_hlc(row: &Row, hlc: &mut Hlc, fail: &mut impl FnMut(Rule, String)) {
     *hlc = own;
 }
 
+/// The vector clock's rules on one row of machine `id`'s log in a run of
+/// `n` machines that carried one, `vc` the machine's vector before it: a
+/// send or internal event counts its own entry on; a receive takes the
+/// componentwise maximum with the message's vector first (so it dominates
+/// its send); a send's message carries the vector it made.
+fn check_vector(
+    row: &Row,
+    id: u8,
+    n: usize,
+    vc: &mut Vec<u32>,
+    fail: &mut impl FnMut(Rule, String),
+) {
+    let Some((own, msg)) = &row.vc else {
+        return fail(
+            Rule::Format,
+            "no vector clock columns in a run that carried one".to_owned(),
+        );
+    };
+    let fits = |v: &[u32]| v.len() == n;
+    if !fits(own) || !msg.as_deref().is_none_or(fits) {
+        return fail(
+            Rule::Format,
+            format!(
+                "a vector clock of other than the run's {n} machines: vc {own:?}, msg_vc {msg:?}"
+            ),
+        );
+    }
+    let mut want = vc.clone();
+    match (row.kind, msg) {
+        (Kind::Receive, Some(m)) => {
+            for (w, m) in want.iter_mut().zip(m) {
+                *w = (*w).max(*m);
+            }
+        }
+        (Kind::Receive, None) => {
+            return fail(
+                Rule::Format,
+                "a receive without its message's vector clock".to_owned(),
+            );
+        }
+        (Kind::Send, Some(m)) if m != own => fail(
+            Rule::Clock,
+            format!("a send's message vector {m:?} differs from its vector {own:?}"),
+        ),
+        (Kind::Send | Kind::Internal, _) => {}
+    }
+    // `id` is below `n`, the vector's length.
+    let stepped = want[usize::from(id)].checked_add(1);
+    if let Some(e) = stepped {
+        want[usize::from(id)] = e;
+    }
+    if stepped.is_none() || *own != want {
+        fail(
+            Rule::Clock,
+            format!(
+                "vector {own:?} where the rule gives {want:?} (from {vc:?}, at a {} event)",
+                format!("{:?}", row.kind).to_lowercase()
+            ),
+        );
+    }
+    vc.clone_from(own);
+}
+
 /// The rules one machine's log must obey on its own; collects its sends.
 fn check_machine(
     params: &Params,
@@ -274,9 +337,11 @@ fn check_machine(
     let topology = params.topology;
     let is_sender = |from: u8| is_model_link(n, topology, from, id);
     let mut clock = 0u64;
-    // The HLC a run carried (`--clock hlc`), from `(0, 0)`.
-    let stamped = params.clock.as_deref() == Some("hlc");
+    // The clock a run carried (`--clock hlc` from `(0, 0)`, `--clock
+    // vector` from `n` zeros).
+    let carried = params.clock.as_deref();
     let mut hlc = Hlc::new();
+    let mut vc = vec![0u32; n];
     let mut expect_tick = 0u64;
     for row in rows {
         let mut fail = |rule, detail| out.push(violation(id, row, rule, detail));
@@ -319,12 +384,22 @@ fn check_machine(
                 ),
             );
         }
-        if stamped {
-            check_hlc(row, &mut hlc, &mut fail);
-        } else if row.hlc.is_some() {
+        match carried {
+            Some("hlc") => check_hlc(row, &mut hlc, &mut fail),
+            Some("vector") => check_vector(row, id, n, &mut vc, &mut fail),
+            _ => {}
+        }
+        if row.hlc.is_some() && carried != Some("hlc") {
             fail(
                 Rule::Format,
-                "HLC columns in a run whose params.json names no `clock`".to_owned(),
+                "HLC columns in a run whose params.json names no `clock` hlc".to_owned(),
+            );
+        }
+        if row.vc.is_some() && carried != Some("vector") {
+            fail(
+                Rule::Format,
+                "vector clock columns in a run whose params.json names no `clock` vector"
+                    .to_owned(),
             );
         }
         let expect_clock = match (row.kind, row.msg_clock) {

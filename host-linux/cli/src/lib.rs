@@ -463,6 +463,8 @@ pub enum ClockArg {
     Lamport,
     /// A hybrid logical clock beside it.
     Hlc,
+    /// A vector clock beside it.
+    Vector,
 }
 
 impl ClockArg {
@@ -471,6 +473,7 @@ impl ClockArg {
         match self {
             Self::Lamport => "lamport",
             Self::Hlc => "hlc",
+            Self::Vector => "vector",
         }
     }
 }

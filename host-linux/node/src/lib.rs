@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use scalemodel_core::node::{self, CONNS, CONNS_MAX, Missing, NodeReport, Status, Timeouts};
-use scalemodel_core::{Hlc, MACHINES_MAX, MachineId, Record, Stamp, Topology};
+use scalemodel_core::{Hlc, MACHINES_MAX, MachineId, Record, Stamp, Topology, VectorClock};
 use scalemodel_mio::{Capacity, Config, Core, Handle, Host, Node, Note, Start};
 
 use scalemodel_cli::{ClockArg, NodeArgs, Peers};
@@ -61,6 +61,9 @@ pub fn run(args: &NodeArgs) -> Result<()> {
     match args.model.clock {
         ClockArg::Lamport => run_clocked::<()>(args),
         ClockArg::Hlc => run_clocked::<Hlc>(args),
+        // A vector of the node's width.
+        ClockArg::Vector if args.model.machines == 3 => run_sized::<3, CONNS, VectorClock<3>>(args),
+        ClockArg::Vector => run_sized::<WIDE, CONNS_MAX, VectorClock<WIDE>>(args),
     }
 }
 
@@ -75,9 +78,12 @@ where
     } else {
         // Under `all`, sixteen machines give a node fifteen links; the
         // slots left over take strangers.
-        run_sized::<{ MACHINES_MAX as usize }, CONNS_MAX, S>(args)
+        run_sized::<WIDE, CONNS_MAX, S>(args)
     }
 }
+
+/// The capacity of a node of four to sixteen machines.
+const WIDE: usize = MACHINES_MAX as usize;
 
 /// Runs `scalemodel node` with a node of at most `M` machines and `C`
 /// connection slots.

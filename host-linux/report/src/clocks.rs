@@ -4,8 +4,10 @@
 //!
 //! Nothing the model decides depends on a clock's value, so each trial's
 //! events are one set of events, stamped three ways: the vector clocks
-//! rebuilt from the logs (causality itself), Lamport's clocks as logged,
-//! and the HLC replayed over the timestamps (`scalemodel_analysis::hlc`).
+//! rebuilt from the logs (causality itself; the study runs each unskewed
+//! seed again carrying them and holds the carried vectors to these),
+//! Lamport's clocks as logged, and the HLC the trial carried, held to the
+//! HLC replayed over the timestamps (`scalemodel_analysis::hlc`).
 //! Trial `k` of every skew has the same seed: the same events, only the
 //! physical clocks differ, so the clocks are compared pair by pair.
 
@@ -17,7 +19,7 @@ use scalemodel_analysis::Analysis;
 use scalemodel_analysis::stats::{self, Effect};
 
 /// What the clock study's table and comparisons rest on, for its section.
-pub const INTRO: &str = "Each trial's events stamped three ways: vector clocks rebuilt from the logs (causality itself), Lamport's clocks as logged, and a hybrid logical clock (HLC) replayed over the timestamps. Nothing the model decides depends on a clock's value, so these are the stamps each clock would have carried. Trial `k` has the same seed under every skew: the same events, only the physical clocks differ. Medians over each skew's runs (every run is a row of `clocks.csv`).";
+pub const INTRO: &str = "Each trial's events stamped three ways, every clock carried in the machines' messages: vector clocks (each unskewed seed runs again carrying one; its vectors equal those rebuilt from the logs, causality itself, and its events the HLC run's), Lamport's clocks as logged, and a hybrid logical clock (HLC, equal to the HLC replayed over the timestamps). Trial `k` has the same seed under every skew: the same events, only the physical clocks differ. Medians over each skew's runs (every run is a row of `clocks.csv`).";
 
 /// One trial, as the clock study compares it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

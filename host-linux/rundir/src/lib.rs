@@ -59,7 +59,7 @@ pub use quote::{QUOTE_CHARS_MAX, quote, quote_prefix};
 pub use read::{
     DURATION_S_MAX, JSON_BYTES_MAX, MACHINES, MACHINES_MAX, RATE_MAX, RATES, SIDES_MIN, SPEED_MIN,
 };
-pub use row::{Kind, Row, Rows};
+pub use row::{Kind, Row, Rows, Vectors};
 pub use skew::{MachineSkew, Skew, Skewed};
 
 /// The name of machine `id`'s log (`id` as a number or a machine id).

@@ -50,6 +50,7 @@ impl Line<'_> {
             msg_clock: self.msg_clock.map(|m| m.0),
             seqs: list("seq", self.seq)?,
             hlc: None,
+            vc: None,
         })
     }
 }

@@ -10,11 +10,11 @@
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use scalemodel_core::{HEADER, Hlc, Stamp};
+use scalemodel_core::{HEADER, Hlc, Stamp, VectorClock};
 
 use super::line::LineReader;
 use super::quote::{quote, quote_prefix};
-use super::row::Row;
+use super::row::{Row, Vectors};
 use super::{Params, RunDirError, log_name};
 
 /// The longest log line read, `\n` included: a valid line is at most
@@ -127,9 +127,11 @@ pub fn read_log(mut reader: impl BufRead) -> io::Result<Log> {
     let mut lines = LineReader::new();
     let mut buf = Vec::with_capacity(LINE_BYTES_MAX + 1);
     let mut fail = |line, detail| log.bad.push(BadLine { line, detail });
-    // A run that carried an HLC appends its columns to every line.
-    let stamped_header = format!("{HEADER}{}", <Hlc as Stamp>::COLUMNS);
-    let mut stamped = false;
+    // A run that carried a clock beside Lamport's appends its columns to
+    // every line.
+    let hlc_header = format!("{HEADER}{}", <Hlc as Stamp>::COLUMNS);
+    let vector_header = format!("{HEADER}{}", <VectorClock<0> as Stamp>::COLUMNS);
+    let mut carried = Carried::Lamport;
     for line in 1usize.. {
         buf.clear();
         let limit = (LINE_BYTES_MAX + 1) as u64;
@@ -154,20 +156,31 @@ pub fn read_log(mut reader: impl BufRead) -> io::Result<Log> {
         let parsed = match std::str::from_utf8(text) {
             Err(_) => Err(format!("not UTF-8: {}", quote(text))),
             Ok(HEADER) if line == 1 => continue,
-            Ok(text) if line == 1 && text == stamped_header => {
-                stamped = true;
+            Ok(text) if line == 1 && text == hlc_header => {
+                carried = Carried::Hlc;
+                continue;
+            }
+            Ok(text) if line == 1 && text == vector_header => {
+                carried = Carried::Vector;
                 continue;
             }
             Ok(_) if line == 1 => Err(format!(
                 "expected the header `{HEADER}`, found {}",
                 quote(text)
             )),
-            Ok(text) if stamped => split_hlc(text).and_then(|(text, hlc)| {
-                let mut row = lines.row(line, text)?;
-                row.hlc = Some(hlc);
-                Ok(row)
-            }),
-            Ok(text) => lines.row(line, text),
+            Ok(text) => match carried {
+                Carried::Lamport => lines.row(line, text),
+                Carried::Hlc => split_hlc(text).and_then(|(text, hlc)| {
+                    let mut row = lines.row(line, text)?;
+                    row.hlc = Some(hlc);
+                    Ok(row)
+                }),
+                Carried::Vector => split_vector(text).and_then(|(text, vc)| {
+                    let mut row = lines.row(line, text)?;
+                    row.vc = Some(vc);
+                    Ok(row)
+                }),
+            },
         };
         match parsed {
             Ok(row) => log.rows.push(row),
@@ -213,6 +226,46 @@ fn split_hlc(text: &str) -> Result<(&str, (Hlc, Option<Hlc>)), String> {
         )),
     };
     Ok((rest, (own, msg)))
+}
+
+/// A stamped line's Lamport columns and its vector clock's (`vc,msg_vc`,
+/// each its entries separated by spaces; the message's empty on an
+/// internal event, present on every other).
+fn split_vector(text: &str) -> Result<(&str, Vectors), String> {
+    let mut fields = text.rsplitn(3, ',');
+    let (Some(msg), Some(own), Some(rest)) = (fields.next(), fields.next(), fields.next()) else {
+        return Err(format!(
+            "expected the two vector clock columns at the end of {}",
+            quote(text.as_bytes())
+        ));
+    };
+    let entries = |name: &str, v: &str| {
+        v.split(' ')
+            .map(|e| e.parse::<u32>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                format!(
+                    "`{name}` is not a vector of 32-bit numbers separated by spaces: {}",
+                    quote(v.as_bytes())
+                )
+            })
+    };
+    let own = entries("vc", own)?;
+    let internal = rest.split(',').nth(4) == Some("internal");
+    let msg = match msg {
+        "" if internal => None,
+        _ if internal => return Err("an internal event's `msg_vc` must be empty".into()),
+        v => Some(entries("msg_vc", v)?),
+    };
+    Ok((rest, (own, msg)))
+}
+
+/// The clock a log's header says its run carried beside Lamport's.
+#[derive(Clone, Copy)]
+enum Carried {
+    Lamport,
+    Hlc,
+    Vector,
 }
 
 /// Consumes the rest of a line without keeping it; returns the bytes it

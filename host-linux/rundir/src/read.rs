@@ -26,9 +26,13 @@ impl Params {
                 super::quote(self.mode.as_bytes())
             ));
         }
-        if let Some(clock) = self.clock.as_deref().filter(|c| *c != "hlc") {
+        if let Some(clock) = self
+            .clock
+            .as_deref()
+            .filter(|c| !["hlc", "vector"].contains(c))
+        {
             return Err(format!(
-                "`clock` is {}; it must be `hlc` or absent (Lamport's clock alone)",
+                "`clock` is {}; it must be `hlc`, `vector` or absent (Lamport's clock alone)",
                 super::quote(clock.as_bytes())
             ));
         }
@@ -168,7 +172,7 @@ mod tests {
         type Edit = fn(&mut Params);
         let bad: [(&str, Edit); 11] = [
             ("`speed` is 0", |p| p.speed = 0),
-            ("`clock` is `vector`", |p| p.clock = Some("vector".into())),
+            ("`clock` is `lamport`", |p| p.clock = Some("lamport".into())),
             ("`sides` is 3", |p| p.sides = 3),
             ("`rates` holds 2 rates", |p| p.rates = vec![1, 2]),
             ("`rates` holds 17 rates", |p| p.rates = vec![1; 17]),

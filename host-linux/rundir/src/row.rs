@@ -14,6 +14,10 @@ pub enum Kind {
     Internal,
 }
 
+/// A row's vector clock columns: its own vector, and its message's (none
+/// for an internal event).
+pub type Vectors = (Vec<u32>, Option<Vec<u32>>);
+
 /// Keeps every record of a simulated run as the row it would be written
 /// as, per machine by id (a log for each id up to the highest that
 /// recorded): the checker's input without the files.
@@ -63,6 +67,10 @@ pub struct Row {
     /// `hlc_l,hlc_c` and `msg_hlc_l,msg_hlc_c` (the latter empty for an
     /// internal event), in a run that carried an HLC (`--clock hlc`).
     pub hlc: Option<(Hlc, Option<Hlc>)>,
+    /// `vc` and `msg_vc`, each a vector clock's entries (the latter
+    /// empty for an internal event), in a run that carried one (`--clock
+    /// vector`).
+    pub vc: Option<Vectors>,
 }
 
 impl Row {
@@ -81,6 +89,7 @@ impl Row {
             msg_clock: None,
             seqs: Vec::new(),
             hlc: None,
+            vc: None,
         };
         row.fill(record, line);
         row
@@ -121,5 +130,11 @@ impl Row {
             .stamp
             .as_hlc()
             .map(|own| (own, record.message_stamp().and_then(Stamp::as_hlc)));
+        // The vector clock's, likewise.
+        self.vc = record.stamp.as_vector().map(|own| {
+            let msg = record.message_stamp();
+            let msg = msg.as_ref().and_then(Stamp::as_vector).map(<[u32]>::to_vec);
+            (own.to_vec(), msg)
+        });
     }
 }

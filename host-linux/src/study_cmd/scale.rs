@@ -85,6 +85,10 @@ impl Job {
             let skew = self.skew.map_or(String::new(), |s| {
                 format!(" --skew {s} --start-ns {SKEWED_START_NS}")
             });
+            let skew = match self.clock {
+                ClockArg::Lamport => skew,
+                clock => format!("{skew} --clock {}", clock.name()),
+            };
             bail!(
                 "breaks {} rules of the model; replay it with `scalemodel sim --seed {} --rates {} --sides {} --duration {} --machines {} --topology {}{skew}`",
                 a.violations.total(),
@@ -120,7 +124,7 @@ pub fn clock_points(jobs: &[Job]) -> Result<Vec<ClockPoint>> {
     let points = each(jobs, |_, a| {
         let a = a.with_causality();
         if let Some(v) = a.violations.first() {
-            bail!("its carried HLC is not its replay: {v}");
+            bail!("its carried clock is not its reference (replay or happened-before): {v}");
         }
         Ok(a)
     })?;

@@ -210,6 +210,7 @@ impl Summary {
                 topology: self.topology,
                 clock: match self.clock.as_deref() {
                     Some("hlc") => ClockArg::Hlc,
+                    Some("vector") => ClockArg::Vector,
                     _ => ClockArg::Lamport,
                 },
             },
@@ -441,9 +442,13 @@ impl Summary {
         if self.wall.is_empty() {
             return Err("it lists no wall time".to_owned());
         }
-        if let Some(clock) = self.clock.as_deref().filter(|c| *c != "hlc") {
+        if let Some(clock) = self
+            .clock
+            .as_deref()
+            .filter(|c| !["hlc", "vector"].contains(c))
+        {
             return Err(format!(
-                "its \"clock\" is {clock:?}; a swarm's cases carry `hlc` or nothing"
+                "its \"clock\" is {clock:?}; a swarm's cases carry `hlc`, `vector` or nothing"
             ));
         }
         let ShardId { index, count } = self.shard;

@@ -390,8 +390,10 @@ fn came_from_one(t: &Trio) -> u64 {
 }
 
 /// A run's messages are all of its clock's kind: a node that keeps
-/// Lamport's clock alone refuses an `HlcClock`, and one that carries an
-/// HLC a plain `Clock`, as frames it does not expect.
+/// Lamport's clock alone refuses an `HlcClock` and a `VectorClock`, one
+/// that carries an HLC a plain `Clock` and a `VectorClock`, and one that
+/// carries a vector clock a plain `Clock`, an `HlcClock` and a vector of
+/// another run's length, as frames it does not expect.
 #[test]
 fn a_message_of_the_other_clock_is_a_protocol_error() {
     fn forge<H: Stamp>(frame: Frame) {
@@ -411,11 +413,72 @@ fn a_message_of_the_other_clock_is_a_protocol_error() {
         l: 9,
         c: 0,
     });
+    let vector = |n: usize| Frame::VectorClock {
+        from: 1,
+        clock: 5,
+        seq: 0,
+        vector: crate::VectorClock::from_entries(&[0, 5, 0, 0][..n]).unwrap(),
+    };
+    forge::<()>(vector(3));
     forge::<crate::Hlc>(Frame::Clock {
         from: 1,
         clock: 5,
         seq: 0,
     });
+    forge::<crate::Hlc>(vector(3));
+    type Vector = crate::VectorClock<3>;
+    forge::<Vector>(Frame::Clock {
+        from: 1,
+        clock: 5,
+        seq: 0,
+    });
+    forge::<Vector>(Frame::HlcClock {
+        from: 1,
+        clock: 5,
+        seq: 0,
+        l: 9,
+        c: 0,
+    });
+    forge::<Vector>(vector(2));
+    forge::<Vector>(vector(4));
+}
+
+/// Three nodes carrying vector clocks run the Lamport run event for event;
+/// each record's vector counts its own entry on from the machine's last
+/// (a receive's after the maximum with its send's vector, which it
+/// dominates), and each receive took the vector its send made.
+#[test]
+fn a_vector_trio_is_the_lamport_trio_stamped_by_the_vector_rules() {
+    type Vector = crate::VectorClock<3>;
+    let mut lamport = Trio::new([2, 5, 6], |_| {});
+    lamport.run(u64::MAX);
+    let mut vector = Trio::<Vector>::build([2, 5, 6], |_| {});
+    vector.run(u64::MAX);
+    let mut sent = std::collections::HashMap::new();
+    for n in 0..N {
+        for r in vector.records(n) {
+            for (to, msg) in r.outgoing() {
+                sent.insert((r.machine, to, msg.seq), msg.stamp);
+            }
+        }
+    }
+    let mut receives = 0;
+    for n in 0..N {
+        let (a, b) = (lamport.records(n), vector.records(n));
+        assert_eq!(a.len(), b.len());
+        let mut last = Vector::zeros(3);
+        for (a, b) in a.iter().zip(&b) {
+            if let Kind::Receive(m) = b.event {
+                assert_eq!(sent.get(&(m.from, b.machine, m.seq)), Some(&m.stamp));
+                assert!(b.stamp.dominates(&m.stamp) && !m.stamp.dominates(&b.stamp));
+                receives += 1;
+            }
+            assert_eq!(b.stamp, crate::stamp::next_vector(last, b), "{b:?}");
+            assert_eq!(*a, b.without_stamp());
+            last = b.stamp;
+        }
+    }
+    assert!(receives > 10, "{receives} receives");
 }
 
 /// Three nodes carrying an HLC run the Lamport run event for event, and

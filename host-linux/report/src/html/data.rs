@@ -305,6 +305,7 @@ mod tests {
             msg_clock: (kind != Kind::Internal).then_some(clock),
             seqs: seqs.to_vec(),
             hlc: None,
+            vc: None,
         }
     }
 

@@ -272,6 +272,7 @@ mod tests {
             msg_clock: Some(line as u64),
             seqs: vec![seq],
             hlc: None,
+            vc: None,
         }
     }
 
