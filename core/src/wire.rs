@@ -504,6 +504,15 @@ impl Decoder {
         }
     }
 
+    /// The longest body it takes.
+    #[inline(always)]
+    const fn max_body(&self) -> usize {
+        #[cfg(target_pointer_width = "64")]
+        return self.max_body;
+        #[cfg(not(target_pointer_width = "64"))]
+        return MAX_BODY;
+    }
+
     /// True while a partial frame is buffered or being discarded.
     pub fn is_mid_frame(&self) -> bool {
         self.discarding || !self.buf.is_empty()
@@ -579,7 +588,7 @@ impl Decoder {
                 rest = after;
                 continue;
             }
-            let room = self.max_body.saturating_sub(self.buf.len());
+            let room = self.max_body().saturating_sub(self.buf.len());
             if body.len() > room {
                 // Report as soon as the limit is passed (at the first byte
                 // past it), so hosts can react without waiting for a
