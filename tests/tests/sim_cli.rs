@@ -594,6 +594,8 @@ fn a_vector_run_logs_happened_before_and_the_checker_holds_it() {
         report.contains(&line) && report.contains("its send carried"),
         "{report}"
     );
+    // The report says where its vectors came from.
+    assert!(report.contains("The machines carried vector clocks"), "{report}");
 }
 
 /// A clock other than Lamport's is refused, by name, at capacities it is

@@ -178,6 +178,38 @@ pub fn hlc_line(h: &HlcFigures) -> String {
     )
 }
 
+/// Where a run's vector clocks and HLC come from, for the page's header:
+/// rebuilt and replayed from the logs, or carried in the machines'
+/// messages (`clock` in `params.json`) and checked against those.
+pub fn sources(clock: Option<&str>) -> (&'static str, &'static str) {
+    let rebuilt = "vector clocks rebuilt from the logs";
+    let replayed = "replayed over the logs' timestamps";
+    match clock {
+        Some("vector") => (
+            "vector clocks carried in the messages, checked against those rebuilt from the logs",
+            replayed,
+        ),
+        Some("hlc") => (
+            rebuilt,
+            "carried in the messages, checked against its replay over the logs' timestamps",
+        ),
+        _ => (rebuilt, replayed),
+    }
+}
+
+/// The sentence `report.md` adds after a carried clock's paragraph.
+pub fn carried_sentence(clock: Option<&str>) -> Option<&'static str> {
+    match clock {
+        Some("vector") => Some(
+            "The machines carried vector clocks in their messages (`--clock vector`): the conformance check holds every logged vector to the one rebuilt from the logs, and each receive's message vector to its send's.",
+        ),
+        Some("hlc") => Some(
+            "The machines carried this HLC in their messages (`--clock hlc`): the conformance check holds every logged stamp to the replay's, and each receive's message stamp to its send's.",
+        ),
+        _ => None,
+    }
+}
+
 /// A paragraph of `report.md` on the replayed HLC.
 pub fn hlc_paragraph(h: &HlcFigures) -> String {
     let mut s = "A hybrid logical clock (HLC: Kulkarni et al. 2014, the clock of CockroachDB and MongoDB) replayed over the logs, each event's timestamp (`system_ns`) its machine's physical time and each receive taking its send's stamp, as the machines would have carried it. ".to_owned();

@@ -226,8 +226,9 @@ fn trial_header(a: &Analysis, data: &TrialData) -> String {
         ));
     }
     if let Some(pairs) = &a.pairs {
+        let (vectors, hlc_from) = crate::causality::sources(p.clock.as_deref());
         h.push_str(&format!(
-            "<p class=\"facts\">Causality (vector clocks rebuilt from the logs): {}.</p>\n",
+            "<p class=\"facts\">Causality ({vectors}): {}.</p>\n",
             escape(&crate::causality::line(pairs))
         ));
         if let Some(skew) = crate::causality::skew(p, &a.figures) {
@@ -235,7 +236,7 @@ fn trial_header(a: &Analysis, data: &TrialData) -> String {
         }
         if let Some(hlc) = &a.hlc {
             h.push_str(&format!(
-                "<p class=\"facts\">HLC (replayed over the logs' timestamps): {}.</p>\n",
+                "<p class=\"facts\">HLC ({hlc_from}): {}.</p>\n",
                 escape(&crate::causality::hlc_line(hlc))
             ));
         }

@@ -178,6 +178,9 @@ pub fn trial(a: &Analysis) -> String {
         if let Some(hlc) = &a.hlc {
             let _ = writeln!(md, "\n{}", crate::causality::hlc_paragraph(hlc));
         }
+        if let Some(carried) = crate::causality::carried_sentence(p.clock.as_deref()) {
+            let _ = writeln!(md, "\n{carried}");
+        }
     }
     let _ = writeln!(md, "\n## Links\n");
     let _ = writeln!(
