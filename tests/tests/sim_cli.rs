@@ -595,7 +595,10 @@ fn a_vector_run_logs_happened_before_and_the_checker_holds_it() {
         "{report}"
     );
     // The report says where its vectors came from.
-    assert!(report.contains("The machines carried vector clocks"), "{report}");
+    assert!(
+        report.contains("The machines carried vector clocks"),
+        "{report}"
+    );
 }
 
 /// A clock other than Lamport's is refused, by name, at capacities it is

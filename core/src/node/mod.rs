@@ -67,6 +67,112 @@
 //! a bound of the run's end however far behind it fell), or more than
 //! [`BEHIND_MAX`] ticks overdue at once in a run where more than
 //! [`LATE_PERCENT_MAX`] in a hundred of its ticks ran late.
+//!
+//! # A host of your own
+//!
+//! A host owns the clock, the sockets and the files; the node owns every
+//! decision. The host's loop: act on each [`Event`] ([`Node::poll_event`]:
+//! dial the peer [`Node::dial_target`] names, close a connection, log a
+//! record, hand the start once every peer passed the barrier), move bytes
+//! both ways ([`Node::poll_transmit`], [`Node::handle_bytes`],
+//! [`Node::transmitted`]), and call [`Node::handle_timeout`] when
+//! [`Node::poll_timeout`] says. Here one process runs three nodes of a
+//! two-second run in virtual time, its "sockets" pairs of slots wired in
+//! memory (a real host reads a monotonic clock, and moves the same bytes
+//! over TCP, a UART or anything that carries bytes in order):
+//!
+//! ```
+//! use scalemodel_core::node::{Config, ConnId, Event, Key, Node, Status, Timeouts};
+//! use scalemodel_core::{ClockSkew, MachineId, Topology};
+//!
+//! const MS: u64 = 1_000_000;
+//! type End = (usize, ConnId); // a node and one of its connection slots
+//!
+//! /// Moves what `from` has to send to `to`; true if any moved.
+//! fn carry(nodes: &mut [Node<8, 256>], from: End, to: End, now: u64) -> bool {
+//!     let Some(bytes) = nodes[from.0].poll_transmit(from.1) else {
+//!         return false;
+//!     };
+//!     let bytes = bytes.to_vec();
+//!     let used = nodes[to.0].handle_bytes(to.1, &bytes, now);
+//!     nodes[from.0].transmitted(from.1, used, now);
+//!     used > 0
+//! }
+//!
+//! let config = |id: u8| Config {
+//!     id: MachineId::new(id, 3).unwrap(),
+//!     rate: 2 + u32::from(id), // ticks per second: 2, 3 and 4
+//!     sides: 4,
+//!     machines: 3,
+//!     topology: Topology::All,
+//!     seed: 7,
+//!     speed: 1,
+//!     duration_ns: 2_000 * MS,
+//!     key: Key([42; 32]), // the run's secret: a stranger cannot join
+//!     nonce: 100 + u64::from(id), // this node's own randomness
+//!     timeouts: Timeouts::DEFAULT,
+//!     skew: ClockSkew::NONE,
+//! };
+//! // An inbox of 8 messages and an outbox of 256 bytes per link.
+//! let mut nodes: Vec<Node<8, 256>> = (0..3).map(|id| Node::new(config(id), 0).unwrap()).collect();
+//! let mut wires: Vec<(End, End)> = Vec::new();
+//! let (mut now, mut ready, mut started, mut records) = (0, [false; 3], false, [0; 3]);
+//! loop {
+//!     // What the nodes decided, and the bytes they send, until all is quiet.
+//!     let mut busy = true;
+//!     while busy {
+//!         busy = false;
+//!         for n in 0..3 {
+//!             while let Some(event) = nodes[n].poll_event() {
+//!                 busy = true;
+//!                 match event {
+//!                     Event::Dial(conn) => {
+//!                         let peer = nodes[n].dial_target(conn).unwrap().index();
+//!                         let accepted = nodes[peer].handle_accepted(now).unwrap();
+//!                         nodes[n].handle_connected(conn, now);
+//!                         wires.push(((n, conn), (peer, accepted)));
+//!                     }
+//!                     Event::Close(conn) => {
+//!                         // What was queued goes first, as TCP sends it before its FIN.
+//!                         if let Some(i) = wires.iter().position(|&(a, b)| a == (n, conn) || b == (n, conn)) {
+//!                             let (a, b) = wires.swap_remove(i);
+//!                             let remote = if a == (n, conn) { b } else { a };
+//!                             carry(&mut nodes, (n, conn), remote, now);
+//!                             nodes[remote.0].handle_closed(remote.1, now);
+//!                         }
+//!                         nodes[n].handle_closed(conn, now);
+//!                     }
+//!                     Event::Record(_) => records[n] += 1, // a real host logs it
+//!                     Event::Barrier => ready[n] = true,
+//!                     _ => {}
+//!                 }
+//!             }
+//!         }
+//!         for &(a, b) in &wires {
+//!             busy |= carry(&mut nodes, a, b, now) | carry(&mut nodes, b, a, now);
+//!         }
+//!         // Every node passed the barrier: one start for all, 10 ms ahead.
+//!         if ready == [true; 3] && !started {
+//!             started = true;
+//!             for node in &mut nodes {
+//!                 node.handle_start(now + 10 * MS, 1_700_000_000_000_000_000, now).unwrap();
+//!             }
+//!         }
+//!     }
+//!     // Sleep until the earliest timeout; `None` from every node: all ended.
+//!     let Some(next) = nodes.iter().filter_map(|n| n.poll_timeout()).min() else {
+//!         break;
+//!     };
+//!     now = now.max(next);
+//!     for node in &mut nodes {
+//!         if node.poll_timeout().is_some_and(|t| t <= now) {
+//!             node.handle_timeout(now);
+//!         }
+//!     }
+//! }
+//! assert!(nodes.iter().all(|n| n.status() == Some(Status::Completed)));
+//! assert_eq!(records, [4, 6, 8]); // two seconds at 2, 3 and 4 ticks a second
+//! ```
 
 mod conn;
 mod end;
