@@ -386,7 +386,7 @@ mod tests {
             clock: u64::MAX,
             seq: u64::MAX,
         };
-        // Two of the longest Clock frames (21 bytes) pass 39 bytes.
+        // Two of the longest Clock frames (24 bytes) pass 39 bytes.
         o.push(&clock).unwrap();
         assert_eq!(o.push(&clock), Err(Full));
         o.set_limit(usize::MAX);
