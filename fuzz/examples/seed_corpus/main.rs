@@ -9,6 +9,7 @@ use std::fs;
 use std::path::Path;
 
 use arbitrary::{Arbitrary, Unstructured};
+use scalemodel_core::VectorClock;
 use scalemodel_core::wire::{
     CHALLENGE_LEN, Decoder, Frame, MAX_FRAME_LEN, PROOF_LEN, PROTOCOL, encode,
 };
@@ -24,7 +25,7 @@ mod node_ops;
 
 mod node;
 
-const FRAMES: [Frame; 7] = [
+const FRAMES: [Frame; 9] = [
     Frame::Hello {
         protocol: PROTOCOL,
         from: 2,
@@ -52,15 +53,51 @@ const FRAMES: [Frame; 7] = [
         clock: u64::MAX,
         seq: u64::MAX,
     },
+    Frame::HlcClock {
+        from: 1,
+        clock: 300,
+        seq: 0,
+        l: 1_700_000_000_000_000_000,
+        c: 2,
+    },
+    Frame::VectorClock {
+        from: 1,
+        clock: 300,
+        seq: 0,
+        vector: VectorClock::EMPTY,
+    },
 ];
 
-/// The longest frame there is: a `Welcome` with every field at its widest.
-const LONGEST: Frame = Frame::Welcome {
+/// The longest fixed-length frame: a `Welcome` with every field at its widest.
+const WELCOME_MAX: Frame = Frame::Welcome {
     protocol: u16::MAX,
     from: u8::MAX,
     challenge: [0xFF; CHALLENGE_LEN],
     proof: [0xFF; PROOF_LEN],
 };
+
+/// The longest frame there is: a vector clock's of sixteen machines, every
+/// number at its widest.
+fn longest() -> Frame {
+    Frame::VectorClock {
+        from: u8::MAX,
+        clock: u64::MAX,
+        seq: u64::MAX,
+        vector: VectorClock::from_entries(&[u32::MAX; 16]).expect("sixteen entries fit"),
+    }
+}
+
+/// `FRAMES`, the vector clock's with three entries (a `const` cannot build it).
+fn frames() -> Vec<Frame> {
+    let mut frames = FRAMES.to_vec();
+    if let Some(Frame::VectorClock { vector, .. }) = frames.last_mut() {
+        *vector = VectorClock::from_entries(&[4, 7, 0]).expect("three entries fit");
+    }
+    frames
+}
+
+/// `Frame`'s variants, as `arbitrary` counts them (64-bit hosts).
+const VARIANTS: u32 = 8;
 
 fn encoded(frame: &Frame) -> Vec<u8> {
     let mut buf = [0u8; MAX_FRAME_LEN];
@@ -105,7 +142,7 @@ fn frame_bytes(frame: &Frame, seed: &mut Vec<u8>) {
             challenge,
             proof,
         } => {
-            seed.extend(variant(0, 6));
+            seed.extend(variant(0, VARIANTS));
             seed.extend(protocol.to_le_bytes());
             seed.push(from);
             seed.extend(challenge);
@@ -117,26 +154,57 @@ fn frame_bytes(frame: &Frame, seed: &mut Vec<u8>) {
             challenge,
             proof,
         } => {
-            seed.extend(variant(1, 6));
+            seed.extend(variant(1, VARIANTS));
             seed.extend(protocol.to_le_bytes());
             seed.push(from);
             seed.extend(challenge);
             seed.extend(proof);
         }
         Frame::Proof { proof } => {
-            seed.extend(variant(2, 6));
+            seed.extend(variant(2, VARIANTS));
             seed.extend(proof);
         }
-        Frame::Ready => seed.extend(variant(3, 6)),
+        Frame::Ready => seed.extend(variant(3, VARIANTS)),
         Frame::Clock { from, clock, seq } => {
-            seed.extend(variant(4, 6));
+            seed.extend(variant(4, VARIANTS));
             seed.push(from);
             seed.extend(clock.to_le_bytes());
             seed.extend(seq.to_le_bytes());
         }
         Frame::Bye { sent } => {
-            seed.extend(variant(5, 6));
+            seed.extend(variant(5, VARIANTS));
             seed.extend(sent.to_le_bytes());
+        }
+        Frame::HlcClock {
+            from,
+            clock,
+            seq,
+            l,
+            c,
+        } => {
+            seed.extend(variant(6, VARIANTS));
+            seed.push(from);
+            seed.extend(clock.to_le_bytes());
+            seed.extend(seq.to_le_bytes());
+            seed.extend(l.to_le_bytes());
+            seed.extend(c.to_le_bytes());
+        }
+        Frame::VectorClock {
+            from,
+            clock,
+            seq,
+            vector,
+        } => {
+            seed.extend(variant(7, VARIANTS));
+            seed.push(from);
+            seed.extend(clock.to_le_bytes());
+            seed.extend(seq.to_le_bytes());
+            // Its length, one byte for a range of 17, then each entry.
+            let entries = vector.entries();
+            seed.push(u8::try_from(entries.len()).expect("at most sixteen"));
+            for e in entries {
+                seed.extend(e.to_le_bytes());
+            }
         }
     }
 }
@@ -206,27 +274,29 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
 
 fn main() {
     // decode_stream: valid frames in various chunkings, and garbage around them.
-    let all: Vec<u8> = FRAMES.iter().flat_map(encoded).collect();
+    let frames = frames();
+    let all: Vec<u8> = frames.iter().flat_map(encoded).collect();
     write(
         "decode_stream",
         "all-frames-chunks-of-4",
-        &stream_seed(&[3], &all, &FRAMES),
+        &stream_seed(&[3], &all, &frames),
     );
     write(
         "decode_stream",
         "all-frames-byte-by-byte",
-        &stream_seed(&[0], &all, &FRAMES),
+        &stream_seed(&[0], &all, &frames),
     );
-    let max = encoded(&LONGEST);
-    assert_eq!(max.len(), MAX_FRAME_LEN, "LONGEST is not the longest frame");
+    let longest = longest();
+    let max = encoded(&longest);
+    assert_eq!(max.len(), MAX_FRAME_LEN, "longest() is not the longest frame");
     write(
         "decode_stream",
         "longest-frame-mixed-chunks",
-        &stream_seed(&[6, 0, 22, 1], &max, &[LONGEST]),
+        &stream_seed(&[6, 0, 22, 1], &max, &[longest]),
     );
     let mut garbage = vec![0xFF; 2 * MAX_FRAME_LEN];
     garbage.push(0);
-    garbage.extend([0x02, 0x06, 0x00]); // discriminant 6: no such frame
+    garbage.extend([0x02, 0x08, 0x00]); // discriminant 8: no such frame
     garbage.extend(encoded(&Frame::Ready));
     garbage.extend([0x05, 0x02]); // truncated at the end
     write(
@@ -257,11 +327,15 @@ fn main() {
         "clock",
         "bye",
         "clock-max",
+        "hlc-clock",
+        "vector-clock",
     ];
-    for (name, frame) in names.iter().zip(&FRAMES) {
+    assert_eq!(names.len(), frames.len());
+    for (name, frame) in names.iter().zip(&frames) {
         write("frame_roundtrip", name, &frame_seed(frame));
     }
-    write("frame_roundtrip", "welcome-max", &frame_seed(&LONGEST));
+    write("frame_roundtrip", "welcome-max", &frame_seed(&WELCOME_MAX));
+    write("frame_roundtrip", "vector-clock-max", &frame_seed(&longest));
 
     // machine_ops: a full inbox, a few ticks of each face, an overflow, a
     // message that arrives while a tick is late.
