@@ -223,10 +223,11 @@ pub struct StudyArgs {
     pub out: Option<PathBuf>,
 
     /// The clock the machines of the configurations' trials carry beside
-    /// Lamport's, on the network or in the simulator: `lamport` (none) or
-    /// `hlc`. The runs at scale and the topology study keep Lamport's clock
-    /// alone (no figure they measure reads a clock); the clock study always
-    /// carries the HLC.
+    /// Lamport's, on the network or in the simulator: `lamport` (none),
+    /// `hlc` or `vector`. The runs at scale and the topology study keep
+    /// Lamport's clock alone (no figure they measure reads a clock); the
+    /// clock study always carries the HLC, and runs its unskewed seeds
+    /// again carrying vector clocks.
     #[arg(long, value_enum, default_value_t)]
     pub clock: ClockArg,
 }
@@ -300,13 +301,15 @@ pub struct ModelArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// The clocks the machines keep: `lamport`, the exercise's, alone; or
+    /// The clocks the machines keep: `lamport`, the exercise's, alone;
     /// `hlc`, a hybrid logical clock (Kulkarni et al. 2014) carried beside
-    /// it in every message, its physical time each event's `system_ns`,
-    /// its columns appended to the logs (`hlc_l,hlc_c,msg_hlc_l,msg_hlc_c`).
-    /// Every machine of a run keeps the same (a message of the other kind
-    /// is a protocol error). In `sim`, `hlc` is built for the default
-    /// `--inbox-cap` and `--link-cap`, and does not take `--skew` yet.
+    /// it in every message, its physical time each event's `system_ns` (a
+    /// machine's skewed clock under `sim --skew`), its columns appended to
+    /// the logs (`hlc_l,hlc_c,msg_hlc_l,msg_hlc_c`); or `vector`, a vector
+    /// clock carried beside it, its columns `vc,msg_vc`. Every machine of a
+    /// run keeps the same (a message of another kind is a protocol error).
+    /// In `sim`, `hlc` and `vector` are built for the default `--inbox-cap`
+    /// and `--link-cap` only.
     #[arg(long, value_enum, default_value_t)]
     pub clock: ClockArg,
 }

@@ -70,8 +70,10 @@ pub struct SwarmArgs {
     pub topology: scalemodel_rundir::Topology,
 
     /// The clock every case's machines carry beside Lamport's: `lamport`
-    /// (none) or `hlc`, whose cases run at the default capacities (the
-    /// only ones it is built for) and are checked against its rules too.
+    /// (none), `hlc` or `vector`, whose cases run at the default
+    /// capacities (the only ones they are built for) and are checked
+    /// against its rules too (a vector's also against the vectors rebuilt
+    /// from the logs).
     #[arg(long, value_enum, default_value_t)]
     pub clock: super::ClockArg,
 }
