@@ -63,4 +63,4 @@ pub use record::{Event, HEADER, LINE_MAX, Record, STAMP_MAX, STAMPED_LINE_MAX, S
 pub use skew::ClockSkew;
 pub use stamp::Stamp;
 pub use summary::Tally;
-pub use vector::{VectorClock, VectorOverflow};
+pub use vector::{VectorClock, VectorError};

@@ -235,6 +235,9 @@ impl<const M: usize> Stamp for VectorClock<M> {
     }
 
     fn receive(&mut self, me: MachineId, msg: Self, _: u64) -> Result<(), ClockOverflow> {
+        // A vector of another length never gets here (the node refuses its
+        // frame), nor a machine beyond `n` (the machine is checked): only
+        // an overflow does.
         VectorClock::receive(self, me, &msg).map_err(|_| ClockOverflow)
     }
 

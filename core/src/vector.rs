@@ -21,18 +21,26 @@ pub struct VectorClock<const M: usize> {
     entries: [u32; M],
 }
 
-/// A vector clock's own entry would pass `u32::MAX`, or a message's vector
-/// is not of the run's `n`; the clock is left as it was.
+/// Why a vector clock refused an event; the clock is left as it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VectorOverflow;
+pub enum VectorError {
+    /// The machine's own entry would pass `u32::MAX`.
+    Overflow,
+    /// The machine is not one of the clock's `n`, or a message's vector is
+    /// not of the clock's length.
+    OtherLength,
+}
 
-impl fmt::Display for VectorOverflow {
+impl fmt::Display for VectorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("vector clock overflow: an entry would pass u32::MAX")
+        f.write_str(match self {
+            Self::Overflow => "vector clock overflow: an entry would pass u32::MAX",
+            Self::OtherLength => "a vector clock of another length, or a machine beyond it",
+        })
     }
 }
 
-impl core::error::Error for VectorOverflow {}
+impl core::error::Error for VectorError {}
 
 impl<const M: usize> VectorClock<M> {
     /// The clock of no machines, before a run gives it its `n`.
@@ -66,12 +74,12 @@ impl<const M: usize> VectorClock<M> {
     }
 
     /// A send or internal event of machine `me`: its own entry counts on.
-    pub fn local(&mut self, me: MachineId) -> Result<(), VectorOverflow> {
+    pub fn local(&mut self, me: MachineId) -> Result<(), VectorError> {
         let own = self
             .entries()
             .get(usize::from(me.get()))
-            .ok_or(VectorOverflow)?;
-        let next = own.checked_add(1).ok_or(VectorOverflow)?;
+            .ok_or(VectorError::OtherLength)?;
+        let next = own.checked_add(1).ok_or(VectorError::Overflow)?;
         self.entries[usize::from(me.get())] = next;
         Ok(())
     }
@@ -79,9 +87,9 @@ impl<const M: usize> VectorClock<M> {
     /// A receive by machine `me` of a message stamped `msg`: the
     /// componentwise maximum, then `me`'s own entry counts on. A message
     /// whose vector is of another length is refused.
-    pub fn receive(&mut self, me: MachineId, msg: &Self) -> Result<(), VectorOverflow> {
+    pub fn receive(&mut self, me: MachineId, msg: &Self) -> Result<(), VectorError> {
         if msg.n != self.n {
-            return Err(VectorOverflow);
+            return Err(VectorError::OtherLength);
         }
         let mut next = *self;
         for (mine, theirs) in next.entries.iter_mut().zip(msg.entries()) {
@@ -218,17 +226,21 @@ mod tests {
     #[test]
     fn a_clock_refuses_what_would_overflow_or_mismatch_and_stays_as_it_was() {
         let mut a = VectorClock::<3>::from_entries(&[u32::MAX, 1, 2]).unwrap();
-        assert_eq!(a.local(id(0)), Err(VectorOverflow));
+        assert_eq!(a.local(id(0)), Err(VectorError::Overflow));
         assert_eq!(
             a.receive(id(0), &VectorClock::zeros(3)),
-            Err(VectorOverflow)
+            Err(VectorError::Overflow)
         );
         assert_eq!(a.entries(), [u32::MAX, 1, 2]);
         assert_eq!(
             a.receive(id(1), &VectorClock::zeros(2)),
-            Err(VectorOverflow)
+            Err(VectorError::OtherLength)
         );
-        assert_eq!(a.local(id(3)), Err(VectorOverflow), "an id beyond n");
+        assert_eq!(
+            a.local(id(3)),
+            Err(VectorError::OtherLength),
+            "an id beyond n"
+        );
         assert_eq!(a.entries(), [u32::MAX, 1, 2]);
         assert_eq!(VectorClock::<3>::from_entries(&[0; 4]), None);
         assert_eq!(VectorClock::<3>::zeros(9).entries().len(), 3);
