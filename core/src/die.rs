@@ -24,7 +24,9 @@ use crate::id::{MACHINES_MAX, MACHINES_MIN};
 use crate::{ConfigError, MachineId};
 
 /// Which machines talk to which.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Topology {
     /// Every machine sends to every other (the exercise's rule for three).
     #[default]

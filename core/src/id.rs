@@ -86,6 +86,26 @@ impl fmt::Display for MachineId {
     }
 }
 
+/// As its number, one byte.
+impl serde::Serialize for MachineId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(self.0)
+    }
+}
+
+/// A number below [`MACHINES_MAX`]; any other is an error, never an id.
+impl<'de> serde::Deserialize<'de> for MachineId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = u8::deserialize(deserializer)?;
+        Self::new(id, MACHINES_MAX).ok_or_else(|| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Unsigned(id.into()),
+                &"a machine id below 16",
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

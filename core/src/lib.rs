@@ -28,6 +28,7 @@
 #[cfg(any(test, feature = "arbitrary"))]
 extern crate std;
 
+mod arrays;
 pub mod balance;
 mod clock;
 mod decimal;
@@ -42,6 +43,7 @@ mod machine;
 pub mod node;
 mod record;
 pub mod rng;
+pub mod serial;
 pub mod sim;
 #[cfg(target_pointer_width = "64")]
 mod skew;

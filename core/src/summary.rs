@@ -4,7 +4,7 @@ use crate::{Event, MachineId, Record};
 
 /// What one machine did, counted from its records, in a run of at most `M`
 /// machines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tally<const M: usize = 3> {
     /// Ticks (= events) logged.
     pub ticks: u64,
@@ -21,8 +21,10 @@ pub struct Tally<const M: usize = 3> {
     /// The largest change of the clock in one event.
     pub max_jump: u64,
     /// Messages sent to each machine, by id.
+    #[serde(with = "crate::arrays")]
     pub sent: [u64; M],
     /// Messages received from each machine, by id.
+    #[serde(with = "crate::arrays")]
     pub received: [u64; M],
 }
 

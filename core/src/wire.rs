@@ -159,7 +159,9 @@ impl Frame {
 }
 
 /// The kinds of [`Frame`], for counting and for naming an unexpected one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum FrameKind {
     /// [`Frame::Hello`].
     Hello,
@@ -269,7 +271,7 @@ pub const fn vector_frame_max(machines: u8) -> usize {
 const MAX_BODY: usize = MAX_FRAME_LEN - 1;
 
 /// Why a frame could not be decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DecodeError {
     /// The frame was longer than [`MAX_FRAME_LEN`] bytes, or than the
     /// decoder's limit ([`Decoder::with_limit`]).

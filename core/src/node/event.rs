@@ -61,7 +61,7 @@ pub enum Event<const M: usize = 3, H = ()> {
 }
 
 /// How a node's run ended. Only [`Status::Completed`] says the model held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     /// Every tick ran on time, messages were read while ticks ran, and both
     /// links ended with a matching `Bye`.
@@ -109,7 +109,7 @@ impl fmt::Display for Status {
 }
 
 /// Which parts of the set-up were missing at its deadline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Missing {
     /// A link this machine dials was not up (for three machines, the link
     /// to the next machine).
@@ -120,7 +120,7 @@ pub struct Missing {
 }
 
 /// Why a connection was closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CloseReason {
     /// The other side broke the protocol.
     Protocol(ProtocolError),
@@ -159,7 +159,7 @@ impl fmt::Display for CloseReason {
 }
 
 /// A rule of the link protocol the other side broke; the link closes at the first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ProtocolError {
     /// Bytes that do not decode to a frame.
     Decode(DecodeError),
@@ -249,7 +249,7 @@ impl fmt::Display for ProtocolError {
 }
 
 /// Protocol errors counted by kind: bounded whatever the other side sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ErrorCounts(pub [u64; ProtocolError::KINDS]);
 
 impl ErrorCounts {
@@ -267,7 +267,7 @@ impl ErrorCounts {
 }
 
 /// One peer's side of the accounting, as this node saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PeerReport {
     /// `Clock` messages the machine logged as sent to the peer.
     pub sent: u64,
@@ -300,12 +300,13 @@ pub struct PeerReport {
 }
 
 /// How a node's run went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeReport<const M: usize = 3> {
     /// Counts from its records.
     pub tally: Tally<M>,
     /// Each peer's accounting, by peer id (this machine's own entry, and
     /// those of machines it has no link to, stay empty).
+    #[serde(with = "crate::arrays")]
     pub peers: [PeerReport; M],
     /// Times the machine stalled on a full outbox.
     pub stalls: u64,

@@ -603,6 +603,14 @@ pub struct NodeArgs {
     /// start time, stop); stdin closing ends the run.
     #[arg(long, hide = true, conflicts_with = "peers")]
     pub launcher: bool,
+
+    /// Run this machine's node on a microcontroller: the Cortex-M4 firmware
+    /// at PATH (tests/firmware's `scalemodel-node-firmware`) under QEMU
+    /// (`qemu-system-arm`, board mps2-an386), this process the bridge
+    /// between its UART and the network. Three machines, `--clock lamport`.
+    /// See docs/MCU.md.
+    #[arg(long, value_name = "PATH")]
+    pub board: Option<PathBuf>,
 }
 
 /// How the machines' rates are chosen.

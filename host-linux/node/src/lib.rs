@@ -34,6 +34,7 @@ use scalemodel_rundir::{
 };
 use scalemodel_timerfd::TimerFd;
 
+pub mod board;
 pub mod entropy;
 pub mod key;
 pub mod procinfo;
@@ -58,6 +59,14 @@ const LOG_LAG_MAX: Duration = Duration::from_secs(1);
 /// Runs `scalemodel node`: a node of capacity three for three machines
 /// (today's code and speed), of capacity sixteen for four to sixteen.
 pub fn run(args: &NodeArgs) -> Result<()> {
+    if args.board.is_some() {
+        // The board's firmware holds a node of three machines and Lamport's
+        // clock alone.
+        if args.model.machines != 3 || args.model.clock != ClockArg::Lamport {
+            bail!("--board runs a machine of three, with --clock lamport: the firmware's node");
+        }
+        return run_sized::<3, CONNS, ()>(args);
+    }
     match args.model.clock {
         ClockArg::Lamport => run_clocked::<()>(args),
         ClockArg::Hlc => run_clocked::<Hlc>(args),
@@ -187,24 +196,10 @@ where
         wait: args.spin,
     };
     let setup_before_node = process_start.elapsed();
-    let node = Node::<_, M, C, S>::new(config, listener, TimerFd::new()?)
-        .with_context(|| format!("machine {id}: cannot start the node"))?;
-    let handle = node.handle();
-    watch_signals(handle.clone())?;
-    if args.launcher {
-        watch_launcher(handle);
-    }
     let start = match args.start_at {
         Some(t) => Start::At(t),
         None => Start::Handed,
     };
-    if !args.launcher {
-        let to: Vec<String> = dials.iter().map(|(_, addr)| addr.to_string()).collect();
-        eprintln!(
-            "machine {id}: rate {rate}, listening on {local}, connecting to {}",
-            to.join(", ")
-        );
-    }
     let mut host = NodeHost {
         id,
         log: LogWriter::create(out, id, S::COLUMNS)?,
@@ -215,7 +210,30 @@ where
         first_tick_cpu_ms: None,
         unflushed_since: None,
     };
-    let result = node.run(&mut host, start);
+    let result = if let Some(firmware) = &args.board {
+        let bridge = board::Bridge::<M>::start(firmware, &config.node, config.peers, listener)
+            .with_context(|| format!("machine {id}: cannot start the board"))?;
+        let handle = bridge.handle();
+        watch_signals(handle.clone())?;
+        if args.launcher {
+            watch_launcher(handle);
+        }
+        say_started(args, id, rate, local, &dials);
+        // The node's own bounds, and a margin for QEMU.
+        let wall = Duration::from_secs_f64(model.duration / f64::from(model.speed));
+        let bound = args.connect_timeout * 2 + wall + end_bound() + Duration::from_secs(10);
+        bridge.run(&mut host, start, bound)
+    } else {
+        let node = Node::<_, M, C, S>::new(config, listener, TimerFd::new()?)
+            .with_context(|| format!("machine {id}: cannot start the node"))?;
+        let handle = node.handle();
+        watch_signals(handle.clone())?;
+        if args.launcher {
+            watch_launcher(handle);
+        }
+        say_started(args, id, rate, local, &dials);
+        node.run(&mut host, start).map_err(anyhow::Error::from)
+    };
     // The steady state's CPU: from the first tick to the loop's end.
     let ticking_cpu_ms = host
         .first_tick_cpu_ms
@@ -286,6 +304,28 @@ where
         );
     }
     Ok(())
+}
+
+/// Says, when started by hand, what the node is and where it connects.
+fn say_started(
+    args: &NodeArgs,
+    id: MachineId,
+    rate: u32,
+    local: SocketAddr,
+    dials: &[(MachineId, SocketAddr)],
+) {
+    if !args.launcher {
+        let to: Vec<String> = dials.iter().map(|(_, addr)| addr.to_string()).collect();
+        let board = if args.board.is_some() {
+            " on the board"
+        } else {
+            ""
+        };
+        eprintln!(
+            "machine {id}{board}: rate {rate}, listening on {local}, connecting to {}",
+            to.join(", ")
+        );
+    }
 }
 
 /// The node's time bounds: `--connect-timeout` for the set-up, the rest fixed.
@@ -447,8 +487,36 @@ fn read_peers(n: u8) -> Result<Vec<SocketAddr>> {
     Ok(peers)
 }
 
+/// What the launcher and the signals ask of a node, or of a board's bridge.
+trait Steer: Clone + Send + 'static {
+    /// Model time 0 is Unix time `t` in ns.
+    fn start_at(&self, t: u64);
+    /// End the run now, cleanly.
+    fn stop(&self);
+}
+
+impl Steer for Handle {
+    fn start_at(&self, t: u64) {
+        Handle::start_at(self, t);
+    }
+
+    fn stop(&self) {
+        Handle::stop(self);
+    }
+}
+
+impl Steer for board::Handle {
+    fn start_at(&self, t: u64) {
+        self.send(board::Control::Start(t));
+    }
+
+    fn stop(&self) {
+        self.send(board::Control::Stop);
+    }
+}
+
 /// Turns `start` and `stop` lines (and stdin closing) into calls on `handle`.
-fn watch_launcher(handle: Handle) {
+fn watch_launcher(handle: impl Steer) {
     std::thread::spawn(move || {
         for line in io::stdin().lock().lines() {
             let Ok(line) = line else { break };
@@ -467,7 +535,7 @@ fn watch_launcher(handle: Handle) {
 }
 
 /// Ctrl-C and SIGTERM end the run cleanly.
-fn watch_signals(handle: Handle) -> Result<()> {
+fn watch_signals(handle: impl Steer) -> Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::spawn(move || {
@@ -548,6 +616,18 @@ impl Host for NodeHost {
         } else {
             self.notes_left_out += 1;
         }
+    }
+}
+
+impl NodeHost {
+    /// Logs one line of the board's log, as `record` logs a record.
+    fn record_line(&mut self, line: &[u8]) -> Result<(), RunDirError> {
+        if self.first_tick_cpu_ms.is_none() {
+            self.first_tick_cpu_ms = Some(procinfo::cpu_ms());
+        }
+        self.unflushed_since.get_or_insert_with(Instant::now);
+        self.log.write_line(line)?;
+        self.idle()
     }
 }
 

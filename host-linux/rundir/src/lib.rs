@@ -711,6 +711,24 @@ impl LogWriter {
         }
     }
 
+    /// Writes one line another host made with `Record::write_line` (a
+    /// board's): refused, and nothing written, unless it is one whole line.
+    pub fn write_line(&mut self, line: &[u8]) -> Result<(), RunDirError> {
+        let whole = line.split_last().is_some_and(|(&last, rest)| {
+            last == b'\n' && !rest.is_empty() && !rest.contains(&b'\n')
+        });
+        if !whole {
+            return Err(RunDirError::Write {
+                path: self.path.clone(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "a log line that is not one whole line",
+                ),
+            });
+        }
+        self.put(line)
+    }
+
     fn put(&mut self, bytes: &[u8]) -> Result<(), RunDirError> {
         self.w
             .write_all(bytes)

@@ -1,0 +1,272 @@
+//! A node's connections and its host's control over one serial line: how a
+//! node on a board takes part in a networked run (docs/MCU.md).
+//!
+//! The board runs the [`node`](crate::node); a host on the other end of its
+//! serial line (the board's bridge) holds the TCP sockets, the files and
+//! the run's launcher. One byte stream each way carries everything, as
+//! frames: postcard, COBS-encoded and ended by `0x00`, as the [`wire`]'s
+//! (a receiver finds the next frame after any bad byte). The host sends
+//! [`Down`] frames, the board [`Up`] frames. Since one stream carries them
+//! all, they keep their order: the bytes a node sent on a connection come
+//! before its [`Up::Close`], and a record before the bytes of its send.
+//!
+//! **Lines.** A connection is a *line*, numbered by the host, and a line
+//! number is never given twice in a run: bytes still on their way for a
+//! closed line can therefore never reach a newer connection. A dial
+//! ([`Up::Dial`]) is answered by [`Down::Connected`] or
+//! [`Down::DialFailed`]; a connection the host accepted is offered with
+//! [`Down::Accepted`], and one the node refuses is closed by [`Up::Close`].
+//! Either side ends a line: [`Up::Close`] (the node closed it) or
+//! [`Down::Closed`] (the peer did).
+//!
+//! **Credit.** Neither side sends a line's bytes the other has no room
+//! for, so that the line is never blocked by one connection and nothing is
+//! dropped: the board grants the host [`Up::Credit`] for bytes towards the
+//! node (the room in its buffer for the line, given again as the node takes
+//! bytes), and the host grants the board [`Down::Credit`] for bytes towards
+//! the peer (given again as its socket takes them). A node that reads
+//! nothing more (its inbox full) grants nothing, and the peer's bytes wait
+//! in TCP, as on Linux: the same backpressure. The host reads the line's
+//! other frames (records, control) at once, whatever the credit.
+
+use serde::{Deserialize, Serialize};
+
+use crate::node::{self, CloseReason, Key, NodeReport, Timeouts};
+use crate::{MachineId, Topology};
+
+/// The version of these frames, in [`Up::Booted`]: a host refuses a board
+/// of another.
+pub const VERSION: u16 = 1;
+/// The most bytes of a connection one frame carries.
+pub const CHUNK: usize = 64;
+/// The longest encoded frame either way, its delimiter included: a
+/// [`Up::Ended`] report of three machines is the longest, at about 300 B.
+pub const FRAME_MAX: usize = 512;
+
+/// A connection on the line, numbered by the host; never reused in a run.
+pub type Line = u16;
+
+/// A node's parameters, as the host hands them to the board (the key
+/// included: the serial line is the board's private channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setup {
+    /// This machine.
+    pub id: u8,
+    /// Ticks per model second.
+    pub rate: u32,
+    /// Faces of the die.
+    pub sides: u8,
+    /// The run's number of machines.
+    pub machines: u8,
+    /// Which machines talk to which.
+    pub topology: Topology,
+    /// The run's seed.
+    pub seed: u64,
+    /// Model time per host time.
+    pub speed: u32,
+    /// The run's length in model ns.
+    pub duration_ns: u64,
+    /// The run's key.
+    pub key: [u8; 32],
+    /// Seeds the handshake's challenges (fresh entropy from the host).
+    pub nonce: u64,
+    /// [`Timeouts::setup_ns`].
+    pub setup_ns: u64,
+    /// [`Timeouts::handshake_ns`].
+    pub handshake_ns: u64,
+    /// [`Timeouts::bye_ns`].
+    pub bye_ns: u64,
+    /// [`Timeouts::retry_ns`].
+    pub retry_ns: u64,
+    /// [`Timeouts::end_skew_ns`].
+    pub end_skew_ns: u64,
+}
+
+impl Setup {
+    /// The parameters of `config`.
+    pub const fn of(config: &node::Config) -> Self {
+        let t = &config.timeouts;
+        Self {
+            id: config.id.get(),
+            rate: config.rate,
+            sides: config.sides,
+            machines: config.machines,
+            topology: config.topology,
+            seed: config.seed,
+            speed: config.speed,
+            duration_ns: config.duration_ns,
+            key: config.key.0,
+            nonce: config.nonce,
+            setup_ns: t.setup_ns,
+            handshake_ns: t.handshake_ns,
+            bye_ns: t.bye_ns,
+            retry_ns: t.retry_ns,
+            end_skew_ns: t.end_skew_ns,
+        }
+    }
+
+    /// The node's parameters; `None` when the id is not below `machines`
+    /// (the rest [`node::Node::new`] checks).
+    pub fn config(&self) -> Option<node::Config> {
+        Some(node::Config {
+            id: MachineId::new(self.id, self.machines)?,
+            rate: self.rate,
+            sides: self.sides,
+            machines: self.machines,
+            topology: self.topology,
+            seed: self.seed,
+            speed: self.speed,
+            duration_ns: self.duration_ns,
+            key: Key(self.key),
+            nonce: self.nonce,
+            timeouts: Timeouts {
+                setup_ns: self.setup_ns,
+                handshake_ns: self.handshake_ns,
+                bye_ns: self.bye_ns,
+                retry_ns: self.retry_ns,
+                end_skew_ns: self.end_skew_ns,
+            },
+            #[cfg(target_pointer_width = "64")]
+            skew: crate::ClockSkew::NONE,
+        })
+    }
+}
+
+/// A frame from the host to the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Down<'a> {
+    /// Build the node (once, after [`Up::Booted`]).
+    Setup(Setup),
+    /// Model time 0 is `in_ns` after the board reads this frame, which is
+    /// Unix time `unix_ns`; the board answers [`Up::Started`].
+    Start {
+        /// From now on the board's clock (a start already past: below 0).
+        in_ns: i64,
+        /// Model time 0 in Unix ns, for the records' `system_ns`.
+        unix_ns: u64,
+    },
+    /// The dial of the node's connection slot `slot` connected, as `line`.
+    Connected {
+        /// The slot of [`Up::Dial`].
+        slot: u8,
+        /// The new line.
+        line: Line,
+    },
+    /// The dial of slot `slot` failed.
+    DialFailed {
+        /// The slot of [`Up::Dial`].
+        slot: u8,
+    },
+    /// The host accepted a connection, as `line`.
+    Accepted {
+        /// The new line.
+        line: Line,
+    },
+    /// Bytes from the peer of `line`, within the board's credit.
+    Bytes {
+        /// The line.
+        line: Line,
+        /// At most [`CHUNK`] bytes.
+        data: &'a [u8],
+    },
+    /// The peer of `line` closed it (or it failed).
+    Closed {
+        /// The line.
+        line: Line,
+    },
+    /// The host's socket took `bytes` more of `line`'s.
+    Credit {
+        /// The line.
+        line: Line,
+        /// Bytes.
+        bytes: u16,
+    },
+    /// End the run now, cleanly (the launcher said `stop`).
+    Stop,
+}
+
+/// A frame from the board to the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Up<'a, const M: usize = 3> {
+    /// The board is up, speaking frames of `version`; it waits for
+    /// [`Down::Setup`].
+    Booted {
+        /// [`VERSION`].
+        version: u16,
+    },
+    /// The node was built; `None`, or why it was refused.
+    Built {
+        /// What [`node::Node::new`] said.
+        refused: Option<&'a str>,
+    },
+    /// Dial the peer `peer` for connection slot `slot`.
+    Dial {
+        /// The slot, for [`Down::Connected`].
+        slot: u8,
+        /// The machine to dial.
+        peer: u8,
+    },
+    /// The node takes `bytes` more of `line`'s.
+    Credit {
+        /// The line.
+        line: Line,
+        /// Bytes.
+        bytes: u16,
+    },
+    /// Bytes for the peer of `line`, within the host's credit.
+    Bytes {
+        /// The line.
+        line: Line,
+        /// At most [`CHUNK`] bytes.
+        data: &'a [u8],
+    },
+    /// The node closed `line` (or refused it).
+    Close {
+        /// The line.
+        line: Line,
+    },
+    /// The start barrier passed.
+    Ready,
+    /// The start was taken at the board's `now_ns`, the run starting at
+    /// `at_ns` on the board's clock; `refused` says why it was not.
+    Started {
+        /// The board's clock when it read [`Down::Start`].
+        now_ns: u64,
+        /// Model time 0 on the board's clock.
+        at_ns: u64,
+        /// What [`node::Node::handle_start`] said.
+        refused: Option<&'a str>,
+    },
+    /// One line of the machine's log (`Record::write_line`'s, with its `\n`).
+    Record(&'a [u8]),
+    /// A peer proved the key: its link is up.
+    Joined {
+        /// The peer.
+        peer: MachineId,
+    },
+    /// A connection that never joined the run was closed.
+    Rejected {
+        /// Why.
+        reason: CloseReason,
+    },
+    /// A peer's link was lost.
+    PeerLost {
+        /// The peer.
+        peer: MachineId,
+        /// When, in model time, if the run had started.
+        at_model_ns: Option<u64>,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// The node ended; its report is final.
+    Ended(NodeReport<M>),
+    /// The board cannot go on: a frame it could not read, or a panic; the
+    /// text says which and where.
+    Fault(&'a str),
+}
+
+/// Encodes `frame` (postcard, COBS, `0x00`) into `buf`: `None` when it does
+/// not fit.
+pub fn encode<'b, T: Serialize>(frame: &T, buf: &'b mut [u8]) -> Option<&'b mut [u8]> {
+    postcard::to_slice_cobs(frame, buf).ok()
+}
