@@ -74,6 +74,12 @@ pub struct Failed {
 pub fn run(args: &RunArgs) -> Result<()> {
     let model = &args.model;
     model.check().map_err(anyhow::Error::msg)?;
+    if let Some(id) = args.mcu {
+        if model.machines != 3 || model.clock != crate::cli::ClockArg::Lamport {
+            bail!("--mcu {id} needs a run of three machines with --clock lamport: the board's node");
+        }
+        node_cmd::board::check(&args.firmware)?;
+    }
     let seed = model.seed_or_random();
     outln!("seed {seed}");
     let out = match &model.out {
@@ -519,6 +525,14 @@ fn print_trial(t: &Trial) {
             per_tick.map_or_else(|| "-".to_owned(), |c| format!("{c:.0}")),
             m.end,
         );
+    }
+    for proc in &p.processes {
+        if let Some(host) = &proc.host {
+            outln!(
+                "  machine {} ran on {host}; its RSS and CPU are its bridge's",
+                proc.id
+            );
+        }
     }
     let balanced = p.links.iter().filter(|l| l.balance().is_ok()).count();
     let sent = p.links.iter().map(|l| l.sent).fold(0, u64::saturating_add);

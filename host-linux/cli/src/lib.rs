@@ -257,6 +257,23 @@ pub struct RunArgs {
     /// them later).
     #[arg(long)]
     pub no_analyze: bool,
+
+    /// Run machine ID on a microcontroller: scalemodel-core's node on a
+    /// Cortex-M4 under QEMU (board mps2-an386), its UART bridged to the
+    /// run's TCP links; the others run as Linux processes. Three machines,
+    /// `--clock lamport`; needs `qemu-system-arm` and the firmware
+    /// (`--firmware`). See docs/MCU.md.
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u8).range(0..3))]
+    pub mcu: Option<u8>,
+
+    /// The board's firmware for `--mcu`.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "mcu",
+        default_value = "tests/firmware/target/thumbv7em-none-eabihf/release/scalemodel-node-firmware"
+    )]
+    pub firmware: PathBuf,
 }
 
 /// The parameters of one run, shared by every command that runs the model.

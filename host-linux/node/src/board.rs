@@ -216,7 +216,11 @@ impl<const M: usize> Bridge<M> {
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines() {
                     let Ok(line) = line else { break };
-                    eprintln!("machine {id}: board: {line}");
+                    // The board's built-in Ethernet has no network: the
+                    // board uses none, and QEMU says so at every start.
+                    if !line.contains("nic lan9118.0 has no peer") {
+                        eprintln!("machine {id}: board: {line}");
+                    }
                 }
             });
         }
@@ -469,12 +473,11 @@ impl<const M: usize> Bridge<M> {
                 if let Some(why) = refused {
                     bail!("the board refused the start: {why}");
                 }
+                // The board set model time 0 from its own clock when it read
+                // the start: within the round trip of the handing.
                 if let Some(rtt) = rtt {
-                    eprintln!(
-                        "machine {}: the board took the start within {} µs of its handing",
-                        self.id,
-                        rtt.as_micros()
-                    );
+                    let error_ns = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX);
+                    host.note(&Note::ClockMapped { error_ns });
                 }
             }
             Up::Record(line) => host.record_line(line)?,

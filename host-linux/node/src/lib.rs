@@ -290,6 +290,7 @@ where
     let run = model.net_run(seed, run_id);
     let summary = NodeSummary {
         ticking_cpu_ms,
+        host: args.board.as_ref().map(|_| board::HOST.to_owned()),
         ..summarise(run, id, local, &report, status, notes, setup_before_node)
     };
     summary.write(out, id.get())?;
@@ -745,6 +746,7 @@ fn summarise<const M: usize>(
         cpu_ms: procinfo::cpu_ms(),
         ticking_cpu_ms: None,
         notes,
+        host: None,
         died: None,
     }
 }

@@ -498,6 +498,11 @@ pub struct ProcessSummary {
     pub ticking_cpu_ms: Option<f64>,
     /// What went wrong on the way, in words.
     pub notes: Vec<String>,
+    /// Where the machine's node ran when not in its process: the board
+    /// (`run --mcu`), whose bridge the process was; then its RSS and CPU
+    /// are the bridge's. Absent: in the process, on Linux.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// How the process died, when it did (`killed by signal 9`, `exit
     /// status 1: …`): then its machine ended `crashed` and its summary was
     /// rebuilt from its log.

@@ -83,6 +83,7 @@ pub fn merge_nodes(dir: &Path) -> Result<Params, MergeError> {
                 cpu_ms: n.cpu_ms,
                 ticking_cpu_ms: n.ticking_cpu_ms,
                 notes: n.notes.clone(),
+                host: n.host.clone(),
                 died: n.died.clone(),
             })
             .collect(),
@@ -228,6 +229,7 @@ mod tests {
             ticking_cpu_ms: None,
             notes: Vec::new(),
             died: None,
+            host: None,
         }
     }
 

@@ -113,6 +113,10 @@ pub struct NodeSummary {
     pub ticking_cpu_ms: Option<f64>,
     /// What went wrong on the way, in words.
     pub notes: Vec<String>,
+    /// Where the machine's node ran when not in this process: the board
+    /// (`--board`), whose bridge this process was. Absent: here, on Linux.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// How the process died, when it did: written by the launcher, which
     /// rebuilds a dead node's summary from its log (see `salvage`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

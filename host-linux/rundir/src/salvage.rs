@@ -256,6 +256,7 @@ pub fn summary(
         notes: vec![format!(
             "the node died ({cause}); its summary is rebuilt by {by} from its log, which holds what the node had written"
         )],
+        host: None,
         died: Some(cause.to_owned()),
     }
 }

@@ -86,6 +86,9 @@ impl Nodes {
                      the nodes run as `scalemodel node`, with the report code loaded"
                 );
             }
+            if args.mcu == Some(id.get()) {
+                command.arg("--board").arg(&args.firmware);
+            }
             let mut child = command
                 .arg("--launcher")
                 .args(["--id", &id.to_string()])

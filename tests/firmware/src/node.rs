@@ -66,7 +66,7 @@ struct Open {
 struct Board {
     clock: Clock,
     uart: Uart,
-    node: Option<BoardNode>,
+    node: Option<&'static mut BoardNode>,
     /// By slot.
     open: [Option<Open>; CONNS],
     /// Dials asked for, by slot, until the host answers.
@@ -157,13 +157,12 @@ impl Board {
             let Down::Setup(setup) = frame else {
                 self.fault("a frame before the node's parameters");
             };
-            let built = setup.config().map(|c| BoardNode::new(c, now));
-            let refused = match built {
-                Some(Ok(node)) => {
+            let refused = match setup.config().map(|c| slot::take(c, now)) {
+                Some(Some(node)) => {
                     self.node = Some(node);
                     None
                 }
-                Some(Err(_)) => Some("the node refused its parameters"),
+                Some(None) => Some("the node refused its parameters"),
                 None => Some("the machine's id is not below the run's machines"),
             };
             return self.send(&Up::Built { refused });
@@ -319,7 +318,7 @@ impl Board {
         for conn in conns.into_iter().flatten() {
             self.feed(conn, now);
         }
-        while let Some(event) = self.node.as_mut().and_then(BoardNode::poll_event) {
+        while let Some(event) = self.node.as_mut().and_then(|n| n.poll_event()) {
             busy = true;
             self.event(event, now);
         }
@@ -384,6 +383,40 @@ impl Board {
             Event::Barrier => self.send(&Up::Ready),
             Event::Ended(_) => {}
         }
+    }
+}
+
+/// The one node, in a static: built by value, a node and its temporaries
+/// would sit on the stack several times over (7 KB each). As the
+/// simulator firmware's `slot`: the static starts as zero bytes, which
+/// rustc checks are a valid `BoardNode` when it evaluates the initialiser
+/// (the simulator's static, which holds nodes, relies on the same), and
+/// [`Node::reset`], safe code in the core, sets every field before anything
+/// reads one; the `&'static mut` is handed out once, guarded by `TAKEN`.
+#[allow(unsafe_code)]
+mod slot {
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    use scalemodel_core::node::Config;
+
+    use super::BoardNode;
+
+    // SAFETY: all-zero bytes are a valid `BoardNode`, checked by rustc.
+    static mut NODE: BoardNode = unsafe { core::mem::zeroed() };
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+
+    /// The node, reset for `config` at `now_ns`; `None` when its
+    /// parameters are refused or it was already taken.
+    pub fn take(config: Config, now_ns: u64) -> Option<&'static mut BoardNode> {
+        if TAKEN.swap(true, Ordering::Relaxed) {
+            return None;
+        }
+        let ptr = &raw mut NODE;
+        // SAFETY: the only reference to `NODE` ever made (`TAKEN` was
+        // false), so it aliases nothing; the value is a valid node.
+        let node = unsafe { &mut *ptr };
+        node.reset(config, now_ns).ok()?;
+        Some(node)
     }
 }
 
