@@ -137,11 +137,13 @@ impl Setup {
 pub enum Down<'a> {
     /// Build the node (once, after [`Up::Booted`]).
     Setup(Setup),
-    /// Model time 0 is `in_ns` after the board reads this frame, which is
-    /// Unix time `unix_ns`; the board answers [`Up::Started`].
+    /// Say the board's clock now: [`Up::Time`].
+    Sync,
+    /// Model time 0 is `at_ns` on the board's clock, which is Unix time
+    /// `unix_ns`; the board answers [`Up::Started`].
     Start {
-        /// From now on the board's clock (a start already past: below 0).
-        in_ns: i64,
+        /// On the board's clock, as [`Up::Time`] reads it.
+        at_ns: u64,
         /// Model time 0 in Unix ns, for the records' `system_ns`.
         unix_ns: u64,
     },
@@ -227,13 +229,16 @@ pub enum Up<'a, const M: usize = 3> {
     },
     /// The start barrier passed.
     Ready,
-    /// The start was taken at the board's `now_ns`, the run starting at
-    /// `at_ns` on the board's clock; `refused` says why it was not.
-    Started {
-        /// The board's clock when it read [`Down::Start`].
+    /// The board's clock when it wrote this frame, in answer to
+    /// [`Down::Sync`]: the frame reaches the host at once (a UART's byte
+    /// goes out as it is written), so the host maps the board's clock to
+    /// its own from the earliest arrival of several.
+    Time {
+        /// ns on the board's clock.
         now_ns: u64,
-        /// Model time 0 on the board's clock.
-        at_ns: u64,
+    },
+    /// The start was taken (`refused`: `None`), or why not.
+    Started {
         /// What [`node::Node::handle_start`] said.
         refused: Option<&'a str>,
     },

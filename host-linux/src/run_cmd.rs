@@ -76,7 +76,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     model.check().map_err(anyhow::Error::msg)?;
     if let Some(id) = args.mcu {
         if model.machines != 3 || model.clock != crate::cli::ClockArg::Lamport {
-            bail!("--mcu {id} needs a run of three machines with --clock lamport: the board's node");
+            bail!(
+                "--mcu {id} needs a run of three machines with --clock lamport: the board's node"
+            );
         }
         node_cmd::board::check(&args.firmware)?;
     }

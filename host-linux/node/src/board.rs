@@ -61,6 +61,60 @@ const EXIT_WAIT: Duration = Duration::from_secs(5);
 /// at a time and a few control frames fit well within it.
 const SERIAL_OUT_MAX: usize = 64 * 1024;
 
+/// Readings of the board's clock taken to map it to Unix time.
+const SYNC_SAMPLES: u32 = 16;
+
+/// The map from the board's clock to Unix time: the least difference
+/// between a reading's arrival here and the reading, over
+/// [`SYNC_SAMPLES`] readings.
+///
+/// A reading leaves the board as it is taken (a UART's bytes go out as
+/// they are written) and its arrival is stamped here, so each difference
+/// is the true offset plus that reading's way up, never less; the least
+/// is the true offset plus the shortest way up. The board's records then
+/// carry Unix times at most that late, never early: a message from a Linux
+/// node is never logged received before it was sent, and one from the
+/// board is received after at least the same way up. QEMU runs the
+/// board's timer on the host's clock, so the offset holds for the run.
+#[derive(Debug)]
+struct Sync {
+    samples: u32,
+    /// Unix ns minus board ns, the least seen.
+    offset: i128,
+    /// When the last `Sync` went.
+    asked: Option<Instant>,
+    /// The shortest round trip: a bound on how late the map is.
+    best_rtt: Duration,
+}
+
+impl Default for Sync {
+    fn default() -> Self {
+        Self {
+            samples: 0,
+            offset: i128::MAX,
+            asked: None,
+            best_rtt: Duration::MAX,
+        }
+    }
+}
+
+impl Sync {
+    /// Takes the board's reading `board_ns`, arriving now.
+    fn sample(&mut self, board_ns: u64) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let offset = i128::try_from(now).unwrap_or(i128::MAX) - i128::from(board_ns);
+        if offset < self.offset {
+            self.offset = offset;
+        }
+        if let Some(asked) = self.asked.take() {
+            self.best_rtt = self.best_rtt.min(asked.elapsed());
+        }
+        self.samples += 1;
+    }
+}
+
 /// What the launcher (or a signal) asks of the bridge.
 pub(crate) enum Control {
     /// Model time 0 is this Unix time in ns.
@@ -115,7 +169,8 @@ pub(crate) struct Bridge<const M: usize> {
     /// The start, once known, and whether the board has passed the barrier.
     start: Option<u64>,
     ready: bool,
-    start_sent: Option<Instant>,
+    start_sent: bool,
+    sync: Sync,
     ended: Option<NodeReport<M>>,
     _dir: tempfile::TempDir,
 }
@@ -251,7 +306,8 @@ impl<const M: usize> Bridge<M> {
             qemu,
             start: None,
             ready: false,
-            start_sent: None,
+            start_sent: false,
+            sync: Sync::default(),
             ended: None,
             _dir: dir,
         })
@@ -434,6 +490,7 @@ impl<const M: usize> Bridge<M> {
             Up::Built { refused: Some(why) } => bail!("the board refused its node: {why}"),
             Up::Built { refused: None } => {
                 self.built = true;
+                self.ask_time()?;
                 self.accept()?;
             }
             Up::Dial { slot, peer } => self.dial(slot, peer)?,
@@ -468,17 +525,20 @@ impl<const M: usize> Bridge<M> {
                 host.ready();
                 self.send_start()?;
             }
-            Up::Started { refused, .. } => {
-                let rtt = self.start_sent.map(|t| t.elapsed());
+            Up::Time { now_ns } => {
+                self.sync.sample(now_ns);
+                if self.sync.samples < SYNC_SAMPLES {
+                    self.ask_time()?;
+                } else {
+                    self.send_start()?;
+                }
+            }
+            Up::Started { refused } => {
                 if let Some(why) = refused {
                     bail!("the board refused the start: {why}");
                 }
-                // The board set model time 0 from its own clock when it read
-                // the start: within the round trip of the handing.
-                if let Some(rtt) = rtt {
-                    let error_ns = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX);
-                    host.note(&Note::ClockMapped { error_ns });
-                }
+                let error_ns = u64::try_from(self.sync.best_rtt.as_nanos()).unwrap_or(u64::MAX);
+                host.note(&Note::ClockMapped { error_ns });
             }
             Up::Record(line) => host.record_line(line)?,
             Up::Joined { peer } => host.note(&Note::Joined(peer)),
@@ -498,17 +558,23 @@ impl<const M: usize> Bridge<M> {
         Ok(())
     }
 
-    /// Hands the start to the board once it is ready and the start known.
+    /// Asks the board for its clock.
+    fn ask_time(&mut self) -> Result<()> {
+        self.sync.asked = Some(Instant::now());
+        self.send(&Down::Sync)
+    }
+
+    /// Hands the start to the board once it is ready, its clock mapped
+    /// and the start known: model time 0 on the board's clock.
     fn send_start(&mut self) -> Result<()> {
-        let (Some(at), true, None) = (self.start, self.ready, self.start_sent) else {
+        let mapped = self.sync.samples >= SYNC_SAMPLES;
+        let (Some(at), true, true, false) = (self.start, self.ready, mapped, self.start_sent)
+        else {
             return Ok(());
         };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let in_ns = i64::try_from(i128::from(at) - now as i128).unwrap_or(i64::MIN);
-        self.send(&Down::Start { in_ns, unix_ns: at })?;
-        self.start_sent = Some(Instant::now());
+        let at_ns = u64::try_from((i128::from(at) - self.sync.offset).max(0)).unwrap_or(u64::MAX);
+        self.send(&Down::Start { at_ns, unix_ns: at })?;
+        self.start_sent = true;
         Ok(())
     }
 

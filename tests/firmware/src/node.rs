@@ -7,8 +7,8 @@
 //! [`scalemodel_core::serial`]'s frames both ways: the node's parameters
 //! and start, the bytes of each connection within the other side's credit,
 //! the log's lines and the node's report. Time is a timer's count
-//! ([`clock`]); between events the core sleeps in `wfi` until the next
-//! millisecond or the next byte. The node is the core's, with the board's
+//! ([`clock`]); between events the core sleeps in `wfi` until the node's
+//! next timeout or the next byte. The node is the core's, with the board's
 //! capacities ([`BoardNode`]); this firmware only moves bytes and time.
 #![no_std]
 #![no_main]
@@ -126,8 +126,10 @@ fn main() -> ! {
             debug::exit(debug::EXIT_SUCCESS);
         }
         if !busy {
-            // The next millisecond or the next byte wakes it.
-            cortex_m::asm::wfi();
+            // The node's next timeout or the next byte wakes it.
+            let deadline = board.node.as_ref().and_then(|n| n.poll_timeout());
+            let Board { clock, uart, .. } = &mut board;
+            clock.sleep_until(deadline, || uart.read_ready().unwrap_or(false));
         }
     }
 }
@@ -169,17 +171,19 @@ impl Board {
         };
         match frame {
             Down::Setup(_) => self.fault("a second set of parameters"),
-            Down::Start { in_ns, unix_ns } => {
-                let at = now.saturating_add_signed(in_ns);
-                let refused = node.handle_start(at, unix_ns, now).err().map(|e| match e {
-                    scalemodel_core::node::StartError::NotReady => "not ready",
-                    scalemodel_core::node::StartError::InPast => "in the past",
-                });
-                self.send(&Up::Started {
-                    now_ns: now,
-                    at_ns: at,
-                    refused,
-                });
+            Down::Sync => {
+                let now_ns = self.clock.now_ns();
+                self.send(&Up::Time { now_ns });
+            }
+            Down::Start { at_ns, unix_ns } => {
+                let refused = node
+                    .handle_start(at_ns, unix_ns, now)
+                    .err()
+                    .map(|e| match e {
+                        scalemodel_core::node::StartError::NotReady => "not ready",
+                        scalemodel_core::node::StartError::InPast => "in the past",
+                    });
+                self.send(&Up::Started { refused });
             }
             Down::Connected { slot, line } => {
                 if let Some(conn) = self.dials.get_mut(usize::from(slot)).and_then(Option::take) {
