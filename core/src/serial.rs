@@ -275,3 +275,167 @@ pub enum Up<'a, const M: usize = 3> {
 pub fn encode<'b, T: Serialize>(frame: &T, buf: &'b mut [u8]) -> Option<&'b mut [u8]> {
     postcard::to_slice_cobs(frame, buf).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{CloseReason, PeerReport, ProtocolError, Status};
+    use crate::wire::DecodeError;
+    use postcard::accumulator::{CobsAccumulator, FeedResult};
+
+    /// Encodes `frame` and reads it back through an accumulator, one byte
+    /// at a time as the board does.
+    fn round_trip<'de, T>(
+        frame: &T,
+        buf: &'de mut [u8],
+        acc: &'de mut CobsAccumulator<FRAME_MAX>,
+    ) -> T
+    where
+        T: Serialize + Deserialize<'de> + core::fmt::Debug,
+    {
+        let len = encode(frame, buf).expect("fits").len();
+        assert!(len <= FRAME_MAX);
+        let bytes = &buf[..len];
+        let (last, head) = bytes.split_last().unwrap();
+        assert_eq!(*last, 0, "a frame ends with its delimiter");
+        assert!(!head.contains(&0), "and has no other zero");
+        for i in 0..head.len() {
+            assert!(matches!(acc.feed::<()>(&head[i..=i]), FeedResult::Consumed));
+        }
+        match acc.feed_ref::<T>(&bytes[len - 1..]) {
+            FeedResult::Success { data, remaining } => {
+                assert!(remaining.is_empty());
+                data
+            }
+            _ => panic!("the frame does not read back"),
+        }
+    }
+
+    fn config() -> node::Config {
+        node::Config {
+            id: MachineId::TWO,
+            rate: 5,
+            sides: 10,
+            machines: 3,
+            topology: Topology::Ring,
+            seed: 42,
+            speed: 10,
+            duration_ns: 60_000_000_000,
+            key: Key([7; 32]),
+            nonce: 99,
+            timeouts: Timeouts::DEFAULT,
+            skew: crate::ClockSkew::NONE,
+        }
+    }
+
+    #[test]
+    fn a_setup_carries_every_parameter_of_the_node() {
+        let setup = Setup::of(&config());
+        assert_eq!(setup.config(), Some(config()));
+        let (mut buf, mut acc) = ([0; FRAME_MAX], CobsAccumulator::new());
+        let back = round_trip(&Down::Setup(setup.clone()), &mut buf, &mut acc);
+        assert_eq!(back, Down::Setup(setup.clone()));
+        // An id the run does not have is refused, not wrapped.
+        let wrong = Setup { id: 3, ..setup };
+        assert_eq!(wrong.config(), None);
+    }
+
+    #[test]
+    fn every_frame_reads_back_as_it_was_written() {
+        let data = [0, 1, 0, 255, 0];
+        let downs = [
+            Down::Sync,
+            Down::Start {
+                at_ns: u64::MAX,
+                unix_ns: 1,
+            },
+            Down::Connected {
+                slot: 0,
+                line: Line::MAX,
+            },
+            Down::DialFailed { slot: 2 },
+            Down::Accepted { line: 7 },
+            Down::Bytes {
+                line: 3,
+                data: &data,
+            },
+            Down::Closed { line: 3 },
+            Down::Credit {
+                line: 3,
+                bytes: u16::MAX,
+            },
+            Down::Stop,
+        ];
+        for frame in downs {
+            let (mut buf, mut acc) = ([0; FRAME_MAX], CobsAccumulator::new());
+            assert_eq!(round_trip(&frame, &mut buf, &mut acc), frame);
+        }
+        let mut report = node::Node::<8, 256>::new(config(), 0).unwrap().report();
+        report.status = Some(Status::Completed);
+        report.start_unix_ns = Some(u64::MAX);
+        report.first_tick_ns = Some(3);
+        report.tally.sent = [u64::MAX, 2, 3];
+        report.tally.received = [4, 5, u64::MAX];
+        report.errors.0 = [u64::MAX; ProtocolError::KINDS];
+        report.peers[1] = PeerReport {
+            sent: u64::MAX,
+            peer_sent: Some(u64::MAX),
+            lost_at_model_ns: Some(1),
+            lost: Some(CloseReason::Protocol(ProtocolError::Seq {
+                expected: u64::MAX,
+                got: 0,
+            })),
+            ..PeerReport::default()
+        };
+        let longest = [b'9'; crate::LINE_MAX];
+        let ups = [
+            Up::Booted { version: VERSION },
+            Up::Built {
+                refused: Some("why"),
+            },
+            Up::Dial { slot: 0, peer: 1 },
+            Up::Credit {
+                line: 1,
+                bytes: 128,
+            },
+            Up::Bytes {
+                line: 1,
+                data: &[0xff; CHUNK],
+            },
+            Up::Close { line: 1 },
+            Up::Ready,
+            Up::Time { now_ns: u64::MAX },
+            Up::Started { refused: None },
+            Up::Record(&longest),
+            Up::Joined {
+                peer: MachineId::ONE,
+            },
+            Up::Rejected {
+                reason: CloseReason::Protocol(ProtocolError::Decode(DecodeError::BadCobs)),
+            },
+            Up::PeerLost {
+                peer: MachineId::ZERO,
+                at_model_ns: Some(u64::MAX),
+                reason: CloseReason::NoBye,
+            },
+            Up::Ended(report),
+            Up::Fault("a frame that does not decode"),
+        ];
+        for frame in ups {
+            let (mut buf, mut acc) = ([0; FRAME_MAX], CobsAccumulator::new());
+            assert_eq!(round_trip(&frame, &mut buf, &mut acc), frame);
+        }
+    }
+
+    #[test]
+    fn a_machine_id_past_the_largest_run_does_not_decode() {
+        let mut buf = [0; 8];
+        let bytes = postcard::to_slice(&16u8, &mut buf).unwrap();
+        assert!(postcard::from_bytes::<MachineId>(bytes).is_err());
+        let bytes = postcard::to_slice(&15u8, &mut buf).unwrap();
+        assert_eq!(
+            postcard::from_bytes::<MachineId>(bytes).ok(),
+            MachineId::new(15, 16)
+        );
+    }
+}

@@ -114,15 +114,8 @@ fn main() -> ! {
         if board.reported {
             out::str("stack peak=");
             out::num(stack::peak() as u64);
-            out::str(" bytes (Node<");
-            out::num(INBOX as u64);
-            out::str(", ");
-            out::num(OUT as u64);
-            out::str(", 3, ");
-            out::num(CONNS as u64);
-            out::str("> is ");
-            out::num(core::mem::size_of::<BoardNode>() as u64);
-            out::str(" bytes)\n");
+            out::str(" bytes\n");
+            sizes();
             debug::exit(debug::EXIT_SUCCESS);
         }
         if !busy {
@@ -422,6 +415,25 @@ mod slot {
         node.reset(config, now_ns).ok()?;
         Some(node)
     }
+}
+
+/// Prints the bytes of a node of a few capacities on this target (three
+/// machines, three slots), the board's among them: the memory table of
+/// docs/EMBEDDING.md.
+fn sizes() {
+    fn one<const INBOX: usize, const OUT: usize>() {
+        out::str("node size Node<");
+        out::num(INBOX as u64);
+        out::str(", ");
+        out::num(OUT as u64);
+        out::str(", 3, 3>=");
+        out::num(core::mem::size_of::<Node<INBOX, OUT, 3, CONNS>>() as u64);
+        out::str(" bytes\n");
+    }
+    one::<16, 256>();
+    one::<INBOX, OUT>();
+    one::<256, 256>();
+    one::<64, 1024>();
 }
 
 /// Says why on the semihosting console and exits 1.
