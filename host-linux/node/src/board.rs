@@ -505,6 +505,12 @@ impl<const M: usize> Bridge<M> {
                 self.pump_to_board(line)?;
             }
             Up::Bytes { line, data } => {
+                // The records before these bytes reach the log first, as a
+                // Linux node flushes a send's record before its frame: a
+                // bridge killed now leaves no message its log does not send.
+                if host.unflushed_since.is_some() {
+                    host.flush()?;
+                }
                 if let Some(link) = self.links.get_mut(&line) {
                     if link.out.len() + data.len() > CREDIT {
                         bail!("the board sent line {line} more than its credit");
