@@ -207,7 +207,7 @@ echo "node firmware (thumbv7em-none-eabihf, mps2-an386):"
 echo "  .text $node_text B, code + constants + vectors $node_flash_text B of $NODE_TEXT_MAX B"
 echo "  .data + .bss $node_static_ram B of $NODE_STATIC_RAM_MAX B"
 echo "  peak stack $node_stack B of $NODE_STACK_MAX B (in the mixed run)"
-grep -E 'board: node size ' "$mixed_out" | sed 's/^.*board: /  /'
+sed -n 's/^.*board: stack peak=[0-9]* bytes; node sizes/  bytes per node:/p' "$mixed_out"
 echo "mixed run (machine 2 on the board), ${MIXED_DURATION_S} s:"
 echo "  machine rate  ticks  rate err %      late p50 / p99 / max (µs) ..."
 printf '%s\n' "$mixed_rows"

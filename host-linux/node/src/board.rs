@@ -198,6 +198,15 @@ pub fn check(firmware: &Path) -> Result<()> {
             firmware.display()
         );
     }
+    let mut magic = [0; 4];
+    let elf = std::fs::File::open(firmware).and_then(|mut f| f.read_exact(&mut magic));
+    if elf.is_err() || magic != *b"\x7fELF" {
+        bail!(
+            "{} is not a firmware: expected the ELF file that tests/firmware builds \
+             (scalemodel-node-firmware)",
+            firmware.display()
+        );
+    }
     match Command::new(QEMU)
         .arg("--version")
         .stdout(Stdio::null())

@@ -114,8 +114,9 @@ fn main() -> ! {
         if board.reported {
             out::str("stack peak=");
             out::num(stack::peak() as u64);
-            out::str(" bytes\n");
+            out::str(" bytes; node sizes");
             sizes();
+            out::str("\n");
             debug::exit(debug::EXIT_SUCCESS);
         }
         if !busy {
@@ -422,13 +423,12 @@ mod slot {
 /// docs/EMBEDDING.md.
 fn sizes() {
     fn one<const INBOX: usize, const OUT: usize>() {
-        out::str("node size Node<");
+        out::str(" Node<");
         out::num(INBOX as u64);
-        out::str(", ");
+        out::str(",");
         out::num(OUT as u64);
-        out::str(", 3, 3>=");
+        out::str(",3,3>=");
         out::num(core::mem::size_of::<Node<INBOX, OUT, 3, CONNS>>() as u64);
-        out::str(" bytes\n");
     }
     one::<16, 256>();
     one::<INBOX, OUT>();
