@@ -802,3 +802,40 @@ fn accept_serial(unix: &mut UnixListener, qemu: &mut QemuChild) -> Result<UnixSt
         poll_local.poll(&mut events, Some(left.min(Duration::from_millis(100))))?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unix_now() -> i128 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i128
+    }
+
+    #[test]
+    fn the_clock_map_keeps_the_earliest_arrival_and_is_never_early() {
+        // A board whose clock reads `true_offset` behind Unix time: each
+        // reading is taken, then arrives some way up later. The map is
+        // the least of (arrival - reading), which can only be the true
+        // offset plus the shortest way up: never below the true offset.
+        let true_offset = unix_now() - 5_000_000_000;
+        let mut sync = Sync::default();
+        let mut ways_up = Vec::new();
+        for _ in 0..SYNC_SAMPLES {
+            let before = unix_now();
+            let board_ns = u64::try_from(before - true_offset).unwrap();
+            sync.asked = Some(Instant::now());
+            sync.sample(board_ns);
+            ways_up.push(unix_now() - before);
+        }
+        assert_eq!(sync.samples, SYNC_SAMPLES);
+        let late = sync.offset - true_offset;
+        assert!(late >= 0, "the map is {late} ns early");
+        // No later than the shortest whole reading, taking to arrival.
+        let shortest = *ways_up.iter().min().unwrap();
+        assert!(late <= shortest, "late by {late} ns, beyond {shortest} ns");
+        assert!(sync.best_rtt < Duration::MAX, "a round trip was measured");
+    }
+}

@@ -383,6 +383,36 @@ mod tests {
     }
 
     #[test]
+    fn a_line_from_another_host_is_logged_whole_or_not_at_all() {
+        let (by_record, by_line) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let id = MachineId::ONE;
+        let mut a = LogWriter::create(by_record.path(), id, "").unwrap();
+        let mut b = LogWriter::create(by_line.path(), id, "").unwrap();
+        for r in records(400).iter().filter(|r| r.machine == id) {
+            a.write(r).unwrap();
+            let mut buf = [0; scalemodel_core::LINE_MAX];
+            b.write_line(r.write_line(&mut buf)).unwrap();
+        }
+        // Not one whole line: refused, and nothing of it written.
+        for bad in [&b""[..], b"\n", b"1,2,3", b"1,2\n3,4\n", b"1\n2"] {
+            let e = b.write_line(bad).unwrap_err();
+            let why = std::error::Error::source(&e).map(ToString::to_string);
+            assert_eq!(
+                why.as_deref(),
+                Some("a log line that is not one whole line")
+            );
+        }
+        a.finish().unwrap();
+        b.finish().unwrap();
+        let name = crate::log_name(id);
+        let (a, b) = (
+            std::fs::read(by_record.path().join(&name)).unwrap(),
+            std::fs::read(by_line.path().join(&name)).unwrap(),
+        );
+        assert_eq!(a, b);
+    }
+
+    #[test]
     fn the_logs_are_those_the_line_writer_writes() {
         let records = records(50_000);
         let (threaded, plain) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
