@@ -300,11 +300,7 @@ impl Harness {
         let in_time = at.saturating_add(Timeouts::DEFAULT.catch_up_ns()) >= self.now;
         match result {
             Ok(()) => {
-                assert!(
-                    ready && in_time,
-                    "a start at {at} taken at {}",
-                    self.now
-                );
+                assert!(ready && in_time, "a start at {at} taken at {}", self.now);
                 self.start_ns = Some(at);
                 self.summary.started = true;
             }

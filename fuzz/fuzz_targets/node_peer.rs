@@ -31,8 +31,12 @@ impl Harness {
         let frame = match (slot.said_hello, slot.said_welcome) {
             (Some(ours), _) if !slot.sent_welcome => {
                 slot.sent_welcome = true;
-                let proof =
-                    handshake::prove(&KEY, Role::Answerer, (ME, &ours), (ME.plus(1, 3), &challenge));
+                let proof = handshake::prove(
+                    &KEY,
+                    Role::Answerer,
+                    (ME, &ours),
+                    (ME.plus(1, 3), &challenge),
+                );
                 Frame::Welcome {
                     protocol: PROTOCOL,
                     from: ME.plus(1, 3).get(),
@@ -88,8 +92,13 @@ impl Harness {
                 assert!(slot.said_hello.is_none(), "a second Hello");
                 assert_eq!((protocol, from), (PROTOCOL, ME.get()));
                 let none = handshake::NO_CHALLENGE;
-                let valid =
-                    handshake::verify(&KEY, Role::Hello, (ME, &challenge), (ME.plus(1, 3), &none), &proof);
+                let valid = handshake::verify(
+                    &KEY,
+                    Role::Hello,
+                    (ME, &challenge),
+                    (ME.plus(1, 3), &none),
+                    &proof,
+                );
                 assert!(valid, "the node's Hello does not prove the key");
                 slot.said_hello = Some(challenge);
             }
@@ -110,7 +119,11 @@ impl Harness {
                 else {
                     panic!("a Welcome after {:?}", slot.first_heard);
                 };
-                assert_eq!(claimed, ME.plus(2, 3).get(), "a Welcome to machine {claimed}");
+                assert_eq!(
+                    claimed,
+                    ME.plus(2, 3).get(),
+                    "a Welcome to machine {claimed}"
+                );
                 let caller = (ME.plus(2, 3), &theirs);
                 let valid =
                     handshake::verify(&KEY, Role::Answerer, caller, (ME, &challenge), &proof);

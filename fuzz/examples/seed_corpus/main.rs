@@ -288,7 +288,11 @@ fn main() {
     );
     let longest = longest();
     let max = encoded(&longest);
-    assert_eq!(max.len(), MAX_FRAME_LEN, "longest() is not the longest frame");
+    assert_eq!(
+        max.len(),
+        MAX_FRAME_LEN,
+        "longest() is not the longest frame"
+    );
     write(
         "decode_stream",
         "longest-frame-mixed-chunks",
@@ -404,4 +408,102 @@ fn main() {
     write("machine_ops", "arrived-while-late", &ops_seed(&input));
 
     node::seeds();
+    serial_seeds();
+}
+
+/// serial_frames: a board's line both ways, every frame kind, byte by byte
+/// and in mixed chunks, each seed checked to read back whole.
+fn serial_seeds() {
+    use postcard::accumulator::{CobsAccumulator, FeedResult};
+    use scalemodel_core::serial::{self, Down, FRAME_MAX, Up};
+    type Up3<'a> = Up<'a, 3>;
+
+    fn frame<T: serde::Serialize>(frame: &T) -> Vec<u8> {
+        let mut buf = [0; FRAME_MAX];
+        serial::encode(frame, &mut buf).expect("fits").to_vec()
+    }
+    /// How many `$frame`s `stream` holds, each read whole.
+    macro_rules! count {
+        ($frame:ty, $stream:expr) => {{
+            let mut acc = CobsAccumulator::<FRAME_MAX>::new();
+            let (mut n, mut stream): (usize, &[u8]) = (0, $stream);
+            while !stream.is_empty() {
+                stream = match acc.feed_ref::<$frame>(stream) {
+                    FeedResult::Consumed => break,
+                    FeedResult::Success { remaining, .. } => {
+                        n += 1;
+                        remaining
+                    }
+                    _ => panic!("a seed's frame does not read back"),
+                };
+            }
+            n
+        }};
+    }
+    let data = [0, 1, 2, 0, 255];
+    let downs = [
+        frame(&Down::Sync),
+        frame(&Down::Start {
+            at_ns: 1 << 40,
+            unix_ns: 1_700_000_000_000_000_000,
+        }),
+        frame(&Down::Connected { slot: 0, line: 0 }),
+        frame(&Down::DialFailed { slot: 0 }),
+        frame(&Down::Accepted { line: 1 }),
+        frame(&Down::Credit {
+            line: 1,
+            bytes: 4096,
+        }),
+        frame(&Down::Bytes {
+            line: 1,
+            data: &data,
+        }),
+        frame(&Down::Closed { line: 1 }),
+        frame(&Down::Stop),
+    ];
+    let ups = [
+        frame(&Up3::Booted {
+            version: serial::VERSION,
+        }),
+        frame(&Up3::Built { refused: None }),
+        frame(&Up3::Dial { slot: 0, peer: 0 }),
+        frame(&Up3::Credit {
+            line: 0,
+            bytes: 128,
+        }),
+        frame(&Up3::Bytes {
+            line: 0,
+            data: &data,
+        }),
+        frame(&Up3::Time { now_ns: 1 << 33 }),
+        frame(&Up3::Ready),
+        frame(&Up3::Started { refused: None }),
+        frame(&Up3::Record(b"2,0,0,1700000000000000000,internal,1,0,,,\n")),
+        frame(&Up3::Close { line: 0 }),
+        frame(&Up3::Fault("a frame that does not decode")),
+    ];
+    let down: Vec<u8> = downs.concat();
+    let up: Vec<u8> = ups.concat();
+    assert_eq!(count!(Down<'_>, &down), downs.len());
+    assert_eq!(count!(Up3<'_>, &up), ups.len());
+    let seed = |chunks: &[u8], stream: &[u8]| {
+        let mut seed = vec![(chunks.len() - 1) as u8];
+        seed.extend(chunks);
+        seed.extend(stream);
+        seed
+    };
+    write("serial_frames", "down-byte-by-byte", &seed(&[0], &down));
+    write(
+        "serial_frames",
+        "up-mixed-chunks",
+        &seed(&[6, 0, 22, 1], &up),
+    );
+    let mut garbage = vec![0xFF; 2 * FRAME_MAX];
+    garbage.push(0);
+    garbage.extend(&ups[6]);
+    write(
+        "serial_frames",
+        "overfull-then-ready",
+        &seed(&[63, 2], &garbage),
+    );
 }
