@@ -23,6 +23,7 @@ impl<const M: usize> Links<M> {
     pub(super) const EMPTY: Self = Self([0; WORDS_MAX]);
 
     /// Adds link `l`, in a constant.
+    #[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))] // 64-bit paths
     pub(super) const fn insert_const(&mut self, l: usize) {
         self.0[l / 64] |= 1 << (l % 64);
     }
@@ -89,6 +90,7 @@ impl<const M: usize> Links<M> {
 
     /// Adds the links of `other` that `mask` also holds.
     #[inline(always)]
+    #[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))] // 64-bit paths
     pub(super) fn insert_common(&mut self, other: &Self, mask: &Self) {
         for ((w, o), m) in self.0.iter_mut().zip(other.0).zip(mask.0).take(Self::WORDS) {
             *w |= o & m;
@@ -96,6 +98,7 @@ impl<const M: usize> Links<M> {
     }
 
     /// The links into machine `to` from every other of `M`.
+    #[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))] // 64-bit paths
     pub(super) const fn into(to: usize) -> Self {
         let mut set = Self::EMPTY;
         let mut from = 0;

@@ -272,6 +272,7 @@ impl<const INBOX: usize, const LINK: usize, W: Network, const M: usize, const C:
     }
 
     /// When node `m`'s timeout can run, if it has one: not while paused.
+    #[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))] // 64-bit paths
     fn timeout_at(&self, m: usize) -> Option<u64> {
         if self.crashed[m].is_some() {
             return None;
