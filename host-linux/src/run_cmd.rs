@@ -451,6 +451,14 @@ fn finish_trial(
     let mut params = merge::merge_nodes(dir)
         .with_context(|| format!("cannot merge the nodes' summaries in {}", dir.display()))?;
     params.faults = Some(faults_seen(deaths, stopped, addrs.len()));
+    // A board's bridge that died wrote no summary of its own: its
+    // machine still ran on the board.
+    if let Some(mcu) = args.mcu
+        && let Some(p) = params.processes.iter_mut().find(|p| p.id == mcu)
+    {
+        p.host
+            .get_or_insert_with(|| node_cmd::board::HOST.to_owned());
+    }
     if params.seed != seed || params.start_ns != start_ns {
         bail!("the nodes' summaries do not match the trial (seed {seed}, start {start_ns})");
     }

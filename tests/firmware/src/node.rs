@@ -16,7 +16,7 @@
 
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::debug;
-use embedded_io::{Read, ReadReady, Write};
+use embedded_io::{Read, ReadReady, Write, WriteReady};
 use postcard::accumulator::{CobsAccumulator, FeedResult};
 use scalemodel_core::LINE_MAX;
 use scalemodel_core::node::{ConnId, Event, Node};
@@ -48,6 +48,11 @@ const RX: usize = 128;
 /// How long the board waits for its parameters after boot: its bridge is
 /// gone if none came (the bridge's `BOOT_WAIT`).
 const BOOT_WAIT_NS: u64 = 30_000_000_000;
+
+/// How long the board waits for its bridge to take one byte before it
+/// stops: the bridge reads its line at once, so only a bridge that is gone
+/// takes this long.
+const HOST_GONE_NS: u64 = 2_000_000_000;
 
 /// The board's node: three machines, Lamport's clock.
 type BoardNode = Node<INBOX, OUT, 3, CONNS>;
@@ -129,14 +134,22 @@ fn main() -> ! {
 }
 
 impl Board {
-    /// Writes one frame to the host.
+    /// Writes one frame to the host. A host that takes no byte for
+    /// [`HOST_GONE_NS`] is gone (QEMU holds a byte it cannot hand to a
+    /// closed socket): the board stops, rather than wait for ever.
     fn send(&mut self, frame: &Up) {
         let mut buf = [0; FRAME_MAX];
-        match serial::encode(frame, &mut buf) {
-            Some(bytes) => {
-                let _ = self.uart.write_all(bytes);
+        let Some(bytes) = serial::encode(frame, &mut buf) else {
+            fail("a frame longer than FRAME_MAX (a bug)")
+        };
+        for byte in bytes.iter() {
+            let since = self.clock.now_ns();
+            while !self.uart.write_ready().unwrap_or(false) {
+                if self.clock.now_ns().saturating_sub(since) > HOST_GONE_NS {
+                    fail("the bridge took no byte for 2 s: it is gone")
+                }
             }
-            None => fail("a frame longer than FRAME_MAX (a bug)"),
+            let _ = self.uart.write(core::slice::from_ref(byte));
         }
     }
 
