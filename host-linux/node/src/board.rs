@@ -621,9 +621,15 @@ impl<const M: usize> Bridge<M> {
         let Some(&addr) = self.peers.get(usize::from(peer)) else {
             bail!("the board dials machine {peer}, which the run does not have");
         };
-        let Ok(mut stream) = TcpStream::connect(addr) else {
+        let Ok(stream) = TcpStream::connect(addr) else {
             return self.send(&Down::DialFailed { slot });
         };
+        self.open_line(stream, Some(slot))?;
+        Ok(())
+    }
+
+    /// A new line for `stream`, dialling for `dialing` or accepted.
+    fn open_line(&mut self, mut stream: TcpStream, dialing: Option<u8>) -> Result<Line> {
         let line = self.new_line()?;
         self.poll.registry().register(
             &mut stream,
@@ -635,12 +641,12 @@ impl<const M: usize> Bridge<M> {
             line,
             Link {
                 stream,
-                dialing: Some(slot),
+                dialing,
                 out: VecDeque::new(),
                 board_credit: 0,
             },
         );
-        Ok(())
+        Ok(line)
     }
 
     /// A dial that finished: connected, or failed.
@@ -672,28 +678,13 @@ impl<const M: usize> Bridge<M> {
         if self.offered.is_some() || !self.built {
             return Ok(());
         }
-        let (mut stream, _addr) = match self.listener.accept() {
+        let (stream, _addr) = match self.listener.accept() {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             // A connection that failed before it was taken: the next one.
             Err(_) => return Ok(()),
         };
-        let line = self.new_line()?;
-        self.poll.registry().register(
-            &mut stream,
-            Token(FIRST_LINE + usize::from(line)),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        let _ = stream.set_nodelay(true);
-        self.links.insert(
-            line,
-            Link {
-                stream,
-                dialing: None,
-                out: VecDeque::new(),
-                board_credit: 0,
-            },
-        );
+        let line = self.open_line(stream, None)?;
         self.offered = Some(line);
         self.send(&Down::Accepted { line })?;
         self.send(&Down::Credit {

@@ -257,14 +257,5 @@ mod mem;
 /// and exits 1.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    out::str("panic");
-    if let Some(at) = info.location() {
-        out::str(" at ");
-        out::str(at.file());
-        out::str(":");
-        out::num(at.line().into());
-    }
-    out::str("\n");
-    debug::exit(debug::EXIT_FAILURE);
-    halt()
+    out::panicked(info)
 }

@@ -497,16 +497,5 @@ mod irq {
 /// Prints where the panic happened and exits 1.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    out::str("panic");
-    if let Some(at) = info.location() {
-        out::str(" at ");
-        out::str(at.file());
-        out::str(":");
-        out::num(at.line().into());
-    }
-    out::str("\n");
-    debug::exit(debug::EXIT_FAILURE);
-    loop {
-        cortex_m::asm::bkpt();
-    }
+    out::panicked(info)
 }

@@ -62,3 +62,20 @@ pub fn hex(n: u64) {
     }
     write(&text);
 }
+
+/// Prints where a panic happened (its message would pull in `core::fmt`)
+/// and exits 1: each firmware's panic handler.
+pub fn panicked(info: &core::panic::PanicInfo) -> ! {
+    str("panic");
+    if let Some(at) = info.location() {
+        str(" at ");
+        str(at.file());
+        str(":");
+        num(at.line().into());
+    }
+    str("\n");
+    cortex_m_semihosting::debug::exit(cortex_m_semihosting::debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::bkpt();
+    }
+}
