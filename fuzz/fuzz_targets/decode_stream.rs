@@ -11,25 +11,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use scalemodel_core::wire::{DecodeError, Decoder, Frame, MAX_FRAME_LEN, encode};
-
-/// The most chunk sizes an input gives.
-const CHUNK_SIZES_MAX: usize = 8;
+use scalemodel_fuzz::split;
 
 type Events = Vec<Result<Frame, DecodeError>>;
-
-/// Splits the input into chunk sizes and the stream.
-fn split(data: &[u8]) -> (Vec<usize>, &[u8]) {
-    let Some((&n, rest)) = data.split_first() else {
-        return (vec![1], &[]);
-    };
-    let count = (usize::from(n) % CHUNK_SIZES_MAX + 1).min(rest.len());
-    let (sizes, stream) = rest.split_at(count);
-    let mut sizes: Vec<usize> = sizes.iter().map(|&c| usize::from(c) + 1).collect();
-    if sizes.is_empty() {
-        sizes.push(1);
-    }
-    (sizes, stream)
-}
 
 /// Feeds all of `chunk`, collecting what completes.
 fn feed_all(dec: &mut Decoder, mut chunk: &[u8], out: &mut Events) {

@@ -17,22 +17,7 @@
 use libfuzzer_sys::fuzz_target;
 use postcard::accumulator::{CobsAccumulator, FeedResult};
 use scalemodel_core::serial::{Down, FRAME_MAX, Up, encode};
-
-/// The most chunk sizes an input gives.
-const CHUNK_SIZES_MAX: usize = 8;
-
-fn split(data: &[u8]) -> (Vec<usize>, &[u8]) {
-    let Some((&n, rest)) = data.split_first() else {
-        return (vec![1], &[]);
-    };
-    let count = (usize::from(n) % CHUNK_SIZES_MAX + 1).min(rest.len());
-    let (sizes, stream) = rest.split_at(count);
-    let mut sizes: Vec<usize> = sizes.iter().map(|&c| usize::from(c) + 1).collect();
-    if sizes.is_empty() {
-        sizes.push(1);
-    }
-    (sizes, stream)
-}
+use scalemodel_fuzz::split;
 
 /// Reads `stream` in chunks of `sizes` as frames of `$frame`, as the two
 /// ends do (`feed_ref`: a frame borrows the accumulator's buffer); gives

@@ -13,6 +13,7 @@ use scalemodel_core::VectorClock;
 use scalemodel_core::wire::{
     CHALLENGE_LEN, Decoder, Frame, MAX_FRAME_LEN, PROOF_LEN, PROTOCOL, encode,
 };
+use scalemodel_fuzz::join;
 
 #[path = "../../fuzz_targets/ops.rs"]
 mod ops;
@@ -117,12 +118,8 @@ fn decode(mut stream: &[u8]) -> Vec<Frame> {
 
 /// A `decode_stream` input: the chunk sizes (each feeds `c + 1` bytes), then the stream.
 fn stream_seed(chunks: &[u8], stream: &[u8], frames: &[Frame]) -> Vec<u8> {
-    assert!((1..=8).contains(&chunks.len()));
     assert_eq!(decode(stream), frames, "the stream holds other frames");
-    let mut seed = vec![(chunks.len() - 1) as u8];
-    seed.extend_from_slice(chunks);
-    seed.extend_from_slice(stream);
-    seed
+    join(chunks, stream)
 }
 
 /// The bytes `arbitrary` reads as `variant` of an enum with `count` variants.
@@ -486,17 +483,11 @@ fn serial_seeds() {
     let up: Vec<u8> = ups.concat();
     assert_eq!(count!(Down<'_>, &down), downs.len());
     assert_eq!(count!(Up3<'_>, &up), ups.len());
-    let seed = |chunks: &[u8], stream: &[u8]| {
-        let mut seed = vec![(chunks.len() - 1) as u8];
-        seed.extend(chunks);
-        seed.extend(stream);
-        seed
-    };
-    write("serial_frames", "down-byte-by-byte", &seed(&[0], &down));
+    write("serial_frames", "down-byte-by-byte", &join(&[0], &down));
     write(
         "serial_frames",
         "up-mixed-chunks",
-        &seed(&[6, 0, 22, 1], &up),
+        &join(&[6, 0, 22, 1], &up),
     );
     let mut garbage = vec![0xFF; 2 * FRAME_MAX];
     garbage.push(0);
@@ -504,6 +495,6 @@ fn serial_seeds() {
     write(
         "serial_frames",
         "overfull-then-ready",
-        &seed(&[63, 2], &garbage),
+        &join(&[63, 2], &garbage),
     );
 }

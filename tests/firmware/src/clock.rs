@@ -17,6 +17,8 @@ use cortex_m::peripheral::SYST;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::exception;
 
+use crate::mmio;
+
 /// The longest sleep, in cycles of the 25 MHz core clock: SysTick's 24
 /// bits (671 ms).
 const SLEEP_MAX_CYCLES: u64 = 0xFF_FFFF;
@@ -117,24 +119,5 @@ mod wait {
         // when this was called (the firmware never disables them
         // elsewhere), and the handlers touch no state of the main loop.
         unsafe { cortex_m::interrupt::enable() };
-    }
-}
-
-/// The timer's registers: word reads and writes at fixed addresses.
-#[allow(unsafe_code)]
-mod mmio {
-    /// Reads the register at `addr`.
-    pub fn read(addr: usize) -> u32 {
-        // SAFETY: `addr` is one of timer 0's registers (constants of the
-        // board's memory map): word-aligned, always mapped, read without
-        // side effects.
-        unsafe { core::ptr::read_volatile(addr as *const u32) }
-    }
-
-    /// Writes `value` to the register at `addr`.
-    pub fn write(addr: usize, value: u32) {
-        // SAFETY: as `read`; the timer's registers are no Rust object's
-        // memory.
-        unsafe { core::ptr::write_volatile(addr as *mut u32, value) }
     }
 }

@@ -25,6 +25,8 @@ use scalemodel_core::serial::{self, CHUNK, Down, FRAME_MAX, Line, Up};
 mod clock;
 #[allow(unsafe_code)]
 mod mem;
+#[allow(unsafe_code)]
+mod mmio;
 mod out;
 #[allow(unsafe_code)]
 mod stack;

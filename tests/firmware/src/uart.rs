@@ -11,6 +11,8 @@ use core::convert::Infallible;
 
 use embedded_io::{ErrorType, Read, ReadReady, Write, WriteReady};
 
+use crate::mmio;
+
 /// `STATE`: a byte waits to be sent.
 const TXFULL: u32 = 1 << 0;
 /// `STATE`: a byte waits to be read.
@@ -101,25 +103,5 @@ impl Write for Uart {
     fn flush(&mut self) -> Result<(), Infallible> {
         while self.state() & TXFULL != 0 {}
         Ok(())
-    }
-}
-
-/// The UART's registers: word reads and writes at fixed addresses.
-#[allow(unsafe_code)]
-mod mmio {
-    /// Reads the register at `addr`.
-    pub fn read(addr: usize) -> u32 {
-        // SAFETY: `addr` is one of the UART's registers (its base, a
-        // constant of the board's memory map, plus an offset below 0x14):
-        // word-aligned, always mapped, and read without side effects but
-        // the UART's own (taking the received byte).
-        unsafe { core::ptr::read_volatile(addr as *const u32) }
-    }
-
-    /// Writes `value` to the register at `addr`.
-    pub fn write(addr: usize, value: u32) {
-        // SAFETY: as `read`; the UART's registers are no Rust object's
-        // memory.
-        unsafe { core::ptr::write_volatile(addr as *mut u32, value) }
     }
 }
