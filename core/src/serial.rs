@@ -1,14 +1,15 @@
 //! A node's connections and its host's control over one serial line: how a
 //! node on a board takes part in a networked run (docs/MCU.md).
 //!
-//! The board runs the [`node`](crate::node); a host on the other end of its
-//! serial line (the board's bridge) holds the TCP sockets, the files and
-//! the run's launcher. One byte stream each way carries everything, as
-//! frames: postcard, COBS-encoded and ended by `0x00`, as the [`wire`]'s
-//! (a receiver finds the next frame after any bad byte). The host sends
-//! [`Down`] frames, the board [`Up`] frames. Since one stream carries them
-//! all, they keep their order: the bytes a node sent on a connection come
-//! before its [`Up::Close`], and a record before the bytes of its send.
+//! The board runs a [node](crate::node::Node); a host on the other end of
+//! its serial line (the board's bridge) holds the TCP sockets, the files
+//! and the run's launcher. One byte stream each way carries everything, as
+//! frames: postcard, COBS-encoded and ended by `0x00`, as the
+//! [wire](crate::wire)'s (a receiver finds the next frame after any bad
+//! byte). The host sends [`Down`] frames, the board [`Up`] frames. Since
+//! one stream carries them all, they keep their order: the bytes a node
+//! sent on a connection come before its [`Up::Close`], and a record before
+//! the bytes of its send.
 //!
 //! **Lines.** A connection is a *line*, numbered by the host, and a line
 //! number is never given twice in a run: bytes still on their way for a
