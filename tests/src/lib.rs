@@ -44,7 +44,8 @@ pub fn simulate_with_faults<const I: usize, const L: usize>(
 }
 
 /// The `scalemodel` binary, built once per test process, with the
-/// `scalemodel-node` binary beside it (what `run` starts its nodes from).
+/// `scalemodel-node` binary beside it (what `run` starts its nodes from)
+/// and `scalemodel-board` (the board's bridge, `run --mcu`).
 ///
 /// Cargo builds a package's own binaries for its integration tests but not
 /// another package's, so this crate asks Cargo for them (a no-op when fresh).
@@ -52,23 +53,23 @@ pub fn scalemodel_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let build = |package: &str| {
+        let build = |package: &str, bin: &str| {
             escargot::CargoBuild::new()
                 .manifest_path(&manifest)
                 .package(package)
-                .bin(package)
+                .bin(bin)
                 .current_release()
                 .run()
-                .unwrap_or_else(|e| panic!("cargo builds the {package} binary: {e}"))
+                .unwrap_or_else(|e| panic!("cargo builds the {bin} binary: {e}"))
                 .path()
                 .to_owned()
         };
-        let node = build("scalemodel-node");
-        let bin = build("scalemodel");
-        assert_eq!(
-            node.parent(),
-            bin.parent(),
-            "the two binaries lie side by side"
+        let node = build("scalemodel-node", "scalemodel-node");
+        let board = build("scalemodel-node", "scalemodel-board");
+        let bin = build("scalemodel", "scalemodel");
+        assert!(
+            node.parent() == bin.parent() && board.parent() == bin.parent(),
+            "the three binaries lie side by side"
         );
         bin
     })

@@ -88,3 +88,48 @@ fn without_scalemodel_node_run_says_so_and_runs_its_own_node_command() {
     assert_eq!(stderr.matches(NOTE).count(), 1, "{stderr}");
     assert!(ran_whole(&params), "{:?}", params.machines);
 }
+
+#[test]
+fn the_lean_node_runs_no_board_and_names_the_bridge_that_does() {
+    let dir = scalemodel_bin()
+        .parent()
+        .expect("the binary lies in a folder");
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("key");
+    std::fs::write(&key, format!("{}\n", "ab".repeat(32))).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        + Duration::from_secs(60);
+    let args = |bin: &str| {
+        let mut c = assert_cmd::Command::new(dir.join(bin));
+        c.args(["--id", "2", "--seed", "1", "--peers"])
+            .arg("127.0.0.1:1,127.0.0.1:2,127.0.0.1:3")
+            .arg("--key-file")
+            .arg(&key)
+            .arg("--start-at")
+            .arg(start.as_nanos().to_string())
+            .arg("--out")
+            .arg(tmp.path().join("run"));
+        c
+    };
+    let stderr = |c: &mut assert_cmd::Command| {
+        let out = c.assert().failure().get_output().clone();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let node = stderr(args("scalemodel-node").args(["--board", "firmware.elf"]));
+    assert!(
+        node.contains("--board firmware.elf: a board's bridge is `scalemodel-board`"),
+        "{node}"
+    );
+    let bridge = stderr(&mut args("scalemodel-board"));
+    assert!(
+        bridge.contains("scalemodel-board needs --board PATH"),
+        "{bridge}"
+    );
+    assert!(
+        !tmp.path().join("run").exists(),
+        "a refused machine writes nothing"
+    );
+}

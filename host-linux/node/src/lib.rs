@@ -1,7 +1,8 @@
 //! `scalemodel-node`: one machine of a networked run, as `scalemodel node`
 //! and as the lean `scalemodel-node` binary that `scalemodel run` starts
-//! (see `main.rs`); with the run's [`key`], the handshake's [`entropy`] and
-//! this process's figures ([`procinfo`]).
+//! (see `main.rs`), or on a board behind its bridge ([`board`], the
+//! `scalemodel-board` binary); with the run's [`key`], the handshake's
+//! [`entropy`] and this process's figures ([`procinfo`]).
 //!
 //! Depends on `scalemodel-core`, `scalemodel-mio`, `scalemodel-timerfd`,
 //! `scalemodel-rundir` (the log and `node-<id>.json`) and `scalemodel-cli`
@@ -21,6 +22,7 @@
 
 use std::io::{self, BufRead, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -28,6 +30,7 @@ use scalemodel_core::node::{self, CONNS, CONNS_MAX, Missing, NodeReport, Status,
 use scalemodel_core::{Hlc, MACHINES_MAX, MachineId, Record, Stamp, Topology, VectorClock};
 use scalemodel_mio::{Capacity, Config, Core, Handle, Host, Node, Note, Start};
 
+use procinfo::{BOARD_BIN, NODE_BIN};
 use scalemodel_cli::{ClockArg, NodeArgs, Peers};
 use scalemodel_rundir::{
     self as rundir, End, LogWriter, MachineSummary, NetRun, NodeSummary, PeerSummary, RunDirError,
@@ -56,24 +59,53 @@ const NOTES_MAX: usize = 100;
 /// a sixth of a node's CPU.
 const LOG_LAG_MAX: Duration = Duration::from_secs(1);
 
-/// Runs `scalemodel node`: a node of capacity three for three machines
-/// (today's code and speed), of capacity sixteen for four to sixteen.
+/// Runs `scalemodel node`: a machine in this process ([`run_node`]) or, with
+/// `--board`, on a board behind its bridge ([`run_board`]).
 pub fn run(args: &NodeArgs) -> Result<()> {
     if args.board.is_some() {
-        // The board's firmware holds a node of three machines and Lamport's
-        // clock alone.
-        if args.model.machines != 3 || args.model.clock != ClockArg::Lamport {
-            bail!("--board runs a machine of three, with --clock lamport: the firmware's node");
-        }
-        return run_sized::<3, CONNS, ()>(args);
+        run_board(args)
+    } else {
+        run_node(args)
+    }
+}
+
+/// Runs the machine in this process: a node of capacity three for three
+/// machines (today's code and speed), of capacity sixteen for four to
+/// sixteen. The lean `scalemodel-node` binary calls this alone, so that it
+/// links no bridge (whose code would add to every node's resident pages).
+pub fn run_node(args: &NodeArgs) -> Result<()> {
+    if let Some(firmware) = &args.board {
+        bail!(
+            "--board {}: a board's bridge is `{BOARD_BIN}` (or `scalemodel node --board`), not `{NODE_BIN}`",
+            firmware.display()
+        );
     }
     match args.model.clock {
         ClockArg::Lamport => run_clocked::<()>(args),
         ClockArg::Hlc => run_clocked::<Hlc>(args),
         // A vector of the node's width.
-        ClockArg::Vector if args.model.machines == 3 => run_sized::<3, CONNS, VectorClock<3>>(args),
-        ClockArg::Vector => run_sized::<WIDE, CONNS_MAX, VectorClock<WIDE>>(args),
+        ClockArg::Vector if args.model.machines == 3 => {
+            run_sized::<3, CONNS, VectorClock<3>>(args, drive_here::<3, CONNS, VectorClock<3>>)
+        }
+        ClockArg::Vector => run_sized::<WIDE, CONNS_MAX, VectorClock<WIDE>>(
+            args,
+            drive_here::<WIDE, CONNS_MAX, VectorClock<WIDE>>,
+        ),
     }
+}
+
+/// Runs the machine on the board whose firmware `--board` names, as its
+/// bridge (the `scalemodel-board` binary, and `scalemodel node --board`).
+pub fn run_board(args: &NodeArgs) -> Result<()> {
+    let Some(firmware) = &args.board else {
+        bail!("{BOARD_BIN} needs --board PATH: the board's firmware (docs/MCU.md)");
+    };
+    // The board's firmware holds a node of three machines and Lamport's
+    // clock alone.
+    if args.model.machines != 3 || args.model.clock != ClockArg::Lamport {
+        bail!("--board runs a machine of three, with --clock lamport: the firmware's node");
+    }
+    run_sized::<3, CONNS, ()>(args, |launch, host| drive_board(firmware, launch, host))
 }
 
 /// [`run`] with the machine carrying `S` beside Lamport's clock.
@@ -83,20 +115,23 @@ where
     Core<{ MACHINES_MAX as usize }, CONNS_MAX, S>: Capacity,
 {
     if args.model.machines == 3 {
-        run_sized::<3, CONNS, S>(args)
+        run_sized::<3, CONNS, S>(args, drive_here::<3, CONNS, S>)
     } else {
         // Under `all`, sixteen machines give a node fifteen links; the
         // slots left over take strangers.
-        run_sized::<WIDE, CONNS_MAX, S>(args)
+        run_sized::<WIDE, CONNS_MAX, S>(args, drive_here::<WIDE, CONNS_MAX, S>)
     }
 }
 
 /// The capacity of a node of four to sixteen machines.
 const WIDE: usize = MACHINES_MAX as usize;
 
-/// Runs `scalemodel node` with a node of at most `M` machines and `C`
-/// connection slots.
-fn run_sized<const M: usize, const C: usize, S: Stamp>(args: &NodeArgs) -> Result<()>
+/// Runs a machine of a node of at most `M` machines and `C` connection
+/// slots: reads the set-up, has `drive` run the node, writes the summary.
+fn run_sized<const M: usize, const C: usize, S: Stamp>(
+    args: &NodeArgs,
+    drive: impl FnOnce(Launch<'_>, &mut NodeHost) -> Result<NodeReport<M>>,
+) -> Result<()>
 where
     Core<M, C, S>: Capacity,
 {
@@ -210,30 +245,14 @@ where
         first_tick_cpu_ms: None,
         unflushed_since: None,
     };
-    let result = if let Some(firmware) = &args.board {
-        let bridge = board::Bridge::<M>::start(firmware, &config.node, config.peers, listener)
-            .with_context(|| format!("machine {id}: cannot start the board"))?;
-        let handle = bridge.handle();
-        watch_signals(handle.clone())?;
-        if args.launcher {
-            watch_launcher(handle);
-        }
-        say_started(args, id, rate, local, &dials);
-        // The node's own bounds, and a margin for QEMU.
-        let wall = Duration::from_secs_f64(model.duration / f64::from(model.speed));
-        let bound = args.connect_timeout * 2 + wall + end_bound() + Duration::from_secs(10);
-        bridge.run(&mut host, start, bound)
-    } else {
-        let node = Node::<_, M, C, S>::new(config, listener, TimerFd::new()?)
-            .with_context(|| format!("machine {id}: cannot start the node"))?;
-        let handle = node.handle();
-        watch_signals(handle.clone())?;
-        if args.launcher {
-            watch_launcher(handle);
-        }
-        say_started(args, id, rate, local, &dials);
-        node.run(&mut host, start).map_err(anyhow::Error::from)
+    let launch = Launch {
+        args,
+        config,
+        listener,
+        start,
+        started: &|| say_started(args, id, rate, local, &dials),
     };
+    let result = drive(launch, &mut host);
     // The steady state's CPU: from the first tick to the loop's end.
     let ticking_cpu_ms = host
         .first_tick_cpu_ms
@@ -305,6 +324,56 @@ where
         );
     }
     Ok(())
+}
+
+/// What a machine's loop is handed, in this process or on a board.
+struct Launch<'a> {
+    args: &'a NodeArgs,
+    config: Config,
+    listener: TcpListener,
+    start: Start,
+    /// Says, when started by hand, that the loop is about to run.
+    started: &'a dyn Fn(),
+}
+
+/// Runs the node in this process, on its sockets and timer.
+fn drive_here<const M: usize, const C: usize, S: Stamp>(
+    launch: Launch<'_>,
+    host: &mut NodeHost,
+) -> Result<NodeReport<M>>
+where
+    Core<M, C, S>: Capacity,
+{
+    let id = launch.config.node.id;
+    let node = Node::<_, M, C, S>::new(launch.config, launch.listener, TimerFd::new()?)
+        .with_context(|| format!("machine {id}: cannot start the node"))?;
+    let handle = node.handle();
+    watch_signals(handle.clone())?;
+    if launch.args.launcher {
+        watch_launcher(handle);
+    }
+    (launch.started)();
+    node.run(host, launch.start).map_err(anyhow::Error::from)
+}
+
+/// Runs the node on the board whose firmware is at `firmware`, this
+/// process its bridge.
+fn drive_board(firmware: &Path, launch: Launch<'_>, host: &mut NodeHost) -> Result<NodeReport<3>> {
+    let Launch { args, config, .. } = launch;
+    let id = config.node.id;
+    let bridge = board::Bridge::<3>::start(firmware, &config.node, config.peers, launch.listener)
+        .with_context(|| format!("machine {id}: cannot start the board"))?;
+    let handle = bridge.handle();
+    watch_signals(handle.clone())?;
+    if args.launcher {
+        watch_launcher(handle);
+    }
+    (launch.started)();
+    // The node's own bounds, and a margin for QEMU.
+    let model = &args.model;
+    let wall = Duration::from_secs_f64(model.duration / f64::from(model.speed));
+    let bound = args.connect_timeout * 2 + wall + end_bound() + Duration::from_secs(10);
+    bridge.run(host, launch.start, bound)
 }
 
 /// Says, when started by hand, what the node is and where it connects.

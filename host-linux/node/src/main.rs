@@ -2,7 +2,9 @@
 //! only what a node needs (no analysis, reports or plots). `scalemodel run`
 //! starts its nodes from this binary when it lies beside its own; it takes
 //! the flags of `scalemodel node`, from the same definition
-//! ([`scalemodel_cli::NodeArgs`], which carries their rules).
+//! ([`scalemodel_cli::NodeArgs`], which carries their rules). It runs no
+//! board: `--board` is for `scalemodel-board`, the board's bridge, a binary
+//! of its own so that no node maps the bridge's code.
 
 use std::process::ExitCode;
 
@@ -31,7 +33,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match scalemodel_node::run(&cli.args) {
+    match scalemodel_node::run_node(&cli.args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");

@@ -1,8 +1,10 @@
 //! This process, from `/proc/self`: its resource use, a command that
-//! starts this very binary again, and one that starts a node.
+//! starts this very binary again, and ones that start a node or a board's
+//! bridge.
 
 use std::fs;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The process's peak resident memory in KiB (`VmHWM`).
@@ -32,19 +34,39 @@ pub fn scalemodel_command() -> Command {
 /// The binary `run` starts its nodes from, looked for beside its own.
 pub const NODE_BIN: &str = "scalemodel-node";
 
+/// The board's bridge, a binary of its own beside [`NODE_BIN`]: a node's
+/// process then maps no bridge code.
+pub const BOARD_BIN: &str = "scalemodel-board";
+
 /// A command that starts one node, and whether it is the lean binary:
 /// [`NODE_BIN`] beside this very binary when it is there (a process without
 /// the analysis and report code), else this binary's own `node` command,
 /// which runs the same code (`cargo run` builds only the binary it runs).
 pub fn node_command() -> (Command, bool) {
-    let beside = std::fs::read_link("/proc/self/exe")
+    lean_command(NODE_BIN)
+}
+
+/// A command that starts a board's bridge (given `--board`), and whether it
+/// is the lean binary: [`BOARD_BIN`] beside this one, else this binary's
+/// `node` command, as [`node_command`].
+pub fn board_command() -> (Command, bool) {
+    lean_command(BOARD_BIN)
+}
+
+/// The path of `bin` beside this binary, if it is there.
+fn beside(bin: &str) -> Option<PathBuf> {
+    std::fs::read_link("/proc/self/exe")
         .ok()
-        .and_then(|exe| Some(exe.parent()?.join(NODE_BIN)))
-        .filter(|bin| bin.is_file());
-    match beside {
-        Some(bin) => {
-            let mut c = Command::new(bin);
-            c.arg0(NODE_BIN);
+        .and_then(|exe| Some(exe.parent()?.join(bin)))
+        .filter(|path| path.is_file())
+}
+
+/// `bin` beside this binary, or this binary's `node` command.
+fn lean_command(bin: &str) -> (Command, bool) {
+    match beside(bin) {
+        Some(path) => {
+            let mut c = Command::new(path);
+            c.arg0(bin);
             (c, true)
         }
         None => {

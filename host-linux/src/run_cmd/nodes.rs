@@ -14,7 +14,7 @@ use scalemodel_core::node;
 
 use crate::cli::RunArgs;
 use crate::key;
-use crate::procinfo::{NODE_BIN, node_command};
+use crate::procinfo::{BOARD_BIN, NODE_BIN, board_command, node_command};
 
 /// Set once `run` has said that its nodes are not the lean binary.
 static SAID_NOT_LEAN: AtomicBool = AtomicBool::new(false);
@@ -79,14 +79,19 @@ impl Nodes {
             run_id,
         };
         for id in (0..n).filter_map(|i| MachineId::new(i, n)) {
-            let (mut command, lean) = node_command();
+            let on_board = args.mcu == Some(id.get());
+            let ((mut command, lean), bin) = if on_board {
+                (board_command(), BOARD_BIN)
+            } else {
+                (node_command(), NODE_BIN)
+            };
             if !lean && !SAID_NOT_LEAN.swap(true, Ordering::Relaxed) {
                 eprintln!(
-                    "note: no {NODE_BIN} beside this binary (`cargo build --release` builds it): \
+                    "note: no {bin} beside this binary (`cargo build --release` builds it): \
                      the nodes run as `scalemodel node`, with the report code loaded"
                 );
             }
-            if args.mcu == Some(id.get()) {
+            if on_board {
                 command.arg("--board").arg(&args.firmware);
             }
             let mut child = command

@@ -1,7 +1,7 @@
 //! One machine of a networked run on a Cortex-M4, under QEMU (`mps2-an386`):
 //! scalemodel-core's node, its links and its log over UART0.
 //!
-//! The board's bridge (`scalemodel-node --board`, which `scalemodel run
+//! The board's bridge (`scalemodel-board --board`, which `scalemodel run
 //! --mcu` starts for the machine) holds the other end of the UART: the TCP
 //! sockets, the log file and the launcher. The line carries
 //! [`scalemodel_core::serial`]'s frames both ways: the node's parameters
