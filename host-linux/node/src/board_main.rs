@@ -5,36 +5,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use scalemodel_cli::NodeArgs;
-
-/// Run one machine of a networked run on a board under QEMU, as its
-/// bridge: what `scalemodel run --mcu` starts for that machine.
-#[derive(Debug, Parser)]
-#[command(name = "scalemodel-board", version, long_about = None)]
-struct BoardCli {
-    #[command(flatten)]
-    args: NodeArgs,
-}
-
 fn main() -> ExitCode {
-    let args = scalemodel_cli::negative_values_joined(std::env::args_os());
-    let cli = match BoardCli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        // Help and version go to stdout and exit 0.
-        Err(e) if !e.use_stderr() => e.exit(),
-        Err(e) => {
-            let text = e.render().to_string();
-            let text = text.strip_prefix("error: ").unwrap_or(&text);
-            eprint!("Error: {text}");
-            return ExitCode::from(2);
-        }
-    };
-    match scalemodel_node::run_board(&cli.args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    scalemodel_node::lean_main(
+        "scalemodel-board",
+        "Run one machine of a networked run on a board under QEMU, as its bridge: what `scalemodel run --mcu` starts for that machine",
+        scalemodel_node::run_board,
+    )
 }

@@ -23,9 +23,11 @@
 use std::io::{self, BufRead, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use clap::{Args, FromArgMatches};
 use scalemodel_core::node::{self, CONNS, CONNS_MAX, Missing, NodeReport, Status, Timeouts};
 use scalemodel_core::{Hlc, MACHINES_MAX, MachineId, Record, Stamp, Topology, VectorClock};
 use scalemodel_mio::{Capacity, Config, Core, Handle, Host, Node, Note, Start};
@@ -58,6 +60,44 @@ const NOTES_MAX: usize = 100;
 /// one per tick: the write, which dirties the file's inode each time, was
 /// a sixth of a node's CPU.
 const LOG_LAG_MAX: Duration = Duration::from_secs(1);
+
+/// The `main` of a lean binary (`scalemodel-node`, `scalemodel-board`):
+/// parses the flags of `scalemodel node` as the command `name`, described
+/// by `about`, and runs them with `run`. Help and version go to stdout and
+/// exit 0; a bad flag exits 2, a failed run 1.
+pub fn lean_main(
+    name: &'static str,
+    about: &'static str,
+    run: fn(&NodeArgs) -> Result<()>,
+) -> ExitCode {
+    let argv = scalemodel_cli::negative_values_joined(std::env::args_os());
+    // After the flags, which would describe the command as theirs.
+    let mut command = NodeArgs::augment_args(clap::Command::new(name))
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(about)
+        .long_about(None);
+    let args = command
+        .try_get_matches_from_mut(&argv)
+        .and_then(|mut m| NodeArgs::from_arg_matches_mut(&mut m))
+        .map_err(|e| e.format(&mut command));
+    let args = match args {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprint!("Error: {text}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// Runs `scalemodel node`: a machine in this process ([`run_node`]) or, with
 /// `--board`, on a board behind its bridge ([`run_board`]).

@@ -8,36 +8,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use scalemodel_cli::NodeArgs;
-
-/// Run one machine of a networked run: what `scalemodel run` starts three
-/// of, and how a run spans several hosts.
-#[derive(Debug, Parser)]
-#[command(name = "scalemodel-node", version, long_about = None)]
-struct NodeCli {
-    #[command(flatten)]
-    args: NodeArgs,
-}
-
 fn main() -> ExitCode {
-    let args = scalemodel_cli::negative_values_joined(std::env::args_os());
-    let cli = match NodeCli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        // Help and version go to stdout and exit 0.
-        Err(e) if !e.use_stderr() => e.exit(),
-        Err(e) => {
-            let text = e.render().to_string();
-            let text = text.strip_prefix("error: ").unwrap_or(&text);
-            eprint!("Error: {text}");
-            return ExitCode::from(2);
-        }
-    };
-    match scalemodel_node::run_node(&cli.args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    scalemodel_node::lean_main(
+        "scalemodel-node",
+        "Run one machine of a networked run: what `scalemodel run` starts three of, and how a run spans several hosts",
+        scalemodel_node::run_node,
+    )
 }
