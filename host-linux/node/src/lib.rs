@@ -148,7 +148,7 @@ pub fn run_board(args: &NodeArgs) -> Result<()> {
     run_sized::<3, CONNS, ()>(args, |launch, host| drive_board(firmware, launch, host))
 }
 
-/// [`run`] with the machine carrying `S` beside Lamport's clock.
+/// [`run_node`] with the machine carrying `S` beside Lamport's clock.
 fn run_clocked<S: Stamp>(args: &NodeArgs) -> Result<()>
 where
     Core<3, CONNS, S>: Capacity,
