@@ -384,36 +384,50 @@ fn drive_here<const M: usize, const C: usize, S: Stamp>(
 where
     Core<M, C, S>: Capacity,
 {
-    let id = launch.config.node.id;
-    let node = Node::<_, M, C, S>::new(launch.config, launch.listener, TimerFd::new()?)
+    let Launch {
+        args,
+        config,
+        listener,
+        start,
+        started,
+    } = launch;
+    let id = config.node.id;
+    let node = Node::<_, M, C, S>::new(config, listener, TimerFd::new()?)
         .with_context(|| format!("machine {id}: cannot start the node"))?;
-    let handle = node.handle();
-    watch_signals(handle.clone())?;
-    if launch.args.launcher {
-        watch_launcher(handle);
-    }
-    (launch.started)();
-    node.run(host, launch.start).map_err(anyhow::Error::from)
+    steer_by(node.handle(), args, started)?;
+    node.run(host, start).map_err(anyhow::Error::from)
 }
 
 /// Runs the node on the board whose firmware is at `firmware`, this
 /// process its bridge.
 fn drive_board(firmware: &Path, launch: Launch<'_>, host: &mut NodeHost) -> Result<NodeReport<3>> {
-    let Launch { args, config, .. } = launch;
+    let Launch {
+        args,
+        config,
+        listener,
+        start,
+        started,
+    } = launch;
     let id = config.node.id;
-    let bridge = board::Bridge::<3>::start(firmware, &config.node, config.peers, launch.listener)
+    let bridge = board::Bridge::<3>::start(firmware, &config.node, config.peers, listener)
         .with_context(|| format!("machine {id}: cannot start the board"))?;
-    let handle = bridge.handle();
-    watch_signals(handle.clone())?;
-    if args.launcher {
-        watch_launcher(handle);
-    }
-    (launch.started)();
+    steer_by(bridge.handle(), args, started)?;
     // The node's own bounds, and a margin for QEMU.
     let model = &args.model;
     let wall = Duration::from_secs_f64(model.duration / f64::from(model.speed));
     let bound = args.connect_timeout * 2 + wall + end_bound() + Duration::from_secs(10);
-    bridge.run(host, launch.start, bound)
+    bridge.run(host, start, bound)
+}
+
+/// Hands the loop's `handle` to the signals and, under `run`, to the
+/// launcher; then calls `started` (which speaks only when started by hand).
+fn steer_by(handle: impl Steer, args: &NodeArgs, started: &dyn Fn()) -> Result<()> {
+    watch_signals(handle.clone())?;
+    if args.launcher {
+        watch_launcher(handle);
+    }
+    started();
+    Ok(())
 }
 
 /// Says, when started by hand, what the node is and where it connects.
